@@ -1,0 +1,94 @@
+/* The configuration file (INI, parsed with inih), as SPEC.md describes it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "version.h"
+#include "window.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/appstream-agent-reconciler/reconciler.conf"
+
+enum stopped_policy {
+        STOPPED_SKIP,            /* leave stopped builders alone */
+        STOPPED_UPDATE,          /* start them with [LATEST] and leave them running */
+        STOPPED_UPDATE_AND_STOP, /* start them with [LATEST], then stop them again */
+};
+
+/* target = latest, or target = MM-DD-YYYY */
+struct target {
+        bool latest;
+        struct agent_version minimum; /* meaningful when !latest */
+};
+
+/* A [builder GLOB] section. Fields left unset in the file fall back to [policy]. */
+struct builder_override {
+        char *glob;
+        unsigned line; /* line of the section header, for messages */
+        bool has_target, has_stopped, has_windows, has_exclude;
+        struct target target;
+        enum stopped_policy stopped;
+        struct window_set windows; /* replaces the policy's windows when has_windows */
+        bool exclude;
+};
+
+struct config {
+        char *path;
+
+        /* [aws]; NULL when not set in the file */
+        char *region;
+        char *profile;
+        char *endpoint;
+
+        /* [reconciler]; durations in seconds */
+        int64_t poll_interval;        /* default 300 */
+        int64_t active_poll_interval; /* default 15 */
+        unsigned max_concurrent;      /* default 2, at least 1 */
+        unsigned max_failures;        /* default 3, at least 1 */
+        int64_t stop_timeout;         /* default 1200 */
+        int64_t update_timeout;       /* default 3600 */
+        char *state_file;   /* default /var/lib/appstream-agent-reconciler/state.json */
+        char *metrics_file; /* NULL: no metrics */
+        bool dry_run;       /* default no */
+
+        /* [policy] */
+        struct target target;       /* default latest */
+        char **include;             /* globs; default {"*"} */
+        size_t n_include;
+        char **exclude;             /* globs; default none */
+        size_t n_exclude;
+        enum stopped_policy stopped; /* default skip */
+        struct window_set windows;  /* at least one is required */
+        int64_t min_window_left;    /* default 1800 */
+
+        struct builder_override *overrides; /* in file order; first match wins */
+        size_t n_overrides;
+};
+
+/* Loads and validates path. On success returns 0 and *ret is owned by the caller
+ * (config_free()). On failure returns a negative errno (-ENOENT, -EACCES for an unreadable
+ * file, -EINVAL for content) and writes one line into err, always starting with "path:line: "
+ * for content errors ("reconciler.conf:12: unknown key 'max_concurent' in [reconciler]") or
+ * "path: " for file errors; *ret is untouched. */
+int config_load(const char *path, struct config **ret, char *err, size_t err_size);
+
+/* Same, from a string (tests and fuzzing); name stands in for the path in messages. */
+int config_parse_string(const char *text, const char *name, struct config **ret, char *err,
+                        size_t err_size);
+
+/* Frees a configuration; accepts NULL. */
+void config_free(struct config *c);
+
+/* The effective policy for one builder: the first matching [builder] section's values
+ * over [policy]. Pointers borrow from c. */
+struct builder_policy {
+        bool covered; /* matches include, not exclude, and no override says exclude = yes */
+        const struct target *target;
+        enum stopped_policy stopped;
+        const struct window_set *windows;
+        const struct builder_override *override; /* NULL when no section matched */
+};
+
+void config_policy_for(const struct config *c, const char *builder_name,
+                       struct builder_policy *ret);

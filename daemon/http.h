@@ -1,0 +1,81 @@
+/* Asynchronous HTTP(S) on the event loop: libcurl's multi interface driven by libuv.
+ * This is the only module that calls curl_multi_*. TLS peer and host verification are always
+ * on; AWS_CA_BUNDLE (or an explicit CA file) replaces the system trust store, and proxies come
+ * from libcurl's own handling of the usual environment variables. */
+#pragma once
+
+#include <stddef.h>
+#include <uv.h>
+
+struct http_client;
+
+struct http_header {
+        const char *name;
+        const char *value;
+};
+
+struct http_request {
+        const char *method; /* "GET", "PUT", "POST" */
+        const char *url;
+        const struct http_header *headers; /* copied by http_send() */
+        size_t n_headers;
+        const char *body; /* copied by http_send(); may be NULL */
+        size_t body_len;
+        long timeout_ms;          /* whole transfer; 0 means the client default */
+        long connect_timeout_ms;  /* 0 means the client default */
+        size_t max_response_size; /* body cap; 0 means the client default */
+};
+
+enum http_failure {
+        HTTP_OK = 0,          /* a response was received; see status */
+        HTTP_ERR_RESOLVE,     /* the host name did not resolve */
+        HTTP_ERR_CONNECT,     /* refused, unreachable, reset before a response */
+        HTTP_ERR_TIMEOUT,     /* connect or transfer timeout */
+        HTTP_ERR_TLS,         /* handshake or certificate verification failed */
+        HTTP_ERR_TOO_LARGE,   /* response body exceeded max_response_size */
+        HTTP_ERR_TRANSFER,    /* connection dropped mid-response, malformed HTTP, ... */
+        HTTP_ERR_CANCELLED,   /* the client was shut down before completion */
+};
+
+struct http_response {
+        enum http_failure failure;
+        const char *error; /* human-readable cause when failure != HTTP_OK */
+        long status;       /* HTTP status code, 0 when failure != HTTP_OK */
+        const char *body;  /* NUL-terminated; never NULL */
+        size_t body_len;
+        double elapsed_s; /* from the start of the transfer to its end */
+};
+
+/* Called once per request, on the loop thread. The response and everything it points to is
+ * owned by the client and valid only during the call. */
+typedef void (*http_done_fn)(const struct http_response *response, void *userdata);
+
+struct http_client_options {
+        const char *ca_file;      /* NULL: AWS_CA_BUNDLE if set, else the system store */
+        long timeout_ms;          /* default per-request timeout */
+        long connect_timeout_ms;  /* default connect timeout */
+        size_t max_response_size; /* default body cap */
+};
+
+/* Creates a client on loop. opts may be NULL for defaults. On success *ret is owned by the
+ * caller and released with http_client_free(). Returns 0 or a negative errno. */
+int http_client_new(uv_loop_t *loop, const struct http_client_options *opts,
+                    struct http_client **ret);
+
+/* Starts a request. done is always called later from the loop (never from inside this call),
+ * exactly once. Returns 0, or a negative errno if the request could not be started (done is
+ * then not called). */
+int http_send(struct http_client *client, const struct http_request *request, http_done_fn done,
+              void *userdata);
+
+/* Finds a response header by case-insensitive name; NULL when absent. Valid only during the
+ * done callback. */
+const char *http_response_header(const struct http_response *response, const char *name);
+
+/* Number of transfers not yet completed. */
+size_t http_client_pending(const struct http_client *client);
+
+/* Cancels every pending request (each done callback runs with HTTP_ERR_CANCELLED), closes
+ * the client's libuv handles and frees it once they are closed. Accepts NULL. The loop must
+ * run afterwards for the handles to finish closing. */
+void http_client_free(struct http_client *client);

@@ -1,0 +1,45 @@
+/* Maintenance windows: "DAYS HH:MM-HH:MM [ZONE]" or "always".
+ *
+ * DAYS is a day name (Mon..Sun), a range (Mon-Fri, wrapping ranges such as Fri-Mon allowed),
+ * a comma list of either, "daily" or "*". The days name the day on which a window OPENS; an
+ * end at or before the start means it closes on the following day ("Wed 22:00-01:00" runs
+ * Wednesday 22:00 to Thursday 01:00). "00:00-24:00" is the whole day. ZONE is "UTC" or an
+ * IANA name from the system tz database; without one the system's local zone is used.
+ * Times are read as the zone's local clock reads them; the exact treatment of daylight-saving
+ * gaps and overlaps is documented in window.c and tested. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct window;
+
+/* Parses one window. On success returns 0 and *ret is owned by the caller (window_free()).
+ * On failure returns -EINVAL and writes a short reason ("unknown day 'Mox'", "unknown time
+ * zone 'Europe/Berlim'") into err; *ret is untouched. */
+int window_parse(const char *text, struct window **ret, char *err, size_t err_size);
+
+/* Frees a window; accepts NULL. */
+void window_free(struct window *w);
+
+/* The text the window was parsed from, for logs and output. */
+const char *window_text(const struct window *w);
+
+/* Whether w is open at the instant now (Unix seconds). When open and ret_closes_at is not
+ * NULL, *ret_closes_at is the instant it closes (INT64_MAX for "always"). */
+bool window_is_open(const struct window *w, int64_t now, int64_t *ret_closes_at);
+
+/* The first instant strictly after now at which w opens (now itself excluded), or INT64_MAX
+ * if it never opens again. */
+int64_t window_next_open(const struct window *w, int64_t now);
+
+/* A set of windows; open when any member is open. The closing time of a set is the end of the
+ * continuous open span that contains now, following members that overlap or touch. */
+struct window_set {
+        struct window **items;
+        size_t n;
+};
+
+bool window_set_is_open(const struct window_set *set, int64_t now, int64_t *ret_closes_at);
+int64_t window_set_next_open(const struct window_set *set, int64_t now);
