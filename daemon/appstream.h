@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 /* ImageBuilder.LatestAppstreamAgentVersion */
 enum latest_flag {
@@ -33,3 +34,79 @@ struct builder_list {
 };
 
 void builder_list_free(struct builder_list *list);
+
+/* Appends the builders of one DescribeImageBuilders response to list and returns the page's
+ * NextToken in *ret_next_token (NULL on the last page; owned by the caller). Tolerant: absent
+ * members, unknown members and unknown states are fine; only a body that is not a JSON object
+ * or an ImageBuilders member that is not an array of objects is an error (-EBADMSG, with the
+ * reason in err). On error list keeps what it had. */
+int appstream_parse_builders(const char *body, size_t len, struct builder_list *list,
+                             char **ret_next_token, char *err, size_t err_size);
+
+/* The AWS JSON 1.1 error code of a failed response: the x-amzn-ErrorType header first, then
+ * "__type" or "code" in the body; any prefix up to '#' and anything from ':' are dropped.
+ * *ret_code and *ret_message are owned by the caller; either may come back NULL. */
+void appstream_parse_error(const char *error_type_header, const char *body, size_t len,
+                           char **ret_code, char **ret_message);
+
+/* The endpoint to call: config_endpoint, else AWS_ENDPOINT_URL_APPSTREAM, else
+ * AWS_ENDPOINT_URL, else https://appstream2.<region>.amazonaws.com (.com.cn in China).
+ * Validates that it is an http(s) URL with a host and that region looks like a region.
+ * On success *ret_url is owned by the caller. */
+int appstream_resolve_endpoint(const char *config_endpoint, const char *region, char **ret_url,
+                               char *err, size_t err_size);
+
+/* ---- The client ---- */
+
+struct http_client;
+struct creds_chain;
+struct appstream_client;
+
+/* What went wrong with a call, for messages: "DescribeImageBuilders failed:
+ * ThrottlingException (request 1a2b...): Rate exceeded". All members may be NULL/0. */
+struct api_error {
+        const char *operation;
+        const char *code;       /* AWS error code, or NULL for transport failures */
+        const char *message;    /* AWS's message, or the transport's reason */
+        const char *request_id; /* x-amzn-RequestId */
+        long http_status;
+        bool retry_later;   /* ConcurrentModificationException and the like: try next poll */
+        bool unreachable;   /* network, TLS, credentials or permissions: exit code 3 */
+        unsigned attempts;  /* how many times it was sent */
+};
+
+/* Formats err as one line into buf; returns buf. */
+char *api_error_format(const struct api_error *err, char *buf, size_t size);
+
+struct appstream_options {
+        uv_loop_t *loop;
+        struct http_client *http;  /* borrowed */
+        struct creds_chain *creds; /* borrowed */
+        const char *region;
+        const char *endpoint; /* from appstream_resolve_endpoint() */
+};
+
+int appstream_client_new(const struct appstream_options *opts, struct appstream_client **ret);
+
+/* Frees the client; pending calls complete with r = -ECANCELED. Accepts NULL. */
+void appstream_client_free(struct appstream_client *client);
+
+/* r is 0 on success; list is then owned by the callback (builder_list_free()). On failure r is
+ * negative and err says why; list is NULL. err is valid only during the call. */
+typedef void (*appstream_list_fn)(int r, struct builder_list *list, const struct api_error *err,
+                                  void *userdata);
+
+/* DescribeImageBuilders, following NextToken through every page. names may be NULL. */
+int appstream_describe_all(struct appstream_client *client, const char *const *names,
+                           size_t n_names, appstream_list_fn done, void *userdata);
+
+/* r is 0 on success with the builder as the response shows it (valid during the call). */
+typedef void (*appstream_builder_fn)(int r, const struct builder *builder,
+                                     const struct api_error *err, void *userdata);
+
+int appstream_stop(struct appstream_client *client, const char *name, appstream_builder_fn done,
+                   void *userdata);
+
+/* StartImageBuilder; agent_version may be NULL (omitted) or e.g. "[LATEST]". */
+int appstream_start(struct appstream_client *client, const char *name, const char *agent_version,
+                    appstream_builder_fn done, void *userdata);

@@ -46,7 +46,8 @@ struct http_response {
         double elapsed_s; /* from the start of the transfer to its end */
 };
 
-/* Called once per request, on the loop thread. The response and everything it points to is
+/* Called once per request, on the loop thread. It may start new requests but must not free
+ * the client. The response and everything it points to is
  * owned by the client and valid only during the call. */
 typedef void (*http_done_fn)(const struct http_response *response, void *userdata);
 

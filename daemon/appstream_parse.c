@@ -1,0 +1,280 @@
+/* The parts of the AppStream client that read and check text: responses, errors, endpoints.
+ * Kept apart from the transport so that tests and fuzzers reach them directly. */
+#include "appstream.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void builder_clear(struct builder *b)
+{
+        free(b->name);
+        free(b->arn);
+        free(b->state);
+        free(b->agent_version);
+        free(b->state_reason_code);
+        free(b->state_reason_message);
+        free(b->instance_type);
+        free(b->platform);
+        memset(b, 0, sizeof(*b));
+}
+
+void builder_list_free(struct builder_list *list)
+{
+        if (!list)
+                return;
+        for (size_t i = 0; i < list->n; i++)
+                builder_clear(&list->items[i]);
+        free(list->items);
+        list->items = NULL;
+        list->n = 0;
+}
+
+/* A copy of a string member, NULL when absent or not a string. Fails only on allocation. */
+static int copy_member(const cJSON *obj, const char *name, char **ret)
+{
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+        *ret = NULL;
+        if (!cJSON_IsString(item) || !item->valuestring)
+                return 0;
+        *ret = strdup(item->valuestring);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static enum latest_flag parse_latest(const cJSON *obj)
+{
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, "LatestAppstreamAgentVersion");
+
+        if (!cJSON_IsString(item) || !item->valuestring)
+                return LATEST_ABSENT;
+        if (strcmp(item->valuestring, "TRUE") == 0)
+                return LATEST_TRUE;
+        if (strcmp(item->valuestring, "FALSE") == 0)
+                return LATEST_FALSE;
+        return LATEST_ABSENT;
+}
+
+static int parse_builder(const cJSON *obj, struct builder *b)
+{
+        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(obj, "StateChangeReason");
+        int r = 0;
+
+        memset(b, 0, sizeof(*b));
+        r |= copy_member(obj, "Name", &b->name);
+        r |= copy_member(obj, "Arn", &b->arn);
+        r |= copy_member(obj, "State", &b->state);
+        r |= copy_member(obj, "AppstreamAgentVersion", &b->agent_version);
+        r |= copy_member(obj, "InstanceType", &b->instance_type);
+        r |= copy_member(obj, "Platform", &b->platform);
+        if (cJSON_IsObject(reason)) {
+                r |= copy_member(reason, "Code", &b->state_reason_code);
+                r |= copy_member(reason, "Message", &b->state_reason_message);
+        }
+        b->latest = parse_latest(obj);
+        if (r) {
+                builder_clear(b);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int append_builders(const cJSON *array, struct builder_list *list, char *err,
+                           size_t err_size)
+{
+        size_t n = (size_t)cJSON_GetArraySize(array), added = 0;
+        struct builder *items;
+        const cJSON *item;
+
+        cJSON_ArrayForEach(item, array)
+        {
+                if (!cJSON_IsObject(item)) {
+                        snprintf(err, err_size, "ImageBuilders holds a member that is not an object");
+                        return -EBADMSG;
+                }
+        }
+        if (n == 0)
+                return 0;
+        items = realloc(list->items, (list->n + n) * sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        list->items = items;
+        cJSON_ArrayForEach(item, array)
+        {
+                struct builder *b = &list->items[list->n + added];
+
+                if (parse_builder(item, b) < 0)
+                        goto nomem;
+                /* A builder without a name cannot be acted on or even reported usefully. */
+                if (!b->name) {
+                        builder_clear(b);
+                        continue;
+                }
+                added++;
+        }
+        list->n += added;
+        return 0;
+nomem:
+        for (size_t i = 0; i < added; i++)
+                builder_clear(&list->items[list->n + i]);
+        return -ENOMEM;
+}
+
+int appstream_parse_builders(const char *body, size_t len, struct builder_list *list,
+                             char **ret_next_token, char *err, size_t err_size)
+{
+        cJSON *root = cJSON_ParseWithLength(body, len);
+        const cJSON *array, *token;
+        char *next = NULL;
+        int r;
+
+        if (!cJSON_IsObject(root)) {
+                snprintf(err, err_size, "response is not a JSON object");
+                cJSON_Delete(root);
+                return -EBADMSG;
+        }
+        array = cJSON_GetObjectItemCaseSensitive(root, "ImageBuilders");
+        token = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
+        if (array && !cJSON_IsArray(array) && !cJSON_IsNull(array)) {
+                snprintf(err, err_size, "ImageBuilders is not an array");
+                cJSON_Delete(root);
+                return -EBADMSG;
+        }
+        if (cJSON_IsString(token) && token->valuestring && *token->valuestring) {
+                next = strdup(token->valuestring);
+                if (!next) {
+                        cJSON_Delete(root);
+                        return -ENOMEM;
+                }
+        }
+        r = cJSON_IsArray(array) ? append_builders(array, list, err, err_size) : 0;
+        cJSON_Delete(root);
+        if (r < 0) {
+                free(next);
+                return r;
+        }
+        *ret_next_token = next;
+        return 0;
+}
+
+/* "aws.protocoltests#FooError:http://internal..." -> "FooError" */
+static char *sanitize_code(const char *raw)
+{
+        const char *start = strchr(raw, '#');
+        size_t len;
+
+        start = start ? start + 1 : raw;
+        len = strcspn(start, ":");
+        while (len && isspace((unsigned char)start[len - 1]))
+                len--;
+        while (len && isspace((unsigned char)*start)) {
+                start++;
+                len--;
+        }
+        return len ? strndup(start, len) : NULL;
+}
+
+static const char *string_member(const cJSON *obj, const char *a, const char *b)
+{
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, a);
+
+        if (!cJSON_IsString(item) && b)
+                item = cJSON_GetObjectItemCaseSensitive(obj, b);
+        return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+void appstream_parse_error(const char *error_type_header, const char *body, size_t len,
+                           char **ret_code, char **ret_message)
+{
+        cJSON *root = body && len ? cJSON_ParseWithLength(body, len) : NULL;
+        const char *raw = NULL, *message = NULL;
+
+        if (cJSON_IsObject(root)) {
+                raw = string_member(root, "__type", "code");
+                message = string_member(root, "message", "Message");
+        }
+        if (error_type_header && *error_type_header)
+                raw = error_type_header;
+        *ret_code = raw ? sanitize_code(raw) : NULL;
+        *ret_message = message ? strdup(message) : NULL;
+        cJSON_Delete(root);
+}
+
+/* Regions look like "eu-central-1", "us-gov-west-1", "cn-north-1". */
+static bool region_is_valid(const char *region)
+{
+        const char *p = region;
+        int parts = 0;
+
+        if (!region || !*region || strlen(region) > 32)
+                return false;
+        while (*p) {
+                size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789");
+
+                if (n == 0)
+                        return false;
+                parts++;
+                p += n;
+                if (*p == '-')
+                        p++;
+                else if (*p)
+                        return false;
+                else
+                        break;
+        }
+        return parts >= 3 && isdigit((unsigned char)p[-1]) && isalpha((unsigned char)region[0]);
+}
+
+static int check_url(const char *url, char *err, size_t err_size)
+{
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL;
+        int r = 0;
+
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host ||
+            (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
+                snprintf(err, err_size, "endpoint is not an http(s) URL: '%s'", url);
+                r = -EINVAL;
+        }
+        curl_free(scheme);
+        curl_free(host);
+        curl_url_cleanup(u);
+        return r;
+}
+
+int appstream_resolve_endpoint(const char *config_endpoint, const char *region, char **ret_url,
+                               char *err, size_t err_size)
+{
+        const char *chosen = config_endpoint;
+        char *url;
+        int r;
+
+        if (!region_is_valid(region)) {
+                snprintf(err, err_size, "not a valid AWS region: '%s'", region ? region : "");
+                return -EINVAL;
+        }
+        if (!chosen || !*chosen)
+                chosen = getenv("AWS_ENDPOINT_URL_APPSTREAM");
+        if (!chosen || !*chosen)
+                chosen = getenv("AWS_ENDPOINT_URL");
+        if (chosen && *chosen) {
+                r = check_url(chosen, err, err_size);
+                if (r < 0)
+                        return r;
+                url = strdup(chosen);
+        } else if (asprintf(&url, "https://appstream2.%s.amazonaws.com%s", region,
+                            strncmp(region, "cn-", 3) == 0 ? ".cn" : "") < 0)
+                url = NULL;
+        if (!url)
+                return -ENOMEM;
+        *ret_url = url;
+        return 0;
+}

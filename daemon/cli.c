@@ -1,0 +1,99 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+static const struct {
+        const char *name;
+        enum command command;
+} commands[] = {
+        {"run", CMD_RUN},       {"once", CMD_ONCE},     {"plan", CMD_PLAN},
+        {"list", CMD_LIST},     {"status", CMD_STATUS}, {"check-config", CMD_CHECK_CONFIG},
+};
+
+const char *cli_usage(void)
+{
+        return "Usage: appstream-agent-reconciler [OPTIONS] [COMMAND]\n"
+               "\n"
+               "Keeps Amazon AppStream 2.0 image builders on an up-to-date agent.\n"
+               "\n"
+               "Commands:\n"
+               "  run            the daemon: reconcile on every poll (default)\n"
+               "  once           reconcile until every covered builder is compliant, failed or\n"
+               "                 waiting for a window, then exit\n"
+               "  plan           show what would be done now and when windows open; changes nothing\n"
+               "  list           list builders: name, state, agent version, compliance\n"
+               "  status         show the persisted state: operations in flight, recent results\n"
+               "  check-config   validate the configuration and exit\n"
+               "\n"
+               "Options:\n"
+               "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+               "  -n, --dry-run       decide and log, never call Stop/Start\n"
+               "      --json          machine-readable output for plan, list and status\n"
+               "  -v, --verbose       debug-level logging\n"
+               "  -h, --help          show this help\n"
+               "  -V, --version       show the version\n"
+               "\n"
+               "Exit codes: 0 success; 1 an update failed or the failure breaker opened;\n"
+               "2 usage or configuration error; 3 the AWS API could not be reached or refused us.\n";
+}
+
+static int parse_command(const char *word, enum command *ret, char *err, unsigned err_size)
+{
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (strcmp(word, commands[i].name) == 0) {
+                        *ret = commands[i].command;
+                        return 0;
+                }
+        snprintf(err, err_size, "unknown command '%s' (try --help)", word);
+        return -EINVAL;
+}
+
+int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigned err_size)
+{
+        static const struct option longopts[] = {
+                {"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
+                {"json", no_argument, NULL, 'j'},         {"verbose", no_argument, NULL, 'v'},
+                {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+                {NULL, 0, NULL, 0},
+        };
+        struct cli_options o = {.command = CMD_RUN, .config_path = CONFIG_DEFAULT_PATH};
+        bool help = false, version = false;
+        int c;
+
+        optind = 0; /* glibc: also resets its internal state, so tests can parse repeatedly */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":c:nvhV", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'c': o.config_path = optarg; break;
+                case 'n': o.dry_run = true; break;
+                case 'j': o.json = true; break;
+                case 'v': o.verbose = true; break;
+                case 'h': help = true; break;
+                case 'V': version = true; break;
+                case ':':
+                        snprintf(err, err_size, "option '%s' needs a value", argv[optind - 1]);
+                        return -EINVAL;
+                default:
+                        snprintf(err, err_size, "unknown option '%s' (try --help)",
+                                 argv[optind - 1]);
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc && parse_command(argv[optind++], &o.command, err, err_size) < 0)
+                return -EINVAL;
+        if (optind < argc) {
+                snprintf(err, err_size, "unexpected argument '%s'", argv[optind]);
+                return -EINVAL;
+        }
+        if (help)
+                o.command = CMD_HELP;
+        else if (version)
+                o.command = CMD_VERSION;
+        *ret = o;
+        return 0;
+}

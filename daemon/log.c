@@ -1,0 +1,188 @@
+/* Events to journald or stderr. Kept free of allocation on the stderr path so it can report
+ * out-of-memory conditions too. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+struct event_kind {
+        const char *name;
+        const char *id;
+        int priority;
+};
+
+/* The MESSAGE_IDs are part of the interface operators filter and alert on: never change one. */
+static const struct event_kind kinds[EV__COUNT] = {
+        [EV_DAEMON_STARTED] = {"daemon-started", "cdec22dba69f4f4399fa9eda5c0bbbe3", LOG_INFO},
+        [EV_DAEMON_STOPPING] = {"daemon-stopping", "5dca1ffc2758443185eabfaa5c55f390", LOG_INFO},
+        [EV_CONFIG_RELOADED] = {"config-reloaded", "bcf0cb2da46a4a62a50d1475cca4c0eb", LOG_INFO},
+        [EV_CONFIG_INVALID] = {"config-invalid", "c7bb10f9dd344578b15a1bd1032900ff", LOG_ERR},
+        [EV_API_RETRY] = {"api-retry", "f9c0b7b75800442ca52d473639e217bb", LOG_WARNING},
+        [EV_API_ERROR] = {"api-error", "37c3e9966bc048928abed72736fe19bd", LOG_ERR},
+        [EV_BUILDER_SKIPPED] = {"builder-skipped", "06a40571bc8f4581b12203ca9824d766", LOG_INFO},
+        [EV_BUILDER_WAITING] = {"builder-waiting", "eb6d7158f8484efa9e38e5f57f159c7a", LOG_INFO},
+        [EV_BUILDER_UNKNOWN_VERSION] = {"builder-unknown-version",
+                                        "090760d342e14a99a1a6358bdacfa11e", LOG_WARNING},
+        [EV_UPDATE_STARTED] = {"update-started", "3b57075a024c48da812126132d8ccf33", LOG_INFO},
+        [EV_STOP_REQUESTED] = {"stop-requested", "e61d338e577045afbafb9cae3a72f6c4", LOG_INFO},
+        [EV_START_REQUESTED] = {"start-requested", "fc22765f1f8c40a98ff1dfe06fa7588e", LOG_INFO},
+        [EV_UPDATE_SUCCEEDED] = {"update-succeeded", "3bdf322a931f4321b3503797b8f17e78",
+                                 LOG_NOTICE},
+        [EV_UPDATE_FAILED] = {"update-failed", "6c3b05b2ce294b74acf2747c42582853", LOG_ERR},
+        [EV_UPDATE_TIMED_OUT] = {"update-timed-out", "c46b3771d929473f9f71e4d73a21ed5a", LOG_ERR},
+        [EV_OPERATION_ABANDONED] = {"operation-abandoned", "b8eea5a93154433c851c4d08ba8ec65b",
+                                    LOG_WARNING},
+        [EV_OPERATION_RESUMED] = {"operation-resumed", "3ebc237784654d17859b15c00caa1215",
+                                  LOG_NOTICE},
+        [EV_BREAKER_OPEN] = {"breaker-open", "bf9ac31772634d7dbe845581f5c9e14f", LOG_ERR},
+        [EV_DRY_RUN_ACTION] = {"dry-run-action", "57b6fe5ebd5f480eb2d926568c65c9dc", LOG_INFO},
+        [EV_STATE_CORRUPT] = {"state-corrupt", "39c00a4679af42d788cadddbfd2c9205", LOG_ERR},
+        [EV_STATE_WRITE_FAILED] = {"state-write-failed", "503e3c75465145e8bd0f55e5a2ef41dd",
+                                   LOG_ERR},
+        [EV_PASS_SUMMARY] = {"pass-summary", "ef04b55e206641e295302838a7274d2f", LOG_DEBUG},
+        [EV_DEBUG] = {"debug", "148e60e9684f409cbc8ac9c7c8ceaa4f", LOG_DEBUG},
+        [EV_ERROR] = {"error", "b49c4d99960d47d890e91c3210a0514f", LOG_ERR},
+};
+
+static bool to_journal;
+static bool verbose;
+
+/* systemd sets JOURNAL_STREAM=<dev>:<inode> for the stderr it connects to the journal; a child
+ * that inherited the variable but not the descriptor must not believe it. */
+static bool stderr_is_journal(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_open(bool want_verbose)
+{
+        verbose = want_verbose;
+        to_journal = stderr_is_journal();
+}
+
+void log_use_stderr(void)
+{
+        to_journal = false;
+}
+
+bool log_verbose(void)
+{
+        return verbose;
+}
+
+const char *log_event_id(enum log_event ev)
+{
+        return kinds[ev].id;
+}
+
+int log_event_priority(enum log_event ev)
+{
+        return kinds[ev].priority;
+}
+
+const char *log_event_name(enum log_event ev)
+{
+        return kinds[ev].name;
+}
+
+struct named_field {
+        const char *key;
+        const char *value;
+};
+
+static size_t collect_fields(const struct log_fields *f, struct named_field *out)
+{
+        size_t n = 0;
+
+        if (!f)
+                return 0;
+#define ADD(k, v)                                                                              \
+        if (v)                                                                                 \
+        out[n++] = (struct named_field){k, v}
+        ADD("BUILDER_NAME", f->builder);
+        ADD("BUILDER_STATE", f->state);
+        ADD("AGENT_VERSION", f->agent_version);
+        ADD("TARGET_VERSION", f->target_version);
+        ADD("OPERATION", f->operation);
+        ADD("AWS_REQUEST_ID", f->request_id);
+        ADD("AWS_ERROR_CODE", f->error_code);
+        ADD("REASON", f->reason);
+#undef ADD
+        return n;
+}
+
+static const char *priority_word(int priority)
+{
+        static const char *const words[] = {"emerg", "alert", "crit",  "error",
+                                            "warning", "notice", "info", "debug"};
+        return words[priority & 7];
+}
+
+static void emit_stderr(const struct event_kind *k, const char *message,
+                        const struct named_field *f, size_t n)
+{
+        flockfile(stderr);
+        fprintf(stderr, "%s: %s", priority_word(k->priority), message);
+        for (size_t i = 0; i < n; i++)
+                fprintf(stderr, strpbrk(f[i].value, " \t\"=") ? " %s=\"%s\"" : " %s=%s",
+                        f[i].key, f[i].value);
+        fputc('\n', stderr);
+        funlockfile(stderr);
+}
+
+static void emit_journal(const struct event_kind *k, const char *message,
+                         const struct named_field *f, size_t n)
+{
+        char buf[12][1024];
+        struct iovec iov[12];
+        size_t m = 0;
+
+        snprintf(buf[m], sizeof(buf[m]), "MESSAGE=%s", message);
+        snprintf(buf[++m], sizeof(buf[m]), "MESSAGE_ID=%s", k->id);
+        snprintf(buf[++m], sizeof(buf[m]), "PRIORITY=%d", k->priority);
+        snprintf(buf[++m], sizeof(buf[m]), "SYSLOG_IDENTIFIER=appstream-agent-reconciler");
+        snprintf(buf[++m], sizeof(buf[m]), "EVENT=%s", k->name);
+        m++;
+        for (size_t i = 0; i < n && m < 12; i++, m++)
+                snprintf(buf[m], sizeof(buf[m]), "%s=%s", f[i].key, f[i].value);
+        for (size_t i = 0; i < m; i++)
+                iov[i] = (struct iovec){.iov_base = buf[i], .iov_len = strlen(buf[i])};
+        if (sd_journal_sendv(iov, (int)m) < 0)
+                emit_stderr(k, message, f, n);
+}
+
+void log_event(enum log_event ev, const struct log_fields *fields, const char *fmt, ...)
+{
+        const struct event_kind *k = &kinds[ev];
+        struct named_field f[8];
+        char message[1024];
+        size_t n;
+        va_list ap;
+        int saved_errno = errno;
+
+        if (k->priority == LOG_DEBUG && !verbose)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof(message), fmt, ap);
+        va_end(ap);
+        n = collect_fields(fields, f);
+        if (to_journal)
+                emit_journal(k, message, f, n);
+        else
+                emit_stderr(k, message, f, n);
+        errno = saved_errno;
+}

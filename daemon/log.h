@@ -1,0 +1,66 @@
+/* Structured events. Under journald (stderr connected to the journal, detected through
+ * JOURNAL_STREAM as systemd itself does) each event is a journal entry with a MESSAGE_ID per
+ * kind and the fields below; anywhere else it is one readable line on stderr:
+ *   <priority>: <message> [KEY=value ...]
+ * Every kind has a catalog entry in systemd/appstream-agent-reconciler.catalog. */
+#pragma once
+
+#include <stdbool.h>
+#include <syslog.h>
+
+enum log_event {
+        EV_DAEMON_STARTED,
+        EV_DAEMON_STOPPING,
+        EV_CONFIG_RELOADED,
+        EV_CONFIG_INVALID,
+        EV_API_RETRY,
+        EV_API_ERROR,
+        EV_BUILDER_SKIPPED,
+        EV_BUILDER_WAITING,
+        EV_BUILDER_UNKNOWN_VERSION,
+        EV_UPDATE_STARTED,
+        EV_STOP_REQUESTED,
+        EV_START_REQUESTED,
+        EV_UPDATE_SUCCEEDED,
+        EV_UPDATE_FAILED,
+        EV_UPDATE_TIMED_OUT,
+        EV_OPERATION_ABANDONED,
+        EV_OPERATION_RESUMED,
+        EV_BREAKER_OPEN,
+        EV_DRY_RUN_ACTION,
+        EV_STATE_CORRUPT,
+        EV_STATE_WRITE_FAILED,
+        EV_PASS_SUMMARY,
+        EV_DEBUG,
+        EV_ERROR,
+        EV__COUNT,
+};
+
+/* Fields an event may carry; NULL members are left out. */
+struct log_fields {
+        const char *builder;        /* BUILDER_NAME */
+        const char *state;          /* BUILDER_STATE */
+        const char *agent_version;  /* AGENT_VERSION */
+        const char *target_version; /* TARGET_VERSION */
+        const char *operation;      /* OPERATION (the API operation or our phase) */
+        const char *request_id;     /* AWS_REQUEST_ID */
+        const char *error_code;     /* AWS_ERROR_CODE */
+        const char *reason;         /* REASON */
+};
+
+/* Chooses the sink once at start-up: journald when stderr is the journal stream. */
+void log_open(bool verbose);
+
+/* Forces the stderr sink (commands whose output a person reads, and tests). */
+void log_use_stderr(void);
+
+bool log_verbose(void);
+
+/* Emits one event at the kind's priority; fields may be NULL. */
+void log_event(enum log_event ev, const struct log_fields *fields, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* The MESSAGE_ID of a kind as 32 hex digits, and its syslog priority. */
+const char *log_event_id(enum log_event ev);
+int log_event_priority(enum log_event ev);
+const char *log_event_name(enum log_event ev);
