@@ -979,9 +979,10 @@ static int load_corrupt(const char *path, int64_t now, const char *why, struct s
         return -EBADMSG;
 }
 
-int state_load(const char *path, int64_t now, struct state **ret, char *err, size_t err_size)
+/* Reads and parses path, changing nothing. Returns like state_read(), with why holding just
+ * the reason when the file is corrupt (-EBADMSG) and the whole message otherwise. */
+static int read_state(const char *path, struct state **ret, char *why, size_t why_size)
 {
-        char why[256] = "";
         char *text = NULL;
         size_t len = 0;
         int fd, r;
@@ -991,30 +992,58 @@ int state_load(const char *path, int64_t now, struct state **ret, char *err, siz
                 return state_new(ret);
         if (fd < 0) {
                 r = -errno;
-                snprintf(err, err_size, "opening state file %s: %s", path, strerror(-r));
+                snprintf(why, why_size, "opening state file %s: %s", path, strerror(-r));
                 return r;
         }
         r = read_file(fd, &text, &len);
         (void)close(fd);
-        if (r == -EBADMSG)
-                return load_corrupt(path, now, "too large or not text", ret, err, err_size);
+        if (r == -EBADMSG) {
+                snprintf(why, why_size, "too large or not text");
+                return r;
+        }
         if (r < 0) {
-                snprintf(err, err_size, "reading state file %s: %s", path,
+                snprintf(why, why_size, "reading state file %s: %s", path,
                          r == -EINVAL ? "not a regular file" : strerror(-r));
                 return r;
         }
         if (strlen(text) != len) {
-                snprintf(why, sizeof(why), "it contains a NUL byte");
+                snprintf(why, why_size, "it contains a NUL byte");
                 r = -EBADMSG;
         } else {
-                r = state_from_json(text, ret, why, sizeof(why));
+                char detail[256] = "";
+
+                r = state_from_json(text, ret, detail, sizeof(detail));
+                if (r == -EBADMSG)
+                        snprintf(why, why_size, "%s", detail);
+                else if (r < 0)
+                        snprintf(why, why_size, "loading state file %s: %s", path,
+                                 r == -ENOMEM ? strerror(-r) : detail);
         }
         free(text);
+        return r;
+}
+
+int state_read(const char *path, struct state **ret, char *err, size_t err_size)
+{
+        char why[512] = "";
+        int r = read_state(path, ret, why, sizeof(why));
+
+        if (r == -EBADMSG)
+                snprintf(err, err_size, "state file %s is corrupt (%s)", path, why);
+        else if (r < 0)
+                snprintf(err, err_size, "%s", why);
+        return r;
+}
+
+int state_load(const char *path, int64_t now, struct state **ret, char *err, size_t err_size)
+{
+        char why[512] = "";
+        int r = read_state(path, ret, why, sizeof(why));
+
         if (r == -EBADMSG)
                 return load_corrupt(path, now, why, ret, err, err_size);
         if (r < 0)
-                snprintf(err, err_size, "loading state file %s: %s", path,
-                         r == -ENOMEM ? strerror(-r) : why);
+                snprintf(err, err_size, "%s", why);
         return r;
 }
 

@@ -87,6 +87,11 @@ void state_free(struct state *s);
  * *ret untouched; err always says what failed. now is the wall clock, Unix seconds. */
 int state_load(const char *path, int64_t now, struct state **ret, char *err, size_t err_size);
 
+/* Reads path for the read-only commands (status, plan, list), which hold no lock and must
+ * change nothing: like state_load(), but a corrupt file is only reported (-EBADMSG, err naming
+ * it and why), never moved, and *ret is then untouched. */
+int state_read(const char *path, struct state **ret, char *err, size_t err_size);
+
 /* Writes s to path atomically: a new file beside it (mode 0600 whatever the umask), written,
  * fsync'ed, renamed over path, then the directory fsync'ed. On failure returns a negative
  * errno with err filled; no temporary file is left, and the previous file is untouched unless

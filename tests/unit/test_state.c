@@ -712,6 +712,45 @@ static void test_load_refusals(void)
         free(dir);
 }
 
+/* The read-only commands' loader reports but never moves or writes anything. */
+static void test_read_only(void)
+{
+        char *dir = make_dir(), *path = join(dir, "state.json"), err[1024] = "", *after;
+        struct state *s = NULL, *sentinel = (struct state *)&err;
+        struct state *saved = rich_state();
+
+        ASSERT_EQ_INT(state_read(path, &s, err, sizeof(err)), 0);
+        ASSERT_TRUE(s && s->n_ops == 0);
+        state_free(s);
+        ASSERT_EQ_INT(count_entries(dir), 0);
+
+        ASSERT_EQ_INT(state_save(path, saved, err, sizeof(err)), 0);
+        s = NULL;
+        ASSERT_EQ_INT(state_read(path, &s, err, sizeof(err)), 0);
+        if (s)
+                check_rich_state(s);
+        state_free(s);
+
+        write_text(path, "{\"format\":1,\"operations\":7}", 27);
+        s = sentinel;
+        ASSERT_EQ_INT(state_read(path, &s, err, sizeof(err)), -EBADMSG);
+        ASSERT_TRUE(s == sentinel);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "operations: not an array"));
+        after = read_text(path);
+        ASSERT_TRUE(after && strcmp(after, "{\"format\":1,\"operations\":7}") == 0);
+        free(after);
+        ASSERT_EQ_INT(count_entries(dir), 1);
+
+        write_text(path, "{\"format\":2}", 12);
+        ASSERT_EQ_INT(state_read(path, &s, err, sizeof(err)), -EPROTONOSUPPORT);
+        ASSERT_TRUE(s == sentinel);
+
+        state_free(saved);
+        rm_rf(dir);
+        free(path);
+        free(dir);
+}
+
 static void test_lock(void)
 {
         char *dir = make_dir(), *path = join(dir, "state.json"),
@@ -776,6 +815,7 @@ int main(void)
         test_save_failure_keeps_old_file();
         test_load_corrupt();
         test_load_refusals();
+        test_read_only();
         test_lock();
         return test_summary("test_state");
 }
