@@ -1076,25 +1076,40 @@ static int fsync_dir(const char *dir)
         return r;
 }
 
-/* Writes text into a new file tmp (mode 0600 whatever the umask) and flushes it to disk. */
-static int write_temp(char *tmp, const char *text, const char **ret_step)
+/* Creates a new file beside path, named after path and this process, that nobody else can
+ * have opened (O_EXCL). On success *ret_tmp (owned by the caller) is its name. */
+static int create_temp(const char *dir, const char *base, char **ret_tmp)
 {
-        int fd, r;
+        for (unsigned i = 0; i < 100; i++) {
+                char *tmp = NULL;
+                int fd;
 
-        *ret_step = "creating";
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        *ret_step = "writing";
-        r = fchmod(fd, 0600) < 0 ? -errno : 0;
+                if (asprintf(&tmp, "%s/.%s.tmp-%ld-%u", dir, base, (long)getpid(), i) < 0)
+                        return -ENOMEM;
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                          0600);
+                if (fd >= 0) {
+                        *ret_tmp = tmp;
+                        return fd;
+                }
+                free(tmp);
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+/* Writes text into the open file fd (mode 0600 whatever the umask) and flushes it to disk. */
+static int write_temp(int fd, const char *text)
+{
+        int r = fchmod(fd, 0600) < 0 ? -errno : 0;
+
         if (r == 0)
                 r = write_all(fd, text, strlen(text));
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
                 r = -errno;
-        if (r < 0)
-                (void)unlink(tmp);
         return r;
 }
 
@@ -1107,20 +1122,21 @@ int state_save(const char *path, const struct state *s, char *err, size_t err_si
         r = state_to_json(s, &text);
         if (r == 0)
                 r = split_path(path, &dir, &base);
-        if (r == 0 && asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
-                tmp = NULL;
-                r = -ENOMEM;
-        }
         if (r == 0) {
+                step = "creating a file beside it in";
+                what = dir;
+                r = create_temp(dir, base, &tmp);
+        }
+        if (r >= 0) {
+                step = "writing";
                 what = tmp;
-                r = write_temp(tmp, text, &step);
-        }
-        if (r == 0) {
-                step = "renaming";
-                if (rename(tmp, path) < 0) {
-                        r = -errno;
-                        (void)unlink(tmp);
+                r = write_temp(r, text);
+                if (r == 0) {
+                        step = "renaming";
+                        r = rename(tmp, path) < 0 ? -errno : 0;
                 }
+                if (r < 0)
+                        (void)unlink(tmp);
         }
         if (r == 0) {
                 step = "syncing directory";
@@ -1133,7 +1149,7 @@ int state_save(const char *path, const struct state *s, char *err, size_t err_si
         free(text);
         free(dir);
         free(tmp);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 int state_lock(const char *path, int *ret_fd, char *err, size_t err_size)

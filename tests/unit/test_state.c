@@ -44,9 +44,12 @@ static void rm_rf(const char *dir)
 
 static char *make_dir(void)
 {
-        char *dir = strdup("/tmp/test_state.XXXXXX");
+        char *dir = strdup("/tmp/test_state.------");
 
-        ASSERT_TRUE(dir && mkdtemp(dir));
+        /* mkdtemp() wants the last six characters to be X */
+        ASSERT_TRUE(dir != NULL);
+        memset(dir + strlen(dir) - 6, 'X', 6);
+        ASSERT_TRUE(mkdtemp(dir) != NULL);
         return dir;
 }
 
@@ -598,7 +601,7 @@ static void test_save_load(void)
 
 /* A failed save leaves the old file as it was, and no temporary file. Running as root, a
  * read-only directory would not stop us, so the temporary file is made impossible by a name
- * at NAME_MAX: the state file itself can exist, ".<name>.XXXXXX" cannot. */
+ * at NAME_MAX: the state file itself can exist, ".<name>.tmp-<pid>-<n>" cannot. */
 static void test_save_failure_keeps_old_file(void)
 {
         char *dir = make_dir(), name[NAME_MAX + 1], *path, *before, *after, err[1024] = "";
@@ -610,7 +613,7 @@ static void test_save_failure_keeps_old_file(void)
         write_text(path, "old contents", 12);
         before = read_text(path);
         ASSERT_EQ_INT(state_save(path, s, err, sizeof(err)), -ENAMETOOLONG);
-        ASSERT_TRUE(strstr(err, "saving state file") && strstr(err, "creating"));
+        ASSERT_TRUE(strstr(err, "saving state file") && strstr(err, "creating a file beside it"));
         after = read_text(path);
         ASSERT_TRUE(before && after);
         if (before && after)
