@@ -1,0 +1,107 @@
+/* The AWS shared configuration and credentials files (~/.aws/config, ~/.aws/credentials), read
+ * the way botocore reads them: Python's configparser in strict raw mode (full-line # and ;
+ * comments only, = or : between key and value, keys lower-cased, indented continuation lines,
+ * a [DEFAULT] section inherited by every other section, duplicate sections or keys rejected),
+ * then botocore's nested "key =" blocks and its profile map ([default] and [profile NAME] in
+ * the config file, [NAME] in the credentials file, the credentials file winning key by key). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct aws_ini_entry {
+        char *key;     /* lower-cased */
+        char *value;   /* continuation lines joined with '\n'; a nested block starts with '\n' */
+        unsigned line; /* where the key is written, for messages */
+};
+
+struct aws_ini_section {
+        char *name;
+        struct aws_ini_entry *entries; /* own keys in file order, then inherited [DEFAULT] keys */
+        size_t n_entries;
+};
+
+struct aws_ini {
+        struct aws_ini_section *sections; /* in file order; [DEFAULT] is not one of them */
+        size_t n_sections;
+};
+
+/* Parses text (len bytes, UTF-8). name stands in for the path in messages. On success *ret is
+ * owned by the caller (aws_ini_free()). On failure returns -EINVAL and writes one line into
+ * err starting with "name:line: "; *ret is untouched. */
+int aws_ini_parse(const char *text, size_t len, const char *name, struct aws_ini **ret, char *err,
+                  size_t err_size);
+
+/* Reads and parses path. Returns -ENOENT when path is not a readable regular file (botocore
+ * ignores such files), -EFBIG when it exceeds 1 MiB, -EINVAL on content (err says where). */
+int aws_ini_load(const char *path, struct aws_ini **ret, char *err, size_t err_size);
+
+/* Frees a parsed file (values are wiped first: they may hold secrets). Accepts NULL. */
+void aws_ini_free(struct aws_ini *ini);
+
+/* The section called name, or NULL. Borrowed from ini. */
+const struct aws_ini_section *aws_ini_find(const struct aws_ini *ini, const char *name);
+
+/* The value of key (lower-case) in section, or NULL. section may be NULL. Borrowed. */
+const char *aws_ini_get(const struct aws_ini_section *section, const char *key);
+
+/* Splits text into words as Python's shlex.split() does (POSIX rules: whitespace separates,
+ * '...' is literal, "..." honours \\ and \", a backslash outside quotes escapes any character,
+ * no comments). On success *ret_argv is a NULL-terminated array owned by the caller
+ * (aws_profile_strv_free()) and *ret_n its length. Returns -EINVAL on an unclosed quote or a
+ * trailing backslash, -ENOMEM. */
+int aws_profile_shlex_split(const char *text, char ***ret_argv, size_t *ret_n);
+
+/* Frees a NULL-terminated string array; accepts NULL. */
+void aws_profile_strv_free(char **strv);
+
+/* Expands $VAR and ${VAR} (unset ones stay as written), then a leading ~ or ~user, as Python's
+ * os.path.expandvars() and os.path.expanduser() do. *ret is owned by the caller. */
+int aws_profile_expand_path(const char *path, char **ret);
+
+/* Both shared files as one profile map. */
+struct aws_profile_files {
+        char *config_path;      /* after expansion */
+        char *credentials_path; /* after expansion */
+        struct aws_ini *config; /* NULL when the file does not exist */
+        struct aws_ini *credentials;
+};
+
+/* Loads AWS_CONFIG_FILE (default ~/.aws/config) and AWS_SHARED_CREDENTIALS_FILE (default
+ * ~/.aws/credentials). A missing file is no error; a malformed or oversized one is (-EINVAL,
+ * -EFBIG, with err naming the file and line). On success *ret is owned by the caller
+ * (aws_profile_files_free()). */
+int aws_profile_files_load(struct aws_profile_files **ret, char *err, size_t err_size);
+
+/* Same with explicit paths (expanded like the variables); either may be NULL for "absent". */
+int aws_profile_files_load_paths(const char *config_path, const char *credentials_path,
+                                 struct aws_profile_files **ret, char *err, size_t err_size);
+
+void aws_profile_files_free(struct aws_profile_files *files);
+
+/* The config file's section for profile ([default], [profile NAME]; the last one that names
+ * the profile wins, as botocore's map does), or NULL. Borrowed from files. */
+const struct aws_ini_section *aws_profile_config_section(const struct aws_profile_files *files,
+                                                         const char *profile);
+
+/* The credentials file's [profile] section, or NULL. Borrowed from files. */
+const struct aws_ini_section *aws_profile_credentials_section(const struct aws_profile_files *files,
+                                                              const char *profile);
+
+/* The profile's value for key, the credentials file winning over the config file; NULL when
+ * neither sets it. Borrowed from files. */
+const char *aws_profile_get(const struct aws_profile_files *files, const char *profile,
+                            const char *key);
+
+/* Whether either file defines the profile. */
+bool aws_profile_exists(const struct aws_profile_files *files, const char *profile);
+
+/* The profile name in effect: profile when not NULL, else AWS_PROFILE when set and not empty,
+ * else "default". Borrowed (from the argument or the environment). */
+const char *aws_profile_name(const char *profile);
+
+/* The profile's region from the shared files; profile NULL as aws_profile_name(). On success
+ * *ret_region is owned by the caller, or NULL when the profile sets no region. A named profile
+ * other than "default" that neither file defines is -ENOENT (botocore's ProfileNotFound); a
+ * malformed file is -EINVAL or -EFBIG. err gets one line on failure. */
+int aws_profile_region(const char *profile, char **ret_region, char *err, size_t err_size);

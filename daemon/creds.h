@@ -1,0 +1,98 @@
+/* AWS credentials: botocore's provider chain (environment, shared files with
+ * credential_process, container, EC2 instance metadata), a cache that refreshes temporary
+ * credentials before they expire, and one shared fetch for many concurrent callers, all on
+ * the event loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "aws_profile.h" /* aws_profile_region(): the profile's region, for the daemon */
+#include "http.h"
+
+struct aws_credentials {
+        char *access_key_id;
+        char *secret_access_key;
+        char *session_token; /* NULL when none */
+        int64_t expires_at;  /* Unix seconds; 0 when they never expire */
+        const char *source;  /* static: "environment", "shared-credentials-file",
+                                 "shared-config-file", "credential-process", "container",
+                                 "imds" */
+};
+
+/* The clocks the chain reads; tests replace them so that expiry and backoff need no sleeping. */
+struct creds_clock {
+        int64_t (*now)(void *userdata);           /* wall clock, Unix seconds */
+        uint64_t (*monotonic_ms)(void *userdata); /* any origin, never goes back */
+        void *userdata;
+};
+
+/* How container and instance-metadata requests are sent. The default is http_send() on
+ * creds_chain_options.http; tests substitute a scripted transport. The contract is
+ * http_send()'s: done is called exactly once, later, from the loop, unless send fails. */
+struct creds_transport {
+        int (*send)(void *userdata, const struct http_request *request, http_done_fn done,
+                    void *done_userdata);
+        void *userdata;
+};
+
+struct creds_chain_options {
+        uv_loop_t *loop;
+        struct http_client *http; /* borrowed; see http.h; may be NULL when transport is set */
+        const char *profile;      /* NULL: AWS_PROFILE, else "default" */
+        const struct creds_clock *clock; /* NULL: the real clocks; for tests */
+
+        /* For tests only; there is deliberately no environment variable or configuration key
+         * for these, so that a deployment cannot redirect where credentials come from. */
+        const struct creds_transport *transport; /* NULL: http_send() on http */
+        const char *container_base_url;          /* NULL: http://169.254.170.2, the base of
+                                                    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI */
+        uint64_t process_timeout_ms;             /* credential_process limit; 0: 60 s */
+};
+
+/* Called with the outcome of creds_chain_get(). */
+typedef void (*creds_done_fn)(int r, const struct aws_credentials *creds, const char *error,
+                              void *userdata);
+
+struct creds_chain;
+
+/* Creates a chain on opts->loop. The provider order is botocore's: the environment (skipped
+ * when opts->profile is set, as botocore skips it for an explicit profile), the shared
+ * credentials file, credential_process, the shared config file, the container endpoint, then
+ * EC2 instance metadata. Nothing is read until the first get. On success *ret is owned by the
+ * caller (creds_chain_free()); opts and the strings in it are copied, the loop, the HTTP
+ * client, the clock and the transport are borrowed and must outlive the chain. Returns 0,
+ * -EINVAL or -ENOMEM. */
+int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain **ret);
+
+/* Delivers valid credentials: from the cache when fresh, else after one shared refresh (many
+ * concurrent callers, one fetch). done is always called later from the loop, never inside this
+ * call; r is 0 or a negative errno with error a one-line message naming the source (never a
+ * secret); creds is valid only during the callback.
+ *
+ * Cached temporary credentials are refreshed once less than creds_refresh_window() of their
+ * lifetime remains; callers keep getting them (without waiting) while the refresh runs, and a
+ * failed refresh is retried no sooner than 5 s, 10 s, 20 s, 40 s, then every 60 s later. Only
+ * once they have expired does a caller wait for a refresh, and get its error if it fails.
+ * Errors: -ENOKEY no provider had credentials, -ENOENT a named profile that does not exist,
+ * -EINVAL malformed files or responses, -EKEYEXPIRED credentials that arrived expired,
+ * -ETIMEDOUT, -EIO, -EPERM (a refused container URL), -ENOTSUP (profile features this daemon
+ * does not implement, such as role_arn), -ECANCELED when the chain is freed first. Returns 0,
+ * -ENOMEM, or -ECANCELED once the chain is being freed (done is then not called). */
+int creds_chain_get(struct creds_chain *chain, creds_done_fn done, void *userdata);
+
+/* The server rejected the cached credentials (ExpiredTokenException): refresh on next get.
+ * The cached secrets are wiped at once. */
+void creds_chain_invalidate(struct creds_chain *chain);
+
+/* Pending gets complete with -ECANCELED (from inside this call), work in flight is abandoned
+ * (a running credential_process is killed) and the chain's libuv handles are closed; the loop
+ * must run afterwards for them to finish closing. Accepts NULL. Safe to call from a done
+ * callback. */
+void creds_chain_free(struct creds_chain *chain);
+
+/* How long before expires_at the chain refreshes credentials fetched at fetched_at:
+ * min(5 minutes, a quarter of their lifetime), so that one-hour credentials refresh at 55
+ * minutes and 12-minute ones at 9. Zero for a lifetime of zero or less. */
+int64_t creds_refresh_window(int64_t fetched_at, int64_t expires_at);
