@@ -2,7 +2,10 @@
 
 The model is never copied into the project: it is loaded from ``$REFERENCE_DIR/appstream``
 (CMake and the test fixtures set ``REFERENCE_DIR``), falling back to ``../shared/reference``
-beside the source tree, which is where CMake points ``REFERENCE_DIR`` too.
+beside the source tree, which is where CMake points ``REFERENCE_DIR`` too. Outside a test
+run (the README's demo on a fresh clone) that data may be absent; the simulator then reads
+the same operations from Debian's botocore, whose AppStream model the reference subset was
+taken from.
 
 Input validation follows what the Coral framework does in front of a JSON 1.1 service:
 a value of the wrong JSON type is a ``SerializationException`` (the request cannot be
@@ -25,6 +28,12 @@ def reference_dir():
     if env:
         return pathlib.Path(env)
     return pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "reference"
+
+
+def _botocore_model():
+    import botocore.loaders
+
+    return botocore.loaders.Loader().load_service_model("appstream", "service-2")
 
 
 def _lower_camel(name):
@@ -59,8 +68,11 @@ class ApiModel:
 
     def __init__(self, path=None):
         path = pathlib.Path(path) if path else reference_dir() / "appstream" / "image-builder-api.json"
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        if path.exists() or os.environ.get("REFERENCE_DIR"):
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        else:
+            data = _botocore_model()
         self.metadata = data["metadata"]
         self.operations = data["operations"]
         self.shapes = data["shapes"]
