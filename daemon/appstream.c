@@ -22,6 +22,7 @@
 #define TARGET_PREFIX "PhotonAdminProxyService."
 #define SIGNING_NAME "appstream"
 #define MAX_PAGES 10000
+#define MAX_MESSAGE_LEN 240
 
 struct call;
 typedef void (*call_done_fn)(struct call *call, const char *body, size_t len,
@@ -45,6 +46,7 @@ struct call {
         unsigned attempt;
         struct retry_operation retry;
         int64_t sent_at;
+        const char *request_id; /* of the answer being delivered; valid only during done */
         struct call *next, *prev;
 };
 
@@ -74,6 +76,16 @@ static double next_random(struct appstream_client *c)
         return (double)((c->rng * 2685821657736338717ULL) >> 11) / (double)(1ULL << 53);
 }
 
+/* The length of the first line of an AWS message, at most MAX_MESSAGE_LEN. Some messages run
+ * on for many lines (InvalidSignatureException adds the canonical request AWS expected); an
+ * error is reported as one line, and the request id after the message must not be cut off. */
+static int first_line(const char *message)
+{
+        size_t n = strcspn(message, "\r\n");
+
+        return (int)(n < MAX_MESSAGE_LEN ? n : MAX_MESSAGE_LEN);
+}
+
 char *api_error_format(const struct api_error *err, char *buf, size_t size)
 {
         int n = snprintf(buf, size, "%s failed", err->operation ? err->operation : "request");
@@ -83,7 +95,8 @@ char *api_error_format(const struct api_error *err, char *buf, size_t size)
         if (n >= 0 && (size_t)n < size && err->http_status)
                 n += snprintf(buf + n, size - (size_t)n, " (HTTP %ld)", err->http_status);
         if (n >= 0 && (size_t)n < size && err->message)
-                n += snprintf(buf + n, size - (size_t)n, ": %s", err->message);
+                n += snprintf(buf + n, size - (size_t)n, ": %.*s", first_line(err->message),
+                              err->message);
         if (n >= 0 && (size_t)n < size && err->request_id)
                 n += snprintf(buf + n, size - (size_t)n, " [request id %s]", err->request_id);
         if (n >= 0 && (size_t)n < size && err->attempts > 1)
@@ -211,6 +224,7 @@ static void on_response(const struct http_response *resp, void *userdata)
         retry_decide(&c->policy, &c->quota, &call->retry, cls,
                      skew_retry_candidate(&c->skew, cls, sample), next_random(c), &decision);
         if (decision.action == RETRY_ACTION_DONE) {
+                call->request_id = request_id;
                 call_finish(call, resp->body, resp->body_len, NULL);
         } else if (decision.action == RETRY_ACTION_RETRY && resp->failure != HTTP_ERR_CANCELLED) {
                 if (decision.refresh_credentials)
@@ -415,8 +429,8 @@ static void on_describe_page(struct call *call, const char *body, size_t len,
         }
         r = appstream_parse_builders(body, len, job->list, &token, msg, sizeof(msg));
         if (r < 0 || (token && ++job->pages >= MAX_PAGES)) {
-                fill_error(&perr, call, 200, "InvalidResponse",
-                           r < 0 ? msg : "too many pages", NULL, HTTP_OK);
+                fill_error(&perr, call, 200, "InvalidResponse", r < 0 ? msg : "too many pages",
+                           call->request_id, HTTP_OK);
                 perr.unreachable = true;
                 free(token);
                 describe_fail(job, r < 0 ? r : -ELOOP, &perr);

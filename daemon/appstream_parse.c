@@ -133,7 +133,8 @@ int appstream_parse_builders(const char *body, size_t len, struct builder_list *
         int r;
 
         if (!cJSON_IsObject(root)) {
-                snprintf(err, err_size, "response is not a JSON object");
+                snprintf(err, err_size,
+                         root ? "response is not a JSON object" : "response is not valid JSON");
                 cJSON_Delete(root);
                 return -EBADMSG;
         }
@@ -161,14 +162,17 @@ int appstream_parse_builders(const char *body, size_t len, struct builder_list *
         return 0;
 }
 
-/* "aws.protocoltests#FooError:http://internal..." -> "FooError" */
+/* "aws.protocoltests#FooError:http://internal..." -> "FooError", as Smithy's JSON protocols
+ * say: keep what is before the first ':', then what is after the last '#' of that. */
 static char *sanitize_code(const char *raw)
 {
-        const char *start = strchr(raw, '#');
-        size_t len;
+        size_t len = strcspn(raw, ":");
+        const char *start = raw;
 
-        start = start ? start + 1 : raw;
-        len = strcspn(start, ":");
+        for (size_t i = 0; i < len; i++)
+                if (raw[i] == '#')
+                        start = raw + i + 1;
+        len -= (size_t)(start - raw);
         while (len && isspace((unsigned char)start[len - 1]))
                 len--;
         while (len && isspace((unsigned char)*start)) {
@@ -229,7 +233,8 @@ static bool region_is_valid(const char *region)
         return parts >= 3 && isdigit((unsigned char)p[-1]) && isalpha((unsigned char)region[0]);
 }
 
-static int check_url(const char *url, char *err, size_t err_size)
+/* source names where url came from, so that a bad one can be found and fixed. */
+static int check_url(const char *url, const char *source, char *err, size_t err_size)
 {
         CURLU *u = curl_url();
         char *scheme = NULL, *host = NULL;
@@ -241,7 +246,7 @@ static int check_url(const char *url, char *err, size_t err_size)
             curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host ||
             (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
-                snprintf(err, err_size, "endpoint is not an http(s) URL: '%s'", url);
+                snprintf(err, err_size, "%s is not an http(s) URL: '%s'", source, url);
                 r = -EINVAL;
         }
         curl_free(scheme);
@@ -253,7 +258,8 @@ static int check_url(const char *url, char *err, size_t err_size)
 int appstream_resolve_endpoint(const char *config_endpoint, const char *region, char **ret_url,
                                char *err, size_t err_size)
 {
-        const char *chosen = config_endpoint;
+        static const char *const env[] = {"AWS_ENDPOINT_URL_APPSTREAM", "AWS_ENDPOINT_URL"};
+        const char *chosen = config_endpoint, *source = "the configured endpoint";
         char *url;
         int r;
 
@@ -261,12 +267,12 @@ int appstream_resolve_endpoint(const char *config_endpoint, const char *region, 
                 snprintf(err, err_size, "not a valid AWS region: '%s'", region ? region : "");
                 return -EINVAL;
         }
-        if (!chosen || !*chosen)
-                chosen = getenv("AWS_ENDPOINT_URL_APPSTREAM");
-        if (!chosen || !*chosen)
-                chosen = getenv("AWS_ENDPOINT_URL");
+        for (size_t i = 0; i < 2 && (!chosen || !*chosen); i++) {
+                chosen = getenv(env[i]);
+                source = env[i];
+        }
         if (chosen && *chosen) {
-                r = check_url(chosen, err, err_size);
+                r = check_url(chosen, source, err, err_size);
                 if (r < 0)
                         return r;
                 url = strdup(chosen);

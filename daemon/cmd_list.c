@@ -1,5 +1,10 @@
 /* `list`: every builder with its state, agent version, whether AWS calls that agent the
- * latest, and its compliance with the policy. */
+ * latest, and its compliance with the policy, sorted by name. `--json` prints
+ *   {"builders": [{"name": "ib-1", "state": "RUNNING", "agent_version": "06-19-2023",
+ *                  "latest_agent": false, "compliance": "non-compliant"}, ...]}
+ * where state and agent_version are null when AWS left them out, latest_agent is null when
+ * LatestAppstreamAgentVersion is absent, and compliance is "compliant", "non-compliant" or
+ * "unknown". */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -105,7 +110,13 @@ int cmd_list(const struct config *cfg, const struct cli_options *opts)
                 free(list);
                 return EXIT_USAGE;
         }
-        qsort(list->items, list->n, sizeof(struct builder), compare_names);
+        /* The daemon counts the versions of the listing it acts on before judging it; so
+         * must list, or a builder without LatestAppstreamAgentVersion would look compliant
+         * here whenever the state file is older than the newest agent in the fleet. The
+         * state file itself is not written: list is read-only. */
+        (void)state_observe_versions(st, list);
+        if (list->n > 1) /* an empty account has no items array, and qsort wants one */
+                qsort(list->items, list->n, sizeof(struct builder), compare_names);
         r = opts->json ? print_json(cfg, st, list) : print_table(cfg, st, list);
         state_free(st);
         builder_list_free(list);

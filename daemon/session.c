@@ -10,7 +10,10 @@
 #include "creds.h"
 #include "http.h"
 
-static int resolve_region(const struct config *cfg, char **ret, char *err, size_t err_size)
+/* *ret_source says where the region came from (borrowed from cfg or a literal), so that a bad
+ * one can be traced to the file or variable that set it. */
+static int resolve_region(const struct config *cfg, char **ret, const char **ret_source, char *err,
+                          size_t err_size)
 {
         const char *env[] = {"AWS_REGION", "AWS_DEFAULT_REGION"};
         char perr[256] = "";
@@ -19,6 +22,7 @@ static int resolve_region(const struct config *cfg, char **ret, char *err, size_
 
         if (cfg->region) {
                 region = strdup(cfg->region);
+                *ret_source = cfg->path;
                 goto done;
         }
         for (size_t i = 0; i < 2; i++) {
@@ -26,6 +30,7 @@ static int resolve_region(const struct config *cfg, char **ret, char *err, size_
 
                 if (v && *v) {
                         region = strdup(v);
+                        *ret_source = env[i];
                         goto done;
                 }
         }
@@ -41,31 +46,51 @@ static int resolve_region(const struct config *cfg, char **ret, char *err, size_
                 return -EINVAL;
         }
         *ret = region;
+        *ret_source = "the AWS profile";
         return 0;
 done:
-        if (!region)
+        if (!region) {
+                snprintf(err, err_size, "cannot determine the AWS region: %s", strerror(ENOMEM));
                 return -ENOMEM;
+        }
         *ret = region;
         return 0;
+}
+
+static int resolve_endpoint(const struct config *cfg, struct session *s, const char *source,
+                            char *err, size_t err_size)
+{
+        char why[384] = "";
+        int r =
+            appstream_resolve_endpoint(cfg->endpoint, s->region, &s->endpoint, why, sizeof(why));
+
+        if (r < 0)
+                snprintf(err, err_size,
+                         "cannot determine the AppStream endpoint for region '%s' (from %s): %s",
+                         s->region, source, why[0] ? why : strerror(-r));
+        return r;
 }
 
 int session_open(const struct config *cfg, struct session **ret, char *err, size_t err_size)
 {
         struct session *s = calloc(1, sizeof(*s));
+        const char *source = NULL;
         int r;
 
-        if (!s)
+        if (!s) {
+                snprintf(err, err_size, "cannot open an AppStream session: %s", strerror(ENOMEM));
                 return -ENOMEM;
+        }
         r = uv_loop_init(&s->loop);
         if (r < 0) {
                 free(s);
                 snprintf(err, err_size, "cannot create the event loop: %s", uv_strerror(r));
                 return r;
         }
-        r = resolve_region(cfg, &s->region, err, err_size);
+        r = resolve_region(cfg, &s->region, &source, err, err_size);
         if (r < 0)
                 goto fail;
-        r = appstream_resolve_endpoint(cfg->endpoint, s->region, &s->endpoint, err, err_size);
+        r = resolve_endpoint(cfg, s, source, err, err_size);
         if (r < 0)
                 goto fail;
         r = http_client_new(&s->loop, NULL, &s->http);

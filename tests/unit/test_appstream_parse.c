@@ -1,0 +1,339 @@
+/* appstream_parse_builders, appstream_parse_error and appstream_resolve_endpoint: what the
+ * client makes of the text AWS sends and of the endpoint settings it is given. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appstream.h"
+#include "test.h"
+
+/* Parses one page into list; returns what appstream_parse_builders returned. *ret_token gets
+ * the NextToken (or stays as it was on error); err is left for the caller to inspect. */
+static int parse(const char *body, struct builder_list *list, char **ret_token, char *err,
+                 size_t err_size)
+{
+        err[0] = '\0';
+        return appstream_parse_builders(body, strlen(body), list, ret_token, err, err_size);
+}
+
+static void test_full_builder(void)
+{
+        const char *body =
+            "{\"ImageBuilders\": [{\"Name\": \"ib-1\", \"Arn\": \"arn:aws:appstream:x\","
+            " \"State\": \"RUNNING\", \"AppstreamAgentVersion\": \"06-19-2023\","
+            " \"LatestAppstreamAgentVersion\": \"FALSE\", \"InstanceType\": "
+            "\"stream.standard.small\","
+            " \"Platform\": \"WINDOWS_SERVER_2019\", \"StateChangeReason\":"
+            " {\"Code\": \"INTERNAL_ERROR\", \"Message\": \"it broke\"}}],"
+            " \"NextToken\": \"tok-1\"}";
+        struct builder_list list = {0};
+        char err[128], *token = NULL;
+
+        ASSERT_EQ_INT(parse(body, &list, &token, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(list.n, 1);
+        if (list.n == 1) {
+                const struct builder *b = &list.items[0];
+
+                ASSERT_STREQ(b->name, "ib-1");
+                ASSERT_STREQ(b->arn, "arn:aws:appstream:x");
+                ASSERT_STREQ(b->state, "RUNNING");
+                ASSERT_STREQ(b->agent_version, "06-19-2023");
+                ASSERT_EQ_INT(b->latest, LATEST_FALSE);
+                ASSERT_STREQ(b->instance_type, "stream.standard.small");
+                ASSERT_STREQ(b->platform, "WINDOWS_SERVER_2019");
+                ASSERT_STREQ(b->state_reason_code, "INTERNAL_ERROR");
+                ASSERT_STREQ(b->state_reason_message, "it broke");
+        }
+        ASSERT_STREQ(token, "tok-1");
+        free(token);
+        builder_list_free(&list);
+}
+
+/* Members AWS leaves out, members it has added since, members of an unexpected type and states
+ * nobody has heard of: all survive as "absent" or as spelled, never as an error. */
+static void test_tolerant_members(void)
+{
+        const char *body =
+            "{\"Future\": {\"x\": [1, 2]}, \"ImageBuilders\": ["
+            "{\"Name\": \"bare\"},"
+            "{\"Name\": \"odd\", \"State\": \"HIBERNATING\", \"Shiny\": true,"
+            " \"AppstreamAgentVersion\": 20230619, \"LatestAppstreamAgentVersion\": \"MAYBE\","
+            " \"StateChangeReason\": \"not an object\", \"Arn\": null},"
+            "{\"Name\": \"yes\", \"LatestAppstreamAgentVersion\": \"TRUE\","
+            " \"StateChangeReason\": {\"Code\": 7}}]}";
+        struct builder_list list = {0};
+        char err[128], *token = (char *)"unchanged";
+
+        ASSERT_EQ_INT(parse(body, &list, &token, err, sizeof(err)), 0);
+        ASSERT_TRUE(token == NULL);
+        ASSERT_EQ_INT(list.n, 3);
+        if (list.n == 3) {
+                const struct builder *bare = &list.items[0], *odd = &list.items[1];
+
+                ASSERT_STREQ(bare->name, "bare");
+                ASSERT_TRUE(!bare->arn && !bare->state && !bare->agent_version &&
+                            !bare->instance_type && !bare->platform && !bare->state_reason_code &&
+                            !bare->state_reason_message);
+                ASSERT_EQ_INT(bare->latest, LATEST_ABSENT);
+                ASSERT_STREQ(odd->state, "HIBERNATING");
+                ASSERT_TRUE(odd->agent_version == NULL); /* a number is not a version text */
+                ASSERT_TRUE(odd->arn == NULL);
+                ASSERT_TRUE(odd->state_reason_code == NULL);
+                ASSERT_EQ_INT(odd->latest, LATEST_ABSENT);
+                ASSERT_EQ_INT(list.items[2].latest, LATEST_TRUE);
+                ASSERT_TRUE(list.items[2].state_reason_code == NULL);
+        }
+        builder_list_free(&list);
+}
+
+static void test_nameless_builders_are_skipped(void)
+{
+        const char *body = "{\"ImageBuilders\": [{\"State\": \"RUNNING\"}, {\"Name\": \"a\"},"
+                           " {\"Name\": 42}, {\"Name\": null}, {}, {\"Name\": \"b\"}]}";
+        struct builder_list list = {0};
+        char err[128], *token = NULL;
+
+        ASSERT_EQ_INT(parse(body, &list, &token, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(list.n, 2);
+        if (list.n == 2) {
+                ASSERT_STREQ(list.items[0].name, "a");
+                ASSERT_STREQ(list.items[1].name, "b");
+        }
+        builder_list_free(&list);
+}
+
+/* A null, empty or absent ImageBuilders is an empty page; an empty NextToken is the last. */
+static void test_empty_pages(void)
+{
+        static const char *const bodies[] = {
+            "{\"ImageBuilders\": null}",
+            "{\"ImageBuilders\": []}",
+            "{}",
+            "{\"ImageBuilders\": [], \"NextToken\": \"\"}",
+            "{\"ImageBuilders\": [], \"NextToken\": null}",
+            "{\"ImageBuilders\": [], \"NextToken\": 5}",
+        };
+
+        for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+                struct builder_list list = {0};
+                char err[128], *token = (char *)"unchanged";
+
+                ASSERT_EQ_INT(parse(bodies[i], &list, &token, err, sizeof(err)), 0);
+                ASSERT_EQ_INT(list.n, 0);
+                ASSERT_TRUE(token == NULL);
+                builder_list_free(&list);
+        }
+}
+
+/* Pages append; only len bytes of the body are read. */
+static void test_pages_accumulate(void)
+{
+        const char *page1 = "{\"ImageBuilders\": [{\"Name\": \"a\"}, {\"Name\": \"b\"}],"
+                            " \"NextToken\": \"t\"}";
+        const char *page2 = "{\"ImageBuilders\": [{\"Name\": \"c\"}]}GARBAGE AFTER THE PAGE";
+        struct builder_list list = {0};
+        char err[128], *token = NULL;
+
+        ASSERT_EQ_INT(parse(page1, &list, &token, err, sizeof(err)), 0);
+        ASSERT_STREQ(token, "t");
+        free(token);
+        token = NULL;
+        ASSERT_EQ_INT(appstream_parse_builders(page2,
+                                               strlen(page2) - strlen("GARBAGE AFTER THE PAGE"),
+                                               &list, &token, err, sizeof(err)),
+                      0);
+        ASSERT_TRUE(token == NULL);
+        ASSERT_EQ_INT(list.n, 3);
+        if (list.n == 3)
+                ASSERT_STREQ(list.items[2].name, "c");
+        builder_list_free(&list);
+        ASSERT_TRUE(list.items == NULL && list.n == 0);
+        builder_list_free(NULL);
+}
+
+static const struct {
+        const char *body;
+        const char *reason;
+} bad_bodies[] = {
+    {"<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>", "not valid JSON"},
+    {"{\"ImageBuilders\": [{\"Name\": \"a\"}, {\"Na", "not valid JSON"},
+    {"", "not valid JSON"},
+    {"[]", "not a JSON object"},
+    {"\"text\"", "not a JSON object"},
+    {"42", "not a JSON object"},
+    {"null", "not a JSON object"},
+    {"{\"ImageBuilders\": {\"Name\": \"a\"}}", "ImageBuilders is not an array"},
+    {"{\"ImageBuilders\": \"a\"}", "ImageBuilders is not an array"},
+    {"{\"ImageBuilders\": [{\"Name\": \"a\"}, \"b\"]}", "not an object"},
+    {"{\"ImageBuilders\": [null]}", "not an object"},
+};
+
+/* A bad page is an error with a reason, and the list keeps exactly what it had. */
+static void test_bad_bodies(void)
+{
+        for (size_t i = 0; i < sizeof(bad_bodies) / sizeof(bad_bodies[0]); i++) {
+                struct builder_list list = {0};
+                char err[128], *token = NULL;
+
+                ASSERT_EQ_INT(parse("{\"ImageBuilders\": [{\"Name\": \"kept\"}]}", &list, &token,
+                                    err, sizeof(err)),
+                              0);
+                token = (char *)"unchanged";
+                ASSERT_EQ_INT(parse(bad_bodies[i].body, &list, &token, err, sizeof(err)), -EBADMSG);
+                if (!strstr(err, bad_bodies[i].reason))
+                        fprintf(stderr, "  body %s: err \"%s\"\n", bad_bodies[i].body, err);
+                ASSERT_TRUE(strstr(err, bad_bodies[i].reason) != NULL);
+                ASSERT_STREQ(token, "unchanged");
+                ASSERT_EQ_INT(list.n, 1);
+                if (list.n == 1)
+                        ASSERT_STREQ(list.items[0].name, "kept");
+                builder_list_free(&list);
+        }
+}
+
+static const struct {
+        const char *header;
+        const char *body;
+        const char *code;
+        const char *message;
+} errors[] = {
+    {"ThrottlingException", "{\"__type\": \"ThrottlingException\", \"message\": \"Rate exceeded\"}",
+     "ThrottlingException", "Rate exceeded"},
+    /* The namespaced header: the code sits between '#'-free start and ':'. */
+    {"ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.service/",
+     "{\"message\": \"Rate exceeded\"}", "ThrottlingException", "Rate exceeded"},
+    /* The header wins over the body. */
+    {"ResourceNotFoundException", "{\"__type\": \"ValidationException\"}",
+     "ResourceNotFoundException", NULL},
+    {"aws.protocoltests#FooError:http://internal", NULL, "FooError", NULL},
+    {" SpacedError : x", NULL, "SpacedError", NULL},
+    {"FooError:http://internal.example/#fragment", NULL, "FooError", NULL},
+    /* Without a header, __type, then code; prefixes up to '#' go. */
+    {NULL,
+     "{\"__type\": \"com.amazonaws.appstream#ResourceNotFoundException\","
+     " \"message\": \"The image builder 'x' does not exist.\"}",
+     "ResourceNotFoundException", "The image builder 'x' does not exist."},
+    {"", "{\"code\": \"InvalidSignatureException\", \"Message\": \"Signature mismatch\"}",
+     "InvalidSignatureException", "Signature mismatch"},
+    {NULL, "{\"__type\": 7, \"code\": \"UnrecognizedClientException\"}",
+     "UnrecognizedClientException", NULL},
+    {NULL, "{\"__type\": \"a#b#LimitExceededException:extra\"}", "LimitExceededException", NULL},
+    /* Nothing usable. */
+    {NULL, "<html>Bad Gateway</html>", NULL, NULL},
+    {NULL, "[\"__type\"]", NULL, NULL},
+    {NULL, "", NULL, NULL},
+    {NULL, NULL, NULL, NULL},
+    {":http://internal", "{}", NULL, NULL},
+    {"com.amazon#", "{}", NULL, NULL},
+};
+
+static void test_parse_error(void)
+{
+        for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+                const char *body = errors[i].body;
+                char *code = (char *)"unset", *message = (char *)"unset";
+
+                appstream_parse_error(errors[i].header, body, body ? strlen(body) : 0, &code,
+                                      &message);
+                if (errors[i].code)
+                        ASSERT_STREQ(code, errors[i].code);
+                else
+                        ASSERT_TRUE(code == NULL);
+                if (errors[i].message)
+                        ASSERT_STREQ(message, errors[i].message);
+                else
+                        ASSERT_TRUE(message == NULL);
+                free(code);
+                free(message);
+        }
+}
+
+static void set_env(const char *name, const char *value)
+{
+        if (value)
+                setenv(name, value, 1);
+        else
+                unsetenv(name);
+}
+
+static const struct {
+        const char *config, *env_appstream, *env_any, *region;
+        const char *url; /* NULL: rejected, with err containing reason */
+        const char *reason;
+} endpoints[] = {
+    /* Precedence: the configuration, AWS_ENDPOINT_URL_APPSTREAM, AWS_ENDPOINT_URL. */
+    {"https://config.example:8443", "https://service.example", "https://any.example",
+     "eu-central-1", "https://config.example:8443", NULL},
+    {NULL, "https://service.example", "https://any.example", "eu-central-1",
+     "https://service.example", NULL},
+    {"", "https://service.example", "https://any.example", "eu-central-1",
+     "https://service.example", NULL},
+    {NULL, NULL, "http://127.0.0.1:4566/prefix", "eu-central-1", "http://127.0.0.1:4566/prefix",
+     NULL},
+    {NULL, "", "https://any.example", "eu-central-1", "https://any.example", NULL},
+    /* The default, per partition. */
+    {NULL, NULL, NULL, "eu-central-1", "https://appstream2.eu-central-1.amazonaws.com", NULL},
+    {NULL, NULL, "", "us-gov-west-1", "https://appstream2.us-gov-west-1.amazonaws.com", NULL},
+    {NULL, NULL, NULL, "cn-north-1", "https://appstream2.cn-north-1.amazonaws.com.cn", NULL},
+    {NULL, NULL, NULL, "cn-northwest-1", "https://appstream2.cn-northwest-1.amazonaws.com.cn",
+     NULL},
+    /* Bad URLs, each named by where it came from. */
+    {"not a url", NULL, NULL, "eu-central-1", NULL, "the configured endpoint is not"},
+    {NULL, "ftp://files.example", NULL, "eu-central-1", NULL,
+     "AWS_ENDPOINT_URL_APPSTREAM is not an http(s) URL: 'ftp://files.example'"},
+    {NULL, NULL, "https://", "eu-central-1", NULL, "AWS_ENDPOINT_URL is not"},
+    {NULL, NULL, "appstream.example.com", "eu-central-1", NULL, "AWS_ENDPOINT_URL is not"},
+    /* Bad regions, even with an endpoint that would do. */
+    {"https://config.example", NULL, NULL, "mars", NULL, "not a valid AWS region: 'mars'"},
+    {NULL, NULL, NULL, NULL, NULL, "not a valid AWS region: ''"},
+    {NULL, NULL, NULL, "", NULL, "not a valid AWS region"},
+    {NULL, NULL, NULL, "EU-CENTRAL-1", NULL, "not a valid AWS region"},
+    {NULL, NULL, NULL, "eu-central", NULL, "not a valid AWS region"},
+    {NULL, NULL, NULL, "eu_central_1", NULL, "not a valid AWS region"},
+    {NULL, NULL, NULL, "eu-central-1-", NULL, "not a valid AWS region"},
+    {NULL, NULL, NULL, "-eu-central-1", NULL, "not a valid AWS region"},
+    {NULL, NULL, NULL, "eu--central-1", NULL, "not a valid AWS region"},
+    {NULL, NULL, NULL, "1eu-central-1", NULL, "not a valid AWS region"},
+    {NULL, NULL, NULL, "eu-central-1.evil.example/x", NULL, "not a valid AWS region"},
+    {NULL, NULL, NULL, "eu-central-111111111111111111111111111", NULL, "not a valid AWS region"},
+};
+
+static void test_resolve_endpoint(void)
+{
+        for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+                char err[256] = "", *url = (char *)"unset";
+                int r;
+
+                set_env("AWS_ENDPOINT_URL_APPSTREAM", endpoints[i].env_appstream);
+                set_env("AWS_ENDPOINT_URL", endpoints[i].env_any);
+                r = appstream_resolve_endpoint(endpoints[i].config, endpoints[i].region, &url, err,
+                                               sizeof(err));
+                if (endpoints[i].url) {
+                        ASSERT_EQ_INT(r, 0);
+                        ASSERT_STREQ(r == 0 ? url : NULL, endpoints[i].url);
+                        if (r == 0)
+                                free(url);
+                        continue;
+                }
+                ASSERT_EQ_INT(r, -EINVAL);
+                ASSERT_STREQ(url, "unset");
+                if (!strstr(err, endpoints[i].reason))
+                        fprintf(stderr, "  case %zu: err \"%s\"\n", i, err);
+                ASSERT_TRUE(strstr(err, endpoints[i].reason) != NULL);
+        }
+        unsetenv("AWS_ENDPOINT_URL_APPSTREAM");
+        unsetenv("AWS_ENDPOINT_URL");
+}
+
+int main(void)
+{
+        test_full_builder();
+        test_tolerant_members();
+        test_nameless_builders_are_skipped();
+        test_empty_pages();
+        test_pages_accumulate();
+        test_bad_bodies();
+        test_parse_error();
+        test_resolve_endpoint();
+        return test_summary("test_appstream_parse");
+}
