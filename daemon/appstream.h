@@ -44,7 +44,8 @@ int appstream_parse_builders(const char *body, size_t len, struct builder_list *
                              char **ret_next_token, char *err, size_t err_size);
 
 /* The AWS JSON 1.1 error code of a failed response: the x-amzn-ErrorType header first, then
- * "__type" or "code" in the body; any prefix up to '#' and anything from ':' are dropped.
+ * "__type" or "code" in the body; as Smithy says, anything from the first ':' is dropped,
+ * then anything up to the last '#'.
  * *ret_code and *ret_message are owned by the caller; either may come back NULL. */
 void appstream_parse_error(const char *error_type_header, const char *body, size_t len,
                            char **ret_code, char **ret_message);

@@ -144,10 +144,6 @@ def test_list_of_an_empty_account(fake, tmp_path):
     assert not (tmp_path / "state" / "state.json").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="cmd_plan.c judges builders without "
-                   "LatestAppstreamAgentVersion against the state file's newest_seen only, "
-                   "not the versions of the listing it plans for (the daemon and list count "
-                   "them first: state_observe_versions)")
 def test_plan_judges_a_flagless_builder_against_the_newest_agent_listed(fake, tmp_path):
     latest = _small_fleet(fake)
     config = base_config(fake, tmp_path, extra=PINNED)
