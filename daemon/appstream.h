@@ -86,9 +86,13 @@ struct appstream_options {
         const char *endpoint; /* from appstream_resolve_endpoint() */
 };
 
-int appstream_client_new(const struct appstream_options *opts, struct appstream_client **ret);
+/* Creates a client. Returns 0 with *ret owned by the caller, or a negative errno with one line
+ * in err (a bad AWS_MAX_ATTEMPTS or AWS_RETRY_MODE, an endpoint without a host). */
+int appstream_client_new(const struct appstream_options *opts, struct appstream_client **ret,
+                         char *err, size_t err_size);
 
-/* Frees the client; pending calls complete with r = -ECANCELED. Accepts NULL. */
+/* Frees the client; pending calls complete at once with an error whose message is
+ * "cancelled". Accepts NULL. */
 void appstream_client_free(struct appstream_client *client);
 
 /* r is 0 on success; list is then owned by the callback (builder_list_free()). On failure r is

@@ -1,4 +1,6 @@
-/* The configuration file (INI, parsed with inih), as SPEC.md describes it. */
+/* The configuration file (INI, parsed with inih), as SPEC.md describes it; config/reconciler.conf
+ * is the commented example. Keys and section names are case-sensitive; boolean words, "latest"
+ * and the stopped policies are not. */
 #pragma once
 
 #include <stdbool.h>
@@ -26,11 +28,12 @@ struct target {
 struct builder_override {
         char *glob;
         unsigned line; /* line of the section header, for messages */
-        bool has_target, has_stopped, has_windows, has_exclude;
+        bool has_target, has_stopped, has_windows, has_exclude; /* set in the section */
         struct target target;
         enum stopped_policy stopped;
         struct window_set windows; /* replaces the policy's windows when has_windows */
-        bool exclude;
+        bool exclude; /* when has_exclude: yes leaves matching builders alone, no covers
+                       * them whatever [policy] include/exclude say */
 };
 
 struct config {
@@ -42,14 +45,14 @@ struct config {
         char *endpoint;
 
         /* [reconciler]; durations in seconds */
-        int64_t poll_interval;        /* default 300 */
-        int64_t active_poll_interval; /* default 15 */
-        unsigned max_concurrent;      /* default 2, at least 1 */
-        unsigned max_failures;        /* default 3, at least 1 */
-        int64_t stop_timeout;         /* default 1200 */
-        int64_t update_timeout;       /* default 3600 */
-        char *state_file;   /* default /var/lib/appstream-agent-reconciler/state.json */
-        char *metrics_file; /* NULL: no metrics */
+        int64_t poll_interval;        /* default 300, at least 1 */
+        int64_t active_poll_interval; /* default 15, at least 1, at most poll_interval */
+        unsigned max_concurrent;      /* default 2, 1..100 */
+        unsigned max_failures;        /* default 3, 1..1000 */
+        int64_t stop_timeout;         /* default 1200, at least 1 */
+        int64_t update_timeout;       /* default 3600, at least 1 */
+        char *state_file;   /* absolute; default /var/lib/appstream-agent-reconciler/state.json */
+        char *metrics_file; /* absolute, not state_file; NULL: no metrics */
         bool dry_run;       /* default no */
 
         /* [policy] */
@@ -60,20 +63,24 @@ struct config {
         size_t n_exclude;
         enum stopped_policy stopped; /* default skip */
         struct window_set windows;  /* at least one is required */
-        int64_t min_window_left;    /* default 1800 */
+        int64_t min_window_left;    /* default 1800; each window set in the file (the
+                                     * policy's, each override's) can stay open this long */
 
         struct builder_override *overrides; /* in file order; first match wins */
         size_t n_overrides;
 };
 
 /* Loads and validates path. On success returns 0 and *ret is owned by the caller
- * (config_free()). On failure returns a negative errno (-ENOENT, -EACCES for an unreadable
- * file, -EINVAL for content) and writes one line into err, always starting with "path:line: "
- * for content errors ("reconciler.conf:12: unknown key 'max_concurent' in [reconciler]") or
- * "path: " for file errors; *ret is untouched. */
+ * (config_free()). On failure returns a negative errno (-ENOENT, -EACCES, -EISDIR, -EFBIG
+ * and the like when the file cannot be read, -EINVAL for content, -ENOMEM) and writes one
+ * line into err (truncated to err_size), "path:line: what is wrong: 'offending text'" for
+ * content ("reconciler.conf:12: unknown key in [reconciler]: 'max_concurent'") or
+ * "path: cannot read: <strerror>" for the file; *ret is untouched. Only the first error is
+ * reported. Windows are parsed with window_parse(), with what that implies for TZ. */
 int config_load(const char *path, struct config **ret, char *err, size_t err_size);
 
-/* Same, from a string (tests and fuzzing); name stands in for the path in messages. */
+/* Same, from a string (tests and fuzzing); name stands in for the path in messages. text and
+ * name are borrowed and must not be NULL. */
 int config_parse_string(const char *text, const char *name, struct config **ret, char *err,
                         size_t err_size);
 
@@ -81,14 +88,17 @@ int config_parse_string(const char *text, const char *name, struct config **ret,
 void config_free(struct config *c);
 
 /* The effective policy for one builder: the first matching [builder] section's values
- * over [policy]. Pointers borrow from c. */
+ * over [policy]. Globs match with fnmatch(3) without flags: the whole name, case-sensitively.
+ * Pointers borrow from c. */
 struct builder_policy {
-        bool covered; /* matches include, not exclude, and no override says exclude = yes */
+        bool covered; /* the override's exclude (yes: false, no: true) when it sets one;
+                       * else the name matches include and no exclude glob */
         const struct target *target;
         enum stopped_policy stopped;
         const struct window_set *windows;
         const struct builder_override *override; /* NULL when no section matched */
 };
 
+/* builder_name is borrowed and must not be NULL; *ret is filled in. */
 void config_policy_for(const struct config *c, const char *builder_name,
                        struct builder_policy *ret);

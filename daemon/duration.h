@@ -1,6 +1,7 @@
 /* Durations as the configuration writes them: "30s", "5m", "2h", "1h30m", "1d". */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Parses text into seconds. Units d, h, m, s, in decreasing order, each at most once; at least

@@ -1,21 +1,69 @@
-/* appstream-agent-reconciler: parses the command line and hands over to the command. */
+/* appstream-agent-reconciler: parses the command line, loads the configuration and hands
+ * over to the command. */
+#include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
+#include "commands.h"
+#include "config.h"
+#include "log.h"
 
-int main(int argc, char **argv)
+static int dispatch(struct config **cfg, const struct cli_options *opts)
+{
+        switch (opts->command) {
+        case CMD_CHECK_CONFIG:
+                printf("%s: configuration is valid\n", (*cfg)->path);
+                return EXIT_OK;
+        case CMD_LIST:
+                return cmd_list(*cfg, opts);
+        case CMD_PLAN:
+                return cmd_plan(*cfg, opts);
+        case CMD_STATUS:
+                return cmd_status(*cfg, opts);
+        case CMD_ONCE:
+                return cmd_run(cfg, opts, true);
+        default:
+                return cmd_run(cfg, opts, false);
+        }
+}
+
+static int run(int argc, char **argv)
 {
         struct cli_options opts;
-        char err[512];
+        struct config *cfg = NULL;
+        char err[1024];
+        int r;
 
         if (cli_parse(argc, argv, &opts, err, sizeof(err)) < 0) {
                 fprintf(stderr, "appstream-agent-reconciler: %s\n", err);
                 return EXIT_USAGE;
         }
+        if (opts.command == CMD_HELP) {
+                fputs(cli_usage(), stdout);
+                return EXIT_OK;
+        }
         if (opts.command == CMD_VERSION) {
                 printf("appstream-agent-reconciler %s\n", RECONCILER_VERSION);
                 return EXIT_OK;
         }
-        fputs(cli_usage(), stdout);
-        return opts.command == CMD_HELP ? EXIT_OK : EXIT_USAGE;
+        log_open(opts.verbose);
+        if (config_load(opts.config_path, &cfg, err, sizeof(err)) < 0) {
+                log_event(EV_CONFIG_INVALID, NULL, "%s", err);
+                return EXIT_USAGE;
+        }
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                config_free(cfg);
+                log_event(EV_ERROR, NULL, "cannot initialise libcurl");
+                return EXIT_UNREACHABLE;
+        }
+        r = dispatch(&cfg, &opts);
+        curl_global_cleanup();
+        config_free(cfg);
+        return r;
+}
+
+int main(int argc, char **argv)
+{
+        return run(argc, argv);
 }

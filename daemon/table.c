@@ -1,6 +1,8 @@
 #include "table.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,4 +86,29 @@ void table_free(struct table *t)
         free(t->cells);
         free(t->widths);
         free(t);
+}
+
+char *table_format_time(int64_t t, int64_t now, char *buf, size_t size)
+{
+        time_t tt = (time_t)t;
+        int64_t delta = t > now ? t - now : now - t;
+        char rel[32], abs[48];
+        struct tm tm;
+
+        strftime(abs, sizeof(abs), "%Y-%m-%d %H:%M %Z", localtime_r(&tt, &tm));
+        if (delta >= 86400)
+                snprintf(rel, sizeof(rel), "%" PRId64 "d%" PRId64 "h", delta / 86400,
+                         delta % 86400 / 3600);
+        else if (delta >= 3600)
+                snprintf(rel, sizeof(rel), "%" PRId64 "h%02" PRId64 "m", delta / 3600,
+                         delta % 3600 / 60);
+        else
+                snprintf(rel, sizeof(rel), "%" PRId64 "m%02" PRId64 "s", delta / 60, delta % 60);
+        if (delta == 0)
+                snprintf(buf, size, "%s (now)", abs);
+        else if (t > now)
+                snprintf(buf, size, "%s (in %s)", abs, rel);
+        else
+                snprintf(buf, size, "%s (%s ago)", abs, rel);
+        return buf;
 }

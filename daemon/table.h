@@ -1,6 +1,7 @@
 /* Aligned text tables for people: columns as wide as their widest cell, two spaces apart. */
 #pragma once
 
+#include <stdint.h>
 #include <stdio.h>
 
 struct table;
@@ -17,3 +18,6 @@ size_t table_rows(const struct table *t);
 void table_print(const struct table *t, FILE *out);
 
 void table_free(struct table *t);
+
+/* "2026-11-28 02:00 CET (in 3h12m)": local, absolute, and relative to now. */
+char *table_format_time(int64_t t, int64_t now, char *buf, size_t size);

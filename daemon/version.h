@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* A parsed version; days since 1970-01-01 of the date it names. */
 struct agent_version {

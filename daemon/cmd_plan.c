@@ -1,0 +1,128 @@
+/* `plan`: what the reconciler would do now, builder by builder, and when waiting builders'
+ * windows open. Reads the state without locking it and changes nothing. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "appstream.h"
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "policy.h"
+#include "session.h"
+#include "state.h"
+#include "table.h"
+
+static int print_table(const struct policy_plan *plan, const struct builder_list *list,
+                       int64_t now)
+{
+        static const char *const header[] = {"NAME",     "STATE", "AGENT", "COMPLIANCE",
+                                             "DECISION", "NEXT WINDOW", "REASON"};
+        struct table *t = table_new(7, header);
+        char when[96];
+
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < plan->n_decisions; i++) {
+                const struct decision *d = &plan->decisions[i];
+                const struct builder *b = &list->items[i];
+                const char *next = NULL;
+
+                if (d->has_next_window && d->next_window != INT64_MAX)
+                        next = table_format_time(d->next_window, now, when, sizeof(when));
+                const char *row[] = {d->builder,
+                                     b->state,
+                                     b->agent_version,
+                                     policy_compliance_name(d->compliance),
+                                     policy_decision_name(d->kind),
+                                     next,
+                                     d->reason};
+                if (table_add(t, row) < 0) {
+                        table_free(t);
+                        return -ENOMEM;
+                }
+        }
+        table_print(t, stdout);
+        printf("\n%zu operation(s) in flight, %zu slot(s) free after this plan\n",
+               plan->in_flight, plan->free_slots);
+        table_free(t);
+        return 0;
+}
+
+static char *iso_time(int64_t t, char *buf, size_t size)
+{
+        time_t tt = (time_t)t;
+        struct tm tm;
+
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+        return buf;
+}
+
+static int print_json(const struct policy_plan *plan, const struct builder_list *list,
+                      int64_t now)
+{
+        cJSON *root = cJSON_CreateObject();
+        cJSON *array = cJSON_AddArrayToObject(root, "builders");
+        char when[32], *text;
+
+        cJSON_AddStringToObject(root, "now", iso_time(now, when, sizeof(when)));
+        cJSON_AddNumberToObject(root, "in_flight", (double)plan->in_flight);
+        cJSON_AddNumberToObject(root, "free_slots", (double)plan->free_slots);
+        for (size_t i = 0; i < plan->n_decisions; i++) {
+                const struct decision *d = &plan->decisions[i];
+                const struct builder *b = &list->items[i];
+                cJSON *o = cJSON_CreateObject();
+
+                cJSON_AddStringToObject(o, "name", d->builder);
+                cJSON_AddItemToObject(o, "state", b->state ? cJSON_CreateString(b->state)
+                                                           : cJSON_CreateNull());
+                cJSON_AddItemToObject(o, "agent_version",
+                                      b->agent_version ? cJSON_CreateString(b->agent_version)
+                                                       : cJSON_CreateNull());
+                cJSON_AddStringToObject(o, "compliance", policy_compliance_name(d->compliance));
+                cJSON_AddStringToObject(o, "decision", policy_decision_name(d->kind));
+                cJSON_AddItemToObject(o, "next_window",
+                                      d->has_next_window && d->next_window != INT64_MAX
+                                              ? cJSON_CreateString(iso_time(
+                                                        d->next_window, when, sizeof(when)))
+                                              : cJSON_CreateNull());
+                cJSON_AddStringToObject(o, "reason", d->reason);
+                cJSON_AddItemToArray(array, o);
+        }
+        text = cJSON_Print(root);
+        cJSON_Delete(root);
+        if (!text)
+                return -ENOMEM;
+        printf("%s\n", text);
+        free(text);
+        return 0;
+}
+
+int cmd_plan(const struct config *cfg, const struct cli_options *opts)
+{
+        struct builder_list *list = NULL;
+        struct policy_plan *plan = NULL;
+        struct state *st = NULL;
+        int64_t now = time(NULL);
+        int code, r;
+
+        code = cmd_describe(cfg, &list);
+        if (code != EXIT_OK)
+                return code;
+        code = EXIT_USAGE;
+        if (cmd_read_state(cfg->state_file, &st) < 0)
+                goto out;
+        r = policy_evaluate(cfg, list, st, now, true, &plan);
+        if (r >= 0)
+                r = opts->json ? print_json(plan, list, now) : print_table(plan, list, now);
+        code = r < 0 ? EXIT_UPDATE_FAILED : EXIT_OK;
+out:
+        policy_plan_free(plan);
+        state_free(st);
+        builder_list_free(list);
+        free(list);
+        return code;
+}

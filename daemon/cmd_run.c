@@ -1,0 +1,247 @@
+/* `run` and `once`: the daemon. One loop owns every event source: the reconciler's poll
+ * timer, the signals, the watchdog and the HTTP client. SIGTERM/SIGINT stop new work and
+ * persist; what is in flight is resumed by the next start (I3). SIGHUP reloads the
+ * configuration, keeping the old one when the new one is bad. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "appstream.h"
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "notify.h"
+#include "reconcile.h"
+#include "session.h"
+#include "state.h"
+
+/* How long in-flight calls get to answer after SIGTERM before we leave them to the next
+ * start; well inside systemd's default stop timeout. */
+#define SHUTDOWN_GRACE_MS 20000
+
+struct daemon {
+        struct session *session;
+        struct config **cfg; /* owned by the caller; replaced on reload */
+        const char *config_path;
+        struct reconciler *rec;
+        bool once;
+        bool stopping;
+        bool handles_open;
+        int exit_code;
+        uv_signal_t sigterm, sigint, sighup;
+        uv_timer_t watchdog, grace;
+};
+
+static void report_status(const struct daemon *d)
+{
+        const struct reconcile_summary *s = reconciler_summary(d->rec);
+        char next[64] = "none";
+
+        if (s->next_window) {
+                time_t t = (time_t)s->next_window;
+                struct tm tm;
+
+                strftime(next, sizeof(next), "%Y-%m-%d %H:%M %Z", localtime_r(&t, &tm));
+        }
+        if (!s->describe_ok && s->passes)
+                notify_status("AppStream API unreachable: %.300s", s->last_error);
+        else
+                notify_status("%zu/%zu builders compliant, %zu updating, next window %s",
+                              s->compliant, s->builders, s->in_flight, next);
+}
+
+static void on_grace_expired(uv_timer_t *timer)
+{
+        struct daemon *d = timer->data;
+
+        log_event(EV_DAEMON_STOPPING, NULL,
+                  "API calls still unanswered after %d s; the next start resumes them",
+                  SHUTDOWN_GRACE_MS / 1000);
+        uv_stop(&d->session->loop);
+}
+
+static void on_shutdown_done(void *userdata)
+{
+        struct daemon *d = userdata;
+
+        uv_stop(&d->session->loop);
+}
+
+static void begin_shutdown(struct daemon *d, int exit_code)
+{
+        if (d->stopping) {
+                uv_stop(&d->session->loop);
+                return;
+        }
+        d->stopping = true;
+        d->exit_code = exit_code;
+        notify_stopping();
+        (void)uv_timer_start(&d->grace, on_grace_expired, SHUTDOWN_GRACE_MS, 0);
+        reconciler_shutdown(d->rec, on_shutdown_done, d);
+}
+
+static void on_pass(struct reconciler *rec, void *userdata)
+{
+        struct daemon *d = userdata;
+        const struct reconcile_summary *s = reconciler_summary(rec);
+
+        report_status(d);
+        if (!d->once || d->stopping)
+                return;
+        if (!s->describe_ok && s->unreachable)
+                begin_shutdown(d, EXIT_UNREACHABLE);
+        else if (s->settled)
+                begin_shutdown(d, s->failed || s->breaker_open ? EXIT_UPDATE_FAILED : EXIT_OK);
+}
+
+static void reload(struct daemon *d)
+{
+        struct config *fresh;
+        char err[1024];
+
+        notify_reloading();
+        if (config_load(d->config_path, &fresh, err, sizeof(err)) < 0) {
+                log_event(EV_CONFIG_INVALID, NULL, "reload refused, keeping the running configuration: %s",
+                          err);
+        } else {
+                reconciler_set_config(d->rec, fresh);
+                config_free(*d->cfg);
+                *d->cfg = fresh;
+                log_event(EV_CONFIG_RELOADED, NULL, "configuration reloaded from %s",
+                          d->config_path);
+        }
+        notify_ready();
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+        struct daemon *d = handle->data;
+
+        if (signum == SIGHUP) {
+                reload(d);
+                return;
+        }
+        log_event(EV_DAEMON_STOPPING, NULL, "received %s: finishing what is in flight",
+                  strsignal(signum));
+        begin_shutdown(d, EXIT_OK);
+}
+
+/* Pings only from the loop itself, so a hung loop stops the pings and systemd steps in. */
+static void on_watchdog(uv_timer_t *timer)
+{
+        (void)timer;
+        notify_watchdog();
+}
+
+static int setup_handles(struct daemon *d)
+{
+        uv_loop_t *loop = &d->session->loop;
+        uint64_t wd = notify_watchdog_usec();
+        int q = 0;
+
+        q |= uv_signal_init(loop, &d->sigterm) | uv_signal_init(loop, &d->sigint) |
+             uv_signal_init(loop, &d->sighup) | uv_timer_init(loop, &d->watchdog) |
+             uv_timer_init(loop, &d->grace);
+        if (q)
+                return -ENOMEM;
+        d->handles_open = true;
+        d->sigterm.data = d->sigint.data = d->sighup.data = d->watchdog.data = d->grace.data = d;
+        q |= uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+        q |= uv_signal_start(&d->sigint, on_signal, SIGINT);
+        q |= uv_signal_start(&d->sighup, on_signal, SIGHUP);
+        if (wd)
+                q |= uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000);
+        return q ? -EINVAL : 0;
+}
+
+static void close_handles(struct daemon *d)
+{
+        if (!d->handles_open)
+                return;
+        uv_close((uv_handle_t *)&d->sigterm, NULL);
+        uv_close((uv_handle_t *)&d->sigint, NULL);
+        uv_close((uv_handle_t *)&d->sighup, NULL);
+        uv_close((uv_handle_t *)&d->watchdog, NULL);
+        uv_close((uv_handle_t *)&d->grace, NULL);
+}
+
+static int load_state(const struct config *cfg, struct state **ret)
+{
+        char err[1024];
+        int q = state_load(cfg->state_file, time(NULL), ret, err, sizeof(err));
+
+        if (q == -EBADMSG) {
+                log_event(EV_STATE_CORRUPT, NULL, "%s", err);
+                return 0;
+        }
+        if (q < 0)
+                log_event(EV_ERROR, NULL, "cannot load the state: %s", err);
+        return q;
+}
+
+static int daemon_main(struct daemon *d, const struct cli_options *opts)
+{
+        const struct config *cfg = *d->cfg;
+        struct state *st = NULL;
+        char err[1024];
+        int lock_fd = -1, q;
+
+        q = state_lock(cfg->state_file, &lock_fd, err, sizeof(err));
+        if (q < 0) {
+                log_event(EV_ERROR, NULL, "%s", err);
+                return EXIT_USAGE;
+        }
+        if (load_state(cfg, &st) < 0) {
+                state_unlock(lock_fd);
+                return EXIT_USAGE;
+        }
+        q = session_open(cfg, &d->session, err, sizeof(err));
+        if (q < 0) {
+                log_event(EV_ERROR, NULL, "%s", err);
+                state_free(st);
+                state_unlock(lock_fd);
+                return EXIT_USAGE;
+        }
+        q = reconciler_new(&(struct reconciler_options){.loop = &d->session->loop,
+                                                         .api = d->session->api,
+                                                         .cfg = cfg,
+                                                         .state = st,
+                                                         .state_path = cfg->state_file,
+                                                         .dry_run = opts->dry_run,
+                                                         .on_pass = on_pass,
+                                                         .userdata = d},
+                           &d->rec);
+        if (q < 0 || setup_handles(d) < 0) {
+                if (q < 0)
+                        state_free(st);
+                log_event(EV_ERROR, NULL, "cannot start the reconciler: out of memory");
+                d->exit_code = EXIT_USAGE;
+        } else {
+                log_event(EV_DAEMON_STARTED, NULL, "%s: region %s, endpoint %s%s",
+                          d->once ? "reconciling once" : "daemon started", d->session->region,
+                          d->session->endpoint,
+                          opts->dry_run || cfg->dry_run ? ", dry run" : "");
+                reconciler_start(d->rec);
+                notify_ready();
+                (void)uv_run(&d->session->loop, UV_RUN_DEFAULT);
+        }
+        /* The API client goes first: calls it cancels still report to a live reconciler. */
+        appstream_client_free(d->session->api);
+        d->session->api = NULL;
+        reconciler_free(d->rec);
+        close_handles(d);
+        if (session_close(d->session) < 0)
+                log_event(EV_ERROR, NULL, "event loop closed with handles still open");
+        state_unlock(lock_fd);
+        return d->exit_code;
+}
+
+int cmd_run(struct config **cfg, const struct cli_options *opts, bool once)
+{
+        struct daemon d = {.cfg = cfg, .config_path = opts->config_path, .once = once};
+
+        return daemon_main(&d, opts);
+}

@@ -1,0 +1,89 @@
+/* `status`: the persisted state: operations in flight and recent results. Reads the state
+ * file without locking it, so it works while the daemon runs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "commands.h"
+#include "config.h"
+#include "operation.h"
+#include "state.h"
+#include "table.h"
+
+#define STATUS_HISTORY 20
+
+static void print_operations(const struct state *st, int64_t now)
+{
+        static const char *const header[] = {"BUILDER", "PHASE", "SINCE", "FROM AGENT"};
+        struct table *t = table_new(4, header);
+        char since[96];
+
+        if (!t)
+                return;
+        for (size_t i = 0; i < st->n_ops; i++) {
+                const struct operation *op = &st->ops[i];
+                const char *row[] = {op->builder, op_phase_name(op->phase),
+                                     table_format_time(op->phase_since, now, since,
+                                                       sizeof(since)),
+                                     op->from_version[0] ? op->from_version : NULL};
+                (void)table_add(t, row);
+        }
+        printf("Operations in flight: %zu\n", st->n_ops);
+        if (st->n_ops)
+                table_print(t, stdout);
+        table_free(t);
+}
+
+static void print_history(const struct state *st, int64_t now)
+{
+        static const char *const header[] = {"BUILDER", "RESULT", "FINISHED", "FROM", "TO",
+                                             "REASON"};
+        struct table *t = table_new(6, header);
+        size_t first = st->n_history > STATUS_HISTORY ? st->n_history - STATUS_HISTORY : 0;
+        char when[96];
+
+        if (!t)
+                return;
+        for (size_t i = st->n_history; i-- > first;) {
+                const struct history_entry *h = &st->history[i];
+                const char *row[] = {h->builder,
+                                     op_result_name(h->result),
+                                     table_format_time(h->finished_at, now, when, sizeof(when)),
+                                     h->from_version[0] ? h->from_version : NULL,
+                                     h->to_version[0] ? h->to_version : NULL,
+                                     h->reason};
+                (void)table_add(t, row);
+        }
+        printf("\nRecent results (newest first): %zu\n", st->n_history - first);
+        if (st->n_history)
+                table_print(t, stdout);
+        table_free(t);
+}
+
+int cmd_status(const struct config *cfg, const struct cli_options *opts)
+{
+        struct state *st = NULL;
+        int64_t now = time(NULL);
+        char version[16], *text;
+
+        if (cmd_read_state(cfg->state_file, &st) < 0)
+                return EXIT_USAGE;
+        if (opts->json) {
+                if (state_to_json(st, &text) < 0) {
+                        state_free(st);
+                        return EXIT_UPDATE_FAILED;
+                }
+                printf("%s\n", text);
+                free(text);
+                state_free(st);
+                return EXIT_OK;
+        }
+        printf("State file: %s\n", cfg->state_file);
+        printf("Newest agent seen: %s\n",
+               st->has_newest_seen ? version_format(st->newest_seen, version, sizeof(version))
+                                   : "none yet");
+        print_operations(st, now);
+        print_history(st, now);
+        state_free(st);
+        return EXIT_OK;
+}

@@ -1,0 +1,1087 @@
+/* The configuration file.
+ *
+ * inih splits "key = value" lines and drops inline comments, but the rest of its behaviour is
+ * fixed when the library is built, and Debian's libinih 55 is built with multi-line values on
+ * (an indented line continues the previous key), a 200-byte line buffer, section names cut at
+ * 49 characters, no call for a section without keys, and line numbers passed to the handler
+ * although its header and pkg-config file do not say so. So inih reads through our own line
+ * reader, which counts lines itself, keeps the text of the current line for messages, strips
+ * leading blanks (no line is ever a continuation), refuses lines longer than inih's buffer
+ * instead of letting inih split them, rejects what inih would reject or misread, and reads
+ * section headers itself. inih's run-time options, which are process-wide, are left alone. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+/* The handler type the library is built to call; the line number it passes goes unused, so a
+ * build without it would do no harm either. */
+#define INI_HANDLER_LINENO 1
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "duration.h"
+
+#define DEFAULT_STATE_FILE "/var/lib/appstream-agent-reconciler/state.json"
+#define MAX_FILE_SIZE (1024 * 1024)
+#define MAX_CONCURRENT_LIMIT 100
+#define MAX_FAILURES_LIMIT 1000
+
+enum section {
+        SECTION_NONE,
+        SECTION_AWS,
+        SECTION_RECONCILER,
+        SECTION_POLICY,
+        SECTION_BUILDER,
+        N_SECTIONS,
+};
+
+static const char *const section_names[N_SECTIONS] = {
+        [SECTION_AWS] = "aws",
+        [SECTION_RECONCILER] = "reconciler",
+        [SECTION_POLICY] = "policy",
+        [SECTION_BUILDER] = "builder",
+};
+
+enum key {
+        KEY_REGION,
+        KEY_PROFILE,
+        KEY_ENDPOINT,
+        KEY_POLL_INTERVAL,
+        KEY_ACTIVE_POLL_INTERVAL,
+        KEY_MAX_CONCURRENT,
+        KEY_MAX_FAILURES,
+        KEY_STOP_TIMEOUT,
+        KEY_UPDATE_TIMEOUT,
+        KEY_STATE_FILE,
+        KEY_METRICS_FILE,
+        KEY_DRY_RUN,
+        KEY_TARGET,
+        KEY_INCLUDE,
+        KEY_EXCLUDE,
+        KEY_STOPPED,
+        KEY_WINDOW,
+        KEY_MIN_WINDOW_LEFT,
+        KEY_BUILDER_TARGET,
+        KEY_BUILDER_STOPPED,
+        KEY_BUILDER_WINDOW,
+        KEY_BUILDER_EXCLUDE,
+        N_KEYS,
+};
+
+struct parser {
+        struct config *config;
+        const char *name; /* the file, in messages */
+        const char *text;
+        size_t len, pos;
+        unsigned line;
+        char *raw;     /* the current line, without surrounding blanks */
+        char *scratch; /* as long as raw, for taking a line apart */
+        enum section section;
+        unsigned section_line[N_SECTIONS];
+        unsigned key_line[N_KEYS];      /* first line setting each key ([builder]: per section) */
+        unsigned *override_window_line; /* first window line of each [builder] section */
+        bool failed;
+        int error;
+        char *err;
+        size_t err_size;
+};
+
+struct key_def {
+        const char *name;
+        enum section section;
+        enum key key;
+        bool repeatable;
+        int (*apply)(struct parser *p, const char *name, const char *value);
+};
+
+static void fail(struct parser *p, unsigned line, int error, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/* Records the first error as "name:line: message"; later ones are ignored. */
+static void fail(struct parser *p, unsigned line, int error, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (p->failed)
+                return;
+        p->failed = true;
+        p->error = error;
+        if (!p->err || p->err_size == 0)
+                return;
+        n = snprintf(p->err, p->err_size, "%s:%u: ", p->name, line);
+        if (n < 0 || (size_t)n >= p->err_size)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(p->err + n, p->err_size - (size_t)n, fmt, ap);
+        va_end(ap);
+}
+
+static int fail_value(struct parser *p, const char *what, const char *value)
+{
+        fail(p, p->line, -EINVAL, "%s: '%s'", what, value);
+        return -EINVAL;
+}
+
+static int out_of_memory(struct parser *p)
+{
+        fail(p, p->line, -ENOMEM, "out of memory");
+        return -ENOMEM;
+}
+
+static struct builder_override *current_override(struct parser *p)
+{
+        return &p->config->overrides[p->config->n_overrides - 1];
+}
+
+static bool has_blank(const char *s)
+{
+        for (; *s; s++)
+                if (isspace((unsigned char)*s))
+                        return true;
+        return false;
+}
+
+/* ---- values ---- */
+
+static int parse_duration_value(struct parser *p, const char *name, const char *value,
+                                int64_t minimum, int64_t *ret)
+{
+        char what[96];
+        int64_t seconds;
+
+        if (duration_parse(value, &seconds) < 0) {
+                snprintf(what, sizeof(what), "bad duration for %s (examples: 30s, 5m, 1h30m)",
+                         name);
+                return fail_value(p, what, value);
+        }
+        if (seconds < minimum) {
+                snprintf(what, sizeof(what), "%s must be at least %llds", name,
+                         (long long)minimum);
+                return fail_value(p, what, value);
+        }
+        *ret = seconds;
+        return 0;
+}
+
+static int parse_count(struct parser *p, const char *name, const char *value, unsigned maximum,
+                       unsigned *ret)
+{
+        char what[96];
+        unsigned long n = 0;
+        const char *s = value;
+
+        for (; *s >= '0' && *s <= '9' && n <= maximum; s++)
+                n = n * 10 + (unsigned long)(*s - '0');
+        if (s == value || *s != '\0' || n < 1 || n > maximum) {
+                snprintf(what, sizeof(what), "bad value for %s (a number from 1 to %u)", name,
+                         maximum);
+                return fail_value(p, what, value);
+        }
+        *ret = (unsigned)n;
+        return 0;
+}
+
+static int parse_bool(struct parser *p, const char *name, const char *value, bool *ret)
+{
+        static const char *const yes[] = {"yes", "true", "1"}, *const no[] = {"no", "false", "0"};
+        char what[96];
+
+        for (size_t i = 0; i < 3; i++) {
+                if (strcasecmp(value, yes[i]) == 0 || strcasecmp(value, no[i]) == 0) {
+                        *ret = strcasecmp(value, yes[i]) == 0;
+                        return 0;
+                }
+        }
+        snprintf(what, sizeof(what), "bad value for %s (yes, no, true, false, 1 or 0)", name);
+        return fail_value(p, what, value);
+}
+
+static int parse_path(struct parser *p, const char *name, const char *value, char **ret)
+{
+        char what[96];
+        char *copy;
+
+        if (value[0] != '/') {
+                snprintf(what, sizeof(what), "%s must be an absolute path", name);
+                return fail_value(p, what, value);
+        }
+        copy = strdup(value);
+        if (!copy)
+                return out_of_memory(p);
+        free(*ret);
+        *ret = copy;
+        return 0;
+}
+
+/* "http://" or "https://", then a host (a name, an address or a bracketed IPv6 address), an
+ * optional port and an optional path. User information is refused: it would put credentials
+ * into the configuration and from there into logs. */
+static bool endpoint_valid(const char *url)
+{
+        const char *host, *s;
+        size_t scheme;
+
+        if (strncasecmp(url, "https://", 8) == 0)
+                scheme = 8;
+        else if (strncasecmp(url, "http://", 7) == 0)
+                scheme = 7;
+        else
+                return false;
+        host = s = url + scheme;
+        if (*s == '[') {
+                s += strspn(s + 1, "0123456789abcdefABCDEF:.") + 1;
+                if (*s++ != ']' || s - host < 4)
+                        return false;
+        } else {
+                s += strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+                if (s == host)
+                        return false;
+        }
+        if (*s == ':') {
+                size_t digits = strspn(s + 1, "0123456789");
+                long port = digits > 0 && digits <= 5 ? strtol(s + 1, NULL, 10) : 0;
+
+                if (port < 1 || port > 65535)
+                        return false;
+                s += 1 + digits;
+        }
+        if (*s != '\0' && *s != '/')
+                return false;
+        for (; *s; s++)
+                if (!isgraph((unsigned char)*s) || *s == '@')
+                        return false;
+        return true;
+}
+
+static int parse_target(struct parser *p, const char *value, struct target *ret)
+{
+        struct agent_version v;
+
+        if (strcasecmp(value, "latest") == 0) {
+                *ret = (struct target){.latest = true};
+                return 0;
+        }
+        if (!version_parse(value, &v))
+                return fail_value(p, "bad target (latest, or a version such as 06-19-2023)",
+                                  value);
+        *ret = (struct target){.latest = false, .minimum = v};
+        return 0;
+}
+
+static int parse_stopped(struct parser *p, const char *value, enum stopped_policy *ret)
+{
+        if (strcasecmp(value, "skip") == 0)
+                *ret = STOPPED_SKIP;
+        else if (strcasecmp(value, "update") == 0)
+                *ret = STOPPED_UPDATE;
+        else if (strcasecmp(value, "update-and-stop") == 0)
+                *ret = STOPPED_UPDATE_AND_STOP;
+        else
+                return fail_value(p, "bad value for stopped (skip, update or update-and-stop)",
+                                  value);
+        return 0;
+}
+
+static void free_strv(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* Appends one glob, trimmed, from [s, s + len). */
+static int add_glob(struct parser *p, const char *list, const char *s, size_t len, char ***v,
+                    size_t *n)
+{
+        char **grown;
+        char *glob;
+
+        while (len > 0 && isspace((unsigned char)*s)) {
+                s++;
+                len--;
+        }
+        while (len > 0 && isspace((unsigned char)s[len - 1]))
+                len--;
+        if (len == 0)
+                return fail_value(p, "empty glob in list", list);
+        glob = strndup(s, len);
+        if (!glob)
+                return out_of_memory(p);
+        if (has_blank(glob)) {
+                fail(p, p->line, -EINVAL, "glob contains a blank: '%s'", glob);
+                free(glob);
+                return -EINVAL;
+        }
+        grown = realloc(*v, (*n + 1) * sizeof(*grown));
+        if (!grown) {
+                free(glob);
+                return out_of_memory(p);
+        }
+        grown[(*n)++] = glob;
+        *v = grown;
+        return 0;
+}
+
+static int parse_globs(struct parser *p, const char *value, char ***ret, size_t *ret_n)
+{
+        char **v = NULL;
+        size_t n = 0;
+
+        for (const char *s = value;;) {
+                size_t len = strcspn(s, ",");
+                int r = add_glob(p, value, s, len, &v, &n);
+
+                if (r < 0) {
+                        free_strv(v, n);
+                        return r;
+                }
+                if (s[len] == '\0')
+                        break;
+                s += len + 1;
+        }
+        free_strv(*ret, *ret_n);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+static int add_window(struct parser *p, struct window_set *set, const char *value)
+{
+        char reason[160], what[200];
+        struct window *w;
+        int r = window_parse(value, &w, reason, sizeof(reason));
+
+        if (r == -ENOMEM)
+                return out_of_memory(p);
+        if (r < 0) {
+                snprintf(what, sizeof(what), "bad window (%s)", reason);
+                return fail_value(p, what, value);
+        }
+        r = window_set_add(set, w);
+        if (r < 0) {
+                window_free(w);
+                return out_of_memory(p);
+        }
+        return 0;
+}
+
+/* ---- keys ---- */
+
+static int set_string(struct parser *p, char **ret, const char *value)
+{
+        char *copy = strdup(value);
+
+        if (!copy)
+                return out_of_memory(p);
+        free(*ret);
+        *ret = copy;
+        return 0;
+}
+
+static int apply_region(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        if (strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(value))
+                return fail_value(p, "bad region (such as eu-central-1)", value);
+        return set_string(p, &p->config->region, value);
+}
+
+static int apply_profile(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return set_string(p, &p->config->profile, value);
+}
+
+static int apply_endpoint(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        if (!endpoint_valid(value))
+                return fail_value(p, "bad endpoint (an http:// or https:// URL without user "
+                                     "information)",
+                                  value);
+        return set_string(p, &p->config->endpoint, value);
+}
+
+static int apply_poll_interval(struct parser *p, const char *name, const char *value)
+{
+        return parse_duration_value(p, name, value, 1, &p->config->poll_interval);
+}
+
+static int apply_active_poll_interval(struct parser *p, const char *name, const char *value)
+{
+        return parse_duration_value(p, name, value, 1, &p->config->active_poll_interval);
+}
+
+static int apply_stop_timeout(struct parser *p, const char *name, const char *value)
+{
+        return parse_duration_value(p, name, value, 1, &p->config->stop_timeout);
+}
+
+static int apply_update_timeout(struct parser *p, const char *name, const char *value)
+{
+        return parse_duration_value(p, name, value, 1, &p->config->update_timeout);
+}
+
+static int apply_min_window_left(struct parser *p, const char *name, const char *value)
+{
+        return parse_duration_value(p, name, value, 0, &p->config->min_window_left);
+}
+
+static int apply_max_concurrent(struct parser *p, const char *name, const char *value)
+{
+        return parse_count(p, name, value, MAX_CONCURRENT_LIMIT, &p->config->max_concurrent);
+}
+
+static int apply_max_failures(struct parser *p, const char *name, const char *value)
+{
+        return parse_count(p, name, value, MAX_FAILURES_LIMIT, &p->config->max_failures);
+}
+
+static int apply_state_file(struct parser *p, const char *name, const char *value)
+{
+        return parse_path(p, name, value, &p->config->state_file);
+}
+
+static int apply_metrics_file(struct parser *p, const char *name, const char *value)
+{
+        return parse_path(p, name, value, &p->config->metrics_file);
+}
+
+static int apply_dry_run(struct parser *p, const char *name, const char *value)
+{
+        return parse_bool(p, name, value, &p->config->dry_run);
+}
+
+static int apply_target(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_target(p, value, &p->config->target);
+}
+
+static int apply_include(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_globs(p, value, &p->config->include, &p->config->n_include);
+}
+
+static int apply_exclude(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_globs(p, value, &p->config->exclude, &p->config->n_exclude);
+}
+
+static int apply_stopped(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_stopped(p, value, &p->config->stopped);
+}
+
+static int apply_window(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return add_window(p, &p->config->windows, value);
+}
+
+static int apply_builder_target(struct parser *p, const char *name, const char *value)
+{
+        struct builder_override *o = current_override(p);
+
+        (void)name;
+        o->has_target = true;
+        return parse_target(p, value, &o->target);
+}
+
+static int apply_builder_stopped(struct parser *p, const char *name, const char *value)
+{
+        struct builder_override *o = current_override(p);
+
+        (void)name;
+        o->has_stopped = true;
+        return parse_stopped(p, value, &o->stopped);
+}
+
+static int apply_builder_window(struct parser *p, const char *name, const char *value)
+{
+        struct builder_override *o = current_override(p);
+
+        (void)name;
+        if (!o->has_windows)
+                p->override_window_line[p->config->n_overrides - 1] = p->line;
+        o->has_windows = true;
+        return add_window(p, &o->windows, value);
+}
+
+static int apply_builder_exclude(struct parser *p, const char *name, const char *value)
+{
+        struct builder_override *o = current_override(p);
+
+        o->has_exclude = true;
+        return parse_bool(p, name, value, &o->exclude);
+}
+
+static const struct key_def keys[] = {
+        {"region", SECTION_AWS, KEY_REGION, false, apply_region},
+        {"profile", SECTION_AWS, KEY_PROFILE, false, apply_profile},
+        {"endpoint", SECTION_AWS, KEY_ENDPOINT, false, apply_endpoint},
+        {"poll_interval", SECTION_RECONCILER, KEY_POLL_INTERVAL, false, apply_poll_interval},
+        {"active_poll_interval", SECTION_RECONCILER, KEY_ACTIVE_POLL_INTERVAL, false,
+         apply_active_poll_interval},
+        {"max_concurrent", SECTION_RECONCILER, KEY_MAX_CONCURRENT, false, apply_max_concurrent},
+        {"max_failures", SECTION_RECONCILER, KEY_MAX_FAILURES, false, apply_max_failures},
+        {"stop_timeout", SECTION_RECONCILER, KEY_STOP_TIMEOUT, false, apply_stop_timeout},
+        {"update_timeout", SECTION_RECONCILER, KEY_UPDATE_TIMEOUT, false, apply_update_timeout},
+        {"state_file", SECTION_RECONCILER, KEY_STATE_FILE, false, apply_state_file},
+        {"metrics_file", SECTION_RECONCILER, KEY_METRICS_FILE, false, apply_metrics_file},
+        {"dry_run", SECTION_RECONCILER, KEY_DRY_RUN, false, apply_dry_run},
+        {"target", SECTION_POLICY, KEY_TARGET, false, apply_target},
+        {"include", SECTION_POLICY, KEY_INCLUDE, false, apply_include},
+        {"exclude", SECTION_POLICY, KEY_EXCLUDE, false, apply_exclude},
+        {"stopped", SECTION_POLICY, KEY_STOPPED, false, apply_stopped},
+        {"window", SECTION_POLICY, KEY_WINDOW, true, apply_window},
+        {"min_window_left", SECTION_POLICY, KEY_MIN_WINDOW_LEFT, false, apply_min_window_left},
+        {"target", SECTION_BUILDER, KEY_BUILDER_TARGET, false, apply_builder_target},
+        {"stopped", SECTION_BUILDER, KEY_BUILDER_STOPPED, false, apply_builder_stopped},
+        {"window", SECTION_BUILDER, KEY_BUILDER_WINDOW, true, apply_builder_window},
+        {"exclude", SECTION_BUILDER, KEY_BUILDER_EXCLUDE, false, apply_builder_exclude},
+};
+
+static const struct key_def *find_key(enum section section, const char *name)
+{
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                if (keys[i].section == section && strcmp(keys[i].name, name) == 0)
+                        return &keys[i];
+        return NULL;
+}
+
+static const char *section_label(struct parser *p, char *buf, size_t size)
+{
+        if (p->section == SECTION_BUILDER)
+                snprintf(buf, size, "[builder %s]", current_override(p)->glob);
+        else
+                snprintf(buf, size, "[%s]", section_names[p->section]);
+        return buf;
+}
+
+static int handle_pair(void *user, const char *section, const char *name, const char *value,
+                       int lineno)
+{
+        struct parser *p = user;
+        const struct key_def *def;
+        char label[160];
+
+        /* The reader tracks sections and lines itself. */
+        (void)section;
+        (void)lineno;
+        if (p->failed)
+                return 0;
+        def = find_key(p->section, name);
+        if (!def) {
+                fail(p, p->line, -EINVAL, "unknown key in %s: '%s'",
+                     section_label(p, label, sizeof(label)), name);
+                return 0;
+        }
+        if (!def->repeatable && p->key_line[def->key]) {
+                fail(p, p->line, -EINVAL, "duplicate key (first set on line %u): '%s'",
+                     p->key_line[def->key], name);
+                return 0;
+        }
+        if (!value || !*value) {
+                fail(p, p->line, -EINVAL, "missing value: '%s'", p->raw);
+                return 0;
+        }
+        if (def->apply(p, name, value) < 0)
+                return 0;
+        if (!p->key_line[def->key])
+                p->key_line[def->key] = p->line;
+        return 1;
+}
+
+/* ---- lines and sections ---- */
+
+/* Where inih would see the end of the text proper: an inline comment is a ';' after a blank. */
+static size_t comment_start(const char *s)
+{
+        for (size_t i = 1; s[i]; i++)
+                if (s[i] == ';' && isspace((unsigned char)s[i - 1]))
+                        return i;
+        return strlen(s);
+}
+
+static char *trim(char *s)
+{
+        size_t len;
+
+        while (isspace((unsigned char)*s))
+                s++;
+        len = strlen(s);
+        while (len > 0 && isspace((unsigned char)s[len - 1]))
+                s[--len] = '\0';
+        return s;
+}
+
+static int check_builder_glob(struct parser *p, const char *glob)
+{
+        const struct config *c = p->config;
+
+        if (!*glob)
+                return fail_value(p, "empty glob in section header", p->raw);
+        if (has_blank(glob))
+                return fail_value(p, "glob contains a blank", glob);
+        for (size_t i = 0; i < c->n_overrides; i++) {
+                if (strcmp(c->overrides[i].glob, glob) == 0) {
+                        fail(p, p->line, -EINVAL, "duplicate section (first on line %u): '%s'",
+                             c->overrides[i].line, p->raw);
+                        return -EINVAL;
+                }
+                if (strcmp(c->overrides[i].glob, "*") == 0) {
+                        fail(p, p->line, -EINVAL,
+                             "section never applies: [builder *] on line %u matches every "
+                             "builder first: '%s'",
+                             c->overrides[i].line, p->raw);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static int open_builder_section(struct parser *p, const char *glob)
+{
+        struct config *c = p->config;
+        struct builder_override *grown;
+        unsigned *lines;
+        int r = check_builder_glob(p, glob);
+
+        if (r < 0)
+                return r;
+        grown = realloc(c->overrides, (c->n_overrides + 1) * sizeof(*grown));
+        if (!grown)
+                return out_of_memory(p);
+        c->overrides = grown;
+        lines = realloc(p->override_window_line, (c->n_overrides + 1) * sizeof(*lines));
+        if (!lines)
+                return out_of_memory(p);
+        p->override_window_line = lines;
+        grown[c->n_overrides] = (struct builder_override){.line = p->line};
+        lines[c->n_overrides] = 0;
+        grown[c->n_overrides].glob = strdup(glob);
+        c->n_overrides++;
+        if (!grown[c->n_overrides - 1].glob)
+                return out_of_memory(p);
+        for (enum key k = KEY_BUILDER_TARGET; k <= KEY_BUILDER_EXCLUDE; k++)
+                p->key_line[k] = 0;
+        p->section = SECTION_BUILDER;
+        return 0;
+}
+
+/* "[name]", optionally followed by an inline comment. */
+static int open_section(struct parser *p)
+{
+        char *s = p->scratch, *name;
+        size_t len;
+
+        strcpy(s, p->raw);
+        s[comment_start(s)] = '\0';
+        len = strlen(trim(s));
+        if (len < 2 || s[len - 1] != ']') {
+                fail(p, p->line, -EINVAL, "section header without ']': '%s'", p->raw);
+                return -EINVAL;
+        }
+        s[len - 1] = '\0';
+        name = trim(s + 1);
+        if (strncmp(name, "builder", 7) == 0 &&
+            (name[7] == '\0' || isspace((unsigned char)name[7])))
+                return open_builder_section(p, trim(name + 7));
+        for (enum section k = SECTION_AWS; k < SECTION_BUILDER; k++) {
+                if (strcmp(name, section_names[k]) != 0)
+                        continue;
+                if (p->section_line[k]) {
+                        fail(p, p->line, -EINVAL, "duplicate section (first on line %u): '%s'",
+                             p->section_line[k], p->raw);
+                        return -EINVAL;
+                }
+                p->section_line[k] = p->line;
+                p->section = k;
+                return 0;
+        }
+        fail(p, p->line, -EINVAL, "unknown section: '%s'", p->raw);
+        return -EINVAL;
+}
+
+/* A key line must hold '=' before any inline comment; inih would also take ':', which the
+ * format does not use. */
+static int check_pair(struct parser *p)
+{
+        size_t end = comment_start(p->raw);
+        size_t eq = strcspn(p->raw, "=:");
+
+        if (eq >= end || p->raw[eq] != '=') {
+                fail(p, p->line, -EINVAL,
+                     "expected 'key = value', '[section]' or a comment: '%s'", p->raw);
+                return -EINVAL;
+        }
+        if (p->section == SECTION_NONE) {
+                fail(p, p->line, -EINVAL, "key outside any section: '%s'", p->raw);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int check_line(struct parser *p)
+{
+        if (p->raw[0] == '\0' || p->raw[0] == ';' || p->raw[0] == '#')
+                return 0;
+        if (p->raw[0] == '[')
+                return open_section(p);
+        return check_pair(p);
+}
+
+/* Copies the next line into p->raw without its line end, surrounding blanks or, on the first
+ * line, a UTF-8 byte order mark. */
+static void next_line(struct parser *p)
+{
+        const char *start = p->text + p->pos;
+        const char *nl = memchr(start, '\n', p->len - p->pos);
+        size_t len = nl ? (size_t)(nl - start) : p->len - p->pos;
+        char *line;
+
+        p->pos += len + (nl ? 1 : 0);
+        p->line++;
+        if (p->line == 1 && len >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0) {
+                start += 3;
+                len -= 3;
+        }
+        memcpy(p->raw, start, len);
+        p->raw[len] = '\0';
+        line = trim(p->raw);
+        memmove(p->raw, line, strlen(line) + 1);
+}
+
+/* Line n (from 1) of the text, trimmed, in p->scratch. */
+static const char *nth_line(struct parser *p, unsigned n)
+{
+        const char *s = p->text, *end = p->text + p->len;
+        size_t len;
+
+        for (unsigned i = 1; i < n && s < end; i++) {
+                const char *nl = memchr(s, '\n', (size_t)(end - s));
+
+                s = nl ? nl + 1 : end;
+        }
+        len = strcspn(s, "\n");
+        memcpy(p->scratch, s, len);
+        p->scratch[len] = '\0';
+        return trim(p->scratch);
+}
+
+static char *read_line(char *str, int num, void *stream)
+{
+        struct parser *p = stream;
+        size_t len;
+
+        if (p->failed || p->pos >= p->len)
+                return NULL;
+        next_line(p);
+        len = strlen(p->raw);
+        if (len + 1 > (size_t)num) {
+                fail(p, p->line, -EINVAL, "line longer than %d characters: '%.40s...'", num - 1,
+                     p->raw);
+                return NULL;
+        }
+        if (check_line(p) < 0)
+                return NULL;
+        memcpy(str, p->raw, len + 1);
+        return str;
+}
+
+/* ---- the whole file ---- */
+
+static int check_windows_fit(struct parser *p, const struct window_set *set, unsigned line,
+                             const char *where)
+{
+        const struct config *c = p->config;
+        int64_t longest = window_set_longest_span(set);
+        char need[32], have[32];
+
+        if (c->min_window_left <= longest)
+                return 0;
+        fail(p, line, -EINVAL,
+             "min_window_left (%s) is longer than the windows of %s can ever be open (%s): '%s'",
+             duration_format(c->min_window_left, need, sizeof(need)), where,
+             duration_format(longest, have, sizeof(have)), window_text(set->items[0]));
+        return -EINVAL;
+}
+
+static int check_overrides(struct parser *p)
+{
+        const struct config *c = p->config;
+        char where[160];
+
+        for (size_t i = 0; i < c->n_overrides; i++) {
+                const struct builder_override *o = &c->overrides[i];
+
+                if (o->has_exclude && o->exclude &&
+                    (o->has_target || o->has_stopped || o->has_windows)) {
+                        fail(p, o->line, -EINVAL,
+                             "exclude = yes leaves the section's other keys without effect: "
+                             "'[builder %s]'",
+                             o->glob);
+                        return -EINVAL;
+                }
+                snprintf(where, sizeof(where), "[builder %s]", o->glob);
+                if (o->has_windows &&
+                    check_windows_fit(p, &o->windows, p->override_window_line[i], where) < 0)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+static int check_policy_windows(struct parser *p)
+{
+        unsigned line = p->section_line[SECTION_POLICY];
+
+        if (p->config->windows.n > 0)
+                return check_windows_fit(p, &p->config->windows, p->key_line[KEY_WINDOW],
+                                         "[policy]");
+        if (line)
+                fail(p, line, -EINVAL,
+                     "no maintenance window: [policy] needs at least one 'window = ...': "
+                     "'[policy]'");
+        else
+                fail(p, p->line > 0 ? p->line : 1, -EINVAL,
+                     "no maintenance window: there is no [policy] section with a "
+                     "'window = ...': '%s'",
+                     p->name);
+        return -EINVAL;
+}
+
+/* Checks that need the whole file. */
+static int check_combinations(struct parser *p)
+{
+        const struct config *c = p->config;
+        char poll[32], active[32];
+
+        if (check_policy_windows(p) < 0)
+                return -EINVAL;
+        if (c->active_poll_interval > c->poll_interval) {
+                fail(p,
+                     p->key_line[KEY_ACTIVE_POLL_INTERVAL] ? p->key_line[KEY_ACTIVE_POLL_INTERVAL]
+                                                           : p->key_line[KEY_POLL_INTERVAL],
+                     -EINVAL, "active_poll_interval is longer than poll_interval (%s): '%s'",
+                     duration_format(c->poll_interval, poll, sizeof(poll)),
+                     duration_format(c->active_poll_interval, active, sizeof(active)));
+                return -EINVAL;
+        }
+        if (c->metrics_file && strcmp(c->metrics_file, c->state_file) == 0) {
+                fail(p, p->key_line[KEY_METRICS_FILE], -EINVAL,
+                     "metrics_file is the state file: '%s'", c->metrics_file);
+                return -EINVAL;
+        }
+        return check_overrides(p);
+}
+
+void config_free(struct config *c)
+{
+        if (!c)
+                return;
+        free(c->path);
+        free(c->region);
+        free(c->profile);
+        free(c->endpoint);
+        free(c->state_file);
+        free(c->metrics_file);
+        free_strv(c->include, c->n_include);
+        free_strv(c->exclude, c->n_exclude);
+        window_set_clear(&c->windows);
+        for (size_t i = 0; i < c->n_overrides; i++) {
+                free(c->overrides[i].glob);
+                window_set_clear(&c->overrides[i].windows);
+        }
+        free(c->overrides);
+        free(c);
+}
+
+static struct config *config_new(const char *path)
+{
+        struct config *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return NULL;
+        c->poll_interval = 300;
+        c->active_poll_interval = 15;
+        c->max_concurrent = 2;
+        c->max_failures = 3;
+        c->stop_timeout = 1200;
+        c->update_timeout = 3600;
+        c->target.latest = true;
+        c->stopped = STOPPED_SKIP;
+        c->min_window_left = 1800;
+        c->path = strdup(path);
+        c->state_file = strdup(DEFAULT_STATE_FILE);
+        c->include = calloc(1, sizeof(*c->include));
+        if (c->include) {
+                c->include[0] = strdup("*");
+                c->n_include = 1;
+        }
+        if (!c->path || !c->state_file || !c->include || !c->include[0]) {
+                config_free(c);
+                return NULL;
+        }
+        return c;
+}
+
+static int parse_text(const char *text, size_t len, const char *name, struct config **ret,
+                      char *err, size_t err_size)
+{
+        struct parser p = {
+                .name = name, .text = text, .len = len, .err = err, .err_size = err_size};
+        const char *nul = memchr(text, '\0', len);
+        int r;
+
+        if (nul) {
+                p.line = 1;
+                for (const char *s = text; s < nul; s++)
+                        p.line += *s == '\n';
+                fail(&p, p.line, -EINVAL, "NUL byte in the file: '%s'", "\\0");
+                return p.error;
+        }
+        p.config = config_new(name);
+        p.raw = malloc(len + 1);
+        p.scratch = malloc(len + 1);
+        if (!p.config || !p.raw || !p.scratch) {
+                fail(&p, 0, -ENOMEM, "out of memory");
+                goto out;
+        }
+        r = ini_parse_stream(read_line, &p, handle_pair, &p);
+        if (r > 0)
+                fail(&p, (unsigned)r, -EINVAL, "cannot parse line: '%s'",
+                     nth_line(&p, (unsigned)r));
+        else if (r < 0)
+                fail(&p, p.line, -ENOMEM, "out of memory");
+        if (!p.failed)
+                (void)check_combinations(&p);
+out:
+        free(p.raw);
+        free(p.scratch);
+        free(p.override_window_line);
+        if (p.failed) {
+                config_free(p.config);
+                return p.error;
+        }
+        *ret = p.config;
+        return 0;
+}
+
+int config_parse_string(const char *text, const char *name, struct config **ret, char *err,
+                        size_t err_size)
+{
+        return parse_text(text, strlen(text), name, ret, err, err_size);
+}
+
+static int read_file(const char *path, char **ret, size_t *ret_len)
+{
+        struct stat st;
+        char *buf = NULL;
+        size_t len = 0;
+        int r = 0;
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                goto out;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                r = -EISDIR;
+                goto out;
+        }
+        buf = malloc(MAX_FILE_SIZE + 1);
+        if (!buf) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (;;) {
+                ssize_t n = read(fd, buf + len, MAX_FILE_SIZE + 1 - len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len > MAX_FILE_SIZE) {
+                        r = -EFBIG;
+                        goto out;
+                }
+        }
+        *ret = buf;
+        *ret_len = len;
+        buf = NULL;
+out:
+        free(buf);
+        close(fd);
+        return r;
+}
+
+int config_load(const char *path, struct config **ret, char *err, size_t err_size)
+{
+        char *text = NULL;
+        size_t len = 0;
+        int r = read_file(path, &text, &len);
+
+        if (r < 0) {
+                if (err && err_size > 0)
+                        snprintf(err, err_size, "%s: cannot read: %s", path, strerror(-r));
+                return r;
+        }
+        r = parse_text(text, len, path, ret, err, err_size);
+        free(text);
+        return r;
+}
+
+static bool matches_any(char *const *globs, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (fnmatch(globs[i], name, 0) == 0)
+                        return true;
+        return false;
+}
+
+void config_policy_for(const struct config *c, const char *builder_name,
+                       struct builder_policy *ret)
+{
+        const struct builder_override *o = NULL;
+
+        for (size_t i = 0; i < c->n_overrides && !o; i++)
+                if (fnmatch(c->overrides[i].glob, builder_name, 0) == 0)
+                        o = &c->overrides[i];
+        *ret = (struct builder_policy){
+                .covered = matches_any(c->include, c->n_include, builder_name) &&
+                           !matches_any(c->exclude, c->n_exclude, builder_name),
+                .target = &c->target,
+                .stopped = c->stopped,
+                .windows = &c->windows,
+                .override = o,
+        };
+        if (!o)
+                return;
+        if (o->has_exclude)
+                ret->covered = !o->exclude;
+        if (o->has_target)
+                ret->target = &o->target;
+        if (o->has_stopped)
+                ret->stopped = o->stopped;
+        if (o->has_windows)
+                ret->windows = &o->windows;
+}

@@ -1,0 +1,647 @@
+/* The reconcile loop. Each pass:
+ *   1. DescribeImageBuilders, every page, once for the whole fleet;
+ *   2. every operation in flight takes one step from what its builder now shows;
+ *   3. the policy decides the rest and new operations begin, each persisted first;
+ *   4. the next pass is scheduled: sooner while operations run, and never later than the next
+ *      window opening that could start one.
+ * At most one API call per builder is in flight; a builder with a call in flight is not
+ * stepped again until the call has answered. */
+#include "reconcile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "appstream.h"
+#include "config.h"
+#include "log.h"
+#include "operation.h"
+#include "policy.h"
+#include "state.h"
+
+#define LATEST_AGENT "[LATEST]"
+
+/* What was last logged about a builder, so a steady fleet does not repeat itself each poll. */
+struct last_decision {
+        char *builder;
+        enum decision_kind kind;
+};
+
+/* A Stop or Start in flight for one builder. */
+struct pending_call {
+        struct reconciler *r; /* NULL once the reconciler is gone */
+        char *builder;
+        enum op_call call;
+};
+
+struct reconciler {
+        uv_loop_t *loop;
+        struct appstream_client *api;
+        const struct config *cfg;
+        struct state *state;
+        char *state_path;
+        bool dry_run;
+        int64_t (*now_fn)(void *userdata);
+        void *now_userdata;
+        void (*on_pass)(struct reconciler *r, void *userdata);
+        void *userdata;
+
+        uv_timer_t timer;
+        bool describing;
+        bool shutting_down;
+        void (*shutdown_done)(void *userdata);
+        void *shutdown_userdata;
+
+        struct pending_call **calls;
+        size_t n_calls;
+        struct last_decision *seen;
+        size_t n_seen;
+        int64_t breaker_logged_span;
+        struct reconcile_summary summary;
+};
+
+static int64_t now_of(const struct reconciler *r)
+{
+        return r->now_fn ? r->now_fn(r->now_userdata) : (int64_t)time(NULL);
+}
+
+static bool dry_run_of(const struct reconciler *r)
+{
+        return r->dry_run || r->cfg->dry_run;
+}
+
+/* ---- Persistence ---- */
+
+/* Writes the state. The caller must not make the call a step announces unless this
+ * succeeded (I4). */
+static int persist(struct reconciler *r)
+{
+        char err[512];
+        int q = state_save(r->state_path, r->state, err, sizeof(err));
+
+        if (q < 0)
+                log_event(EV_STATE_WRITE_FAILED, NULL, "%s", err);
+        return q;
+}
+
+/* ---- Calls in flight ---- */
+
+static bool call_pending(const struct reconciler *r, const char *builder)
+{
+        for (size_t i = 0; i < r->n_calls; i++)
+                if (strcmp(r->calls[i]->builder, builder) == 0)
+                        return true;
+        return false;
+}
+
+static void call_forget(struct reconciler *r, struct pending_call *pc)
+{
+        for (size_t i = 0; i < r->n_calls; i++)
+                if (r->calls[i] == pc) {
+                        r->calls[i] = r->calls[--r->n_calls];
+                        break;
+                }
+        if (r->shutting_down && r->n_calls == 0 && !r->describing && r->shutdown_done) {
+                void (*done)(void *) = r->shutdown_done;
+
+                r->shutdown_done = NULL;
+                done(r->shutdown_userdata);
+        }
+}
+
+static const char *call_operation(enum op_call call)
+{
+        return call == OP_CALL_STOP ? "StopImageBuilder" : "StartImageBuilder";
+}
+
+/* ---- Steps of operations ---- */
+
+static void log_finished(const struct operation *op, const struct op_step *step,
+                         const struct builder *b)
+{
+        struct log_fields f = {.builder = op->builder,
+                               .state = b ? b->state : NULL,
+                               .agent_version = b ? b->agent_version : NULL,
+                               .operation = op_phase_name(op->phase),
+                               .reason = step->reason};
+
+        switch (step->result) {
+        case OP_RESULT_SUCCEEDED:
+                log_event(EV_UPDATE_SUCCEEDED, &f, "builder %s updated: agent %s", op->builder,
+                          b && b->agent_version ? b->agent_version : "unknown");
+                break;
+        case OP_RESULT_FAILED:
+                log_event(EV_UPDATE_FAILED, &f, "update of builder %s failed: %s", op->builder,
+                          step->reason);
+                break;
+        case OP_RESULT_TIMED_OUT:
+                log_event(EV_UPDATE_TIMED_OUT, &f, "update of builder %s timed out: %s",
+                          op->builder, step->reason);
+                break;
+        case OP_RESULT_ABANDONED:
+                log_event(EV_OPERATION_ABANDONED, &f, "update of builder %s abandoned: %s",
+                          op->builder, step->reason);
+                break;
+        }
+}
+
+static void issue_call(struct reconciler *r, const char *builder, enum op_call call);
+
+/* Applies a step to builder's operation: finish it, or persist the new phase, then make the
+ * call it asks for. b is the observation the step came from (NULL when none). */
+static void apply_step(struct reconciler *r, const char *builder, const struct op_step *step,
+                       const struct builder *b)
+{
+        struct operation *op = state_find_operation(r->state, builder);
+        int64_t now = now_of(r);
+
+        if (!op)
+                return;
+        if (step->overdue || step->attention)
+                log_event(EV_UPDATE_FAILED,
+                          &(struct log_fields){.builder = builder,
+                                               .state = b ? b->state : NULL,
+                                               .operation = op_phase_name(op->phase),
+                                               .reason = step->reason},
+                          "builder %s needs attention: %s", builder, step->reason);
+        if (step->finished) {
+                log_finished(op, step, b);
+                if (step->result == OP_RESULT_SUCCEEDED)
+                        r->summary.succeeded++;
+                else if (step->result != OP_RESULT_ABANDONED)
+                        r->summary.failed++;
+                (void)state_finish_operation(r->state, builder, step->result,
+                                             b ? b->agent_version : NULL, step->reason, now);
+                (void)persist(r);
+                return;
+        }
+        if (step->phase_changed) {
+                op_apply(op, step);
+                if (persist(r) < 0)
+                        return;
+        }
+        if (step->call != OP_CALL_NONE && !r->shutting_down)
+                issue_call(r, builder, step->call);
+}
+
+static enum op_call_result classify_call(int q, const struct api_error *err)
+{
+        if (q >= 0)
+                return OP_CALL_ACCEPTED;
+        if (!err || err->retry_later || err->unreachable)
+                return OP_CALL_RETRY_LATER;
+        return OP_CALL_FATAL;
+}
+
+static void on_call_done(int q, const struct builder *b, const struct api_error *err,
+                         void *userdata)
+{
+        struct pending_call *pc = userdata;
+        struct reconciler *r = pc->r;
+        const struct operation *op;
+        enum op_call_result result = classify_call(q, err);
+        struct op_step step;
+        char msg[512] = "";
+
+        if (!r)
+                goto out;
+        call_forget(r, pc);
+        if (err)
+                api_error_format(err, msg, sizeof(msg));
+        struct log_fields f = {.builder = pc->builder,
+                               .state = b ? b->state : NULL,
+                               .operation = call_operation(pc->call),
+                               .request_id = err ? err->request_id : NULL,
+                               .error_code = err ? err->code : NULL};
+        if (result == OP_CALL_ACCEPTED)
+                log_event(pc->call == OP_CALL_STOP ? EV_STOP_REQUESTED : EV_START_REQUESTED, &f,
+                          "%s accepted for builder %s", call_operation(pc->call), pc->builder);
+        else
+                log_event(result == OP_CALL_RETRY_LATER ? EV_API_RETRY : EV_API_ERROR, &f,
+                          "%s for builder %s: %s", result == OP_CALL_RETRY_LATER
+                                  ? "will try again next poll" : "giving up", pc->builder, msg);
+        op = state_find_operation_const(r->state, pc->builder);
+        if (op && op_call_done(op, pc->call, result, err ? err->message : NULL, &step) == 0) {
+                /* The next call, if any, waits for the next observation. */
+                step.call = OP_CALL_NONE;
+                apply_step(r, pc->builder, &step, b);
+        }
+out:
+        free(pc->builder);
+        free(pc);
+}
+
+static void issue_call(struct reconciler *r, const char *builder, enum op_call call)
+{
+        struct pending_call *pc = calloc(1, sizeof(*pc));
+        struct pending_call **grown;
+        int q;
+
+        if (!pc || !(pc->builder = strdup(builder)))
+                goto nomem;
+        grown = realloc(r->calls, (r->n_calls + 1) * sizeof(*grown));
+        if (!grown)
+                goto nomem;
+        r->calls = grown;
+        pc->r = r;
+        pc->call = call;
+        r->calls[r->n_calls++] = pc;
+        q = call == OP_CALL_STOP ? appstream_stop(r->api, builder, on_call_done, pc)
+                                 : appstream_start(r->api, builder, LATEST_AGENT, on_call_done,
+                                                   pc);
+        if (q < 0) {
+                call_forget(r, pc);
+                free(pc->builder);
+                free(pc);
+                log_event(EV_ERROR, &(struct log_fields){.builder = builder},
+                          "cannot send %s for builder %s: %s", call_operation(call), builder,
+                          strerror(-q));
+        }
+        return;
+nomem:
+        if (pc)
+                free(pc->builder);
+        free(pc);
+        log_event(EV_ERROR, &(struct log_fields){.builder = builder}, "out of memory");
+}
+
+static const struct builder *find_builder(const struct builder_list *list, const char *name)
+{
+        for (size_t i = 0; i < list->n; i++)
+                if (strcmp(list->items[i].name, name) == 0)
+                        return &list->items[i];
+        return NULL;
+}
+
+static void step_operations(struct reconciler *r, const struct builder_list *list, int64_t now)
+{
+        size_t n = r->state->n_ops;
+        char **names = calloc(n ? n : 1, sizeof(*names));
+
+        if (!names)
+                return;
+        /* Steps add and remove operations, so walk a copy of the names. */
+        for (size_t i = 0; i < n; i++)
+                names[i] = strdup(r->state->ops[i].builder);
+        for (size_t i = 0; i < n; i++) {
+                const struct operation *op;
+                const struct builder *b;
+                struct op_step step;
+
+                if (!names[i] || call_pending(r, names[i]))
+                        continue;
+                op = state_find_operation_const(r->state, names[i]);
+                b = find_builder(list, names[i]);
+                if (op && op_step(op, b, now, r->cfg, r->state->has_newest_seen
+                                                                ? &r->state->newest_seen
+                                                                : NULL,
+                                  &step) == 0)
+                        apply_step(r, names[i], &step, b);
+        }
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+}
+
+/* ---- Decisions ---- */
+
+static int compare_seen(const void *a, const void *b)
+{
+        return strcmp(((const struct last_decision *)a)->builder,
+                      ((const struct last_decision *)b)->builder);
+}
+
+static bool decision_changed(const struct reconciler *r, const struct decision *d)
+{
+        struct last_decision key = {.builder = (char *)d->builder};
+        const struct last_decision *found =
+                r->seen ? bsearch(&key, r->seen, r->n_seen, sizeof(key), compare_seen) : NULL;
+
+        return !found || found->kind != d->kind;
+}
+
+static void remember_decisions(struct reconciler *r, const struct policy_plan *plan)
+{
+        struct last_decision *seen = calloc(plan->n_decisions ? plan->n_decisions : 1,
+                                            sizeof(*seen));
+        size_t n = 0;
+
+        if (!seen)
+                return;
+        for (size_t i = 0; i < plan->n_decisions; i++) {
+                seen[n].builder = strdup(plan->decisions[i].builder);
+                seen[n].kind = plan->decisions[i].kind;
+                if (seen[n].builder)
+                        n++;
+        }
+        qsort(seen, n, sizeof(*seen), compare_seen);
+        for (size_t i = 0; i < r->n_seen; i++)
+                free(r->seen[i].builder);
+        free(r->seen);
+        r->seen = seen;
+        r->n_seen = n;
+}
+
+static enum log_event decision_event(enum decision_kind kind)
+{
+        switch (kind) {
+        case DECISION_UNKNOWN_VERSION:
+                return EV_BUILDER_UNKNOWN_VERSION;
+        case DECISION_OUTSIDE_WINDOW:
+        case DECISION_TOO_LITTLE_WINDOW_LEFT:
+        case DECISION_BACKOFF:
+        case DECISION_WAITING_FOR_SLOT:
+        case DECISION_BREAKER_OPEN:
+                return EV_BUILDER_WAITING;
+        case DECISION_WOULD_UPDATE:
+                return EV_DRY_RUN_ACTION;
+        default:
+                return EV_BUILDER_SKIPPED;
+        }
+}
+
+static void log_decisions(struct reconciler *r, const struct policy_plan *plan,
+                          const struct builder_list *list)
+{
+        for (size_t i = 0; i < plan->n_decisions; i++) {
+                const struct decision *d = &plan->decisions[i];
+                const struct builder *b = &list->items[i];
+
+                if (d->kind == DECISION_IN_OPERATION || d->kind == DECISION_START_UPDATE ||
+                    !decision_changed(r, d))
+                        continue;
+                if (d->kind == DECISION_COMPLIANT) {
+                        log_event(EV_DEBUG, &(struct log_fields){.builder = d->builder},
+                                  "builder %s is compliant", d->builder);
+                        continue;
+                }
+                log_event(decision_event(d->kind),
+                          &(struct log_fields){.builder = d->builder,
+                                               .state = b->state,
+                                               .agent_version = b->agent_version,
+                                               .reason = policy_decision_name(d->kind)},
+                          "builder %s: %s", d->builder, d->reason);
+        }
+}
+
+static void log_breaker(struct reconciler *r, const struct policy_plan *plan)
+{
+        r->summary.breaker_open = false;
+        for (size_t i = 0; i < plan->n_decisions; i++) {
+                const struct decision *d = &plan->decisions[i];
+
+                if (d->kind != DECISION_BREAKER_OPEN)
+                        continue;
+                r->summary.breaker_open = true;
+                if (r->breaker_logged_span == d->next_window)
+                        return;
+                r->breaker_logged_span = d->next_window;
+                log_event(EV_BREAKER_OPEN, &(struct log_fields){.reason = d->reason},
+                          "max_failures reached in this window: no new update starts until "
+                          "the next window (%s)",
+                          d->reason);
+                return;
+        }
+}
+
+static void begin_operations(struct reconciler *r, const struct policy_plan *plan,
+                             const struct builder_list *list, int64_t now)
+{
+        for (size_t i = 0; i < plan->n_begins && !r->shutting_down; i++) {
+                const struct op_begin *ob = &plan->begins[i];
+                const struct builder *b = find_builder(list, ob->builder);
+                const struct operation *op;
+                struct op_step step;
+
+                if (state_add_operation(r->state, ob->builder, ob->from_stopped, ob->stop_after,
+                                        ob->from_version[0] ? ob->from_version : NULL,
+                                        ob->window_closes_at, now) < 0)
+                        continue;
+                if (persist(r) < 0) {
+                        /* Without the intent on disk no call may go out (I4). */
+                        (void)state_finish_operation(r->state, ob->builder, OP_RESULT_ABANDONED,
+                                                     NULL, "state file not writable", now);
+                        continue;
+                }
+                log_event(EV_UPDATE_STARTED,
+                          &(struct log_fields){.builder = ob->builder,
+                                               .state = b ? b->state : NULL,
+                                               .agent_version = b ? b->agent_version : NULL,
+                                               .target_version = LATEST_AGENT},
+                          "starting agent update of builder %s (agent %s, %s)", ob->builder,
+                          ob->from_version[0] ? ob->from_version : "unknown",
+                          ob->from_stopped ? "stopped" : "running");
+                op = state_find_operation_const(r->state, ob->builder);
+                if (op && op_step(op, b, now, r->cfg,
+                                  r->state->has_newest_seen ? &r->state->newest_seen : NULL,
+                                  &step) == 0)
+                        apply_step(r, ob->builder, &step, b);
+        }
+}
+
+static void summarize(struct reconciler *r, const struct policy_plan *plan)
+{
+        struct reconcile_summary *s = &r->summary;
+        bool more_now = plan->n_begins > 0;
+
+        s->compliant = s->covered = s->waiting = 0;
+        s->next_window = 0;
+        s->builders = plan->n_decisions;
+        for (size_t i = 0; i < plan->n_decisions; i++) {
+                const struct decision *d = &plan->decisions[i];
+
+                if (d->compliance == COMPLIANCE_COMPLIANT)
+                        s->compliant++;
+                if (d->kind != DECISION_NOT_COVERED && d->kind != DECISION_EXCLUDED)
+                        s->covered++;
+                if (d->kind == DECISION_WAITING_FOR_SLOT)
+                        more_now = true;
+                if (d->kind >= DECISION_OUTSIDE_WINDOW && d->kind <= DECISION_WAITING_FOR_SLOT)
+                        s->waiting++;
+                if (d->has_next_window && d->next_window != INT64_MAX &&
+                    (!s->next_window || d->next_window < s->next_window))
+                        s->next_window = d->next_window;
+        }
+        s->in_flight = r->state->n_ops;
+        s->settled = s->in_flight == 0 && !more_now;
+}
+
+/* ---- The pass ---- */
+
+static void on_timer(uv_timer_t *timer);
+
+static void schedule_next(struct reconciler *r, int64_t now)
+{
+        int64_t delay = r->state->n_ops ? r->cfg->active_poll_interval : r->cfg->poll_interval;
+
+        /* Wake for a window opening rather than finding out a poll later. */
+        if (r->summary.next_window > now && r->summary.next_window - now < delay)
+                delay = r->summary.next_window - now;
+        if (delay < 1)
+                delay = 1;
+        if (!r->shutting_down)
+                (void)uv_timer_start(&r->timer, on_timer, (uint64_t)delay * 1000, 0);
+}
+
+static void reconcile(struct reconciler *r, const struct builder_list *list)
+{
+        int64_t now = now_of(r);
+        struct policy_plan *plan = NULL;
+        bool dirty = false;
+
+        dirty |= state_observe_versions(r->state, list) > 0;
+        dirty |= state_prune(r->state, now) > 0;
+        if (dirty)
+                (void)persist(r);
+        step_operations(r, list, now);
+        if (policy_evaluate(r->cfg, list, r->state, now, dry_run_of(r), &plan) < 0) {
+                log_event(EV_ERROR, NULL, "cannot evaluate the policy: out of memory");
+                return;
+        }
+        log_decisions(r, plan, list);
+        log_breaker(r, plan);
+        if (!r->shutting_down)
+                begin_operations(r, plan, list, now);
+        remember_decisions(r, plan);
+        summarize(r, plan);
+        log_event(EV_PASS_SUMMARY, NULL,
+                  "pass %u: %zu builders, %zu compliant, %zu in flight, %zu waiting",
+                  r->summary.passes, r->summary.builders, r->summary.compliant,
+                  r->summary.in_flight, r->summary.waiting);
+        policy_plan_free(plan);
+}
+
+static void on_described(int q, struct builder_list *list, const struct api_error *err,
+                         void *userdata)
+{
+        struct reconciler *r = userdata;
+
+        r->describing = false;
+        r->summary.passes++;
+        if (q < 0) {
+                r->summary.describe_ok = false;
+                r->summary.unreachable = err && err->unreachable;
+                if (err)
+                        api_error_format(err, r->summary.last_error,
+                                         sizeof(r->summary.last_error));
+                log_event(EV_API_ERROR,
+                          &(struct log_fields){.operation = "DescribeImageBuilders",
+                                               .request_id = err ? err->request_id : NULL,
+                                               .error_code = err ? err->code : NULL},
+                          "cannot describe image builders: %s", r->summary.last_error);
+        } else {
+                r->summary.describe_ok = true;
+                r->summary.unreachable = false;
+                r->summary.last_error[0] = '\0';
+                if (!r->shutting_down)
+                        reconcile(r, list);
+                builder_list_free(list);
+                free(list);
+        }
+        if (r->shutting_down) {
+                call_forget(r, NULL);
+                return;
+        }
+        schedule_next(r, now_of(r));
+        if (r->on_pass)
+                r->on_pass(r, r->userdata);
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+        struct reconciler *r = timer->data;
+        int q;
+
+        if (r->describing || r->shutting_down)
+                return;
+        r->describing = true;
+        q = appstream_describe_all(r->api, NULL, 0, on_described, r);
+        if (q < 0) {
+                r->describing = false;
+                log_event(EV_ERROR, NULL, "cannot start a describe pass: %s", strerror(-q));
+                schedule_next(r, now_of(r));
+        }
+}
+
+/* ---- Lifetime ---- */
+
+int reconciler_new(const struct reconciler_options *opts, struct reconciler **ret)
+{
+        struct reconciler *r = calloc(1, sizeof(*r));
+
+        if (!r)
+                return -ENOMEM;
+        r->state_path = strdup(opts->state_path);
+        if (!r->state_path || uv_timer_init(opts->loop, &r->timer) < 0) {
+                free(r->state_path);
+                free(r);
+                return -ENOMEM;
+        }
+        r->timer.data = r;
+        r->loop = opts->loop;
+        r->api = opts->api;
+        r->cfg = opts->cfg;
+        r->state = opts->state;
+        r->dry_run = opts->dry_run;
+        r->now_fn = opts->now;
+        r->now_userdata = opts->now_userdata;
+        r->on_pass = opts->on_pass;
+        r->userdata = opts->userdata;
+        r->summary.in_flight = r->state->n_ops;
+        for (size_t i = 0; i < r->state->n_ops; i++)
+                log_event(EV_OPERATION_RESUMED,
+                          &(struct log_fields){.builder = r->state->ops[i].builder,
+                                               .operation = op_phase_name(r->state->ops[i].phase)},
+                          "resuming the update of builder %s from phase %s",
+                          r->state->ops[i].builder, op_phase_name(r->state->ops[i].phase));
+        *ret = r;
+        return 0;
+}
+
+void reconciler_start(struct reconciler *r)
+{
+        (void)uv_timer_start(&r->timer, on_timer, 0, 0);
+}
+
+void reconciler_set_config(struct reconciler *r, const struct config *cfg)
+{
+        r->cfg = cfg;
+}
+
+void reconciler_shutdown(struct reconciler *r, void (*done)(void *userdata), void *userdata)
+{
+        r->shutting_down = true;
+        (void)uv_timer_stop(&r->timer);
+        r->shutdown_done = done;
+        r->shutdown_userdata = userdata;
+        call_forget(r, NULL);
+}
+
+const struct reconcile_summary *reconciler_summary(const struct reconciler *r)
+{
+        return &r->summary;
+}
+
+static void timer_closed(uv_handle_t *handle)
+{
+        free(handle->data);
+}
+
+void reconciler_free(struct reconciler *r)
+{
+        if (!r)
+                return;
+        /* Calls still in flight answer into the void: their contexts are freed then. */
+        for (size_t i = 0; i < r->n_calls; i++)
+                r->calls[i]->r = NULL;
+        free(r->calls);
+        for (size_t i = 0; i < r->n_seen; i++)
+                free(r->seen[i].builder);
+        free(r->seen);
+        state_free(r->state);
+        free(r->state_path);
+        r->timer.data = r;
+        uv_close((uv_handle_t *)&r->timer, timer_closed);
+}

@@ -1,0 +1,64 @@
+/* The reconciler: one describe pass serves every builder; then the operations in flight take
+ * their next step (operation.h), the policy picks new ones (policy.h), and every step is
+ * persisted before the call it announces (state.h, I4). Runs on the event loop; the wall clock
+ * is injectable so tests never wait for a window. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct appstream_client;
+struct config;
+struct state;
+struct reconciler;
+
+struct reconcile_summary {
+        size_t builders;       /* in the last successful describe */
+        size_t compliant;
+        size_t covered;        /* builders the policy covers (not excluded or left alone) */
+        size_t in_flight;      /* operations in the state */
+        size_t waiting;        /* non-compliant, waiting for a window, a slot or a backoff */
+        int64_t next_window;   /* earliest next window opening among waiting builders, or 0 */
+        unsigned succeeded;    /* operations finished since start */
+        unsigned failed;       /* failed or timed out since start */
+        bool breaker_open;
+        bool describe_ok;      /* the last describe pass succeeded */
+        bool unreachable;      /* the last failure was of the request path itself */
+        unsigned passes;
+        bool settled;          /* nothing in flight and nothing more would begin now */
+        char last_error[512];
+};
+
+struct reconciler_options {
+        uv_loop_t *loop;
+        struct appstream_client *api; /* borrowed */
+        const struct config *cfg;     /* borrowed; replaced with reconciler_set_config() */
+        struct state *state;          /* taken over: freed by reconciler_free() */
+        const char *state_path;       /* copied */
+        bool dry_run;                 /* in addition to cfg->dry_run */
+        int64_t (*now)(void *userdata); /* NULL: time(NULL) */
+        void *now_userdata;
+        /* Called after every pass (successful or not). */
+        void (*on_pass)(struct reconciler *r, void *userdata);
+        void *userdata;
+};
+
+int reconciler_new(const struct reconciler_options *opts, struct reconciler **ret);
+
+/* Starts the first pass at once; later ones follow the poll intervals and window openings. */
+void reconciler_start(struct reconciler *r);
+
+/* Uses cfg from the next pass on (SIGHUP). cfg is borrowed and must outlive its use. */
+void reconciler_set_config(struct reconciler *r, const struct config *cfg);
+
+/* Stops starting new work and stops polling. done is called once no API call is in flight
+ * (perhaps from inside this call); what is still in flight is persisted and resumed by the
+ * next start (I3). */
+void reconciler_shutdown(struct reconciler *r, void (*done)(void *userdata), void *userdata);
+
+const struct reconcile_summary *reconciler_summary(const struct reconciler *r);
+
+/* Frees the reconciler and its state; its timer closes on the next loop run. Accepts NULL. */
+void reconciler_free(struct reconciler *r);

@@ -1,0 +1,185 @@
+"""The unsigned control API under ``/_fake/`` (JSON in, JSON out).
+
+==========================  ===================================================================
+``GET /_fake/builders``     ``{"builders": [...]}``: every builder as the API shows it, plus
+                            ``_fake``: its knobs and scheduled transitions
+``POST /_fake/builders``    ``{"builders": [spec, ...], "replace": false}`` adds builders (or
+                            replaces same-named ones; ``replace`` true drops all others);
+                            ``{"generate": {"count": 12, "prefix": "demo-", "version":
+                            "06-19-2023", "state": "RUNNING", "first": 1}}`` adds a numbered
+                            series. Answers ``{"names": [...]}``.
+``GET /_fake/builders/N``   one builder
+``POST /_fake/builders/N``  change members/knobs as an external actor would (a ``State``
+                            cancels the transition under way); ``{"delete": true}`` deletes
+``DELETE /_fake/builders/N`` delete
+``GET|POST /_fake/config``  read / change settings (see config.py); answers all settings
+``GET|POST /_fake/credentials`` read / replace the accepted credentials:
+                            ``{"credentials": [{"access_key_id", "secret_access_key",
+                            "session_token"?, "expiration"? | "expires_in"?}]}``
+``GET|POST|DELETE /_fake/faults`` list / add one (see faults.py) / remove all
+``GET /_fake/calls``        ``{"calls": [...]}``, optionally ``?since=SEQ&operation=Op``;
+                            ``DELETE`` empties the log
+``GET|POST /_fake/clock``   ``{"advance": seconds}`` and/or ``{"manual": bool}``; answers
+                            ``{"now", "manual", "wall"}``
+``POST /_fake/reset``       back to the start-up settings, fleet and credentials; faults,
+                            calls and pagination tokens are forgotten
+==========================  ===================================================================
+
+Errors: 400 ``{"error": "..."}`` for a bad request, 404 for an unknown path or builder.
+"""
+
+import sys
+import traceback
+import urllib.parse
+
+from .errors import ApiError
+
+
+class ControlError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def _object(body):
+    if not isinstance(body, dict):
+        raise ValueError("the request body must be a JSON object")
+    return body
+
+
+def _builders(state, method, rest, body):
+    fleet = state.fleet
+    if not rest:
+        if method == "GET":
+            return {"builders": fleet.snapshot()}
+        if method == "POST":
+            return {"names": _add_builders(fleet, _object(body))}
+        raise ControlError(405, f"{method} is not supported here")
+    name = urllib.parse.unquote(rest[0])
+    if method == "GET":
+        for item in fleet.snapshot():
+            if item["Name"] == name:
+                return item
+        raise ControlError(404, f"no builder named {name!r}")
+    if method not in ("POST", "DELETE"):
+        raise ControlError(405, f"{method} is not supported here")
+    spec = dict(_object(body)) if method == "POST" else {"delete": True}
+    if spec.pop("delete", False):
+        fleet.delete(name)
+        return {"deleted": name}
+    fleet.tick()
+    fleet.update(name, spec)
+    return fleet.render(fleet.builders[name])
+
+
+def _add_builders(fleet, body):
+    unknown = set(body) - {"builders", "replace", "generate"}
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}")
+    specs = body.get("builders", [])
+    if not isinstance(specs, list):
+        raise ValueError("builders must be a list")
+    generate = body.get("generate")
+    if generate is not None and not isinstance(generate, dict):
+        raise ValueError("generate must be an object")
+    if body.get("replace"):
+        fleet.builders.clear()
+    names = [fleet.put(spec) for spec in specs]
+    if generate:
+        try:
+            names += fleet.generate(**generate)
+        except TypeError as exc:
+            raise ValueError(f"bad generate arguments: {exc}") from None
+    return names
+
+
+def _config(state, method, body):
+    if method == "POST":
+        return state.apply_config(_object(body))
+    return state.config.as_dict()
+
+
+def _credentials(state, method, body):
+    if method == "POST":
+        return {"credentials": state.set_credentials(_object(body).get("credentials"))}
+    return {"credentials": state.credentials.as_list()}
+
+
+def _faults(state, method, body):
+    if method == "POST":
+        return state.faults.add(_object(body))
+    if method == "DELETE":
+        state.faults.clear()
+    return {"faults": state.faults.as_list()}
+
+
+def _calls(state, method, query):
+    if method == "DELETE":
+        state.calls.clear()
+        return {"calls": []}
+    try:
+        since = int(query.get("since", ["0"])[0])
+    except ValueError:
+        raise ValueError("since must be an integer") from None
+    operation = query.get("operation", [None])[0]
+    return {"calls": state.calls_since(since, operation)}
+
+
+def _clock(state, method, body):
+    if method == "POST":
+        body = _object(body)
+        unknown = set(body) - {"advance", "manual"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}")
+        if "manual" in body:
+            state.apply_config({"manual_clock": body["manual"]})
+        seconds = body.get("advance", 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError("advance must be a non-negative number of seconds")
+        state.clocks.advance(seconds)
+        state.fleet.tick()
+    return {"now": state.clocks.now(), "manual": state.clocks.manual,
+            "wall": state.clocks.wall()}
+
+
+def _reset(state, method):
+    if method != "POST":
+        raise ControlError(405, "reset needs POST")
+    state.reset()
+    return {"reset": True}
+
+
+def handle(state, method, path, query, body):
+    """Serve one control request; return (status, JSON-able object)."""
+    parts = [p for p in path.split("/") if p][1:]
+    if not parts:
+        return 404, {"error": "no such control endpoint"}
+    head, rest = parts[0], parts[1:]
+    try:
+        with state.lock:
+            if head == "builders":
+                return 200, _builders(state, method, rest, body)
+            if rest:
+                raise ControlError(404, f"no such control endpoint: {path}")
+            if head == "config":
+                return 200, _config(state, method, body)
+            if head == "credentials":
+                return 200, _credentials(state, method, body)
+            if head == "faults":
+                return 200, _faults(state, method, body)
+            if head == "calls":
+                return 200, _calls(state, method, query)
+            if head == "clock":
+                return 200, _clock(state, method, body)
+            if head == "reset":
+                return 200, _reset(state, method)
+            raise ControlError(404, f"no such control endpoint: {path}")
+    except ControlError as exc:
+        return exc.status, {"error": str(exc)}
+    except ApiError as exc:
+        return 404, {"error": exc.message}
+    except ValueError as exc:
+        return 400, {"error": str(exc)}
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        return 500, {"error": f"the fake failed: {exc!r}"}

@@ -1,0 +1,184 @@
+"""Faults injected on demand through ``POST /_fake/faults``.
+
+A fault is an object with a ``kind`` and optional matching and repetition keys:
+
+``kind``
+    ``throttle``      error, default ``ThrottlingException`` / 400 / "Rate exceeded"
+    ``server_error``  error, default ``InternalServerError`` / 500
+    ``unavailable``   error, default ``ServiceUnavailable`` / 503
+    ``error``         error with the ``code``, ``status`` and ``message`` given
+    ``reset``         the connection is closed (RST) without an answer
+    ``slow``          the answer comes after ``delay`` seconds (default 2.0)
+    ``truncated``     the JSON body is cut in half; ``mode`` ``body`` (default) sends a
+                      Content-Length that matches the cut body, ``connection`` announces
+                      the full length and closes the connection half-way
+    ``html``          an HTML page with ``status`` (default 200) instead of JSON
+    ``oversize``      a well-formed JSON body of ``size`` bytes (default 20 MiB)
+``code``, ``status``, ``message``
+    Override the error of the error kinds.
+``operations``
+    Only calls to these operations match (default: all).
+``names``
+    Only calls naming one of these builders match (default: all).
+``count``
+    The fault fires for this many matching calls, then disappears. Without ``count``
+    and ``probability`` it fires once.
+``probability``
+    Each matching call fires with this probability (seeded by the ``seed`` setting);
+    without ``count`` it never runs out.
+``skip``
+    Let this many matching calls through before the fault starts firing.
+``execute``
+    For ``reset``, ``truncated``, ``html`` and ``oversize``: perform the operation before
+    answering badly (the change happened, the client never learns). Default false:
+    mutating operations are not performed. Read-only operations are always performed.
+
+Faults act after authentication and request validation, as a throttle or an outage in
+front of the service would, and the first matching fault wins.
+"""
+
+import copy
+import itertools
+
+_ERROR_DEFAULTS = {
+    "throttle": ("ThrottlingException", 400, "Rate exceeded"),
+    "server_error": ("InternalServerError", 500,
+                     "An internal error occurred. Try again later."),
+    "unavailable": ("ServiceUnavailable", 503,
+                    "The service is unavailable. Try again later."),
+}
+ERROR_KINDS = set(_ERROR_DEFAULTS) | {"error"}
+KINDS = ERROR_KINDS | {"reset", "slow", "truncated", "html", "oversize"}
+_COMMON = {"kind", "operations", "names", "count", "probability", "skip", "execute"}
+_EXTRA = {
+    "error": {"code", "status", "message"},
+    "slow": {"delay"},
+    "truncated": {"mode"},
+    "html": {"status"},
+    "oversize": {"size"},
+}
+
+
+def _int(spec, key, minimum, default):
+    value = spec.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{key} must be an integer of at least {minimum}")
+    return value
+
+
+def _names(spec, key, allowed=None):
+    value = spec.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{key} must be a list of strings")
+    if allowed is not None and not set(value) <= set(allowed):
+        raise ValueError(f"{key} must name operations among {sorted(allowed)}")
+    return value
+
+
+def _extra(kind, spec):
+    out = {}
+    if kind in ERROR_KINDS:
+        code, status, message = _ERROR_DEFAULTS.get(kind, (None, None, ""))
+        out["code"] = spec.get("code", code)
+        out["status"] = spec.get("status", status)
+        out["message"] = spec.get("message", message)
+        if not isinstance(out["code"], str) or not out["code"]:
+            raise ValueError("an error fault needs a code")
+        if not isinstance(out["status"], int) or not 400 <= out["status"] <= 599:
+            raise ValueError("an error fault needs a status between 400 and 599")
+        if not isinstance(out["message"], str):
+            raise ValueError("message must be a string")
+    elif kind == "slow":
+        delay = spec.get("delay", 2.0)
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise ValueError("delay must be a non-negative number of seconds")
+        out["delay"] = float(delay)
+    elif kind == "truncated":
+        out["mode"] = spec.get("mode", "body")
+        if out["mode"] not in ("body", "connection"):
+            raise ValueError("mode must be 'body' or 'connection'")
+    elif kind == "html":
+        out["status"] = _int(spec, "status", 200, 200)
+    elif kind == "oversize":
+        out["size"] = _int(spec, "size", 64, 20 * 1024 * 1024)
+    return out
+
+
+class FaultTable:
+    def __init__(self, operations):
+        self._operations = operations
+        self._faults = []
+        self._ids = itertools.count(1)
+
+    def add(self, spec):
+        """Validate and append a fault; return it as stored (with its id)."""
+        if not isinstance(spec, dict):
+            raise ValueError("a fault must be an object")
+        kind = spec.get("kind")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {sorted(KINDS)}")
+        allowed = _COMMON | _EXTRA.get(kind, set())
+        if kind in ERROR_KINDS:
+            allowed |= _EXTRA["error"]
+        unknown = set(spec) - allowed
+        if unknown:
+            raise ValueError(f"unknown keys for a {kind} fault: {sorted(unknown)}")
+        probability = spec.get("probability")
+        if probability is not None and (
+            isinstance(probability, bool) or not isinstance(probability, (int, float))
+            or not 0 < probability <= 1
+        ):
+            raise ValueError("probability must be in (0, 1]")
+        execute = spec.get("execute", False)
+        if not isinstance(execute, bool):
+            raise ValueError("execute must be true or false")
+        fault = {
+            "id": next(self._ids),
+            "kind": kind,
+            "operations": _names(spec, "operations", self._operations),
+            "names": _names(spec, "names"),
+            "count": _int(spec, "count", 1, 1 if probability is None else None),
+            "probability": probability,
+            "skip": _int(spec, "skip", 0, 0),
+            "execute": execute,
+            "fired": 0,
+            **_extra(kind, spec),
+        }
+        self._faults.append(fault)
+        return copy.deepcopy(fault)
+
+    def clear(self):
+        self._faults.clear()
+
+    def as_list(self):
+        return copy.deepcopy(self._faults)
+
+    def pick(self, operation, names, rng):
+        """The fault that fires for this call, if any; updates the counters."""
+        for fault in self._faults:
+            if not self._matches(fault, operation, names):
+                continue
+            if fault["skip"] > 0:
+                fault["skip"] -= 1
+                continue
+            if fault["probability"] is not None and rng.random() >= fault["probability"]:
+                continue
+            fault["fired"] += 1
+            if fault["count"] is not None:
+                fault["count"] -= 1
+                if fault["count"] == 0:
+                    self._faults.remove(fault)
+            return copy.deepcopy(fault)
+        return None
+
+    @staticmethod
+    def _matches(fault, operation, names):
+        if fault["operations"] is not None and operation not in fault["operations"]:
+            return False
+        if fault["names"] is not None and not set(fault["names"]) & set(names):
+            return False
+        return True

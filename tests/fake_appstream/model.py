@@ -1,0 +1,250 @@
+"""The AppStream API model subset, read at run time from the shared reference data.
+
+The model is never copied into the project: it is loaded from ``$REFERENCE_DIR/appstream``
+(CMake and the test fixtures set ``REFERENCE_DIR``), falling back to ``../shared/reference``
+beside the source tree, which is where CMake points ``REFERENCE_DIR`` too. Outside a test
+run (the README's demo on a fresh clone) that data may be absent; the simulator then reads
+the same operations from Debian's botocore, whose AppStream model the reference subset was
+taken from.
+
+Input validation follows what the Coral framework does in front of a JSON 1.1 service:
+a value of the wrong JSON type is a ``SerializationException`` (the request cannot be
+deserialised into the model's types), while a well-typed value that breaks a constraint
+(required, length, range, enum, pattern) is a ``ValidationException`` listing every
+violation with the member path in lower camel case (``names.1.member``).
+"""
+
+import json
+import os
+import pathlib
+import re
+
+from .errors import ApiError, validation
+
+
+def reference_dir():
+    """The directory holding the shared reference data."""
+    env = os.environ.get("REFERENCE_DIR")
+    if env:
+        return pathlib.Path(env)
+    return pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "reference"
+
+
+def _botocore_model():
+    import botocore.loaders
+
+    return botocore.loaders.Loader().load_service_model("appstream", "service-2")
+
+
+def _lower_camel(name):
+    return name[:1].lower() + name[1:]
+
+
+def _json_type(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "structure or map"
+
+
+def _compile_pattern(pattern):
+    # Java patterns with \p{...} classes have no Python equivalent; those shapes are
+    # only reached by operations the fake answers minimally, so their pattern is skipped.
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+class ApiModel:
+    """Operations and shapes of the reference model, with validation helpers."""
+
+    def __init__(self, path=None):
+        path = pathlib.Path(path) if path else reference_dir() / "appstream" / "image-builder-api.json"
+        if path.exists() or os.environ.get("REFERENCE_DIR"):
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        else:
+            data = _botocore_model()
+        self.metadata = data["metadata"]
+        self.operations = data["operations"]
+        self.shapes = data["shapes"]
+        self._patterns = {}
+
+    def input_shape(self, operation):
+        return self.operations[operation]["input"]["shape"]
+
+    def output_shape(self, operation):
+        return self.operations[operation]["output"]["shape"]
+
+    def errors(self, operation):
+        """Error codes the model lists for an operation."""
+        return [e["shape"] for e in self.operations[operation].get("errors", [])]
+
+    def validate_input(self, operation, params):
+        """Raise ApiError unless params deserialise into, and satisfy, the input shape."""
+        if not isinstance(params, dict):
+            raise ApiError(
+                "SerializationException",
+                f"Start of {_json_type(params)} found where a structure was expected.",
+            )
+        problems = []
+        self._check(self.input_shape(operation), params, "", problems)
+        if problems:
+            raise validation(problems)
+
+    def _pattern(self, shape_name, pattern):
+        if shape_name not in self._patterns:
+            self._patterns[shape_name] = _compile_pattern(pattern)
+        return self._patterns[shape_name]
+
+    def _check(self, shape_name, value, path, problems):
+        shape = self.shapes[shape_name]
+        kind = shape["type"]
+        checker = getattr(self, "_check_" + kind, None)
+        if checker is None:
+            return
+        checker(shape_name, shape, value, path, problems)
+
+    def _type_error(self, expected, value, path):
+        return ApiError(
+            "SerializationException",
+            f"Unexpected {_json_type(value)} value at '{path or 'request'}': "
+            f"expected {expected}.",
+        )
+
+    def _check_structure(self, shape_name, shape, value, path, problems):
+        if not isinstance(value, dict):
+            raise self._type_error("a structure", value, path)
+        for member in shape.get("required", []):
+            if value.get(member) is None:
+                member_path = f"{path}.{_lower_camel(member)}" if path else _lower_camel(member)
+                problems.append(
+                    f"Value null at '{member_path}' failed to satisfy constraint: "
+                    "Member must not be null"
+                )
+        for member, spec in shape["members"].items():
+            if value.get(member) is None:
+                continue
+            member_path = f"{path}.{_lower_camel(member)}" if path else _lower_camel(member)
+            self._check(spec["shape"], value[member], member_path, problems)
+
+    def _check_list(self, shape_name, shape, value, path, problems):
+        if not isinstance(value, list):
+            raise self._type_error("a list", value, path)
+        self._check_length(shape, len(value), value, path, problems)
+        for i, item in enumerate(value, start=1):
+            self._check(shape["member"]["shape"], item, f"{path}.{i}.member", problems)
+
+    def _check_map(self, shape_name, shape, value, path, problems):
+        if not isinstance(value, dict):
+            raise self._type_error("a map", value, path)
+        self._check_length(shape, len(value), value, path, problems)
+        for key, item in value.items():
+            self._check(shape["key"]["shape"], key, f"{path}.key", problems)
+            self._check(shape["value"]["shape"], item, f"{path}.{key}", problems)
+
+    def _check_string(self, shape_name, shape, value, path, problems):
+        if not isinstance(value, str):
+            raise self._type_error("a string", value, path)
+        self._check_length(shape, len(value), value, path, problems)
+        if "enum" in shape and value not in shape["enum"]:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]"
+            )
+        pattern = self._pattern(shape_name, shape["pattern"]) if "pattern" in shape else None
+        if pattern is not None and not pattern.fullmatch(value):
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {shape['pattern']}"
+            )
+
+    def _check_integer(self, shape_name, shape, value, path, problems):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._type_error("an integer", value, path)
+        if "min" in shape and value < shape["min"]:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value greater than or equal to {shape['min']}"
+            )
+        if "max" in shape and value > shape["max"]:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value less than or equal to {shape['max']}"
+            )
+
+    def _check_boolean(self, shape_name, shape, value, path, problems):
+        if not isinstance(value, bool):
+            raise self._type_error("a boolean", value, path)
+
+    def _check_timestamp(self, shape_name, shape, value, path, problems):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self._type_error("a timestamp in epoch seconds", value, path)
+
+    def _check_length(self, shape, length, value, path, problems):
+        shown = value if isinstance(value, str) else json.dumps(value)
+        if "min" in shape and length < shape["min"]:
+            problems.append(
+                f"Value '{shown}' at '{path}' failed to satisfy constraint: "
+                f"Member must have length greater than or equal to {shape['min']}"
+            )
+        if "max" in shape and length > shape["max"]:
+            problems.append(
+                f"Value '{shown}' at '{path}' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {shape['max']}"
+            )
+
+    def conformance(self, shape_name, value, path="$"):
+        """List how an output value departs from the model (unknown members, wrong types,
+        values outside an enum, missing required members); empty when it conforms."""
+        shape = self.shapes[shape_name]
+        kind = shape["type"]
+        if kind == "structure":
+            return self._conform_structure(shape, value, path)
+        if kind == "list":
+            if not isinstance(value, list):
+                return [f"{path}: expected a list, got {_json_type(value)}"]
+            out = []
+            for i, item in enumerate(value):
+                out += self.conformance(shape["member"]["shape"], item, f"{path}[{i}]")
+            return out
+        if kind == "map":
+            if not isinstance(value, dict):
+                return [f"{path}: expected a map, got {_json_type(value)}"]
+            out = []
+            for key, item in value.items():
+                out += self.conformance(shape["value"]["shape"], item, f"{path}.{key}")
+            return out
+        return self._conform_scalar(kind, shape, value, path)
+
+    def _conform_structure(self, shape, value, path):
+        if not isinstance(value, dict):
+            return [f"{path}: expected a structure, got {_json_type(value)}"]
+        out = [f"{path}: missing required {m}" for m in shape.get("required", []) if m not in value]
+        for key, item in value.items():
+            if key not in shape["members"]:
+                out.append(f"{path}: member {key} is not in the model")
+                continue
+            out += self.conformance(shape["members"][key]["shape"], item, f"{path}.{key}")
+        return out
+
+    def _conform_scalar(self, kind, shape, value, path):
+        ok = {
+            "string": lambda v: isinstance(v, str),
+            "boolean": lambda v: isinstance(v, bool),
+            "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "timestamp": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        }.get(kind, lambda v: True)
+        if not ok(value):
+            return [f"{path}: expected {kind}, got {_json_type(value)}"]
+        if kind == "string" and "enum" in shape and value not in shape["enum"]:
+            return [f"{path}: {value!r} is not one of {shape['enum']}"]
+        return []

@@ -1,0 +1,350 @@
+"""The HTTP(S) front of the fake: AWS JSON 1.1 on ``POST /``, the control API under
+``/_fake/``.
+
+Wire behaviour of the API (what AWS JSON 1.1 services do):
+
+* Requests are ``POST /`` with ``Content-Type: application/x-amz-json-1.1`` and
+  ``X-Amz-Target: PhotonAdminProxyService.<Operation>``. Another method, path, content
+  type or target prefix, or an operation the fake does not serve, is
+  ``UnknownOperationException`` (400): the framework cannot tell which operation is meant.
+* Then, in order: SigV4 (see sigv4.py), JSON decoding (``SerializationException``),
+  validation against the model (see model.py), faults (see faults.py), the operation.
+* Every answer carries ``x-amzn-RequestId`` (a fresh UUID), ``Content-Type:
+  application/x-amz-json-1.1``, ``Content-Length`` and ``Date`` (RFC 1123, from the
+  server's possibly offset wall clock). Errors add ``x-amzn-ErrorType`` and the body
+  ``{"__type": ..., "message": ...}``.
+* HTTP/1.1 keep-alive; chunked request bodies are accepted; ``Expect: 100-continue`` is
+  honoured.
+
+Every API request, whatever its outcome, is logged (see ``GET /_fake/calls``) with: ``seq``,
+``time`` (simulation clock), ``wall``, ``operation``, ``names``, ``params``, ``status``,
+``outcome`` (``OK``, the error code, or the fault kind for non-error faults), ``fault``,
+``request_id``, ``access_key_id`` (as claimed in the Authorization header), ``user_agent``
+and ``peer`` (client address and port: one peer for several calls shows keep-alive).
+"""
+
+import email.utils
+import http.server
+import json
+import socket
+import ssl
+import struct
+import sys
+import traceback
+import urllib.parse
+import uuid
+
+from . import control_api
+from .errors import ApiError
+from .faults import ERROR_KINDS
+from .state import OPERATIONS, READ_ONLY, names_in
+
+JSON_11 = "application/x-amz-json-1.1"
+TARGET_PREFIX = "PhotonAdminProxyService."
+MAX_BODY = 8 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeAppStream/1.0"
+    sys_version = ""
+    # Idle keep-alive connections are dropped after this many seconds.
+    timeout = 120
+
+    aborted = False
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            super().log_message(fmt, *args)
+
+    def version_string(self):
+        return self.server_version
+
+    def date_time_string(self, timestamp=None):
+        return email.utils.formatdate(self.server.state.clocks.wall(), usegmt=True)
+
+    def do_POST(self):
+        self._dispatch()
+
+    def do_GET(self):
+        self._dispatch()
+
+    def do_DELETE(self):
+        self._dispatch()
+
+    def do_PUT(self):
+        self._dispatch()
+
+    def _dispatch(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/_fake" or path.startswith("/_fake/"):
+            self._control()
+        else:
+            self._api()
+
+    # ---- plumbing --------------------------------------------------------------------
+
+    def _read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            raise ApiError("SerializationException", "The request body length is not valid.")
+        return self.rfile.read(length)
+
+    def _read_chunked(self):
+        body = bytearray()
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline().strip():
+                    pass
+                return bytes(body)
+            if len(body) + size > MAX_BODY:
+                self.close_connection = True
+                raise ApiError("SerializationException", "The request body is too large.")
+            body += self.rfile.read(size)
+            self.rfile.readline()
+
+    def _send(self, status, body, content_type, headers=(), length=None):
+        """Answer with `body` (bytes, or an iterable of byte chunks with `length`). A
+        client that went away ends the connection quietly."""
+        chunks = [body] if isinstance(body, bytes) else body
+        try:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body) if length is None else length))
+            self.end_headers()
+            for chunk in chunks:
+                self.wfile.write(chunk)
+        except OSError:
+            self.close_connection = True
+
+    def _peer(self):
+        host, port = self.client_address[:2]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    # ---- control API -----------------------------------------------------------------
+
+    def _control(self):
+        try:
+            raw = self._read_body()
+            body = json.loads(raw) if raw.strip() else {}
+        except (ApiError, ValueError) as exc:
+            status, obj = 400, {"error": f"bad request body: {exc}"}
+        else:
+            split = urllib.parse.urlsplit(self.path)
+            status, obj = control_api.handle(self.server.state, self.command, split.path,
+                                             urllib.parse.parse_qs(split.query), body)
+        self._send(status, json.dumps(obj).encode(), "application/json")
+
+    # ---- API ---------------------------------------------------------------------------
+
+    def _api(self):
+        state = self.server.state
+        call = {
+            "time": state.clocks.now(),
+            "wall": state.clocks.wall(),
+            "operation": None,
+            "names": [],
+            "params": None,
+            "status": None,
+            "outcome": None,
+            "fault": None,
+            "request_id": str(uuid.uuid4()),
+            "access_key_id": _claimed_key_id(self.headers.get("Authorization")),
+            "user_agent": self.headers.get("User-Agent"),
+            "peer": self._peer(),
+        }
+        try:
+            self._api_call(call)
+        except ApiError as err:
+            self._send_error(err, call)
+        except Exception:
+            # A bug in the fake answers 500 and leaves a trace, rather than dropping the
+            # connection as if the network had failed.
+            traceback.print_exc(file=sys.stderr)
+            self._send_error(ApiError("InternalFailure", "The fake failed; see its log.", 500),
+                             call)
+        finally:
+            state.log_call(call)
+
+    def _operation(self):
+        target = self.headers.get("X-Amz-Target", "")
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        operation = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
+        if (self.command != "POST" or urllib.parse.urlsplit(self.path).path != "/"
+                or content_type != JSON_11 or operation not in OPERATIONS):
+            raise ApiError("UnknownOperationException",
+                           f"Unknown operation: '{target}'." if target else
+                           "The request does not name an operation.")
+        return operation
+
+    def _api_call(self, call):
+        state = self.server.state
+        body = self._read_body()
+        operation = call["operation"] = self._operation()
+        state.verifier().verify(self.command, self.path, self.headers, body)
+        try:
+            params = json.loads(body.decode("utf-8")) if body.strip() else {}
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError("SerializationException",
+                           "The request body is not valid JSON.") from None
+        call["params"] = params
+        state.model.validate_input(operation, params)
+        call["names"] = names_in(params)
+        fault = state.pick_fault(operation, call["names"])
+        if fault is None:
+            self._answer(call, state.execute(operation, params))
+            return
+        call["fault"] = fault["kind"]
+        self._fault(call, operation, params, fault)
+
+    def _answer(self, call, result):
+        call["status"], call["outcome"] = 200, "OK"
+        self._send(200, json.dumps(result).encode(), JSON_11,
+                   [("x-amzn-RequestId", call["request_id"])])
+
+    def _send_error(self, err, call):
+        body, headers = self.server.state.error_wire(err)
+        call["status"], call["outcome"] = err.status, err.code
+        self._send(err.status, json.dumps(body).encode(), JSON_11,
+                   [("x-amzn-RequestId", call["request_id"]), *headers.items()])
+
+    # ---- faults ----------------------------------------------------------------------
+
+    def _fault(self, call, operation, params, fault):
+        state = self.server.state
+        kind = fault["kind"]
+        if kind in ERROR_KINDS:
+            raise ApiError(fault["code"], fault["message"], fault["status"])
+        if kind == "slow":
+            if not state.stopping.wait(fault["delay"]):
+                self._answer(call, state.execute(operation, params))
+            return
+        result = self._fault_result(operation, params, fault)
+        call["outcome"] = kind
+        if kind == "reset":
+            self.aborted = True
+            self.close_connection = True
+            return
+        call["status"] = fault.get("status", 200)
+        rid = [("x-amzn-RequestId", call["request_id"])]
+        if kind == "html":
+            page = (b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>"
+                    b"<body><h1>Service Unavailable</h1></body></html>\n")
+            self._send(fault["status"], page, "text/html", rid)
+        elif kind == "truncated":
+            self._truncated(result, fault["mode"], rid)
+        else:
+            self._oversize(fault["size"], rid)
+
+    def _fault_result(self, operation, params, fault):
+        state = self.server.state
+        if operation not in READ_ONLY and not fault["execute"]:
+            return state.preview(operation, params)
+        try:
+            return state.execute(operation, params)
+        except ApiError as err:
+            return err.wire(False)[0]
+
+    def _truncated(self, result, mode, rid):
+        full = json.dumps(result).encode()
+        cut = full[: max(1, len(full) // 2)]
+        if mode == "body":
+            self._send(200, cut, JSON_11, rid)
+            return
+        self._send(200, cut, JSON_11, rid, length=len(full))
+        self.close_connection = True
+
+    def _oversize(self, size, rid):
+        self._send(200, _padded_json(size), JSON_11, rid, length=size)
+
+
+def _padded_json(size):
+    """Chunks of a well-formed JSON document of exactly `size` bytes."""
+    head, tail = b'{"ImageBuilders":[],"Padding":"', b'"}'
+    yield head
+    remaining = size - len(head) - len(tail)
+    while remaining > 0:
+        step = min(_CHUNK, remaining)
+        yield b"x" * step
+        remaining -= step
+    yield tail
+
+
+def _claimed_key_id(authorization):
+    if not authorization:
+        return None
+    marker = "Credential="
+    start = authorization.find(marker)
+    if start < 0:
+        return None
+    return authorization[start + len(marker):].split("/")[0].split(",")[0].strip() or None
+
+
+class FakeServer(http.server.ThreadingHTTPServer):
+    """Threaded server; TLS handshakes happen in the connection's thread."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, address, state, ssl_context=None, verbose=False):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.state = state
+        self.ssl_context = ssl_context
+        self.verbose = verbose
+        super().__init__(address, Handler)
+
+    def server_bind(self):
+        # HTTPServer.server_bind resolves the host name, which can stall without DNS.
+        http.server.socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    @property
+    def url(self):
+        scheme = "https" if self.ssl_context else "http"
+        host = self.server_address[0]
+        host = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{host}:{self.server_address[1]}"
+
+    def finish_request(self, request, client_address):
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and
+        # the client's delayed ACK would hold the body back for tens of milliseconds.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = request
+        if self.ssl_context is not None:
+            request.settimeout(30)
+            try:
+                conn = self.ssl_context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        handler = None
+        try:
+            handler = self.RequestHandlerClass(conn, client_address, self)
+        finally:
+            if handler is not None and handler.aborted:
+                _reset_connection(conn)
+            elif conn is not request:
+                conn.close()
+
+    def handle_error(self, request, client_address):
+        if self.verbose:
+            super().handle_error(request, client_address)
+
+
+def _reset_connection(conn):
+    """Close with an RST instead of a FIN, as a crashed peer or a middlebox would."""
+    try:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    conn.close()

@@ -1,0 +1,128 @@
+"""Everything one fake server knows, behind one lock: settings, clocks, fleet,
+credentials, faults and the call log. ``reset()`` returns to the start-up state."""
+
+import copy
+import itertools
+import random
+import threading
+
+from .clock import Clocks
+from .config import Config
+from .faults import FaultTable
+from .fleet import Fleet
+from .model import ApiModel
+from .sigv4 import CredentialTable, Verifier
+
+OPERATIONS = (
+    "DescribeImageBuilders",
+    "StopImageBuilder",
+    "StartImageBuilder",
+    "DescribeImages",
+    "ListTagsForResource",
+)
+READ_ONLY = {"DescribeImageBuilders", "DescribeImages", "ListTagsForResource"}
+
+
+class FakeState:
+    def __init__(self, settings=None, credentials=(), seed_fleet=None, model=None):
+        """settings: Config overrides; credentials: CredentialTable entries; seed_fleet:
+        keyword arguments of Fleet.generate for the start-up fleet (or None)."""
+        self.lock = threading.RLock()
+        self.model = model or ApiModel()
+        self.stopping = threading.Event()
+        self._initial = (dict(settings or {}), [dict(c) for c in credentials],
+                         dict(seed_fleet) if seed_fleet else None)
+        self.clocks = Clocks()
+        self.reset()
+
+    def reset(self):
+        settings, credentials, seed_fleet = copy.deepcopy(self._initial)
+        with self.lock:
+            self.config = Config(**settings)
+            self.clocks.restart(self.config.manual_clock, self.config.clock_offset)
+            self.fleet = Fleet(self.config, self.clocks)
+            if seed_fleet:
+                self.fleet.generate(**seed_fleet)
+            self.credentials = CredentialTable(credentials, self.clocks.wall())
+            self.faults = FaultTable(OPERATIONS)
+            self.calls = []
+            self._call_seq = itertools.count(1)
+            self.rng = random.Random(self.config.seed)
+            self._error_count = 0
+
+    def apply_config(self, changes):
+        with self.lock:
+            self.config.update(changes)
+            self.clocks.offset = self.config.clock_offset
+            if self.config.manual_clock != self.clocks.manual:
+                self.clocks.set_manual(self.config.manual_clock)
+            if "seed" in changes:
+                self.rng = random.Random(self.config.seed)
+            return self.config.as_dict()
+
+    def set_credentials(self, entries):
+        if not isinstance(entries, list):
+            raise ValueError("credentials must be a list")
+        with self.lock:
+            self.credentials = CredentialTable(entries, self.clocks.wall())
+            return self.credentials.as_list()
+
+    def verifier(self):
+        with self.lock:
+            return Verifier(self.credentials, self.config.region, self.clocks.wall(),
+                            self.config.max_skew, self.config.auth_error_status)
+
+    def error_wire(self, error):
+        """Body and headers for an error, in the configured (or the alternating) form."""
+        with self.lock:
+            form = self.config.error_format
+            namespaced = form == "namespaced" or (form == "alternate" and self._error_count % 2)
+            self._error_count += 1
+            return error.wire(bool(namespaced), self.config.error_type_header)
+
+    def pick_fault(self, operation, names):
+        with self.lock:
+            return self.faults.pick(operation, names, self.rng)
+
+    def execute(self, operation, params):
+        """Run an API operation; return its result dict or raise ApiError."""
+        with self.lock:
+            if operation == "DescribeImageBuilders":
+                return self.fleet.describe(params)
+            if operation == "StopImageBuilder":
+                return self.fleet.stop(params["Name"])
+            if operation == "StartImageBuilder":
+                return self.fleet.start(params["Name"], params.get("AppstreamAgentVersion"))
+            if operation == "DescribeImages":
+                return self.fleet.describe_images(params)
+            return self.fleet.list_tags(params)
+
+    def preview(self, operation, params):
+        """What a mutating call would answer about its builder, without performing it."""
+        with self.lock:
+            self.fleet.tick()
+            builder = self.fleet.builders.get(params.get("Name"))
+            if builder is None:
+                return {}
+            return {"ImageBuilder": self.fleet.render(builder)}
+
+    def log_call(self, entry):
+        with self.lock:
+            entry["seq"] = next(self._call_seq)
+            self.calls.append(entry)
+
+    def calls_since(self, since=0, operation=None):
+        with self.lock:
+            return [copy.deepcopy(c) for c in self.calls
+                    if c["seq"] > since and (operation is None or c["operation"] == operation)]
+
+
+def names_in(params):
+    """Builder names a request refers to, for the call log and fault matching."""
+    if isinstance(params.get("Name"), str):
+        return [params["Name"]]
+    names = params.get("Names")
+    if isinstance(names, list):
+        return [n for n in names if isinstance(n, str)]
+    return []
+

@@ -1,0 +1,121 @@
+"""Fixtures for integration tests against the fake AppStream server.
+
+``fake``
+    A running fake (:class:`fake_appstream.control.FakeAppStream`): HTTPS with a throwaway
+    CA, real-time simulation clock, no builders, the default credentials, region
+    us-east-1. One server serves the whole session and is reset before each test, so a
+    test starts from that state whatever the previous one did. It offers ``.url``,
+    ``.ca_file``, ``.credentials``, ``.region``, ``.env()`` (the AWS_* variables a client
+    needs), ``.subprocess_env(home)`` (a complete isolated environment), ``.call()`` (one
+    hand-made signed request), ``.botocore_client()``, and the control methods
+    (``generate``, ``add_builders``, ``set_state``, ``config``, ``set_credentials``,
+    ``add_fault``, ``calls``, ``advance``, ...). Use ``fake.config(manual_clock=True)``
+    for deterministic transitions.
+``start_fake(*args, tls=True, host="127.0.0.1")``
+    Start a dedicated fake with command-line options (e.g. ``"--builders", "12"``); it is
+    stopped when the test ends.
+``aws_cli(*args, server=None, env=None)``
+    Run Debian's /usr/bin/aws against ``fake`` (or ``server``) with ``--endpoint-url``,
+    JSON output, a throwaway HOME and config files, AWS_MAX_ATTEMPTS=1 and the fake's
+    credentials; ``env`` overrides variables (None removes one). Returns the
+    CompletedProcess.
+
+Every test has a time limit (60 s unless ``@pytest.mark.time_limit(seconds)``) enforced
+with SIGALRM, so a hung client or server fails the test instead of the run.
+"""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
+import pytest
+
+TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+from fake_appstream.control import FakeAppStream  # noqa: E402
+
+AWS_CLI = "/usr/bin/aws"
+DEFAULT_TIME_LIMIT = 60
+
+
+class TimeLimitExceeded(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _time_limit(request):
+    marker = request.node.get_closest_marker("time_limit")
+    seconds = marker.args[0] if marker else DEFAULT_TIME_LIMIT
+
+    def expired(signum, frame):
+        raise TimeLimitExceeded(f"{request.node.nodeid} ran longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="session")
+def fake_workdir(tmp_path_factory):
+    """A session-wide directory; its tls/ holds the CA every fake of the session uses."""
+    return tmp_path_factory.mktemp("fake-appstream")
+
+
+@pytest.fixture(scope="session")
+def _session_fake(fake_workdir):
+    server = FakeAppStream.start(fake_workdir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(_session_fake):
+    status = _session_fake.process.poll()
+    if status is not None:
+        log = _session_fake.log_file.read_text(errors="replace")
+        raise RuntimeError(f"the session's fake AppStream exited with status {status}:\n{log}")
+    _session_fake.reset()
+    return _session_fake
+
+
+@pytest.fixture
+def start_fake(fake_workdir, tmp_path):
+    started = []
+
+    def start(*args, tls=True, host="127.0.0.1"):
+        server = FakeAppStream.start(tmp_path / f"fake-{len(started)}", tls=tls, args=args,
+                                     host=host, tls_dir=fake_workdir / "tls")
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def aws_cli(fake, tmp_path):
+    home = tmp_path / "aws-home"
+
+    def run(*args, server=None, env=None, timeout=45):
+        target = server or fake
+        full_env = target.subprocess_env(home, AWS_MAX_ATTEMPTS=1, AWS_RETRY_MODE="standard",
+                                         **(env or {}))
+        command = [AWS_CLI, *args, "--endpoint-url", target.url, "--output", "json"]
+        return subprocess.run(command, env=full_env, capture_output=True, text=True,
+                              timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+
+    return run
+
+
+def pytest_report_header(config):
+    return f"fake_appstream from {TESTS_DIR / 'fake_appstream'}; AWS CLI {AWS_CLI}; " \
+           f"python {sys.executable}; REFERENCE_DIR={os.environ.get('REFERENCE_DIR', '(default)')}"

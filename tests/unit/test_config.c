@@ -1,0 +1,710 @@
+/* The configuration file: every key, its defaults, every error with its file:line and
+ * offending text, the effective policy of a builder, and the example that ships in config/. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "test.h"
+
+#define NAME "test.conf"
+
+/* Enough for the other checks: one window, nothing else. */
+#define MINIMAL "[policy]\nwindow = always\n"
+
+static struct config *parse_ok(const char *text)
+{
+        char err[512] = "";
+        struct config *c = NULL;
+        int r = config_parse_string(text, NAME, &c, err, sizeof(err));
+
+        if (r < 0)
+                fprintf(stderr, "  unexpected error %d: %s\n  in:\n%s\n", r, err, text);
+        ASSERT_EQ_INT(r, 0);
+        return c;
+}
+
+/* ---- defaults and values ---- */
+
+static void test_defaults(void)
+{
+        struct config *c = parse_ok(MINIMAL);
+
+        if (!c)
+                return;
+        ASSERT_STREQ(c->path, NAME);
+        ASSERT_TRUE(c->region == NULL && c->profile == NULL && c->endpoint == NULL);
+        ASSERT_EQ_INT(c->poll_interval, 300);
+        ASSERT_EQ_INT(c->active_poll_interval, 15);
+        ASSERT_EQ_INT(c->max_concurrent, 2);
+        ASSERT_EQ_INT(c->max_failures, 3);
+        ASSERT_EQ_INT(c->stop_timeout, 1200);
+        ASSERT_EQ_INT(c->update_timeout, 3600);
+        ASSERT_STREQ(c->state_file, "/var/lib/appstream-agent-reconciler/state.json");
+        ASSERT_TRUE(c->metrics_file == NULL);
+        ASSERT_TRUE(!c->dry_run);
+        ASSERT_TRUE(c->target.latest);
+        ASSERT_EQ_INT(c->n_include, 1);
+        ASSERT_STREQ(c->include[0], "*");
+        ASSERT_EQ_INT(c->n_exclude, 0);
+        ASSERT_EQ_INT(c->stopped, STOPPED_SKIP);
+        ASSERT_EQ_INT(c->windows.n, 1);
+        ASSERT_EQ_INT(c->min_window_left, 1800);
+        ASSERT_EQ_INT(c->n_overrides, 0);
+        config_free(c);
+        config_free(NULL);
+}
+
+/* The example from SPEC.md, inline comments and all. */
+static const char spec_example[] =
+        "[aws]\n"
+        "region = eu-central-1        ; else AWS_REGION, AWS_DEFAULT_REGION, the profile's region\n"
+        "profile = appstream-admin    ; else AWS_PROFILE, else \"default\"\n"
+        "endpoint = https://appstream2.eu-central-1.amazonaws.com  ; optional\n"
+        "\n"
+        "[reconciler]\n"
+        "poll_interval = 5m           ; describe period when nothing is in flight\n"
+        "active_poll_interval = 15s   ; describe period while operations are in flight\n"
+        "max_concurrent = 2\n"
+        "max_failures = 3             ; per window, then stop starting updates (I5)\n"
+        "stop_timeout = 20m           ; RUNNING -> STOPPED must finish within this\n"
+        "update_timeout = 60m         ; Start -> RUNNING must finish within this\n"
+        "state_file = /var/lib/appstream-agent-reconciler/state.json\n"
+        "dry_run = no\n"
+        "\n"
+        "[policy]\n"
+        "target = latest              ; or a version, e.g. 06-19-2023\n"
+        "include = *                  ; comma-separated name globs\n"
+        "exclude = sandbox-*, tmp-*\n"
+        "stopped = skip               ; skip | update | update-and-stop\n"
+        "window = Sat,Sun 02:00-06:00 Europe/Berlin   ; repeatable\n"
+        "window = Wed 22:00-01:00 UTC                 ; end before start = overnight\n"
+        "min_window_left = 30m\n"
+        "\n"
+        "[builder prod-*]             ; per-builder override by glob; first matching section "
+        "wins;\n"
+        "target = 06-19-2023          ; may set target, stopped, window (replaces the policy's\n"
+        "window = Sun 03:00-05:00 UTC ; windows), exclude = yes\n";
+
+static void test_spec_example(void)
+{
+        struct config *c = parse_ok(spec_example);
+        struct agent_version v;
+
+        if (!c)
+                return;
+        ASSERT_STREQ(c->region, "eu-central-1");
+        ASSERT_STREQ(c->profile, "appstream-admin");
+        ASSERT_STREQ(c->endpoint, "https://appstream2.eu-central-1.amazonaws.com");
+        ASSERT_EQ_INT(c->poll_interval, 300);
+        ASSERT_EQ_INT(c->active_poll_interval, 15);
+        ASSERT_EQ_INT(c->stop_timeout, 1200);
+        ASSERT_EQ_INT(c->update_timeout, 3600);
+        ASSERT_EQ_INT(c->n_exclude, 2);
+        ASSERT_STREQ(c->exclude[0], "sandbox-*");
+        ASSERT_STREQ(c->exclude[1], "tmp-*");
+        ASSERT_EQ_INT(c->windows.n, 2);
+        ASSERT_STREQ(window_text(c->windows.items[0]), "Sat,Sun 02:00-06:00 Europe/Berlin");
+        ASSERT_STREQ(window_text(c->windows.items[1]), "Wed 22:00-01:00 UTC");
+        ASSERT_EQ_INT(c->n_overrides, 1);
+        ASSERT_STREQ(c->overrides[0].glob, "prod-*");
+        ASSERT_EQ_INT(c->overrides[0].line, 25);
+        ASSERT_TRUE(c->overrides[0].has_target && !c->overrides[0].target.latest);
+        ASSERT_TRUE(version_parse("06-19-2023", &v));
+        ASSERT_EQ_INT(c->overrides[0].target.minimum.days, v.days);
+        ASSERT_TRUE(c->overrides[0].has_windows && c->overrides[0].windows.n == 1);
+        ASSERT_TRUE(!c->overrides[0].has_stopped && !c->overrides[0].has_exclude);
+        config_free(c);
+}
+
+static void test_values(void)
+{
+        struct config *c = parse_ok("[reconciler]\n"
+                                    "poll_interval = 1h30m\n"
+                                    "active_poll_interval = 1s\n"
+                                    "max_concurrent = 100\n"
+                                    "max_failures = 1\n"
+                                    "stop_timeout = 1d\n"
+                                    "update_timeout = 90s\n"
+                                    "state_file = /tmp/x/state.json\n"
+                                    "metrics_file = /tmp/x/metrics.prom\n"
+                                    "dry_run = YES\n"
+                                    "[policy]\n"
+                                    "target = 01-26-2023\n"
+                                    "include = prod-*,stage-?, [ab]-*\n"
+                                    "stopped = update-and-stop\n"
+                                    "window = Mon 01:00-02:00 UTC\n"
+                                    "window = Tue 01:00-02:00 UTC\n"
+                                    "window = Wed 01:00-02:00 UTC\n"
+                                    "min_window_left = 0s\n");
+
+        if (!c)
+                return;
+        ASSERT_EQ_INT(c->poll_interval, 5400);
+        ASSERT_EQ_INT(c->active_poll_interval, 1);
+        ASSERT_EQ_INT(c->max_concurrent, 100);
+        ASSERT_EQ_INT(c->max_failures, 1);
+        ASSERT_EQ_INT(c->stop_timeout, 86400);
+        ASSERT_EQ_INT(c->update_timeout, 90);
+        ASSERT_STREQ(c->state_file, "/tmp/x/state.json");
+        ASSERT_STREQ(c->metrics_file, "/tmp/x/metrics.prom");
+        ASSERT_TRUE(c->dry_run);
+        ASSERT_TRUE(!c->target.latest);
+        ASSERT_EQ_INT(c->n_include, 3);
+        ASSERT_STREQ(c->include[0], "prod-*");
+        ASSERT_STREQ(c->include[1], "stage-?");
+        ASSERT_STREQ(c->include[2], "[ab]-*");
+        ASSERT_EQ_INT(c->stopped, STOPPED_UPDATE_AND_STOP);
+        ASSERT_EQ_INT(c->windows.n, 3);
+        ASSERT_EQ_INT(c->min_window_left, 0);
+        config_free(c);
+
+        /* Every spelling of a boolean, in any case. */
+        static const struct {
+                const char *text;
+                bool value;
+        } bools[] = {{"yes", true}, {"True", true}, {"1", true},
+                     {"NO", false}, {"false", false}, {"0", false}};
+
+        for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+                char text[128];
+
+                snprintf(text, sizeof(text), "[reconciler]\ndry_run = %s\n" MINIMAL,
+                         bools[i].text);
+                c = parse_ok(text);
+                if (c)
+                        ASSERT_EQ_INT(c->dry_run, bools[i].value);
+                config_free(c);
+        }
+        c = parse_ok("[policy]\nstopped = update\ntarget = LATEST\nwindow = always\n");
+        if (c) {
+                ASSERT_EQ_INT(c->stopped, STOPPED_UPDATE);
+                ASSERT_TRUE(c->target.latest);
+        }
+        config_free(c);
+}
+
+/* Line syntax: comments, blanks, indentation, line ends, a byte order mark. */
+static void test_syntax(void)
+{
+        struct config *c = parse_ok("\xEF\xBB\xBF# comment\r\n"
+                                    "; another\r\n"
+                                    "\r\n"
+                                    "  [ aws ]   ; trailing comment\r\n"
+                                    "\tregion = eu-west-1 ; comment\r\n"
+                                    "[policy]\r\n"
+                                    "window = Sat 02:00-03:00 UTC\r\n"
+                                    "    window = Sun 02:00-03:00 UTC\r\n"
+                                    "exclude = a;b\r\n");
+
+        if (!c)
+                return;
+        ASSERT_STREQ(c->region, "eu-west-1");
+        /* An indented line is a key of its own, never a continuation of the one before. */
+        ASSERT_EQ_INT(c->windows.n, 2);
+        ASSERT_STREQ(window_text(c->windows.items[1]), "Sun 02:00-03:00 UTC");
+        /* ';' starts a comment only after a blank. */
+        ASSERT_EQ_INT(c->n_exclude, 1);
+        ASSERT_STREQ(c->exclude[0], "a;b");
+        config_free(c);
+
+        /* No final newline. */
+        c = parse_ok("[policy]\nwindow = always");
+        config_free(c);
+}
+
+static void test_endpoints(void)
+{
+        static const char *const good[] = {
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/",
+                "https://appstream2.eu-central-1.amazonaws.com",
+                "HTTPS://Example.com/some/path",
+                "http://[::1]:8443/",
+                "http://localhost:65535",
+        };
+
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                char text[256];
+                struct config *c;
+
+                snprintf(text, sizeof(text), "[aws]\nendpoint = %s\n" MINIMAL, good[i]);
+                c = parse_ok(text);
+                if (c)
+                        ASSERT_STREQ(c->endpoint, good[i]);
+                config_free(c);
+        }
+}
+
+/* ---- errors ---- */
+
+struct error_case {
+        const char *text;
+        unsigned line;
+        const char *message; /* after "test.conf:LINE: " */
+};
+
+static const struct error_case error_cases[] = {
+        /* Structure. */
+        {"[polcy]\n", 1, "unknown section: '[polcy]'"},
+        {"[Policy]\n", 1, "unknown section: '[Policy]'"},
+        {"[builderx]\n", 1, "unknown section: '[builderx]'"},
+        {"poll_interval = 5m\n" MINIMAL, 1, "key outside any section: 'poll_interval = 5m'"},
+        {"[policy\nwindow = always\n", 1, "section header without ']': '[policy'"},
+        {"[policy] x\nwindow = always\n", 1, "section header without ']': '[policy] x'"},
+        {"[policy]\nwindow always\n", 2,
+         "expected 'key = value', '[section]' or a comment: 'window always'"},
+        {"[policy]\nwindow: always\n", 2,
+         "expected 'key = value', '[section]' or a comment: 'window: always'"},
+        {"[policy]\nwindow ; = always\n", 2,
+         "expected 'key = value', '[section]' or a comment: 'window ; = always'"},
+        /* What would be a continuation line elsewhere. */
+        {"[policy]\nwindow = Sat 02:00-06:00 UTC\n  Sun 02:00-06:00 UTC\n", 3,
+         "expected 'key = value', '[section]' or a comment: 'Sun 02:00-06:00 UTC'"},
+        {"[policy]\nwindow = always\n[policy]\n", 3,
+         "duplicate section (first on line 1): '[policy]'"},
+        {"[aws]\n[reconciler]\n[aws]\n" MINIMAL, 3, "duplicate section (first on line 1): '[aws]'"},
+
+        /* Keys. */
+        {MINIMAL "[reconciler]\nmax_concurent = 3\n", 4,
+         "unknown key in [reconciler]: 'max_concurent'"},
+        {MINIMAL "[aws]\npoll_interval = 5m\n", 4, "unknown key in [aws]: 'poll_interval'"},
+        {MINIMAL "[reconciler]\nPoll_Interval = 5m\n", 4,
+         "unknown key in [reconciler]: 'Poll_Interval'"},
+        {MINIMAL "[builder x]\nmax_concurrent = 3\n", 4,
+         "unknown key in [builder x]: 'max_concurrent'"},
+        {"[aws]\n= x\n" MINIMAL, 2, "unknown key in [aws]: ''"},
+        {"[reconciler]\npoll_interval = 5m\npoll_interval = 6m\n" MINIMAL, 3,
+         "duplicate key (first set on line 2): 'poll_interval'"},
+        {"[policy]\nwindow = always\ntarget = latest\ntarget = latest\n", 4,
+         "duplicate key (first set on line 3): 'target'"},
+        {MINIMAL "[builder a]\ntarget = latest\n[builder b]\ntarget = latest\ntarget = latest\n",
+         7, "duplicate key (first set on line 6): 'target'"},
+        {"[aws]\nregion =\n" MINIMAL, 2, "missing value: 'region ='"},
+        {"[aws]\nregion = ; nothing\n" MINIMAL, 2, "missing value: 'region = ; nothing'"},
+
+        /* Values. */
+        {"[aws]\nregion = EU Central\n" MINIMAL, 2,
+         "bad region (such as eu-central-1): 'EU Central'"},
+        {"[aws]\nendpoint = ftp://example.com\n" MINIMAL, 2,
+         "bad endpoint (an http:// or https:// URL without user information): "
+         "'ftp://example.com'"},
+        {"[aws]\nendpoint = example.com\n" MINIMAL, 2, "bad endpoint"},
+        {"[aws]\nendpoint = https://\n" MINIMAL, 2, "bad endpoint"},
+        {"[aws]\nendpoint = https://user:secret@example.com\n" MINIMAL, 2, "bad endpoint"},
+        {"[aws]\nendpoint = http://127.0.0.1:99999\n" MINIMAL, 2, "bad endpoint"},
+        {"[aws]\nendpoint = http://127.0.0.1:0\n" MINIMAL, 2, "bad endpoint"},
+        {"[aws]\nendpoint = http://127.0.0.1:\n" MINIMAL, 2, "bad endpoint"},
+        {"[aws]\nendpoint = http://exa mple.com\n" MINIMAL, 2, "bad endpoint"},
+        {"[aws]\nendpoint = http://[]:80\n" MINIMAL, 2, "bad endpoint"},
+        {"[reconciler]\npoll_interval = 5x\n" MINIMAL, 2,
+         "bad duration for poll_interval (examples: 30s, 5m, 1h30m): '5x'"},
+        {"[reconciler]\npoll_interval = 5\n" MINIMAL, 2, "bad duration for poll_interval"},
+        {"[reconciler]\npoll_interval = 0s\n" MINIMAL, 2,
+         "poll_interval must be at least 1s: '0s'"},
+        {"[reconciler]\nactive_poll_interval = 0s\n" MINIMAL, 2,
+         "active_poll_interval must be at least 1s: '0s'"},
+        {"[reconciler]\nstop_timeout = 0s\n" MINIMAL, 2, "stop_timeout must be at least 1s: '0s'"},
+        {"[reconciler]\nupdate_timeout = soon\n" MINIMAL, 2,
+         "bad duration for update_timeout (examples: 30s, 5m, 1h30m): 'soon'"},
+        {"[policy]\nwindow = always\nmin_window_left = -5m\n", 3,
+         "bad duration for min_window_left (examples: 30s, 5m, 1h30m): '-5m'"},
+        {"[reconciler]\nmax_concurrent = 0\n" MINIMAL, 2,
+         "bad value for max_concurrent (a number from 1 to 100): '0'"},
+        {"[reconciler]\nmax_concurrent = 101\n" MINIMAL, 2,
+         "bad value for max_concurrent (a number from 1 to 100): '101'"},
+        {"[reconciler]\nmax_concurrent = 99999999999999999999\n" MINIMAL, 2,
+         "bad value for max_concurrent (a number from 1 to 100): '99999999999999999999'"},
+        {"[reconciler]\nmax_concurrent = -1\n" MINIMAL, 2,
+         "bad value for max_concurrent (a number from 1 to 100): '-1'"},
+        {"[reconciler]\nmax_concurrent = 2x\n" MINIMAL, 2,
+         "bad value for max_concurrent (a number from 1 to 100): '2x'"},
+        {"[reconciler]\nmax_failures = 0\n" MINIMAL, 2,
+         "bad value for max_failures (a number from 1 to 1000): '0'"},
+        {"[reconciler]\ndry_run = maybe\n" MINIMAL, 2,
+         "bad value for dry_run (yes, no, true, false, 1 or 0): 'maybe'"},
+        {"[reconciler]\nstate_file = state.json\n" MINIMAL, 2,
+         "state_file must be an absolute path: 'state.json'"},
+        {"[reconciler]\nmetrics_file = ./m.prom\n" MINIMAL, 2,
+         "metrics_file must be an absolute path: './m.prom'"},
+        {"[policy]\nwindow = always\ntarget = 6-19-2023\n", 3,
+         "bad target (latest, or a version such as 06-19-2023): '6-19-2023'"},
+        {"[policy]\nwindow = always\ntarget = 02-30-2023\n", 3,
+         "bad target (latest, or a version such as 06-19-2023): '02-30-2023'"},
+        {"[policy]\nwindow = always\ntarget = [LATEST]\n", 3,
+         "bad target (latest, or a version such as 06-19-2023): '[LATEST]'"},
+        {"[policy]\nwindow = always\nstopped = never\n", 3,
+         "bad value for stopped (skip, update or update-and-stop): 'never'"},
+        {"[policy]\nwindow = Mox 02:00-03:00 UTC\n", 2,
+         "bad window (unknown day 'Mox'): 'Mox 02:00-03:00 UTC'"},
+        {"[policy]\nwindow = Sat 02:00-03:00 Europe/Berlim\n", 2,
+         "bad window (unknown time zone 'Europe/Berlim'): 'Sat 02:00-03:00 Europe/Berlim'"},
+        {"[policy]\nwindow = always\ninclude = a,,b\n", 3, "empty glob in list: 'a,,b'"},
+        {"[policy]\nwindow = always\ninclude = a,\n", 3, "empty glob in list: 'a,'"},
+        {"[policy]\nwindow = always\nexclude = , a\n", 3, "empty glob in list: ', a'"},
+        {"[policy]\nwindow = always\nexclude = a b, c\n", 3, "glob contains a blank: 'a b'"},
+        {MINIMAL "[builder]\n", 3, "empty glob in section header: '[builder]'"},
+        {MINIMAL "[builder   ]\n", 3, "empty glob in section header: '[builder   ]'"},
+        {MINIMAL "[builder a b]\n", 3, "glob contains a blank: 'a b'"},
+        {MINIMAL "[builder x]\nexclude = sometimes\n", 4,
+         "bad value for exclude (yes, no, true, false, 1 or 0): 'sometimes'"},
+
+        /* Impossible combinations. */
+        {"", 1, "no maintenance window: there is no [policy] section with a 'window = ...': "
+                "'test.conf'"},
+        {"[reconciler]\nmax_failures = 2\n", 2,
+         "no maintenance window: there is no [policy] section with a 'window = ...': "
+         "'test.conf'"},
+        {"[aws]\n\n[policy]\ntarget = latest\n", 3,
+         "no maintenance window: [policy] needs at least one 'window = ...': '[policy]'"},
+        /* A [builder] section's windows do not stand in for the policy's. */
+        {"[policy]\ntarget = latest\n[builder *]\nwindow = always\n", 1,
+         "no maintenance window: [policy] needs at least one 'window = ...': '[policy]'"},
+        {"[reconciler]\npoll_interval = 1m\nactive_poll_interval = 2m\n" MINIMAL, 3,
+         "active_poll_interval is longer than poll_interval (1m): '2m'"},
+        {"[reconciler]\npoll_interval = 10s\n" MINIMAL, 2,
+         "active_poll_interval is longer than poll_interval (10s): '15s'"},
+        {"[reconciler]\nstate_file = /x/s\nmetrics_file = /x/s\n" MINIMAL, 3,
+         "metrics_file is the state file: '/x/s'"},
+        {"[reconciler]\nmetrics_file = /var/lib/appstream-agent-reconciler/state.json\n" MINIMAL,
+         2, "metrics_file is the state file: '/var/lib/appstream-agent-reconciler/state.json'"},
+        {"[policy]\nwindow = Sun 02:00-04:00 UTC\nmin_window_left = 3h\n", 2,
+         "min_window_left (3h) is longer than the windows of [policy] can ever be open (2h): "
+         "'Sun 02:00-04:00 UTC'"},
+        /* The default min_window_left of 30m. */
+        {"[policy]\nwindow = Sun 02:00-02:20 UTC\n", 2,
+         "min_window_left (30m) is longer than the windows of [policy] can ever be open (20m): "
+         "'Sun 02:00-02:20 UTC'"},
+        {"[policy]\nwindow = always\nmin_window_left = 1h\n[builder prod-*]\ntarget = latest\n"
+         "window = Sun 03:00-03:30 UTC\nwindow = Mon 03:00-03:30 UTC\n",
+         6,
+         "min_window_left (1h) is longer than the windows of [builder prod-*] can ever be open "
+         "(30m): 'Sun 03:00-03:30 UTC'"},
+        {MINIMAL "[builder x]\nexclude = yes\ntarget = latest\n", 3,
+         "exclude = yes leaves the section's other keys without effect: '[builder x]'"},
+        {MINIMAL "[builder x]\nwindow = always\nexclude = true\n", 3,
+         "exclude = yes leaves the section's other keys without effect: '[builder x]'"},
+        {MINIMAL "[builder *]\ntarget = latest\n[builder prod-*]\n", 5,
+         "section never applies: [builder *] on line 3 matches every builder first: "
+         "'[builder prod-*]'"},
+        {MINIMAL "[builder prod-*]\n[builder   prod-*]\n", 4,
+         "duplicate section (first on line 3): '[builder   prod-*]'"},
+};
+
+static void check_error(const struct error_case *t)
+{
+        struct config *sentinel = (struct config *)&sentinel, *c = sentinel;
+        char err[512] = "", prefix[64];
+        int r = config_parse_string(t->text, NAME, &c, err, sizeof(err));
+
+        snprintf(prefix, sizeof(prefix), NAME ":%u: ", t->line);
+        if (r != -EINVAL || strncmp(err, prefix, strlen(prefix)) != 0 ||
+            strstr(err, t->message) != err + strlen(prefix))
+                fprintf(stderr, "  input:\n%s\n  expected: %s%s...\n  got (%d): %s\n", t->text,
+                        prefix, t->message, r, err);
+        ASSERT_EQ_INT(r, -EINVAL);
+        ASSERT_TRUE(strncmp(err, prefix, strlen(prefix)) == 0);
+        ASSERT_TRUE(strstr(err, t->message) == err + strlen(prefix));
+        ASSERT_TRUE(c == sentinel); /* untouched */
+}
+
+static void test_errors(void)
+{
+        for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++)
+                check_error(&error_cases[i]);
+}
+
+/* Lines longer than inih's buffer are refused whole rather than split in two. */
+static void test_long_line(void)
+{
+        const char *prefix = NAME ":4: line longer than ";
+        char text[1024], err[512] = "";
+        struct config *c = NULL;
+        int n = snprintf(text, sizeof(text), MINIMAL "[aws]\nprofile = ");
+
+        memset(text + n, 'p', 600);
+        strcpy(text + n + 600, "\n");
+        ASSERT_EQ_INT(config_parse_string(text, NAME, &c, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strncmp(err, prefix, strlen(prefix)) == 0);
+        ASSERT_TRUE(strstr(err, "'profile = pppp") != NULL);
+        ASSERT_TRUE(c == NULL);
+}
+
+/* A long but acceptable line, and a glob at the limit of what inih itself would keep of a
+ * section name, which the reader handles instead. */
+static void test_long_section(void)
+{
+        const char *glob = "builder-with-a-rather-long-name-that-goes-on-and-on-*";
+        char text[512];
+        struct config *c;
+        struct builder_policy bp;
+
+        snprintf(text, sizeof(text), MINIMAL "[builder %s]\nstopped = update\n", glob);
+        c = parse_ok(text);
+        if (!c)
+                return;
+        ASSERT_STREQ(c->overrides[0].glob, glob);
+        config_policy_for(c, "builder-with-a-rather-long-name-that-goes-on-and-on-7", &bp);
+        ASSERT_TRUE(bp.override == &c->overrides[0]);
+        config_free(c);
+}
+
+/* ---- the effective policy ---- */
+
+static void test_policy_for(void)
+{
+        struct config *c = parse_ok("[policy]\n"
+                                    "include = prod-*, stage-*, sandbox-*\n"
+                                    "exclude = sandbox-*, *-tmp\n"
+                                    "stopped = update\n"
+                                    "window = Sat 02:00-06:00 UTC\n"
+                                    "[builder prod-db]\n"
+                                    "target = 06-19-2023\n"
+                                    "[builder prod-*]\n"
+                                    "stopped = update-and-stop\n"
+                                    "window = Sun 03:00-05:00 UTC\n"
+                                    "window = Mon 03:00-05:00 UTC\n"
+                                    "[builder sandbox-keep]\n"
+                                    "exclude = no\n"
+                                    "[builder stage-[0-9]*]\n"
+                                    "exclude = yes\n"
+                                    "[builder dev-*]\n"
+                                    "exclude = no\n");
+        struct builder_policy bp;
+
+        if (!c)
+                return;
+        /* The first matching section wins, even when a later one would match too. */
+        config_policy_for(c, "prod-db", &bp);
+        ASSERT_TRUE(bp.covered);
+        ASSERT_TRUE(bp.override == &c->overrides[0]);
+        ASSERT_TRUE(bp.target == &c->overrides[0].target && !bp.target->latest);
+        ASSERT_EQ_INT(bp.stopped, STOPPED_UPDATE);    /* not set there: the policy's */
+        ASSERT_TRUE(bp.windows == &c->windows);
+
+        config_policy_for(c, "prod-web", &bp);
+        ASSERT_TRUE(bp.covered);
+        ASSERT_TRUE(bp.override == &c->overrides[1]);
+        ASSERT_TRUE(bp.target == &c->target && bp.target->latest);
+        ASSERT_EQ_INT(bp.stopped, STOPPED_UPDATE_AND_STOP);
+        ASSERT_TRUE(bp.windows == &c->overrides[1].windows && bp.windows->n == 2);
+
+        /* Excluded by the policy; a section's exclude = no brings one back. */
+        config_policy_for(c, "sandbox-1", &bp);
+        ASSERT_TRUE(!bp.covered && bp.override == NULL);
+        config_policy_for(c, "sandbox-keep", &bp);
+        ASSERT_TRUE(bp.covered && bp.override == &c->overrides[2]);
+        config_policy_for(c, "prod-web-tmp", &bp);
+        ASSERT_TRUE(!bp.covered);
+
+        /* exclude = yes; globs with character classes. */
+        config_policy_for(c, "stage-1a", &bp);
+        ASSERT_TRUE(!bp.covered && bp.override == &c->overrides[3]);
+        config_policy_for(c, "stage-x", &bp);
+        ASSERT_TRUE(bp.covered && bp.override == NULL);
+        ASSERT_TRUE(bp.target == &c->target && bp.windows == &c->windows);
+        ASSERT_EQ_INT(bp.stopped, STOPPED_UPDATE);
+
+        /* Not included at all, unless a section says exclude = no. */
+        config_policy_for(c, "qa-1", &bp);
+        ASSERT_TRUE(!bp.covered && bp.override == NULL);
+        config_policy_for(c, "dev-1", &bp);
+        ASSERT_TRUE(bp.covered && bp.override == &c->overrides[4]);
+
+        /* Globs match whole names, case-sensitively. */
+        config_policy_for(c, "PROD-web", &bp);
+        ASSERT_TRUE(!bp.covered);
+        config_policy_for(c, "xprod-web", &bp);
+        ASSERT_TRUE(!bp.covered);
+        config_free(c);
+}
+
+/* ---- files ---- */
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ_INT(write(fd, data, len), (long long)len);
+        close(fd);
+}
+
+static void test_load(void)
+{
+        char dir[] = "/tmp/test_config.XXXXXX", path[128], err[512];
+        struct config *c = NULL;
+
+        ASSERT_TRUE(mkdtemp(dir) != NULL);
+
+        snprintf(path, sizeof(path), "%s/missing.conf", dir);
+        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), -ENOENT);
+        ASSERT_TRUE(strstr(err, ": cannot read: No such file or directory") != NULL);
+        ASSERT_TRUE(strncmp(err, path, strlen(path)) == 0);
+
+        ASSERT_EQ_INT(config_load(dir, &c, err, sizeof(err)), -EISDIR);
+        ASSERT_TRUE(strstr(err, ": cannot read: Is a directory") != NULL);
+
+        snprintf(path, sizeof(path), "%s/good.conf", dir);
+        write_file(path, MINIMAL, strlen(MINIMAL));
+        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), 0);
+        if (c)
+                ASSERT_STREQ(c->path, path);
+        config_free(c);
+        c = NULL;
+
+        snprintf(path, sizeof(path), "%s/good.conf/x", dir);
+        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), -ENOTDIR);
+        ASSERT_TRUE(strstr(err, ": cannot read: Not a directory") != NULL);
+
+        /* Content errors name the path as given. */
+        snprintf(path, sizeof(path), "%s/bad.conf", dir);
+        write_file(path, "[policy]\nwindow = sometimes\n", 28);
+        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strncmp(err, path, strlen(path)) == 0);
+        ASSERT_TRUE(strncmp(err + strlen(path), ":2: bad window (", 16) == 0);
+
+        /* A NUL byte cannot be seen through a C string, only in a file. */
+        snprintf(path, sizeof(path), "%s/nul.conf", dir);
+        write_file(path, MINIMAL "# x\0y\n", sizeof(MINIMAL "# x\0y\n") - 1);
+        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strstr(err, "nul.conf:3: NUL byte in the file") != NULL);
+
+        /* Larger than any configuration needs to be. */
+        snprintf(path, sizeof(path), "%s/big.conf", dir);
+        char *big = malloc(2 * 1024 * 1024);
+
+        memset(big, '#', 2 * 1024 * 1024);
+        write_file(path, big, 2 * 1024 * 1024);
+        free(big);
+        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), -EFBIG);
+        ASSERT_TRUE(strstr(err, ": cannot read: File too large") != NULL);
+        ASSERT_TRUE(c == NULL);
+
+        /* A tiny error buffer still ends in a NUL. */
+        char tiny[8];
+
+        ASSERT_EQ_INT(config_parse_string("[x]\n", NAME, &c, tiny, sizeof(tiny)), -EINVAL);
+        ASSERT_STREQ(tiny, "test.co");
+
+        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+        ASSERT_EQ_INT(system(path), 0);
+}
+
+/* ---- the shipped example ---- */
+
+static char *read_all(const char *path)
+{
+        FILE *f = fopen(path, "r");
+        char *buf = calloc(1, 65536);
+        size_t n;
+
+        ASSERT_TRUE(f != NULL && buf != NULL);
+        if (!f || !buf) {
+                free(buf);
+                return NULL;
+        }
+        n = fread(buf, 1, 65535, f);
+        fclose(f);
+        ASSERT_TRUE(n > 0 && n < 65535);
+        return buf;
+}
+
+/* Turns the example's disabled settings ("#key = value", "#[section]") on. */
+static void enable_examples(char *text, size_t *ret_enabled)
+{
+        char *out = text;
+        size_t enabled = 0;
+
+        for (const char *in = text; *in;) {
+                bool line_start = in == text || in[-1] == '\n';
+
+                if (line_start && in[0] == '#' && (islower((unsigned char)in[1]) || in[1] == '[')) {
+                        in++;
+                        enabled++;
+                        continue;
+                }
+                *out++ = *in++;
+        }
+        *out = '\0';
+        *ret_enabled = enabled;
+}
+
+static void test_shipped_example(void)
+{
+        const char *tests = getenv("TESTS_DIR");
+        char path[1024], err[512] = "";
+        struct config *c = NULL;
+        struct builder_policy bp;
+        size_t enabled;
+        char *text;
+
+        ASSERT_TRUE(tests != NULL);
+        if (!tests)
+                return;
+        snprintf(path, sizeof(path), "%s/../config/reconciler.conf", tests);
+
+        /* As shipped: the defaults, and the windows SPEC.md shows. */
+        if (config_load(path, &c, err, sizeof(err)) < 0)
+                fprintf(stderr, "  %s\n", err);
+        ASSERT_TRUE(c != NULL);
+        if (!c)
+                return;
+        ASSERT_TRUE(c->region == NULL && c->profile == NULL && c->endpoint == NULL);
+        ASSERT_EQ_INT(c->poll_interval, 300);
+        ASSERT_EQ_INT(c->active_poll_interval, 15);
+        ASSERT_EQ_INT(c->max_concurrent, 2);
+        ASSERT_EQ_INT(c->max_failures, 3);
+        ASSERT_EQ_INT(c->stop_timeout, 1200);
+        ASSERT_EQ_INT(c->update_timeout, 3600);
+        ASSERT_STREQ(c->state_file, "/var/lib/appstream-agent-reconciler/state.json");
+        ASSERT_TRUE(c->metrics_file == NULL && !c->dry_run && c->target.latest);
+        ASSERT_TRUE(c->n_include == 1 && c->n_exclude == 0);
+        ASSERT_EQ_INT(c->stopped, STOPPED_SKIP);
+        ASSERT_EQ_INT(c->windows.n, 2);
+        ASSERT_EQ_INT(c->min_window_left, 1800);
+        ASSERT_EQ_INT(c->n_overrides, 0);
+        config_free(c);
+        c = NULL;
+
+        /* Every example that is off is valid when turned on. */
+        text = read_all(path);
+        if (!text)
+                return;
+        enable_examples(text, &enabled);
+        ASSERT_TRUE(enabled >= 10);
+        if (config_parse_string(text, "reconciler.conf", &c, err, sizeof(err)) < 0)
+                fprintf(stderr, "  %s\n", err);
+        free(text);
+        ASSERT_TRUE(c != NULL);
+        if (!c)
+                return;
+        ASSERT_TRUE(c->region && c->profile && c->endpoint && c->metrics_file);
+        ASSERT_EQ_INT(c->n_exclude, 2);
+        ASSERT_EQ_INT(c->n_overrides, 1);
+        config_policy_for(c, "prod-1", &bp);
+        ASSERT_TRUE(bp.covered && bp.override && !bp.target->latest);
+        config_policy_for(c, "sandbox-1", &bp);
+        ASSERT_TRUE(!bp.covered);
+        config_free(c);
+}
+
+int main(void)
+{
+        test_defaults();
+        test_spec_example();
+        test_values();
+        test_syntax();
+        test_endpoints();
+        test_errors();
+        test_long_line();
+        test_long_section();
+        test_policy_for();
+        test_load();
+        test_shipped_example();
+        return test_summary("test_config");
+}

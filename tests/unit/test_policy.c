@@ -1,0 +1,722 @@
+/* Compliance and policy decisions: one row per rule and per interaction of rules, then the
+ * scenarios that involve several builders (slots, dry run, breaker, backoff). */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "config.h"
+#include "policy.h"
+#include "state.h"
+#include "test.h"
+#include "version.h"
+#include "window.h"
+
+/* Saturday 2026-11-28 03:00 UTC, inside "Sat 02:00-06:00 UTC". */
+#define T0 INT64_C(1795834800)
+#define H 3600
+#define SAT_OPEN (T0 - H)            /* 2026-11-28 02:00 */
+#define SAT_CLOSE (T0 + 3 * H)       /* 2026-11-28 06:00 */
+#define SUN_OPEN (T0 + 24 * H)       /* 2026-11-29 03:00, prod-* */
+#define SUN_CLOSE (T0 + 26 * H)      /* 2026-11-29 05:00 */
+#define NEXT_SAT_OPEN (T0 + 167 * H) /* 2026-12-05 02:00 */
+#define LAST_SAT_CLOSE (SAT_CLOSE - 7 * 24 * H)
+
+#define OLD "06-19-2023"
+#define OLDER "12-06-2017"
+#define TARGET "09-05-2025"
+#define NEWER "10-01-2025"
+
+static struct agent_version version(const char *text)
+{
+        struct agent_version v = {0};
+
+        ASSERT_TRUE(version_parse(text, &v));
+        return v;
+}
+
+static struct window *parse_window(const char *text)
+{
+        struct window *w = NULL;
+        char err[128];
+
+        ASSERT_EQ_INT(window_parse(text, &w, err, sizeof(err)), 0);
+        return w;
+}
+
+/* [policy] target 09-05-2025, stopped = skip, window Sat 02:00-06:00 UTC, min_window_left 30m,
+ * include ib-* prod-* lab-* sandbox-* upd-* uas-* all-*, exclude sandbox-* ib-tmp-*;
+ * [builder prod-*]  target 06-19-2023, window Sun 03:00-05:00 UTC
+ * [builder lab-*]   exclude = yes
+ * [builder upd-*]   stopped = update
+ * [builder uas-*]   stopped = update-and-stop
+ * [builder all-*]   window always */
+struct fixture {
+        struct config cfg;
+        struct window *sat, *sun, *always;
+        char *include[7];
+        char *exclude[2];
+        struct builder_override overrides[5];
+};
+
+static void fixture_init(struct fixture *f)
+{
+        static const char *include[] = {"ib-*",  "prod-*", "lab-*", "sandbox-*",
+                                        "upd-*", "uas-*",  "all-*"};
+
+        memset(f, 0, sizeof(*f));
+        f->sat = parse_window("Sat 02:00-06:00 UTC");
+        f->sun = parse_window("Sun 03:00-05:00 UTC");
+        f->always = parse_window("always");
+        for (size_t i = 0; i < 7; i++)
+                f->include[i] = (char *)include[i];
+        f->exclude[0] = (char *)"sandbox-*";
+        f->exclude[1] = (char *)"ib-tmp-*";
+        f->overrides[0] = (struct builder_override){
+            .glob = (char *)"prod-*",
+            .has_target = true,
+            .target = {.minimum = version(OLD)},
+            .has_windows = true,
+            .windows = {.items = &f->sun, .n = 1},
+        };
+        f->overrides[1] = (struct builder_override){
+            .glob = (char *)"lab-*", .has_exclude = true, .exclude = true};
+        f->overrides[2] = (struct builder_override){
+            .glob = (char *)"upd-*", .has_stopped = true, .stopped = STOPPED_UPDATE};
+        f->overrides[3] = (struct builder_override){
+            .glob = (char *)"uas-*", .has_stopped = true, .stopped = STOPPED_UPDATE_AND_STOP};
+        f->overrides[4] = (struct builder_override){
+            .glob = (char *)"all-*",
+            .has_windows = true,
+            .windows = {.items = &f->always, .n = 1},
+        };
+        f->cfg = (struct config){
+            .max_concurrent = 2,
+            .max_failures = 3,
+            .stop_timeout = 1200,
+            .update_timeout = 3600,
+            .target = {.latest = false, .minimum = version(TARGET)},
+            .include = f->include,
+            .n_include = 7,
+            .exclude = f->exclude,
+            .n_exclude = 2,
+            .stopped = STOPPED_SKIP,
+            .windows = {.items = &f->sat, .n = 1},
+            .min_window_left = 1800,
+            .overrides = f->overrides,
+            .n_overrides = 5,
+        };
+}
+
+static void fixture_done(struct fixture *f)
+{
+        window_free(f->sat);
+        window_free(f->sun);
+        window_free(f->always);
+}
+
+static struct builder mkbuilder(const char *name, const char *state, const char *ver)
+{
+        return (struct builder){
+            .name = (char *)name,
+            .state = (char *)state,
+            .agent_version = (char *)ver,
+        };
+}
+
+static void test_compliance(void)
+{
+        static const struct {
+                int line;
+                bool latest;
+                const char *target, *ver;
+                enum latest_flag flag;
+                const char *newest_seen;
+                enum compliance want;
+        } cases[] = {
+            {__LINE__, 0, TARGET, OLD, LATEST_ABSENT, NULL, COMPLIANCE_NON_COMPLIANT},
+            {__LINE__, 0, TARGET, TARGET, LATEST_ABSENT, NULL, COMPLIANCE_COMPLIANT},
+            {__LINE__, 0, TARGET, NEWER, LATEST_ABSENT, NULL, COMPLIANCE_COMPLIANT},
+            /* dates, not strings: 01-26-2023 is newer than 12-06-2017 */
+            {__LINE__, 0, OLDER, "01-26-2023", LATEST_ABSENT, NULL, COMPLIANCE_COMPLIANT},
+            {__LINE__, 0, "01-26-2023", OLDER, LATEST_ABSENT, NULL, COMPLIANCE_NON_COMPLIANT},
+            /* a pinned target ignores the flag */
+            {__LINE__, 0, TARGET, OLD, LATEST_TRUE, NULL, COMPLIANCE_NON_COMPLIANT},
+            {__LINE__, 0, OLD, OLD, LATEST_FALSE, NULL, COMPLIANCE_COMPLIANT},
+            /* latest: the flag decides when present */
+            {__LINE__, 1, NULL, OLD, LATEST_TRUE, TARGET, COMPLIANCE_COMPLIANT},
+            {__LINE__, 1, NULL, NEWER, LATEST_FALSE, TARGET, COMPLIANCE_NON_COMPLIANT},
+            /* latest without the flag: against the newest seen on any builder */
+            {__LINE__, 1, NULL, OLD, LATEST_ABSENT, TARGET, COMPLIANCE_NON_COMPLIANT},
+            {__LINE__, 1, NULL, TARGET, LATEST_ABSENT, TARGET, COMPLIANCE_COMPLIANT},
+            {__LINE__, 1, NULL, NEWER, LATEST_ABSENT, TARGET, COMPLIANCE_COMPLIANT},
+            {__LINE__, 1, NULL, OLD, LATEST_ABSENT, NULL, COMPLIANCE_COMPLIANT},
+            /* missing or unparseable versions are unknown, whatever else is said */
+            {__LINE__, 0, TARGET, NULL, LATEST_ABSENT, NULL, COMPLIANCE_UNKNOWN},
+            {__LINE__, 0, TARGET, "", LATEST_ABSENT, NULL, COMPLIANCE_UNKNOWN},
+            {__LINE__, 0, TARGET, "2025-09-05", LATEST_ABSENT, NULL, COMPLIANCE_UNKNOWN},
+            {__LINE__, 0, TARGET, "13-01-2025", LATEST_ABSENT, NULL, COMPLIANCE_UNKNOWN},
+            {__LINE__, 1, NULL, NULL, LATEST_TRUE, TARGET, COMPLIANCE_UNKNOWN},
+            {__LINE__, 1, NULL, "latest", LATEST_FALSE, TARGET, COMPLIANCE_UNKNOWN},
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct target t = {.latest = cases[i].latest};
+                struct builder b = mkbuilder("ib-1", "RUNNING", cases[i].ver);
+                struct agent_version newest = {0};
+                enum compliance got;
+
+                if (cases[i].target)
+                        t.minimum = version(cases[i].target);
+                if (cases[i].newest_seen)
+                        newest = version(cases[i].newest_seen);
+                b.latest = cases[i].flag;
+                got = policy_compliance(&t, &b, cases[i].newest_seen ? &newest : NULL);
+                if (got != cases[i].want)
+                        fprintf(stderr, "compliance case at line %d: got %s\n", cases[i].line,
+                                policy_compliance_name(got));
+                ASSERT_EQ_INT(got, cases[i].want);
+        }
+}
+
+/* One builder, an empty state: which rule decides. */
+struct row {
+        int line;
+        const char *name, *state, *ver;
+        enum latest_flag flag;
+        int64_t now;
+        enum decision_kind want;
+        enum compliance compliance;
+        int64_t next_window; /* 0: none expected */
+};
+
+#define NC COMPLIANCE_NON_COMPLIANT
+#define CO COMPLIANCE_COMPLIANT
+#define UN COMPLIANCE_UNKNOWN
+#define NO_FLAG LATEST_ABSENT
+
+static const struct row rows[] = {
+    /* covered, running, old agent, inside the window: begin */
+    {__LINE__, "ib-1", "RUNNING", OLD, NO_FLAG, T0, DECISION_START_UPDATE, NC, 0},
+    {__LINE__, "ib-1", "RUNNING", TARGET, NO_FLAG, T0, DECISION_COMPLIANT, CO, 0},
+    {__LINE__, "ib-1", "RUNNING", NEWER, NO_FLAG, T0, DECISION_COMPLIANT, CO, 0},
+    /* include / exclude / override exclude */
+    {__LINE__, "web-1", "RUNNING", OLD, NO_FLAG, T0, DECISION_NOT_COVERED, NC, 0},
+    {__LINE__, "sandbox-1", "RUNNING", OLD, NO_FLAG, T0, DECISION_EXCLUDED, NC, 0},
+    {__LINE__, "ib-tmp-1", "RUNNING", OLD, NO_FLAG, T0, DECISION_EXCLUDED, NC, 0},
+    {__LINE__, "lab-1", "RUNNING", OLD, NO_FLAG, T0, DECISION_EXCLUDED, NC, 0},
+    {__LINE__, "lab-1", "PENDING", NULL, NO_FLAG, T0, DECISION_EXCLUDED, UN, 0},
+    /* I7: every state but RUNNING and STOPPED is left alone, known or not */
+    {__LINE__, "ib-1", "PENDING", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "UPDATING_AGENT", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "STOPPING", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "REBOOTING", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "SNAPSHOTTING", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "DELETING", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "FAILED", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "UPDATING", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "PENDING_QUALIFICATION", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "PENDING_IMAGE_IMPORT", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "PENDING_SYNCING_APPS", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "SYNCING_APPS", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "TELEPORTING", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", "running", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "ib-1", NULL, OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    {__LINE__, "upd-1", "PENDING", OLD, NO_FLAG, T0, DECISION_BUSY_STATE, NC, 0},
+    /* unknown versions are never acted on */
+    {__LINE__, "ib-1", "RUNNING", NULL, NO_FLAG, T0, DECISION_UNKNOWN_VERSION, UN, 0},
+    {__LINE__, "ib-1", "RUNNING", "6-19-2023", NO_FLAG, T0, DECISION_UNKNOWN_VERSION, UN, 0},
+    {__LINE__, "upd-1", "STOPPED", "", NO_FLAG, T0, DECISION_UNKNOWN_VERSION, UN, 0},
+    /* stopped policies x states */
+    {__LINE__, "ib-1", "STOPPED", OLD, NO_FLAG, T0, DECISION_STOPPED_SKIP, NC, 0},
+    {__LINE__, "ib-1", "STOPPED", TARGET, NO_FLAG, T0, DECISION_COMPLIANT, CO, 0},
+    {__LINE__, "upd-1", "STOPPED", OLD, NO_FLAG, T0, DECISION_START_UPDATE, NC, 0},
+    {__LINE__, "upd-1", "RUNNING", OLD, NO_FLAG, T0, DECISION_START_UPDATE, NC, 0},
+    {__LINE__, "upd-1", "STOPPED", TARGET, NO_FLAG, T0, DECISION_COMPLIANT, CO, 0},
+    {__LINE__, "uas-1", "STOPPED", OLD, NO_FLAG, T0, DECISION_START_UPDATE, NC, 0},
+    {__LINE__, "uas-1", "RUNNING", OLD, NO_FLAG, T0, DECISION_START_UPDATE, NC, 0},
+    {__LINE__, "uas-1", "STOPPED", NEWER, NO_FLAG, T0, DECISION_COMPLIANT, CO, 0},
+    /* windows (I1): before, at the opening, with exactly min_window_left left, less, after */
+    {__LINE__, "ib-1", "RUNNING", OLD, NO_FLAG, SAT_OPEN - 1, DECISION_OUTSIDE_WINDOW, NC,
+     SAT_OPEN},
+    {__LINE__, "ib-1", "RUNNING", OLD, NO_FLAG, SAT_OPEN, DECISION_START_UPDATE, NC, 0},
+    {__LINE__, "ib-1", "RUNNING", OLD, NO_FLAG, SAT_CLOSE - 1800, DECISION_START_UPDATE, NC, 0},
+    {__LINE__, "ib-1", "RUNNING", OLD, NO_FLAG, SAT_CLOSE - 1799, DECISION_TOO_LITTLE_WINDOW_LEFT,
+     NC, NEXT_SAT_OPEN},
+    {__LINE__, "ib-1", "RUNNING", OLD, NO_FLAG, SAT_CLOSE - 1, DECISION_TOO_LITTLE_WINDOW_LEFT, NC,
+     NEXT_SAT_OPEN},
+    {__LINE__, "ib-1", "RUNNING", OLD, NO_FLAG, SAT_CLOSE, DECISION_OUTSIDE_WINDOW, NC,
+     NEXT_SAT_OPEN},
+    {__LINE__, "upd-1", "STOPPED", OLD, NO_FLAG, SAT_CLOSE, DECISION_OUTSIDE_WINDOW, NC,
+     NEXT_SAT_OPEN},
+    /* a compliant or skipped builder is not "waiting for a window" */
+    {__LINE__, "ib-1", "RUNNING", TARGET, NO_FLAG, SAT_CLOSE, DECISION_COMPLIANT, CO, 0},
+    {__LINE__, "ib-1", "STOPPED", OLD, NO_FLAG, SAT_CLOSE, DECISION_STOPPED_SKIP, NC, 0},
+    /* a [builder] section's windows replace the policy's; its target replaces too */
+    {__LINE__, "prod-1", "RUNNING", OLDER, NO_FLAG, T0, DECISION_OUTSIDE_WINDOW, NC, SUN_OPEN},
+    {__LINE__, "prod-1", "RUNNING", OLDER, NO_FLAG, SUN_OPEN, DECISION_START_UPDATE, NC, 0},
+    {__LINE__, "prod-1", "RUNNING", OLD, NO_FLAG, SUN_OPEN, DECISION_COMPLIANT, CO, 0},
+    {__LINE__, "prod-1", "RUNNING", OLDER, NO_FLAG, SUN_CLOSE - 1000,
+     DECISION_TOO_LITTLE_WINDOW_LEFT, NC, SUN_OPEN + 7 * 24 * H},
+    {__LINE__, "all-1", "RUNNING", OLD, NO_FLAG, SAT_CLOSE, DECISION_START_UPDATE, NC, 0},
+    /* no name: nothing to match policy against */
+    {__LINE__, NULL, "RUNNING", OLD, NO_FLAG, T0, DECISION_NOT_COVERED, UN, 0},
+};
+
+static void check_row(const struct fixture *f, const struct row *r)
+{
+        struct builder b = mkbuilder(r->name, r->state, r->ver);
+        struct builder_list list = {.items = &b, .n = 1};
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+        const struct decision *d;
+        bool ok;
+
+        b.latest = r->flag;
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f->cfg, &list, st, r->now, false, &p), 0);
+        if (!p) {
+                state_free(st);
+                return;
+        }
+        d = &p->decisions[0];
+        ok = p->n_decisions == 1 && d->kind == r->want && d->compliance == r->compliance &&
+             d->reason[0] && d->has_next_window == (r->next_window != 0) &&
+             (!r->next_window || d->next_window == r->next_window) &&
+             p->n_begins == (r->want == DECISION_START_UPDATE) &&
+             strcmp(d->builder, r->name ? r->name : "") == 0;
+        if (!ok)
+                fprintf(stderr, "row at line %d: got %s/%s next=%d:%+lld (%s)\n", r->line,
+                        policy_decision_name(d->kind), policy_compliance_name(d->compliance),
+                        d->has_next_window, (long long)(d->next_window - T0), d->reason);
+        ASSERT_TRUE(ok);
+        policy_plan_free(p);
+        state_free(st);
+}
+
+static void test_rows(void)
+{
+        struct fixture f;
+
+        fixture_init(&f);
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+                check_row(&f, &rows[i]);
+        fixture_done(&f);
+}
+
+/* target = latest, with and without the API's flag, against the remembered newest version. */
+static void test_latest_target(void)
+{
+        static const struct {
+                int line;
+                const char *ver;
+                enum latest_flag flag;
+                const char *newest_seen;
+                enum decision_kind want;
+        } cases[] = {
+            {__LINE__, OLD, LATEST_TRUE, TARGET, DECISION_COMPLIANT},
+            {__LINE__, TARGET, LATEST_FALSE, TARGET, DECISION_START_UPDATE},
+            {__LINE__, OLD, LATEST_ABSENT, TARGET, DECISION_START_UPDATE},
+            {__LINE__, TARGET, LATEST_ABSENT, TARGET, DECISION_COMPLIANT},
+            {__LINE__, OLD, LATEST_ABSENT, NULL, DECISION_COMPLIANT},
+            {__LINE__, NULL, LATEST_TRUE, TARGET, DECISION_UNKNOWN_VERSION},
+        };
+        struct fixture f;
+
+        fixture_init(&f);
+        f.cfg.target = (struct target){.latest = true};
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct builder b = mkbuilder("ib-1", "RUNNING", cases[i].ver);
+                struct builder_list list = {.items = &b, .n = 1};
+                struct state *st = NULL;
+                struct policy_plan *p = NULL;
+
+                b.latest = cases[i].flag;
+                ASSERT_EQ_INT(state_new(&st), 0);
+                if (cases[i].newest_seen) {
+                        st->has_newest_seen = true;
+                        st->newest_seen = version(cases[i].newest_seen);
+                }
+                ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+                if (p->decisions[0].kind != cases[i].want)
+                        fprintf(stderr, "latest case at line %d: %s (%s)\n", cases[i].line,
+                                policy_decision_name(p->decisions[0].kind), p->decisions[0].reason);
+                ASSERT_EQ_INT(p->decisions[0].kind, cases[i].want);
+                policy_plan_free(p);
+                state_free(st);
+        }
+        fixture_done(&f);
+}
+
+static void test_reasons(void)
+{
+        struct fixture f;
+        struct builder b[] = {
+            mkbuilder("ib-1", "RUNNING", OLD),      mkbuilder("sandbox-1", "RUNNING", OLD),
+            mkbuilder("ib-2", "SNAPSHOTTING", OLD), mkbuilder("ib-3", "RUNNING", "garbage"),
+            mkbuilder("uas-1", "STOPPED", OLD),     mkbuilder("lab-1", "RUNNING", OLD),
+        };
+        struct builder_list list = {.items = b, .n = 6};
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, SAT_CLOSE + 60, false, &p), 0);
+        ASSERT_STREQ(p->decisions[0].reason,
+                     "agent 06-19-2023 older than target 09-05-2025; outside its windows; "
+                     "window 'Sat 02:00-06:00 UTC' opens 2026-12-05 02:00 UTC");
+        ASSERT_STREQ(p->decisions[1].reason, "excluded by exclude glob 'sandbox-*'");
+        ASSERT_STREQ(p->decisions[2].reason,
+                     "agent 06-19-2023 older than target 09-05-2025; state SNAPSHOTTING is left "
+                     "alone");
+        ASSERT_STREQ(p->decisions[3].reason,
+                     "agent version 'garbage' is not MM-DD-YYYY; never acted on");
+        ASSERT_STREQ(p->decisions[5].reason, "excluded by [builder lab-*] (exclude = yes)");
+        policy_plan_free(p);
+
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, SAT_CLOSE - 600, false, &p), 0);
+        ASSERT_STREQ(p->decisions[0].reason,
+                     "agent 06-19-2023 older than target 09-05-2025; the window closes "
+                     "2026-11-28 06:00 UTC, less than min_window_left 30m away; window 'Sat "
+                     "02:00-06:00 UTC' opens 2026-12-05 02:00 UTC");
+        policy_plan_free(p);
+
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_STREQ(p->decisions[0].reason,
+                     "agent 06-19-2023 older than target 09-05-2025; updating: stop, then start "
+                     "with [LATEST]");
+        ASSERT_STREQ(p->decisions[4].reason,
+                     "agent 06-19-2023 older than target 09-05-2025; updating: start with "
+                     "[LATEST], then stop again");
+        policy_plan_free(p);
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* Five candidates, two slots: the oldest agents go first, ties by name, whatever the input
+ * order; the begins carry what the operation needs. */
+static void test_slots_and_order(void)
+{
+        struct builder b[] = {
+            mkbuilder("ib-e", "RUNNING", OLD),          mkbuilder("uas-b", "STOPPED", OLDER),
+            mkbuilder("ib-c", "RUNNING", "01-26-2023"), mkbuilder("ib-a", "RUNNING", OLD),
+            mkbuilder("upd-d", "STOPPED", OLDER),
+        };
+        struct builder_list list = {.items = b, .n = 5};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        ASSERT_EQ_INT(state_new(&st), 0);
+        for (int round = 0; round < 2; round++) {
+                ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+                ASSERT_EQ_INT(p->n_begins, 2);
+                ASSERT_EQ_INT(p->in_flight, 0);
+                ASSERT_EQ_INT(p->free_slots, 0);
+                ASSERT_STREQ(p->begins[0].builder, "uas-b");
+                ASSERT_TRUE(p->begins[0].from_stopped && p->begins[0].stop_after);
+                ASSERT_STREQ(p->begins[0].from_version, OLDER);
+                ASSERT_EQ_INT(p->begins[0].window_closes_at, SAT_CLOSE);
+                ASSERT_STREQ(p->begins[1].builder, "upd-d");
+                ASSERT_TRUE(p->begins[1].from_stopped && !p->begins[1].stop_after);
+                for (size_t i = 0; i < 5; i++) {
+                        const struct decision *d = &p->decisions[i];
+                        bool chosen =
+                            strcmp(d->builder, "uas-b") == 0 || strcmp(d->builder, "upd-d") == 0;
+
+                        /* decisions stay in the order of the list */
+                        ASSERT_STREQ(d->builder, b[i].name);
+                        ASSERT_EQ_INT(d->kind,
+                                      chosen ? DECISION_START_UPDATE : DECISION_WAITING_FOR_SLOT);
+                }
+                policy_plan_free(p);
+                /* reverse the list: same plan */
+                for (size_t i = 0; i < 2; i++) {
+                        struct builder tmp = b[i];
+
+                        b[i] = b[4 - i];
+                        b[4 - i] = tmp;
+                }
+        }
+
+        /* Three slots: next comes ib-c (01-26-2023), then by name among equal versions. */
+        f.cfg.max_concurrent = 4;
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 4);
+        ASSERT_STREQ(p->begins[2].builder, "ib-c");
+        ASSERT_STREQ(p->begins[3].builder, "ib-a");
+        ASSERT_TRUE(!p->begins[3].from_stopped && !p->begins[3].stop_after);
+        policy_plan_free(p);
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* Operations in flight take slots, also when their builder has vanished; never below zero. */
+static void test_in_flight(void)
+{
+        struct builder b[] = {
+            mkbuilder("ib-1", "STOPPING", OLD),
+            mkbuilder("ib-2", "RUNNING", OLD),
+            mkbuilder("ib-3", "RUNNING", OLD),
+            mkbuilder("lab-1", "STOPPED", OLD),
+        };
+        struct builder_list list = {.items = b, .n = 4};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(state_add_operation(st, "ib-1", false, false, OLD, SAT_CLOSE, T0), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        /* our own operation: never re-decided, even in a state I7 leaves alone */
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_IN_OPERATION);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_START_UPDATE);
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_WAITING_FOR_SLOT);
+        ASSERT_EQ_INT(p->n_begins, 1);
+        ASSERT_EQ_INT(p->in_flight, 1);
+        policy_plan_free(p);
+
+        /* an operation on a builder that is now excluded still shows as ours */
+        ASSERT_EQ_INT(state_add_operation(st, "lab-1", true, false, OLD, SAT_CLOSE, T0), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[3].kind, DECISION_IN_OPERATION);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_WAITING_FOR_SLOT);
+        ASSERT_EQ_INT(p->n_begins, 0);
+        ASSERT_EQ_INT(p->free_slots, 0);
+        policy_plan_free(p);
+
+        /* vanished builders' operations count; more in flight than allowed is no debt */
+        ASSERT_EQ_INT(state_add_operation(st, "gone", false, false, OLD, SAT_CLOSE, T0), 0);
+        list.n = 3;
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->in_flight, 3);
+        ASSERT_EQ_INT(p->free_slots, 0);
+        ASSERT_EQ_INT(p->n_begins, 0);
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_WAITING_FOR_SLOT);
+        policy_plan_free(p);
+
+        ASSERT_EQ_INT(state_finish_operation(st, "gone", OP_RESULT_ABANDONED, NULL, "", T0), 0);
+        ASSERT_EQ_INT(state_finish_operation(st, "lab-1", OP_RESULT_SUCCEEDED, NULL, "", T0), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 1);
+        ASSERT_STREQ(p->begins[0].builder, "ib-2");
+        policy_plan_free(p);
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* I6: a dry run begins nothing, from the flag or from the configuration, but hands out slots
+ * as if it did. */
+static void test_dry_run(void)
+{
+        struct builder b[] = {
+            mkbuilder("ib-1", "RUNNING", OLD),
+            mkbuilder("ib-2", "RUNNING", OLDER),
+            mkbuilder("ib-3", "RUNNING", OLD),
+        };
+        struct builder_list list = {.items = b, .n = 3};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        ASSERT_EQ_INT(state_new(&st), 0);
+        for (int how = 0; how < 2; how++) {
+                f.cfg.dry_run = how == 1;
+                ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, how == 0, &p), 0);
+                ASSERT_EQ_INT(p->n_begins, 0);
+                ASSERT_EQ_INT(p->free_slots, 0);
+                ASSERT_EQ_INT(p->decisions[0].kind, DECISION_WOULD_UPDATE);
+                ASSERT_EQ_INT(p->decisions[1].kind, DECISION_WOULD_UPDATE);
+                ASSERT_EQ_INT(p->decisions[2].kind, DECISION_WAITING_FOR_SLOT);
+                ASSERT_TRUE(strstr(p->decisions[1].reason, "dry run: would stop, then start "
+                                                           "with [LATEST]") != NULL);
+                policy_plan_free(p);
+        }
+        state_free(st);
+        fixture_done(&f);
+}
+
+static void add_failure(struct state *st, const char *builder, int64_t closes, int64_t at)
+{
+        ASSERT_EQ_INT(state_add_operation(st, builder, false, false, OLD, closes, at - 100), 0);
+        ASSERT_EQ_INT(state_finish_operation(st, builder, OP_RESULT_FAILED, OLD, "x", at), 0);
+}
+
+/* I5: max_failures failures in one window span stop new updates in that span only. */
+static void test_breaker(void)
+{
+        struct builder b[] = {
+            mkbuilder("ib-1", "RUNNING", OLD),
+            mkbuilder("prod-1", "RUNNING", OLDER),
+            mkbuilder("all-1", "RUNNING", OLD),
+        };
+        struct builder_list list = {.items = b, .n = 3};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        f.cfg.max_concurrent = 10;
+        ASSERT_EQ_INT(state_new(&st), 0);
+        /* failures of other builders in the previous Saturday's span do not count */
+        add_failure(st, "ib-x", LAST_SAT_CLOSE, LAST_SAT_CLOSE - H);
+        add_failure(st, "ib-y", LAST_SAT_CLOSE, LAST_SAT_CLOSE - H);
+        add_failure(st, "ib-z", LAST_SAT_CLOSE, LAST_SAT_CLOSE - H);
+        ASSERT_EQ_INT(policy_failures_in_span(st, SAT_CLOSE, T0), 0);
+        add_failure(st, "ib-x", SAT_CLOSE, T0 - 600);
+        add_failure(st, "ib-y", SAT_CLOSE, T0 - 500);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+
+        add_failure(st, "ib-z", SAT_CLOSE, T0 - 400);
+        ASSERT_EQ_INT(policy_failures_in_span(st, SAT_CLOSE, T0), 3);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_BREAKER_OPEN);
+        ASSERT_TRUE(p->decisions[0].has_next_window &&
+                    p->decisions[0].next_window == NEXT_SAT_OPEN);
+        ASSERT_TRUE(strstr(p->decisions[0].reason, "3 failed updates in this window "
+                                                   "(max_failures 3)") != NULL);
+        /* a builder whose window is another span (always) is not held back */
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+
+        /* The next Saturday's span starts clean; Sunday's prod span never counted them. */
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, NEXT_SAT_OPEN + H, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, SUN_OPEN, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+
+        /* "always": failures count for 24 hours. */
+        add_failure(st, "all-x", INT64_MAX, T0 - 24 * H);
+        add_failure(st, "all-y", INT64_MAX, T0 - 24 * H + 1);
+        add_failure(st, "all-z", INT64_MAX, T0 - 10);
+        ASSERT_EQ_INT(policy_failures_in_span(st, INT64_MAX, T0), 2);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+        add_failure(st, "all-w", INT64_MAX, T0 - 5);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_BREAKER_OPEN);
+        ASSERT_TRUE(!p->decisions[2].has_next_window);
+        policy_plan_free(p);
+        /* one second later the oldest of the three ages out */
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + 1, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* A failed builder waits for its not-before time and never retries in the span it failed in;
+ * under "always" only the time applies. */
+static void test_backoff(void)
+{
+        struct builder b[] = {
+            mkbuilder("ib-1", "RUNNING", OLD),
+            mkbuilder("all-1", "RUNNING", OLD),
+        };
+        struct builder_list list = {.items = b, .n = 2};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        ASSERT_EQ_INT(state_new(&st), 0);
+        /* ib-1 failed in last week's span at its end: 30 min later it is in no window */
+        add_failure(st, "ib-1", LAST_SAT_CLOSE, LAST_SAT_CLOSE - 60);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+
+        /* It fails now, in this span: not before 30 min, and then not in this span at all. */
+        add_failure(st, "ib-1", SAT_CLOSE, T0);
+        ASSERT_EQ_INT(state_find_backoff(st, "ib-1")->failures, 2);
+        ASSERT_EQ_INT(state_find_backoff(st, "ib-1")->not_before, T0 + H);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + 10, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_BACKOFF);
+        ASSERT_EQ_INT(p->decisions[0].not_before, T0 + H);
+        policy_plan_free(p);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + 2 * H, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_BACKOFF);
+        ASSERT_TRUE(p->decisions[0].has_next_window &&
+                    p->decisions[0].next_window == NEXT_SAT_OPEN);
+        policy_plan_free(p);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, NEXT_SAT_OPEN, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+
+        /* always: the span never changes, so only the not-before time holds it back */
+        add_failure(st, "all-1", INT64_MAX, T0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + 1799, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_BACKOFF);
+        policy_plan_free(p);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + 1800, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+
+        /* a success clears it */
+        ASSERT_EQ_INT(state_add_operation(st, "ib-1", false, false, OLD, SAT_CLOSE, T0), 0);
+        ASSERT_EQ_INT(state_finish_operation(st, "ib-1", OP_RESULT_SUCCEEDED, TARGET, "", T0), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + 10, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* Overlapping or touching windows form one span; I1 looks at the end of the whole span. */
+static void test_window_spans(void)
+{
+        struct window *w[2] = {parse_window("Sat 02:00-06:00 UTC"),
+                               parse_window("Sat 05:00-08:00 UTC")};
+        struct builder b = mkbuilder("ib-1", "RUNNING", OLD);
+        struct builder_list list = {.items = &b, .n = 1};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        f.cfg.windows = (struct window_set){.items = w, .n = 2};
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, SAT_CLOSE - 60, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        ASSERT_EQ_INT(p->begins[0].window_closes_at, SAT_CLOSE + 2 * H);
+        policy_plan_free(p);
+        state_free(st);
+        window_free(w[0]);
+        window_free(w[1]);
+        fixture_done(&f);
+}
+
+static void test_names(void)
+{
+        ASSERT_STREQ(policy_decision_name(DECISION_IN_OPERATION), "in-operation");
+        ASSERT_STREQ(policy_decision_name(DECISION_TOO_LITTLE_WINDOW_LEFT),
+                     "too-little-window-left");
+        ASSERT_STREQ(policy_decision_name(DECISION_START_UPDATE), "start-update");
+        ASSERT_STREQ(policy_compliance_name(COMPLIANCE_NON_COMPLIANT), "non-compliant");
+        ASSERT_STREQ(policy_compliance_name(COMPLIANCE_UNKNOWN), "unknown");
+}
+
+int main(void)
+{
+        test_compliance();
+        test_rows();
+        test_latest_target();
+        test_reasons();
+        test_slots_and_order();
+        test_in_flight();
+        test_dry_run();
+        test_breaker();
+        test_backoff();
+        test_window_spans();
+        test_names();
+        return test_summary("test_policy");
+}
