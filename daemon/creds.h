@@ -60,10 +60,11 @@ struct creds_chain;
 /* Creates a chain on opts->loop. The provider order is botocore's: the environment (skipped
  * when opts->profile is set, as botocore skips it for an explicit profile), the shared
  * credentials file, credential_process, the shared config file, the container endpoint, then
- * EC2 instance metadata. Nothing is read until the first get. On success *ret is owned by the
- * caller (creds_chain_free()); opts and the strings in it are copied, the loop, the HTTP
- * client, the clock and the transport are borrowed and must outlive the chain. Returns 0,
- * -EINVAL or -ENOMEM. */
+ * EC2 instance metadata. Nothing is read until the first get; once a provider has answered,
+ * refreshes ask that provider again, as botocore's refreshable credentials do. On success
+ * *ret is owned by the caller (creds_chain_free()); opts and the strings in it are copied,
+ * the loop, the HTTP client, the clock and the transport are borrowed and must outlive the
+ * chain. Returns 0, -EINVAL or -ENOMEM. */
 int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain **ret);
 
 /* Delivers valid credentials: from the cache when fresh, else after one shared refresh (many

@@ -167,6 +167,7 @@ static int spawn(uv_loop_t *loop, struct creds_process *proc, char **argv, char 
         };
         uv_process_options_t options = {
             .exit_cb = on_process_exit,
+            .flags = UV_PROCESS_DETACHED,
             .file = argv[0],
             .args = argv,
             .stdio_count = 3,

@@ -127,7 +127,8 @@ class FakeIMDS:
 
     def count(self, method, path=None):
         with self.lock:
-            return sum(1 for m, p, _ in self.requests if m == method and (path is None or p == path))
+            return sum(1 for m, p, _ in self.requests
+                       if m == method and (path is None or p == path))
 
     def stop(self):
         self.server.shutdown()

@@ -36,11 +36,12 @@ def check(cond, what):
         print("FAIL:", what, file=sys.stderr)
 
 
-def tool(*args, env=None):
-    out = subprocess.run([INI_TOOL, *args], capture_output=True, env=env, timeout=30)
+def tool(*args):
+    """Runs tool_creds_ini; one JSON document per output line."""
+    out = subprocess.run([INI_TOOL, *args], capture_output=True, timeout=60)
     if out.returncode != 0:
-        raise RuntimeError(f"tool_creds_ini {args}: {out.stderr!r}")
-    return json.loads(out.stdout)
+        raise RuntimeError(f"tool_creds_ini {args[:3]}: {out.stderr!r}")
+    return [json.loads(line) for line in out.stdout.splitlines()]
 
 
 def normalize(value):
@@ -111,31 +112,34 @@ def generated_corpus(count):
         yield eol.join(lines) + (eol if rng.random() < 0.8 else "")
 
 
-def compare_parse(path, text, raw):
-    with open(path, "wb") as f:
-        f.write(raw)
+def botocore_parse(path):
     try:
-        expected = botocore.configloader.raw_config_parse(path)
+        return botocore.configloader.raw_config_parse(path)
     except botocore.exceptions.ConfigParseError:
-        expected = None
-    got = tool("parse", path)
-    if expected is None:
-        check(not got["ok"], f"botocore rejects, we accept: {text!r} -> {got}")
-        return
-    if not got["ok"]:
-        check(False, f"botocore accepts, we reject: {text!r}: {got['error']}")
-        return
-    ours = {name: {k: normalize(v) for k, v in keys.items()}
-            for name, keys in got["sections"].items()}
-    check(ours == expected, f"parse differs for {text!r}:\n ours {ours}\n boto {expected}")
+        return None
 
 
 def check_parser(d):
-    path = os.path.join(d, "parse.ini")
-    for text in EDGE_CASES + list(generated_corpus(300)):
-        compare_parse(path, text, text.encode())
-    # bytes that are not UTF-8 are refused by both
-    compare_parse(path, "latin-1", b"[s]\nk = caf\xe9\n")
+    """Every corpus file is written first, then parsed by one tool run."""
+    corpus = [(t, t.encode()) for t in EDGE_CASES + list(generated_corpus(400))]
+    corpus.append(("latin-1, not UTF-8", b"[s]\nk = caf\xe9\n"))
+    paths = []
+    for i, (_, raw) in enumerate(corpus):
+        paths.append(os.path.join(d, f"parse-{i}.ini"))
+        with open(paths[-1], "wb") as f:
+            f.write(raw)
+    results = tool("parse", *paths)
+    check(len(results) == len(corpus), "one result per file")
+    for (text, _), path, got in zip(corpus, paths, results):
+        expected = botocore_parse(path)
+        if expected is None:
+            check(not got["ok"], f"botocore rejects, we accept: {text!r} -> {got}")
+        elif not got["ok"]:
+            check(False, f"botocore accepts, we reject: {text!r}: {got['error']}")
+        else:
+            ours = {name: {k: normalize(v) for k, v in keys.items()}
+                    for name, keys in got["sections"].items()}
+            check(ours == expected, f"parse differs for {text!r}:\n ours {ours}\n boto {expected}")
 
 
 def check_profiles(d):
@@ -147,7 +151,7 @@ def check_profiles(d):
     sections_cred = ["[default]", "[dev]", "[q s]", "[x]", "[profile dev]", "[s]"]
     keys = ["region = r1", "output = json", "aws_access_key_id = K1", "region = r2",
             "s3 =\n  a = b", "credential_process = /bin/true"]
-    for _ in range(100):
+    for _ in range(80):
         def build(sections):
             parts = []
             for section in rng.sample(sections, rng.randint(0, len(sections))):
@@ -168,7 +172,7 @@ def check_profiles(d):
             profiles = session.full_config["profiles"]
         except botocore.exceptions.ConfigParseError:
             profiles = None
-        got = tool("profiles", config, creds, *names)
+        [got] = tool("profiles", config, creds, *names)
         if profiles is None:
             check(not got["ok"], f"botocore rejects {text_conf!r} / {text_cred!r}")
             continue
@@ -190,13 +194,14 @@ def check_shlex():
     alphabet = ["a", "b", " ", "\t", "'", '"', "\\", "#", "$", "\n", "x y", "é"]
     cases = ["", "a b", "'a b' c", '"a \\" b"', "a\\ b", "'unclosed", 'x"y\'z"', "trailing\\"]
     cases += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
-              for _ in range(250)]
-    for text in cases:
+              for _ in range(1000)]
+    results = tool("shlex", *cases)
+    check(len(results) == len(cases), "one result per text")
+    for text, got in zip(cases, results):
         try:
             expected = shlex.split(text)
         except ValueError:
             expected = None
-        got = tool("shlex", text)
         check((got["words"] if got["ok"] else None) == expected,
               f"shlex {text!r}: ours {got}, python {expected}")
 
@@ -212,19 +217,25 @@ ERRORS = {"ProfileNotFound": {-errno.ENOENT}, "PartialCredentialsError": {-errno
           "CredentialRetrievalError": {-errno.EIO, -errno.EINVAL},
           "none": {-errno.ENOKEY}, "RuntimeError": {-errno.EKEYEXPIRED}}
 
+# Runs in one child interpreter for all scenarios: each gets exactly its own environment and a
+# fresh session.
 BOTO_PROBE = r"""
-import json, sys, botocore.session
-profile = sys.argv[1] or None
-try:
-    creds = botocore.session.Session(profile=profile).get_credentials()
-    if creds is None:
-        print(json.dumps({"error": "none"}))
-    else:
-        frozen = creds.get_frozen_credentials()
-        print(json.dumps({"method": creds.method, "key": frozen.access_key,
-                          "token": bool(frozen.token)}))
-except Exception as e:
-    print(json.dumps({"error": type(e).__name__}))
+import json, os, sys, botocore.session
+results = []
+for case in json.load(sys.stdin):
+    os.environ.clear()
+    os.environ.update(case["env"])
+    try:
+        creds = botocore.session.Session(profile=case["profile"]).get_credentials()
+        if creds is None:
+            results.append({"error": "none"})
+        else:
+            frozen = creds.get_frozen_credentials()
+            results.append({"method": creds.method, "key": frozen.access_key,
+                            "token": bool(frozen.token)})
+    except Exception as e:
+        results.append({"error": type(e).__name__})
+json.dump(results, sys.stdout)
 """
 
 
@@ -301,21 +312,26 @@ def scenarios(d):
 
 
 def check_chain(d):
-    config, creds = os.path.join(d, "chain-config"), os.path.join(d, "chain-credentials")
-    for name, extra, conf_text, cred_text, profile in scenarios(d):
+    cases = []
+    for i, (name, extra, conf_text, cred_text, profile) in enumerate(scenarios(d)):
+        config, creds = os.path.join(d, f"chain-config-{i}"), os.path.join(d, f"chain-cred-{i}")
+        with open(config, "w") as f:
+            f.write(conf_text)
+        with open(creds, "w") as f:
+            f.write(cred_text)
         env = {"PATH": "/usr/bin:/bin", "HOME": d, "AWS_CONFIG_FILE": config,
                "AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_EC2_METADATA_DISABLED": "true"}
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 env[k] = os.environ[k]
         env.update(extra)
-        with open(config, "w") as f:
-            f.write(conf_text)
-        with open(creds, "w") as f:
-            f.write(cred_text)
-        boto = subprocess.run(["/usr/bin/python3", "-c", BOTO_PROBE, profile or ""],
-                              capture_output=True, text=True, env=env, timeout=60)
-        expected = json.loads(boto.stdout)
+        cases.append((name, env, profile))
+    boto = subprocess.run(["/usr/bin/python3", "-c", BOTO_PROBE], capture_output=True,
+                          text=True, timeout=120,
+                          input=json.dumps([{"env": e, "profile": p} for _, e, p in cases]))
+    expectations = json.loads(boto.stdout)
+    check(len(expectations) == len(cases), f"botocore answered every scenario: {boto.stderr}")
+    for (name, env, profile), expected in zip(cases, expectations):
         args = ["--profile", profile] if profile else []
         ours = subprocess.run([FETCH_TOOL, *args], capture_output=True, text=True, env=env,
                               timeout=60)

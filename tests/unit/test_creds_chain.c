@@ -385,8 +385,9 @@ static void test_free_with_work_in_flight(void)
         ASSERT_EQ_INT(w[0].res.calls, 1);
         ASSERT_EQ_INT(ft.n_log, 1);
 
-        /* a credential_process in flight is killed; the loop still closes cleanly */
-        slow = write_file("slow.sh", 0700, "#!/bin/sh\nexec sleep 30\n");
+        /* a credential_process in flight is killed and the loop closes cleanly (were it not
+         * killed, close_loop() would wait for it past the alarm) */
+        slow = write_file("slow.sh", 0700, "#!/bin/sh\nexec sleep 600\n");
         setenv("AWS_CONFIG_FILE",
                write_file("config", 0600, "[default]\ncredential_process = %s\n", slow), 1);
         chain_open();

@@ -1,8 +1,8 @@
 /* Exposes the shared-file parser to check_creds_parity.py, which compares it with botocore:
- *   tool_creds_ini parse FILE                      sections and keys, or the error
+ *   tool_creds_ini parse FILE...                   per file: sections and keys, or the error
  *   tool_creds_ini profiles CONFIG CREDENTIALS NAME...   per profile: exists, merged keys
- *   tool_creds_ini shlex TEXT                      the words, or failure
- * Output is one JSON document on stdout. */
+ *   tool_creds_ini shlex TEXT...                   per text: the words, or failure
+ * Output is one JSON document per line on stdout, one per FILE or TEXT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +35,7 @@ static void section_object(const struct aws_ini_section *s)
         putchar('}');
 }
 
-static int cmd_parse(const char *path)
+static void cmd_parse(const char *path)
 {
         struct aws_ini *ini;
         char err[512];
@@ -45,7 +45,7 @@ static int cmd_parse(const char *path)
                 printf("{\"ok\": false, \"r\": %d, \"error\": ", r);
                 json_string(err);
                 printf("}\n");
-                return 0;
+                return;
         }
         printf("{\"ok\": true, \"sections\": {");
         for (size_t i = 0; i < ini->n_sections; i++) {
@@ -56,7 +56,6 @@ static int cmd_parse(const char *path)
         }
         printf("}}\n");
         aws_ini_free(ini);
-        return 0;
 }
 
 /* The profile's keys as botocore's full_config has them: the config file's section, updated
@@ -110,14 +109,14 @@ static int cmd_profiles(const char *config, const char *credentials, char **name
         return 0;
 }
 
-static int cmd_shlex(const char *text)
+static void cmd_shlex(const char *text)
 {
         char **words;
         size_t n;
 
         if (aws_profile_shlex_split(text, &words, &n) < 0) {
                 printf("{\"ok\": false}\n");
-                return 0;
+                return;
         }
         printf("{\"ok\": true, \"words\": [");
         for (size_t i = 0; i < n; i++) {
@@ -126,18 +125,23 @@ static int cmd_shlex(const char *text)
         }
         printf("]}\n");
         aws_profile_strv_free(words);
-        return 0;
 }
 
 int main(int argc, char **argv)
 {
-        if (argc == 3 && strcmp(argv[1], "parse") == 0)
-                return cmd_parse(argv[2]);
+        if (argc >= 3 && strcmp(argv[1], "parse") == 0) {
+                for (int i = 2; i < argc; i++)
+                        cmd_parse(argv[i]);
+                return 0;
+        }
         if (argc >= 4 && strcmp(argv[1], "profiles") == 0)
                 return cmd_profiles(argv[2], argv[3], argv + 4, argc - 4);
-        if (argc == 3 && strcmp(argv[1], "shlex") == 0)
-                return cmd_shlex(argv[2]);
-        fprintf(stderr, "usage: tool_creds_ini parse FILE | profiles CONFIG CREDENTIALS NAME... "
-                        "| shlex TEXT\n");
+        if (argc >= 3 && strcmp(argv[1], "shlex") == 0) {
+                for (int i = 2; i < argc; i++)
+                        cmd_shlex(argv[i]);
+                return 0;
+        }
+        fprintf(stderr, "usage: tool_creds_ini parse FILE... | profiles CONFIG CREDENTIALS "
+                        "NAME... | shlex TEXT...\n");
         return 2;
 }
