@@ -285,7 +285,8 @@ static int sign_and_send(struct call *call, const struct aws_credentials *creds)
                                              .headers = headers,
                                              .n_headers = n,
                                              .body = call->body,
-                                             .body_len = strlen(call->body)},
+                                             .body_len = strlen(call->body),
+                                             .sensitive = creds->session_token != NULL},
                       on_response, call);
         if (r < 0)
                 call->wait = WAIT_NONE;

@@ -197,6 +197,7 @@ static void send_attempt(struct container_provider *cp)
             .timeout_ms = CONTAINER_TIMEOUT_MS,
             .connect_timeout_ms = CONTAINER_TIMEOUT_MS,
             .max_response_size = CONTAINER_MAX_RESPONSE,
+            .sensitive = true,
         };
         int r;
 

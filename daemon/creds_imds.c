@@ -96,6 +96,8 @@ static void send_step(struct imds_provider *ip, enum imds_step step)
             .timeout_ms = IMDS_TIMEOUT_MS,
             .connect_timeout_ms = IMDS_TIMEOUT_MS,
             .max_response_size = IMDS_MAX_RESPONSE,
+            .no_proxy = true,
+            .sensitive = true,
         };
         char *url = NULL;
         int r;

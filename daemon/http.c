@@ -7,6 +7,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ struct transfer {
         char *body;
         size_t body_len, body_cap, body_max;
         bool too_large;
+        bool sensitive;
 
         char *header_names[MAX_RESPONSE_HEADERS];
         char *header_values[MAX_RESPONSE_HEADERS];
@@ -305,6 +307,12 @@ static void transfer_free(struct transfer *t)
                 return;
         if (t->easy)
                 curl_easy_cleanup(t->easy);
+        if (t->sensitive) {
+                for (struct curl_slist *l = t->headers; l; l = l->next)
+                        OPENSSL_cleanse(l->data, strlen(l->data));
+                if (t->body)
+                        OPENSSL_cleanse(t->body, t->body_cap);
+        }
         curl_slist_free_all(t->headers);
         headers_reset(t);
         free(t->body);
@@ -403,6 +411,8 @@ static int configure_easy(struct transfer *t, const struct http_request *req)
         ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
         if (c->ca_file)
                 ok &= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) == CURLE_OK;
+        if (req->no_proxy)
+                ok &= curl_easy_setopt(e, CURLOPT_NOPROXY, "*") == CURLE_OK;
         ok &= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
         ok &= curl_easy_setopt(e, CURLOPT_USERAGENT,
                                "appstream-agent-reconciler/" RECONCILER_VERSION) == CURLE_OK;
@@ -437,6 +447,7 @@ int http_send(struct http_client *client, const struct http_request *req, http_d
         t->client = client;
         t->done = done;
         t->userdata = userdata;
+        t->sensitive = req->sensitive;
         t->body_max = req->max_response_size ? req->max_response_size : client->max_response_size;
         t->easy = curl_easy_init();
         if (!t->easy) {

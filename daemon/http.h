@@ -4,6 +4,7 @@
  * from libcurl's own handling of the usual environment variables. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -24,6 +25,8 @@ struct http_request {
         long timeout_ms;          /* whole transfer; 0 means the client default */
         long connect_timeout_ms;  /* 0 means the client default */
         size_t max_response_size; /* body cap; 0 means the client default */
+        bool no_proxy;            /* never through a proxy: instance and container metadata */
+        bool sensitive;           /* headers or body carry secrets: wipe copies when done */
 };
 
 enum http_failure {
