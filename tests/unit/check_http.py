@@ -157,6 +157,14 @@ def main():
     [r] = fetch(f"http://127.0.0.1:{port}/")
     check(r["failure"] == "connect", f"connection refused {r}")
 
+    proxied = dict(os.environ, http_proxy=f"http://127.0.0.1:{port}", no_proxy="")
+    out = subprocess.run([TOOL, base + "/"], capture_output=True, text=True, env=proxied,
+                         timeout=60)
+    check('"failure": "connect"' in out.stdout, f"the proxy variables are honoured {out.stdout}")
+    out = subprocess.run([TOOL, "--no-proxy", base + "/"], capture_output=True, text=True,
+                         env=proxied, timeout=60)
+    check('"failure": "ok"' in out.stdout, f"no_proxy requests bypass the proxy {out.stdout}")
+
     [r] = fetch("-t", "20000", "http://name-that-does-not-exist.invalid/")
     check(r["failure"] == "resolve", f"unresolvable host {r}")
 

@@ -1,7 +1,7 @@
 /* Drives http.c from the command line for check_http.py: starts every request at once on one
  * loop and prints one JSON line per response, in completion order.
  *   tool_http_fetch [-X METHOD] [-d BODY] [-H 'Name: value'] [-t TIMEOUT_MS] [-m MAX_BYTES]
- *                   [--ca FILE] [-n COUNT] [--header-out NAME] [-s] URL...
+ *                   [--ca FILE] [-n COUNT] [--header-out NAME] [-s] [--no-proxy] URL...
  * -s sends the URLs one after another, each from the previous one's completion. */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 {
         static const struct option longopts[] = {{"ca", required_argument, NULL, 'c'},
                                                  {"header-out", required_argument, NULL, 'o'},
+                                                 {"no-proxy", no_argument, NULL, 'p'},
                                                  {NULL, 0, NULL, 0}};
         struct http_client_options opts = {0};
         struct http_header headers[8];
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
                 case 'c': opts.ca_file = optarg; break;
                 case 'o': header_out = optarg; break;
                 case 's': sequential = true; break;
+                case 'p': req.no_proxy = true; break;
                 default: return 2;
                 }
         }
