@@ -171,8 +171,22 @@ static void on_backoff(uv_timer_t *timer)
         call_send(call);
 }
 
-/* retry_later: the builder was busy (ConcurrentModificationException) or the describe we acted
- * on was stale (IncorrectStateException); the next poll decides again from fresh state. */
+/* Errors that say nothing about the builder: it was busy (ConcurrentModificationException),
+ * the describe we acted on was stale (IncorrectStateException), or the service was throttling
+ * or failing past our retries. The next poll decides again from fresh state. */
+static bool is_retry_later(enum http_failure failure, long status, const char *code)
+{
+        switch (retry_classify(failure, status, code)) {
+        case RETRY_CLASS_TRY_LATER:
+        case RETRY_CLASS_THROTTLING:
+        case RETRY_CLASS_TRANSIENT:
+        case RETRY_CLASS_TIMEOUT:
+                return true;
+        default:
+                return code && strcmp(code, "IncorrectStateException") == 0;
+        }
+}
+
 static void fill_error(struct api_error *err, const struct call *call, long status,
                        const char *code, const char *message, const char *request_id,
                        enum http_failure failure)
@@ -183,8 +197,7 @@ static void fill_error(struct api_error *err, const struct call *call, long stat
                 .message = message,
                 .request_id = request_id,
                 .http_status = status,
-                .retry_later = retry_classify(failure, status, code) == RETRY_CLASS_TRY_LATER ||
-                               (code && strcmp(code, "IncorrectStateException") == 0),
+                .retry_later = is_retry_later(failure, status, code),
                 .unreachable = is_unreachable(failure, status, code),
                 .attempts = call->attempt,
         };

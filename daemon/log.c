@@ -132,14 +132,30 @@ static const char *priority_word(int priority)
         return words[priority & 7];
 }
 
+/* KEY=value, quoted when it holds blanks, quotes or '=', on one line whatever it holds. */
+static void put_field(const struct named_field *f)
+{
+        bool quote = f->value[strcspn(f->value, " \t\"=")] != '\0';
+
+        fprintf(stderr, " %s=%s", f->key, quote ? "\"" : "");
+        for (const char *p = f->value; *p; p++) {
+                unsigned char c = (unsigned char)*p;
+
+                if (c == '"' || c == '\\')
+                        fputc('\\', stderr);
+                fputc(c < 0x20 || c == 0x7f ? ' ' : c, stderr);
+        }
+        if (quote)
+                fputc('"', stderr);
+}
+
 static void emit_stderr(const struct event_kind *k, const char *message,
                         const struct named_field *f, size_t n)
 {
         flockfile(stderr);
         fprintf(stderr, "%s: %s", priority_word(k->priority), message);
         for (size_t i = 0; i < n; i++)
-                fprintf(stderr, strpbrk(f[i].value, " \t\"=") ? " %s=\"%s\"" : " %s=%s",
-                        f[i].key, f[i].value);
+                put_field(&f[i]);
         fputc('\n', stderr);
         funlockfile(stderr);
 }
@@ -165,6 +181,15 @@ static void emit_journal(const struct event_kind *k, const char *message,
                 emit_stderr(k, message, f, n);
 }
 
+/* One event, one line: control characters (a multi-line AWS message, a hostile builder name)
+ * become spaces so that nothing can forge or split a log line. */
+static void flatten(char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        *s = ' ';
+}
+
 void log_event(enum log_event ev, const struct log_fields *fields, const char *fmt, ...)
 {
         const struct event_kind *k = &kinds[ev];
@@ -179,6 +204,7 @@ void log_event(enum log_event ev, const struct log_fields *fields, const char *f
         va_start(ap, fmt);
         vsnprintf(message, sizeof(message), fmt, ap);
         va_end(ap);
+        flatten(message);
         n = collect_fields(fields, f);
         if (to_journal)
                 emit_journal(k, message, f, n);

@@ -147,9 +147,6 @@ def test_every_retry_mode_retries_as_standard(fake, tmp_path, mode):
     assert _outcomes(fake.calls()) == ["ThrottlingException"] * 2 + ["OK"]
 
 
-@pytest.mark.xfail(strict=True, reason="cmd_common.c cmd_describe(): a describe refused "
-                   "after retries (throttling) exits 1, which SPEC.md reserves for failed "
-                   "updates; exit 3 is 'the AWS API refused us after retries'")
 def test_list_exits_3_when_the_api_throttles_it_out(fake, tmp_path):
     fake.add_fault("throttle", operations=["DescribeImageBuilders"], probability=1.0)
 
@@ -261,11 +258,6 @@ def test_a_throttling_storm_still_lets_once_converge(fake, tmp_path, capsys):
                     f"max {max(gaps):.2f} s")
 
 
-@pytest.mark.xfail(strict=True, reason="appstream.c fill_error() sets retry_later only for "
-                   "ConcurrentModificationException/IncorrectStateException, so a Stop "
-                   "throttled through all its attempts is OP_CALL_FATAL in reconcile.c "
-                   "classify_call(): the update fails (and counts toward max_failures) "
-                   "instead of being tried again on the next poll as operation.h documents")
 def test_a_stop_throttled_through_every_attempt_is_tried_again_on_a_later_poll(fake, tmp_path):
     fake.config(durations=FAST)
     (name,) = fake.generate(1, prefix="thr-", version=OLD)
@@ -464,8 +456,6 @@ SANITIZED = os.path.exists(BIN) and b"__ubsan_handle" in pathlib.Path(BIN).read_
 
 
 @pytest.mark.skipif(not SANITIZED, reason="undefined behaviour that only UBSan reports")
-@pytest.mark.xfail(strict=True, reason="cmd_list.c cmd_list(): qsort(list->items = NULL, 0, "
-                   "...) on an empty fleet is undefined behaviour; UBSan aborts the command")
 def test_list_of_an_empty_fleet(fake, tmp_path):
     result = _list(fake, tmp_path)
 
@@ -473,11 +463,6 @@ def test_list_of_an_empty_fleet(fake, tmp_path):
     assert _outcomes(fake.calls()) == ["OK"]
 
 
-@pytest.mark.xfail(strict=True, reason="creds_process.c spawn(): the child is not started "
-                   "with UV_PROCESS_DETACHED, so it does not lead a process group and "
-                   "teardown()'s kill(-pid, SIGKILL) fails with ESRCH: a credential_process "
-                   "that overruns its timeout is reported killed but keeps running, and the "
-                   "loop (the daemon's shutdown too) waits until it exits by itself")
 def test_a_credential_process_that_overruns_its_timeout_is_killed(tmp_path):
     tool = pathlib.Path(BIN).parent / "tool_creds_fetch"
     pid_file = tmp_path / "helper.pid"

@@ -235,14 +235,10 @@ def test_credential_process_secrets_stay_out_of_arguments_environments_and_logs(
     assert _leaks((helper_dir / "serve.json").read_bytes(), _needles(secret))
 
 
-LEAKED_TOKEN = ("appstream.c on_response()/fill_error() pass AWS's error message through "
-                "verbatim; a signature mismatch quotes the canonical request, which carries "
-                "the signed x-amz-security-token header, so the session token reaches stderr "
-                "and the journal")
 
 
 @pytest.mark.parametrize("with_token", [
-    False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=LEAKED_TOKEN))],
+    False, True],
     ids=["static-keys", "session-token"])
 def test_a_wrong_secret_never_shows_the_credentials(fake, tmp_path, with_token):
     secret, token = _secret_pair()
@@ -263,9 +259,6 @@ def test_a_wrong_secret_never_shows_the_credentials(fake, tmp_path, with_token):
     _assert_clean(outputs, _needles(secret, token))
 
 
-@pytest.mark.xfail(strict=True, reason="log.c emit_stderr() writes the message as given; an "
-                   "AWS message with newlines (the canonical request of a signature mismatch) "
-                   "spreads one event over many lines, against SPEC.md's one line per event")
 def test_an_api_error_is_one_line_on_stderr(fake, tmp_path):
     fake.set_credentials(Credentials("AKIASECRETSONELINE01", "the-service-knows-this-one"))
     config = base_config(fake, tmp_path)
