@@ -19,6 +19,7 @@
 #include "log.h"
 #include "operation.h"
 #include "policy.h"
+#include "retry.h"
 #include "state.h"
 
 #define LATEST_AGENT "[LATEST]"
@@ -182,15 +183,41 @@ static void apply_step(struct reconciler *r, const char *builder, const struct o
                 if (persist(r) < 0)
                         return;
         }
-        if (step->call != OP_CALL_NONE && !r->shutting_down)
-                issue_call(r, builder, step->call);
+        if (step->call == OP_CALL_NONE || r->shutting_down)
+                return;
+        /* A dry run resumes no operation either (I6); the next real run takes it on. */
+        if (dry_run_of(r)) {
+                log_event(EV_DRY_RUN_ACTION,
+                          &(struct log_fields){.builder = builder,
+                                               .state = b ? b->state : NULL,
+                                               .operation = op_call_name(step->call)},
+                          "dry run: would call %s for builder %s (operation in phase %s)",
+                          op_call_name(step->call), builder, op_phase_name(op->phase));
+                return;
+        }
+        issue_call(r, builder, step->call);
+}
+
+/* Throttling and transient errors that outlasted the client's own retries are not a refusal:
+ * operation.h counts them as retry-later, so the next poll tries again. */
+static bool worth_another_poll(const struct api_error *err)
+{
+        switch (retry_classify(HTTP_OK, err->http_status, err->code)) {
+        case RETRY_CLASS_THROTTLING:
+        case RETRY_CLASS_TIMEOUT:
+        case RETRY_CLASS_TRANSIENT:
+        case RETRY_CLASS_TRY_LATER:
+                return true;
+        default:
+                return false;
+        }
 }
 
 static enum op_call_result classify_call(int q, const struct api_error *err)
 {
         if (q >= 0)
                 return OP_CALL_ACCEPTED;
-        if (!err || err->retry_later || err->unreachable)
+        if (!err || err->retry_later || err->unreachable || worth_another_poll(err))
                 return OP_CALL_RETRY_LATER;
         return OP_CALL_FATAL;
 }
@@ -465,7 +492,8 @@ static void summarize(struct reconciler *r, const struct policy_plan *plan)
                         s->next_window = d->next_window;
         }
         s->in_flight = r->state->n_ops;
-        s->settled = s->in_flight == 0 && !more_now;
+        /* A dry run calls nothing, so nothing moves on: one pass shows all it would do. */
+        s->settled = dry_run_of(r) || (s->in_flight == 0 && !more_now);
 }
 
 /* ---- The pass ---- */

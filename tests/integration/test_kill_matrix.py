@@ -1,0 +1,220 @@
+"""The kill matrix: SIGKILL the daemon at each phase of an update, several times per phase,
+then run `once` to completion and check that nothing was stranded and nothing done twice.
+
+The fake runs on its manual clock, so a builder stays in a phase until the test moves time on:
+each kill lands exactly where it is meant to. Some kills also hold a call at the fake (a
+throttle that refuses it, or a slow answer that the fake carries out after the daemon has
+died), to cover "intent on disk, call never made" and "call made, answer never seen". The
+restarted daemon runs while a Ticker moves the clock forward.
+
+For every kill: every builder ends RUNNING (STOPPED with stopped = update-and-stop) on the
+latest agent, the state file holds no operation, and the call log shows exactly one accepted
+Stop and one accepted Start per builder."""
+
+import collections
+import json
+import threading
+import time
+
+import pytest
+
+from reconciler import Daemon, base_config, client_env, run
+
+OLD = "06-19-2023"
+BUILDERS = 2  # in the update when the daemon is killed (max_concurrent)
+
+# phase -> one variant per kill; "+waiting" adds a builder that waits for a slot meanwhile
+PHASES = {
+    "before-stop": ["throttled", "slow", "throttled", "throttled+waiting"],
+    "after-stop": ["plain", "plain", "plain", "plain+waiting"],
+    "while-stopped": ["plain", "throttled", "slow", "plain+waiting"],
+    "after-start": ["plain", "plain", "plain", "plain+waiting"],
+    "updating-agent": ["plain", "plain", "plain", "plain+waiting"],
+    "re-stop": ["plain", "throttled", "stopped-again", "plain+waiting"],
+}
+
+OUTCOMES = collections.defaultdict(list)
+
+
+class Ticker:
+    """Moves the fake's manual clock forward in the background, as time would pass."""
+
+    def __init__(self, fake, step=1.0, interval=0.1):
+        self.fake, self.step, self.interval = fake, step, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self.fake.advance(self.step)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def wait_until(predicate, timeout=20.0, interval=0.03, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def accepted(fake, operation, name):
+    return [c for c in fake.calls(operation) if c["outcome"] == "OK" and name in c["names"]]
+
+
+class Run:
+    """One kill: a fresh fleet and state directory, the daemon, and the way to the phase."""
+
+    def __init__(self, fake, tmp_path, phase, index, waiting):
+        self.fake = fake
+        self.dir = tmp_path / f"{phase}-{index}"
+        self.dir.mkdir()
+        self.restop = phase == "re-stop"
+        fake.reset()
+        fake.config(manual_clock=True)
+        self.durations = fake.config()["durations"]
+        self.latest = fake.config()["latest_version"]
+        self.names = fake.generate(BUILDERS + waiting, prefix=f"k{index}-", version=OLD,
+                                   state="STOPPED" if self.restop else "RUNNING")
+        policy = {"stopped": "update-and-stop"} if self.restop else {}
+        self.cfg = base_config(fake, self.dir, reconciler={"max_concurrent": BUILDERS},
+                               policy=policy)
+        self.env = client_env(fake, self.dir / "home", AWS_MAX_ATTEMPTS=1)
+        self.daemon = None
+
+    def phases(self):
+        try:
+            st = json.loads((self.dir / "state" / "state.json").read_text())
+        except FileNotFoundError:
+            return {}
+        return {op["builder"]: op["phase"] for op in st["operations"]}
+
+    def wait_phase(self, *wanted):
+        wait_until(lambda: len(self.phases()) == BUILDERS
+                   and set(self.phases().values()) <= set(wanted), what=f"phase {wanted}")
+
+    def wait_held(self, variant, operation):
+        """Waits until every builder's call is held at the fake (refused, or answering
+        slowly: the slow fault is used up once each call has reached it)."""
+        if variant == "throttled":
+            wait_until(lambda: len([c for c in self.fake.calls(operation)
+                                    if c["fault"] == "throttle"]) >= BUILDERS,
+                       what=f"refused {operation} calls")
+        elif variant == "slow":
+            wait_until(lambda: not self.fake.faults(), what=f"slow {operation} calls")
+
+    def hold(self, variant, operation):
+        """Arrange for the next calls of operation to be held (throttled or slow)."""
+        if variant == "throttled":
+            self.fake.add_fault("throttle", operations=[operation], count=1000)
+        elif variant == "slow":
+            self.fake.add_fault("slow", operations=[operation], delay=1.0, count=BUILDERS)
+
+    def start(self):
+        self.daemon = Daemon(self.cfg, self.env, self.dir / "killed.log")
+
+    def advance(self, *durations):
+        self.fake.advance(sum(self.durations[d] for d in durations) + 0.1)
+
+    def kill(self):
+        """SIGKILL; returns the phases on disk and the states of their builders just before."""
+        ops = self.phases()
+        seen = (sorted(set(ops.values())),
+                sorted({self.fake.builder(n)["State"] for n in ops}))
+        self.daemon.kill()
+        return seen
+
+    def settle_slow_calls(self):
+        """A slow call outlives the daemon: the fake carries it out after the kill. Wait for
+        that before the restart, so no stale request is left in flight."""
+        wait_until(lambda: len([c for c in self.fake.calls() if c["fault"] == "slow"])
+                   >= BUILDERS, what="the slow calls")
+
+
+def drive_to(r, phase, variant):
+    """Starts the daemon and brings the update to the phase; returns once it is there."""
+    if phase == "re-stop":
+        return drive_to_restop(r, variant)
+    if phase == "before-stop":
+        r.hold(variant, "StopImageBuilder")
+    r.start()
+    if phase == "before-stop":
+        r.wait_phase("STOP_INTENT")
+        r.wait_held(variant, "StopImageBuilder")
+        return
+    r.wait_phase("STOPPING")
+    if phase == "after-stop":
+        return
+    r.hold(variant, "StartImageBuilder")
+    r.advance("stopping")
+    if phase == "while-stopped":
+        if variant != "plain":
+            r.wait_phase("START_INTENT")
+            r.wait_held(variant, "StartImageBuilder")
+        return
+    r.wait_phase("STARTING")
+    if phase == "updating-agent":
+        r.advance("pending")
+
+
+def drive_to_restop(r, variant):
+    r.start()
+    r.wait_phase("STARTING")
+    r.hold(variant, "StopImageBuilder")
+    r.advance("pending", "updating_agent")
+    if variant == "throttled":
+        r.wait_phase("RESTOP_INTENT")
+        r.wait_held(variant, "StopImageBuilder")
+        return
+    r.wait_phase("RESTOPPING")
+    if variant == "stopped-again":
+        r.advance("stopping")
+
+
+def recover_and_check(r, variant):
+    r.fake.clear_faults()
+    if variant == "slow":
+        r.settle_slow_calls()
+    with Ticker(r.fake):
+        once = run(["-c", str(r.cfg), "once"], r.env)
+    assert once.returncode == 0, once.stderr
+    assert once.stderr.count("resuming the update of builder") == BUILDERS
+    final = "STOPPED" if r.restop else "RUNNING"
+    for n in r.names:
+        b = r.fake.builder(n)
+        assert (b["State"], b["AppstreamAgentVersion"]) == (final, r.latest), n
+        assert len(accepted(r.fake, "StopImageBuilder", n)) == 1, n
+        assert len(accepted(r.fake, "StartImageBuilder", n)) == 1, n
+    assert r.phases() == {}
+
+
+@pytest.mark.time_limit(120)
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_kill_at_phase_then_restart_recovers(fake, tmp_path, capsys, phase):
+    for index, kill in enumerate(PHASES[phase]):
+        variant, waiting = kill.split("+")[0], kill.endswith("+waiting")
+        r = Run(fake, tmp_path, phase, index, waiting)
+        try:
+            drive_to(r, phase, variant)
+            ops, states = r.kill()
+        finally:
+            if r.daemon:
+                r.daemon.kill()
+        recover_and_check(r, variant)
+        OUTCOMES[phase].append(f"{kill}: state {'/'.join(ops)}, builders "
+                               f"{'/'.join(states)} -> recovered")
+    with capsys.disabled():
+        print(f"\nkill matrix, {phase}: {len(OUTCOMES[phase])} kills, "
+              f"{len(OUTCOMES[phase])} recovered with one Stop and one Start per builder")
+        for line in OUTCOMES[phase]:
+            print(f"    {line}")
