@@ -22,6 +22,9 @@
  * start; well inside systemd's default stop timeout. */
 #define SHUTDOWN_GRACE_MS 20000
 
+/* Consecutive failed describe passes after which `once` gives up with exit code 3. */
+#define ONCE_MAX_FAILED_PASSES 5
+
 struct daemon {
         struct session *session;
         struct config **cfg; /* owned by the caller; replaced on reload */
@@ -30,6 +33,7 @@ struct daemon {
         bool once;
         bool stopping;
         bool handles_open;
+        unsigned failed_passes; /* consecutive describe passes that failed */
         int exit_code;
         uv_signal_t sigterm, sigint, sighup;
         uv_timer_t watchdog, grace;
@@ -89,9 +93,12 @@ static void on_pass(struct reconciler *rec, void *userdata)
         const struct reconcile_summary *s = reconciler_summary(rec);
 
         report_status(d);
+        d->failed_passes = s->describe_ok ? 0 : d->failed_passes + 1;
         if (!d->once || d->stopping)
                 return;
-        if (!s->describe_ok && s->unreachable)
+        /* A refused or unreachable API ends `once` at once; a busy one (throttling past the
+         * retries) gets a few more polls, since the next pass usually gets through. */
+        if (!s->describe_ok && (s->unreachable || d->failed_passes >= ONCE_MAX_FAILED_PASSES))
                 begin_shutdown(d, EXIT_UNREACHABLE);
         else if (s->settled)
                 begin_shutdown(d, s->failed || s->breaker_open ? EXIT_UPDATE_FAILED : EXIT_OK);

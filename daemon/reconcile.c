@@ -19,7 +19,6 @@
 #include "log.h"
 #include "operation.h"
 #include "policy.h"
-#include "retry.h"
 #include "state.h"
 
 #define LATEST_AGENT "[LATEST]"
@@ -198,26 +197,11 @@ static void apply_step(struct reconciler *r, const char *builder, const struct o
         issue_call(r, builder, step->call);
 }
 
-/* Throttling and transient errors that outlasted the client's own retries are not a refusal:
- * operation.h counts them as retry-later, so the next poll tries again. */
-static bool worth_another_poll(const struct api_error *err)
-{
-        switch (retry_classify(HTTP_OK, err->http_status, err->code)) {
-        case RETRY_CLASS_THROTTLING:
-        case RETRY_CLASS_TIMEOUT:
-        case RETRY_CLASS_TRANSIENT:
-        case RETRY_CLASS_TRY_LATER:
-                return true;
-        default:
-                return false;
-        }
-}
-
 static enum op_call_result classify_call(int q, const struct api_error *err)
 {
         if (q >= 0)
                 return OP_CALL_ACCEPTED;
-        if (!err || err->retry_later || err->unreachable || worth_another_poll(err))
+        if (!err || err->retry_later || err->unreachable)
                 return OP_CALL_RETRY_LATER;
         return OP_CALL_FATAL;
 }
@@ -447,9 +431,9 @@ static void begin_operations(struct reconciler *r, const struct policy_plan *pla
                                         ob->window_closes_at, now) < 0)
                         continue;
                 if (persist(r) < 0) {
-                        /* Without the intent on disk no call may go out (I4). */
-                        (void)state_finish_operation(r->state, ob->builder, OP_RESULT_ABANDONED,
-                                                     NULL, "state file not writable", now);
+                        /* Without the intent on disk no call may go out (I4); nothing was
+                         * done, so the next pass may try again. */
+                        (void)state_discard_operation(r->state, ob->builder);
                         continue;
                 }
                 log_event(EV_UPDATE_STARTED,

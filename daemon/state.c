@@ -280,6 +280,16 @@ int state_finish_operation(struct state *s, const char *builder, enum op_result 
         return 0;
 }
 
+int state_discard_operation(struct state *s, const char *builder)
+{
+        struct operation *op = state_find_operation(s, builder);
+
+        if (!op)
+                return -ENOENT;
+        operation_remove(s, op);
+        return 0;
+}
+
 int state_observe_versions(struct state *s, const struct builder_list *list)
 {
         int changed = 0;

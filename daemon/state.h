@@ -134,6 +134,11 @@ int state_add_operation(struct state *s, const char *builder, bool was_stopped, 
 int state_finish_operation(struct state *s, const char *builder, enum op_result result,
                            const char *to_version, const char *reason, int64_t now);
 
+/* Forgets builder's operation without recording anything: for an intent that never reached
+ * the disk, so no call was made and there is nothing to remember (no history, no backoff).
+ * Returns 0 or -ENOENT. */
+int state_discard_operation(struct state *s, const char *builder);
+
 /* The backoff entry of builder, or NULL. Borrows from s. */
 const struct backoff_entry *state_find_backoff(const struct state *s, const char *builder);
 

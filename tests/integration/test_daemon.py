@@ -143,6 +143,20 @@ def test_once_exits_3_when_the_api_is_unreachable_or_refuses_us(fake, tmp_path, 
     assert not touched(fake)
 
 
+def test_once_gives_up_with_3_after_five_throttled_passes(fake, tmp_path):
+    fake.generate(1, prefix="busy-", version=OLD)
+    fake.add_fault("throttle", operations=["DescribeImageBuilders"], probability=1.0)
+    cfg = base_config(fake, tmp_path, reconciler={"poll_interval": "1s",
+                                                  "active_poll_interval": "1s"})
+
+    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path))
+
+    assert once.returncode == 3, once.stderr
+    assert len(fake.calls("DescribeImageBuilders")) == 5
+    assert "ThrottlingException" in once.stderr
+    assert not touched(fake)
+
+
 # ---- signals ------------------------------------------------------------------------------
 
 

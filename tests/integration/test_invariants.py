@@ -625,9 +625,6 @@ def test_i8_credentials_never_appear_in_logs_state_arguments_or_children(fake, t
         assert not secrets_in(blob), f"credentials found in {where}"
 
 
-@pytest.mark.xfail(strict=True, reason="appstream.c keeps AWS's error message verbatim, and an "
-                   "InvalidSignatureException message quotes the canonical request, whose "
-                   "x-amz-security-token line carries the session token into the log")
 def test_i8_session_token_is_not_echoed_from_a_signature_error(fake, tmp_path):
     key_id = "AKIAI8CREDSTEST00002"
     fake.set_credentials(Credentials(key_id, SECRET, TOKEN))
