@@ -104,6 +104,20 @@ static void on_pass(struct reconciler *rec, void *userdata)
                 begin_shutdown(d, s->failed || s->breaker_open ? EXIT_UPDATE_FAILED : EXIT_OK);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The API session and the locked state file are set up once; a reload cannot move them. */
+static bool needs_restart(const struct config *old, const struct config *fresh)
+{
+        return !same_text(old->region, fresh->region) ||
+               !same_text(old->profile, fresh->profile) ||
+               !same_text(old->endpoint, fresh->endpoint) ||
+               !same_text(old->state_file, fresh->state_file);
+}
+
 static void reload(struct daemon *d)
 {
         struct config *fresh;
@@ -111,14 +125,19 @@ static void reload(struct daemon *d)
 
         notify_reloading();
         if (config_load(d->config_path, &fresh, err, sizeof(err)) < 0) {
-                log_event(EV_CONFIG_INVALID, NULL, "reload refused, keeping the running configuration: %s",
-                          err);
+                log_event(EV_CONFIG_INVALID, NULL,
+                          "reload refused, keeping the running configuration: %s", err);
         } else {
+                bool restart = needs_restart(*d->cfg, fresh);
+
                 reconciler_set_config(d->rec, fresh);
                 config_free(*d->cfg);
                 *d->cfg = fresh;
-                log_event(EV_CONFIG_RELOADED, NULL, "configuration reloaded from %s",
-                          d->config_path);
+                log_event(EV_CONFIG_RELOADED, NULL, "configuration reloaded from %s%s",
+                          d->config_path,
+                          restart ? "; changes to [aws] and state_file take effect at the "
+                                    "next restart"
+                                  : "");
         }
         notify_ready();
 }

@@ -214,8 +214,16 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one(fake, t
     fake.generate(1, prefix="rl-", version=OLD, first=4)
     wait_until(lambda: accepted(fake, "StartImageBuilder", "rl-04"), what="rl-04's update")
     assert d.proc.poll() is None
+
+    # What a reload cannot move is said, and the running state file stays the one in use.
+    moved = tmp_path / "elsewhere" / "state.json"
+    base_config(fake, tmp_path, reconciler={"poll_interval": "1s", "state_file": str(moved)},
+                policy={"exclude": "rl-02"})
+    d.signal(signal.SIGHUP)
+    assert d.wait_for_log("take effect at the next restart")
     assert d.stop() == 0
     assert touched(fake) == {"rl-01", "rl-03", "rl-04"}
+    assert not moved.exists() and state_path(tmp_path).exists()
 
 
 # ---- the state file: lock and corruption ----------------------------------------------------
