@@ -36,7 +36,8 @@ def check_settings(c, unit, config, state_dir, runtime_dir):
     c.check(one.get("Type") == "notify", f"{unit.name}: Type=notify")
     c.check(re.fullmatch(r"\d+s", one.get("WatchdogSec", "")), f"{unit.name}: WatchdogSec")
     c.check(one.get("Restart") == "on-failure", f"{unit.name}: Restart=on-failure")
-    c.check("-HUP $MAINPID" in one.get("ExecReload", ""), f"{unit.name}: ExecReload sends SIGHUP")
+    c.check("kill -HUP $MAINPID" in one.get("ExecReload", ""),
+            f"{unit.name}: ExecReload sends SIGHUP")
     c.check(one.get("DynamicUser") == "yes", f"{unit.name}: DynamicUser")
     c.check(one.get("StateDirectory") == state_dir, f"{unit.name}: StateDirectory={state_dir}")
     c.check(one.get("RuntimeDirectory") == runtime_dir, f"{unit.name}: RuntimeDirectory")
@@ -84,7 +85,7 @@ def main():
     check_settings(c, main_unit, "/etc/appstream-agent-reconciler/reconciler.conf",
                    "appstream-agent-reconciler", "appstream-agent-reconciler")
     check_settings(c, template, "/etc/appstream-agent-reconciler/%i.conf",
-                   "appstream-agent-reconciler/%i", "appstream-agent-reconciler/%i")
+                   "%N", "%N")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         verify(c, [(main_unit, MAIN), (template, "appstream-agent-reconciler@eu.service")],
