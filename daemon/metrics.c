@@ -154,8 +154,7 @@ static void put_builders(FILE *f, const struct reconcile_summary *s)
         put_gauge(f, "builders_waiting",
                   "Non-compliant image builders waiting for a window, a slot or a backoff.",
                   (long long)s->waiting);
-        put_gauge(f, "operations_in_flight", "Agent updates in progress.",
-                  (long long)s->in_flight);
+        put_gauge(f, "operations_in_flight", "Agent updates in progress.", (long long)s->in_flight);
 }
 
 static void put_updates(FILE *f, const struct reconcile_summary *s)

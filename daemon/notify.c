@@ -19,7 +19,7 @@ void notify_reloading(void)
         (void)clock_gettime(CLOCK_MONOTONIC, &ts);
         snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
                  (unsigned long long)ts.tv_sec * 1000000ULL +
-                         (unsigned long long)ts.tv_nsec / 1000ULL);
+                     (unsigned long long)ts.tv_nsec / 1000ULL);
         (void)sd_notify(0, msg);
 }
 

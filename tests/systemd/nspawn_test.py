@@ -86,6 +86,33 @@ def debian_mirror():
 
 # ---- The cached root ------------------------------------------------------------------------
 
+def remove_tree(path):
+    """rm -rf, after unmounting what an interrupted debootstrap may have left mounted inside
+    (its /proc and /sys), so that nothing outside the tree is touched."""
+    if not path.exists():
+        return
+    inside = str(path.resolve()) + "/"
+    with open("/proc/self/mounts") as mounts:
+        points = [line.split()[1].replace("\\040", " ") for line in mounts]
+    for point in sorted((p for p in points if p.startswith(inside)), reverse=True):
+        subprocess.run(["umount", "--lazy", point], check=False, timeout=60)
+    shutil.rmtree(path)
+
+
+def debootstrap(command, out):
+    """Runs debootstrap in a process group of its own, killed whole at the time limit."""
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        return process.wait(timeout=DEBOOTSTRAP_LIMIT)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"debootstrap ran longer than {DEBOOTSTRAP_LIMIT} s") from None
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def cached_root(build_dir):
     """The Debian 12 root for this package set, made with debootstrap unless cached."""
     key = hashlib.sha256(f"{SUITE} minbase {' '.join(PACKAGES)}".encode()).hexdigest()[:12]
@@ -94,19 +121,22 @@ def cached_root(build_dir):
     if (root / "usr/lib/systemd/systemd").exists() and (root / ".complete").exists():
         log(f"using the cached root {root}")
         return root, 0.0
-    if cache.exists():
-        shutil.rmtree(cache)
+    remove_tree(cache)
     cache.mkdir(parents=True)
     mirror = debian_mirror()
     partial = cache / "partial"
     log(f"debootstrap {SUITE} from {mirror} into {root} (cold cache)")
     started = time.monotonic()
-    with open(cache / "debootstrap.log", "w") as out:
-        status = subprocess.run(["debootstrap", "--variant=minbase",
-                                 f"--include={','.join(PACKAGES)}", SUITE, str(partial), mirror],
-                                stdout=out, stderr=subprocess.STDOUT, timeout=DEBOOTSTRAP_LIMIT,
-                                stdin=subprocess.DEVNULL).returncode
+    try:
+        with open(cache / "debootstrap.log", "w") as out:
+            status = debootstrap(["debootstrap", "--variant=minbase",
+                                  f"--include={','.join(PACKAGES)}", SUITE, str(partial),
+                                  mirror], out)
+    except Failure:
+        remove_tree(partial)
+        raise
     if status != 0:
+        remove_tree(partial)
         tail = (cache / "debootstrap.log").read_text(errors="replace")[-3000:]
         raise Failure(f"debootstrap from {mirror} failed ({status}); the Debian archive must "
                       f"be reachable for this test:\n{tail}")
@@ -140,8 +170,7 @@ def make_certificates(tls):
 
 def prepare(build_dir):
     work = build_dir / "nspawn-run"
-    if work.exists():
-        shutil.rmtree(work)
+    remove_tree(work)
     (work / "results").mkdir(parents=True)
     run(["cmake", "--install", str(build_dir)], env=dict(os.environ, DESTDIR=str(work / "stage")))
     make_certificates(work / "tls")

@@ -141,8 +141,9 @@ static void test_all_fields_in_order(void)
                                        .reason = "why"},
                   "m");
         out = capture_end();
-        ASSERT_STREQ(out, "error: m BUILDER_NAME=b BUILDER_STATE=s AGENT_VERSION=a TARGET_VERSION=t "
-                          "OPERATION=o AWS_REQUEST_ID=r AWS_ERROR_CODE=e REASON=why\n");
+        ASSERT_STREQ(out,
+                     "error: m BUILDER_NAME=b BUILDER_STATE=s AGENT_VERSION=a TARGET_VERSION=t "
+                     "OPERATION=o AWS_REQUEST_ID=r AWS_ERROR_CODE=e REASON=why\n");
 }
 
 static void test_verbosity(void)

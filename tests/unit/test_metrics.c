@@ -130,7 +130,8 @@ static void test_render(void)
         ASSERT_TRUE(has_line(text,
                              "appstream_reconciler_last_successful_describe_timestamp_seconds "
                              "1767225600"));
-        ASSERT_TRUE(has_line(text, "appstream_reconciler_next_window_timestamp_seconds 1767236400"));
+        ASSERT_TRUE(
+            has_line(text, "appstream_reconciler_next_window_timestamp_seconds 1767236400"));
         ASSERT_TRUE(has_line(text, "# TYPE appstream_reconciler_api_errors_total counter"));
         ASSERT_TRUE(strstr(text, "appstream_reconciler_api_errors_total{") == NULL);
         free(text);
@@ -163,8 +164,8 @@ static void test_last_describe(void)
         s.describe_ok = false;
         metrics_record_pass(m, &s, 300);
         ASSERT_EQ_INT(metrics_render(m, &s, &text), 0);
-        ASSERT_TRUE(has_line(text,
-                             "appstream_reconciler_last_successful_describe_timestamp_seconds 200"));
+        ASSERT_TRUE(
+            has_line(text, "appstream_reconciler_last_successful_describe_timestamp_seconds 200"));
         free(text);
         metrics_free(m);
 }
@@ -203,8 +204,9 @@ static void test_api_errors_from_events(void)
         ASSERT_TRUE(well_formed(text));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{operation="
                                    "\"DescribeImageBuilders\",code=\"ThrottlingException\"} 3"));
-        ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{operation="
-                                   "\"StopImageBuilder\",code=\"ConcurrentModificationException\"} 1"));
+        ASSERT_TRUE(has_line(text,
+                             "appstream_reconciler_api_errors_total{operation="
+                             "\"StopImageBuilder\",code=\"ConcurrentModificationException\"} 1"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{operation="
                                    "\"DescribeImageBuilders\",code=\"none\"} 1"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{operation="
