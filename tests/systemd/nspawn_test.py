@@ -4,10 +4,11 @@ reload, the watchdog, the state across restarts, node_exporter, the exposure sco
 
     /usr/bin/python3 tests/systemd/nspawn_test.py [--build-dir build]
 
-Needs root, debootstrap and systemd-container. The Debian 12 root (minbase, systemd, the
-daemon's libraries, python3-botocore for the fake AppStream, prometheus-node-exporter) is made
-once with debootstrap from the mirror apt uses and cached under BUILD/nspawn-cache; the
-container boots it with --volatile=overlay, so the cache is never written to. Everything has
+Needs root (otherwise it runs itself through sudo), debootstrap and systemd-container. The
+Debian 12 root (minbase, systemd, the daemon's libraries, python3-botocore for the fake
+AppStream, prometheus-node-exporter) is made once with debootstrap from the mirror apt uses
+and cached under BUILD/nspawn-cache; the container boots it with --volatile=overlay, so the
+cache is never written to. Everything has
 a time limit; the container is killed and the run fails if it is exceeded. A mirror that
 cannot be reached fails the run: it never passes without having run.
 """
@@ -250,9 +251,12 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     work = None
+    if os.geteuid() != 0 and shutil.which("sudo"):
+        # As scripts/install-deps does: root through sudo.
+        os.execvp("sudo", ["sudo", sys.executable, __file__, "--build-dir", str(build_dir)])
     try:
         if os.geteuid() != 0:
-            raise Failure("systemd-nspawn needs root")
+            raise Failure("systemd-nspawn needs root (or sudo)")
         for tool in ("debootstrap", "systemd-nspawn", "openssl", "cmake"):
             if not shutil.which(tool):
                 raise Failure(f"{tool} is missing (scripts/install-deps installs it)")
