@@ -245,16 +245,16 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
 int cmd_run(struct config **cfg, const struct cli_options *opts, bool once)
 {
         struct daemon d = {.cfg = cfg, .config_path = opts->config_path, .once = once};
-        int r;
+        int r = EXIT_USAGE;
 
         if (metrics_new(&d.metrics) < 0) {
                 log_event(EV_ERROR, NULL, "cannot start the daemon: out of memory");
-                return EXIT_USAGE;
+        } else {
+                log_set_observer(metrics_log_observer, d.metrics);
+                r = daemon_main(&d, opts);
+                log_set_observer(NULL, NULL);
+                metrics_free(d.metrics);
         }
-        log_set_observer(metrics_log_observer, d.metrics);
-        r = daemon_main(&d, opts);
-        log_set_observer(NULL, NULL);
-        metrics_free(d.metrics);
         /* Every way out of the daemon passes here, so systemd always hears of it. */
         notify_stopping();
         return r;
