@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "reconcile.h"
 #include "session.h"
@@ -30,6 +31,7 @@ struct daemon {
         struct config **cfg; /* owned by the caller; replaced on reload */
         const char *config_path;
         struct reconciler *rec;
+        struct metrics *metrics;
         bool once;
         bool stopping;
         bool handles_open;
@@ -93,6 +95,7 @@ static void on_pass(struct reconciler *rec, void *userdata)
         const struct reconcile_summary *s = reconciler_summary(rec);
 
         report_status(d);
+        metrics_pass(d->metrics, s, (*d->cfg)->metrics_file, (int64_t)time(NULL));
         d->failed_passes = s->describe_ok ? 0 : d->failed_passes + 1;
         if (!d->once || d->stopping)
                 return;
@@ -268,6 +271,17 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
 int cmd_run(struct config **cfg, const struct cli_options *opts, bool once)
 {
         struct daemon d = {.cfg = cfg, .config_path = opts->config_path, .once = once};
+        int r = EXIT_USAGE;
 
-        return daemon_main(&d, opts);
+        if (metrics_new(&d.metrics) < 0) {
+                log_event(EV_ERROR, NULL, "cannot start the daemon: out of memory");
+        } else {
+                log_set_observer(metrics_log_observer, d.metrics);
+                r = daemon_main(&d, opts);
+                log_set_observer(NULL, NULL);
+                metrics_free(d.metrics);
+        }
+        /* Every way out of the daemon passes here, so systemd always hears of it. */
+        notify_stopping();
+        return r;
 }
