@@ -155,6 +155,17 @@ static void put_builders(FILE *f, const struct reconcile_summary *s)
                   "Non-compliant image builders waiting for a window, a slot or a backoff.",
                   (long long)s->waiting);
         put_gauge(f, "operations_in_flight", "Agent updates in progress.", (long long)s->in_flight);
+        put_header(f, "builders_by_compliance", "gauge",
+                   "Image builders by compliance with the policy in the last pass.");
+        fprintf(f, PREFIX "builders_by_compliance{compliance=\"compliant\"} %zu\n", s->compliant);
+        fprintf(f, PREFIX "builders_by_compliance{compliance=\"non-compliant\"} %zu\n",
+                s->non_compliant);
+        fprintf(f, PREFIX "builders_by_compliance{compliance=\"unknown\"} %zu\n", s->unknown);
+        put_header(f, "builders_by_state", "gauge",
+                   "Image builders by AppStream state in the last pass (OTHER: any other).");
+        for (size_t i = 0; i < RECONCILE_STATE_COUNT; i++)
+                fprintf(f, PREFIX "builders_by_state{state=\"%s\"} %zu\n",
+                        reconcile_state_names[i], s->by_state[i]);
 }
 
 static void put_updates(FILE *f, const struct reconcile_summary *s)

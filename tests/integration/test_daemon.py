@@ -339,3 +339,29 @@ def test_check_config_names_file_line_and_text_of_a_bad_value(fake, tmp_path, se
     assert f"{cfg}:{line_of(cfg, f'{key} = {value}')}:" in done.stderr
     assert message in done.stderr
 
+
+
+# ---- metrics ------------------------------------------------------------------------------
+
+
+def test_metrics_file_counts_the_fleet_by_state_and_compliance(fake, tmp_path):
+    fake.config(durations=FAST)
+    fake.generate(2, prefix="m-", version=OLD)
+    fake.generate(1, prefix="n-", version=OLD, state="STOPPED")
+    fake.generate(1, prefix="o-", version=OLD, state="SNAPSHOTTING")
+    metrics = tmp_path / "state" / "reconciler.prom"
+    cfg = base_config(fake, tmp_path, reconciler={"metrics_file": str(metrics)})
+
+    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path))
+
+    assert once.returncode == 0, once.stderr
+    samples = dict(line.rsplit(" ", 1) for line in metrics.read_text().splitlines()
+                   if line and not line.startswith("#"))
+    prefix = "appstream_reconciler_"
+    assert samples[prefix + 'builders_by_state{state="RUNNING"}'] == "2"
+    assert samples[prefix + 'builders_by_state{state="STOPPED"}'] == "1"
+    assert samples[prefix + 'builders_by_state{state="SNAPSHOTTING"}'] == "1"
+    assert samples[prefix + 'builders_by_compliance{compliance="compliant"}'] == "2"
+    assert samples[prefix + 'builders_by_compliance{compliance="non-compliant"}'] == "2"
+    assert samples[prefix + 'updates_total{result="succeeded"}'] == "2"
+    assert oct(metrics.stat().st_mode & 0o777) == "0o644"

@@ -94,6 +94,10 @@ static struct reconcile_summary sample_summary(void)
 {
         return (struct reconcile_summary){.builders = 12,
                                           .compliant = 9,
+                                          .non_compliant = 2,
+                                          .unknown = 1,
+                                          .by_state = {[0] = 10, [1] = 1,
+                                                       [RECONCILE_STATE_COUNT - 1] = 1},
                                           .covered = 11,
                                           .in_flight = 2,
                                           .waiting = 1,
@@ -121,6 +125,14 @@ static void test_render(void)
         ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_covered 11"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_waiting 1"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_operations_in_flight 2"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_by_compliance"
+                                   "{compliance=\"non-compliant\"} 2"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_by_compliance"
+                                   "{compliance=\"unknown\"} 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_by_state{state=\"RUNNING\"} 10"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_by_state{state=\"STOPPED\"} 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_by_state{state=\"OTHER\"} 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_by_state{state=\"FAILED\"} 0"));
         ASSERT_TRUE(has_line(text, "# TYPE appstream_reconciler_updates_total counter"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_updates_total{result=\"succeeded\"} 5"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_updates_total{result=\"failed\"} 1"));
