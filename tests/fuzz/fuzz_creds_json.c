@@ -174,23 +174,15 @@ static void run_container(const char *body, size_t len)
 
 static void run_process(const char *body, size_t len)
 {
-        static const struct creds_json_spec spec = {
-            .token_key = "SessionToken",
-            .source = "credential-process",
-        };
         struct aws_credentials *creds = NULL;
-        cJSON *json = cJSON_ParseWithLength(body, len);
-        char what[128] = "";
+        char err[256] = "";
 
-        if (!json)
-                return;
-        if (creds_from_json(json, &spec, &creds, what, sizeof(what)) == 0) {
-                check_credentials(creds, spec.source);
+        if (creds_process_parse_output(body, len, "fuzz", &creds, err, sizeof(err)) == 0) {
+                check_credentials(creds, "credential-process");
                 aws_credentials_free(creds);
         } else {
-                FUZZ_CHECK(creds == NULL && what[0]);
+                FUZZ_CHECK(creds == NULL && err[0]);
         }
-        creds_json_delete(json);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
