@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "appstream.h"
 #include "commands.h"
@@ -18,6 +19,7 @@
 #include "reconcile.h"
 #include "session.h"
 #include "state.h"
+#include "table.h"
 
 /* How long in-flight calls get to answer after SIGTERM before we leave them to the next
  * start; well inside systemd's default stop timeout. */
@@ -59,6 +61,24 @@ static void report_status(const struct daemon *d)
                               s->compliant, s->builders, s->in_flight, next);
 }
 
+/* `once` on a terminal: where it stands after every pass, between the events on stderr. */
+static void report_progress(const struct daemon *d, const struct reconcile_summary *s)
+{
+        time_t now = time(NULL);
+        char clock[16], next[96] = "none";
+        struct tm tm;
+
+        if (!d->once || !isatty(STDOUT_FILENO))
+                return;
+        strftime(clock, sizeof(clock), "%H:%M:%S", localtime_r(&now, &tm));
+        if (s->next_window)
+                table_format_time(s->next_window, (int64_t)now, next, sizeof(next));
+        printf("[%s] %zu/%zu compliant, %zu updating, %zu waiting, next window %s%s\n", clock,
+               s->compliant, s->builders, s->in_flight, s->waiting, next,
+               s->describe_ok ? "" : " (last describe failed)");
+        fflush(stdout);
+}
+
 static void on_grace_expired(uv_timer_t *timer)
 {
         struct daemon *d = timer->data;
@@ -95,6 +115,7 @@ static void on_pass(struct reconciler *rec, void *userdata)
         const struct reconcile_summary *s = reconciler_summary(rec);
 
         report_status(d);
+        report_progress(d, s);
         metrics_pass(d->metrics, s, (*d->cfg)->metrics_file, (int64_t)time(NULL));
         d->failed_passes = s->describe_ok ? 0 : d->failed_passes + 1;
         if (!d->once || d->stopping)

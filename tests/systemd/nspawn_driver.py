@@ -1,8 +1,8 @@
 """The checks that run inside the booted container (see nspawn_test.py, which boots it).
 
 Run by reconciler-nspawn-test.service as root in a Debian 12 container booted with systemd,
-with the installed tree in /srv/stage, the tests in /srv/tests (read-only) and the results
-directory in /srv/results. Installs the tree, starts the fake AppStream on loopback and a DNS
+with the Debian package in /srv/pkg, the tests in /srv/tests (read-only) and the results
+directory in /srv/results. Installs the package with dpkg, starts the fake AppStream on loopback and a DNS
 responder for its name, and drives the real units with systemctl, reading the outcome from
 the journal. Each check is written to /srv/results/checks.log as it happens; figures go to
 /srv/results/figures.json. The container powers off when this ends, whatever happened.
@@ -168,13 +168,20 @@ class Dns(threading.Thread):
 
 # ---- Setting up ----------------------------------------------------------------------------
 
+PACKAGE = "appstream-agent-reconciler"
+
+
+def deb():
+    return next(pathlib.Path("/srv/pkg").glob("*.deb"))
+
+
 def install():
-    """The staged `cmake --install` tree into /, as a package would put it."""
-    # tar keeps Debian's /lib -> usr/lib symlink where cp would refuse to copy over it.
-    run("sh", "-c", "tar -C /srv/stage -cf - . | "
-                    "tar -C / -xf - --keep-directory-symlink --no-same-owner")
-    run("journalctl", "--update-catalog")
-    run("systemctl", "daemon-reload")
+    """The package, with dpkg alone: the root already has every library it depends on, so a
+    dependency it declares wrongly (or one missing from the root) fails the install. Its
+    postinst updates the catalog and reloads systemd; nothing here does that for it."""
+    started = time.monotonic()
+    run("dpkg", "-i", str(deb()), timeout=120)
+    R.figure("dpkg_install_seconds", round(time.monotonic() - started, 3))
 
 
 def config(endpoint, **overrides):
@@ -230,6 +237,53 @@ def setup():
 
 
 # ---- The checks ------------------------------------------------------------------------------
+
+def check_package():
+    status = run("dpkg-query", "-W", "-f", "${Status} ${Version}", PACKAGE).stdout
+    R.check(status.startswith("install ok installed"), f"dpkg -i installed the package: {status}")
+    conffiles = run("dpkg-query", "-W", "-f", "${Conffiles}", PACKAGE).stdout
+    R.check(str(CONF_DIR / "reconciler.conf") in conffiles,
+            "the configuration is a conffile (dpkg keeps an operator's edits)")
+    files = set(run("dpkg", "-L", PACKAGE).stdout.split())
+    wanted = {"/usr/bin/appstream-agent-reconciler", f"/lib/systemd/system/{UNIT}",
+              "/lib/systemd/system/appstream-agent-reconciler@.service",
+              "/usr/lib/systemd/catalog/appstream-agent-reconciler.catalog",
+              "/usr/share/man/man8/appstream-agent-reconciler.8",
+              "/usr/share/man/man5/reconciler.conf.5"}
+    R.check(wanted <= files, f"it installs the binary, both units, the catalog, the man pages "
+                             f"(missing: {sorted(wanted - files)})")
+    catalog = run("journalctl", "--list-catalog", "--no-pager").stdout
+    R.check(ID["update-succeeded"] in catalog,
+            "its postinst ran journalctl --update-catalog: the catalog lists our entries")
+    R.check(prop(UNIT, "LoadState") == "loaded" and prop(UNIT, "UnitFileState") == "disabled",
+            "systemd knows the unit; the package neither enables nor starts it")
+    # setup() has already written the test's configuration over the conffile, as an operator
+    # would; every other file must be exactly as packaged.
+    changed = [line for line in run("dpkg", "--verify", PACKAGE, check=False).stdout.splitlines()
+               if " c /" not in line]
+    R.check(not changed, f"dpkg --verify: every file but the edited conffile as packaged: "
+                         f"{changed}")
+
+
+def check_removal():
+    conf = CONF_DIR / "reconciler.conf"
+    edited = conf.read_text()
+    run("systemctl", "start", UNIT)
+    run("dpkg", "-i", str(deb()), timeout=120)
+    R.check(conf.read_text() == edited and prop(UNIT, "ActiveState") == "active",
+            "reinstalling the package keeps the edited configuration and the running service")
+    run("dpkg", "-r", PACKAGE, timeout=120)
+    R.check(prop(UNIT, "ActiveState") == "inactive" and prop(UNIT, "LoadState") == "not-found",
+            "dpkg -r stops the service (prerm) and its unit is gone")
+    R.check(not pathlib.Path("/usr/bin/appstream-agent-reconciler").exists() and conf.exists(),
+            "the binary is removed, the conffile stays until purge")
+    R.check(ID["update-succeeded"] not in run("journalctl", "--list-catalog",
+                                               "--no-pager").stdout,
+            "postrm dropped the catalog entries")
+    R.check(STATE_FILE.exists() or pathlib.Path("/var/lib/private/appstream-agent-reconciler/"
+                                                "state.json").exists(),
+            "the state file is kept: it may record builders an update left stopped")
+
 
 def check_security():
     """The installed unit as shipped (offline, the file alone) and as loaded (with the test's
@@ -445,16 +499,17 @@ def check_state_persists():
 def main():
     global R
     R = Results()
-    steps = ["setup", "security", "start waits for READY=1", "updates and journal", "metrics",
-             "reload", "template instance", "watchdog", "state persists"]
+    steps = ["setup", "package", "security", "start waits for READY=1", "updates and journal",
+             "metrics", "reload", "template instance", "watchdog", "state persists",
+             "package removal"]
     step = steps[0]
     try:
         fake, dns, endpoint = setup()
         for step, action in zip(steps[1:], (
-                check_security, lambda: check_start_waits_for_ready(endpoint),
+                check_package, check_security, lambda: check_start_waits_for_ready(endpoint),
                 lambda: check_updates(fake, dns), check_metrics, check_reload,
                 lambda: check_template(fake, endpoint), lambda: check_watchdog(fake),
-                check_state_persists)):
+                check_state_persists, check_removal)):
             R.note(f"== {step}")
             action()
     except Exception:

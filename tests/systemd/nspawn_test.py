@@ -1,8 +1,11 @@
 """The daemon under a real systemd: boots a Debian 12 container with systemd-nspawn, installs
-the build into it, and runs nspawn_driver.py there (READY=1, the journal and its catalog,
-reload, the watchdog, the state across restarts, node_exporter, the exposure score).
+the Debian package into it with dpkg, and runs nspawn_driver.py there (the package's files,
+conffile and maintainer scripts, READY=1, the journal and its catalog, reload, the watchdog,
+the state across restarts, node_exporter, the exposure score, removal).
 
-    /usr/bin/python3 tests/systemd/nspawn_test.py [--build-dir build]
+    /usr/bin/python3 tests/systemd/nspawn_test.py [--build-dir build] [--deb FILE]
+
+Without --deb the package is built with scripts/package (build-deb/).
 
 Needs root (otherwise it runs itself through sudo), debootstrap and systemd-container. The
 Debian 12 root (minbase, systemd, the daemon's libraries, python3-botocore for the fake
@@ -169,11 +172,22 @@ def make_certificates(tls):
         (tls / name).unlink()
 
 
-def prepare(build_dir):
+def package(deb):
+    """The .deb to install: the one given, or a fresh scripts/package build."""
+    if deb:
+        return pathlib.Path(deb).resolve()
+    started = time.monotonic()
+    built = run([str(SOURCE_DIR / "scripts" / "package")], timeout=600).stdout.split()[-1]
+    log(f"scripts/package built {built} in {time.monotonic() - started:.0f} s")
+    return pathlib.Path(built)
+
+
+def prepare(build_dir, deb):
     work = build_dir / "nspawn-run"
     remove_tree(work)
     (work / "results").mkdir(parents=True)
-    run(["cmake", "--install", str(build_dir)], env=dict(os.environ, DESTDIR=str(work / "stage")))
+    (work / "pkg").mkdir()
+    shutil.copy(deb, work / "pkg" / deb.name)
     make_certificates(work / "tls")
     (work / TEST_UNIT).write_text(
         "[Unit]\n"
@@ -199,7 +213,7 @@ def boot(root, work):
         f"--machine=reconciler-test-{os.getpid()}", "--directory", str(root), "--boot",
         "--volatile=overlay", "--private-network", "--resolv-conf=off", "--timezone=off",
         "--kill-signal=SIGKILL", "--console=read-only",
-        f"--bind-ro={work / 'stage'}:/srv/stage", f"--bind-ro={SOURCE_DIR / 'tests'}:/srv/tests",
+        f"--bind-ro={work / 'pkg'}:/srv/pkg", f"--bind-ro={SOURCE_DIR / 'tests'}:/srv/tests",
         f"--bind-ro={work / 'tls'}:/srv/nspawn/tls", f"--bind={work / 'results'}:/srv/results",
         f"--bind-ro={work / TEST_UNIT}:/etc/systemd/system/{TEST_UNIT}",
         f"systemd.wants={TEST_UNIT}"]
@@ -246,22 +260,25 @@ def show_logs(work):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build-dir", default=str(SOURCE_DIR / "build"))
-    build_dir = pathlib.Path(parser.parse_args().build_dir).resolve()
+    parser.add_argument("--deb", help="the package to test (default: build one)")
+    args = parser.parse_args()
+    build_dir = pathlib.Path(args.build_dir).resolve()
     # A stop from outside (CI, Ctrl-C) unwinds through the clean-up below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     work = None
     if os.geteuid() != 0 and shutil.which("sudo"):
         # As scripts/install-deps does: root through sudo.
-        os.execvp("sudo", ["sudo", sys.executable, __file__, "--build-dir", str(build_dir)])
+        os.execvp("sudo", ["sudo", sys.executable, __file__, "--build-dir", str(build_dir),
+                           *(["--deb", args.deb] if args.deb else [])])
     try:
         if os.geteuid() != 0:
             raise Failure("systemd-nspawn needs root (or sudo)")
-        for tool in ("debootstrap", "systemd-nspawn", "openssl", "cmake"):
+        for tool in ("debootstrap", "systemd-nspawn", "openssl", "cmake", "cpack"):
             if not shutil.which(tool):
                 raise Failure(f"{tool} is missing (scripts/install-deps installs it)")
         root, bootstrap_seconds = cached_root(build_dir)
-        work = prepare(build_dir)
+        work = prepare(build_dir, package(args.deb))
         booted = time.monotonic()
         status = boot(root, work)
         container_seconds = time.monotonic() - booted
