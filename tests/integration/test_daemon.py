@@ -7,68 +7,19 @@ import json
 import pathlib
 import signal
 import socket
-import time
 
 import pytest
 
-from reconciler import Daemon, base_config, client_env, run, write_config
+from reconciler import (FAST, accepted, base_config, env_of, phases, run, start_daemon,
+                        state_path, wait_until, write_config)
 
 OLD = "06-19-2023"
-FAST = {"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3}
-
-
-@pytest.fixture
-def daemons():
-    """Daemons started by a test; any still running at its end are killed, so none keeps
-    calling the shared fake during the next test."""
-    started = []
-    yield started
-    for d in started:
-        d.kill()
-
-
-def start_daemon(daemons, cfg, env, tmp_path, *args):
-    d = Daemon(cfg, env, tmp_path / f"daemon-{len(daemons)}.log", args=args or ("run",))
-    daemons.append(d)
-    return d
-
-
-def env_of(fake, tmp_path, **overrides):
-    return client_env(fake, tmp_path / "home", AWS_MAX_ATTEMPTS=1, **overrides)
-
-
-def state_path(tmp_path):
-    return tmp_path / "state" / "state.json"
-
-
-def phases(tmp_path):
-    try:
-        st = json.loads(state_path(tmp_path).read_text())
-    except FileNotFoundError:
-        return {}
-    return {op["builder"]: op["phase"] for op in st["operations"]}
-
-
-def accepted(fake, operation, name=None):
-    return [c for c in fake.calls(operation) if c["outcome"] == "OK"
-            and (name is None or name in c["names"])]
 
 
 def touched(fake):
     """Builders named by a Stop or Start call, accepted or not."""
     return {n for c in fake.calls() if c["operation"] in ("StopImageBuilder", "StartImageBuilder")
             for n in c["names"]}
-
-
-def wait_until(predicate, timeout=20.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def minute_from_now(minutes):
@@ -338,7 +289,6 @@ def test_check_config_names_file_line_and_text_of_a_bad_value(fake, tmp_path, se
     assert done.returncode == 2
     assert f"{cfg}:{line_of(cfg, f'{key} = {value}')}:" in done.stderr
     assert message in done.stderr
-
 
 
 # ---- metrics ------------------------------------------------------------------------------
