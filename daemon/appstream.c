@@ -61,6 +61,7 @@ struct appstream_client {
         struct retry_config policy;
         struct retry_quota quota;
         struct skew skew;
+        struct sigv4_key_cache signing_key;
         uint64_t rng;
         struct call *calls;
 };
@@ -282,7 +283,8 @@ static int sign_and_send(struct call *call, const struct aws_credentials *creds)
                        &(struct sigv4_params){.region = c->region,
                                               .service = SIGNING_NAME,
                                               .time = skew_apply(&c->skew, call->sent_at),
-                                              .normalize_path = true},
+                                              .normalize_path = true,
+                                              .key_cache = &c->signing_key},
                        &sig);
         if (r < 0)
                 return r;
@@ -652,6 +654,7 @@ void appstream_client_free(struct appstream_client *client)
                 if (call->wait == WAIT_NONE || call->wait == WAIT_BACKOFF)
                         call_free(call);
         }
+        sigv4_key_cache_clear(&client->signing_key);
         free(client->region);
         free(client->url);
         free(client->host);

@@ -1,6 +1,7 @@
 /* The parts of the AppStream client that read and check text: responses, errors, endpoints.
  * Kept apart from the transport so that tests and fuzzers reach them directly. */
 #include "appstream.h"
+#include "json_arena.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -34,11 +35,10 @@ void builder_list_free(struct builder_list *list)
         list->n = 0;
 }
 
-/* A copy of a string member, NULL when absent or not a string. Fails only on allocation. */
-static int copy_member(const cJSON *obj, const char *name, char **ret)
+/* A copy of item's string, NULL when item is absent or not a string. Fails only on
+ * allocation. */
+static int copy_string(const cJSON *item, char **ret)
 {
-        const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-
         *ret = NULL;
         if (!cJSON_IsString(item) || !item->valuestring)
                 return 0;
@@ -46,10 +46,13 @@ static int copy_member(const cJSON *obj, const char *name, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-static enum latest_flag parse_latest(const cJSON *obj)
+static int copy_member(const cJSON *obj, const char *name, char **ret)
 {
-        const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, "LatestAppstreamAgentVersion");
+        return copy_string(cJSON_GetObjectItemCaseSensitive(obj, name), ret);
+}
 
+static enum latest_flag parse_latest(const cJSON *item)
+{
         if (!cJSON_IsString(item) || !item->valuestring)
                 return LATEST_ABSENT;
         if (strcmp(item->valuestring, "TRUE") == 0)
@@ -59,23 +62,70 @@ static enum latest_flag parse_latest(const cJSON *obj)
         return LATEST_ABSENT;
 }
 
+/* The members of a builder that the daemon reads. */
+enum member {
+        M_NAME,
+        M_ARN,
+        M_STATE,
+        M_AGENT_VERSION,
+        M_INSTANCE_TYPE,
+        M_PLATFORM,
+        M_STATE_CHANGE_REASON,
+        M_LATEST,
+        N_MEMBERS
+};
+
+static const char *const member_names[N_MEMBERS] = {
+    [M_NAME] = "Name",
+    [M_ARN] = "Arn",
+    [M_STATE] = "State",
+    [M_AGENT_VERSION] = "AppstreamAgentVersion",
+    [M_INSTANCE_TYPE] = "InstanceType",
+    [M_PLATFORM] = "Platform",
+    [M_STATE_CHANGE_REASON] = "StateChangeReason",
+    [M_LATEST] = "LatestAppstreamAgentVersion",
+};
+
+/* A builder has some twenty members: one walk over them, matched against the table, costs a
+ * fraction of one cJSON_GetObjectItem() search per member read. The first of duplicate keys
+ * counts, as it does for cJSON_GetObjectItem(). */
+static void find_members(const cJSON *obj, const cJSON *ret[N_MEMBERS])
+{
+        const cJSON *item;
+
+        for (size_t i = 0; i < N_MEMBERS; i++)
+                ret[i] = NULL;
+        cJSON_ArrayForEach(item, obj)
+        {
+                const char *key = item->string;
+
+                for (size_t i = 0; key && i < N_MEMBERS; i++)
+                        if (!ret[i] && key[0] == member_names[i][0] &&
+                            strcmp(key, member_names[i]) == 0) {
+                                ret[i] = item;
+                                break;
+                        }
+        }
+}
+
 static int parse_builder(const cJSON *obj, struct builder *b)
 {
-        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(obj, "StateChangeReason");
+        const cJSON *m[N_MEMBERS];
         int r = 0;
 
         memset(b, 0, sizeof(*b));
-        r |= copy_member(obj, "Name", &b->name);
-        r |= copy_member(obj, "Arn", &b->arn);
-        r |= copy_member(obj, "State", &b->state);
-        r |= copy_member(obj, "AppstreamAgentVersion", &b->agent_version);
-        r |= copy_member(obj, "InstanceType", &b->instance_type);
-        r |= copy_member(obj, "Platform", &b->platform);
-        if (cJSON_IsObject(reason)) {
-                r |= copy_member(reason, "Code", &b->state_reason_code);
-                r |= copy_member(reason, "Message", &b->state_reason_message);
+        find_members(obj, m);
+        r |= copy_string(m[M_NAME], &b->name);
+        r |= copy_string(m[M_ARN], &b->arn);
+        r |= copy_string(m[M_STATE], &b->state);
+        r |= copy_string(m[M_AGENT_VERSION], &b->agent_version);
+        r |= copy_string(m[M_INSTANCE_TYPE], &b->instance_type);
+        r |= copy_string(m[M_PLATFORM], &b->platform);
+        if (cJSON_IsObject(m[M_STATE_CHANGE_REASON])) {
+                r |= copy_member(m[M_STATE_CHANGE_REASON], "Code", &b->state_reason_code);
+                r |= copy_member(m[M_STATE_CHANGE_REASON], "Message", &b->state_reason_message);
         }
-        b->latest = parse_latest(obj);
+        b->latest = parse_latest(m[M_LATEST]);
         if (r) {
                 builder_clear(b);
                 return -ENOMEM;
@@ -93,7 +143,8 @@ static int append_builders(const cJSON *array, struct builder_list *list, char *
         cJSON_ArrayForEach(item, array)
         {
                 if (!cJSON_IsObject(item)) {
-                        snprintf(err, err_size, "ImageBuilders holds a member that is not an object");
+                        snprintf(err, err_size,
+                                 "ImageBuilders holds a member that is not an object");
                         return -EBADMSG;
                 }
         }
@@ -127,33 +178,30 @@ nomem:
 int appstream_parse_builders(const char *body, size_t len, struct builder_list *list,
                              char **ret_next_token, char *err, size_t err_size)
 {
-        cJSON *root = cJSON_ParseWithLength(body, len);
-        const cJSON *array, *token;
+        struct json_arena arena = {0};
+        const cJSON *root = json_arena_parse(&arena, body, len);
+        const cJSON *array = NULL, *token = NULL;
         char *next = NULL;
-        int r;
+        int r = 0;
 
+        if (cJSON_IsObject(root)) {
+                array = cJSON_GetObjectItemCaseSensitive(root, "ImageBuilders");
+                token = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
+        }
         if (!cJSON_IsObject(root)) {
                 snprintf(err, err_size,
                          root ? "response is not a JSON object" : "response is not valid JSON");
-                cJSON_Delete(root);
-                return -EBADMSG;
-        }
-        array = cJSON_GetObjectItemCaseSensitive(root, "ImageBuilders");
-        token = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
-        if (array && !cJSON_IsArray(array) && !cJSON_IsNull(array)) {
+                r = -EBADMSG;
+        } else if (array && !cJSON_IsArray(array) && !cJSON_IsNull(array)) {
                 snprintf(err, err_size, "ImageBuilders is not an array");
-                cJSON_Delete(root);
-                return -EBADMSG;
+                r = -EBADMSG;
+        } else if (cJSON_IsString(token) && token->valuestring && *token->valuestring &&
+                   !(next = strdup(token->valuestring))) {
+                r = -ENOMEM;
         }
-        if (cJSON_IsString(token) && token->valuestring && *token->valuestring) {
-                next = strdup(token->valuestring);
-                if (!next) {
-                        cJSON_Delete(root);
-                        return -ENOMEM;
-                }
-        }
-        r = cJSON_IsArray(array) ? append_builders(array, list, err, err_size) : 0;
-        cJSON_Delete(root);
+        if (r == 0 && cJSON_IsArray(array))
+                r = append_builders(array, list, err, err_size);
+        json_arena_release(&arena);
         if (r < 0) {
                 free(next);
                 return r;

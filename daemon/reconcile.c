@@ -343,21 +343,50 @@ static bool decision_changed(const struct reconciler *r, const struct decision *
         return !found || found->kind != d->kind;
 }
 
+static bool names_sorted(const struct policy_plan *plan)
+{
+        for (size_t i = 1; i < plan->n_decisions; i++)
+                if (strcmp(plan->decisions[i - 1].builder, plan->decisions[i].builder) > 0)
+                        return false;
+        return true;
+}
+
+/* The last pass's copy of name, taken over (its entry keeps NULL), or a new copy. Names must
+ * be asked for in sorted order: *cursor walks r->seen alongside them. */
+static char *take_name(struct reconciler *r, size_t *cursor, const char *name)
+{
+        while (*cursor < r->n_seen && strcmp(r->seen[*cursor].builder, name) < 0)
+                (*cursor)++;
+        if (*cursor < r->n_seen && strcmp(r->seen[*cursor].builder, name) == 0) {
+                char *taken = r->seen[*cursor].builder;
+
+                r->seen[(*cursor)++].builder = NULL;
+                return taken;
+        }
+        return strdup(name);
+}
+
+/* The fleet comes back pass after pass with the same names, usually sorted: then the table is
+ * built in order, reusing the last pass's copies, with no sort and no copying. */
 static void remember_decisions(struct reconciler *r, const struct policy_plan *plan)
 {
         struct last_decision *seen = calloc(plan->n_decisions ? plan->n_decisions : 1,
                                             sizeof(*seen));
-        size_t n = 0;
+        bool sorted = names_sorted(plan);
+        size_t n = 0, cursor = 0;
 
         if (!seen)
                 return;
         for (size_t i = 0; i < plan->n_decisions; i++) {
-                seen[n].builder = strdup(plan->decisions[i].builder);
+                const char *name = plan->decisions[i].builder;
+
+                seen[n].builder = sorted ? take_name(r, &cursor, name) : strdup(name);
                 seen[n].kind = plan->decisions[i].kind;
                 if (seen[n].builder)
                         n++;
         }
-        qsort(seen, n, sizeof(*seen), compare_seen);
+        if (!sorted)
+                qsort(seen, n, sizeof(*seen), compare_seen);
         for (size_t i = 0; i < r->n_seen; i++)
                 free(r->seen[i].builder);
         free(r->seen);

@@ -704,6 +704,48 @@ int sigv4_authorization(const char *access_key_id, const struct sigv4_params *pa
 
 /* ---- all stages ---- */
 
+void sigv4_key_cache_clear(struct sigv4_key_cache *cache)
+{
+        if (!cache)
+                return;
+        if (cache->secret) {
+                OPENSSL_cleanse(cache->secret, strlen(cache->secret));
+                free(cache->secret);
+        }
+        OPENSSL_cleanse(cache, sizeof(*cache));
+}
+
+/* Stage 3 through params->key_cache when there is one. A failure to remember the key is not
+ * an error: the request is signed all the same, and the next one derives the key again. */
+static int signing_key(const char *secret, const struct sigv4_params *params,
+                       unsigned char key[SIGV4_KEY_LEN])
+{
+        struct sigv4_key_cache *cache = params->key_cache;
+        char amz_date[SIGV4_AMZ_DATE_LEN + 1], scope[sizeof(cache->scope)];
+        int r, n;
+
+        if (!cache || !params_ok(params) || sigv4_format_amz_date(params->time, amz_date) < 0)
+                return sigv4_signing_key(secret, params, key);
+        n = snprintf(scope, sizeof(scope), "%.8s/%s/%s", amz_date, params->region, params->service);
+        if (n < 0 || (size_t)n >= sizeof(scope))
+                return sigv4_signing_key(secret, params, key);
+        if (cache->secret && strcmp(cache->scope, scope) == 0 &&
+            strcmp(cache->secret, secret) == 0) {
+                memcpy(key, cache->key, SIGV4_KEY_LEN);
+                return 0;
+        }
+        r = sigv4_signing_key(secret, params, key);
+        if (r < 0)
+                return r;
+        sigv4_key_cache_clear(cache);
+        cache->secret = strdup(secret);
+        if (cache->secret) {
+                memcpy(cache->scope, scope, sizeof(scope));
+                memcpy(cache->key, key, SIGV4_KEY_LEN);
+        }
+        return 0;
+}
+
 static int sign_canonical(const struct sigv4_canonical *c, const struct sigv4_credentials *creds,
                           const struct sigv4_params *params, char **ret_authorization)
 {
@@ -713,7 +755,7 @@ static int sign_canonical(const struct sigv4_canonical *c, const struct sigv4_cr
 
         int r = sigv4_string_to_sign(c->request, params, &sts);
         if (r == 0)
-                r = sigv4_signing_key(creds->secret_access_key, params, key);
+                r = signing_key(creds->secret_access_key, params, key);
         if (r == 0) {
                 r = sigv4_signature_hex(key, sts, signature);
                 OPENSSL_cleanse(key, sizeof(key));

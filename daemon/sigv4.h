@@ -34,6 +34,18 @@ struct sigv4_request {
         size_t body_len;
 };
 
+/* The signing key depends only on the secret, the day, the region and the service. A client
+ * that signs many requests keeps one of these and hands it to the signer in sigv4_params, so
+ * that the key is derived (four HMACs) once a day rather than for every request. Zero it to
+ * start; sigv4_key_cache_clear() wipes the key and the copy of the secret and frees them. */
+struct sigv4_key_cache {
+        char *secret;   /* the secret the key was derived from; owned, wiped when dropped */
+        char scope[96]; /* "YYYYMMDD/region/service" of the key */
+        unsigned char key[SIGV4_KEY_LEN];
+};
+
+void sigv4_key_cache_clear(struct sigv4_key_cache *cache);
+
 struct sigv4_params {
         const char *region;
         const char *service;
@@ -43,6 +55,7 @@ struct sigv4_params {
         /* S3 only: sign the path exactly as sent. Every other service signs the path URI-encoded
          * once more (a path sent as "/a%20b" is signed as "/a%2520b"). */
         bool skip_path_encoding;
+        struct sigv4_key_cache *key_cache; /* NULL: derive the key for this request alone */
 };
 
 /* The headers a caller must send, exactly as returned, besides its own. */

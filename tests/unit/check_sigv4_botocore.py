@@ -255,7 +255,19 @@ def build_cases(rng):
         case["access_key_id"], case["secret"], case["token"] = random_credentials(rng)
         case["time"] = random_time(rng)
         case["s3"] = i >= s3_from
+    # The tool signs every line through one signing-key cache, as the daemon's client does;
+    # runs of AppStream requests share credentials and region a few minutes or hours apart,
+    # so that the cached key is used, and derived again when the day changes under it.
+    for prev, case in zip(cases[:APPSTREAM_CASES - 1], cases[1:APPSTREAM_CASES]):
+        if rng.random() < 0.6:
+            for key in ("access_key_id", "secret", "token", "region", "host"):
+                case[key] = prev[key]
+            case["time"] = min(prev["time"] + rng.choice([0, 1, 300, 3600, 10800]), TIME_MAX)
     return cases
+
+
+def day(time):
+    return time // 86400
 
 
 def run_tool(cases):
@@ -288,8 +300,12 @@ def main():
                 print(f"case {i} differs:\n  request  {json.dumps(tool_input(case))}\n"
                       f"  botocore {want}\n  ours     {got}", file=sys.stderr)
     tokens = sum(1 for c in cases if c["token"])
+    reused = sum(1 for prev, case in zip(cases, cases[1:])
+                 if (prev["secret"], prev["region"], prev["service"], day(prev["time"]))
+                 == (case["secret"], case["region"], case["service"], day(case["time"])))
     print(f"{len(cases)} requests ({APPSTREAM_CASES} AppStream, {GENERIC_CASES} generic, "
-          f"{S3_CASES} S3-style; {tokens} with a session token): {mismatches} mismatches")
+          f"{S3_CASES} S3-style; {tokens} with a session token; {reused} signed with the cached key): "
+          f"{mismatches} mismatches")
     if mismatches:
         sys.exit(1)
 

@@ -556,6 +556,46 @@ static void test_token_and_body_header(void)
         sigv4_canonical_clear(&c);
 }
 
+/* A cached key signs exactly as a freshly derived one, and is derived again whenever the
+ * day, the region or the secret changes. */
+static void test_key_cache(void)
+{
+        static const struct {
+                int64_t time;
+                const char *region, *secret, *scope;
+        } steps[] = {
+            {1767225600, "eu-central-1", "secret-one", "20260101/eu-central-1/appstream"},
+            {1767225601, "eu-central-1", "secret-one", "20260101/eu-central-1/appstream"},
+            {1767225600, "eu-central-1", "secret-two", "20260101/eu-central-1/appstream"},
+            {1767311999, "eu-central-1", "secret-two", "20260101/eu-central-1/appstream"},
+            {1767312000, "eu-central-1", "secret-two", "20260102/eu-central-1/appstream"},
+            {1767312000, "us-east-1", "secret-two", "20260102/us-east-1/appstream"},
+            {1767312000, "eu-central-1", "secret-two", "20260102/eu-central-1/appstream"},
+            {1767312000, "eu-central-1", "secret-one", "20260102/eu-central-1/appstream"},
+        };
+        struct sigv4_key_cache cache = {0};
+        struct sigv4_request req = appstream_request();
+
+        for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
+                struct sigv4_credentials creds = {"AKIDEXAMPLE", steps[i].secret, NULL};
+                struct sigv4_params p = appstream_params();
+                struct sigv4_signature fresh = {0}, cached = {0};
+
+                p.time = steps[i].time;
+                p.region = steps[i].region;
+                ASSERT_EQ_INT(sigv4_sign(&req, &creds, &p, &fresh), 0);
+                p.key_cache = &cache;
+                ASSERT_EQ_INT(sigv4_sign(&req, &creds, &p, &cached), 0);
+                ASSERT_STREQ(cached.authorization, fresh.authorization);
+                ASSERT_STREQ(cache.scope, steps[i].scope);
+                ASSERT_STREQ(cache.secret, steps[i].secret);
+                sigv4_signature_clear(&fresh);
+                sigv4_signature_clear(&cached);
+        }
+        sigv4_key_cache_clear(&cache);
+        ASSERT_TRUE(cache.secret == NULL && cache.scope[0] == '\0');
+}
+
 int main(void)
 {
         test_suite();
@@ -566,5 +606,6 @@ int main(void)
         test_paths();
         test_queries();
         test_token_and_body_header();
+        test_key_cache();
         return test_summary("test_sigv4");
 }

@@ -315,7 +315,8 @@ static void check_signed_date(int64_t signing, int64_t want)
         struct sigv4_request req = {"POST", "/", NULL, headers, 3, "{}", 2};
         struct sigv4_credentials creds = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                                           NULL};
-        struct sigv4_params params = {"eu-central-1", "appstream", signing, true, false, false};
+        struct sigv4_params params = {
+            .region = "eu-central-1", .service = "appstream", .time = signing, .normalize_path = true};
         struct sigv4_signature sig = {0};
         char want_date[SIGV4_AMZ_DATE_LEN + 1] = "";
 

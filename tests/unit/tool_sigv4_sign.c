@@ -1,5 +1,6 @@
 /* Signs requests given as JSON lines on stdin, one JSON line out per line in, so that Python
- * checks can compare sigv4_sign() with other signers.
+ * checks can compare sigv4_sign() with other signers. Every line is signed through one
+ * signing-key cache, as the daemon's client signs its requests.
  *
  * In:  {"method": "POST", "path": "/", "query": null, "headers": [["Host", "..."], ...],
  *       "body": "...", "credentials": {"access_key_id": "...", "secret_access_key": "...",
@@ -57,7 +58,7 @@ static int parse_headers(const cJSON *in, struct http_header **ret_headers, size
         return 0;
 }
 
-static int sign_line(const cJSON *in, struct sigv4_signature *sig)
+static int sign_line(const cJSON *in, struct sigv4_key_cache *cache, struct sigv4_signature *sig)
 {
         const cJSON *creds_json = cJSON_GetObjectItemCaseSensitive(in, "credentials");
         const cJSON *time = cJSON_GetObjectItemCaseSensitive(in, "time");
@@ -74,6 +75,7 @@ static int sign_line(const cJSON *in, struct sigv4_signature *sig)
             .normalize_path = get_bool(in, "normalize_path", true),
             .sign_body_header = get_bool(in, "sign_body_header", false),
             .skip_path_encoding = get_bool(in, "skip_path_encoding", false),
+            .key_cache = cache,
         };
         struct sigv4_request req = {
             .method = get_string(in, "method"),
@@ -95,12 +97,12 @@ static int sign_line(const cJSON *in, struct sigv4_signature *sig)
         return r;
 }
 
-static char *answer(const char *line)
+static char *answer(const char *line, struct sigv4_key_cache *cache)
 {
         cJSON *in = cJSON_Parse(line);
         cJSON *out = cJSON_CreateObject();
         struct sigv4_signature sig = {0};
-        int r = in ? sign_line(in, &sig) : -EINVAL;
+        int r = in ? sign_line(in, cache, &sig) : -EINVAL;
 
         if (r < 0) {
                 cJSON_AddStringToObject(out, "error", strerror(-r));
@@ -121,13 +123,15 @@ static char *answer(const char *line)
 
 int main(void)
 {
+        struct sigv4_key_cache cache = {0};
         char *line = NULL;
         size_t cap = 0;
 
         while (getline(&line, &cap, stdin) > 0) {
-                char *text = answer(line);
+                char *text = answer(line, &cache);
                 if (!text) {
                         fprintf(stderr, "tool_sigv4_sign: out of memory\n");
+                        sigv4_key_cache_clear(&cache);
                         free(line);
                         return EXIT_FAILURE;
                 }
@@ -135,6 +139,7 @@ int main(void)
                 fflush(stdout);
                 cJSON_free(text);
         }
+        sigv4_key_cache_clear(&cache);
         free(line);
         return ferror(stdin) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
