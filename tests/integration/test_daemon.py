@@ -315,3 +315,34 @@ def test_metrics_file_counts_the_fleet_by_state_and_compliance(fake, tmp_path):
     assert samples[prefix + 'builders_by_compliance{compliance="non-compliant"}'] == "2"
     assert samples[prefix + 'updates_total{result="succeeded"}'] == "2"
     assert oct(metrics.stat().st_mode & 0o777) == "0o644"
+
+
+def test_decisions_are_logged_when_they_change_not_every_pass(fake, tmp_path, daemons):
+    """A waiting builder is logged once, not at every poll; a builder that appears, or whose
+    decision changes, is logged then, and its neighbours stay quiet."""
+    first, second, third = fake.generate(3, prefix="quiet-", version=OLD)
+    window, _ = closed_window()
+    cfg = base_config(fake, tmp_path, reconciler={"poll_interval": "1s"},
+                      policy={"window": window})
+    d = start_daemon(daemons, cfg, env_of(fake, tmp_path), tmp_path)
+
+    def logged(name, reason):
+        return sum(f"builder {name}: " in line and f"REASON={reason}" in line
+                   for line in d.log().splitlines())
+
+    def passes_from_now(n):
+        before = len(fake.calls("DescribeImageBuilders"))
+        wait_until(lambda: len(fake.calls("DescribeImageBuilders")) >= before + n,
+                   what=f"{n} more describe passes")
+
+    passes_from_now(3)
+    assert [logged(n, "outside-window") for n in (first, second, third)] == [1, 1, 1], d.log()
+
+    newcomer = first + "a"  # sorts between the first two
+    fake.add_builders({"Name": newcomer, "AppstreamAgentVersion": OLD})
+    fake.update_builder(third, AppstreamAgentVersion="not-a-version")
+    passes_from_now(3)
+    assert logged(newcomer, "outside-window") == 1, d.log()
+    assert logged(third, "unknown-version") == 1, d.log()
+    assert [logged(n, "outside-window") for n in (first, second, third)] == [1, 1, 1], d.log()
+    assert d.stop() == 0
