@@ -3,6 +3,7 @@
  * persist; what is in flight is resumed by the next start (I3). SIGHUP reloads the
  * configuration, keeping the old one when the new one is bad. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,10 @@ static void on_pass(struct reconciler *rec, void *userdata)
         report_status(d);
         report_progress(d, s);
         metrics_pass(d->metrics, s, (*d->cfg)->metrics_file, (int64_t)time(NULL));
+        /* The pass's pages and builder list are freed by now, in holes all over the heap that
+         * glibc keeps mapped; handing those pages back keeps an idle daemon at what it holds
+         * between passes, however large the fleet it last described. */
+        (void)malloc_trim(0);
         d->failed_passes = s->describe_ok ? 0 : d->failed_passes + 1;
         if (!d->once || d->stopping)
                 return;
