@@ -9,9 +9,9 @@ file is replaced. Whenever the fleet has fully converged, AWS "ships" a new agen
 latest version moves on a day), so that the kills keep landing in updates.
 
 At the end a last daemon runs undisturbed until the fleet converges. Then: every builder is
-RUNNING on the latest agent, the state file holds no operation, no run ever had more than
-max_concurrent operations on disk, nothing was logged at error level, and each builder had
-exactly one accepted Stop and one accepted Start per agent release (the fake's call log).
+RUNNING on the latest agent, the state file holds no operation (and held no more than
+max_concurrent at any kill), nothing was logged at error level, and each builder had exactly
+one accepted Stop and one accepted Start per agent release (the fake's call log).
 
 The kill instants come from a seeded RNG; the seed is printed, and RANDOM_KILL_SEED=<seed>
 replays the same instants (the daemon's own timing still varies from run to run).
