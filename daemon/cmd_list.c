@@ -37,6 +37,13 @@ static enum compliance compliance_of(const struct config *cfg, const struct stat
         return policy_compliance(p.target, b, st->has_newest_seen ? &st->newest_seen : NULL);
 }
 
+static enum table_style compliance_style(enum compliance c)
+{
+        return c == COMPLIANCE_COMPLIANT       ? TABLE_GOOD
+               : c == COMPLIANCE_NON_COMPLIANT ? TABLE_BAD
+                                               : TABLE_WARN;
+}
+
 static int print_table(const struct config *cfg, const struct state *st,
                        const struct builder_list *list)
 {
@@ -45,12 +52,16 @@ static int print_table(const struct config *cfg, const struct state *st,
 
         if (!t)
                 return -ENOMEM;
+        table_set_colour(t, table_colour_wanted(stdout));
         for (size_t i = 0; i < list->n; i++) {
                 const struct builder *b = &list->items[i];
+                enum compliance c = compliance_of(cfg, st, b);
                 const char *row[] = {b->name, b->state, b->agent_version, latest_text(b->latest),
-                                     policy_compliance_name(compliance_of(cfg, st, b))};
+                                     policy_compliance_name(c)};
+                const enum table_style styles[] = {TABLE_PLAIN, TABLE_PLAIN, TABLE_PLAIN,
+                                                   TABLE_PLAIN, compliance_style(c)};
 
-                if (table_add(t, row) < 0) {
+                if (table_add_styled(t, row, styles) < 0) {
                         table_free(t);
                         return -ENOMEM;
                 }

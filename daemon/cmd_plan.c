@@ -16,6 +16,31 @@
 #include "state.h"
 #include "table.h"
 
+static enum table_style compliance_style(enum compliance c)
+{
+        return c == COMPLIANCE_COMPLIANT       ? TABLE_GOOD
+               : c == COMPLIANCE_NON_COMPLIANT ? TABLE_BAD
+                                               : TABLE_WARN;
+}
+
+/* What catches the eye: the builders that are acted on now, and what holds updates back. */
+static enum table_style decision_style(enum decision_kind k)
+{
+        switch (k) {
+        case DECISION_WOULD_UPDATE:
+        case DECISION_START_UPDATE:
+        case DECISION_IN_OPERATION:
+                return TABLE_ACTION;
+        case DECISION_BREAKER_OPEN:
+                return TABLE_BAD;
+        case DECISION_UNKNOWN_VERSION:
+        case DECISION_BACKOFF:
+                return TABLE_WARN;
+        default:
+                return TABLE_PLAIN;
+        }
+}
+
 static int print_table(const struct policy_plan *plan, const struct builder_list *list,
                        int64_t now)
 {
@@ -26,6 +51,7 @@ static int print_table(const struct policy_plan *plan, const struct builder_list
 
         if (!t)
                 return -ENOMEM;
+        table_set_colour(t, table_colour_wanted(stdout));
         for (size_t i = 0; i < plan->n_decisions; i++) {
                 const struct decision *d = &plan->decisions[i];
                 const struct builder *b = &list->items[i];
@@ -40,7 +66,14 @@ static int print_table(const struct policy_plan *plan, const struct builder_list
                                      policy_decision_name(d->kind),
                                      next,
                                      d->reason};
-                if (table_add(t, row) < 0) {
+                const enum table_style styles[] = {decision_style(d->kind),
+                                                   TABLE_PLAIN,
+                                                   TABLE_PLAIN,
+                                                   compliance_style(d->compliance),
+                                                   decision_style(d->kind),
+                                                   TABLE_PLAIN,
+                                                   TABLE_PLAIN};
+                if (table_add_styled(t, row, styles) < 0) {
                         table_free(t);
                         return -ENOMEM;
                 }

@@ -8,15 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "appstream.h"
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "reconcile.h"
 #include "session.h"
 #include "state.h"
+#include "table.h"
 
 /* How long in-flight calls get to answer after SIGTERM before we leave them to the next
  * start; well inside systemd's default stop timeout. */
@@ -30,6 +33,7 @@ struct daemon {
         struct config **cfg; /* owned by the caller; replaced on reload */
         const char *config_path;
         struct reconciler *rec;
+        struct metrics *metrics;
         bool once;
         bool stopping;
         bool handles_open;
@@ -55,6 +59,24 @@ static void report_status(const struct daemon *d)
         else
                 notify_status("%zu/%zu builders compliant, %zu updating, next window %s",
                               s->compliant, s->builders, s->in_flight, next);
+}
+
+/* `once` on a terminal: where it stands after every pass, between the events on stderr. */
+static void report_progress(const struct daemon *d, const struct reconcile_summary *s)
+{
+        time_t now = time(NULL);
+        char clock[16], next[96] = "none";
+        struct tm tm;
+
+        if (!d->once || !isatty(STDOUT_FILENO))
+                return;
+        strftime(clock, sizeof(clock), "%H:%M:%S", localtime_r(&now, &tm));
+        if (s->next_window)
+                table_format_time(s->next_window, (int64_t)now, next, sizeof(next));
+        printf("[%s] %zu/%zu compliant, %zu updating, %zu waiting, next window %s%s\n", clock,
+               s->compliant, s->builders, s->in_flight, s->waiting, next,
+               s->describe_ok ? "" : " (last describe failed)");
+        fflush(stdout);
 }
 
 static void on_grace_expired(uv_timer_t *timer)
@@ -93,6 +115,8 @@ static void on_pass(struct reconciler *rec, void *userdata)
         const struct reconcile_summary *s = reconciler_summary(rec);
 
         report_status(d);
+        report_progress(d, s);
+        metrics_pass(d->metrics, s, (*d->cfg)->metrics_file, (int64_t)time(NULL));
         d->failed_passes = s->describe_ok ? 0 : d->failed_passes + 1;
         if (!d->once || d->stopping)
                 return;
@@ -104,6 +128,20 @@ static void on_pass(struct reconciler *rec, void *userdata)
                 begin_shutdown(d, s->failed || s->breaker_open ? EXIT_UPDATE_FAILED : EXIT_OK);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The API session and the locked state file are set up once; a reload cannot move them. */
+static bool needs_restart(const struct config *old, const struct config *fresh)
+{
+        return !same_text(old->region, fresh->region) ||
+               !same_text(old->profile, fresh->profile) ||
+               !same_text(old->endpoint, fresh->endpoint) ||
+               !same_text(old->state_file, fresh->state_file);
+}
+
 static void reload(struct daemon *d)
 {
         struct config *fresh;
@@ -111,14 +149,19 @@ static void reload(struct daemon *d)
 
         notify_reloading();
         if (config_load(d->config_path, &fresh, err, sizeof(err)) < 0) {
-                log_event(EV_CONFIG_INVALID, NULL, "reload refused, keeping the running configuration: %s",
-                          err);
+                log_event(EV_CONFIG_INVALID, NULL,
+                          "reload refused, keeping the running configuration: %s", err);
         } else {
+                bool restart = needs_restart(*d->cfg, fresh);
+
                 reconciler_set_config(d->rec, fresh);
                 config_free(*d->cfg);
                 *d->cfg = fresh;
-                log_event(EV_CONFIG_RELOADED, NULL, "configuration reloaded from %s",
-                          d->config_path);
+                log_event(EV_CONFIG_RELOADED, NULL, "configuration reloaded from %s%s",
+                          d->config_path,
+                          restart ? "; changes to [aws] and state_file take effect at the "
+                                    "next restart"
+                                  : "");
         }
         notify_ready();
 }
@@ -249,6 +292,17 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
 int cmd_run(struct config **cfg, const struct cli_options *opts, bool once)
 {
         struct daemon d = {.cfg = cfg, .config_path = opts->config_path, .once = once};
+        int r = EXIT_USAGE;
 
-        return daemon_main(&d, opts);
+        if (metrics_new(&d.metrics) < 0) {
+                log_event(EV_ERROR, NULL, "cannot start the daemon: out of memory");
+        } else {
+                log_set_observer(metrics_log_observer, d.metrics);
+                r = daemon_main(&d, opts);
+                log_set_observer(NULL, NULL);
+                metrics_free(d.metrics);
+        }
+        /* Every way out of the daemon passes here, so systemd always hears of it. */
+        notify_stopping();
+        return r;
 }

@@ -12,6 +12,13 @@
 
 #define STATUS_HISTORY 20
 
+static enum table_style result_style(enum op_result result)
+{
+        return result == OP_RESULT_SUCCEEDED ? TABLE_GOOD
+               : result == OP_RESULT_ABANDONED ? TABLE_WARN
+                                               : TABLE_BAD;
+}
+
 static void print_operations(const struct state *st, int64_t now)
 {
         static const char *const header[] = {"BUILDER", "PHASE", "SINCE", "FROM AGENT"};
@@ -20,13 +27,16 @@ static void print_operations(const struct state *st, int64_t now)
 
         if (!t)
                 return;
+        table_set_colour(t, table_colour_wanted(stdout));
         for (size_t i = 0; i < st->n_ops; i++) {
                 const struct operation *op = &st->ops[i];
                 const char *row[] = {op->builder, op_phase_name(op->phase),
                                      table_format_time(op->phase_since, now, since,
                                                        sizeof(since)),
                                      op->from_version[0] ? op->from_version : NULL};
-                (void)table_add(t, row);
+                const enum table_style styles[] = {TABLE_ACTION, TABLE_ACTION, TABLE_PLAIN,
+                                                   TABLE_PLAIN};
+                (void)table_add_styled(t, row, styles);
         }
         printf("Operations in flight: %zu\n", st->n_ops);
         if (st->n_ops)
@@ -44,6 +54,7 @@ static void print_history(const struct state *st, int64_t now)
 
         if (!t)
                 return;
+        table_set_colour(t, table_colour_wanted(stdout));
         for (size_t i = st->n_history; i-- > first;) {
                 const struct history_entry *h = &st->history[i];
                 const char *row[] = {h->builder,
@@ -52,7 +63,10 @@ static void print_history(const struct state *st, int64_t now)
                                      h->from_version[0] ? h->from_version : NULL,
                                      h->to_version[0] ? h->to_version : NULL,
                                      h->reason};
-                (void)table_add(t, row);
+                const enum table_style styles[] = {TABLE_PLAIN, result_style(h->result),
+                                                   TABLE_PLAIN, TABLE_PLAIN,
+                                                   TABLE_PLAIN, TABLE_PLAIN};
+                (void)table_add_styled(t, row, styles);
         }
         printf("\nRecent results (newest first): %zu\n", st->n_history - first);
         if (st->n_history)

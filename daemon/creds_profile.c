@@ -79,8 +79,8 @@ static void static_credentials(struct profile_provider *pp, const struct aws_ini
         done(0, creds, NULL, userdata);
 }
 
-static int parse_process_output(struct profile_provider *pp, const char *out, size_t len,
-                                struct aws_credentials **ret, char *err, size_t err_size)
+int creds_process_parse_output(const char *out, size_t len, const char *profile,
+                               struct aws_credentials **ret, char *err, size_t err_size)
 {
         static const struct creds_json_spec spec = {
             .token_key = "SessionToken",
@@ -96,7 +96,7 @@ static int parse_process_output(struct profile_provider *pp, const char *out, si
                 (void)snprintf(err, err_size,
                                "credential_process for profile '%s' printed something other "
                                "than a JSON document",
-                               pp->profile);
+                               profile);
                 return -EINVAL;
         }
         version = cJSON_GetObjectItemCaseSensitive(json, "Version");
@@ -105,14 +105,14 @@ static int parse_process_output(struct profile_provider *pp, const char *out, si
                 (void)snprintf(err, err_size,
                                "credential_process for profile '%s' printed a document without "
                                "\"Version\": 1, the only version supported",
-                               pp->profile);
+                               profile);
                 return -EINVAL;
         }
         r = creds_from_json(json, &spec, ret, what, sizeof(what));
         creds_json_delete(json);
         if (r < 0)
                 (void)snprintf(err, err_size, "credential_process for profile '%s': %s",
-                               pp->profile, what);
+                               profile, what);
         return r;
 }
 
@@ -129,7 +129,8 @@ static void on_process_done(int r, const char *output, size_t output_len, const 
                 (void)snprintf(message, sizeof(message), "credential_process for profile '%s' %s",
                                pp->profile, error);
         else
-                r = parse_process_output(pp, output, output_len, &creds, message, sizeof(message));
+                r = creds_process_parse_output(output, output_len, pp->profile, &creds, message,
+                                               sizeof(message));
         done(r, creds, r < 0 ? message : NULL, pp->userdata);
 }
 

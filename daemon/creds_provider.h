@@ -98,6 +98,12 @@ struct creds_json_spec {
 int creds_from_json(const cJSON *obj, const struct creds_json_spec *spec,
                     struct aws_credentials **ret, char *err, size_t err_size);
 
+/* Parses what a credential_process printed: a JSON document with "Version": 1 and the
+ * credentials. profile names the profile in messages. Returns 0 with *ret owned by the caller,
+ * or -EINVAL/-ENOMEM with err filled (never quoting the output). */
+int creds_process_parse_output(const char *out, size_t len, const char *profile,
+                               struct aws_credentials **ret, char *err, size_t err_size);
+
 /* Wipes every string in a cJSON tree, then deletes it; accepts NULL. */
 void creds_json_delete(cJSON *json);
 

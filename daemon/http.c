@@ -181,6 +181,18 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *clientp)
         return uv_timer_start(&client->timer, on_timer, (uint64_t)timeout_ms, 0) < 0 ? -1 : 0;
 }
 
+/* Room for the whole body at once when the response says how long it is (a describe page is
+ * some 35 KiB: growing to it by doubling copied it four times), else a start of 4 KiB. */
+static size_t first_capacity(const struct transfer *t)
+{
+        curl_off_t length = -1;
+
+        if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+            length > 0 && (curl_off_t)t->body_max >= length)
+                return (size_t)length + 1;
+        return 4096;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
         struct transfer *t = userdata;
@@ -193,7 +205,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         }
         need = t->body_len + n + 1;
         if (need > t->body_cap) {
-                size_t cap = t->body_cap ? t->body_cap : 4096;
+                size_t cap = t->body_cap ? t->body_cap : first_capacity(t);
                 char *p;
 
                 while (cap < need)

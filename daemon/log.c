@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+/* CODE_FILE= and CODE_LINE= would name emit_journal() in every entry. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
@@ -45,13 +47,22 @@ static const struct event_kind kinds[EV__COUNT] = {
         [EV_STATE_CORRUPT] = {"state-corrupt", "39c00a4679af42d788cadddbfd2c9205", LOG_ERR},
         [EV_STATE_WRITE_FAILED] = {"state-write-failed", "503e3c75465145e8bd0f55e5a2ef41dd",
                                    LOG_ERR},
+        [EV_METRICS_WRITE_FAILED] = {"metrics-write-failed", "b05c1bbd676049acb640fff71f536bb8",
+                                     LOG_WARNING},
         [EV_PASS_SUMMARY] = {"pass-summary", "ef04b55e206641e295302838a7274d2f", LOG_DEBUG},
         [EV_DEBUG] = {"debug", "148e60e9684f409cbc8ac9c7c8ceaa4f", LOG_DEBUG},
         [EV_ERROR] = {"error", "b49c4d99960d47d890e91c3210a0514f", LOG_ERR},
 };
 
+/* The journal entry's own fields (MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER, EVENT). */
+#define JOURNAL_FIXED_FIELDS 5
+/* Members of struct log_fields. */
+#define MAX_FIELDS 8
+
 static bool to_journal;
 static bool verbose;
+static void (*observer)(void *userdata, enum log_event ev, const struct log_fields *fields);
+static void *observer_userdata;
 
 /* systemd sets JOURNAL_STREAM=<dev>:<inode> for the stderr it connects to the journal; a child
  * that inherited the variable but not the descriptor must not believe it. */
@@ -82,6 +93,19 @@ void log_use_stderr(void)
 bool log_verbose(void)
 {
         return verbose;
+}
+
+bool log_on_journal(void)
+{
+        return to_journal;
+}
+
+void log_set_observer(void (*observe)(void *userdata, enum log_event ev,
+                                      const struct log_fields *fields),
+                      void *userdata)
+{
+        observer = observe;
+        observer_userdata = observe ? userdata : NULL;
 }
 
 const char *log_event_id(enum log_event ev)
@@ -132,30 +156,48 @@ static const char *priority_word(int priority)
         return words[priority & 7];
 }
 
-/* KEY=value, quoted when it holds blanks, quotes or '=', on one line whatever it holds. */
-static void put_field(const struct named_field *f)
+/* Writes s with control characters, and (in a quoted value) quotes and backslashes, escaped
+ * C-style, so that an event never spills over one line. */
+static void put_escaped(const char *s, bool quoted)
 {
-        bool quote = f->value[strcspn(f->value, " \t\"=")] != '\0';
-
-        fprintf(stderr, " %s=%s", f->key, quote ? "\"" : "");
-        for (const char *p = f->value; *p; p++) {
-                unsigned char c = (unsigned char)*p;
-
-                if (c == '"' || c == '\\')
-                        fputc('\\', stderr);
-                fputc(c < 0x20 || c == 0x7f ? ' ' : c, stderr);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p == '\n')
+                        fputs("\\n", stderr);
+                else if (*p == '\t')
+                        fputs("\\t", stderr);
+                else if (*p < 0x20 || *p == 0x7f)
+                        fprintf(stderr, "\\x%02x", *p);
+                else if (quoted && (*p == '"' || *p == '\\'))
+                        fprintf(stderr, "\\%c", *p);
+                else
+                        fputc(*p, stderr);
         }
-        if (quote)
-                fputc('"', stderr);
+}
+
+static bool needs_quotes(const char *value)
+{
+        if (!*value)
+                return true;
+        for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+                if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p == 0x7f)
+                        return true;
+        return false;
 }
 
 static void emit_stderr(const struct event_kind *k, const char *message,
                         const struct named_field *f, size_t n)
 {
         flockfile(stderr);
-        fprintf(stderr, "%s: %s", priority_word(k->priority), message);
-        for (size_t i = 0; i < n; i++)
-                put_field(&f[i]);
+        fprintf(stderr, "%s: ", priority_word(k->priority));
+        put_escaped(message, false);
+        for (size_t i = 0; i < n; i++) {
+                bool quoted = needs_quotes(f[i].value);
+
+                fprintf(stderr, " %s=%s", f[i].key, quoted ? "\"" : "");
+                put_escaped(f[i].value, quoted);
+                if (quoted)
+                        fputc('"', stderr);
+        }
         fputc('\n', stderr);
         funlockfile(stderr);
 }
@@ -163,48 +205,41 @@ static void emit_stderr(const struct event_kind *k, const char *message,
 static void emit_journal(const struct event_kind *k, const char *message,
                          const struct named_field *f, size_t n)
 {
-        char buf[12][1024];
-        struct iovec iov[12];
+        char buf[JOURNAL_FIXED_FIELDS + MAX_FIELDS][1024];
+        struct iovec iov[JOURNAL_FIXED_FIELDS + MAX_FIELDS];
         size_t m = 0;
 
-        snprintf(buf[m], sizeof(buf[m]), "MESSAGE=%s", message);
-        snprintf(buf[++m], sizeof(buf[m]), "MESSAGE_ID=%s", k->id);
-        snprintf(buf[++m], sizeof(buf[m]), "PRIORITY=%d", k->priority);
-        snprintf(buf[++m], sizeof(buf[m]), "SYSLOG_IDENTIFIER=appstream-agent-reconciler");
-        snprintf(buf[++m], sizeof(buf[m]), "EVENT=%s", k->name);
-        m++;
-        for (size_t i = 0; i < n && m < 12; i++, m++)
-                snprintf(buf[m], sizeof(buf[m]), "%s=%s", f[i].key, f[i].value);
+        snprintf(buf[m++], sizeof(buf[0]), "MESSAGE=%s", message);
+        snprintf(buf[m++], sizeof(buf[0]), "MESSAGE_ID=%s", k->id);
+        snprintf(buf[m++], sizeof(buf[0]), "PRIORITY=%d", k->priority);
+        snprintf(buf[m++], sizeof(buf[0]), "SYSLOG_IDENTIFIER=appstream-agent-reconciler");
+        snprintf(buf[m++], sizeof(buf[0]), "EVENT=%s", k->name);
+        for (size_t i = 0; i < n; i++)
+                snprintf(buf[m++], sizeof(buf[0]), "%s=%s", f[i].key, f[i].value);
         for (size_t i = 0; i < m; i++)
                 iov[i] = (struct iovec){.iov_base = buf[i], .iov_len = strlen(buf[i])};
         if (sd_journal_sendv(iov, (int)m) < 0)
                 emit_stderr(k, message, f, n);
 }
 
-/* One event, one line: control characters (a multi-line AWS message, a hostile builder name)
- * become spaces so that nothing can forge or split a log line. */
-static void flatten(char *s)
-{
-        for (; *s; s++)
-                if ((unsigned char)*s < 0x20 || *s == 0x7f)
-                        *s = ' ';
-}
-
 void log_event(enum log_event ev, const struct log_fields *fields, const char *fmt, ...)
 {
         const struct event_kind *k = &kinds[ev];
-        struct named_field f[8];
+        struct named_field f[MAX_FIELDS];
         char message[1024];
         size_t n;
         va_list ap;
         int saved_errno = errno;
 
-        if (k->priority == LOG_DEBUG && !verbose)
+        if (observer)
+                observer(observer_userdata, ev, fields);
+        if (k->priority == LOG_DEBUG && !verbose) {
+                errno = saved_errno;
                 return;
+        }
         va_start(ap, fmt);
         vsnprintf(message, sizeof(message), fmt, ap);
         va_end(ap);
-        flatten(message);
         n = collect_fields(fields, f);
         if (to_journal)
                 emit_journal(k, message, f, n);

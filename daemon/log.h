@@ -1,8 +1,13 @@
 /* Structured events. Under journald (stderr connected to the journal, detected through
  * JOURNAL_STREAM as systemd itself does) each event is a journal entry with a MESSAGE_ID per
- * kind and the fields below; anywhere else it is one readable line on stderr:
+ * kind, EVENT=<kind name> and the fields below; anywhere else it is one readable line on
+ * stderr:
  *   <priority>: <message> [KEY=value ...]
- * Every kind has a catalog entry in systemd/appstream-agent-reconciler.catalog. */
+ * where a value with blanks, quotes, '=', '\\' or control characters is double-quoted with
+ * C-style escapes, and control characters in the message are escaped, so that an event is
+ * always exactly one line. Every kind has a catalog entry in
+ * systemd/appstream-agent-reconciler.catalog (tests/unit/check_catalog.py keeps the two in
+ * step). Debug-priority kinds are emitted only when verbose. */
 #pragma once
 
 #include <stdbool.h>
@@ -30,6 +35,7 @@ enum log_event {
         EV_DRY_RUN_ACTION,
         EV_STATE_CORRUPT,
         EV_STATE_WRITE_FAILED,
+        EV_METRICS_WRITE_FAILED,
         EV_PASS_SUMMARY,
         EV_DEBUG,
         EV_ERROR,
@@ -55,6 +61,16 @@ void log_open(bool verbose);
 void log_use_stderr(void);
 
 bool log_verbose(void);
+
+/* Whether events go to the journal (log_open() found stderr to be the journal stream). */
+bool log_on_journal(void);
+
+/* Sees every event as it is emitted, debug ones included whatever the verbosity: counters
+ * (metrics.h) observe the daemon's events this way. One observer at a time; NULL removes it.
+ * userdata is borrowed and must stay valid until the observer is removed. */
+void log_set_observer(void (*observe)(void *userdata, enum log_event ev,
+                                      const struct log_fields *fields),
+                      void *userdata);
 
 /* Emits one event at the kind's priority; fields may be NULL. */
 void log_event(enum log_event ev, const struct log_fields *fields, const char *fmt, ...)

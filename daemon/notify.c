@@ -1,8 +1,10 @@
 #include "notify.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 void notify_ready(void)
 {
@@ -11,11 +13,23 @@ void notify_ready(void)
 
 void notify_reloading(void)
 {
-        (void)sd_notify(0, "RELOADING=1");
+        struct timespec ts;
+        char msg[64];
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+                 (unsigned long long)ts.tv_sec * 1000000ULL +
+                     (unsigned long long)ts.tv_nsec / 1000ULL);
+        (void)sd_notify(0, msg);
 }
 
 void notify_stopping(void)
 {
+        static bool sent;
+
+        if (sent)
+                return;
+        sent = true;
         (void)sd_notify(0, "STOPPING=1");
 }
 
@@ -32,6 +46,10 @@ void notify_status(const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(line + 7, sizeof(line) - 7, fmt, ap);
         va_end(ap);
+        /* A newline would end the assignment and start another one. */
+        for (char *p = line; *p; p++)
+                if (*p == '\n' || *p == '\r')
+                        *p = ' ';
         (void)sd_notify(0, line);
 }
 

@@ -4,8 +4,14 @@
 #include <stdint.h>
 
 void notify_ready(void);
+
+/* RELOADING=1 with the MONOTONIC_USEC= that newer managers require alongside it. */
 void notify_reloading(void);
+
+/* STOPPING=1, sent once however often it is called, so that every way out of the daemon can
+ * call it. */
 void notify_stopping(void);
+
 void notify_watchdog(void);
 
 /* STATUS= one line, printf-style. */

@@ -52,31 +52,43 @@ static const char *describe_latest(const struct builder *b, const struct agent_v
         return buf;
 }
 
-char *policy_describe_compliance(const struct target *target, const struct builder *b,
-                                 const struct agent_version *newest_seen, char *buf, size_t size)
+/* policy_describe_compliance() with the target version already formatted as want (unused
+ * for target latest), so that a pass formats each target once rather than once a builder. */
+static char *describe_compliance(const struct target *target, const char *want,
+                                 const struct builder *b, const struct agent_version *newest_seen,
+                                 char *buf, size_t size)
 {
         struct agent_version v;
-        char ver[11], want[11];
+        const char *ver = b->agent_version;
 
-        if (!b->agent_version) {
+        if (!ver) {
                 snprintf(buf, size, "agent version missing");
                 return buf;
         }
-        if (!version_parse(b->agent_version, &v)) {
-                snprintf(buf, size, "agent version '%.32s' is not MM-DD-YYYY", b->agent_version);
+        /* A version that parses is exactly MM-DD-YYYY, so it is shown as AWS spelled it. */
+        if (!version_parse(ver, &v)) {
+                snprintf(buf, size, "agent version '%.32s' is not MM-DD-YYYY", ver);
                 return buf;
         }
-        version_format(v, ver, sizeof(ver));
         if (target->latest) {
                 describe_latest(b, newest_seen, ver, buf, size);
                 return buf;
         }
-        version_format(target->minimum, want, sizeof(want));
         if (version_compare(v, target->minimum) >= 0)
                 snprintf(buf, size, "agent %s is not older than target %s", ver, want);
         else
                 snprintf(buf, size, "agent %s older than target %s", ver, want);
         return buf;
+}
+
+char *policy_describe_compliance(const struct target *target, const struct builder *b,
+                                 const struct agent_version *newest_seen, char *buf, size_t size)
+{
+        char want[11] = "";
+
+        if (!target->latest)
+                version_format(target->minimum, want, sizeof(want));
+        return describe_compliance(target, want, b, newest_seen, buf, size);
 }
 
 const char *policy_decision_name(enum decision_kind kind)
@@ -183,7 +195,19 @@ struct eval {
         const struct state *st;
         int64_t now;
         const struct agent_version *newest_seen;
+        const struct target *formatted; /* the target whose version want holds */
+        char want[11];
 };
+
+/* The version of target as text, formatted once for a run of builders sharing it. */
+static const char *target_text(struct eval *e, const struct target *target)
+{
+        if (!target->latest && e->formatted != target) {
+                version_format(target->minimum, e->want, sizeof(e->want));
+                e->formatted = target;
+        }
+        return e->want;
+}
 
 static void set_reason(struct decision *d, enum decision_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -293,8 +317,7 @@ static bool decide_failures(const struct eval *e, const struct builder_policy *p
 
 /* Decides one builder up to the point where only a free slot is missing; returns true (and
  * fills *c) for such a candidate. */
-static bool decide(const struct eval *e, const struct builder *b, struct decision *d,
-                   struct candidate *c)
+static bool decide(struct eval *e, const struct builder *b, struct decision *d, struct candidate *c)
 {
         struct builder_policy pol;
         const struct operation *op;
@@ -309,7 +332,8 @@ static bool decide(const struct eval *e, const struct builder *b, struct decisio
         }
         config_policy_for(e->cfg, b->name, &pol);
         d->compliance = policy_compliance(pol.target, b, e->newest_seen);
-        policy_describe_compliance(pol.target, b, e->newest_seen, desc, sizeof(desc));
+        describe_compliance(pol.target, target_text(e, pol.target), b, e->newest_seen, desc,
+                            sizeof(desc));
 
         op = state_find_operation_const(e->st, b->name);
         if (op) {
@@ -334,7 +358,10 @@ static bool decide(const struct eval *e, const struct builder *b, struct decisio
                 return false;
         }
         if (d->compliance == COMPLIANCE_COMPLIANT) {
-                set_reason(d, DECISION_COMPLIANT, "%s", desc);
+                /* Most builders, every pass: a plain copy (desc is shorter than reason). */
+                _Static_assert(sizeof(desc) <= sizeof(d->reason), "desc fits in a reason");
+                d->kind = DECISION_COMPLIANT;
+                memcpy(d->reason, desc, strlen(desc) + 1);
                 return false;
         }
         if (stopped && pol.stopped == STOPPED_SKIP) {

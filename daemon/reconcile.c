@@ -62,6 +62,16 @@ struct reconciler {
         struct reconcile_summary summary;
 };
 
+const char *const reconcile_state_names[RECONCILE_STATE_COUNT] = {RECONCILE_STATES};
+
+static size_t state_index(const char *state)
+{
+        for (size_t i = 0; state && i + 1 < RECONCILE_STATE_COUNT; i++)
+                if (strcmp(state, reconcile_state_names[i]) == 0)
+                        return i;
+        return RECONCILE_STATE_COUNT - 1;
+}
+
 static int64_t now_of(const struct reconciler *r)
 {
         return r->now_fn ? r->now_fn(r->now_userdata) : (int64_t)time(NULL);
@@ -465,12 +475,16 @@ static void begin_operations(struct reconciler *r, const struct policy_plan *pla
         }
 }
 
-static void summarize(struct reconciler *r, const struct policy_plan *plan)
+static void summarize(struct reconciler *r, const struct policy_plan *plan,
+                      const struct builder_list *list)
 {
         struct reconcile_summary *s = &r->summary;
         bool more_now = plan->n_begins > 0;
 
-        s->compliant = s->covered = s->waiting = 0;
+        s->compliant = s->non_compliant = s->unknown = s->covered = s->waiting = 0;
+        memset(s->by_state, 0, sizeof(s->by_state));
+        for (size_t i = 0; i < list->n; i++)
+                s->by_state[state_index(list->items[i].state)]++;
         s->next_window = 0;
         s->builders = plan->n_decisions;
         for (size_t i = 0; i < plan->n_decisions; i++) {
@@ -478,6 +492,10 @@ static void summarize(struct reconciler *r, const struct policy_plan *plan)
 
                 if (d->compliance == COMPLIANCE_COMPLIANT)
                         s->compliant++;
+                else if (d->compliance == COMPLIANCE_NON_COMPLIANT)
+                        s->non_compliant++;
+                else
+                        s->unknown++;
                 if (d->kind != DECISION_NOT_COVERED && d->kind != DECISION_EXCLUDED)
                         s->covered++;
                 if (d->kind == DECISION_WAITING_FOR_SLOT)
@@ -530,7 +548,7 @@ static void reconcile(struct reconciler *r, const struct builder_list *list)
         if (!r->shutting_down)
                 begin_operations(r, plan, list, now);
         remember_decisions(r, plan);
-        summarize(r, plan);
+        summarize(r, plan, list);
         log_event(EV_PASS_SUMMARY, NULL,
                   "pass %u: %zu builders, %zu compliant, %zu in flight, %zu waiting",
                   r->summary.passes, r->summary.builders, r->summary.compliant,

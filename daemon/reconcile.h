@@ -14,9 +14,21 @@ struct config;
 struct state;
 struct reconciler;
 
+/* The states metrics count builders by; anything else counts as "OTHER" (the last). */
+#define RECONCILE_STATES                                                                       \
+        "RUNNING", "STOPPED", "STOPPING", "PENDING", "UPDATING_AGENT", "REBOOTING",           \
+                "SNAPSHOTTING", "DELETING", "FAILED", "UPDATING", "PENDING_QUALIFICATION",     \
+                "PENDING_IMAGE_IMPORT", "PENDING_SYNCING_APPS", "SYNCING_APPS", "OTHER"
+#define RECONCILE_STATE_COUNT 15
+
+extern const char *const reconcile_state_names[RECONCILE_STATE_COUNT];
+
 struct reconcile_summary {
         size_t builders;       /* in the last successful describe */
         size_t compliant;
+        size_t non_compliant;
+        size_t unknown;        /* agent version missing or unparseable */
+        size_t by_state[RECONCILE_STATE_COUNT]; /* indexed like reconcile_state_names */
         size_t covered;        /* builders the policy covers (not excluded or left alone) */
         size_t in_flight;      /* operations in the state */
         size_t waiting;        /* non-compliant, waiting for a window, a slot or a backoff */

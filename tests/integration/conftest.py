@@ -119,3 +119,13 @@ def aws_cli(fake, tmp_path):
 def pytest_report_header(config):
     return f"fake_appstream from {TESTS_DIR / 'fake_appstream'}; AWS CLI {AWS_CLI}; " \
            f"python {sys.executable}; REFERENCE_DIR={os.environ.get('REFERENCE_DIR', '(default)')}"
+
+
+@pytest.fixture
+def daemons():
+    """Daemons a test started (reconciler.start_daemon); any still running at its end are
+    killed, so none keeps calling the shared fake during the next test."""
+    started = []
+    yield started
+    for d in started:
+        d.kill()

@@ -4,10 +4,12 @@ RECONCILER_BIN names the binary under test (scripts/test points it at the ASan+U
 without it the plain build in build/ is used. Configurations are written from keyword
 sections so that each test states exactly the policy it relies on."""
 
+import json
 import os
 import pathlib
 import signal
 import subprocess
+import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -104,3 +106,79 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         return self.wait(timeout)
+
+
+# ---- Shared by the daemon tests ------------------------------------------------------------
+
+# Fake durations short enough for a whole update in about a second.
+FAST = {"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3}
+
+
+def env_of(fake, tmp_path, **overrides):
+    """client_env with one attempt per call: a refused call shows in the call log once."""
+    return client_env(fake, tmp_path / "home", AWS_MAX_ATTEMPTS=1, **overrides)
+
+
+def state_path(tmp_path):
+    """Where base_config() puts the state file."""
+    return tmp_path / "state" / "state.json"
+
+
+def read_state(tmp_path):
+    """The state file as JSON, or None while there is none."""
+    try:
+        return json.loads(state_path(tmp_path).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def phases(tmp_path):
+    """{builder: phase} of the operations in the state file."""
+    st = read_state(tmp_path) or {"operations": []}
+    return {op["builder"]: op["phase"] for op in st["operations"]}
+
+
+def accepted(fake, operation, name=None):
+    """Calls of operation (for builder name) that the fake carried out."""
+    return [c for c in fake.calls(operation) if c["outcome"] == "OK"
+            and (name is None or name in c["names"])]
+
+
+def wait_until(predicate, timeout=20.0, interval=0.03, what="condition"):
+    """Polls predicate until it returns something true, which is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def start_daemon(daemons, cfg, env, tmp_path, *args):
+    """Starts a daemon that the `daemons` fixture kills at the end of the test."""
+    d = Daemon(cfg, env, tmp_path / f"daemon-{len(daemons)}.log", args=args or ("run",))
+    daemons.append(d)
+    return d
+
+
+class Ticker:
+    """Moves the fake's manual clock forward in the background, as time would pass."""
+
+    def __init__(self, fake, step=1.0, interval=0.1):
+        self.fake, self.step, self.interval = fake, step, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self.fake.advance(self.step)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()

@@ -7,68 +7,19 @@ import json
 import pathlib
 import signal
 import socket
-import time
 
 import pytest
 
-from reconciler import Daemon, base_config, client_env, run, write_config
+from reconciler import (FAST, accepted, base_config, env_of, phases, run, start_daemon,
+                        state_path, wait_until, write_config)
 
 OLD = "06-19-2023"
-FAST = {"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3}
-
-
-@pytest.fixture
-def daemons():
-    """Daemons started by a test; any still running at its end are killed, so none keeps
-    calling the shared fake during the next test."""
-    started = []
-    yield started
-    for d in started:
-        d.kill()
-
-
-def start_daemon(daemons, cfg, env, tmp_path, *args):
-    d = Daemon(cfg, env, tmp_path / f"daemon-{len(daemons)}.log", args=args or ("run",))
-    daemons.append(d)
-    return d
-
-
-def env_of(fake, tmp_path, **overrides):
-    return client_env(fake, tmp_path / "home", AWS_MAX_ATTEMPTS=1, **overrides)
-
-
-def state_path(tmp_path):
-    return tmp_path / "state" / "state.json"
-
-
-def phases(tmp_path):
-    try:
-        st = json.loads(state_path(tmp_path).read_text())
-    except FileNotFoundError:
-        return {}
-    return {op["builder"]: op["phase"] for op in st["operations"]}
-
-
-def accepted(fake, operation, name=None):
-    return [c for c in fake.calls(operation) if c["outcome"] == "OK"
-            and (name is None or name in c["names"])]
 
 
 def touched(fake):
     """Builders named by a Stop or Start call, accepted or not."""
     return {n for c in fake.calls() if c["operation"] in ("StopImageBuilder", "StartImageBuilder")
             for n in c["names"]}
-
-
-def wait_until(predicate, timeout=20.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def minute_from_now(minutes):
@@ -214,8 +165,16 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one(fake, t
     fake.generate(1, prefix="rl-", version=OLD, first=4)
     wait_until(lambda: accepted(fake, "StartImageBuilder", "rl-04"), what="rl-04's update")
     assert d.proc.poll() is None
+
+    # What a reload cannot move is said, and the running state file stays the one in use.
+    moved = tmp_path / "elsewhere" / "state.json"
+    base_config(fake, tmp_path, reconciler={"poll_interval": "1s", "state_file": str(moved)},
+                policy={"exclude": "rl-02"})
+    d.signal(signal.SIGHUP)
+    assert d.wait_for_log("take effect at the next restart")
     assert d.stop() == 0
     assert touched(fake) == {"rl-01", "rl-03", "rl-04"}
+    assert not moved.exists() and state_path(tmp_path).exists()
 
 
 # ---- the state file: lock and corruption ----------------------------------------------------
@@ -331,3 +290,28 @@ def test_check_config_names_file_line_and_text_of_a_bad_value(fake, tmp_path, se
     assert f"{cfg}:{line_of(cfg, f'{key} = {value}')}:" in done.stderr
     assert message in done.stderr
 
+
+# ---- metrics ------------------------------------------------------------------------------
+
+
+def test_metrics_file_counts_the_fleet_by_state_and_compliance(fake, tmp_path):
+    fake.config(durations=FAST)
+    fake.generate(2, prefix="m-", version=OLD)
+    fake.generate(1, prefix="n-", version=OLD, state="STOPPED")
+    fake.generate(1, prefix="o-", version=OLD, state="SNAPSHOTTING")
+    metrics = tmp_path / "state" / "reconciler.prom"
+    cfg = base_config(fake, tmp_path, reconciler={"metrics_file": str(metrics)})
+
+    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path))
+
+    assert once.returncode == 0, once.stderr
+    samples = dict(line.rsplit(" ", 1) for line in metrics.read_text().splitlines()
+                   if line and not line.startswith("#"))
+    prefix = "appstream_reconciler_"
+    assert samples[prefix + 'builders_by_state{state="RUNNING"}'] == "2"
+    assert samples[prefix + 'builders_by_state{state="STOPPED"}'] == "1"
+    assert samples[prefix + 'builders_by_state{state="SNAPSHOTTING"}'] == "1"
+    assert samples[prefix + 'builders_by_compliance{compliance="compliant"}'] == "2"
+    assert samples[prefix + 'builders_by_compliance{compliance="non-compliant"}'] == "2"
+    assert samples[prefix + 'updates_total{result="succeeded"}'] == "2"
+    assert oct(metrics.stat().st_mode & 0o777) == "0o644"

@@ -11,83 +11,27 @@ import json
 import pathlib
 import signal
 import stat
-import threading
 import time
 
 import pytest
 
 from fake_appstream.control import Credentials
-from reconciler import Daemon, base_config, client_env, run
+from reconciler import (Daemon, FAST, Ticker, accepted, base_config, client_env, env_of, phases,
+                        read_state, run, start_daemon, state_path, wait_until)
 
 OLD = "06-19-2023"
 MUTATING = ("StopImageBuilder", "StartImageBuilder")
-FAST = {"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3}
 
 
 # ---- helpers ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def daemons():
-    """Daemons started by a test; any still running at its end are killed, so none keeps
-    calling the shared fake during the next test."""
-    started = []
-    yield started
-    for d in started:
-        d.kill()
-
-
-def start_daemon(daemons, cfg, env, tmp_path, *args):
-    d = Daemon(cfg, env, tmp_path / f"daemon-{len(daemons)}.log", args=args or ("run",))
-    daemons.append(d)
-    return d
-
-
-def env_of(fake, tmp_path, **overrides):
-    # One attempt per call: a refused call shows up in the call log exactly once.
-    return client_env(fake, tmp_path / "home", AWS_MAX_ATTEMPTS=1, **overrides)
-
-
-def state_path(tmp_path):
-    return tmp_path / "state" / "state.json"
-
-
-def read_state(tmp_path):
-    try:
-        return json.loads(state_path(tmp_path).read_text())
-    except FileNotFoundError:
-        return None
-
-
-def phases(tmp_path):
-    """{builder: phase} of the operations in the state file."""
-    st = read_state(tmp_path) or {"operations": []}
-    return {op["builder"]: op["phase"] for op in st["operations"]}
 
 
 def mutating(fake):
     return [c for c in fake.calls() if c["operation"] in MUTATING]
 
 
-def accepted(fake, operation, name=None):
-    """Calls of operation (for builder name) that the fake carried out."""
-    return [c for c in fake.calls(operation) if c["outcome"] == "OK"
-            and (name is None or name in c["names"])]
-
-
 def describes(fake):
     return len(fake.calls("DescribeImageBuilders"))
-
-
-def wait_until(predicate, timeout=20.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def latest(fake):
@@ -103,27 +47,6 @@ def daily(start_min, end_min):
     base = utc_now().replace(second=0, microsecond=0)
     at = [(base + datetime.timedelta(minutes=m)).strftime("%H:%M") for m in (start_min, end_min)]
     return f"daily {at[0]}-{at[1]} UTC"
-
-
-class Ticker:
-    """Moves the fake's manual clock forward in the background, as time would pass."""
-
-    def __init__(self, fake, step=1.0, interval=0.1):
-        self.fake, self.step, self.interval = fake, step, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.wait(self.interval):
-            self.fake.advance(self.step)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def assert_no_mutation(fake, why):

@@ -13,12 +13,10 @@ Stop and one accepted Start per builder."""
 
 import collections
 import json
-import threading
-import time
 
 import pytest
 
-from reconciler import Daemon, base_config, client_env, run
+from reconciler import Daemon, Ticker, accepted, base_config, client_env, run, wait_until
 
 OLD = "06-19-2023"
 BUILDERS = 2  # in the update when the daemon is killed (max_concurrent)
@@ -34,42 +32,6 @@ PHASES = {
 }
 
 OUTCOMES = collections.defaultdict(list)
-
-
-class Ticker:
-    """Moves the fake's manual clock forward in the background, as time would pass."""
-
-    def __init__(self, fake, step=1.0, interval=0.1):
-        self.fake, self.step, self.interval = fake, step, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.wait(self.interval):
-            self.fake.advance(self.step)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
-def wait_until(predicate, timeout=20.0, interval=0.03, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
-def accepted(fake, operation, name):
-    return [c for c in fake.calls(operation) if c["outcome"] == "OK" and name in c["names"]]
 
 
 class Run:

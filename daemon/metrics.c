@@ -1,0 +1,306 @@
+/* The metrics file: counters fed by the log's observer, gauges from each pass's summary. */
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "reconcile.h"
+
+#define PREFIX "appstream_reconciler_"
+
+struct error_count {
+        char *operation;
+        char *code;
+        uint64_t count;
+};
+
+struct metrics {
+        struct error_count *errors;
+        size_t n_errors;
+        bool has_describe_ok;
+        int64_t last_describe_ok; /* wall clock, seconds */
+        bool write_failing;       /* the last write failed and was logged */
+};
+
+int metrics_new(struct metrics **ret)
+{
+        struct metrics *m = calloc(1, sizeof(*m));
+
+        if (!m)
+                return -ENOMEM;
+        *ret = m;
+        return 0;
+}
+
+void metrics_free(struct metrics *m)
+{
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->n_errors; i++) {
+                free(m->errors[i].operation);
+                free(m->errors[i].code);
+        }
+        free(m->errors);
+        free(m);
+}
+
+static struct error_count *find_error(struct metrics *m, const char *operation, const char *code)
+{
+        for (size_t i = 0; i < m->n_errors; i++)
+                if (strcmp(m->errors[i].operation, operation) == 0 &&
+                    strcmp(m->errors[i].code, code) == 0)
+                        return &m->errors[i];
+        return NULL;
+}
+
+static struct error_count *add_error(struct metrics *m, const char *operation, const char *code)
+{
+        struct error_count *grown, *e;
+
+        grown = realloc(m->errors, (m->n_errors + 1) * sizeof(*grown));
+        if (!grown)
+                return NULL;
+        m->errors = grown;
+        e = &m->errors[m->n_errors];
+        e->operation = strdup(operation);
+        e->code = strdup(code);
+        e->count = 0;
+        if (!e->operation || !e->code) {
+                free(e->operation);
+                free(e->code);
+                return NULL;
+        }
+        m->n_errors++;
+        return e;
+}
+
+void metrics_observe(struct metrics *m, enum log_event ev, const struct log_fields *fields)
+{
+        const char *operation = "unknown", *code = "none";
+        struct error_count *e;
+
+        if (ev != EV_API_ERROR && ev != EV_API_RETRY)
+                return;
+        if (fields && fields->operation)
+                operation = fields->operation;
+        if (fields && fields->error_code)
+                code = fields->error_code;
+        e = find_error(m, operation, code);
+        if (!e && m->n_errors >= METRICS_MAX_ERROR_KINDS - 1) {
+                code = "other";
+                e = find_error(m, operation, code);
+        }
+        if (!e)
+                e = add_error(m, operation, code);
+        if (e)
+                e->count++;
+}
+
+void metrics_log_observer(void *userdata, enum log_event ev, const struct log_fields *fields)
+{
+        metrics_observe(userdata, ev, fields);
+}
+
+void metrics_record_pass(struct metrics *m, const struct reconcile_summary *s, int64_t now)
+{
+        if (!s->describe_ok)
+                return;
+        m->has_describe_ok = true;
+        m->last_describe_ok = now;
+}
+
+/* ---- The text format ---- */
+
+static void put_header(FILE *f, const char *name, const char *type, const char *help)
+{
+        fprintf(f, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name, help, name, type);
+}
+
+static void put_gauge(FILE *f, const char *name, const char *help, long long value)
+{
+        put_header(f, name, "gauge", help);
+        fprintf(f, PREFIX "%s %lld\n", name, value);
+}
+
+/* A label value: backslash, double quote and newline escaped as the format requires. */
+static void put_label_value(FILE *f, const char *value)
+{
+        for (const char *p = value; *p; p++) {
+                if (*p == '\\' || *p == '"')
+                        fprintf(f, "\\%c", *p);
+                else if (*p == '\n')
+                        fputs("\\n", f);
+                else
+                        fputc(*p, f);
+        }
+}
+
+static void put_builders(FILE *f, const struct reconcile_summary *s)
+{
+        put_gauge(f, "builders", "Image builders in the last successful describe pass.",
+                  (long long)s->builders);
+        put_gauge(f, "builders_compliant",
+                  "Image builders whose agent met the policy's target in the last pass.",
+                  (long long)s->compliant);
+        put_gauge(f, "builders_covered",
+                  "Image builders the policy covers (not excluded or left alone).",
+                  (long long)s->covered);
+        put_gauge(f, "builders_waiting",
+                  "Non-compliant image builders waiting for a window, a slot or a backoff.",
+                  (long long)s->waiting);
+        put_gauge(f, "operations_in_flight", "Agent updates in progress.", (long long)s->in_flight);
+        put_header(f, "builders_by_compliance", "gauge",
+                   "Image builders by compliance with the policy in the last pass.");
+        fprintf(f, PREFIX "builders_by_compliance{compliance=\"compliant\"} %zu\n", s->compliant);
+        fprintf(f, PREFIX "builders_by_compliance{compliance=\"non-compliant\"} %zu\n",
+                s->non_compliant);
+        fprintf(f, PREFIX "builders_by_compliance{compliance=\"unknown\"} %zu\n", s->unknown);
+        put_header(f, "builders_by_state", "gauge",
+                   "Image builders by AppStream state in the last pass (OTHER: any other).");
+        for (size_t i = 0; i < RECONCILE_STATE_COUNT; i++)
+                fprintf(f, PREFIX "builders_by_state{state=\"%s\"} %zu\n",
+                        reconcile_state_names[i], s->by_state[i]);
+}
+
+static void put_updates(FILE *f, const struct reconcile_summary *s)
+{
+        put_header(f, "updates_total", "counter",
+                   "Agent updates finished since the daemon started, by result.");
+        fprintf(f, PREFIX "updates_total{result=\"succeeded\"} %u\n", s->succeeded);
+        fprintf(f, PREFIX "updates_total{result=\"failed\"} %u\n", s->failed);
+        put_gauge(f, "breaker_open",
+                  "1 while max_failures is reached and no new update starts until the next "
+                  "window.",
+                  s->breaker_open);
+}
+
+static void put_api(FILE *f, const struct metrics *m, const struct reconcile_summary *s)
+{
+        put_header(f, "passes_total", "counter", "Describe passes since the daemon started.");
+        fprintf(f, PREFIX "passes_total %u\n", s->passes);
+        put_gauge(f, "describe_ok", "1 when the last describe pass succeeded.", s->describe_ok);
+        if (m->has_describe_ok)
+                put_gauge(f, "last_successful_describe_timestamp_seconds",
+                          "When the last describe pass succeeded (Unix time).",
+                          (long long)m->last_describe_ok);
+        if (s->next_window)
+                put_gauge(f, "next_window_timestamp_seconds",
+                          "The next window opening for a waiting builder (Unix time).",
+                          (long long)s->next_window);
+        put_header(f, "api_errors_total", "counter",
+                   "Failed AppStream API calls (after retries), by operation and AWS error "
+                   "code; code \"none\" is a failure below the API.");
+        for (size_t i = 0; i < m->n_errors; i++) {
+                fputs(PREFIX "api_errors_total{operation=\"", f);
+                put_label_value(f, m->errors[i].operation);
+                fputs("\",code=\"", f);
+                put_label_value(f, m->errors[i].code);
+                fprintf(f, "\"} %llu\n", (unsigned long long)m->errors[i].count);
+        }
+}
+
+int metrics_render(const struct metrics *m, const struct reconcile_summary *s, char **ret)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        if (!f)
+                return -ENOMEM;
+        put_builders(f, s);
+        put_updates(f, s);
+        put_api(f, m, s);
+        if (ferror(f) | fclose(f)) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret = text;
+        return 0;
+}
+
+/* ---- The file ---- */
+
+static int write_all(int fd, const char *text)
+{
+        size_t len = strlen(text);
+
+        while (len > 0) {
+                ssize_t w = write(fd, text, len);
+
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0)
+                        return -errno;
+                text += w;
+                len -= (size_t)w;
+        }
+        return fsync(fd) < 0 ? -errno : 0;
+}
+
+static int replace_file(const char *path, const char *text, const char **ret_step)
+{
+        char *tmp = NULL;
+        int fd, r;
+
+        *ret_step = "creating a temporary file beside";
+        if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+                return -ENOMEM;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                free(tmp);
+                return r;
+        }
+        *ret_step = "writing a temporary file for";
+        r = fchmod(fd, 0644) < 0 ? -errno : write_all(fd, text);
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0) {
+                *ret_step = "renaming a temporary file over";
+                r = rename(tmp, path) < 0 ? -errno : 0;
+        }
+        if (r < 0)
+                (void)unlink(tmp);
+        free(tmp);
+        return r;
+}
+
+int metrics_write(const struct metrics *m, const struct reconcile_summary *s, const char *path,
+                  char *err, size_t err_size)
+{
+        const char *step = "rendering";
+        char *text = NULL;
+        int r = metrics_render(m, s, &text);
+
+        if (r == 0)
+                r = replace_file(path, text, &step);
+        if (r < 0)
+                snprintf(err, err_size, "writing metrics file %s: %s it: %s", path, step,
+                         strerror(-r));
+        free(text);
+        return r;
+}
+
+void metrics_pass(struct metrics *m, const struct reconcile_summary *s, const char *path,
+                  int64_t now)
+{
+        char err[1024];
+
+        metrics_record_pass(m, s, now);
+        if (!path)
+                return;
+        if (metrics_write(m, s, path, err, sizeof(err)) == 0) {
+                m->write_failing = false;
+                return;
+        }
+        if (m->write_failing)
+                return;
+        m->write_failing = true;
+        log_event(EV_METRICS_WRITE_FAILED, NULL, "%s", err);
+}

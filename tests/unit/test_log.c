@@ -1,0 +1,272 @@
+/* log.c: the table of event kinds (ids, names, the priorities SPEC.md gives), the stderr line
+ * and its escaping, verbosity, the observer, and telling the journal stream from an inherited
+ * JOURNAL_STREAM. Output is read back from a file put in place of stderr. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "test.h"
+
+static char capture_path[] = "/tmp/test_log.XXXXXX";
+static int saved_stderr = -1;
+
+/* Points stderr at an empty capture file. */
+static void capture_begin(void)
+{
+        int fd = open(capture_path, O_WRONLY | O_TRUNC);
+
+        fflush(stderr);
+        saved_stderr = dup(STDERR_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+}
+
+/* Restores stderr and returns what was written meanwhile (static buffer). */
+static const char *capture_end(void)
+{
+        static char text[8192];
+        FILE *f;
+        size_t n;
+
+        fflush(stderr);
+        dup2(saved_stderr, STDERR_FILENO);
+        close(saved_stderr);
+        f = fopen(capture_path, "r");
+        n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+        text[n] = '\0';
+        if (f)
+                fclose(f);
+        return text;
+}
+
+static bool is_id(const char *id)
+{
+        if (!id || strlen(id) != 32)
+                return false;
+        for (const char *p = id; *p; p++)
+                if (!isxdigit((unsigned char)*p) || isupper((unsigned char)*p))
+                        return false;
+        return true;
+}
+
+static void test_table(void)
+{
+        for (int i = 0; i < EV__COUNT; i++) {
+                ASSERT_TRUE(is_id(log_event_id(i)));
+                ASSERT_TRUE(log_event_name(i) && *log_event_name(i));
+                ASSERT_TRUE(log_event_priority(i) >= LOG_EMERG &&
+                            log_event_priority(i) <= LOG_DEBUG);
+                for (int j = 0; j < i; j++) {
+                        ASSERT_TRUE(strcmp(log_event_id(i), log_event_id(j)) != 0);
+                        ASSERT_TRUE(strcmp(log_event_name(i), log_event_name(j)) != 0);
+                }
+        }
+        /* The ids operators filter on never change. */
+        ASSERT_STREQ(log_event_id(EV_UPDATE_SUCCEEDED), "3bdf322a931f4321b3503797b8f17e78");
+        ASSERT_STREQ(log_event_id(EV_CONFIG_INVALID), "c7bb10f9dd344578b15a1bd1032900ff");
+        ASSERT_STREQ(log_event_name(EV_UPDATE_SUCCEEDED), "update-succeeded");
+}
+
+static void test_priorities(void)
+{
+        ASSERT_EQ_INT(log_event_priority(EV_UPDATE_SUCCEEDED), LOG_NOTICE);
+        ASSERT_EQ_INT(log_event_priority(EV_BUILDER_SKIPPED), LOG_INFO);
+        ASSERT_EQ_INT(log_event_priority(EV_BUILDER_WAITING), LOG_INFO);
+        ASSERT_EQ_INT(log_event_priority(EV_API_RETRY), LOG_WARNING);
+        ASSERT_EQ_INT(log_event_priority(EV_UPDATE_FAILED), LOG_ERR);
+        ASSERT_EQ_INT(log_event_priority(EV_UPDATE_TIMED_OUT), LOG_ERR);
+        ASSERT_EQ_INT(log_event_priority(EV_BREAKER_OPEN), LOG_ERR);
+        ASSERT_EQ_INT(log_event_priority(EV_STATE_CORRUPT), LOG_ERR);
+        ASSERT_EQ_INT(log_event_priority(EV_DEBUG), LOG_DEBUG);
+        ASSERT_EQ_INT(log_event_priority(EV_PASS_SUMMARY), LOG_DEBUG);
+}
+
+static void test_stderr_line(void)
+{
+        const char *out;
+
+        log_open(false);
+        capture_begin();
+        log_event(EV_UPDATE_SUCCEEDED,
+                  &(struct log_fields){.builder = "b-1",
+                                       .agent_version = "09-05-2025",
+                                       .state = "RUNNING",
+                                       .operation = "verifying"},
+                  "builder %s updated: agent %s", "b-1", "09-05-2025");
+        log_event(EV_API_RETRY, NULL, "no fields at all");
+        out = capture_end();
+        ASSERT_STREQ(out, "notice: builder b-1 updated: agent 09-05-2025 BUILDER_NAME=b-1 "
+                          "BUILDER_STATE=RUNNING AGENT_VERSION=09-05-2025 OPERATION=verifying\n"
+                          "warning: no fields at all\n");
+}
+
+static void test_stderr_escaping(void)
+{
+        const char *out;
+
+        log_open(false);
+        capture_begin();
+        log_event(EV_API_ERROR,
+                  &(struct log_fields){.builder = "x",
+                                       .error_code = "",
+                                       .reason = "two words, \"quoted\" a=b c:\\d\nnext\tline\x01"},
+                  "first line\nsecond line\r");
+        out = capture_end();
+        ASSERT_STREQ(out, "error: first line\\nsecond line\\x0d BUILDER_NAME=x AWS_ERROR_CODE=\"\" "
+                          "REASON=\"two words, \\\"quoted\\\" a=b c:\\\\d\\nnext\\tline\\x01\"\n");
+        /* Exactly one line whatever the event carried. */
+        ASSERT_TRUE(strchr(out, '\n') == out + strlen(out) - 1);
+}
+
+static void test_all_fields_in_order(void)
+{
+        const char *out;
+
+        log_open(false);
+        capture_begin();
+        log_event(EV_UPDATE_FAILED,
+                  &(struct log_fields){.builder = "b",
+                                       .state = "s",
+                                       .agent_version = "a",
+                                       .target_version = "t",
+                                       .operation = "o",
+                                       .request_id = "r",
+                                       .error_code = "e",
+                                       .reason = "why"},
+                  "m");
+        out = capture_end();
+        ASSERT_STREQ(out,
+                     "error: m BUILDER_NAME=b BUILDER_STATE=s AGENT_VERSION=a TARGET_VERSION=t "
+                     "OPERATION=o AWS_REQUEST_ID=r AWS_ERROR_CODE=e REASON=why\n");
+}
+
+static void test_verbosity(void)
+{
+        const char *out;
+
+        log_open(false);
+        ASSERT_TRUE(!log_verbose());
+        capture_begin();
+        log_event(EV_DEBUG, NULL, "hidden");
+        log_event(EV_PASS_SUMMARY, NULL, "hidden too");
+        log_event(EV_BUILDER_WAITING, NULL, "shown");
+        out = capture_end();
+        ASSERT_STREQ(out, "info: shown\n");
+
+        log_open(true);
+        ASSERT_TRUE(log_verbose());
+        capture_begin();
+        log_event(EV_DEBUG, &(struct log_fields){.builder = "b"}, "now %s", "shown");
+        out = capture_end();
+        ASSERT_STREQ(out, "debug: now shown BUILDER_NAME=b\n");
+        log_open(false);
+}
+
+struct seen {
+        int count;
+        enum log_event last;
+        const char *builder;
+};
+
+static void observe(void *userdata, enum log_event ev, const struct log_fields *fields)
+{
+        struct seen *s = userdata;
+
+        s->count++;
+        s->last = ev;
+        s->builder = fields ? fields->builder : NULL;
+}
+
+static void test_observer(void)
+{
+        struct seen s = {0};
+
+        log_open(false);
+        log_set_observer(observe, &s);
+        capture_begin();
+        log_event(EV_DEBUG, &(struct log_fields){.builder = "quiet"}, "not printed, but seen");
+        log_event(EV_API_ERROR, NULL, "printed and seen");
+        log_set_observer(NULL, NULL);
+        log_event(EV_API_RETRY, NULL, "printed, not seen");
+        (void)capture_end();
+        ASSERT_EQ_INT(s.count, 2);
+        ASSERT_EQ_INT(s.last, EV_API_ERROR);
+        ASSERT_TRUE(s.builder == NULL);
+}
+
+static void test_errno_kept(void)
+{
+        log_open(false);
+        capture_begin();
+        errno = EAGAIN;
+        log_event(EV_ERROR, NULL, "%s", "x");
+        ASSERT_EQ_INT(errno, EAGAIN);
+        errno = ENOENT;
+        log_event(EV_DEBUG, NULL, "filtered");
+        ASSERT_EQ_INT(errno, ENOENT);
+        (void)capture_end();
+}
+
+/* JOURNAL_STREAM names the journal's stream as "device:inode"; only a stderr that is that very
+ * stream means journald (a child may inherit the variable with another stderr). */
+static void test_journal_stream_detection(void)
+{
+        struct stat st;
+        char value[64];
+
+        unsetenv("JOURNAL_STREAM");
+        log_open(false);
+        ASSERT_TRUE(!log_on_journal());
+
+        capture_begin();
+        fstat(STDERR_FILENO, &st);
+        snprintf(value, sizeof(value), "%llu:%llu", (unsigned long long)st.st_dev,
+                 (unsigned long long)st.st_ino);
+        setenv("JOURNAL_STREAM", value, 1);
+        log_open(false);
+        ASSERT_TRUE(log_on_journal());
+        log_use_stderr();
+        ASSERT_TRUE(!log_on_journal());
+
+        snprintf(value, sizeof(value), "%llu:%llu", (unsigned long long)st.st_dev,
+                 (unsigned long long)st.st_ino + 1);
+        setenv("JOURNAL_STREAM", value, 1);
+        log_open(false);
+        ASSERT_TRUE(!log_on_journal());
+
+        setenv("JOURNAL_STREAM", "garbage", 1);
+        log_open(false);
+        ASSERT_TRUE(!log_on_journal());
+        (void)capture_end();
+        unsetenv("JOURNAL_STREAM");
+        log_open(false);
+}
+
+int main(void)
+{
+        int fd = mkstemp(capture_path);
+
+        if (fd < 0) {
+                perror("mkstemp");
+                return EXIT_FAILURE;
+        }
+        close(fd);
+        unsetenv("JOURNAL_STREAM");
+        test_table();
+        test_priorities();
+        test_stderr_line();
+        test_stderr_escaping();
+        test_all_fields_in_order();
+        test_verbosity();
+        test_observer();
+        test_errno_kept();
+        test_journal_stream_detection();
+        unlink(capture_path);
+        return test_summary("test_log");
+}
