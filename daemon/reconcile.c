@@ -207,11 +207,21 @@ static void apply_step(struct reconciler *r, const char *builder, const struct o
         issue_call(r, builder, step->call);
 }
 
-static enum op_call_result classify_call(int q, const struct api_error *err)
+static enum op_call_result classify_call(int q, const struct builder *b,
+                                        const struct api_error *err)
 {
+        /* An answer that does not show the builder (a 200 whose body is not the API's, from a
+         * proxy or cut short) does not prove the call was carried out; taking it for accepted
+         * would wait out stop_timeout for a stop that never happened. The next observation
+         * decides, as after a crash. */
         if (q >= 0)
-                return OP_CALL_ACCEPTED;
+                return b ? OP_CALL_ACCEPTED : OP_CALL_RETRY_LATER;
         if (!err || err->retry_later || err->unreachable)
+                return OP_CALL_RETRY_LATER;
+        /* A refusal after a retry may answer our own earlier attempt, which took effect though
+         * its answer was lost (a Stop refused because that attempt already stopped the
+         * builder). Giving up would strand the builder (I3); the next observation decides. */
+        if (err->attempts > 1)
                 return OP_CALL_RETRY_LATER;
         return OP_CALL_FATAL;
 }
@@ -222,7 +232,7 @@ static void on_call_done(int q, const struct builder *b, const struct api_error 
         struct pending_call *pc = userdata;
         struct reconciler *r = pc->r;
         const struct operation *op;
-        enum op_call_result result = classify_call(q, err);
+        enum op_call_result result = classify_call(q, b, err);
         struct op_step step;
         char msg[512] = "";
 
@@ -231,6 +241,9 @@ static void on_call_done(int q, const struct builder *b, const struct api_error 
         call_forget(r, pc);
         if (err)
                 api_error_format(err, msg, sizeof(msg));
+        else if (result != OP_CALL_ACCEPTED)
+                snprintf(msg, sizeof(msg), "%s answered without showing the builder",
+                         call_operation(pc->call));
         struct log_fields f = {.builder = pc->builder,
                                .state = b ? b->state : NULL,
                                .operation = call_operation(pc->call),
@@ -244,7 +257,7 @@ static void on_call_done(int q, const struct builder *b, const struct api_error 
                           "%s for builder %s: %s", result == OP_CALL_RETRY_LATER
                                   ? "will try again next poll" : "giving up", pc->builder, msg);
         op = state_find_operation_const(r->state, pc->builder);
-        if (op && op_call_done(op, pc->call, result, err ? err->message : NULL, &step) == 0) {
+        if (op && op_call_done(op, pc->call, result, err ? err->message : msg, &step) == 0) {
                 /* The next call, if any, waits for the next observation. */
                 step.call = OP_CALL_NONE;
                 apply_step(r, pc->builder, &step, b);

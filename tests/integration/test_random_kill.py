@@ -1,0 +1,135 @@
+"""The random-kill campaign: SIGKILL the daemon (`run`) at random instants, again and again,
+while it updates a fleet of 20 builders with max_concurrent 3, restarting it after each kill.
+
+The fake runs on its real-time clock with short transitions, so builders move on while the
+daemon is dead and every restart meets a fleet that changed under it. Each run lives for a
+random time of up to a little over one poll, so kills land anywhere: before the first describe
+answers, between an intent reaching the disk and its call, with a call in flight, while a state
+file is replaced. Whenever the fleet has fully converged, AWS "ships" a new agent (the fake's
+latest version moves on a day), so that the kills keep landing in updates.
+
+At the end a last daemon runs undisturbed until the fleet converges. Then: every builder is
+RUNNING on the latest agent, the state file holds no operation (and held no more than
+max_concurrent at any kill), nothing was logged at error level, and each builder had exactly
+one accepted Stop and one accepted Start per agent release (the fake's call log).
+
+The kill instants come from a seeded RNG; the seed is printed, and RANDOM_KILL_SEED=<seed>
+replays the same instants (the daemon's own timing still varies from run to run).
+RANDOM_KILL_COUNT changes the number of kills (default 70)."""
+
+import collections
+import datetime
+import json
+import os
+import random
+import time
+
+import pytest
+
+from reconciler import Daemon, base_config, client_env
+
+OLD = "06-19-2023"
+FLEET = 20
+CONCURRENT = 3
+DURATIONS = {"stopping": 0.4, "pending": 0.3, "updating_agent": 0.3}
+KILLS = int(os.environ.get("RANDOM_KILL_COUNT") or 70)
+SEED = int(os.environ.get("RANDOM_KILL_SEED") or time.time_ns() % 2**32)
+LONGEST_RUN = 1.3  # seconds; one poll is 1 s
+
+
+def next_version(version):
+    day = datetime.datetime.strptime(version, "%m-%d-%Y") + datetime.timedelta(days=1)
+    return day.strftime("%m-%d-%Y")
+
+
+class Campaign:
+    def __init__(self, fake, tmp_path):
+        self.fake = fake
+        self.dir = tmp_path
+        fake.config(durations=DURATIONS)
+        self.latest = fake.config()["latest_version"]
+        self.names = fake.generate(FLEET, prefix="rk-", version=OLD)
+        self.releases = 1
+        self.cfg = base_config(fake, tmp_path, reconciler={
+            "max_concurrent": CONCURRENT, "poll_interval": "1s", "active_poll_interval": "1s"})
+        self.env = client_env(fake, tmp_path / "home")
+        self.log_path = tmp_path / "daemon.log"
+
+    def operations(self):
+        try:
+            text = (self.dir / "state" / "state.json").read_text()
+        except FileNotFoundError:
+            return []
+        return json.loads(text)["operations"]
+
+    def converged(self):
+        fleet = {b["Name"]: (b["State"], b["AppstreamAgentVersion"])
+                 for b in self.fake.builders()}
+        return (fleet == {n: ("RUNNING", self.latest) for n in self.names}
+                and self.operations() == [])
+
+    def release_if_converged(self):
+        """A new agent once the fleet has caught up with the last one."""
+        if not self.converged():
+            return
+        self.latest = next_version(self.latest)
+        self.fake.config(latest_version=self.latest)
+        self.releases += 1
+
+    def daemon(self):
+        return Daemon(self.cfg, self.env, self.log_path)
+
+
+@pytest.mark.time_limit(240)
+def test_random_kills_strand_nothing_and_repeat_nothing(fake, tmp_path, capsys):
+    with capsys.disabled():
+        print(f"\n    [random-kill] seed {SEED} (RANDOM_KILL_SEED={SEED} replays it), "
+              f"{KILLS} kills")
+    rng = random.Random(SEED)
+    c = Campaign(fake, tmp_path)
+    at_kill = collections.Counter()
+    most_in_flight = 0
+    started = time.monotonic()
+    for _ in range(KILLS):
+        c.release_if_converged()
+        d = c.daemon()
+        try:
+            time.sleep(rng.uniform(0.0, LONGEST_RUN))
+            assert d.proc.poll() is None, f"the daemon exited:\n{c.log_path.read_text()[-3000:]}"
+        finally:
+            d.kill()
+        ops = c.operations()
+        most_in_flight = max(most_in_flight, len(ops))
+        at_kill.update(op["phase"] for op in ops)
+        if not ops:
+            at_kill["(none in flight)"] += 1
+
+    final = c.daemon()
+    try:
+        deadline = time.monotonic() + 90
+        while not c.converged() and time.monotonic() < deadline:
+            assert final.proc.poll() is None
+            time.sleep(0.1)
+        assert c.converged(), f"{c.fake.builders()}\n{c.operations()}"
+        assert final.stop(timeout=15) == 0
+    finally:
+        final.kill()
+    elapsed = time.monotonic() - started
+
+    log = c.log_path.read_text()
+    assert most_in_flight <= CONCURRENT
+    assert [line for line in log.splitlines() if line.startswith("error:")] == []
+    accepted = collections.Counter()
+    for call in fake.calls():
+        if call["outcome"] == "OK" and call["operation"] in ("StopImageBuilder",
+                                                             "StartImageBuilder"):
+            accepted[call["operation"], call["names"][0]] += 1
+    for n in c.names:
+        assert accepted["StopImageBuilder", n] == c.releases, (n, c.releases, accepted)
+        assert accepted["StartImageBuilder", n] == c.releases, (n, c.releases, accepted)
+    with capsys.disabled():
+        print(f"    [random-kill] {KILLS} kills over {c.releases} agent releases of {FLEET} "
+              f"builders in {elapsed:.0f} s; operations on disk at the kills: "
+              f"{dict(sorted(at_kill.items()))}; resumed operations: "
+              f"{log.count('resuming the update of builder')}; every builder converged with "
+              f"{c.releases} Stop and {c.releases} Start")
