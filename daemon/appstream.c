@@ -514,36 +514,29 @@ static void on_builder_call(struct call *call, const char *body, size_t len,
                             const struct api_error *err)
 {
         struct builder_job *job = call->userdata;
-        struct builder_list list = {0};
-        char wrapped_err[256], *token = NULL;
-        cJSON *root, *wrapped;
-        char *array_text;
+        struct api_error invalid;
+        struct builder b;
+        char msg[256];
+        int r;
 
         if (err) {
                 job->done(-EIO, NULL, err, job->userdata);
                 free(job);
                 return;
         }
-        /* {"ImageBuilder": {...}} is parsed as a one-element ImageBuilders page. */
-        root = cJSON_ParseWithLength(body, len);
-        wrapped = cJSON_CreateObject();
-        if (cJSON_IsObject(root) && cJSON_IsObject(cJSON_GetObjectItem(root, "ImageBuilder"))) {
-                cJSON *array = cJSON_AddArrayToObject(wrapped, "ImageBuilders");
-
-                cJSON_AddItemToArray(array,
-                                     cJSON_DetachItemFromObject(root, "ImageBuilder"));
+        r = appstream_parse_builder_answer(body, len, &b, msg, sizeof(msg));
+        if (r == 0) {
+                job->done(0, &b, NULL, job->userdata);
+                builder_clear(&b);
+        } else if (r == -EBADMSG) {
+                /* A 200 that is not the API's (a proxy's page, a cut-off body) is treated as a
+                 * describe's would be: the call may or may not have been carried out. */
+                fill_error(&invalid, call, 200, "InvalidResponse", msg, call->request_id, HTTP_OK);
+                invalid.unreachable = true;
+                job->done(r, NULL, &invalid, job->userdata);
+        } else {
+                job->done(r, NULL, NULL, job->userdata);
         }
-        array_text = cJSON_PrintUnformatted(wrapped);
-        cJSON_Delete(root);
-        cJSON_Delete(wrapped);
-        if (array_text && appstream_parse_builders(array_text, strlen(array_text), &list,
-                                                   &token, wrapped_err, sizeof(wrapped_err)) == 0)
-                job->done(0, list.n ? &list.items[0] : NULL, NULL, job->userdata);
-        else
-                job->done(-ENOMEM, NULL, NULL, job->userdata);
-        free(token);
-        free(array_text);
-        builder_list_free(&list);
         free(job);
 }
 

@@ -35,6 +35,9 @@ struct builder_list {
 
 void builder_list_free(struct builder_list *list);
 
+/* Frees the strings of b and zeroes it. */
+void builder_clear(struct builder *b);
+
 /* Appends the builders of one DescribeImageBuilders response to list and returns the page's
  * NextToken in *ret_next_token (NULL on the last page; owned by the caller). Tolerant: absent
  * members, unknown members and unknown states are fine; only a body that is not a JSON object
@@ -42,6 +45,13 @@ void builder_list_free(struct builder_list *list);
  * reason in err). On error list keeps what it had. */
 int appstream_parse_builders(const char *body, size_t len, struct builder_list *list,
                              char **ret_next_token, char *err, size_t err_size);
+
+/* The builder of a StopImageBuilder or StartImageBuilder answer, {"ImageBuilder": {...}}, into
+ * *ret (builder_clear()). A body that is not JSON, or does not hold an ImageBuilder object with
+ * a Name, is -EBADMSG with the reason in err: such an answer does not show that the call was
+ * carried out. Returns 0, -EBADMSG or -ENOMEM; *ret is untouched on failure. */
+int appstream_parse_builder_answer(const char *body, size_t len, struct builder *ret, char *err,
+                                   size_t err_size);
 
 /* The AWS JSON 1.1 error code of a failed response: the x-amzn-ErrorType header first, then
  * "__type" or "code" in the body; as Smithy says, anything from the first ':' is dropped,
@@ -105,7 +115,9 @@ typedef void (*appstream_list_fn)(int r, struct builder_list *list, const struct
 int appstream_describe_all(struct appstream_client *client, const char *const *names,
                            size_t n_names, appstream_list_fn done, void *userdata);
 
-/* r is 0 on success with the builder as the response shows it (valid during the call). */
+/* r is 0 on success with the builder as the response shows it (never NULL; valid during the
+ * call). On failure r is negative, builder is NULL and err, when not NULL, says why: an
+ * answer that is not the API's is an InvalidResponse error with its request id. */
 typedef void (*appstream_builder_fn)(int r, const struct builder *builder,
                                      const struct api_error *err, void *userdata);
 

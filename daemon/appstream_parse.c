@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void builder_clear(struct builder *b)
+void builder_clear(struct builder *b)
 {
         free(b->name);
         free(b->arn);
@@ -208,6 +208,32 @@ int appstream_parse_builders(const char *body, size_t len, struct builder_list *
         }
         *ret_next_token = next;
         return 0;
+}
+
+int appstream_parse_builder_answer(const char *body, size_t len, struct builder *ret, char *err,
+                                   size_t err_size)
+{
+        struct json_arena arena = {0};
+        const cJSON *root = json_arena_parse(&arena, body, len);
+        const cJSON *item = NULL;
+        struct builder b;
+        int r = -EBADMSG;
+
+        if (cJSON_IsObject(root))
+                item = cJSON_GetObjectItemCaseSensitive(root, "ImageBuilder");
+        if (!root)
+                snprintf(err, err_size, "response is not valid JSON");
+        else if (!cJSON_IsObject(item))
+                snprintf(err, err_size, "response does not hold an ImageBuilder object");
+        else if ((r = parse_builder(item, &b)) == 0 && !b.name) {
+                builder_clear(&b);
+                snprintf(err, err_size, "the ImageBuilder of the response has no Name");
+                r = -EBADMSG;
+        }
+        json_arena_release(&arena);
+        if (r == 0)
+                *ret = b;
+        return r;
 }
 
 /* "aws.protocoltests#FooError:http://internal..." -> "FooError", as Smithy's JSON protocols

@@ -207,15 +207,14 @@ static void apply_step(struct reconciler *r, const char *builder, const struct o
         issue_call(r, builder, step->call);
 }
 
-static enum op_call_result classify_call(int q, const struct builder *b,
-                                        const struct api_error *err)
+static enum op_call_result classify_call(int q, const struct api_error *err)
 {
-        /* An answer that does not show the builder (a 200 whose body is not the API's, from a
-         * proxy or cut short) does not prove the call was carried out; taking it for accepted
-         * would wait out stop_timeout for a stop that never happened. The next observation
-         * decides, as after a crash. */
         if (q >= 0)
-                return b ? OP_CALL_ACCEPTED : OP_CALL_RETRY_LATER;
+                return OP_CALL_ACCEPTED;
+        /* Throttling, a lost connection, or a 200 whose body is not the API's (a proxy's page, a
+         * body cut short): the call may or may not have been carried out, and taking it for
+         * refused or accepted could strand the builder or wait out stop_timeout for a stop that
+         * never happened. The next observation decides, as after a crash. */
         if (!err || err->retry_later || err->unreachable)
                 return OP_CALL_RETRY_LATER;
         /* A refusal after a retry may answer our own earlier attempt, which took effect though
@@ -232,7 +231,7 @@ static void on_call_done(int q, const struct builder *b, const struct api_error 
         struct pending_call *pc = userdata;
         struct reconciler *r = pc->r;
         const struct operation *op;
-        enum op_call_result result = classify_call(q, b, err);
+        enum op_call_result result = classify_call(q, err);
         struct op_step step;
         char msg[512] = "";
 
@@ -242,8 +241,7 @@ static void on_call_done(int q, const struct builder *b, const struct api_error 
         if (err)
                 api_error_format(err, msg, sizeof(msg));
         else if (result != OP_CALL_ACCEPTED)
-                snprintf(msg, sizeof(msg), "%s answered without showing the builder",
-                         call_operation(pc->call));
+                snprintf(msg, sizeof(msg), "%s", strerror(-q));
         struct log_fields f = {.builder = pc->builder,
                                .state = b ? b->state : NULL,
                                .operation = call_operation(pc->call),

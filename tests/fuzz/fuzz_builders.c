@@ -1,6 +1,7 @@
 /* appstream_parse_builders(): any response body, given exactly as long as it is. The body is
  * parsed twice into one list, as two pages would be: a success adds the same named builders
- * each time, a failure leaves the list as it was and says why. */
+ * each time, a failure leaves the list as it was and says why. The same body is also read as a
+ * Stop or Start answer (appstream_parse_builder_answer()): a named builder, or a reason. */
 #include <errno.h>
 
 #include "appstream.h"
@@ -33,6 +34,20 @@ static long parse_page(const uint8_t *data, size_t size, struct builder_list *li
         return (long)(list->n - before);
 }
 
+static void parse_answer(const uint8_t *data, size_t size)
+{
+        struct builder b = {0};
+        char err[256] = "";
+        int r = appstream_parse_builder_answer((const char *)data, size, &b, err, sizeof(err));
+
+        FUZZ_CHECK(r == 0 || r == -EBADMSG);
+        if (r == 0)
+                check_builder(&b);
+        else
+                FUZZ_CHECK(err[0] != '\0' && b.name == NULL);
+        builder_clear(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct builder_list list = {0};
@@ -44,5 +59,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FUZZ_CHECK(strcmp(list.items[i].name, list.items[i + (size_t)first].name) == 0);
         builder_list_free(&list);
         FUZZ_CHECK(list.items == NULL && list.n == 0);
+        parse_answer(data, size);
         return 0;
 }

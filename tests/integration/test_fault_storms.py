@@ -184,8 +184,8 @@ def fault_during_update(storm, kind, fragments, **options):
 # ---- faults that the fake injects ------------------------------------------------------------
 
 
-@pytest.mark.time_limit(90)
-def test_half_of_all_calls_throttled_for_fifteen_seconds(fake, tmp_path, storms):
+@pytest.mark.time_limit(150)
+def test_half_of_all_calls_throttled_for_a_minute(fake, tmp_path, storms):
     # One attempt per call, so that every refusal reaches the reconciler: about half of the
     # passes fail and half of the Stops and Starts come back throttled. How the SDK retry layer
     # absorbs a storm is proven in test_aws_semantics.
@@ -196,10 +196,12 @@ def test_half_of_all_calls_throttled_for_fifteen_seconds(fake, tmp_path, storms)
     storms.append(storm)
     fake.add_fault("throttle", probability=0.5)
     storm.start()
-    time.sleep(15)
+    time.sleep(60)
     storm.assert_alive()
-    throttled = [c for c in fake.calls() if c["outcome"] == "ThrottlingException"]
-    assert len(throttled) >= 10
+    calls = fake.calls()
+    throttled = [c for c in calls if c["outcome"] == "ThrottlingException"]
+    # About one call a second for a minute, half of them refused.
+    assert len(throttled) >= 20 and len(throttled) <= 0.7 * len(calls), (len(throttled), len(calls))
     fake.clear_faults()
     log = storm.log()
     assert "cannot describe image builders: DescribeImageBuilders failed: ThrottlingException" \
@@ -257,7 +259,7 @@ def test_garbled_answers_to_stop_and_start(fake, tmp_path, storms, fault):
     fake.add_fault(fault, operations=list(MUTATING), probability=1.0)
     storm.start()
     storm.wait_for_log("will try again next poll",
-                       "StopImageBuilder answered without showing the builder")
+                       "StopImageBuilder failed: InvalidResponse (HTTP 200)")
     time.sleep(FAULT_SECONDS)
     storm.assert_alive()
     # No Stop was carried out, so no builder may be believed to be on its way.
@@ -481,9 +483,6 @@ def test_an_endpoint_whose_name_does_not_resolve(fake, tmp_path, storms, fakes):
     storm.assert_stops_cleanly()
 
 
-@pytest.mark.xfail(strict=True, reason="appstream.c on_builder_call delivers a 2xx Stop/Start "
-                   "answer whose body is not JSON as success with no builder, instead of an "
-                   "InvalidResponse error naming the request as describes get")
 def test_a_garbled_answer_to_a_stop_is_reported_as_invalid(fake, tmp_path):
     fake.config(durations=FAST)
     fake.generate(1, prefix="garbled-", version=OLD)

@@ -1,5 +1,6 @@
-/* appstream_parse_builders, appstream_parse_error and appstream_resolve_endpoint: what the
- * client makes of the text AWS sends and of the endpoint settings it is given. */
+/* appstream_parse_builders, appstream_parse_builder_answer, appstream_parse_error and
+ * appstream_resolve_endpoint: what the client makes of the text AWS sends and of the endpoint
+ * settings it is given. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,47 @@ static void test_bad_bodies(void)
         }
 }
 
+/* What a Stop or Start answers: the builder as the call left it, or an error that says the
+ * answer is not the API's. */
+static void test_builder_answer(void)
+{
+        static const struct {
+                const char *body, *reason;
+        } bad[] = {
+            {"<html>Bad Gateway</html>", "not valid JSON"},
+            {"{\"ImageBuilder\": {\"Name\": \"ib-1\", \"State\"", "not valid JSON"},
+            {"", "not valid JSON"},
+            {"[]", "does not hold an ImageBuilder object"},
+            {"{}", "does not hold an ImageBuilder object"},
+            {"{\"ImageBuilder\": \"ib-1\"}", "does not hold an ImageBuilder object"},
+            {"{\"ImageBuilders\": [{\"Name\": \"ib-1\"}]}", "does not hold an ImageBuilder"},
+            {"{\"ImageBuilder\": {\"State\": \"STOPPING\"}}", "has no Name"},
+            {"{\"ImageBuilder\": {\"Name\": 7}}", "has no Name"},
+        };
+        const char *good = "{\"ImageBuilder\": {\"Name\": \"ib-1\", \"State\": \"STOPPING\","
+                           " \"AppstreamAgentVersion\": \"06-19-2023\", \"Name\": \"second\"}}";
+        struct builder b = {0}, untouched = {.name = (char *)"untouched"};
+        char err[128];
+
+        ASSERT_EQ_INT(appstream_parse_builder_answer(good, strlen(good), &b, err, sizeof(err)), 0);
+        ASSERT_STREQ(b.name, "ib-1"); /* the first of duplicate members, as cJSON reads them */
+        ASSERT_STREQ(b.state, "STOPPING");
+        ASSERT_STREQ(b.agent_version, "06-19-2023");
+        builder_clear(&b);
+        ASSERT_TRUE(b.name == NULL && b.state == NULL);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+                b = untouched;
+                err[0] = '\0';
+                ASSERT_EQ_INT(appstream_parse_builder_answer(bad[i].body, strlen(bad[i].body), &b,
+                                                             err, sizeof(err)),
+                              -EBADMSG);
+                if (!strstr(err, bad[i].reason))
+                        fprintf(stderr, "  body %s: err \"%s\"\n", bad[i].body, err);
+                ASSERT_TRUE(strstr(err, bad[i].reason) != NULL);
+                ASSERT_TRUE(b.name == untouched.name);
+        }
+}
+
 static const struct {
         const char *header;
         const char *body;
@@ -333,6 +375,7 @@ int main(void)
         test_empty_pages();
         test_pages_accumulate();
         test_bad_bodies();
+        test_builder_answer();
         test_parse_error();
         test_resolve_endpoint();
         return test_summary("test_appstream_parse");
