@@ -85,7 +85,7 @@ def test_start_reconcile_reload_and_sigterm_are_clean(fake, tmp_path):
     assert code == 0, f"exit code {code}:\n{text[-4000:]}"
     assert LEFT_OPEN not in text
     assert "cannot describe image builders" in text
-    assert "StopImageBuilder answered without showing the builder" in text
+    assert "StopImageBuilder failed: InvalidResponse (HTTP 200)" in text
     stopping = text.index("received Terminated")
     assert text.index(f"StopImageBuilder accepted for builder {late}") > stopping
     assert json.loads(state.read_text())["operations"][0]["builder"] == late
