@@ -426,11 +426,19 @@ static void call_fatal(const struct operation *op, const char *error, struct op_
                     error);
                 return;
         }
+        if (op->phase == OP_STOP_INTENT) {
+                /* A refusal does not show that the builder was left as it was: an earlier
+                 * sending of the same Stop may have stopped it, its answer lost (the SDK retry
+                 * layer, or libcurl sending the request again on a fresh connection when a
+                 * reused one died, which no attempt counter sees). Ending here would strand
+                 * it (I3); the next observation decides, and a builder still RUNNING is asked
+                 * again until stop_timeout ends the update as timed out. */
+                say(s, "StopImageBuilder refused: %.120s; the next observation decides", error);
+                return;
+        }
         s->finished = true;
         s->result = OP_RESULT_FAILED;
-        if (op->phase == OP_STOP_INTENT)
-                say(s, "StopImageBuilder refused: %.120s; builder left as it was", error);
-        else if (op->phase == OP_START_INTENT)
+        if (op->phase == OP_START_INTENT)
                 say(s, "StartImageBuilder refused: %.120s; builder left STOPPED, as it was found",
                     error);
         else

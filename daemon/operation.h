@@ -118,8 +118,10 @@ enum op_call_result {
 /* What the operation does after the call that op_step() asked for ended with result; error
  * (may be NULL) is the API's message for the reason text. Accepted moves to the waiting
  * phase; retry-later stays in the phase so that the next op_step() repeats the call if the
- * observation still asks for it; fatal ends the operation, except for a Start on a builder
- * this operation stopped, which keeps being retried (I3) with attention set. Fills *ret and
+ * observation still asks for it; fatal ends the operation, except for the first Stop, which
+ * the next observation decides on (an earlier, unanswered sending may have stopped the
+ * builder), and a Start on a builder this operation stopped, which keeps being retried (I3)
+ * with attention set. Fills *ret and
  * returns 0, or -EINVAL (ret untouched) when call is not the call op's phase makes. */
 int op_call_done(const struct operation *op, enum op_call call, enum op_call_result result,
                  const char *error, struct op_step *ret);

@@ -247,15 +247,19 @@ static void on_call_done(int q, const struct builder *b, const struct api_error 
                                .operation = call_operation(pc->call),
                                .request_id = err ? err->request_id : NULL,
                                .error_code = err ? err->code : NULL};
+        op = state_find_operation_const(r->state, pc->builder);
+        bool have_step =
+            op && op_call_done(op, pc->call, result, err ? err->message : msg, &step) == 0;
+        bool gives_up = result == OP_CALL_FATAL && (!have_step || step.finished);
+
         if (result == OP_CALL_ACCEPTED)
                 log_event(pc->call == OP_CALL_STOP ? EV_STOP_REQUESTED : EV_START_REQUESTED, &f,
                           "%s accepted for builder %s", call_operation(pc->call), pc->builder);
         else
                 log_event(result == OP_CALL_RETRY_LATER ? EV_API_RETRY : EV_API_ERROR, &f,
-                          "%s for builder %s: %s", result == OP_CALL_RETRY_LATER
-                                  ? "will try again next poll" : "giving up", pc->builder, msg);
-        op = state_find_operation_const(r->state, pc->builder);
-        if (op && op_call_done(op, pc->call, result, err ? err->message : msg, &step) == 0) {
+                          "%s for builder %s: %s",
+                          gives_up ? "giving up" : "will try again next poll", pc->builder, msg);
+        if (have_step) {
                 /* The next call, if any, waits for the next observation. */
                 step.call = OP_CALL_NONE;
                 apply_step(r, pc->builder, &step, b);

@@ -18,7 +18,6 @@ Builder transitions take a fraction of a second (real-time fake clock) and the d
 every second, so a fault of a few seconds spans several passes."""
 
 import collections
-import json
 import subprocess
 import time
 
@@ -26,7 +25,7 @@ import pytest
 
 from fake_appstream.control import FakeAppStream
 from fake_appstream.tls import ensure_certificates
-from reconciler import BIN, Daemon, base_config, client_env
+from reconciler import BIN, Daemon, accepted, base_config, client_env, phases, wait_until
 
 OLD = "06-19-2023"
 FAST = {"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3}
@@ -35,17 +34,6 @@ CONCURRENT = 2
 FAULT_SECONDS = 3.0
 MUTATING = ("StopImageBuilder", "StartImageBuilder")
 LEFT_OPEN = "event loop closed with handles still open"
-
-
-def wait_until(predicate, timeout=20.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 class Storm:
@@ -92,11 +80,7 @@ class Storm:
     # ---- what the fleet and the state show ----------------------------------------------
 
     def phases(self):
-        try:
-            st = json.loads((self.tmp_path / "state" / "state.json").read_text())
-        except FileNotFoundError:
-            return {}
-        return {op["builder"]: op["phase"] for op in st["operations"]}
+        return phases(self.tmp_path)
 
     def states(self):
         return {b["Name"]: (b["State"], b["AppstreamAgentVersion"]) for b in self.fake.builders()}
@@ -292,6 +276,29 @@ def test_stop_and_start_carried_out_but_their_answers_lost(fake, tmp_path, storm
             # The lost call did the work: no later one was carried out.
             assert all(c["outcome"] != "OK" for c in mine), (name, operation, mine)
     assert "StopImageBuilder failed: OperationNotPermittedException" in storm.log()
+    assert "giving up" not in storm.log()
+    storm.assert_stops_cleanly()
+
+
+def test_a_stop_refused_because_an_unseen_sending_already_stopped_the_builder(fake, tmp_path,
+                                                                             storms):
+    # libcurl sends a request again, on a fresh connection, when a reused connection dies
+    # before any answer. If the first sending was carried out, the second is refused (the
+    # builder is STOPPED already), at what the daemon counts as its first attempt. Emulated
+    # here: while the daemon's Stop is held at the fake, the builder is stopped, so the Stop is
+    # refused at the first attempt. Giving up would strand the builder STOPPED (I3).
+    storm = Storm(fake, tmp_path, fleet=1, concurrent=1, AWS_MAX_ATTEMPTS=1)
+    storms.append(storm)
+    (name,) = storm.names
+    fake.add_fault("slow", operations=["StopImageBuilder"], delay=1.0)
+    storm.start()
+    wait_until(lambda: fake.faults() == [], what="the Stop held at the fake")
+    fake.set_state(name, "STOPPED")
+    storm.wait_for_log("will try again next poll", "OperationNotPermittedException")
+    wait_until(storm.converged, timeout=30, what="the builder updated")
+    stops = [c["outcome"] for c in fake.calls("StopImageBuilder")]
+    assert stops == ["OperationNotPermittedException"], stops
+    assert len(accepted(fake, "StartImageBuilder", name)) == 1
     assert "giving up" not in storm.log()
     storm.assert_stops_cleanly()
 

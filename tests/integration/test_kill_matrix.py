@@ -12,11 +12,11 @@ latest agent, the state file holds no operation, and the call log shows exactly 
 Stop and one accepted Start per builder."""
 
 import collections
-import json
 
 import pytest
 
-from reconciler import Daemon, Ticker, accepted, base_config, client_env, run, wait_until
+from reconciler import (Daemon, Ticker, accepted, base_config, client_env, phases, run,
+                        wait_until)
 
 OLD = "06-19-2023"
 BUILDERS = 2  # in the update when the daemon is killed (max_concurrent)
@@ -55,11 +55,7 @@ class Run:
         self.daemon = None
 
     def phases(self):
-        try:
-            st = json.loads((self.dir / "state" / "state.json").read_text())
-        except FileNotFoundError:
-            return {}
-        return {op["builder"]: op["phase"] for op in st["operations"]}
+        return phases(self.dir)
 
     def wait_phase(self, *wanted):
         wait_until(lambda: len(self.phases()) == BUILDERS
