@@ -3,6 +3,7 @@
 
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 /* Below glibc's mmap threshold, so a released block goes back to the heap and the next page
@@ -25,7 +26,7 @@ static void *arena_alloc(size_t size)
         struct json_arena *a = current;
         size_t need = (size + ALIGN - 1) / ALIGN * ALIGN;
 
-        if (need < size)
+        if (need < size || need > SIZE_MAX - sizeof(struct json_arena_block))
                 return NULL;
         if (!a->blocks || a->blocks->size - a->used < need) {
                 size_t data =
