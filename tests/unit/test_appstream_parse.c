@@ -17,6 +17,14 @@ static int parse(const char *body, struct builder_list *list, char **ret_token, 
         return appstream_parse_builders(body, strlen(body), list, ret_token, err, err_size);
 }
 
+/* err must give the reason; the input is printed when it does not, to find the case. */
+static void assert_reason(const char *input, const char *err, const char *reason)
+{
+        if (!strstr(err, reason))
+                fprintf(stderr, "  input %s: err \"%s\"\n", input, err);
+        ASSERT_TRUE(strstr(err, reason) != NULL);
+}
+
 static void test_full_builder(void)
 {
         const char *body =
@@ -181,9 +189,7 @@ static void test_bad_bodies(void)
                               0);
                 token = (char *)"unchanged";
                 ASSERT_EQ_INT(parse(bad_bodies[i].body, &list, &token, err, sizeof(err)), -EBADMSG);
-                if (!strstr(err, bad_bodies[i].reason))
-                        fprintf(stderr, "  body %s: err \"%s\"\n", bad_bodies[i].body, err);
-                ASSERT_TRUE(strstr(err, bad_bodies[i].reason) != NULL);
+                assert_reason(bad_bodies[i].body, err, bad_bodies[i].reason);
                 ASSERT_STREQ(token, "unchanged");
                 ASSERT_EQ_INT(list.n, 1);
                 if (list.n == 1)
@@ -226,9 +232,7 @@ static void test_builder_answer(void)
                 ASSERT_EQ_INT(appstream_parse_builder_answer(bad[i].body, strlen(bad[i].body), &b,
                                                              err, sizeof(err)),
                               -EBADMSG);
-                if (!strstr(err, bad[i].reason))
-                        fprintf(stderr, "  body %s: err \"%s\"\n", bad[i].body, err);
-                ASSERT_TRUE(strstr(err, bad[i].reason) != NULL);
+                assert_reason(bad[i].body, err, bad[i].reason);
                 ASSERT_TRUE(b.name == untouched.name);
         }
 }
