@@ -45,6 +45,7 @@ struct reconciler {
         bool dry_run;
         int64_t (*now_fn)(void *userdata);
         void *now_userdata;
+        int (*may_act)(void *userdata, char *err, size_t err_size);
         void (*on_pass)(struct reconciler *r, void *userdata);
         void *userdata;
 
@@ -97,6 +98,17 @@ static int persist(struct reconciler *r)
 }
 
 /* ---- Calls in flight ---- */
+
+/* Whether this process may still make mutating calls; says why not, once per refusal. */
+static bool may_act(struct reconciler *r)
+{
+        char err[256];
+
+        if (!r->may_act || r->may_act(r->userdata, err, sizeof(err)) == 0)
+                return true;
+        log_event(EV_ERROR, NULL, "holding every mutating call: %s", err);
+        return false;
+}
 
 static bool call_pending(const struct reconciler *r, const char *builder)
 {
@@ -271,10 +283,13 @@ out:
 
 static void issue_call(struct reconciler *r, const char *builder, enum op_call call)
 {
-        struct pending_call *pc = calloc(1, sizeof(*pc));
+        struct pending_call *pc;
         struct pending_call **grown;
         int q;
 
+        if (!may_act(r))
+                return;
+        pc = calloc(1, sizeof(*pc));
         if (!pc || !(pc->builder = strdup(builder)))
                 goto nomem;
         grown = realloc(r->calls, (r->n_calls + 1) * sizeof(*grown));
@@ -474,6 +489,8 @@ static void log_breaker(struct reconciler *r, const struct policy_plan *plan)
 static void begin_operations(struct reconciler *r, const struct policy_plan *plan,
                              const struct builder_list *list, int64_t now)
 {
+        if (plan->n_begins && !dry_run_of(r) && !may_act(r))
+                return;
         for (size_t i = 0; i < plan->n_begins && !r->shutting_down; i++) {
                 const struct op_begin *ob = &plan->begins[i];
                 const struct builder *b = find_builder(list, ob->builder);
@@ -661,6 +678,7 @@ int reconciler_new(const struct reconciler_options *opts, struct reconciler **re
         r->dry_run = opts->dry_run;
         r->now_fn = opts->now;
         r->now_userdata = opts->now_userdata;
+        r->may_act = opts->may_act;
         r->on_pass = opts->on_pass;
         r->userdata = opts->userdata;
         r->summary.in_flight = r->state->n_ops;
