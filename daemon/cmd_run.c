@@ -39,6 +39,7 @@ struct daemon {
         bool stopping;
         bool handles_open;
         unsigned failed_passes; /* consecutive describe passes that failed */
+        bool holding_logged;    /* `once` said why it keeps trying */
         int exit_code;
         uv_signal_t sigterm, sigint, sighup;
         uv_timer_t watchdog, grace;
@@ -55,7 +56,10 @@ static void report_status(const struct daemon *d)
 
                 strftime(next, sizeof(next), "%Y-%m-%d %H:%M %Z", localtime_r(&t, &tm));
         }
-        if (!s->describe_ok && s->passes)
+        if (s->state_unsaved)
+                notify_status("holding every Stop and Start: cannot write the state file: %.300s",
+                              s->state_error);
+        else if (!s->describe_ok && s->passes)
                 notify_status("AppStream API unreachable: %.300s", s->last_error);
         else
                 notify_status("%zu/%zu builders compliant, %zu updating, next window %s",
@@ -110,6 +114,27 @@ static void begin_shutdown(struct daemon *d, int exit_code)
         reconciler_shutdown(d->rec, on_shutdown_done, d);
 }
 
+/* `once` facing an API that fails: walking away from a builder that its update stopped would
+ * strand it (I3), so while one is held and its stage timeout has not passed, it keeps
+ * polling; then it exits 3, and the exit names what was left stopped. */
+static void give_up_unless_holding(struct daemon *d, struct reconciler *rec)
+{
+        const struct reconcile_summary *s;
+
+        reconciler_refresh_holding(rec);
+        s = reconciler_summary(rec);
+        if (!s->holding_stopped || s->holding_overdue) {
+                begin_shutdown(d, EXIT_UNREACHABLE);
+                return;
+        }
+        if (!d->holding_logged)
+                log_event(EV_API_RETRY, NULL,
+                          "the API fails (%.300s) while %zu builder(s) may be stopped by their "
+                          "update; trying until its timeouts (stop_timeout, update_timeout)",
+                          s->last_error, s->holding_stopped);
+        d->holding_logged = true;
+}
+
 static void on_pass(struct reconciler *rec, void *userdata)
 {
         struct daemon *d = userdata;
@@ -128,7 +153,7 @@ static void on_pass(struct reconciler *rec, void *userdata)
         /* A refused or unreachable API ends `once` at once; a busy one (throttling past the
          * retries) gets a few more polls, since the next pass usually gets through. */
         if (!s->describe_ok && (s->unreachable || d->failed_passes >= ONCE_MAX_FAILED_PASSES))
-                begin_shutdown(d, EXIT_UNREACHABLE);
+                give_up_unless_holding(d, rec);
         else if (s->settled)
                 begin_shutdown(d, s->failed || s->breaker_open ? EXIT_UPDATE_FAILED : EXIT_OK);
 }
@@ -286,6 +311,12 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         /* The API client goes first: calls it cancels still report to a live reconciler. */
         appstream_client_free(d->session->api);
         d->session->api = NULL;
+        if (d->rec)
+                (void)reconciler_log_left_stopped(
+                    d->rec, d->once ? "run `appstream-agent-reconciler once` again to resume it "
+                                      "and start the builder"
+                                    : "the next start of the daemon resumes it and starts the "
+                                      "builder; `status` shows it");
         reconciler_free(d->rec);
         close_handles(d);
         if (session_close(d->session) < 0)

@@ -35,6 +35,8 @@ enum log_event {
         EV_DRY_RUN_ACTION,
         EV_STATE_CORRUPT,
         EV_STATE_WRITE_FAILED,
+        EV_STATE_WRITE_RECOVERED,
+        EV_BUILDER_LEFT_STOPPED,
         EV_METRICS_WRITE_FAILED,
         EV_PASS_SUMMARY,
         EV_DEBUG,

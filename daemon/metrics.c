@@ -185,6 +185,9 @@ static void put_api(FILE *f, const struct metrics *m, const struct reconcile_sum
         put_header(f, "passes_total", "counter", "Describe passes since the daemon started.");
         fprintf(f, PREFIX "passes_total %u\n", s->passes);
         put_gauge(f, "describe_ok", "1 when the last describe pass succeeded.", s->describe_ok);
+        put_gauge(f, "state_unsaved",
+                  "1 while the state file cannot be written: every Stop and Start is held.",
+                  s->state_unsaved);
         if (m->has_describe_ok)
                 put_gauge(f, "last_successful_describe_timestamp_seconds",
                           "When the last describe pass succeeded (Unix time).",

@@ -50,6 +50,7 @@ struct ctx {
         const struct builder *b;
         enum observed obs;
         int64_t now;
+        int64_t now_mono;
         const struct config *cfg;
         const struct agent_version *newest_seen;
         struct op_step *step;
@@ -87,12 +88,13 @@ static void go(const struct ctx *c, enum op_phase phase, bool new_stage, enum op
         s->phase = phase;
         s->phase_changed = phase != c->op->phase;
         s->phase_since = new_stage ? c->now : c->op->phase_since;
+        s->phase_since_mono = new_stage ? c->now_mono : c->op->phase_since_mono;
         s->call = call;
 }
 
 static bool stage_timed_out(const struct ctx *c, int64_t timeout)
 {
-        return c->now - c->op->phase_since >= timeout;
+        return c->now_mono - c->op->phase_since_mono >= timeout;
 }
 
 /* Outcomes shared by every phase. Returns true when it decided the step. */
@@ -102,8 +104,9 @@ static bool common_outcome(const struct ctx *c)
 
         switch (c->obs) {
         case OBS_GONE:
-                finish(c, OP_RESULT_ABANDONED);
-                say(c->step, "builder no longer exists");
+                go(c, c->op->phase, false, OP_CALL_NONE);
+                c->step->confirm_gone = true;
+                say(c->step, "builder missing from the listing; looking it up by name");
                 return true;
         case OBS_DELETING:
                 finish(c, OP_RESULT_ABANDONED);
@@ -356,14 +359,18 @@ static void step_restop_intent(const struct ctx *c)
 }
 
 int op_step(const struct operation *op, const struct builder *observed, int64_t now,
-            const struct config *cfg, const struct agent_version *newest_seen, struct op_step *ret)
+            int64_t now_mono, const struct config *cfg, const struct agent_version *newest_seen,
+            struct op_step *ret)
 {
-        struct op_step step = {.phase = op->phase, .phase_since = op->phase_since};
+        struct op_step step = {.phase = op->phase,
+                               .phase_since = op->phase_since,
+                               .phase_since_mono = op->phase_since_mono};
         struct ctx c = {
             .op = op,
             .b = observed,
             .obs = classify(observed),
             .now = now,
+            .now_mono = now_mono,
             .cfg = cfg,
             .newest_seen = newest_seen,
             .step = &step,
@@ -396,11 +403,44 @@ int op_step(const struct operation *op, const struct builder *observed, int64_t 
         if (step.finished) {
                 step.phase = op->phase;
                 step.phase_since = op->phase_since;
+                step.phase_since_mono = op->phase_since_mono;
                 step.phase_changed = false;
                 step.call = OP_CALL_NONE;
         }
         *ret = step;
         return 0;
+}
+
+void op_gone(const struct operation *op, struct op_step *ret)
+{
+        *ret = (struct op_step){.finished = true,
+                                .result = OP_RESULT_ABANDONED,
+                                .phase = op->phase,
+                                .phase_since = op->phase_since,
+                                .phase_since_mono = op->phase_since_mono};
+        say(ret, "builder no longer exists (DescribeImageBuilders for its name: "
+                 "ResourceNotFoundException)");
+}
+
+int64_t op_stage_deadline_mono(const struct operation *op, const struct config *cfg)
+{
+        bool starting = op->phase == OP_START_INTENT || op->phase == OP_STARTING;
+
+        return op->phase_since_mono + (starting ? cfg->update_timeout : cfg->stop_timeout);
+}
+
+bool op_may_hold_stopped(const struct operation *op)
+{
+        switch (op->phase) {
+        case OP_STOP_INTENT:
+        case OP_STOPPING:
+                return true;
+        case OP_START_INTENT:
+        case OP_STARTING:
+                return !op->was_stopped;
+        default:
+                return false; /* update-and-stop: stopped at the end, as asked */
+        }
 }
 
 static enum op_call call_of(enum op_phase phase)
@@ -453,7 +493,9 @@ int op_call_done(const struct operation *op, enum op_call call, enum op_call_res
             [OP_START_INTENT] = OP_STARTING,
             [OP_RESTOP_INTENT] = OP_RESTOPPING,
         };
-        struct op_step s = {.phase = op->phase, .phase_since = op->phase_since};
+        struct op_step s = {.phase = op->phase,
+                            .phase_since = op->phase_since,
+                            .phase_since_mono = op->phase_since_mono};
 
         if ((unsigned)op->phase >= OP_PHASE_COUNT || call == OP_CALL_NONE ||
             call != call_of(op->phase))
@@ -486,6 +528,7 @@ void op_apply(struct operation *op, const struct op_step *step)
                 return;
         op->phase = step->phase;
         op->phase_since = step->phase_since;
+        op->phase_since_mono = step->phase_since_mono;
 }
 
 static const char *const phase_names[OP_PHASE_COUNT] = {

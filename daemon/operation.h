@@ -26,8 +26,13 @@
  *     operation is abandoned;
  *   - STOPPED while starting: someone stopped it (or the view is stale): Start again; after
  *     update_timeout only if this operation had stopped it, else it times out;
- *   - FAILED ends it as failed with attention (a FAILED builder cannot be started); not found
- *     or DELETING abandons it;
+ *   - FAILED ends it as failed with attention (a FAILED builder cannot be started); DELETING
+ *     abandons it;
+ *   - missing from the listing decides nothing: a listing can lag or shift (eventual
+ *     consistency, pages moving as builders come and go), and ending an operation that has
+ *     stopped the builder would strand it (I3). The step asks the caller to look the builder
+ *     up by name (confirm_gone); only the API's ResourceNotFoundException for that name ends
+ *     the operation (op_gone());
  *   - RUNNING at the end of the start stage is checked against the builder's target (still
  *     non-compliant: failed); with stop_after the check happens once it is STOPPED again;
  *   - windows play no part: an operation that began continues after its window closes.
@@ -59,7 +64,10 @@ struct operation {
         bool was_stopped;         /* the builder was STOPPED when we took it */
         bool stop_after;          /* update-and-stop: leave it STOPPED at the end */
         int64_t started_at;       /* wall clock, Unix seconds */
-        int64_t phase_since;      /* when the current stage began; timeouts count from here */
+        int64_t phase_since;      /* when the current stage began (wall clock, persisted) */
+        int64_t phase_since_mono; /* the same instant on the monotonic clock; in memory only,
+                                   * rebuilt from phase_since at start. Timeouts count from
+                                   * here, so a wall clock step neither hides nor fires them */
         char from_version[11];    /* "" when unknown */
         int64_t window_closes_at; /* closing instant of the window span it began in (I5);
                                    * INT64_MAX for a window that never closes */
@@ -93,19 +101,37 @@ struct op_step {
         bool phase_changed;
         enum op_phase phase; /* the phase to persist (the current one when unchanged) */
         int64_t phase_since; /* the stage start to persist with it */
+        int64_t phase_since_mono;
         enum op_call call;
+        bool confirm_gone; /* not listed: look it up by name before anything else */
         bool overdue;
         bool attention;
         char reason[256]; /* human-readable: why this step, or why it finished */
 };
 
 /* Decides the next step of op from one observation of its builder (observed == NULL: the
- * builder was not in the describe result). cfg supplies the timeouts and the builder's
+ * builder was not in the describe result). now is the wall clock and now_mono the monotonic
+ * one, both in seconds: stage timeouts are measured on now_mono against op->phase_since_mono,
+ * and a new stage records both. cfg supplies the timeouts and the builder's
  * target; newest_seen (NULL when none) is the newest agent seen on any builder, used for
  * target = latest when the API omits LatestAppstreamAgentVersion. All pointers are borrowed.
  * Fills *ret and returns 0, or -EINVAL (ret untouched) when op holds an invalid phase. */
 int op_step(const struct operation *op, const struct builder *observed, int64_t now,
-            const struct config *cfg, const struct agent_version *newest_seen, struct op_step *ret);
+            int64_t now_mono, const struct config *cfg, const struct agent_version *newest_seen,
+            struct op_step *ret);
+
+/* The step that ends op once the API has said its builder does not exist
+ * (ResourceNotFoundException for its name): abandoned. Fills *ret. */
+void op_gone(const struct operation *op, struct op_step *ret);
+
+/* When the current stage of op times out, on the monotonic clock of phase_since_mono. Past
+ * it, an operation that stopped its builder keeps going (I3) but is overdue. */
+int64_t op_stage_deadline_mono(const struct operation *op, const struct config *cfg);
+
+/* Whether this operation may have left its builder stopped: its Stop was sent (or may have
+ * been) and no Start has taken it back, or (update-and-stop) the update is done. Such an
+ * operation must not be walked away from without saying so (I3). */
+bool op_may_hold_stopped(const struct operation *op);
 
 enum op_call_result {
         OP_CALL_ACCEPTED,    /* the API accepted the call */
@@ -126,7 +152,7 @@ enum op_call_result {
 int op_call_done(const struct operation *op, enum op_call call, enum op_call_result result,
                  const char *error, struct op_step *ret);
 
-/* Copies a step's phase and phase_since into op (only when phase_changed). */
+/* Copies a step's phase, phase_since and phase_since_mono into op (only when phase_changed). */
 void op_apply(struct operation *op, const struct op_step *step);
 
 /* Stable names used in the state file and in logs ("STOP_INTENT", "succeeded", ...). */

@@ -103,6 +103,7 @@ const char *policy_decision_name(enum decision_kind kind)
             [DECISION_STOPPED_SKIP] = "stopped-skip",
             [DECISION_OUTSIDE_WINDOW] = "outside-window",
             [DECISION_TOO_LITTLE_WINDOW_LEFT] = "too-little-window-left",
+            [DECISION_UPDATED_THIS_WINDOW] = "updated-this-window",
             [DECISION_BREAKER_OPEN] = "breaker-open",
             [DECISION_BACKOFF] = "backoff",
             [DECISION_WAITING_FOR_SLOT] = "waiting-for-slot",
@@ -271,6 +272,39 @@ static bool decide_window(const struct eval *e, const struct builder_policy *pol
         return true;
 }
 
+/* One successful update per builder and window span: a builder that reports an old agent
+ * again soon after its update would otherwise be restarted on every poll, each time counted
+ * a success. A span that never closes counts as STATE_ALWAYS_FAILURE_AGE long, as for the
+ * circuit breaker. */
+static bool decide_not_again(const struct eval *e, const struct builder_policy *pol,
+                             const char *name, const char *desc, int64_t closes,
+                             struct decision *d)
+{
+        const struct history_entry *h = state_last_success(e->st, name);
+        char next[256], when[32];
+
+        if (!h)
+                return true;
+        if (closes == INT64_MAX) {
+                if (h->window_closes_at != INT64_MAX ||
+                    e->now - h->finished_at >= STATE_ALWAYS_FAILURE_AGE)
+                        return true;
+                snprintf(next, sizeof(next), "not again before %s",
+                         format_time(h->finished_at + STATE_ALWAYS_FAILURE_AGE, when,
+                                     sizeof(when)));
+        } else {
+                if (h->window_closes_at != closes)
+                        return true;
+                describe_next_open(pol->windows, closes, &d->next_window, next, sizeof(next));
+                d->has_next_window = true;
+        }
+        set_reason(d, DECISION_UPDATED_THIS_WINDOW,
+                   "%s; already updated in this window (finished %s, agent %s); %s", desc,
+                   format_time(h->finished_at, when, sizeof(when)),
+                   h->to_version[0] ? h->to_version : "unknown", next);
+        return false;
+}
+
 /* The circuit breaker (I5) and the builder's own backoff. */
 static bool decide_failures(const struct eval *e, const struct builder_policy *pol,
                             const char *name, const char *desc, int64_t closes, struct decision *d)
@@ -369,6 +403,7 @@ static bool decide(struct eval *e, const struct builder *b, struct decision *d, 
                 return false;
         }
         if (!decide_window(e, &pol, desc, d, &closes) ||
+            !decide_not_again(e, &pol, b->name, desc, closes, d) ||
             !decide_failures(e, &pol, b->name, desc, closes, d))
                 return false;
 

@@ -11,6 +11,9 @@
  *   stopped-skip      STOPPED and its policy says stopped = skip
  *   outside-window    none of its windows is open now
  *   too-little-window-left  open, but the span closes within min_window_left (I1)
+ *   updated-this-window  its update succeeded in this very span (for a window that never
+ *                    closes: within STATE_ALWAYS_FAILURE_AGE); an agent that does not stick is
+ *                    not restarted again and again, it waits for the next window
  *   breaker-open      max_failures failures already counted against this span (I5)
  *   backoff           it failed recently (not-before time), or failed in this very span
  *   waiting-for-slot  max_concurrent operations are (or would be) in flight (I2)
@@ -62,6 +65,7 @@ enum decision_kind {
         DECISION_STOPPED_SKIP,
         DECISION_OUTSIDE_WINDOW,
         DECISION_TOO_LITTLE_WINDOW_LEFT,
+        DECISION_UPDATED_THIS_WINDOW,
         DECISION_BREAKER_OPEN,
         DECISION_BACKOFF,
         DECISION_WAITING_FOR_SLOT,
@@ -76,7 +80,8 @@ struct decision {
         bool has_next_window;
         int64_t next_window; /* next window opening that could change the decision
                               * (INT64_MAX: never); set for outside-window,
-                              * too-little-window-left, breaker-open and span backoff */
+                              * too-little-window-left, updated-this-window, breaker-open
+                              * and span backoff */
         int64_t not_before;  /* backoff: the earliest retry; 0 otherwise */
         char reason[384];
 };

@@ -29,7 +29,7 @@ struct last_decision {
         enum decision_kind kind;
 };
 
-/* A Stop or Start in flight for one builder. */
+/* A Stop, a Start or a lookup by name (call == OP_CALL_NONE) in flight for one builder. */
 struct pending_call {
         struct reconciler *r; /* NULL once the reconciler is gone */
         char *builder;
@@ -44,6 +44,7 @@ struct reconciler {
         char *state_path;
         bool dry_run;
         int64_t (*now_fn)(void *userdata);
+        int64_t (*now_mono_fn)(void *userdata);
         void *now_userdata;
         int (*may_act)(void *userdata, char *err, size_t err_size);
         void (*on_pass)(struct reconciler *r, void *userdata);
@@ -60,6 +61,7 @@ struct reconciler {
         struct last_decision *seen;
         size_t n_seen;
         int64_t breaker_logged_span;
+        bool unsaved; /* the state in memory is ahead of the file: no call may go out (I4) */
         struct reconcile_summary summary;
 };
 
@@ -78,6 +80,13 @@ static int64_t now_of(const struct reconciler *r)
         return r->now_fn ? r->now_fn(r->now_userdata) : (int64_t)time(NULL);
 }
 
+/* Seconds on the monotonic clock, which stage timeouts are measured on. */
+static int64_t mono_of(const struct reconciler *r)
+{
+        return r->now_mono_fn ? r->now_mono_fn(r->now_userdata)
+                              : (int64_t)(uv_hrtime() / UINT64_C(1000000000));
+}
+
 static bool dry_run_of(const struct reconciler *r)
 {
         return r->dry_run || r->cfg->dry_run;
@@ -85,16 +94,34 @@ static bool dry_run_of(const struct reconciler *r)
 
 /* ---- Persistence ---- */
 
-/* Writes the state. The caller must not make the call a step announces unless this
- * succeeded (I4). */
+/* Writes the state. A failure leaves the reconciler unsaved: the state in memory has moved
+ * on without the disk, so no call may go out until a later save succeeds (I4); a restart
+ * then finds the last state that was written and decides from there. */
 static int persist(struct reconciler *r)
 {
         char err[512];
         int q = state_save(r->state_path, r->state, err, sizeof(err));
 
-        if (q < 0)
-                log_event(EV_STATE_WRITE_FAILED, NULL, "%s", err);
+        if (q < 0) {
+                snprintf(r->summary.state_error, sizeof(r->summary.state_error), "%s", err);
+                log_event(EV_STATE_WRITE_FAILED, NULL,
+                          "%s; holding every Stop and Start until it can be written", err);
+                r->unsaved = true;
+        } else if (r->unsaved) {
+                r->unsaved = false;
+                r->summary.state_error[0] = '\0';
+                log_event(EV_STATE_WRITE_RECOVERED, NULL,
+                          "state file %s written again; calls resume", r->state_path);
+        }
+        r->summary.state_unsaved = r->unsaved;
         return q;
+}
+
+/* Whether the file holds everything in memory, saving once more if it does not: the gate
+ * that every mutating call passes (I4). */
+static bool saved(struct reconciler *r)
+{
+        return !r->unsaved || persist(r) == 0;
 }
 
 /* ---- Calls in flight ---- */
@@ -170,6 +197,7 @@ static void log_finished(const struct operation *op, const struct op_step *step,
 }
 
 static void issue_call(struct reconciler *r, const char *builder, enum op_call call);
+static void look_up(struct reconciler *r, const char *builder);
 
 /* Applies a step to builder's operation: finish it, or persist the new phase, then make the
  * call it asks for. b is the observation the step came from (NULL when none). */
@@ -203,6 +231,10 @@ static void apply_step(struct reconciler *r, const char *builder, const struct o
                 op_apply(op, step);
                 if (persist(r) < 0)
                         return;
+        }
+        if (step->confirm_gone && !r->shutting_down) {
+                look_up(r, builder);
+                return;
         }
         if (step->call == OP_CALL_NONE || r->shutting_down)
                 return;
@@ -281,15 +313,13 @@ out:
         free(pc);
 }
 
-static void issue_call(struct reconciler *r, const char *builder, enum op_call call)
+/* Registers a call about to be made for builder; NULL (logged) when out of memory. */
+static struct pending_call *call_track(struct reconciler *r, const char *builder,
+                                       enum op_call call)
 {
-        struct pending_call *pc;
+        struct pending_call *pc = calloc(1, sizeof(*pc));
         struct pending_call **grown;
-        int q;
 
-        if (!may_act(r))
-                return;
-        pc = calloc(1, sizeof(*pc));
         if (!pc || !(pc->builder = strdup(builder)))
                 goto nomem;
         grown = realloc(r->calls, (r->n_calls + 1) * sizeof(*grown));
@@ -299,23 +329,106 @@ static void issue_call(struct reconciler *r, const char *builder, enum op_call c
         pc->r = r;
         pc->call = call;
         r->calls[r->n_calls++] = pc;
-        q = call == OP_CALL_STOP ? appstream_stop(r->api, builder, on_call_done, pc)
-                                 : appstream_start(r->api, builder, LATEST_AGENT, on_call_done,
-                                                   pc);
-        if (q < 0) {
-                call_forget(r, pc);
-                free(pc->builder);
-                free(pc);
-                log_event(EV_ERROR, &(struct log_fields){.builder = builder},
-                          "cannot send %s for builder %s: %s", call_operation(call), builder,
-                          strerror(-q));
-        }
-        return;
+        return pc;
 nomem:
         if (pc)
                 free(pc->builder);
         free(pc);
         log_event(EV_ERROR, &(struct log_fields){.builder = builder}, "out of memory");
+        return NULL;
+}
+
+/* Undoes call_track() for a call that could not be sent. */
+static void call_untrack(struct reconciler *r, struct pending_call *pc, const char *what, int q)
+{
+        log_event(EV_ERROR, &(struct log_fields){.builder = pc->builder},
+                  "cannot send %s for builder %s: %s", what, pc->builder, strerror(-q));
+        call_forget(r, pc);
+        free(pc->builder);
+        free(pc);
+}
+
+static void issue_call(struct reconciler *r, const char *builder, enum op_call call)
+{
+        struct pending_call *pc;
+        int q;
+
+        if (!may_act(r) || !saved(r) || !(pc = call_track(r, builder, call)))
+                return;
+        q = call == OP_CALL_STOP ? appstream_stop(r->api, builder, on_call_done, pc)
+                                 : appstream_start(r->api, builder, LATEST_AGENT, on_call_done,
+                                                   pc);
+        if (q < 0)
+                call_untrack(r, pc, call_operation(call), q);
+}
+
+static const struct builder *find_builder(const struct builder_list *list, const char *name);
+
+static bool is_not_found(const struct api_error *err)
+{
+        return err && err->code && strcmp(err->code, "ResourceNotFoundException") == 0;
+}
+
+/* The answer to a lookup by name of a builder that an operation follows and the listing left
+ * out. Only the API's word that the name does not exist ends the operation; a builder that is
+ * there after all takes its step from this observation; anything else leaves the operation
+ * as it was, to be looked at again next poll (I3). */
+static void on_looked_up(int q, struct builder_list *list, const struct api_error *err,
+                         void *userdata)
+{
+        struct pending_call *pc = userdata;
+        struct reconciler *r = pc->r;
+        const struct operation *op;
+        const struct builder *b;
+        struct op_step step;
+        char msg[512] = "";
+
+        if (!r)
+                goto out;
+        call_forget(r, pc);
+        op = state_find_operation_const(r->state, pc->builder);
+        if (!op)
+                goto out;
+        if (q < 0 && is_not_found(err)) {
+                op_gone(op, &step);
+                apply_step(r, pc->builder, &step, NULL);
+        } else if (q < 0) {
+                if (err)
+                        api_error_format(err, msg, sizeof(msg));
+                log_event(EV_API_RETRY,
+                          &(struct log_fields){.builder = pc->builder,
+                                               .operation = "DescribeImageBuilders",
+                                               .request_id = err ? err->request_id : NULL,
+                                               .error_code = err ? err->code : NULL},
+                          "cannot look up builder %s, missing from the listing: %s; its update "
+                          "goes on",
+                          pc->builder, err ? msg : strerror(-q));
+        } else if ((b = find_builder(list, pc->builder)) &&
+                   op_step(op, b, now_of(r), mono_of(r), r->cfg,
+                           r->state->has_newest_seen ? &r->state->newest_seen : NULL,
+                           &step) == 0) {
+                apply_step(r, pc->builder, &step, b);
+        }
+out:
+        if (list) {
+                builder_list_free(list);
+                free(list);
+        }
+        free(pc->builder);
+        free(pc);
+}
+
+static void look_up(struct reconciler *r, const char *builder)
+{
+        const char *names[] = {builder};
+        struct pending_call *pc = call_track(r, builder, OP_CALL_NONE);
+        int q;
+
+        if (!pc)
+                return;
+        q = appstream_describe_all(r->api, names, 1, on_looked_up, pc);
+        if (q < 0)
+                call_untrack(r, pc, "DescribeImageBuilders", q);
 }
 
 static const struct builder *find_builder(const struct builder_list *list, const char *name)
@@ -345,9 +458,8 @@ static void step_operations(struct reconciler *r, const struct builder_list *lis
                         continue;
                 op = state_find_operation_const(r->state, names[i]);
                 b = find_builder(list, names[i]);
-                if (op && op_step(op, b, now, r->cfg, r->state->has_newest_seen
-                                                                ? &r->state->newest_seen
-                                                                : NULL,
+                if (op && op_step(op, b, now, mono_of(r), r->cfg,
+                                  r->state->has_newest_seen ? &r->state->newest_seen : NULL,
                                   &step) == 0)
                         apply_step(r, names[i], &step, b);
         }
@@ -431,6 +543,7 @@ static enum log_event decision_event(enum decision_kind kind)
                 return EV_BUILDER_UNKNOWN_VERSION;
         case DECISION_OUTSIDE_WINDOW:
         case DECISION_TOO_LITTLE_WINDOW_LEFT:
+        case DECISION_UPDATED_THIS_WINDOW:
         case DECISION_BACKOFF:
         case DECISION_WAITING_FOR_SLOT:
         case DECISION_BREAKER_OPEN:
@@ -501,6 +614,7 @@ static void begin_operations(struct reconciler *r, const struct policy_plan *pla
                                         ob->from_version[0] ? ob->from_version : NULL,
                                         ob->window_closes_at, now) < 0)
                         continue;
+                state_find_operation(r->state, ob->builder)->phase_since_mono = mono_of(r);
                 if (persist(r) < 0) {
                         /* Without the intent on disk no call may go out (I4); nothing was
                          * done, so the next pass may try again. */
@@ -516,7 +630,7 @@ static void begin_operations(struct reconciler *r, const struct policy_plan *pla
                           ob->from_version[0] ? ob->from_version : "unknown",
                           ob->from_stopped ? "stopped" : "running");
                 op = state_find_operation_const(r->state, ob->builder);
-                if (op && op_step(op, b, now, r->cfg,
+                if (op && op_step(op, b, now, mono_of(r), r->cfg,
                                   r->state->has_newest_seen ? &r->state->newest_seen : NULL,
                                   &step) == 0)
                         apply_step(r, ob->builder, &step, b);
@@ -555,6 +669,7 @@ static void summarize(struct reconciler *r, const struct policy_plan *plan,
                         s->next_window = d->next_window;
         }
         s->in_flight = r->state->n_ops;
+        reconciler_refresh_holding(r);
         /* A dry run calls nothing, so nothing moves on: one pass shows all it would do. */
         s->settled = dry_run_of(r) || (s->in_flight == 0 && !more_now);
 }
@@ -658,6 +773,57 @@ static void on_timer(uv_timer_t *timer)
 
 /* ---- Lifetime ---- */
 
+/* A stage that began before this process did is judged by the wall clock as it reads today;
+ * from then on its age grows with the monotonic clock. */
+static void rebuild_monotonic_starts(struct reconciler *r)
+{
+        int64_t now = now_of(r), mono = mono_of(r);
+
+        for (size_t i = 0; i < r->state->n_ops; i++) {
+                struct operation *op = &r->state->ops[i];
+                int64_t age = now > op->phase_since ? now - op->phase_since : 0;
+
+                op->phase_since_mono = mono - age;
+        }
+}
+
+void reconciler_refresh_holding(struct reconciler *r)
+{
+        int64_t mono = mono_of(r);
+
+        r->summary.holding_stopped = 0;
+        r->summary.holding_overdue = true;
+        for (size_t i = 0; i < r->state->n_ops; i++) {
+                const struct operation *op = &r->state->ops[i];
+
+                if (!op_may_hold_stopped(op))
+                        continue;
+                r->summary.holding_stopped++;
+                if (mono < op_stage_deadline_mono(op, r->cfg))
+                        r->summary.holding_overdue = false;
+        }
+}
+
+size_t reconciler_log_left_stopped(const struct reconciler *r, const char *next_step)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < r->state->n_ops; i++) {
+                const struct operation *op = &r->state->ops[i];
+
+                if (!op_may_hold_stopped(op))
+                        continue;
+                log_event(EV_BUILDER_LEFT_STOPPED,
+                          &(struct log_fields){.builder = op->builder,
+                                               .operation = op_phase_name(op->phase)},
+                          "builder %s may be left STOPPED by its unfinished update (phase %s); "
+                          "%s",
+                          op->builder, op_phase_name(op->phase), next_step);
+                n++;
+        }
+        return n;
+}
+
 int reconciler_new(const struct reconciler_options *opts, struct reconciler **ret)
 {
         struct reconciler *r = calloc(1, sizeof(*r));
@@ -677,11 +843,13 @@ int reconciler_new(const struct reconciler_options *opts, struct reconciler **re
         r->state = opts->state;
         r->dry_run = opts->dry_run;
         r->now_fn = opts->now;
+        r->now_mono_fn = opts->now_mono;
         r->now_userdata = opts->now_userdata;
         r->may_act = opts->may_act;
         r->on_pass = opts->on_pass;
         r->userdata = opts->userdata;
         r->summary.in_flight = r->state->n_ops;
+        rebuild_monotonic_starts(r);
         for (size_t i = 0; i < r->state->n_ops; i++)
                 log_event(EV_OPERATION_RESUMED,
                           &(struct log_fields){.builder = r->state->ops[i].builder,

@@ -40,6 +40,10 @@ struct reconcile_summary {
         bool unreachable;      /* the last failure was of the request path itself */
         unsigned passes;
         bool settled;          /* nothing in flight and nothing more would begin now */
+        size_t holding_stopped; /* operations that may have left their builder stopped */
+        bool holding_overdue;   /* every one of those is past its stage timeout */
+        bool state_unsaved;     /* the last state save failed: every call is held (I4) */
+        char state_error[512];  /* why, while state_unsaved */
         char last_error[512];
 };
 
@@ -51,6 +55,8 @@ struct reconciler_options {
         const char *state_path;       /* copied */
         bool dry_run;                 /* in addition to cfg->dry_run */
         int64_t (*now)(void *userdata); /* NULL: time(NULL) */
+        /* Seconds on a monotonic clock, for timeouts; NULL: uv_hrtime(). */
+        int64_t (*now_mono)(void *userdata);
         void *now_userdata;
         /* Asked just before every mutating call and before an operation begins: 0 when this
          * process may still act, or a negative errno with err filled (say, its state lock was
@@ -75,6 +81,15 @@ void reconciler_set_config(struct reconciler *r, const struct config *cfg);
 void reconciler_shutdown(struct reconciler *r, void (*done)(void *userdata), void *userdata);
 
 const struct reconcile_summary *reconciler_summary(const struct reconciler *r);
+
+/* Brings the summary's holding_stopped and holding_overdue up to the clocks now (they change
+ * as time passes even when no pass succeeds). */
+void reconciler_refresh_holding(struct reconciler *r);
+
+/* Logs at err level every builder that an operation may have left stopped (I3), with
+ * next_step (what the operator should run) in each message: for an exit that leaves them so.
+ * Returns how many it named. */
+size_t reconciler_log_left_stopped(const struct reconciler *r, const char *next_step);
 
 /* Frees the reconciler and its state; its timer closes on the next loop run. Accepts NULL. */
 void reconciler_free(struct reconciler *r);

@@ -93,6 +93,15 @@ struct operation *state_find_operation(struct state *s, const char *builder)
         return i < s->n_ops ? &s->ops[i] : NULL;
 }
 
+const struct history_entry *state_last_success(const struct state *s, const char *builder)
+{
+        for (size_t i = s->n_history; i-- > 0;)
+                if (s->history[i].result == OP_RESULT_SUCCEEDED &&
+                    strcmp(s->history[i].builder, builder) == 0)
+                        return &s->history[i];
+        return NULL;
+}
+
 const struct backoff_entry *state_find_backoff(const struct state *s, const char *builder)
 {
         size_t i = backoff_index(s, builder);
@@ -129,6 +138,7 @@ int state_add_operation(struct state *s, const char *builder, bool was_stopped, 
             .stop_after = stop_after,
             .started_at = now,
             .phase_since = now,
+            .phase_since_mono = now, /* the caller's monotonic clock replaces it */
             .window_closes_at = window_closes_at,
         };
         state_copy_version(s->ops[s->n_ops].from_version, from_version);
@@ -261,6 +271,7 @@ int state_finish_operation(struct state *s, const char *builder, enum op_result 
             .started_at = op->started_at,
             .finished_at = now,
             .reason = a.history_reason,
+            .window_closes_at = op->window_closes_at,
         };
         memcpy(h.from_version, op->from_version, sizeof(h.from_version));
         state_copy_version(h.to_version, to_version);
@@ -481,6 +492,8 @@ static void history_to_json(struct json_out *o, cJSON *root, const struct state 
                 put_string(o, item, "from_version", h->from_version);
                 put_string(o, item, "to_version", h->to_version);
                 put_string(o, item, "reason", h->reason);
+                if (h->window_closes_at)
+                        put_time(o, item, "window_closes_at", h->window_closes_at);
         }
 }
 
@@ -644,12 +657,16 @@ static bool parse_op(struct json_in *in, const cJSON *item, const char *where, s
                 return false;
         if (op_phase_from_name(phase, &op->phase) < 0)
                 return json_fail(in, -EBADMSG, "%s.phase: unknown phase '%.40s'", where, phase);
-        return get_bool(in, item, where, "was_stopped", &op->was_stopped) &&
-               get_bool(in, item, where, "stop_after", &op->stop_after) &&
-               get_time(in, item, where, "started_at", false, &op->started_at) &&
-               get_time(in, item, where, "phase_since", false, &op->phase_since) &&
-               get_version(in, item, where, "from_version", op->from_version) &&
-               get_time(in, item, where, "window_closes_at", true, &op->window_closes_at);
+        if (!get_bool(in, item, where, "was_stopped", &op->was_stopped) ||
+            !get_bool(in, item, where, "stop_after", &op->stop_after) ||
+            !get_time(in, item, where, "started_at", false, &op->started_at) ||
+            !get_time(in, item, where, "phase_since", false, &op->phase_since) ||
+            !get_version(in, item, where, "from_version", op->from_version) ||
+            !get_time(in, item, where, "window_closes_at", true, &op->window_closes_at))
+                return false;
+        /* Not persisted: the reconciler rebuilds it from phase_since on its own clock. */
+        op->phase_since_mono = op->phase_since;
+        return true;
 }
 
 static bool parse_backoff(struct json_in *in, const cJSON *item, const char *where,
@@ -688,6 +705,10 @@ static bool parse_history(struct json_in *in, const cJSON *item, const char *whe
             !get_version(in, item, where, "from_version", h->from_version) ||
             !get_version(in, item, where, "to_version", h->to_version) ||
             !get_string(in, item, where, "reason", &reason))
+                return false;
+        /* Absent from files written before it was kept: 0, no span known. */
+        if (cJSON_GetObjectItemCaseSensitive(item, "window_closes_at") &&
+            !get_time(in, item, where, "window_closes_at", true, &h->window_closes_at))
                 return false;
         h->reason = strdup(reason);
         if (!h->reason)

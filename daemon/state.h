@@ -56,6 +56,8 @@ struct history_entry {
         char from_version[11]; /* "" when unknown */
         char to_version[11];   /* "" when unknown or unparseable */
         char *reason;
+        int64_t window_closes_at; /* the span the operation began in (INT64_MAX: endless);
+                                   * 0 in entries written before it was kept */
 };
 
 struct state {
@@ -138,6 +140,9 @@ int state_finish_operation(struct state *s, const char *builder, enum op_result 
  * the disk, so no call was made and there is nothing to remember (no history, no backoff).
  * Returns 0 or -ENOENT. */
 int state_discard_operation(struct state *s, const char *builder);
+
+/* The newest successful update of builder in the history, or NULL. Borrows from s. */
+const struct history_entry *state_last_success(const struct state *s, const char *builder);
 
 /* The backoff entry of builder, or NULL. Borrows from s. */
 const struct backoff_entry *state_find_backoff(const struct state *s, const char *builder);

@@ -661,12 +661,70 @@ static void test_backoff(void)
         ASSERT_EQ_INT(p->decisions[1].kind, DECISION_START_UPDATE);
         policy_plan_free(p);
 
-        /* a success clears it */
-        ASSERT_EQ_INT(state_add_operation(st, "ib-1", false, false, OLD, SAT_CLOSE, T0), 0);
+        /* a success (in last week's span, so that it does not hold this one) clears it */
+        ASSERT_EQ_INT(
+            state_add_operation(st, "ib-1", false, false, OLD, SAT_CLOSE - 7 * 24 * H, T0), 0);
         ASSERT_EQ_INT(state_finish_operation(st, "ib-1", OP_RESULT_SUCCEEDED, TARGET, "", T0), 0);
         ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + 10, false, &p), 0);
         ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
         policy_plan_free(p);
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* A builder whose update succeeded in this span is not updated again in it, however old the
+ * agent it reports now; under "always" the span counts as a day. */
+static void test_updated_this_window(void)
+{
+        struct builder b[] = {
+            mkbuilder("ib-1", "RUNNING", OLD),
+            mkbuilder("all-1", "RUNNING", OLD),
+        };
+        struct builder_list list = {.items = b, .n = 2};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(state_add_operation(st, "ib-1", false, false, OLD, SAT_CLOSE, T0), 0);
+        ASSERT_EQ_INT(state_finish_operation(st, "ib-1", OP_RESULT_SUCCEEDED, TARGET, "", T0), 0);
+        ASSERT_EQ_INT(state_add_operation(st, "all-1", false, false, OLD, INT64_MAX, T0), 0);
+        ASSERT_EQ_INT(state_finish_operation(st, "all-1", OP_RESULT_SUCCEEDED, TARGET, "", T0),
+                      0);
+
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + 10, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_UPDATED_THIS_WINDOW);
+        ASSERT_TRUE(p->decisions[0].has_next_window &&
+                    p->decisions[0].next_window == NEXT_SAT_OPEN);
+        ASSERT_TRUE(strstr(p->decisions[0].reason, "already updated in this window") != NULL);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_UPDATED_THIS_WINDOW);
+        ASSERT_EQ_INT(p->n_begins, 0);
+        policy_plan_free(p);
+
+        /* the next span, and a day later under "always" */
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, NEXT_SAT_OPEN, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + STATE_ALWAYS_FAILURE_AGE - 1, false,
+                                      &p),
+                      0);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_UPDATED_THIS_WINDOW);
+        policy_plan_free(p);
+
+        /* the span survives the state file's JSON form */
+        {
+                struct state *back = NULL;
+                char *json = NULL, err[128];
+
+                ASSERT_EQ_INT(state_to_json(st, &json), 0);
+                ASSERT_EQ_INT(state_from_json(json, &back, err, sizeof(err)), 0);
+                ASSERT_EQ_INT(state_last_success(back, "ib-1")->window_closes_at, SAT_CLOSE);
+                ASSERT_EQ_INT(state_last_success(back, "all-1")->window_closes_at, INT64_MAX);
+                free(json);
+                state_free(back);
+        }
         state_free(st);
         fixture_done(&f);
 }
@@ -716,6 +774,7 @@ int main(void)
         test_dry_run();
         test_breaker();
         test_backoff();
+        test_updated_this_window();
         test_window_spans();
         test_names();
         return test_summary("test_policy");
