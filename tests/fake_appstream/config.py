@@ -37,6 +37,12 @@ Every key, its default and its meaning:
     How far ``X-Amz-Date`` may be from the server's wall clock, in seconds.
 ``seed`` (null)
     Seed of the random source behind probabilistic faults; null seeds from the OS.
+``watch_state`` (null)
+    Path of a client's JSON state file. Every StopImageBuilder and StartImageBuilder call
+    then records in the call log (``state_on_disk``) what that file said of the builder at
+    the moment the call arrived, before it is carried out: the ``phase`` of its operation
+    (null when it has none) or the ``error`` met reading the file. Tests judge write-ahead
+    (I4) by it.
 """
 
 import copy
@@ -56,6 +62,7 @@ DEFAULTS = {
     "token_ttl": 900.0,
     "max_skew": 300.0,
     "seed": None,
+    "watch_state": None,
 }
 
 ERROR_FORMATS = ("plain", "namespaced", "alternate")
@@ -153,4 +160,6 @@ class Config:
             return _choice(value, key, ERROR_FORMATS)
         if key == "auth_error_status":
             return _choice(value, key, (400, 403))
+        if key == "watch_state":
+            return None if value is None else _text(value, key)
         return _seed(value, key)

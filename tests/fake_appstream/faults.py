@@ -14,6 +14,9 @@ A fault is an object with a ``kind`` and optional matching and repetition keys:
                       the full length and closes the connection half-way
     ``html``          an HTML page with ``status`` (default 200) instead of JSON
     ``oversize``      a well-formed JSON body of ``size`` bytes (default 20 MiB)
+    ``drop``          a DescribeImageBuilders listing (a request without ``Names``) leaves
+                      out one of its builders: ``builder`` if it is on the page, else one
+                      at random; a lookup by name is answered whole
 ``code``, ``status``, ``message``
     Override the error of the error kinds.
 ``operations``
@@ -48,7 +51,7 @@ _ERROR_DEFAULTS = {
                     "The service is unavailable. Try again later."),
 }
 ERROR_KINDS = set(_ERROR_DEFAULTS) | {"error"}
-KINDS = ERROR_KINDS | {"reset", "slow", "truncated", "html", "oversize"}
+KINDS = ERROR_KINDS | {"reset", "slow", "truncated", "html", "oversize", "drop"}
 _COMMON = {"kind", "operations", "names", "count", "probability", "skip", "execute"}
 _EXTRA = {
     "error": {"code", "status", "message"},
@@ -56,6 +59,7 @@ _EXTRA = {
     "truncated": {"mode"},
     "html": {"status"},
     "oversize": {"size"},
+    "drop": {"builder"},
 }
 
 
@@ -105,6 +109,12 @@ def _extra(kind, spec):
         out["status"] = _int(spec, "status", 200, 200)
     elif kind == "oversize":
         out["size"] = _int(spec, "size", 64, 20 * 1024 * 1024)
+    elif kind == "drop":
+        out["builder"] = spec.get("builder")
+        if out["builder"] is not None and not isinstance(out["builder"], str):
+            raise ValueError("builder must be a builder name")
+        if spec.get("operations", ["DescribeImageBuilders"]) != ["DescribeImageBuilders"]:
+            raise ValueError("a drop fault is for DescribeImageBuilders only")
     return out
 
 
@@ -148,6 +158,8 @@ class FaultTable:
             "fired": 0,
             **_extra(kind, spec),
         }
+        if kind == "drop":
+            fault["operations"] = ["DescribeImageBuilders"]
         self._faults.append(fault)
         return copy.deepcopy(fault)
 

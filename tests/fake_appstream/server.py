@@ -200,6 +200,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call["params"] = params
         state.model.validate_input(operation, params)
         call["names"] = names_in(params)
+        if state.config.watch_state and operation in ("StopImageBuilder", "StartImageBuilder"):
+            call["state_on_disk"] = state.state_on_disk(params["Name"])
         fault = state.pick_fault(operation, call["names"])
         if fault is None:
             self._answer(call, state.execute(operation, params))
@@ -228,6 +230,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind == "slow":
             if not state.stopping.wait(fault["delay"]):
                 self._answer(call, state.execute(operation, params))
+            return
+        if kind == "drop":
+            self._answer(call, _dropped(state.execute(operation, params), params, fault,
+                                        state.rng))
+            call["outcome"] = "drop"
             return
         result = self._fault_result(operation, params, fault)
         call["outcome"] = kind
@@ -266,6 +273,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _oversize(self, size, rid):
         self._send(200, _padded_json(size), JSON_11, rid, length=size)
+
+
+def _dropped(result, params, fault, rng):
+    """A listing that leaves out one of its builders, as an eventually consistent or shifting
+    listing can; a lookup by name is answered whole."""
+    listed = result.get("ImageBuilders", [])
+    if params.get("Names") or not listed:
+        return result
+    names = [b["Name"] for b in listed]
+    victim = fault["builder"] if fault["builder"] in names else rng.choice(names)
+    result["ImageBuilders"] = [b for b in listed if b["Name"] != victim]
+    return result
 
 
 def _padded_json(size):

@@ -3,6 +3,7 @@ credentials, faults and the call log. ``reset()`` returns to the start-up state.
 
 import copy
 import itertools
+import json
 import random
 import threading
 
@@ -105,6 +106,17 @@ class FakeState:
             if builder is None:
                 return {}
             return {"ImageBuilder": self.fleet.render(builder)}
+
+    def state_on_disk(self, name):
+        """What the watched state file says of builder name's operation right now."""
+        path = self.config.watch_state
+        try:
+            with open(path, encoding="utf-8") as f:
+                document = json.load(f)
+        except (OSError, ValueError) as exc:
+            return {"phase": None, "error": f"{type(exc).__name__}: {exc}"}
+        phases = {op.get("builder"): op.get("phase") for op in document.get("operations", [])}
+        return {"phase": phases.get(name), "error": None}
 
     def log_call(self, entry):
         with self.lock:
