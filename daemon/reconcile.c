@@ -671,7 +671,7 @@ static void summarize(struct reconciler *r, const struct policy_plan *plan,
         s->in_flight = r->state->n_ops;
         reconciler_refresh_holding(r);
         /* A dry run calls nothing, so nothing moves on: one pass shows all it would do. */
-        s->settled = dry_run_of(r) || (s->in_flight == 0 && !more_now);
+        s->settled = dry_run_of(r) || (s->in_flight == 0 && !more_now && !r->unsaved);
 }
 
 /* ---- The pass ---- */
@@ -699,7 +699,8 @@ static void reconcile(struct reconciler *r, const struct builder_list *list)
 
         dirty |= state_observe_versions(r->state, list) > 0;
         dirty |= state_prune(r->state, now) > 0;
-        if (dirty)
+        /* An unsaved state is written again every pass, so held calls resume once it can be. */
+        if (dirty || r->unsaved)
                 (void)persist(r);
         step_operations(r, list, now);
         if (policy_evaluate(r->cfg, list, r->state, now, dry_run_of(r), &plan) < 0) {

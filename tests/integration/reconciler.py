@@ -4,6 +4,7 @@ RECONCILER_BIN names the binary under test (scripts/test points it at the ASan+U
 without it the plain build in build/ is used. Configurations are written from keyword
 sections so that each test states exactly the policy it relies on."""
 
+import errno
 import json
 import os
 import pathlib
@@ -182,3 +183,80 @@ class Ticker:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+def assert_write_ahead(fake, name=None):
+    """Every Stop and Start (for name) arrived while the state file named its intent (I4);
+    needs the fake's watch_state set to the state file."""
+    intent = {"StopImageBuilder": ("STOP_INTENT", "RESTOP_INTENT"),
+              "StartImageBuilder": ("START_INTENT",)}
+    for call in fake.calls():
+        if call["operation"] in intent and (name is None or name in call["names"]):
+            on_disk = call["state_on_disk"]
+            assert on_disk["error"] is None and on_disk["phase"] in intent[call["operation"]], \
+                call
+
+
+class SmallFs:
+    """A 1 MiB tmpfs of its own mounted at path, so that a state directory can really fill up
+    (ENOSPC) and free again; unmounted on exit. Needs root, as CI has."""
+
+    def __init__(self, path):
+        self.mount = pathlib.Path(path)
+        self.filler = self.mount / "filler"
+
+    def __enter__(self):
+        if os.geteuid() != 0:
+            raise RuntimeError("mounting a tmpfs needs root (CI runs as root)")
+        self.mount.mkdir(exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs",
+                        str(self.mount)], check=True)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", "-l", str(self.mount)], check=True)
+
+    def fill(self):
+        """Writes until the file system says ENOSPC."""
+        with open(self.filler, "ab", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+
+    def free(self):
+        self.filler.unlink(missing_ok=True)
+
+
+class DiskFlapper:
+    """Fills a SmallFs and frees it again at random intervals in the background."""
+
+    def __init__(self, fs, rng, longest=1.5):
+        self.fs, self.rng, self.longest = fs, rng, longest
+        self.fills = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.rng.uniform(0.1, self.longest)):
+            if self.fs.filler.exists():
+                self.fs.free()
+            else:
+                self.fs.fill()
+                self.fills += 1
+        self.fs.free()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stops flapping and leaves the file system with room."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def __exit__(self, *exc):
+        self.stop()

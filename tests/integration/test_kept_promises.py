@@ -7,15 +7,14 @@ at the moment each Stop and Start arrived (the fake's ``watch_state`` setting), 
 state on disk."""
 
 import json
-import os
 import pathlib
 import subprocess
 import time
 
 import pytest
 
-from reconciler import (FAST, PLAIN_BIN, Daemon, accepted, base_config, env_of, phases, run,
-                        start_daemon, state_path, wait_until)
+from reconciler import (FAST, PLAIN_BIN, Daemon, SmallFs, accepted, assert_write_ahead,
+                        base_config, env_of, phases, run, start_daemon, state_path, wait_until)
 
 OLD = "06-19-2023"
 
@@ -27,15 +26,6 @@ def latest(fake):
 def watch(fake, tmp_path):
     """Has the fake note the state file's word on each Stop and Start as it arrives."""
     fake.config(watch_state=str(state_path(tmp_path)))
-
-
-def assert_write_ahead(fake, name):
-    """Every Stop and Start for name arrived with its intent on disk (I4)."""
-    intent = {"StopImageBuilder": "STOP_INTENT", "StartImageBuilder": "START_INTENT"}
-    for call in fake.calls():
-        if call["operation"] in intent and name in call["names"]:
-            assert call["state_on_disk"] == {"phase": intent[call["operation"]], "error": None}, \
-                call
 
 
 def lookups(fake, name):
@@ -93,35 +83,8 @@ def test_a_builder_the_api_says_is_gone_ends_its_operation(fake, tmp_path, daemo
 
 @pytest.fixture
 def small_fs(tmp_path):
-    """tmp_path/state on a 1 MiB tmpfs of its own, so that it can really fill up (ENOSPC;
-    EROFS fails the same save); unmounted at the end."""
-    if os.geteuid() != 0:
-        pytest.fail("mounting a tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "state"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount)],
-                   check=True)
-    yield SmallFs(mount)
-    subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-class SmallFs:
-    def __init__(self, mount):
-        self.mount = pathlib.Path(mount)
-        self.filler = self.mount / "filler"
-
-    def fill(self):
-        """Writes until the file system says ENOSPC."""
-        with open(self.filler, "wb", buffering=0) as f:
-            try:
-                while True:
-                    f.write(b"\0" * 4096)
-            except OSError as exc:
-                assert exc.errno == 28, exc
-
-    def free(self):
-        self.filler.unlink()
-
+    with SmallFs(tmp_path / "state") as fs:
+        yield fs
 
 
 @pytest.mark.time_limit(90)

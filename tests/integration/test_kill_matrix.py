@@ -9,14 +9,20 @@ restarted daemon runs while a Ticker moves the clock forward.
 
 For every kill: every builder ends RUNNING (STOPPED with stopped = update-and-stop) on the
 latest agent, the state file holds no operation, and the call log shows exactly one accepted
-Stop and one accepted Start per builder."""
+Stop and one accepted Start per builder.
+
+The hostile kills (one per phase) keep the state directory on a small file system that fills
+up and frees again at random instants while `once` recovers, with describe listings that leave
+out a random builder now and then; every Stop and Start must still arrive while the state
+file names its intent (the fake reads it at each call)."""
 
 import collections
+import random
 
 import pytest
 
-from reconciler import (Daemon, Ticker, accepted, base_config, client_env, phases, run,
-                        wait_until)
+from reconciler import (Daemon, DiskFlapper, SmallFs, Ticker, accepted, assert_write_ahead,
+                        base_config, client_env, phases, run, wait_until)
 
 OLD = "06-19-2023"
 BUILDERS = 2  # in the update when the daemon is killed (max_concurrent)
@@ -139,12 +145,20 @@ def drive_to_restop(r, variant):
         r.advance("stopping")
 
 
-def recover_and_check(r, variant):
+def recover_and_check(r, variant, fs=None):
     r.fake.clear_faults()
     if variant == "slow":
         r.settle_slow_calls()
-    with Ticker(r.fake):
-        once = run(["-c", str(r.cfg), "once"], r.env)
+    if fs:
+        r.fake.add_fault("drop", probability=0.2)
+        with DiskFlapper(fs, random.Random(), longest=0.8) as flapper, Ticker(r.fake):
+            once = run(["-c", str(r.cfg), "once"], r.env, timeout=90)
+        r.fake.clear_faults()
+        OUTCOMES["hostile"].append(f"{flapper.fills} fills")
+        assert_write_ahead(r.fake)
+    else:
+        with Ticker(r.fake):
+            once = run(["-c", str(r.cfg), "once"], r.env)
     assert once.returncode == 0, once.stderr
     assert once.stderr.count("resuming the update of builder") == BUILDERS
     final = "STOPPED" if r.restop else "RUNNING"
@@ -176,3 +190,26 @@ def test_kill_at_phase_then_restart_recovers(fake, tmp_path, capsys, phase):
               f"{len(OUTCOMES[phase])} recovered with one Stop and one Start per builder")
         for line in OUTCOMES[phase]:
             print(f"    {line}")
+
+
+@pytest.mark.time_limit(180)
+def test_kill_at_each_phase_then_recover_on_a_filling_disk_with_lagging_listings(
+        fake, tmp_path, capsys):
+    done = []
+    for phase, kills in PHASES.items():
+        variant = kills[0].split("+")[0]
+        r = Run(fake, tmp_path, phase, "hostile", False)
+        fake.config(watch_state=str(r.dir / "state" / "state.json"))
+        with SmallFs(r.dir / "state") as fs:
+            try:
+                drive_to(r, phase, variant)
+                r.kill()
+            finally:
+                if r.daemon:
+                    r.daemon.kill()
+            recover_and_check(r, variant, fs)
+        done.append(f"{phase} ({variant}): {OUTCOMES['hostile'][-1]}")
+    with capsys.disabled():
+        print(f"\nkill matrix on a filling disk with lagging listings: {len(done)} kills "
+              f"recovered with one Stop and one Start per builder, every call with its intent "
+              f"on disk: {'; '.join(done)}")
