@@ -29,6 +29,10 @@
 /* Consecutive failed describe passes after which `once` gives up with exit code 3. */
 #define ONCE_MAX_FAILED_PASSES 5
 
+/* Consecutive passes unable to write the state after which `once` gives up with exit code 2:
+ * more than a passing burst of a full disk, bounded so that `once` never hangs on one. */
+#define ONCE_MAX_UNSAVED_PASSES 30
+
 struct daemon {
         struct session *session;
         struct config **cfg; /* owned by the caller; replaced on reload */
@@ -39,6 +43,7 @@ struct daemon {
         bool stopping;
         bool handles_open;
         unsigned failed_passes; /* consecutive describe passes that failed */
+        unsigned unsaved_passes; /* consecutive passes that could not write the state */
         bool holding_logged;    /* `once` said why it keeps trying */
         int exit_code;
         uv_signal_t sigterm, sigint, sighup;
@@ -117,21 +122,21 @@ static void begin_shutdown(struct daemon *d, int exit_code)
 /* `once` facing an API that fails: walking away from a builder that its update stopped would
  * strand it (I3), so while one is held and its stage timeout has not passed, it keeps
  * polling; then it exits 3, and the exit names what was left stopped. */
-static void give_up_unless_holding(struct daemon *d, struct reconciler *rec)
+static void give_up_unless_holding(struct daemon *d, struct reconciler *rec, int exit_code)
 {
         const struct reconcile_summary *s;
 
         reconciler_refresh_holding(rec);
         s = reconciler_summary(rec);
         if (!s->holding_stopped || s->holding_overdue) {
-                begin_shutdown(d, EXIT_UNREACHABLE);
+                begin_shutdown(d, exit_code);
                 return;
         }
         if (!d->holding_logged)
                 log_event(EV_API_RETRY, NULL,
-                          "the API fails (%.300s) while %zu builder(s) may be stopped by their "
-                          "update; trying until its timeouts (stop_timeout, update_timeout)",
-                          s->last_error, s->holding_stopped);
+                          "%.300s while %zu builder(s) may be stopped by their update; trying "
+                          "until its timeouts (stop_timeout, update_timeout)",
+                          s->state_unsaved ? s->state_error : s->last_error, s->holding_stopped);
         d->holding_logged = true;
 }
 
@@ -148,12 +153,16 @@ static void on_pass(struct reconciler *rec, void *userdata)
          * between passes, however large the fleet it last described. */
         (void)malloc_trim(0);
         d->failed_passes = s->describe_ok ? 0 : d->failed_passes + 1;
+        d->unsaved_passes = s->state_unsaved ? d->unsaved_passes + 1 : 0;
         if (!d->once || d->stopping)
                 return;
         /* A refused or unreachable API ends `once` at once; a busy one (throttling past the
          * retries) gets a few more polls, since the next pass usually gets through. */
         if (!s->describe_ok && (s->unreachable || d->failed_passes >= ONCE_MAX_FAILED_PASSES))
-                give_up_unless_holding(d, rec);
+                give_up_unless_holding(d, rec, EXIT_UNREACHABLE);
+        /* A state file that stays unwritable is an error of the host, as at start-up. */
+        else if (d->unsaved_passes >= ONCE_MAX_UNSAVED_PASSES)
+                give_up_unless_holding(d, rec, EXIT_USAGE);
         else if (s->settled)
                 begin_shutdown(d, s->failed || s->breaker_open ? EXIT_UPDATE_FAILED : EXIT_OK);
 }
