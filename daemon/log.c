@@ -27,6 +27,8 @@ static const struct event_kind kinds[EV__COUNT] = {
         [EV_CONFIG_INVALID] = {"config-invalid", "c7bb10f9dd344578b15a1bd1032900ff", LOG_ERR},
         [EV_API_RETRY] = {"api-retry", "f9c0b7b75800442ca52d473639e217bb", LOG_WARNING},
         [EV_API_ERROR] = {"api-error", "37c3e9966bc048928abed72736fe19bd", LOG_ERR},
+        [EV_API_INVALID_DATA] = {"api-invalid-data", "eff61fda618f462abc466d066bd70614",
+                                 LOG_WARNING},
         [EV_BUILDER_SKIPPED] = {"builder-skipped", "06a40571bc8f4581b12203ca9824d766", LOG_INFO},
         [EV_BUILDER_WAITING] = {"builder-waiting", "eb6d7158f8484efa9e38e5f57f159c7a", LOG_INFO},
         [EV_BUILDER_UNKNOWN_VERSION] = {"builder-unknown-version",
