@@ -108,7 +108,96 @@ static void test_nameless_builders_are_skipped(void)
                 ASSERT_STREQ(list.items[0].name, "a");
                 ASSERT_STREQ(list.items[1].name, "b");
         }
+        /* Put aside, to be reported, not silently lost. */
+        ASSERT_EQ_INT(list.n_rejected, 4);
+        for (size_t i = 0; i < list.n_rejected; i++)
+                ASSERT_TRUE(list.rejected[i].shown == NULL && list.rejected[i].key == 0);
         builder_list_free(&list);
+        ASSERT_TRUE(list.rejected == NULL && list.n_rejected == 0);
+}
+
+/* AppStream's rule for names, from its API model: ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$. */
+static void test_name_rule(void)
+{
+        static const char *const good[] = {"a",  "Z",  "7", "ib-1", "prod.builder_02",
+                                           "a-", "a.", "0_"};
+        static const char *const bad[] = {"",           "-leadingdash", "_x",        ".x",
+                                          "a b",        "a/b",          "bad\nname", "bad\x1bname",
+                                          "n\xc3\xa9v", "a:b",          "a\x7f",     " a"};
+        char name[APPSTREAM_NAME_MAX + 2];
+
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                ASSERT_TRUE(appstream_name_is_valid(good[i]));
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                if (appstream_name_is_valid(bad[i]))
+                        fprintf(stderr, "  accepted: \"%s\"\n", bad[i]);
+                ASSERT_TRUE(!appstream_name_is_valid(bad[i]));
+        }
+        ASSERT_TRUE(!appstream_name_is_valid(NULL));
+        memset(name, 'n', sizeof(name) - 1);
+        name[APPSTREAM_NAME_MAX] = '\0';
+        ASSERT_EQ_INT(strlen(name), 101);
+        ASSERT_TRUE(appstream_name_is_valid(name));
+        name[APPSTREAM_NAME_MAX] = 'n';
+        name[APPSTREAM_NAME_MAX + 1] = '\0';
+        ASSERT_TRUE(!appstream_name_is_valid(name));
+}
+
+/* Entries whose names break the rule never become builders: each is kept aside with its name
+ * cut at 100 bytes and escaped for a log line, its length, and a key to recognise it by. */
+static void test_invalid_names_are_rejected(void)
+{
+        size_t big = 1000 * 1000, len;
+        char *huge = malloc(big + 1), *body, shown_huge[128];
+        struct builder_list list = {0};
+        char err[128], *token = NULL;
+
+        ASSERT_TRUE(huge != NULL);
+        if (!huge)
+                return;
+        memset(huge, 'x', big);
+        huge[big] = '\0';
+        len = big + 512;
+        body = malloc(len);
+        ASSERT_TRUE(body != NULL);
+        if (!body) {
+                free(huge);
+                return;
+        }
+        snprintf(body, len,
+                 "{\"ImageBuilders\": [{\"Name\": \"old-1\", \"State\": \"RUNNING\"},"
+                 " {\"Name\": \"\"}, {\"Name\": \"%s\"}, {\"Name\": \"bad\\nname\"},"
+                 " {\"Name\": \"bad\\u001bname\"}, {\"Name\": \"-leadingdash\"},"
+                 " {\"Name\": \"q\\\"uote\\\\\"}, {\"Name\": \"old-2\"}]}",
+                 huge);
+        ASSERT_EQ_INT(parse(body, &list, &token, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(list.n, 2);
+        if (list.n == 2) {
+                ASSERT_STREQ(list.items[0].name, "old-1");
+                ASSERT_STREQ(list.items[1].name, "old-2");
+        }
+        ASSERT_EQ_INT(list.n_rejected, 6);
+        if (list.n_rejected == 6) {
+                const struct rejected_entry *r = list.rejected;
+
+                ASSERT_STREQ(r[0].shown, "");
+                ASSERT_EQ_INT(r[0].length, 0);
+                memset(shown_huge, 'x', 100);
+                strcpy(shown_huge + 100, "...");
+                ASSERT_STREQ(r[1].shown, shown_huge);
+                ASSERT_EQ_INT(r[1].length, big);
+                ASSERT_TRUE(r[1].key == appstream_digest(huge));
+                ASSERT_STREQ(r[2].shown, "bad\\nname");
+                ASSERT_STREQ(r[3].shown, "bad\\x1bname");
+                ASSERT_STREQ(r[4].shown, "-leadingdash");
+                ASSERT_EQ_INT(r[4].length, strlen("-leadingdash"));
+                ASSERT_STREQ(r[5].shown, "q\\\"uote\\\\");
+                ASSERT_TRUE(r[2].key == appstream_digest("bad\nname"));
+                ASSERT_TRUE(r[2].key != r[3].key && r[0].key != r[4].key);
+        }
+        builder_list_free(&list);
+        free(body);
+        free(huge);
 }
 
 /* A null, empty or absent ImageBuilders is an empty page; an empty NextToken is the last. */
@@ -376,6 +465,8 @@ int main(void)
         test_full_builder();
         test_tolerant_members();
         test_nameless_builders_are_skipped();
+        test_name_rule();
+        test_invalid_names_are_rejected();
         test_empty_pages();
         test_pages_accumulate();
         test_bad_bodies();
