@@ -36,7 +36,7 @@ import uuid
 
 from . import control_api
 from .errors import ApiError
-from .faults import ERROR_KINDS
+from .faults import ERROR_KINDS, LISTING_KINDS
 from .state import OPERATIONS, READ_ONLY, names_in
 
 JSON_11 = "application/x-amz-json-1.1"
@@ -200,7 +200,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call["params"] = params
         state.model.validate_input(operation, params)
         call["names"] = names_in(params)
-        fault = state.pick_fault(operation, call["names"])
+        fault = state.pick_fault(operation, call["names"],
+                                 continuation=bool(params.get("NextToken")))
         if fault is None:
             self._answer(call, state.execute(operation, params))
             return
@@ -228,6 +229,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind == "slow":
             if not state.stopping.wait(fault["delay"]):
                 self._answer(call, state.execute(operation, params))
+            return
+        if kind in LISTING_KINDS:
+            result = state.describe_badly(params, fault)
+            self._answer(call, result)
+            call["outcome"] = kind
             return
         result = self._fault_result(operation, params, fault)
         call["outcome"] = kind
