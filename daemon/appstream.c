@@ -389,9 +389,7 @@ struct describe_job {
         struct builder_list *list;
         char **names;
         size_t n_names;
-        unsigned pages;
-        unsigned empty_run; /* pages in a row without an entry but with a NextToken */
-        uint64_t *tokens;   /* appstream_digest() of every NextToken handed out so far */
+        struct listing_pages pages;
         appstream_list_fn done;
         void *userdata;
 };
@@ -407,7 +405,7 @@ static void describe_job_free(struct describe_job *job)
         for (size_t i = 0; i < job->n_names; i++)
                 free(job->names[i]);
         free(job->names);
-        free(job->tokens);
+        appstream_listing_pages_clear(&job->pages);
         free(job);
 }
 
@@ -436,78 +434,6 @@ static void describe_fail(struct describe_job *job, int r, const struct api_erro
 }
 
 static int describe_page(struct describe_job *job, const char *token);
-
-/* Whether token would send the listing round in a circle: -ELOOP with the reason in msg.
- * Otherwise it is remembered. */
-static int check_token(struct describe_job *job, const char *token, char *msg, size_t size)
-{
-        uint64_t key = appstream_digest(token), *grown;
-
-        for (unsigned i = 0; i < job->pages; i++)
-                if (job->tokens[i] == key) {
-                        snprintf(msg, size,
-                                 "page %u hands back the NextToken of page %u: the listing "
-                                 "would never end",
-                                 job->pages + 1, i + 1);
-                        return -ELOOP;
-                }
-        if (job->pages + 1 >= APPSTREAM_MAX_PAGES) {
-                snprintf(msg, size, "more than %d pages: the listing would not end",
-                         APPSTREAM_MAX_PAGES);
-                return -ELOOP;
-        }
-        grown = realloc(job->tokens, (job->pages + 1) * sizeof(*grown));
-        if (!grown)
-                return -ENOMEM;
-        job->tokens = grown;
-        job->tokens[job->pages++] = key;
-        return 0;
-}
-
-/* Whether a page with `entries` entries and a NextToken is one empty page too many. */
-static int check_empty(struct describe_job *job, size_t entries, char *msg, size_t size)
-{
-        job->empty_run = entries ? 0 : job->empty_run + 1;
-        if (job->empty_run < APPSTREAM_MAX_EMPTY_PAGES)
-                return 0;
-        snprintf(msg, size,
-                 "%u pages in a row held no image builder but a NextToken: the listing would "
-                 "never end",
-                 job->empty_run);
-        return -ELOOP;
-}
-
-static int compare_names(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A builder listed twice (a stale copy on another page) makes the whole listing untrustworthy:
- * which of the two is the builder as it is now? -EBADMSG, naming it in msg. */
-static int check_unique(const struct builder_list *list, char *msg, size_t size)
-{
-        char **names;
-        int r = 0;
-
-        if (list->n < 2)
-                return 0;
-        names = malloc(list->n * sizeof(*names));
-        if (!names)
-                return -ENOMEM;
-        for (size_t i = 0; i < list->n; i++)
-                names[i] = list->items[i].name;
-        qsort(names, list->n, sizeof(*names), compare_names);
-        for (size_t i = 1; i < list->n && r == 0; i++)
-                if (strcmp(names[i - 1], names[i]) == 0) {
-                        snprintf(msg, size,
-                                 "image builder '%s' is listed twice; a listing that names a "
-                                 "builder twice cannot be trusted",
-                                 names[i]);
-                        r = -EBADMSG;
-                }
-        free(names);
-        return r;
-}
 
 static int compare_keys(const void *a, const void *b)
 {
@@ -587,18 +513,6 @@ static void describe_done(struct describe_job *job)
         describe_job_free(job);
 }
 
-/* Checks one page's place in the listing; msg says why it does not fit. */
-static int check_page(struct describe_job *job, const char *token, size_t entries, char *msg,
-                      size_t size)
-{
-        int r;
-
-        if (!token)
-                return check_unique(job->list, msg, size);
-        r = check_token(job, token, msg, size);
-        return r < 0 ? r : check_empty(job, entries, msg, size);
-}
-
 static void on_describe_page(struct call *call, const char *body, size_t len,
                              const struct api_error *err)
 {
@@ -614,8 +528,11 @@ static void on_describe_page(struct call *call, const char *body, size_t len,
         }
         r = appstream_parse_builders(body, len, job->list, &token, msg, sizeof(msg));
         if (r == 0)
-                r = check_page(job, token, job->list->n + job->list->n_rejected - before, msg,
-                               sizeof(msg));
+                r = appstream_listing_page(&job->pages, token,
+                                           job->list->n + job->list->n_rejected - before, msg,
+                                           sizeof(msg));
+        if (r == 0 && !token)
+                r = appstream_check_unique(job->list, msg, sizeof(msg));
         if (r < 0 && r != -ENOMEM) {
                 fill_error(&perr, call, 200, "InvalidResponse", msg, call->request_id, HTTP_OK);
                 perr.unreachable = true;

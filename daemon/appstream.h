@@ -74,6 +74,36 @@ void builder_clear(struct builder *b);
 int appstream_parse_builders(const char *body, size_t len, struct builder_list *list,
                              char **ret_next_token, char *err, size_t err_size);
 
+/* The limits of one listing (appstream_describe_all()). The AWS SDKs' paginators stop at a
+ * NextToken they have seen before; they follow empty pages for ever. A service may hand out
+ * an empty page with a token now and then (a filtered backend that ran out of time), but not
+ * ten in a row: each costs a request, and a listing that never ends must fail within a few
+ * seconds rather than stall the daemon for minutes. */
+#define APPSTREAM_MAX_EMPTY_PAGES 10
+#define APPSTREAM_MAX_PAGES 10000
+
+/* Where a listing stands, to recognise one that would never end. Zero-initialise. */
+struct listing_pages {
+        unsigned pages;     /* pages that handed out a NextToken so far */
+        unsigned empty_run; /* of those, how many in a row held no entry */
+        uint64_t *tokens;   /* appstream_digest() of each NextToken handed out */
+};
+
+/* Takes the next page of a listing: its NextToken (NULL on the last page) and how many entries
+ * it held (builders and rejected ones). Returns 0 while the listing may go on (or has ended),
+ * or -ELOOP with the reason in err when it would never end: a token handed out before in this
+ * listing, APPSTREAM_MAX_EMPTY_PAGES pages in a row with no entry but a token, more than
+ * APPSTREAM_MAX_PAGES pages. -ENOMEM leaves p as it was. */
+int appstream_listing_page(struct listing_pages *p, const char *token, size_t entries, char *err,
+                           size_t err_size);
+
+/* Frees what p holds and zeroes it. */
+void appstream_listing_pages_clear(struct listing_pages *p);
+
+/* A builder listed twice (a stale copy on another page) makes the whole listing untrustworthy:
+ * which copy is the builder as it is now? Returns -EBADMSG naming it in err, 0, or -ENOMEM. */
+int appstream_check_unique(const struct builder_list *list, char *err, size_t err_size);
+
 /* The builder of a StopImageBuilder or StartImageBuilder answer, {"ImageBuilder": {...}}, into
  * *ret (builder_clear()). A body that is not JSON, or does not hold an ImageBuilder object with
  * a Name, is -EBADMSG with the reason in err: such an answer does not show that the call was
@@ -117,14 +147,6 @@ struct api_error {
 /* Formats err as one line into buf; returns buf. */
 char *api_error_format(const struct api_error *err, char *buf, size_t size);
 
-/* The limits of one listing (appstream_describe_all()). The AWS SDKs' paginators stop at a
- * NextToken they have seen before; they follow empty pages for ever. A service may hand out
- * an empty page with a token now and then (a filtered backend that ran out of time), but not
- * ten in a row: each costs a request, and a listing that never ends must fail within a few
- * seconds rather than stall the daemon for minutes. */
-#define APPSTREAM_MAX_EMPTY_PAGES 10
-#define APPSTREAM_MAX_PAGES 10000
-
 /* At most this many rejected entries of one listing are told of one by one. */
 #define APPSTREAM_REJECTED_REPORT_MAX 20
 
@@ -159,9 +181,8 @@ typedef void (*appstream_list_fn)(int r, struct builder_list *list, const struct
 
 /* DescribeImageBuilders, following NextToken through every page. names may be NULL. A listing
  * that cannot be the API's whole, true answer fails as a whole (r < 0, an InvalidResponse
- * error naming the operation), so that nothing in it is acted on: a page that hands back a
- * NextToken already handed out in this listing, APPSTREAM_MAX_EMPTY_PAGES pages in a row with
- * no entry but a NextToken, more than APPSTREAM_MAX_PAGES pages, or a builder listed twice. */
+ * error naming the operation), so that nothing in it is acted on: one that would never end
+ * (appstream_listing_page()) or names a builder twice (appstream_check_unique()). */
 int appstream_describe_all(struct appstream_client *client, const char *const *names,
                            size_t n_names, appstream_list_fn done, void *userdata);
 

@@ -316,6 +316,79 @@ int appstream_parse_builders(const char *body, size_t len, struct builder_list *
         return 0;
 }
 
+int appstream_listing_page(struct listing_pages *p, const char *token, size_t entries, char *err,
+                           size_t err_size)
+{
+        uint64_t key, *grown;
+
+        if (!token)
+                return 0;
+        key = appstream_digest(token);
+        for (unsigned i = 0; i < p->pages; i++)
+                if (p->tokens[i] == key) {
+                        snprintf(err, err_size,
+                                 "page %u hands back the NextToken of page %u: the listing "
+                                 "would never end",
+                                 p->pages + 1, i + 1);
+                        return -ELOOP;
+                }
+        if (p->pages + 1 >= APPSTREAM_MAX_PAGES) {
+                snprintf(err, err_size, "more than %d pages: the listing would never end",
+                         APPSTREAM_MAX_PAGES);
+                return -ELOOP;
+        }
+        if (!entries && p->empty_run + 1 >= APPSTREAM_MAX_EMPTY_PAGES) {
+                snprintf(err, err_size,
+                         "%u pages in a row held no image builder but a NextToken: the listing "
+                         "would never end",
+                         p->empty_run + 1);
+                return -ELOOP;
+        }
+        grown = realloc(p->tokens, (p->pages + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        p->tokens = grown;
+        p->tokens[p->pages++] = key;
+        p->empty_run = entries ? 0 : p->empty_run + 1;
+        return 0;
+}
+
+void appstream_listing_pages_clear(struct listing_pages *p)
+{
+        free(p->tokens);
+        memset(p, 0, sizeof(*p));
+}
+
+static int compare_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int appstream_check_unique(const struct builder_list *list, char *err, size_t err_size)
+{
+        char **names;
+        int r = 0;
+
+        if (list->n < 2)
+                return 0;
+        names = malloc(list->n * sizeof(*names));
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; i < list->n; i++)
+                names[i] = list->items[i].name;
+        qsort(names, list->n, sizeof(*names), compare_names);
+        for (size_t i = 1; i < list->n && r == 0; i++)
+                if (strcmp(names[i - 1], names[i]) == 0) {
+                        snprintf(err, err_size,
+                                 "image builder '%s' is listed twice; a listing that names a "
+                                 "builder twice cannot be trusted",
+                                 names[i]);
+                        r = -EBADMSG;
+                }
+        free(names);
+        return r;
+}
+
 int appstream_parse_builder_answer(const char *body, size_t len, struct builder *ret, char *err,
                                    size_t err_size)
 {

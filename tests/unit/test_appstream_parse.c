@@ -249,6 +249,101 @@ static void test_pages_accumulate(void)
         builder_list_free(NULL);
 }
 
+/* A listing that hands back a NextToken it handed out before would never end: it stops there,
+ * as the AWS SDKs' paginators do, whichever earlier page the token came from. */
+static void test_listing_repeated_token(void)
+{
+        static const char *const tokens[] = {"t1", "t2", "t3", "t2"};
+        struct listing_pages p = {0};
+        char err[160] = "";
+
+        for (size_t i = 0; i < 3; i++)
+                ASSERT_EQ_INT(appstream_listing_page(&p, tokens[i], 2, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(appstream_listing_page(&p, tokens[3], 2, err, sizeof(err)), -ELOOP);
+        ASSERT_STREQ(err, "page 4 hands back the NextToken of page 2: the listing would never end");
+        appstream_listing_pages_clear(&p);
+        ASSERT_TRUE(p.tokens == NULL && p.pages == 0);
+
+        /* The page handing back the very token it was given. */
+        ASSERT_EQ_INT(appstream_listing_page(&p, "same", 25, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(appstream_listing_page(&p, "same", 25, err, sizeof(err)), -ELOOP);
+        /* The last page (no token) ends any listing. */
+        ASSERT_EQ_INT(appstream_listing_page(&p, NULL, 0, err, sizeof(err)), 0);
+        appstream_listing_pages_clear(&p);
+}
+
+/* Empty pages that keep handing out fresh tokens: nine in a row are followed, the tenth stops
+ * the listing; a page with an entry, even a rejected one, starts the count again. */
+static void test_listing_empty_pages(void)
+{
+        struct listing_pages p = {0};
+        char err[160] = "", token[32];
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < APPSTREAM_MAX_EMPTY_PAGES - 1; i++) {
+                snprintf(token, sizeof(token), "e%u", n++);
+                ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), 0);
+        }
+        snprintf(token, sizeof(token), "e%u", n++);
+        ASSERT_EQ_INT(appstream_listing_page(&p, token, 1, err, sizeof(err)), 0);
+        for (unsigned i = 0; i < APPSTREAM_MAX_EMPTY_PAGES - 1; i++) {
+                snprintf(token, sizeof(token), "e%u", n++);
+                ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), 0);
+        }
+        snprintf(token, sizeof(token), "e%u", n++);
+        ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), -ELOOP);
+        ASSERT_STREQ(err, "10 pages in a row held no image builder but a NextToken: the "
+                          "listing would never end");
+        /* An empty last page is just the end. */
+        ASSERT_EQ_INT(appstream_listing_page(&p, NULL, 0, err, sizeof(err)), 0);
+        appstream_listing_pages_clear(&p);
+}
+
+/* Every token fresh, every page full: still not more than APPSTREAM_MAX_PAGES. */
+static void test_listing_page_cap(void)
+{
+        struct listing_pages p = {0};
+        char err[160] = "", token[32];
+        int r = 0;
+        unsigned i;
+
+        for (i = 0; i < APPSTREAM_MAX_PAGES && r == 0; i++) {
+                snprintf(token, sizeof(token), "p%u", i);
+                r = appstream_listing_page(&p, token, 1, err, sizeof(err));
+        }
+        /* The 10,000th page may not ask for one more. */
+        ASSERT_EQ_INT(r, -ELOOP);
+        ASSERT_EQ_INT(i, APPSTREAM_MAX_PAGES);
+        ASSERT_STREQ(err, "more than 10000 pages: the listing would never end");
+        appstream_listing_pages_clear(&p);
+}
+
+/* A stale copy of a builder on another page: the listing names it twice and is refused. */
+static void test_listing_names_a_builder_twice(void)
+{
+        const char *page1 = "{\"ImageBuilders\": [{\"Name\": \"ib-1\"}, {\"Name\": \"ib-2\"}],"
+                            " \"NextToken\": \"t\"}";
+        const char *page2 = "{\"ImageBuilders\": [{\"Name\": \"ib-3\"}, {\"Name\": \"ib-1\","
+                            " \"State\": \"RUNNING\"}, {\"Name\": \"\"}, {\"Name\": \"\"}]}";
+        struct builder_list list = {0};
+        char err[160] = "", *token = NULL;
+
+        ASSERT_EQ_INT(parse(page1, &list, &token, err, sizeof(err)), 0);
+        free(token);
+        ASSERT_EQ_INT(appstream_check_unique(&list, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(parse(page2, &list, &token, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(appstream_check_unique(&list, err, sizeof(err)), -EBADMSG);
+        ASSERT_STREQ(err, "image builder 'ib-1' is listed twice; a listing that names a builder "
+                          "twice cannot be trusted");
+        builder_list_free(&list);
+        /* Rejected entries are no builders: two empty names are not a builder listed twice. */
+        ASSERT_EQ_INT(parse(page2, &list, &token, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(list.n_rejected, 2);
+        ASSERT_EQ_INT(appstream_check_unique(&list, err, sizeof(err)), 0);
+        builder_list_free(&list);
+        ASSERT_EQ_INT(appstream_check_unique(&list, err, sizeof(err)), 0);
+}
+
 static const struct {
         const char *body;
         const char *reason;
@@ -467,6 +562,10 @@ int main(void)
         test_nameless_builders_are_skipped();
         test_name_rule();
         test_invalid_names_are_rejected();
+        test_listing_repeated_token();
+        test_listing_empty_pages();
+        test_listing_page_cap();
+        test_listing_names_a_builder_twice();
         test_empty_pages();
         test_pages_accumulate();
         test_bad_bodies();
