@@ -5,11 +5,12 @@ from the future never makes the rest of the fleet look old. Judged from the fake
 and the daemon's stderr; the real binary runs against the fake AppStream."""
 
 import json
+import subprocess
 
 import pytest
 
-from reconciler import (FAST, base_config, env_of, read_state, run, start_daemon, state_path,
-                        wait_until)
+from reconciler import (FAST, PLAIN_BIN, base_config, env_of, read_state, run, start_daemon,
+                        state_path, wait_until)
 
 OLD = "06-19-2023"
 LATEST = "09-05-2025"  # the fake's default latest agent
@@ -242,3 +243,35 @@ def test_an_invalid_entry_is_logged_again_only_after_it_went_away(fake, tmp_path
     wait_for_passes(fake, 3)
     assert said() == 2, d.log()
     assert d.stop() == 0
+
+
+# ---- under valgrind ---------------------------------------------------------------------
+
+VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite"]
+
+
+@pytest.mark.time_limit(120)
+@pytest.mark.parametrize("fault", [None, "duplicate", "repeat_token", "empty_pages"])
+def test_list_of_a_hostile_listing_is_clean_under_valgrind(fake, tmp_path, fault):
+    """The paths that put entries aside and give up on a listing free what they built."""
+    fake.config(page_size=2)
+    valid = fake.generate(3, prefix="ib-", version=OLD)
+    fake.add_builders(*({"Name": n} for n in ("", "bad\nname", "-x", "y" * 5000)))
+    if fault:
+        # The first builder by name is "", which is no builder: copy a real one.
+        fake.add_fault(fault, probability=1,
+                       **({"builder": valid[0]} if fault == "duplicate" else {}))
+    cfg = fast_config(fake, tmp_path)
+
+    result = subprocess.run([*VALGRIND, PLAIN_BIN, "-c", str(cfg), "--json", "list"],
+                            env=env_of(fake, tmp_path), capture_output=True, text=True,
+                            timeout=100)
+
+    assert result.returncode != 99, result.stderr
+    if fault:
+        assert result.returncode == UNREACHABLE, result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert [b["name"] for b in json.loads(result.stdout)["builders"]] == valid
+        assert result.stderr.count("listed an entry named") == 4
