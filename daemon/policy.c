@@ -346,8 +346,8 @@ static bool decide(struct eval *e, const struct builder *b, struct decision *d, 
         }
         config_policy_for(e->cfg, b->name, &pol);
         d->compliance = policy_compliance(pol.target, b, e->newest_seen, e->now);
-        describe_compliance(pol.target, target_text(e, pol.target), b, e->newest_seen, e->now,
-                            desc, sizeof(desc));
+        describe_compliance(pol.target, target_text(e, pol.target), b, e->newest_seen, e->now, desc,
+                            sizeof(desc));
 
         op = state_find_operation_const(e->st, b->name);
         if (op) {
