@@ -21,7 +21,6 @@
 
 #define TARGET_PREFIX "PhotonAdminProxyService."
 #define SIGNING_NAME "appstream"
-#define MAX_PAGES 10000
 #define MAX_MESSAGE_LEN 240
 
 struct call;
@@ -64,6 +63,10 @@ struct appstream_client {
         struct sigv4_key_cache signing_key;
         uint64_t rng;
         struct call *calls;
+        void (*rejected)(void *userdata, const struct rejected_entry *entry, size_t more);
+        void *rejected_userdata;
+        uint64_t *reported; /* keys of the last successful listing's rejected entries, sorted */
+        size_t n_reported;
 };
 
 static void call_send(struct call *call);
@@ -386,7 +389,7 @@ struct describe_job {
         struct builder_list *list;
         char **names;
         size_t n_names;
-        unsigned pages;
+        struct listing_pages pages;
         appstream_list_fn done;
         void *userdata;
 };
@@ -402,6 +405,7 @@ static void describe_job_free(struct describe_job *job)
         for (size_t i = 0; i < job->n_names; i++)
                 free(job->names[i]);
         free(job->names);
+        appstream_listing_pages_clear(&job->pages);
         free(job);
 }
 
@@ -431,11 +435,90 @@ static void describe_fail(struct describe_job *job, int r, const struct api_erro
 
 static int describe_page(struct describe_job *job, const char *token);
 
+static int compare_keys(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+        return (x > y) - (x < y);
+}
+
+static bool key_in(const uint64_t *keys, size_t n, uint64_t key)
+{
+        return n && bsearch(&key, keys, n, sizeof(key), compare_keys);
+}
+
+/* The distinct keys of list's rejected entries, sorted, into *ret (NULL when there are none)
+ * and their number into *ret_n. */
+static int rejected_keys(const struct builder_list *list, uint64_t **ret, size_t *ret_n)
+{
+        uint64_t *keys = NULL;
+        size_t n = 0;
+
+        if (list->n_rejected) {
+                keys = malloc(list->n_rejected * sizeof(*keys));
+                if (!keys)
+                        return -ENOMEM;
+                for (size_t i = 0; i < list->n_rejected; i++)
+                        keys[i] = list->rejected[i].key;
+                qsort(keys, list->n_rejected, sizeof(*keys), compare_keys);
+                for (size_t i = 0; i < list->n_rejected; i++)
+                        if (n == 0 || keys[n - 1] != keys[i])
+                                keys[n++] = keys[i];
+        }
+        *ret = keys;
+        *ret_n = n;
+        return 0;
+}
+
+/* Tells the client's owner of the rejected entries of a successful listing that the last one
+ * did not have (struct appstream_options), each once, and remembers this listing's. */
+static void report_rejected(struct appstream_client *c, const struct builder_list *list)
+{
+        unsigned char *told = NULL;
+        size_t n = 0, n_told = 0, more = 0;
+        uint64_t *keys = NULL;
+
+        if (rejected_keys(list, &keys, &n) < 0 || (n && !(told = calloc(n, 1)))) {
+                free(keys);
+                return;
+        }
+        for (size_t i = 0; i < list->n_rejected && c->rejected; i++) {
+                const struct rejected_entry *e = &list->rejected[i];
+                const uint64_t *k = bsearch(&e->key, keys, n, sizeof(*keys), compare_keys);
+                size_t at = (size_t)(k - keys);
+
+                if (told[at] || key_in(c->reported, c->n_reported, e->key))
+                        continue;
+                told[at] = 1;
+                if (n_told++ < APPSTREAM_REJECTED_REPORT_MAX)
+                        c->rejected(c->rejected_userdata, e, 0);
+                else
+                        more++;
+        }
+        if (more)
+                c->rejected(c->rejected_userdata, NULL, more);
+        free(told);
+        free(c->reported);
+        c->reported = keys;
+        c->n_reported = n;
+}
+
+static void describe_done(struct describe_job *job)
+{
+        struct builder_list *list = job->list;
+
+        job->list = NULL;
+        report_rejected(job->client, list);
+        job->done(0, list, NULL, job->userdata);
+        describe_job_free(job);
+}
+
 static void on_describe_page(struct call *call, const char *body, size_t len,
                              const struct api_error *err)
 {
         struct describe_job *job = call->userdata;
-        char msg[256], *token = NULL;
+        size_t before = job->list->n + job->list->n_rejected;
+        char msg[256] = "", *token = NULL;
         struct api_error perr;
         int r;
 
@@ -444,23 +527,25 @@ static void on_describe_page(struct call *call, const char *body, size_t len,
                 return;
         }
         r = appstream_parse_builders(body, len, job->list, &token, msg, sizeof(msg));
-        if (r < 0 || (token && ++job->pages >= MAX_PAGES)) {
-                fill_error(&perr, call, 200, "InvalidResponse", r < 0 ? msg : "too many pages",
-                           call->request_id, HTTP_OK);
+        if (r == 0)
+                r = appstream_listing_page(&job->pages, token,
+                                           job->list->n + job->list->n_rejected - before, msg,
+                                           sizeof(msg));
+        if (r == 0 && !token)
+                r = appstream_check_unique(job->list, msg, sizeof(msg));
+        if (r < 0 && r != -ENOMEM) {
+                fill_error(&perr, call, 200, "InvalidResponse", msg, call->request_id, HTTP_OK);
                 perr.unreachable = true;
                 free(token);
-                describe_fail(job, r < 0 ? r : -ELOOP, &perr);
+                describe_fail(job, r, &perr);
                 return;
         }
-        if (!token) {
-                struct builder_list *list = job->list;
-
-                job->list = NULL;
-                job->done(0, list, NULL, job->userdata);
-                describe_job_free(job);
+        if (r == 0 && !token) {
+                describe_done(job);
                 return;
         }
-        r = describe_page(job, token);
+        if (r == 0)
+                r = describe_page(job, token);
         free(token);
         if (r < 0) {
                 fill_error(&perr, call, 0, NULL, strerror(-r), NULL, HTTP_OK);
@@ -614,6 +699,8 @@ int appstream_client_new(const struct appstream_options *opts, struct appstream_
         c->loop = opts->loop;
         c->http = opts->http;
         c->creds = opts->creds;
+        c->rejected = opts->rejected;
+        c->rejected_userdata = opts->userdata;
         c->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
         c->region = strdup(opts->region);
         c->url = strdup(opts->endpoint);
@@ -648,6 +735,7 @@ void appstream_client_free(struct appstream_client *client)
                         call_free(call);
         }
         sigv4_key_cache_clear(&client->signing_key);
+        free(client->reported);
         free(client->region);
         free(client->url);
         free(client->host);

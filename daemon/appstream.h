@@ -28,12 +28,39 @@ struct builder {
         char *platform;
 };
 
+/* AppStream's rule for a name, from the API model: ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$. */
+#define APPSTREAM_NAME_MAX 101
+
+/* How much of a rejected name a log line shows, in bytes of the name. */
+#define APPSTREAM_SHOWN_NAME_MAX 100
+
+/* An entry of a listing that is not a builder anyone may act on: it has no Name, or its Name
+ * breaks AppStream's rule (appstream_name_is_valid()): empty, too long, control characters. */
+struct rejected_entry {
+        /* The name for a log line: its first APPSTREAM_SHOWN_NAME_MAX bytes with C-style escapes
+         * for control characters, quotes, backslashes and bytes past ASCII, and "..." when it
+         * was cut; NULL when the entry has no Name. */
+        char *shown;
+        size_t length; /* of the whole name, in bytes */
+        uint64_t key;  /* appstream_digest() of the whole name; 0 without a Name */
+};
+
 struct builder_list {
         struct builder *items;
         size_t n;
+        struct rejected_entry *rejected; /* the entries left out of items, in listing order */
+        size_t n_rejected;
 };
 
 void builder_list_free(struct builder_list *list);
+
+/* Whether name is one AppStream allows (APPSTREAM_NAME_MAX). NULL is not. */
+bool appstream_name_is_valid(const char *name);
+
+/* A 64-bit FNV-1a digest of s: how a listing recognises a NextToken or a rejected name it has
+ * met before without keeping copies of what may be megabytes. Not for security: a collision
+ * only makes a hostile answer fail (or go unlogged) sooner. */
+uint64_t appstream_digest(const char *s);
 
 /* Frees the strings of b and zeroes it. */
 void builder_clear(struct builder *b);
@@ -42,9 +69,40 @@ void builder_clear(struct builder *b);
  * NextToken in *ret_next_token (NULL on the last page; owned by the caller). Tolerant: absent
  * members, unknown members and unknown states are fine; only a body that is not a JSON object
  * or an ImageBuilders member that is not an array of objects is an error (-EBADMSG, with the
- * reason in err). On error list keeps what it had. */
+ * reason in err). An entry without a valid Name is not a builder: it goes to list->rejected
+ * instead, so that nothing is ever decided about it. On error list keeps what it had. */
 int appstream_parse_builders(const char *body, size_t len, struct builder_list *list,
                              char **ret_next_token, char *err, size_t err_size);
+
+/* The limits of one listing (appstream_describe_all()). The AWS SDKs' paginators stop at a
+ * NextToken they have seen before; they follow empty pages for ever. A service may hand out
+ * an empty page with a token now and then (a filtered backend that ran out of time), but not
+ * ten in a row: each costs a request, and a listing that never ends must fail within a few
+ * seconds rather than stall the daemon for minutes. */
+#define APPSTREAM_MAX_EMPTY_PAGES 10
+#define APPSTREAM_MAX_PAGES 10000
+
+/* Where a listing stands, to recognise one that would never end. Zero-initialise. */
+struct listing_pages {
+        unsigned pages;     /* pages that handed out a NextToken so far */
+        unsigned empty_run; /* of those, how many in a row held no entry */
+        uint64_t *tokens;   /* appstream_digest() of each NextToken handed out */
+};
+
+/* Takes the next page of a listing: its NextToken (NULL on the last page) and how many entries
+ * it held (builders and rejected ones). Returns 0 while the listing may go on (or has ended),
+ * or -ELOOP with the reason in err when it would never end: a token handed out before in this
+ * listing, APPSTREAM_MAX_EMPTY_PAGES pages in a row with no entry but a token, more than
+ * APPSTREAM_MAX_PAGES pages. -ENOMEM leaves p as it was. */
+int appstream_listing_page(struct listing_pages *p, const char *token, size_t entries, char *err,
+                           size_t err_size);
+
+/* Frees what p holds and zeroes it. */
+void appstream_listing_pages_clear(struct listing_pages *p);
+
+/* A builder listed twice (a stale copy on another page) makes the whole listing untrustworthy:
+ * which copy is the builder as it is now? Returns -EBADMSG naming it in err, 0, or -ENOMEM. */
+int appstream_check_unique(const struct builder_list *list, char *err, size_t err_size);
 
 /* The builder of a StopImageBuilder or StartImageBuilder answer, {"ImageBuilder": {...}}, into
  * *ret (builder_clear()). A body that is not JSON, or does not hold an ImageBuilder object with
@@ -89,12 +147,22 @@ struct api_error {
 /* Formats err as one line into buf; returns buf. */
 char *api_error_format(const struct api_error *err, char *buf, size_t size);
 
+/* At most this many rejected entries of one listing are told of one by one. */
+#define APPSTREAM_REJECTED_REPORT_MAX 20
+
 struct appstream_options {
         uv_loop_t *loop;
         struct http_client *http;  /* borrowed */
         struct creds_chain *creds; /* borrowed */
         const char *region;
         const char *endpoint; /* from appstream_resolve_endpoint() */
+        /* Told of the entries a successful listing left out (struct builder_list's rejected),
+         * each once while it keeps appearing: when a listing first shows it, and again only
+         * after a successful listing without it. At most APPSTREAM_REJECTED_REPORT_MAX one by
+         * one per listing, then once with entry NULL and the number of the others. entry is
+         * valid only during the call. May be NULL. */
+        void (*rejected)(void *userdata, const struct rejected_entry *entry, size_t more);
+        void *userdata;
 };
 
 /* Creates a client. Returns 0 with *ret owned by the caller, or a negative errno with one line
@@ -111,7 +179,10 @@ void appstream_client_free(struct appstream_client *client);
 typedef void (*appstream_list_fn)(int r, struct builder_list *list, const struct api_error *err,
                                   void *userdata);
 
-/* DescribeImageBuilders, following NextToken through every page. names may be NULL. */
+/* DescribeImageBuilders, following NextToken through every page. names may be NULL. A listing
+ * that cannot be the API's whole, true answer fails as a whole (r < 0, an InvalidResponse
+ * error naming the operation), so that nothing in it is acted on: one that would never end
+ * (appstream_listing_page()) or names a builder twice (appstream_check_unique()). */
 int appstream_describe_all(struct appstream_client *client, const char *const *names,
                            size_t n_names, appstream_list_fn done, void *userdata);
 

@@ -33,6 +33,69 @@ void builder_list_free(struct builder_list *list)
         free(list->items);
         list->items = NULL;
         list->n = 0;
+        for (size_t i = 0; i < list->n_rejected; i++)
+                free(list->rejected[i].shown);
+        free(list->rejected);
+        list->rejected = NULL;
+        list->n_rejected = 0;
+}
+
+static bool is_alnum_ascii(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool is_name_char(char c)
+{
+        return is_alnum_ascii(c) || c == '_' || c == '.' || c == '-';
+}
+
+bool appstream_name_is_valid(const char *name)
+{
+        if (!name || !is_alnum_ascii(name[0]))
+                return false;
+        for (size_t i = 1; name[i]; i++)
+                if (i >= APPSTREAM_NAME_MAX || !is_name_char(name[i]))
+                        return false;
+        return true;
+}
+
+uint64_t appstream_digest(const char *s)
+{
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                h ^= *p;
+                h *= 0x100000001b3ULL;
+        }
+        return h;
+}
+
+/* The shown form of a rejected name (struct rejected_entry), or NULL without memory. */
+static char *show_name(const char *name, size_t len)
+{
+        size_t n = len < APPSTREAM_SHOWN_NAME_MAX ? len : APPSTREAM_SHOWN_NAME_MAX;
+        char *out = malloc(4 * n + sizeof("..."));
+        char *o = out;
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)name[i];
+
+                if (c == '\n')
+                        o += sprintf(o, "\\n");
+                else if (c == '\t')
+                        o += sprintf(o, "\\t");
+                else if (c == '"' || c == '\\')
+                        o += sprintf(o, "\\%c", c);
+                else if (c < 0x20 || c >= 0x7f)
+                        o += sprintf(o, "\\x%02x", c);
+                else
+                        *o++ = (char)c;
+        }
+        strcpy(o, n < len ? "..." : "");
+        return out;
 }
 
 /* A copy of item's string, NULL when item is absent or not a string. Fails only on
@@ -108,13 +171,11 @@ static void find_members(const cJSON *obj, const cJSON *ret[N_MEMBERS])
         }
 }
 
-static int parse_builder(const cJSON *obj, struct builder *b)
+static int copy_builder(const cJSON *m[N_MEMBERS], struct builder *b)
 {
-        const cJSON *m[N_MEMBERS];
         int r = 0;
 
         memset(b, 0, sizeof(*b));
-        find_members(obj, m);
         r |= copy_string(m[M_NAME], &b->name);
         r |= copy_string(m[M_ARN], &b->arn);
         r |= copy_string(m[M_STATE], &b->state);
@@ -133,12 +194,49 @@ static int parse_builder(const cJSON *obj, struct builder *b)
         return 0;
 }
 
+static int parse_builder(const cJSON *obj, struct builder *b)
+{
+        const cJSON *m[N_MEMBERS];
+
+        find_members(obj, m);
+        return copy_builder(m, b);
+}
+
+/* Records an entry whose name (NULL: none) is not valid; the name itself is never copied
+ * whole, as it may be megabytes long. */
+static int reject(struct rejected_entry *e, const char *name)
+{
+        *e = (struct rejected_entry){0};
+        if (!name)
+                return 0;
+        e->length = strlen(name);
+        e->key = appstream_digest(name);
+        e->shown = show_name(name, e->length);
+        return e->shown ? 0 : -ENOMEM;
+}
+
+/* Room for n more builders and n more rejected entries. */
+static int reserve(struct builder_list *list, size_t n)
+{
+        struct builder *items = realloc(list->items, (list->n + n) * sizeof(*items));
+        struct rejected_entry *rejected;
+
+        if (!items)
+                return -ENOMEM;
+        list->items = items;
+        rejected = realloc(list->rejected, (list->n_rejected + n) * sizeof(*rejected));
+        if (!rejected)
+                return -ENOMEM;
+        list->rejected = rejected;
+        return 0;
+}
+
 static int append_builders(const cJSON *array, struct builder_list *list, char *err,
                            size_t err_size)
 {
-        size_t n = (size_t)cJSON_GetArraySize(array), added = 0;
-        struct builder *items;
+        size_t n = (size_t)cJSON_GetArraySize(array), added = 0, rejected = 0;
         const cJSON *item;
+        int r = 0;
 
         cJSON_ArrayForEach(item, array)
         {
@@ -150,28 +248,36 @@ static int append_builders(const cJSON *array, struct builder_list *list, char *
         }
         if (n == 0)
                 return 0;
-        items = realloc(list->items, (list->n + n) * sizeof(*items));
-        if (!items)
+        if (reserve(list, n) < 0)
                 return -ENOMEM;
-        list->items = items;
         cJSON_ArrayForEach(item, array)
         {
-                struct builder *b = &list->items[list->n + added];
+                const cJSON *m[N_MEMBERS];
+                const char *name;
 
-                if (parse_builder(item, b) < 0)
-                        goto nomem;
-                /* A builder without a name cannot be acted on or even reported usefully. */
-                if (!b->name) {
-                        builder_clear(b);
-                        continue;
+                find_members(item, m);
+                name = cJSON_IsString(m[M_NAME]) ? m[M_NAME]->valuestring : NULL;
+                /* A name AppStream would never give a builder cannot be acted on, nor even
+                 * repeated in full: it is put aside for one log line. */
+                if (!appstream_name_is_valid(name)) {
+                        r = reject(&list->rejected[list->n_rejected + rejected], name);
+                        rejected += r == 0;
+                } else {
+                        r = copy_builder(m, &list->items[list->n + added]);
+                        added += r == 0;
                 }
-                added++;
+                if (r < 0)
+                        goto nomem;
         }
         list->n += added;
+        list->n_rejected += rejected;
         return 0;
 nomem:
+        /* The entry that failed has cleaned up after itself. */
         for (size_t i = 0; i < added; i++)
                 builder_clear(&list->items[list->n + i]);
+        for (size_t i = 0; i < rejected; i++)
+                free(list->rejected[list->n_rejected + i].shown);
         return -ENOMEM;
 }
 
@@ -208,6 +314,79 @@ int appstream_parse_builders(const char *body, size_t len, struct builder_list *
         }
         *ret_next_token = next;
         return 0;
+}
+
+int appstream_listing_page(struct listing_pages *p, const char *token, size_t entries, char *err,
+                           size_t err_size)
+{
+        uint64_t key, *grown;
+
+        if (!token)
+                return 0;
+        key = appstream_digest(token);
+        for (unsigned i = 0; i < p->pages; i++)
+                if (p->tokens[i] == key) {
+                        snprintf(err, err_size,
+                                 "page %u hands back the NextToken of page %u: the listing "
+                                 "would never end",
+                                 p->pages + 1, i + 1);
+                        return -ELOOP;
+                }
+        if (p->pages + 1 >= APPSTREAM_MAX_PAGES) {
+                snprintf(err, err_size, "more than %d pages: the listing would never end",
+                         APPSTREAM_MAX_PAGES);
+                return -ELOOP;
+        }
+        if (!entries && p->empty_run + 1 >= APPSTREAM_MAX_EMPTY_PAGES) {
+                snprintf(err, err_size,
+                         "%u pages in a row held no image builder but a NextToken: the listing "
+                         "would never end",
+                         p->empty_run + 1);
+                return -ELOOP;
+        }
+        grown = realloc(p->tokens, (p->pages + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        p->tokens = grown;
+        p->tokens[p->pages++] = key;
+        p->empty_run = entries ? 0 : p->empty_run + 1;
+        return 0;
+}
+
+void appstream_listing_pages_clear(struct listing_pages *p)
+{
+        free(p->tokens);
+        memset(p, 0, sizeof(*p));
+}
+
+static int compare_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int appstream_check_unique(const struct builder_list *list, char *err, size_t err_size)
+{
+        char **names;
+        int r = 0;
+
+        if (list->n < 2)
+                return 0;
+        names = malloc(list->n * sizeof(*names));
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; i < list->n; i++)
+                names[i] = list->items[i].name;
+        qsort(names, list->n, sizeof(*names), compare_names);
+        for (size_t i = 1; i < list->n && r == 0; i++)
+                if (strcmp(names[i - 1], names[i]) == 0) {
+                        snprintf(err, err_size,
+                                 "image builder '%s' is listed twice; a listing that names a "
+                                 "builder twice cannot be trusted",
+                                 names[i]);
+                        r = -EBADMSG;
+                }
+        free(names);
+        return r;
 }
 
 int appstream_parse_builder_answer(const char *body, size_t len, struct builder *ret, char *err,

@@ -77,6 +77,15 @@ int cmd_describe(const struct config *cfg, struct builder_list **ret)
         return code;
 }
 
+void cmd_observe_versions(struct state *st, const struct builder_list *list, int64_t now)
+{
+        char note[192];
+
+        (void)state_observe_versions(st, list, now, note, sizeof(note));
+        if (note[0])
+                log_event(EV_API_INVALID_DATA, NULL, "%s", note);
+}
+
 int cmd_read_state(const char *path, struct state **ret)
 {
         char err[512];

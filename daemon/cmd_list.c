@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "appstream.h"
 #include "commands.h"
@@ -29,12 +30,12 @@ static int compare_names(const void *a, const void *b)
 }
 
 static enum compliance compliance_of(const struct config *cfg, const struct state *st,
-                                     const struct builder *b)
+                                     const struct builder *b, int64_t now)
 {
         struct builder_policy p;
 
         config_policy_for(cfg, b->name, &p);
-        return policy_compliance(p.target, b, st->has_newest_seen ? &st->newest_seen : NULL);
+        return policy_compliance(p.target, b, st->has_newest_seen ? &st->newest_seen : NULL, now);
 }
 
 static enum table_style compliance_style(enum compliance c)
@@ -45,7 +46,7 @@ static enum table_style compliance_style(enum compliance c)
 }
 
 static int print_table(const struct config *cfg, const struct state *st,
-                       const struct builder_list *list)
+                       const struct builder_list *list, int64_t now)
 {
         static const char *const header[] = {"NAME", "STATE", "AGENT", "LATEST", "COMPLIANCE"};
         struct table *t = table_new(5, header);
@@ -55,7 +56,7 @@ static int print_table(const struct config *cfg, const struct state *st,
         table_set_colour(t, table_colour_wanted(stdout));
         for (size_t i = 0; i < list->n; i++) {
                 const struct builder *b = &list->items[i];
-                enum compliance c = compliance_of(cfg, st, b);
+                enum compliance c = compliance_of(cfg, st, b, now);
                 const char *row[] = {b->name, b->state, b->agent_version, latest_text(b->latest),
                                      policy_compliance_name(c)};
                 const enum table_style styles[] = {TABLE_PLAIN, TABLE_PLAIN, TABLE_PLAIN,
@@ -77,7 +78,7 @@ static cJSON *string_or_null(const char *s)
 }
 
 static int print_json(const struct config *cfg, const struct state *st,
-                      const struct builder_list *list)
+                      const struct builder_list *list, int64_t now)
 {
         cJSON *root = cJSON_CreateObject();
         cJSON *array = cJSON_AddArrayToObject(root, "builders");
@@ -95,7 +96,7 @@ static int print_json(const struct config *cfg, const struct state *st,
                                               ? cJSON_CreateNull()
                                               : cJSON_CreateBool(b->latest == LATEST_TRUE));
                 cJSON_AddStringToObject(o, "compliance",
-                                        policy_compliance_name(compliance_of(cfg, st, b)));
+                                        policy_compliance_name(compliance_of(cfg, st, b, now)));
                 cJSON_AddItemToArray(array, o);
         }
         text = cJSON_Print(root);
@@ -111,6 +112,7 @@ int cmd_list(const struct config *cfg, const struct cli_options *opts)
 {
         struct builder_list *list = NULL;
         struct state *st = NULL;
+        int64_t now = time(NULL);
         int code, r;
 
         code = cmd_describe(cfg, &list);
@@ -125,10 +127,10 @@ int cmd_list(const struct config *cfg, const struct cli_options *opts)
          * must list, or a builder without LatestAppstreamAgentVersion would look compliant
          * here whenever the state file is older than the newest agent in the fleet. The
          * state file itself is not written: list is read-only. */
-        (void)state_observe_versions(st, list);
+        cmd_observe_versions(st, list, now);
         if (list->n > 1) /* an empty account has no items array, and qsort wants one */
                 qsort(list->items, list->n, sizeof(struct builder), compare_names);
-        r = opts->json ? print_json(cfg, st, list) : print_table(cfg, st, list);
+        r = opts->json ? print_json(cfg, st, list, now) : print_table(cfg, st, list, now);
         state_free(st);
         builder_list_free(list);
         free(list);

@@ -149,7 +149,7 @@ int cmd_plan(const struct config *cfg, const struct cli_options *opts)
         if (cmd_read_state(cfg->state_file, &st) < 0)
                 goto out;
         /* As the daemon does: the listing's own versions count as seen (in memory only). */
-        (void)state_observe_versions(st, list);
+        cmd_observe_versions(st, list, now);
         r = policy_evaluate(cfg, list, st, now, true, &plan);
         if (r >= 0)
                 r = opts->json ? print_json(plan, list, now) : print_table(plan, list, now);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cli.h"
 
@@ -25,3 +26,7 @@ int cmd_describe(const struct config *cfg, struct builder_list **ret);
 /* Reads the state file without locking it or touching it: a missing file is an empty state,
  * a corrupt one an error (logged). Returns 0 with *ret owned by the caller, or negative. */
 int cmd_read_state(const char *path, struct state **ret);
+
+/* state_observe_versions() in memory, as the daemon does before judging a listing, logging
+ * what it has to say (a remembered newest version from the future). */
+void cmd_observe_versions(struct state *st, const struct builder_list *list, int64_t now);

@@ -27,6 +27,8 @@ static const struct event_kind kinds[EV__COUNT] = {
         [EV_CONFIG_INVALID] = {"config-invalid", "c7bb10f9dd344578b15a1bd1032900ff", LOG_ERR},
         [EV_API_RETRY] = {"api-retry", "f9c0b7b75800442ca52d473639e217bb", LOG_WARNING},
         [EV_API_ERROR] = {"api-error", "37c3e9966bc048928abed72736fe19bd", LOG_ERR},
+        [EV_API_INVALID_DATA] = {"api-invalid-data", "eff61fda618f462abc466d066bd70614",
+                                 LOG_WARNING},
         [EV_BUILDER_SKIPPED] = {"builder-skipped", "06a40571bc8f4581b12203ca9824d766", LOG_INFO},
         [EV_BUILDER_WAITING] = {"builder-waiting", "eb6d7158f8484efa9e38e5f57f159c7a", LOG_INFO},
         [EV_BUILDER_UNKNOWN_VERSION] = {"builder-unknown-version",
@@ -62,6 +64,12 @@ static const struct event_kind kinds[EV__COUNT] = {
 #define JOURNAL_FIXED_FIELDS 5
 /* Members of struct log_fields. */
 #define MAX_FIELDS 8
+/* The longest field value an event carries, in bytes; longer ones are cut and end in "...".
+ * Values come from AWS (names, messages, reasons): a hostile one of a megabyte must make no
+ * event of a megabyte, let alone several per builder and pass. No real value comes close. */
+#define FIELD_MAX 256
+/* The longest message, in bytes, cut the same way. */
+#define MESSAGE_MAX 1024
 
 static bool to_journal;
 static bool verbose;
@@ -167,11 +175,36 @@ static const char *priority_word(int priority)
         return words[priority & 7];
 }
 
-/* Writes s with control characters, and (in a quoted value) quotes and backslashes, escaped
- * C-style, so that an event never spills over one line. */
-static void put_escaped(const char *s, bool quoted)
+/* How many bytes of s to show: all of them, or at most max, not splitting a UTF-8 character,
+ * with *ret_cut set. Reads no further than max + 1 bytes of s. */
+static size_t capped_len(const char *s, size_t max, bool *ret_cut)
 {
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        size_t n = strnlen(s, max + 1);
+
+        *ret_cut = n > max;
+        if (!*ret_cut)
+                return n;
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                n--;
+        return n;
+}
+
+/* Marks a message that vsnprintf() cut at size bytes: "..." in place of its last bytes. */
+static void mark_cut(char *message, size_t size)
+{
+        bool cut;
+        size_t n = capped_len(message, size - sizeof("..."), &cut);
+
+        memcpy(message + n, "...", sizeof("..."));
+}
+
+/* Writes the first len bytes of s with control characters, and (in a quoted value) quotes and
+ * backslashes, escaped C-style, so that an event never spills over one line. */
+static void put_escaped(const char *s, size_t len, bool quoted)
+{
+        for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + len;
+             p++) {
                 if (*p == '\n')
                         fputs("\\n", stderr);
                 else if (*p == '\t')
@@ -200,12 +233,14 @@ static void emit_stderr(const struct event_kind *k, const char *message,
 {
         flockfile(stderr);
         fprintf(stderr, "%s: ", priority_word(k->priority));
-        put_escaped(message, false);
+        put_escaped(message, strlen(message), false);
         for (size_t i = 0; i < n; i++) {
-                bool quoted = needs_quotes(f[i].value);
+                bool cut, quoted = needs_quotes(f[i].value);
+                size_t len = capped_len(f[i].value, FIELD_MAX, &cut);
 
                 fprintf(stderr, " %s=%s", f[i].key, quoted ? "\"" : "");
-                put_escaped(f[i].value, quoted);
+                put_escaped(f[i].value, len, quoted);
+                fputs(cut ? "..." : "", stderr);
                 if (quoted)
                         fputc('"', stderr);
         }
@@ -216,7 +251,8 @@ static void emit_stderr(const struct event_kind *k, const char *message,
 static void emit_journal(const struct event_kind *k, const char *message,
                          const struct named_field *f, size_t n)
 {
-        char buf[JOURNAL_FIXED_FIELDS + MAX_FIELDS][1024];
+        /* Room for the longest message or field and its key. */
+        char buf[JOURNAL_FIXED_FIELDS + MAX_FIELDS][MESSAGE_MAX + 32];
         struct iovec iov[JOURNAL_FIXED_FIELDS + MAX_FIELDS];
         size_t m = 0;
 
@@ -225,8 +261,13 @@ static void emit_journal(const struct event_kind *k, const char *message,
         snprintf(buf[m++], sizeof(buf[0]), "PRIORITY=%d", k->priority);
         snprintf(buf[m++], sizeof(buf[0]), "SYSLOG_IDENTIFIER=appstream-agent-reconciler");
         snprintf(buf[m++], sizeof(buf[0]), "EVENT=%s", k->name);
-        for (size_t i = 0; i < n; i++)
-                snprintf(buf[m++], sizeof(buf[0]), "%s=%s", f[i].key, f[i].value);
+        for (size_t i = 0; i < n; i++) {
+                bool cut;
+                int len = (int)capped_len(f[i].value, FIELD_MAX, &cut);
+
+                snprintf(buf[m++], sizeof(buf[0]), "%s=%.*s%s", f[i].key, len, f[i].value,
+                         cut ? "..." : "");
+        }
         for (size_t i = 0; i < m; i++)
                 iov[i] = (struct iovec){.iov_base = buf[i], .iov_len = strlen(buf[i])};
         if (sd_journal_sendv(iov, (int)m) < 0)
@@ -237,10 +278,10 @@ void log_event(enum log_event ev, const struct log_fields *fields, const char *f
 {
         const struct event_kind *k = &kinds[ev];
         struct named_field f[MAX_FIELDS];
-        char message[1024];
+        char message[MESSAGE_MAX];
         size_t n;
         va_list ap;
-        int saved_errno = errno;
+        int saved_errno = errno, len;
 
         if (observer)
                 observer(observer_userdata, ev, fields);
@@ -249,8 +290,10 @@ void log_event(enum log_event ev, const struct log_fields *fields, const char *f
                 return;
         }
         va_start(ap, fmt);
-        vsnprintf(message, sizeof(message), fmt, ap);
+        len = vsnprintf(message, sizeof(message), fmt, ap);
         va_end(ap);
+        if (len >= (int)sizeof(message))
+                mark_cut(message, sizeof(message));
         n = collect_fields(fields, f);
         if (to_journal)
                 emit_journal(k, message, f, n);

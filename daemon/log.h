@@ -20,6 +20,7 @@ enum log_event {
         EV_CONFIG_INVALID,
         EV_API_RETRY,
         EV_API_ERROR,
+        EV_API_INVALID_DATA,
         EV_BUILDER_SKIPPED,
         EV_BUILDER_WAITING,
         EV_BUILDER_UNKNOWN_VERSION,

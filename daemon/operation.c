@@ -134,8 +134,8 @@ static void verify(const struct ctx *c, const char *how)
         char desc[160];
 
         config_policy_for(c->cfg, c->op->builder, &pol);
-        v = policy_compliance(pol.target, c->b, c->newest_seen);
-        policy_describe_compliance(pol.target, c->b, c->newest_seen, desc, sizeof(desc));
+        v = policy_compliance(pol.target, c->b, c->newest_seen, c->now);
+        policy_describe_compliance(pol.target, c->b, c->newest_seen, c->now, desc, sizeof(desc));
         finish(c, v == COMPLIANCE_COMPLIANT ? OP_RESULT_SUCCEEDED : OP_RESULT_FAILED);
         if (v == COMPLIANCE_COMPLIANT)
                 say(c->step, "updated: %s%s", desc, how);

@@ -10,12 +10,19 @@
 #include "duration.h"
 #include "policy.h"
 
+/* A newest seen from the future (one an older daemon remembered) is no evidence of anything. */
+static const struct agent_version *usable_newest(const struct agent_version *newest_seen,
+                                                 int64_t now)
+{
+        return newest_seen && !version_is_future(*newest_seen, now) ? newest_seen : NULL;
+}
+
 enum compliance policy_compliance(const struct target *target, const struct builder *b,
-                                  const struct agent_version *newest_seen)
+                                  const struct agent_version *newest_seen, int64_t now)
 {
         struct agent_version v;
 
-        if (!version_parse(b->agent_version, &v))
+        if (!version_parse(b->agent_version, &v) || version_is_future(v, now))
                 return COMPLIANCE_UNKNOWN;
         if (!target->latest)
                 return version_compare(v, target->minimum) >= 0 ? COMPLIANCE_COMPLIANT
@@ -24,13 +31,15 @@ enum compliance policy_compliance(const struct target *target, const struct buil
                 return COMPLIANCE_COMPLIANT;
         if (b->latest == LATEST_FALSE)
                 return COMPLIANCE_NON_COMPLIANT;
+        newest_seen = usable_newest(newest_seen, now);
         if (!newest_seen || version_compare(v, *newest_seen) >= 0)
                 return COMPLIANCE_COMPLIANT;
         return COMPLIANCE_NON_COMPLIANT;
 }
 
+/* newest_seen has been through usable_newest(). */
 static const char *describe_latest(const struct builder *b, const struct agent_version *newest_seen,
-                                   const char *ver, char *buf, size_t size)
+                                   const char *ver, struct agent_version v, char *buf, size_t size)
 {
         char newest[11];
 
@@ -42,8 +51,7 @@ static const char *describe_latest(const struct builder *b, const struct agent_v
                          "agent %s is not the latest (LatestAppstreamAgentVersion FALSE)", ver);
         else if (!newest_seen)
                 snprintf(buf, size, "agent %s; no newer agent seen on any builder", ver);
-        else if (policy_compliance(&(struct target){.latest = true}, b, newest_seen) ==
-                 COMPLIANCE_COMPLIANT)
+        else if (version_compare(v, *newest_seen) >= 0)
                 snprintf(buf, size, "agent %s is not older than the newest seen, %s", ver,
                          version_format(*newest_seen, newest, sizeof(newest)));
         else
@@ -56,7 +64,7 @@ static const char *describe_latest(const struct builder *b, const struct agent_v
  * for target latest), so that a pass formats each target once rather than once a builder. */
 static char *describe_compliance(const struct target *target, const char *want,
                                  const struct builder *b, const struct agent_version *newest_seen,
-                                 char *buf, size_t size)
+                                 int64_t now, char *buf, size_t size)
 {
         struct agent_version v;
         const char *ver = b->agent_version;
@@ -70,8 +78,13 @@ static char *describe_compliance(const struct target *target, const char *want,
                 snprintf(buf, size, "agent version '%.32s' is not MM-DD-YYYY", ver);
                 return buf;
         }
+        if (version_is_future(v, now)) {
+                snprintf(buf, size, "agent version %s is dated more than %d days after today (UTC)",
+                         ver, VERSION_FUTURE_MARGIN_DAYS);
+                return buf;
+        }
         if (target->latest) {
-                describe_latest(b, newest_seen, ver, buf, size);
+                describe_latest(b, usable_newest(newest_seen, now), ver, v, buf, size);
                 return buf;
         }
         if (version_compare(v, target->minimum) >= 0)
@@ -82,13 +95,14 @@ static char *describe_compliance(const struct target *target, const char *want,
 }
 
 char *policy_describe_compliance(const struct target *target, const struct builder *b,
-                                 const struct agent_version *newest_seen, char *buf, size_t size)
+                                 const struct agent_version *newest_seen, int64_t now, char *buf,
+                                 size_t size)
 {
         char want[11] = "";
 
         if (!target->latest)
                 version_format(target->minimum, want, sizeof(want));
-        return describe_compliance(target, want, b, newest_seen, buf, size);
+        return describe_compliance(target, want, b, newest_seen, now, buf, size);
 }
 
 const char *policy_decision_name(enum decision_kind kind)
@@ -365,8 +379,8 @@ static bool decide(struct eval *e, const struct builder *b, struct decision *d, 
                 return false;
         }
         config_policy_for(e->cfg, b->name, &pol);
-        d->compliance = policy_compliance(pol.target, b, e->newest_seen);
-        describe_compliance(pol.target, target_text(e, pol.target), b, e->newest_seen, desc,
+        d->compliance = policy_compliance(pol.target, b, e->newest_seen, e->now);
+        describe_compliance(pol.target, target_text(e, pol.target), b, e->newest_seen, e->now, desc,
                             sizeof(desc));
 
         op = state_find_operation_const(e->st, b->name);

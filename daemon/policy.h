@@ -6,7 +6,7 @@
  *   not-covered       no include glob matches it
  *   excluded          an exclude glob matches it, or its [builder] section says exclude = yes
  *   busy-state        its state is neither RUNNING nor STOPPED, including unknown states (I7)
- *   unknown-version   its agent version is missing or unparseable
+ *   unknown-version   its agent version is missing, unparseable or from the future
  *   compliant         nothing to do
  *   stopped-skip      STOPPED and its policy says stopped = skip
  *   outside-window    none of its windows is open now
@@ -48,12 +48,13 @@ enum compliance {
         COMPLIANCE_NON_COMPLIANT,
 };
 
-/* Compliance of b against target (SPEC "Compliance"). A missing or unparseable agent version
- * is unknown whatever else the builder says. target latest: LatestAppstreamAgentVersion TRUE
- * is compliant, FALSE non-compliant; absent, the version is compared with newest_seen (NULL:
- * nothing newer is known, so compliant). target version: compliant when not older. */
+/* Compliance of b against target (SPEC "Compliance") at now (Unix seconds). A missing or
+ * unparseable agent version, or one from the future (version_is_future()), is unknown whatever
+ * else the builder says. target latest: LatestAppstreamAgentVersion TRUE is compliant, FALSE
+ * non-compliant; absent, the version is compared with newest_seen (NULL, or itself from the
+ * future: nothing newer is known, so compliant). target version: compliant when not older. */
 enum compliance policy_compliance(const struct target *target, const struct builder *b,
-                                  const struct agent_version *newest_seen);
+                                  const struct agent_version *newest_seen, int64_t now);
 
 enum decision_kind {
         DECISION_IN_OPERATION,
@@ -123,4 +124,5 @@ const char *policy_compliance_name(enum compliance c);
 /* The reason text of a compliance verdict ("agent 06-19-2023 older than target 09-05-2025")
  * into buf; returns buf. */
 char *policy_describe_compliance(const struct target *target, const struct builder *b,
-                                 const struct agent_version *newest_seen, char *buf, size_t size);
+                                 const struct agent_version *newest_seen, int64_t now, char *buf,
+                                 size_t size);

@@ -696,8 +696,11 @@ static void reconcile(struct reconciler *r, const struct builder_list *list)
         int64_t now = now_of(r);
         struct policy_plan *plan = NULL;
         bool dirty = false;
+        char note[192];
 
-        dirty |= state_observe_versions(r->state, list) > 0;
+        dirty |= state_observe_versions(r->state, list, now, note, sizeof(note)) > 0;
+        if (note[0])
+                log_event(EV_API_INVALID_DATA, NULL, "%s", note);
         dirty |= state_prune(r->state, now) > 0;
         /* An unsaved state is written again every pass, so held calls resume once it can be. */
         if (dirty || r->unsaved)

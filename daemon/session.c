@@ -9,6 +9,7 @@
 #include "config.h"
 #include "creds.h"
 #include "http.h"
+#include "log.h"
 
 /* *ret_source says where the region came from (borrowed from cfg or a literal), so that a bad
  * one can be traced to the file or variable that set it. */
@@ -71,6 +72,28 @@ static int resolve_endpoint(const struct config *cfg, struct session *s, const c
         return r;
 }
 
+/* Entries of a listing that are no builders: said once each (appstream_options), never acted
+ * on. The name is shown cut and escaped; a hostile one may be megabytes of anything. */
+static void on_rejected(void *userdata, const struct rejected_entry *e, size_t more)
+{
+        struct log_fields f = {.operation = "DescribeImageBuilders", .reason = "invalid-name"};
+
+        (void)userdata;
+        if (!e)
+                log_event(EV_API_INVALID_DATA, &f,
+                          "DescribeImageBuilders listed %zu more entries whose names AppStream "
+                          "does not allow; ignoring them",
+                          more);
+        else if (!e->shown)
+                log_event(EV_API_INVALID_DATA, &f,
+                          "DescribeImageBuilders listed an entry without a Name; ignoring it");
+        else
+                log_event(EV_API_INVALID_DATA, &f,
+                          "DescribeImageBuilders listed an entry named \"%s\" (%zu bytes), "
+                          "which is not an image builder name AppStream allows; ignoring it",
+                          e->shown, e->length);
+}
+
 int session_open(const struct config *cfg, struct session **ret, char *err, size_t err_size)
 {
         struct session *s = calloc(1, sizeof(*s));
@@ -110,7 +133,8 @@ int session_open(const struct config *cfg, struct session **ret, char *err, size
                                                              .http = s->http,
                                                              .creds = s->creds,
                                                              .region = s->region,
-                                                             .endpoint = s->endpoint},
+                                                             .endpoint = s->endpoint,
+                                                             .rejected = on_rejected},
                                  &s->api, err, err_size);
         if (r < 0)
                 goto fail;

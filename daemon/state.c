@@ -301,14 +301,29 @@ int state_discard_operation(struct state *s, const char *builder)
         return 0;
 }
 
-int state_observe_versions(struct state *s, const struct builder_list *list)
+int state_observe_versions(struct state *s, const struct builder_list *list, int64_t now,
+                           char *note, size_t note_size)
 {
         int changed = 0;
+        char text[11];
 
+        if (note_size)
+                note[0] = '\0';
+        if (s->has_newest_seen && version_is_future(s->newest_seen, now)) {
+                snprintf(note, note_size,
+                         "forgetting the newest agent seen, %s, remembered by an earlier run: it "
+                         "is dated more than %d days after today (UTC)",
+                         version_format(s->newest_seen, text, sizeof(text)),
+                         VERSION_FUTURE_MARGIN_DAYS);
+                s->has_newest_seen = false;
+                s->newest_seen = (struct agent_version){0};
+                changed = 1;
+        }
         for (size_t i = 0; i < list->n; i++) {
                 struct agent_version v;
 
-                if (!version_parse(list->items[i].agent_version, &v))
+                /* One builder from the future would make every other one look old for ever. */
+                if (!version_parse(list->items[i].agent_version, &v) || version_is_future(v, now))
                         continue;
                 if (s->has_newest_seen && version_compare(v, s->newest_seen) <= 0)
                         continue;

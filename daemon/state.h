@@ -147,9 +147,13 @@ const struct history_entry *state_last_success(const struct state *s, const char
 /* The backoff entry of builder, or NULL. Borrows from s. */
 const struct backoff_entry *state_find_backoff(const struct state *s, const char *builder);
 
-/* Raises newest_seen to the newest parseable agent version in list (never lowers it).
- * Returns 1 when it changed (worth saving), 0 otherwise. */
-int state_observe_versions(struct state *s, const struct builder_list *list);
+/* Raises newest_seen to the newest agent version in list that parses and is not from the
+ * future at now (version_is_future()); it is never lowered, except that a newest_seen that is
+ * itself from the future (remembered by an older daemon, or before the clock was set right) is
+ * forgotten first, with a warning for the log in note (note_size bytes; "" when there is
+ * nothing to say). Returns 1 when newest_seen changed (worth saving), 0 otherwise. */
+int state_observe_versions(struct state *s, const struct builder_list *list, int64_t now,
+                           char *note, size_t note_size);
 
 /* Drops what can no longer matter at now: failure records of spans that have closed (and of
  * endless spans older than STATE_ALWAYS_FAILURE_AGE) and backoff entries forgotten after

@@ -76,6 +76,14 @@ int version_compare(struct agent_version a, struct agent_version b)
         return (a.days > b.days) - (a.days < b.days);
 }
 
+bool version_is_future(struct agent_version v, int64_t now)
+{
+        /* Floor division: a clock before 1970 is absurd, but must not round towards today. */
+        int64_t today = now >= 0 ? now / 86400 : -((-now + 86399) / 86400);
+
+        return (int64_t)v.days > today + VERSION_FUTURE_MARGIN_DAYS;
+}
+
 char *version_format(struct agent_version v, char *buf, size_t size)
 {
         int year, month, day;

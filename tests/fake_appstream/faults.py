@@ -14,9 +14,24 @@ A fault is an object with a ``kind`` and optional matching and repetition keys:
                       the full length and closes the connection half-way
     ``html``          an HTML page with ``status`` (default 200) instead of JSON
     ``oversize``      a well-formed JSON body of ``size`` bytes (default 20 MiB)
-    ``drop``          a DescribeImageBuilders listing (a request without ``Names``) leaves
-                      out one of its builders: ``builder`` if it is on the page, else one
-                      at random; a lookup by name is answered whole
+
+    Listing faults, for ``DescribeImageBuilders`` only (a listing AWS itself never gives,
+    as a broken or hostile service, or a proxy replaying answers, might):
+
+    ``duplicate``     a page that continues a listing (the request has a ``NextToken``)
+                      also holds a second, stale copy of a builder the listing shows
+                      elsewhere: ``builder`` (default: the first builder by name, which
+                      the first page holds), as it is now or with the API members given in
+                      ``members`` instead (``null`` removes one)
+    ``repeat_token``  a page that continues a listing hands back the ``NextToken`` it was
+                      given, so that a client following tokens never reaches the end
+    ``empty_pages``   a page with no builders and a fresh ``NextToken`` that resumes where
+                      the request stood; with ``count`` the listing goes on normally after
+                      that many, with ``probability`` 1 it never ends
+    ``drop``          a listing page (a request without ``Names``) leaves out one of its
+                      builders, as an eventually consistent or shifting listing can:
+                      ``builder`` if it is on the page, else one at random; a lookup by name
+                      is answered whole
 ``code``, ``status``, ``message``
     Override the error of the error kinds.
 ``operations``
@@ -35,6 +50,8 @@ A fault is an object with a ``kind`` and optional matching and repetition keys:
     For ``reset``, ``truncated``, ``html`` and ``oversize``: perform the operation before
     answering badly (the change happened, the client never learns). Default false:
     mutating operations are not performed. Read-only operations are always performed.
+``builder``, ``members``
+    For ``duplicate``: which builder is copied, and the members its stale copy shows.
 
 Faults act after authentication and request validation, as a throttle or an outage in
 front of the service would, and the first matching fault wins.
@@ -51,7 +68,11 @@ _ERROR_DEFAULTS = {
                     "The service is unavailable. Try again later."),
 }
 ERROR_KINDS = set(_ERROR_DEFAULTS) | {"error"}
-KINDS = ERROR_KINDS | {"reset", "slow", "truncated", "html", "oversize", "drop"}
+LISTING_KINDS = {"duplicate", "repeat_token", "empty_pages", "drop"}
+# Listing faults that only a page continuing a listing (a request with a NextToken) meets.
+CONTINUATION_KINDS = {"duplicate", "repeat_token"}
+LISTING_OPERATION = "DescribeImageBuilders"
+KINDS = ERROR_KINDS | LISTING_KINDS | {"reset", "slow", "truncated", "html", "oversize"}
 _COMMON = {"kind", "operations", "names", "count", "probability", "skip", "execute"}
 _EXTRA = {
     "error": {"code", "status", "message"},
@@ -59,6 +80,7 @@ _EXTRA = {
     "truncated": {"mode"},
     "html": {"status"},
     "oversize": {"size"},
+    "duplicate": {"builder", "members"},
     "drop": {"builder"},
 }
 
@@ -113,9 +135,24 @@ def _extra(kind, spec):
         out["builder"] = spec.get("builder")
         if out["builder"] is not None and not isinstance(out["builder"], str):
             raise ValueError("builder must be a builder name")
-        if spec.get("operations", ["DescribeImageBuilders"]) != ["DescribeImageBuilders"]:
-            raise ValueError("a drop fault is for DescribeImageBuilders only")
+    elif kind == "duplicate":
+        out["builder"] = spec.get("builder")
+        out["members"] = copy.deepcopy(spec.get("members", {}))
+        if out["builder"] is not None and not isinstance(out["builder"], str):
+            raise ValueError("builder must be a builder name")
+        if not isinstance(out["members"], dict) or not all(
+                k[:1].isupper() for k in out["members"]):
+            raise ValueError("members must be an object of API members")
     return out
+
+
+def _operations(kind, spec, allowed):
+    operations = _names(spec, "operations", allowed)
+    if kind in LISTING_KINDS:
+        if operations not in (None, [LISTING_OPERATION]):
+            raise ValueError(f"a {kind} fault applies to {LISTING_OPERATION} only")
+        return [LISTING_OPERATION]
+    return operations
 
 
 class FaultTable:
@@ -149,7 +186,7 @@ class FaultTable:
         fault = {
             "id": next(self._ids),
             "kind": kind,
-            "operations": _names(spec, "operations", self._operations),
+            "operations": _operations(kind, spec, self._operations),
             "names": _names(spec, "names"),
             "count": _int(spec, "count", 1, 1 if probability is None else None),
             "probability": probability,
@@ -158,8 +195,6 @@ class FaultTable:
             "fired": 0,
             **_extra(kind, spec),
         }
-        if kind == "drop":
-            fault["operations"] = ["DescribeImageBuilders"]
         self._faults.append(fault)
         return copy.deepcopy(fault)
 
@@ -169,10 +204,11 @@ class FaultTable:
     def as_list(self):
         return copy.deepcopy(self._faults)
 
-    def pick(self, operation, names, rng):
-        """The fault that fires for this call, if any; updates the counters."""
+    def pick(self, operation, names, rng, continuation=False):
+        """The fault that fires for this call, if any; updates the counters. continuation:
+        the call asks for a later page of a listing (it has a NextToken)."""
         for fault in self._faults:
-            if not self._matches(fault, operation, names):
+            if not self._matches(fault, operation, names, continuation):
                 continue
             if fault["skip"] > 0:
                 fault["skip"] -= 1
@@ -188,8 +224,10 @@ class FaultTable:
         return None
 
     @staticmethod
-    def _matches(fault, operation, names):
+    def _matches(fault, operation, names, continuation):
         if fault["operations"] is not None and operation not in fault["operations"]:
+            return False
+        if fault["kind"] in CONTINUATION_KINDS and not continuation:
             return False
         if fault["names"] is not None and not set(fault["names"]) & set(names):
             return False

@@ -44,7 +44,13 @@ given take realistic defaults (see ``default_fields``), and ``None`` leaves one 
 Any member whose name starts with a capital letter is an API member and is answered as
 given, unknown ones and unknown ``State`` values included, so clients can be tested
 against fields and states that AWS adds later. ``Arn`` is derived from the region, the
-account and the name unless set.
+account and the name unless set. ``Name`` may be any string, even one AWS never allows
+(empty, a million characters, control characters): the control API defines builders
+without the model's checks, as a broken or hostile service could answer them. Calls naming
+such a builder still meet the model's validation, as they would at AWS.
+
+The listing faults of faults.py (``duplicate``, ``repeat_token``, ``empty_pages``) shape
+DescribeImageBuilders answers the way AWS never does: see ``describe_badly``.
 
 Pagination is by builder name: the opaque NextToken is signed with a per-run secret,
 bound to the request's filter and valid for ``token_ttl`` simulation seconds. A token
@@ -206,8 +212,10 @@ class Fleet:
         realistic defaults; returns the name."""
         fields, knobs = split_spec(spec)
         name = fields.get("Name")
-        if not isinstance(name, str) or not name:
-            raise ValueError("a builder needs a non-empty Name")
+        # Any text is answered as the builder's name, even one AWS never allows (empty, too
+        # long, control characters): clients must survive a broken or hostile service.
+        if not isinstance(name, str):
+            raise ValueError("a builder needs a Name (a string)")
         version = fields.get("AppstreamAgentVersion", self.config.latest_version)
         merged = self.default_fields(name, version)
         merged.update(fields)
@@ -397,6 +405,29 @@ class Fleet:
             result["NextToken"] = token
         return result
 
+    def describe_badly(self, params, fault):
+        """DescribeImageBuilders as a listing fault answers it (see faults.py)."""
+        if fault["kind"] == "empty_pages":
+            self.tick()
+            names = params.get("Names") or None
+            after = None
+            if params.get("NextToken"):
+                after = self._open_token(params["NextToken"], "DescribeImageBuilders", names)
+            token = self._make_token("DescribeImageBuilders", names, after, fresh=True)
+            return {"ImageBuilders": [], "NextToken": token}
+        result = self.describe(params)
+        if fault["kind"] == "repeat_token":
+            result["NextToken"] = params["NextToken"]
+        elif self.builders:
+            name = fault["builder"]
+            if name not in self.builders:
+                name = sorted(self.builders)[0]
+            copy_ = self.render(self.builders[name])
+            copy_.update(copy.deepcopy(fault["members"]))
+            self._drop_nulls(copy_)
+            result["ImageBuilders"].append(copy_)
+        return result
+
     def images(self):
         """The images the builders were made from, keyed by ARN."""
         out = {}
@@ -469,7 +500,8 @@ class Fleet:
         start = 0
         if params.get("NextToken"):
             after = self._open_token(params["NextToken"], operation, filter_key)
-            start = bisect.bisect_right(selection, after)
+            # None: a token of an empty page handed out before the first builder.
+            start = 0 if after is None else bisect.bisect_right(selection, after)
         page = selection[start:start + limit]
         token = None
         if start + limit < len(selection):
@@ -480,12 +512,17 @@ class Fleet:
         text = json.dumps([operation, filter_key], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def _make_token(self, operation, filter_key, after):
-        payload = json.dumps({
+    def _make_token(self, operation, filter_key, after, fresh=False):
+        """A token that resumes after the name `after` (None: from the start); `fresh` makes
+        it differ from every other token for the same place."""
+        data = {
             "a": after,
             "f": self._filter_digest(operation, filter_key),
             "x": round(self.clocks.now() + self.config.token_ttl, 3),
-        }, separators=(",", ":")).encode()
+        }
+        if fresh:
+            data["n"] = os.urandom(8).hex()
+        payload = json.dumps(data, separators=(",", ":")).encode()
         mac = hmac.new(self._token_key, payload, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(payload + mac).decode().rstrip("=")
 

@@ -36,7 +36,7 @@ import uuid
 
 from . import control_api
 from .errors import ApiError
-from .faults import ERROR_KINDS
+from .faults import ERROR_KINDS, LISTING_KINDS
 from .state import OPERATIONS, READ_ONLY, names_in
 
 JSON_11 = "application/x-amz-json-1.1"
@@ -202,7 +202,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call["names"] = names_in(params)
         if state.config.watch_state and operation in ("StopImageBuilder", "StartImageBuilder"):
             call["state_on_disk"] = state.state_on_disk(params["Name"])
-        fault = state.pick_fault(operation, call["names"])
+        fault = state.pick_fault(operation, call["names"],
+                                 continuation=bool(params.get("NextToken")))
         if fault is None:
             self._answer(call, state.execute(operation, params))
             return
@@ -234,7 +235,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind == "drop":
             self._answer(call, _dropped(state.execute(operation, params), params, fault,
                                         state.rng))
-            call["outcome"] = "drop"
+            call["outcome"] = kind
+            return
+        if kind in LISTING_KINDS:
+            result = state.describe_badly(params, fault)
+            self._answer(call, result)
+            call["outcome"] = kind
             return
         result = self._fault_result(operation, params, fault)
         call["outcome"] = kind

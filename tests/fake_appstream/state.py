@@ -81,9 +81,9 @@ class FakeState:
             self._error_count += 1
             return error.wire(bool(namespaced), self.config.error_type_header)
 
-    def pick_fault(self, operation, names):
+    def pick_fault(self, operation, names, continuation=False):
         with self.lock:
-            return self.faults.pick(operation, names, self.rng)
+            return self.faults.pick(operation, names, self.rng, continuation)
 
     def execute(self, operation, params):
         """Run an API operation; return its result dict or raise ApiError."""
@@ -97,6 +97,11 @@ class FakeState:
             if operation == "DescribeImages":
                 return self.fleet.describe_images(params)
             return self.fleet.list_tags(params)
+
+    def describe_badly(self, params, fault):
+        """DescribeImageBuilders as a listing fault answers it (see faults.py)."""
+        with self.lock:
+            return self.fleet.describe_badly(params, fault)
 
     def preview(self, operation, params):
         """What a mutating call would answer about its builder, without performing it."""

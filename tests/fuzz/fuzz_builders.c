@@ -1,11 +1,22 @@
 /* appstream_parse_builders(): any response body, given exactly as long as it is. The body is
  * parsed twice into one list, as two pages would be: a success adds the same named builders
- * each time, a failure leaves the list as it was and says why. The same body is also read as a
- * Stop or Start answer (appstream_parse_builder_answer()): a named builder, or a reason. */
+ * each time, a failure leaves the list as it was and says why. Every builder listed has a name
+ * AppStream allows; every entry put aside shows its name as a short line of printable ASCII.
+ * The same body is also read as a Stop or Start answer (appstream_parse_builder_answer()): a
+ * named builder, or a reason. */
 #include <errno.h>
 
 #include "appstream.h"
 #include "fuzz.h"
+
+static void check_rejected(const struct rejected_entry *e)
+{
+        if (!e->shown)
+                return;
+        FUZZ_CHECK(strlen(e->shown) <= 4 * APPSTREAM_SHOWN_NAME_MAX + 3);
+        for (const char *p = e->shown; *p; p++)
+                FUZZ_CHECK(*p >= 0x20 && *p < 0x7f);
+}
 
 static void check_builder(const struct builder *b)
 {
@@ -17,20 +28,24 @@ static void check_builder(const struct builder *b)
 /* Parses one page; returns how many builders it added, or -1 when it was refused. */
 static long parse_page(const uint8_t *data, size_t size, struct builder_list *list)
 {
-        size_t before = list->n;
+        size_t before = list->n, rejected_before = list->n_rejected;
         char *token = NULL;
         char err[256] = "";
         int r = appstream_parse_builders((const char *)data, size, list, &token, err, sizeof(err));
 
         if (r < 0) {
                 FUZZ_CHECK(r == -EBADMSG && err[0] != '\0');
-                FUZZ_CHECK(list->n == before);
+                FUZZ_CHECK(list->n == before && list->n_rejected == rejected_before);
                 return -1;
         }
         FUZZ_CHECK(!token || token[0] != '\0');
         free(token);
-        for (size_t i = before; i < list->n; i++)
+        for (size_t i = before; i < list->n; i++) {
                 check_builder(&list->items[i]);
+                FUZZ_CHECK(appstream_name_is_valid(list->items[i].name));
+        }
+        for (size_t i = rejected_before; i < list->n_rejected; i++)
+                check_rejected(&list->rejected[i]);
         return (long)(list->n - before);
 }
 

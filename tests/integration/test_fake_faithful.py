@@ -314,3 +314,45 @@ def test_botocore_paginator_walks_every_page(fake):
     assert [len(p["ImageBuilders"]) for p in pages] == [5, 5, 5, 5, 3]
     assert [b["Name"] for p in pages for b in p["ImageBuilders"]] == sorted(names)
     assert [c["params"].get("MaxResults") for c in fake.calls()] == [5] * 5
+
+
+def test_botocore_meets_listings_that_never_end_as_it_would_at_aws(fake):
+    """The listing faults break pagination the way botocore recognises: its paginator stops at
+    a NextToken it has seen before, and follows empty pages whose fresh tokens resume where
+    the listing stood."""
+    names = fake.generate(5, prefix="pg-")
+    client = fake.botocore_client()
+    fake.add_fault("repeat_token", probability=1)
+    with pytest.raises(botocore.exceptions.PaginationError, match="same next token"):
+        list(client.get_paginator("describe_image_builders").paginate(
+            PaginationConfig={"PageSize": 2}))
+    assert [c["outcome"] for c in fake.calls()] == ["OK", "repeat_token"]
+
+    fake.clear_faults()
+    fake.add_fault("empty_pages", count=3)
+    pages = list(client.get_paginator("describe_image_builders").paginate(
+        PaginationConfig={"PageSize": 2}))
+    assert [len(p["ImageBuilders"]) for p in pages] == [0, 0, 0, 2, 2, 1]
+    assert [b["Name"] for p in pages for b in p["ImageBuilders"]] == names
+    assert len({p.get("NextToken") for p in pages}) == len(pages)
+
+
+def test_botocore_parses_a_stale_copy_and_names_aws_never_allows(fake):
+    """A listing with a builder twice, or with names outside AppStream's rule, still parses
+    (the output shapes put no rule on names); a call naming such a builder meets the model's
+    validation as it would at AWS."""
+    fake.config(page_size=2)
+    odd = ["", "bad\nname", "-leadingdash", "x" * 5000]
+    names = fake.generate(3, prefix="ib-", version=OLD)
+    fake.add_builders(*({"Name": n} for n in odd))
+    fake.add_fault("duplicate", probability=1, members={"State": "STOPPED"})
+    pages = list(fake.botocore_client().get_paginator("describe_image_builders").paginate())
+
+    listed = [b["Name"] for p in pages for b in p["ImageBuilders"]]
+    first = sorted(odd + names)[0]
+    assert sorted(set(listed)) == sorted(odd + names)
+    assert len(listed) == len(odd + names) + len(pages) - 1
+    assert [c["outcome"] for c in fake.calls()][1:] == ["duplicate"] * (len(pages) - 1)
+    copies = [b for p in pages[1:] for b in p["ImageBuilders"] if b["Name"] == first]
+    assert copies and {b["State"] for b in copies} == {"STOPPED"}
+    assert fake.call("StopImageBuilder", {"Name": ""}).error_code == "ValidationException"

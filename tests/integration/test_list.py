@@ -119,16 +119,19 @@ def test_list_json_is_the_documented_document(fake, tmp_path):
 
 def test_list_judges_against_the_remembered_newest_agent_and_never_writes_state(fake, tmp_path):
     latest = _small_fleet(fake)
+    # Newer than any builder's agent, yet not from the future (which would be forgotten:
+    # test_hostile_api.py).
+    newest = "10-01-2025"
     (tmp_path / "state").mkdir()
     state_file = tmp_path / "state" / "state.json"
-    state_text = json.dumps({"format": 1, "newest_seen": "12-01-2099"})
+    state_text = json.dumps({"format": 1, "newest_seen": newest})
     state_file.write_text(state_text)
     before = state_file.stat()
 
     result = _list(fake, tmp_path, "--json", extra=PINNED)
 
     assert json.loads(result.stdout)["builders"] == [
-        _as_json_entry(*b) for b in _expected_small(latest, newest_in_state="12-01-2099")]
+        _as_json_entry(*b) for b in _expected_small(latest, newest_in_state=newest)]
     after = state_file.stat()
     assert state_file.read_text() == state_text
     assert (after.st_mtime_ns, after.st_ino) == (before.st_mtime_ns, before.st_ino)

@@ -108,7 +108,96 @@ static void test_nameless_builders_are_skipped(void)
                 ASSERT_STREQ(list.items[0].name, "a");
                 ASSERT_STREQ(list.items[1].name, "b");
         }
+        /* Put aside, to be reported, not silently lost. */
+        ASSERT_EQ_INT(list.n_rejected, 4);
+        for (size_t i = 0; i < list.n_rejected; i++)
+                ASSERT_TRUE(list.rejected[i].shown == NULL && list.rejected[i].key == 0);
         builder_list_free(&list);
+        ASSERT_TRUE(list.rejected == NULL && list.n_rejected == 0);
+}
+
+/* AppStream's rule for names, from its API model: ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$. */
+static void test_name_rule(void)
+{
+        static const char *const good[] = {"a",  "Z",  "7", "ib-1", "prod.builder_02",
+                                           "a-", "a.", "0_"};
+        static const char *const bad[] = {"",           "-leadingdash", "_x",        ".x",
+                                          "a b",        "a/b",          "bad\nname", "bad\x1bname",
+                                          "n\xc3\xa9v", "a:b",          "a\x7f",     " a"};
+        char name[APPSTREAM_NAME_MAX + 2];
+
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                ASSERT_TRUE(appstream_name_is_valid(good[i]));
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                if (appstream_name_is_valid(bad[i]))
+                        fprintf(stderr, "  accepted: \"%s\"\n", bad[i]);
+                ASSERT_TRUE(!appstream_name_is_valid(bad[i]));
+        }
+        ASSERT_TRUE(!appstream_name_is_valid(NULL));
+        memset(name, 'n', sizeof(name) - 1);
+        name[APPSTREAM_NAME_MAX] = '\0';
+        ASSERT_EQ_INT(strlen(name), 101);
+        ASSERT_TRUE(appstream_name_is_valid(name));
+        name[APPSTREAM_NAME_MAX] = 'n';
+        name[APPSTREAM_NAME_MAX + 1] = '\0';
+        ASSERT_TRUE(!appstream_name_is_valid(name));
+}
+
+/* Entries whose names break the rule never become builders: each is kept aside with its name
+ * cut at 100 bytes and escaped for a log line, its length, and a key to recognise it by. */
+static void test_invalid_names_are_rejected(void)
+{
+        size_t big = 1000 * 1000, len;
+        char *huge = malloc(big + 1), *body, shown_huge[128];
+        struct builder_list list = {0};
+        char err[128], *token = NULL;
+
+        ASSERT_TRUE(huge != NULL);
+        if (!huge)
+                return;
+        memset(huge, 'x', big);
+        huge[big] = '\0';
+        len = big + 512;
+        body = malloc(len);
+        ASSERT_TRUE(body != NULL);
+        if (!body) {
+                free(huge);
+                return;
+        }
+        snprintf(body, len,
+                 "{\"ImageBuilders\": [{\"Name\": \"old-1\", \"State\": \"RUNNING\"},"
+                 " {\"Name\": \"\"}, {\"Name\": \"%s\"}, {\"Name\": \"bad\\nname\"},"
+                 " {\"Name\": \"bad\\u001bname\"}, {\"Name\": \"-leadingdash\"},"
+                 " {\"Name\": \"q\\\"uote\\\\\"}, {\"Name\": \"old-2\"}]}",
+                 huge);
+        ASSERT_EQ_INT(parse(body, &list, &token, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(list.n, 2);
+        if (list.n == 2) {
+                ASSERT_STREQ(list.items[0].name, "old-1");
+                ASSERT_STREQ(list.items[1].name, "old-2");
+        }
+        ASSERT_EQ_INT(list.n_rejected, 6);
+        if (list.n_rejected == 6) {
+                const struct rejected_entry *r = list.rejected;
+
+                ASSERT_STREQ(r[0].shown, "");
+                ASSERT_EQ_INT(r[0].length, 0);
+                memset(shown_huge, 'x', 100);
+                strcpy(shown_huge + 100, "...");
+                ASSERT_STREQ(r[1].shown, shown_huge);
+                ASSERT_EQ_INT(r[1].length, big);
+                ASSERT_TRUE(r[1].key == appstream_digest(huge));
+                ASSERT_STREQ(r[2].shown, "bad\\nname");
+                ASSERT_STREQ(r[3].shown, "bad\\x1bname");
+                ASSERT_STREQ(r[4].shown, "-leadingdash");
+                ASSERT_EQ_INT(r[4].length, strlen("-leadingdash"));
+                ASSERT_STREQ(r[5].shown, "q\\\"uote\\\\");
+                ASSERT_TRUE(r[2].key == appstream_digest("bad\nname"));
+                ASSERT_TRUE(r[2].key != r[3].key && r[0].key != r[4].key);
+        }
+        builder_list_free(&list);
+        free(body);
+        free(huge);
 }
 
 /* A null, empty or absent ImageBuilders is an empty page; an empty NextToken is the last. */
@@ -158,6 +247,101 @@ static void test_pages_accumulate(void)
         builder_list_free(&list);
         ASSERT_TRUE(list.items == NULL && list.n == 0);
         builder_list_free(NULL);
+}
+
+/* A listing that hands back a NextToken it handed out before would never end: it stops there,
+ * as the AWS SDKs' paginators do, whichever earlier page the token came from. */
+static void test_listing_repeated_token(void)
+{
+        static const char *const tokens[] = {"t1", "t2", "t3", "t2"};
+        struct listing_pages p = {0};
+        char err[160] = "";
+
+        for (size_t i = 0; i < 3; i++)
+                ASSERT_EQ_INT(appstream_listing_page(&p, tokens[i], 2, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(appstream_listing_page(&p, tokens[3], 2, err, sizeof(err)), -ELOOP);
+        ASSERT_STREQ(err, "page 4 hands back the NextToken of page 2: the listing would never end");
+        appstream_listing_pages_clear(&p);
+        ASSERT_TRUE(p.tokens == NULL && p.pages == 0);
+
+        /* The page handing back the very token it was given. */
+        ASSERT_EQ_INT(appstream_listing_page(&p, "same", 25, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(appstream_listing_page(&p, "same", 25, err, sizeof(err)), -ELOOP);
+        /* The last page (no token) ends any listing. */
+        ASSERT_EQ_INT(appstream_listing_page(&p, NULL, 0, err, sizeof(err)), 0);
+        appstream_listing_pages_clear(&p);
+}
+
+/* Empty pages that keep handing out fresh tokens: nine in a row are followed, the tenth stops
+ * the listing; a page with an entry, even a rejected one, starts the count again. */
+static void test_listing_empty_pages(void)
+{
+        struct listing_pages p = {0};
+        char err[160] = "", token[32];
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < APPSTREAM_MAX_EMPTY_PAGES - 1; i++) {
+                snprintf(token, sizeof(token), "e%u", n++);
+                ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), 0);
+        }
+        snprintf(token, sizeof(token), "e%u", n++);
+        ASSERT_EQ_INT(appstream_listing_page(&p, token, 1, err, sizeof(err)), 0);
+        for (unsigned i = 0; i < APPSTREAM_MAX_EMPTY_PAGES - 1; i++) {
+                snprintf(token, sizeof(token), "e%u", n++);
+                ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), 0);
+        }
+        snprintf(token, sizeof(token), "e%u", n++);
+        ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), -ELOOP);
+        ASSERT_STREQ(err, "10 pages in a row held no image builder but a NextToken: the "
+                          "listing would never end");
+        /* An empty last page is just the end. */
+        ASSERT_EQ_INT(appstream_listing_page(&p, NULL, 0, err, sizeof(err)), 0);
+        appstream_listing_pages_clear(&p);
+}
+
+/* Every token fresh, every page full: still not more than APPSTREAM_MAX_PAGES. */
+static void test_listing_page_cap(void)
+{
+        struct listing_pages p = {0};
+        char err[160] = "", token[32];
+        int r = 0;
+        unsigned i;
+
+        for (i = 0; i < APPSTREAM_MAX_PAGES && r == 0; i++) {
+                snprintf(token, sizeof(token), "p%u", i);
+                r = appstream_listing_page(&p, token, 1, err, sizeof(err));
+        }
+        /* The 10,000th page may not ask for one more. */
+        ASSERT_EQ_INT(r, -ELOOP);
+        ASSERT_EQ_INT(i, APPSTREAM_MAX_PAGES);
+        ASSERT_STREQ(err, "more than 10000 pages: the listing would never end");
+        appstream_listing_pages_clear(&p);
+}
+
+/* A stale copy of a builder on another page: the listing names it twice and is refused. */
+static void test_listing_names_a_builder_twice(void)
+{
+        const char *page1 = "{\"ImageBuilders\": [{\"Name\": \"ib-1\"}, {\"Name\": \"ib-2\"}],"
+                            " \"NextToken\": \"t\"}";
+        const char *page2 = "{\"ImageBuilders\": [{\"Name\": \"ib-3\"}, {\"Name\": \"ib-1\","
+                            " \"State\": \"RUNNING\"}, {\"Name\": \"\"}, {\"Name\": \"\"}]}";
+        struct builder_list list = {0};
+        char err[160] = "", *token = NULL;
+
+        ASSERT_EQ_INT(parse(page1, &list, &token, err, sizeof(err)), 0);
+        free(token);
+        ASSERT_EQ_INT(appstream_check_unique(&list, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(parse(page2, &list, &token, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(appstream_check_unique(&list, err, sizeof(err)), -EBADMSG);
+        ASSERT_STREQ(err, "image builder 'ib-1' is listed twice; a listing that names a builder "
+                          "twice cannot be trusted");
+        builder_list_free(&list);
+        /* Rejected entries are no builders: two empty names are not a builder listed twice. */
+        ASSERT_EQ_INT(parse(page2, &list, &token, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(list.n_rejected, 2);
+        ASSERT_EQ_INT(appstream_check_unique(&list, err, sizeof(err)), 0);
+        builder_list_free(&list);
+        ASSERT_EQ_INT(appstream_check_unique(&list, err, sizeof(err)), 0);
 }
 
 static const struct {
@@ -376,6 +560,12 @@ int main(void)
         test_full_builder();
         test_tolerant_members();
         test_nameless_builders_are_skipped();
+        test_name_rule();
+        test_invalid_names_are_rejected();
+        test_listing_repeated_token();
+        test_listing_empty_pages();
+        test_listing_page_cap();
+        test_listing_names_a_builder_twice();
         test_empty_pages();
         test_pages_accumulate();
         test_bad_bodies();

@@ -124,6 +124,49 @@ static void test_stderr_escaping(void)
         ASSERT_TRUE(strchr(out, '\n') == out + strlen(out) - 1);
 }
 
+/* A hostile value (a builder name of a megabyte) makes an event of bounded size: each field is
+ * cut at 256 bytes, the message at 1024, both marked with "...", and a UTF-8 character is
+ * never split. */
+static void test_caps(void)
+{
+        size_t big = 1000 * 1000;
+        char *huge = malloc(big + 1), utf8[300], expect[400];
+        const char *out;
+
+        ASSERT_TRUE(huge != NULL);
+        if (!huge)
+                return;
+        memset(huge, 'x', big);
+        huge[big] = '\0';
+        log_open(false);
+        capture_begin();
+        log_event(EV_API_INVALID_DATA, &(struct log_fields){.builder = huge}, "name %s", huge);
+        out = capture_end();
+        ASSERT_EQ_INT(strlen(out), strlen("warning: name ") + 1023 - strlen("name ") +
+                                       strlen(" BUILDER_NAME=") + 256 + 3 + 1);
+        ASSERT_TRUE(strstr(out, "xxx... BUILDER_NAME=x") != NULL);
+        ASSERT_TRUE(strstr(out, "xxx...\n") == out + strlen(out) - 7);
+        ASSERT_TRUE(strchr(out, '\n') == out + strlen(out) - 1);
+
+        /* 255 bytes, then a two-byte character that would straddle the cut. */
+        memset(utf8, 'a', 255);
+        memcpy(utf8 + 255, "\xc3\xa9tail", sizeof("\xc3\xa9tail"));
+        capture_begin();
+        log_event(EV_API_INVALID_DATA, &(struct log_fields){.reason = utf8}, "m");
+        out = capture_end();
+        snprintf(expect, sizeof(expect), "warning: m REASON=%.255s...\n", utf8);
+        ASSERT_STREQ(out, expect);
+        /* Exactly 256 bytes is not cut. */
+        utf8[256] = '\0';
+        utf8[255] = 'b';
+        capture_begin();
+        log_event(EV_API_INVALID_DATA, &(struct log_fields){.reason = utf8}, "m");
+        out = capture_end();
+        snprintf(expect, sizeof(expect), "warning: m REASON=%s\n", utf8);
+        ASSERT_STREQ(out, expect);
+        free(huge);
+}
+
 static void test_all_fields_in_order(void)
 {
         const char *out;
@@ -262,6 +305,7 @@ int main(void)
         test_priorities();
         test_stderr_line();
         test_stderr_escaping();
+        test_caps();
         test_all_fields_in_order();
         test_verbosity();
         test_observer();

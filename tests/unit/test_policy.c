@@ -25,6 +25,11 @@
 #define OLDER "12-06-2017"
 #define TARGET "09-05-2025"
 #define NEWER "10-01-2025"
+/* T0 is 2026-11-28: two days later is still an agent AWS may have released somewhere, three
+ * days later is a version from the future (VERSION_FUTURE_MARGIN_DAYS). */
+#define EDGE "11-30-2026"
+#define FUTURE "12-01-2026"
+#define FAR_FUTURE "12-31-2099"
 
 static struct agent_version version(const char *text)
 {
@@ -157,6 +162,18 @@ static void test_compliance(void)
             {__LINE__, 0, TARGET, "13-01-2025", LATEST_ABSENT, NULL, COMPLIANCE_UNKNOWN},
             {__LINE__, 1, NULL, NULL, LATEST_TRUE, TARGET, COMPLIANCE_UNKNOWN},
             {__LINE__, 1, NULL, "latest", LATEST_FALSE, TARGET, COMPLIANCE_UNKNOWN},
+            /* a version from the future is unknown too: no agent carries such a date */
+            {__LINE__, 1, NULL, FAR_FUTURE, LATEST_ABSENT, NULL, COMPLIANCE_UNKNOWN},
+            {__LINE__, 1, NULL, FAR_FUTURE, LATEST_ABSENT, TARGET, COMPLIANCE_UNKNOWN},
+            {__LINE__, 1, NULL, FAR_FUTURE, LATEST_TRUE, TARGET, COMPLIANCE_UNKNOWN},
+            {__LINE__, 0, TARGET, FAR_FUTURE, LATEST_ABSENT, NULL, COMPLIANCE_UNKNOWN},
+            {__LINE__, 1, NULL, FUTURE, LATEST_ABSENT, TARGET, COMPLIANCE_UNKNOWN},
+            {__LINE__, 1, NULL, EDGE, LATEST_ABSENT, TARGET, COMPLIANCE_COMPLIANT},
+            {__LINE__, 0, TARGET, EDGE, LATEST_ABSENT, NULL, COMPLIANCE_COMPLIANT},
+            /* a remembered newest version from the future is no evidence against anyone */
+            {__LINE__, 1, NULL, OLD, LATEST_ABSENT, FAR_FUTURE, COMPLIANCE_COMPLIANT},
+            {__LINE__, 1, NULL, TARGET, LATEST_ABSENT, FUTURE, COMPLIANCE_COMPLIANT},
+            {__LINE__, 1, NULL, TARGET, LATEST_ABSENT, EDGE, COMPLIANCE_NON_COMPLIANT},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -170,7 +187,7 @@ static void test_compliance(void)
                 if (cases[i].newest_seen)
                         newest = version(cases[i].newest_seen);
                 b.latest = cases[i].flag;
-                got = policy_compliance(&t, &b, cases[i].newest_seen ? &newest : NULL);
+                got = policy_compliance(&t, &b, cases[i].newest_seen ? &newest : NULL, T0);
                 if (got != cases[i].want)
                         fprintf(stderr, "compliance case at line %d: got %s\n", cases[i].line,
                                 policy_compliance_name(got));
@@ -226,6 +243,9 @@ static const struct row rows[] = {
     {__LINE__, "ib-1", "RUNNING", NULL, NO_FLAG, T0, DECISION_UNKNOWN_VERSION, UN, 0},
     {__LINE__, "ib-1", "RUNNING", "6-19-2023", NO_FLAG, T0, DECISION_UNKNOWN_VERSION, UN, 0},
     {__LINE__, "upd-1", "STOPPED", "", NO_FLAG, T0, DECISION_UNKNOWN_VERSION, UN, 0},
+    {__LINE__, "ib-1", "RUNNING", FAR_FUTURE, NO_FLAG, T0, DECISION_UNKNOWN_VERSION, UN, 0},
+    {__LINE__, "upd-1", "STOPPED", FUTURE, NO_FLAG, T0, DECISION_UNKNOWN_VERSION, UN, 0},
+    {__LINE__, "ib-1", "RUNNING", EDGE, NO_FLAG, T0, DECISION_COMPLIANT, CO, 0},
     /* stopped policies x states */
     {__LINE__, "ib-1", "STOPPED", OLD, NO_FLAG, T0, DECISION_STOPPED_SKIP, NC, 0},
     {__LINE__, "ib-1", "STOPPED", TARGET, NO_FLAG, T0, DECISION_COMPLIANT, CO, 0},
@@ -319,6 +339,12 @@ static void test_latest_target(void)
             {__LINE__, TARGET, LATEST_ABSENT, TARGET, DECISION_COMPLIANT},
             {__LINE__, OLD, LATEST_ABSENT, NULL, DECISION_COMPLIANT},
             {__LINE__, NULL, LATEST_TRUE, TARGET, DECISION_UNKNOWN_VERSION},
+            /* One builder once reported 12-31-2099: an up-to-date one is not restarted for
+             * it, and the one from the future is never acted on. */
+            {__LINE__, TARGET, LATEST_ABSENT, FAR_FUTURE, DECISION_COMPLIANT},
+            {__LINE__, OLD, LATEST_ABSENT, FAR_FUTURE, DECISION_COMPLIANT},
+            {__LINE__, FAR_FUTURE, LATEST_ABSENT, TARGET, DECISION_UNKNOWN_VERSION},
+            {__LINE__, FAR_FUTURE, LATEST_ABSENT, FAR_FUTURE, DECISION_UNKNOWN_VERSION},
         };
         struct fixture f;
 
@@ -391,6 +417,22 @@ static void test_reasons(void)
         policy_plan_free(p);
         state_free(st);
         fixture_done(&f);
+}
+
+/* What the log says about a version from the future, and about the builders judged while a
+ * newest seen from the future is still remembered. */
+static void test_future_reasons(void)
+{
+        struct target latest = {.latest = true};
+        struct builder b = mkbuilder("ib-1", "RUNNING", FAR_FUTURE);
+        struct agent_version far = version(FAR_FUTURE);
+        char buf[160];
+
+        ASSERT_STREQ(policy_describe_compliance(&latest, &b, NULL, T0, buf, sizeof(buf)),
+                     "agent version 12-31-2099 is dated more than 2 days after today (UTC)");
+        b.agent_version = (char *)TARGET;
+        ASSERT_STREQ(policy_describe_compliance(&latest, &b, &far, T0, buf, sizeof(buf)),
+                     "agent 09-05-2025; no newer agent seen on any builder");
 }
 
 /* Five candidates, two slots: the oldest agents go first, ties by name, whatever the input
@@ -769,6 +811,7 @@ int main(void)
         test_rows();
         test_latest_target();
         test_reasons();
+        test_future_reasons();
         test_slots_and_order();
         test_in_flight();
         test_dry_run();

@@ -474,6 +474,16 @@ static void test_history_cap(void)
         state_free(back);
 }
 
+/* state_observe_versions() at T0, with nothing to say. */
+static int observe(struct state *s, const struct builder_list *list)
+{
+        char note[192] = "x";
+        int r = state_observe_versions(s, list, T0, note, sizeof(note));
+
+        ASSERT_STREQ(note, "");
+        return r;
+}
+
 static void test_observe_versions(void)
 {
         struct builder items[] = {
@@ -490,18 +500,59 @@ static void test_observe_versions(void)
         struct state *s = NULL;
 
         ASSERT_EQ_INT(state_new(&s), 0);
-        ASSERT_EQ_INT(state_observe_versions(s, &list), 1);
+        ASSERT_EQ_INT(observe(s, &list), 1);
         ASSERT_TRUE(s->has_newest_seen);
         ASSERT_EQ_INT(s->newest_seen.days, version("06-19-2023").days);
-        ASSERT_EQ_INT(state_observe_versions(s, &list), 0);
-        ASSERT_EQ_INT(state_observe_versions(s, &list2), 1);
+        ASSERT_EQ_INT(observe(s, &list), 0);
+        ASSERT_EQ_INT(observe(s, &list2), 1);
         ASSERT_EQ_INT(s->newest_seen.days, version("01-26-2024").days);
         /* Never backwards, also when the newest builder has gone. */
-        ASSERT_EQ_INT(state_observe_versions(s, &list3), 0);
+        ASSERT_EQ_INT(observe(s, &list3), 0);
         ASSERT_EQ_INT(s->newest_seen.days, version("01-26-2024").days);
         list.n = 0;
-        ASSERT_EQ_INT(state_observe_versions(s, &list), 0);
+        ASSERT_EQ_INT(observe(s, &list), 0);
         ASSERT_EQ_INT(s->newest_seen.days, version("01-26-2024").days);
+        state_free(s);
+}
+
+/* One builder reporting a date from the future must not become the newest seen (every other
+ * builder would look old for ever), and one already remembered is forgotten with a note. */
+static void test_observe_future_versions(void)
+{
+        struct builder items[] = {
+            {.name = (char *)"a", .agent_version = (char *)"06-19-2023"},
+            {.name = (char *)"b", .agent_version = (char *)"12-31-2099"},
+            {.name = (char *)"c", .agent_version = (char *)"12-01-2026"}, /* T0 + 3 days */
+        };
+        struct builder edge = {.name = (char *)"d", .agent_version = (char *)"11-30-2026"};
+        struct builder_list list = {.items = items, .n = 3};
+        struct builder_list list_edge = {.items = &edge, .n = 1};
+        struct state *s = NULL;
+        char note[192];
+
+        ASSERT_EQ_INT(state_new(&s), 0);
+        ASSERT_EQ_INT(state_observe_versions(s, &list, T0, note, sizeof(note)), 1);
+        ASSERT_STREQ(note, "");
+        ASSERT_EQ_INT(s->newest_seen.days, version("06-19-2023").days);
+        /* T0 + 2 days: still a version an agent released today somewhere may carry. */
+        ASSERT_EQ_INT(state_observe_versions(s, &list_edge, T0, note, sizeof(note)), 1);
+        ASSERT_EQ_INT(s->newest_seen.days, version("11-30-2026").days);
+
+        /* Remembered by an older daemon: forgotten, then learnt again from the listing. */
+        s->newest_seen = version("12-31-2099");
+        ASSERT_EQ_INT(state_observe_versions(s, &list, T0, note, sizeof(note)), 1);
+        ASSERT_TRUE(s->has_newest_seen);
+        ASSERT_EQ_INT(s->newest_seen.days, version("06-19-2023").days);
+        ASSERT_STREQ(note, "forgetting the newest agent seen, 12-31-2099, remembered by an "
+                           "earlier run: it is dated more than 2 days after today (UTC)");
+        /* With nothing to learn from, nothing is remembered. */
+        s->newest_seen = version("12-31-2099");
+        list.n = 0;
+        ASSERT_EQ_INT(state_observe_versions(s, &list, T0, note, sizeof(note)), 1);
+        ASSERT_TRUE(!s->has_newest_seen);
+        ASSERT_TRUE(note[0] != '\0');
+        ASSERT_EQ_INT(state_observe_versions(s, &list, T0, note, sizeof(note)), 0);
+        ASSERT_STREQ(note, "");
         state_free(s);
 }
 
@@ -813,6 +864,7 @@ int main(void)
         test_backoff_doubling();
         test_history_cap();
         test_observe_versions();
+        test_observe_future_versions();
         test_prune();
         test_save_load();
         test_save_failure_keeps_old_file();

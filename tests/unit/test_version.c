@@ -115,10 +115,35 @@ static void test_format(void)
         }
 }
 
+/* A version is from the future when it is dated later than today (UTC) plus the margin. */
+static void test_future(void)
+{
+        /* 2026-11-28 23:59:59 UTC and the first second of the next day. */
+        int64_t late = (int64_t)days_of(2026, 11, 28) * 86400 + 86399, next = late + 1;
+        struct agent_version v;
+
+        ASSERT_EQ_INT(VERSION_FUTURE_MARGIN_DAYS, 2);
+        ASSERT_TRUE(version_parse("11-30-2026", &v));
+        ASSERT_TRUE(!version_is_future(v, late));
+        ASSERT_TRUE(version_parse("12-01-2026", &v));
+        ASSERT_TRUE(version_is_future(v, late));
+        ASSERT_TRUE(!version_is_future(v, next));
+        ASSERT_TRUE(version_parse("06-19-2023", &v));
+        ASSERT_TRUE(!version_is_future(v, late));
+        ASSERT_TRUE(version_parse("12-31-2099", &v));
+        ASSERT_TRUE(version_is_future(v, late));
+        /* A clock stuck at the epoch (or before) makes every real agent one from the future:
+         * they are then unknown and never acted on, which is the safe side. */
+        ASSERT_TRUE(version_is_future(v, 0));
+        ASSERT_TRUE(version_parse("01-01-2000", &v));
+        ASSERT_TRUE(version_is_future(v, -1));
+}
+
 int main(void)
 {
         test_parse();
         test_compare();
         test_format();
+        test_future();
         return test_summary("test_version");
 }
