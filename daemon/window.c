@@ -581,6 +581,14 @@ static int parse_times(const char *s, struct window *w, char *err, size_t err_si
                 set_error(err, err_size, "a window cannot start at 24:00 in '%s'", s);
                 return -EINVAL;
         }
+        /* Read as overnight it would be a whole day, but it as likely means none: say it. */
+        if (w->start_min == w->end_min) {
+                set_error(err, err_size,
+                          "a window cannot start when it ends in '%s' (for a whole day write "
+                          "00:00-24:00)",
+                          s);
+                return -EINVAL;
+        }
         /* 24:00 closes at the next midnight; written as 00:00 it would mean the same. */
         if (w->end_min == 0)
                 w->end_min = 1440;

@@ -343,6 +343,12 @@ static const struct error_case error_cases[] = {
          "bad window (unknown day 'Mox'): 'Mox 02:00-03:00 UTC'"},
         {"[policy]\nwindow = Sat 02:00-03:00 Europe/Berlim\n", 2,
          "bad window (unknown time zone 'Europe/Berlim'): 'Sat 02:00-03:00 Europe/Berlim'"},
+        {"[policy]\nwindow = Sat 02:00-02:00 UTC\n", 2,
+         "bad window (a window cannot start when it ends in '02:00-02:00' (for a whole day "
+         "write 00:00-24:00)): 'Sat 02:00-02:00 UTC'"},
+        {MINIMAL "[builder prod-*]\nwindow = Sun 03:00-05:00 UTC\nwindow = daily 00:00-00:00\n", 5,
+         "bad window (a window cannot start when it ends in '00:00-00:00' (for a whole day "
+         "write 00:00-24:00)): 'daily 00:00-00:00'"},
         {"[policy]\nwindow = always\ninclude = a,,b\n", 3, "empty glob in list: 'a,,b'"},
         {"[policy]\nwindow = always\ninclude = a,\n", 3, "empty glob in list: 'a,'"},
         {"[policy]\nwindow = always\nexclude = , a\n", 3, "empty glob in list: ', a'"},
