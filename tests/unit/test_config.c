@@ -226,6 +226,10 @@ static void test_endpoints(void)
                 "HTTPS://Example.com/some/path",
                 "http://[::1]:8443/",
                 "http://localhost:65535",
+                "HTTP://LOCALHOST/",
+                "http://127.255.0.9:80/x",
+                "http://[0:0:0:0:0:0:0:1]/",
+                "https://10.0.0.1:8443/",
         };
 
         for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -301,6 +305,20 @@ static const struct error_case error_cases[] = {
         {"[aws]\nendpoint = http://127.0.0.1:\n" MINIMAL, 2, "bad endpoint"},
         {"[aws]\nendpoint = http://exa mple.com\n" MINIMAL, 2, "bad endpoint"},
         {"[aws]\nendpoint = http://[]:80\n" MINIMAL, 2, "bad endpoint"},
+        /* Plain http anywhere but on loopback would carry signed requests in clear text. */
+        {"[aws]\nendpoint = http://appstream2.eu-central-1.amazonaws.com\n" MINIMAL, 2,
+         "plain http is allowed only to loopback (127.0.0.0/8, ::1, localhost): signed requests "
+         "and session tokens must not cross a network in clear text; use https: "
+         "'http://appstream2.eu-central-1.amazonaws.com'"},
+        {"[aws]\nendpoint = http://10.0.0.1:8080/\n" MINIMAL, 2, "plain http is allowed only"},
+        {"[aws]\nendpoint = http://128.0.0.1\n" MINIMAL, 2, "plain http is allowed only"},
+        {"[aws]\nendpoint = http://localhost.example.com\n" MINIMAL, 2,
+         "plain http is allowed only"},
+        {"[aws]\nendpoint = http://127.0.0.1.example.com\n" MINIMAL, 2,
+         "plain http is allowed only"},
+        {"[aws]\nendpoint = http://[::2]:80\n" MINIMAL, 2, "plain http is allowed only"},
+        {"[aws]\nendpoint = http://[::ffff:127.0.0.1]\n" MINIMAL, 2,
+         "plain http is allowed only"},
         {"[reconciler]\npoll_interval = 5x\n" MINIMAL, 2,
          "bad duration for poll_interval (examples: 30s, 5m, 1h30m): '5x'"},
         {"[reconciler]\npoll_interval = 5\n" MINIMAL, 2, "bad duration for poll_interval"},
