@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "appstream.h"
 #include "config.h"
 #include "creds.h"
+#include "fileio.h"
 #include "http.h"
 
 /* *ret_source says where the region came from (borrowed from cfg or a literal), so that a bad
@@ -71,6 +73,20 @@ static int resolve_endpoint(const struct config *cfg, struct session *s, const c
         return r;
 }
 
+/* libcurl reads the CA bundle on the loop's thread whenever it connects: a FIFO there would
+ * hang the loop at the first request, a directory fail every one of them obscurely. */
+static int check_ca_bundle(char *err, size_t err_size)
+{
+        const char *ca = getenv("AWS_CA_BUNDLE");
+        struct stat st;
+
+        if (!ca || !*ca || stat(ca, &st) < 0 || S_ISREG(st.st_mode))
+                return 0;
+        snprintf(err, err_size, "AWS_CA_BUNDLE %s is a %s, not a regular file", ca,
+                 fileio_type_name(st.st_mode));
+        return -EINVAL;
+}
+
 int session_open(const struct config *cfg, struct session **ret, char *err, size_t err_size)
 {
         struct session *s = calloc(1, sizeof(*s));
@@ -91,6 +107,9 @@ int session_open(const struct config *cfg, struct session **ret, char *err, size
         if (r < 0)
                 goto fail;
         r = resolve_endpoint(cfg, s, source, err, err_size);
+        if (r < 0)
+                goto fail;
+        r = check_ca_bundle(err, err_size);
         if (r < 0)
                 goto fail;
         r = http_client_new(&s->loop, NULL, &s->http);

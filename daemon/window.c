@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
+
 #define DAY 86400
 #define WEEK_MINUTES (7 * 1440)
 #define ALL_DAYS 0x7f
@@ -295,12 +297,11 @@ static bool tzif_file(const char *path, struct zone_id *ret_id)
         char magic[4];
         struct stat st;
         bool ok = false;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int fd = fileio_open(path, O_RDONLY, 0, &st, NULL, 0);
 
         if (fd < 0)
                 return false;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-            read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+        if (read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
             memcmp(magic, "TZif", sizeof(magic)) == 0) {
                 zone_id_from_stat(&st, ret_id);
                 ok = true;
