@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "fileio.h"
 
 #define DEFAULT_STATE_FILE "/var/lib/appstream-agent-reconciler/state.json"
 #define MAX_FILE_SIZE (1024 * 1024)
@@ -1018,28 +1019,34 @@ int config_parse_string(const char *text, const char *name, struct config **ret,
         return parse_text(text, strlen(text), name, ret, err, err_size);
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_len)
+/* Reads the file into a buffer owned by the caller; why says what went wrong. A file that
+ * others may write is refused as sshd refuses one: whoever can change it decides which
+ * builders are stopped, with our credentials. */
+static int read_file(const char *path, char **ret, size_t *ret_len, char *why, size_t why_size)
 {
+        char reason[128] = "";
         struct stat st;
         char *buf = NULL;
         size_t len = 0;
-        int r = 0;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int fd, r = 0;
 
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                goto out;
+        fd = fileio_open(path, O_RDONLY, 0, &st, reason, sizeof(reason));
+        if (fd < 0) {
+                snprintf(why, why_size, "cannot read: %s", reason);
+                return fd;
         }
-        if (S_ISDIR(st.st_mode)) {
-                r = -EISDIR;
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                snprintf(why, why_size,
+                         "writable by group or others (mode %04o); refusing it, since whoever can "
+                         "change it controls the daemon (chmod go-w %s)",
+                         (unsigned)(st.st_mode & 07777), path);
+                r = -EPERM;
                 goto out;
         }
         buf = malloc(MAX_FILE_SIZE + 1);
         if (!buf) {
                 r = -ENOMEM;
-                goto out;
+                goto fail;
         }
         for (;;) {
                 ssize_t n = read(fd, buf + len, MAX_FILE_SIZE + 1 - len);
@@ -1048,19 +1055,22 @@ static int read_file(const char *path, char **ret, size_t *ret_len)
                         continue;
                 if (n < 0) {
                         r = -errno;
-                        goto out;
+                        goto fail;
                 }
                 if (n == 0)
                         break;
                 len += (size_t)n;
                 if (len > MAX_FILE_SIZE) {
                         r = -EFBIG;
-                        goto out;
+                        goto fail;
                 }
         }
         *ret = buf;
         *ret_len = len;
         buf = NULL;
+        goto out;
+fail:
+        snprintf(why, why_size, "cannot read: %s", strerror(-r));
 out:
         free(buf);
         close(fd);
@@ -1069,13 +1079,13 @@ out:
 
 int config_load(const char *path, struct config **ret, char *err, size_t err_size)
 {
-        char *text = NULL;
+        char *text = NULL, why[512] = "";
         size_t len = 0;
-        int r = read_file(path, &text, &len);
+        int r = read_file(path, &text, &len, why, sizeof(why));
 
         if (r < 0) {
                 if (err && err_size > 0)
-                        snprintf(err, err_size, "%s: cannot read: %s", path, strerror(-r));
+                        snprintf(err, err_size, "%s: %s", path, why);
                 return r;
         }
         r = parse_text(text, len, path, ret, err, err_size);

@@ -72,11 +72,14 @@ struct config {
 
 /* Loads and validates path. On success returns 0 and *ret is owned by the caller
  * (config_free()). On failure returns a negative errno (-ENOENT, -EACCES, -EISDIR, -EFBIG
- * and the like when the file cannot be read, -EINVAL for content, -ENOMEM) and writes one
+ * and the like when the file cannot be read, -EINVAL for content or for a file that is not a
+ * regular file, -EPERM for a file that group or others may write, -ENOMEM) and writes one
  * line into err (truncated to err_size), "path:line: what is wrong: 'offending text'" for
  * content ("reconciler.conf:12: unknown key in [reconciler]: 'max_concurent'") or
- * "path: cannot read: <strerror>" for the file; *ret is untouched. Only the first error is
- * reported. Windows are parsed with window_parse(), with what that implies for TZ. */
+ * "path: cannot read: <strerror>" for the file ("Is a FIFO, not a regular file" for a file
+ * of the wrong kind, which is never opened, and never waited for); *ret is untouched. Only
+ * the first error is reported. Windows are parsed with window_parse(), with what that implies
+ * for TZ. */
 int config_load(const char *path, struct config **ret, char *err, size_t err_size);
 
 /* Same, from a string (tests and fuzzing); name stands in for the path in messages. text and

@@ -609,6 +609,41 @@ static void test_load(void)
         ASSERT_TRUE(strstr(err, ": cannot read: File too large") != NULL);
         ASSERT_TRUE(c == NULL);
 
+        /* Nothing but a regular file is opened, nor waited for: a FIFO would hang the open. */
+        snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+        ASSERT_EQ_INT(mkfifo(path, 0600), 0);
+        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strncmp(err, path, strlen(path)) == 0);
+        ASSERT_TRUE(strstr(err, ": cannot read: Is a FIFO, not a regular file") != NULL);
+        ASSERT_TRUE(c == NULL);
+
+        /* A file that group or others may write is refused, as sshd refuses one; the mode it
+         * has is named, and a private or read-only one is fine. */
+        snprintf(path, sizeof(path), "%s/good.conf", dir);
+        {
+                static const struct {
+                        mode_t mode;
+                        int r;
+                } modes[] = {{0664, -EPERM}, {0646, -EPERM}, {0622, -EPERM}, {0666, -EPERM},
+                             {0644, 0},      {0640, 0},      {0600, 0},      {0400, 0}};
+
+                for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+                        char mode[16];
+
+                        ASSERT_EQ_INT(chmod(path, modes[i].mode), 0);
+                        err[0] = '\0';
+                        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), modes[i].r);
+                        config_free(c);
+                        c = NULL;
+                        if (modes[i].r == 0)
+                                continue;
+                        snprintf(mode, sizeof(mode), "(mode %04o)", (unsigned)modes[i].mode);
+                        ASSERT_TRUE(strncmp(err, path, strlen(path)) == 0);
+                        ASSERT_TRUE(strstr(err, "writable by group or others") != NULL);
+                        ASSERT_TRUE(strstr(err, mode) != NULL);
+                }
+        }
+
         /* A tiny error buffer still ends in a NUL. */
         char tiny[8];
 
