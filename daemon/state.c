@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "state.h"
 
 int state_new(struct state **ret)
@@ -907,8 +908,6 @@ static int read_file(int fd, char **ret, size_t *ret_len)
 
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
         if (st.st_size > STATE_MAX_FILE_SIZE)
                 return -EBADMSG;
         buf = malloc((size_t)st.st_size + 1);
@@ -989,21 +988,62 @@ static int load_corrupt(const char *path, int64_t now, const char *why, struct s
         return -EBADMSG;
 }
 
-/* Reads and parses path, changing nothing. Returns like state_read(), with why holding just
- * the reason when the file is corrupt (-EBADMSG) and the whole message otherwise. */
-static int read_state(const char *path, struct state **ret, char *why, size_t why_size)
+/* The daemon writes the file and reads secrets-adjacent decisions from it, so it must be ours
+ * and private: a file of another user is refused, a loose mode on our own is tightened (fd is
+ * open on path). Returns 0, 1 when the mode was changed (why says from what), or -EPERM. */
+static int own_state_file(const char *path, int fd, const struct stat *st, char *why,
+                          size_t why_size)
 {
-        char *text = NULL;
-        size_t len = 0;
-        int fd, r;
+        mode_t mode = st->st_mode & 07777;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0 && errno == ENOENT)
+        if (st->st_uid != geteuid()) {
+                snprintf(why, why_size,
+                         "state file %s is owned by uid %u, not by this process (uid %u): "
+                         "refusing to use it; give it to the daemon's user or remove it",
+                         path, (unsigned)st->st_uid, (unsigned)geteuid());
+                return -EPERM;
+        }
+        if (mode == 0600)
+                return 0;
+        if (fchmod(fd, 0600) < 0) {
+                int r = -errno;
+
+                snprintf(why, why_size, "state file %s has mode %04o and cannot be made 0600: %s",
+                         path, (unsigned)mode, strerror(-r));
+                return r;
+        }
+        snprintf(why, why_size, "state file %s had mode %04o; changed it to 0600", path,
+                 (unsigned)mode);
+        return 1;
+}
+
+/* Reads and parses path; changes nothing unless own, which checks the file as
+ * own_state_file() does. Returns like state_read() (or 1 when own tightened the mode, with
+ * note saying so), with why holding just the reason when the file is corrupt (-EBADMSG) and
+ * the whole message otherwise. */
+static int read_state(const char *path, bool own, struct state **ret, char *why,
+                      size_t why_size, char *note, size_t note_size)
+{
+        char *text = NULL, reason[128] = "";
+        struct stat st;
+        size_t len = 0;
+        int fd, r, owned = 0;
+
+        /* O_NONBLOCK and the type check: a FIFO in its place must not hang us. */
+        fd = fileio_open(path, O_RDONLY, 0, &st, reason, sizeof(reason));
+        if (fd == -ENOENT)
                 return state_new(ret);
         if (fd < 0) {
-                r = -errno;
-                snprintf(why, why_size, "opening state file %s: %s", path, strerror(-r));
-                return r;
+                snprintf(why, why_size, "opening state file %s: %s", path, reason);
+                return fd;
+        }
+        if (own) {
+                owned = own_state_file(path, fd, &st, note, note_size);
+                if (owned < 0) {
+                        snprintf(why, why_size, "%s", note);
+                        (void)close(fd);
+                        return owned;
+                }
         }
         r = read_file(fd, &text, &len);
         (void)close(fd);
@@ -1012,8 +1052,7 @@ static int read_state(const char *path, struct state **ret, char *why, size_t wh
                 return r;
         }
         if (r < 0) {
-                snprintf(why, why_size, "reading state file %s: %s", path,
-                         r == -EINVAL ? "not a regular file" : strerror(-r));
+                snprintf(why, why_size, "reading state file %s: %s", path, strerror(-r));
                 return r;
         }
         if (strlen(text) != len) {
@@ -1030,13 +1069,13 @@ static int read_state(const char *path, struct state **ret, char *why, size_t wh
                                  r == -ENOMEM ? strerror(-r) : detail);
         }
         free(text);
-        return r;
+        return r < 0 ? r : owned;
 }
 
 int state_read(const char *path, struct state **ret, char *err, size_t err_size)
 {
         char why[512] = "";
-        int r = read_state(path, ret, why, sizeof(why));
+        int r = read_state(path, false, ret, why, sizeof(why), NULL, 0);
 
         if (r == -EBADMSG)
                 snprintf(err, err_size, "state file %s is corrupt (%s)", path, why);
@@ -1047,13 +1086,15 @@ int state_read(const char *path, struct state **ret, char *err, size_t err_size)
 
 int state_load(const char *path, int64_t now, struct state **ret, char *err, size_t err_size)
 {
-        char why[512] = "";
-        int r = read_state(path, ret, why, sizeof(why));
+        char why[512] = "", note[512] = "";
+        int r = read_state(path, true, ret, why, sizeof(why), note, sizeof(note));
 
         if (r == -EBADMSG)
                 return load_corrupt(path, now, why, ret, err, err_size);
         if (r < 0)
                 snprintf(err, err_size, "%s", why);
+        else if (r > 0)
+                snprintf(err, err_size, "%s", note);
         return r;
 }
 

@@ -78,8 +78,12 @@ int state_new(struct state **ret);
 /* Frees a state and everything in it; accepts NULL. */
 void state_free(struct state *s);
 
-/* Loads path. On success returns 0 with *ret owned by the caller; a missing file is a fresh,
- * empty state. A file that is not a valid state (bad JSON, bad field, empty) is renamed to
+/* Loads path for the daemon, which will write it. On success returns 0 with *ret owned by the
+ * caller; a missing file is a fresh, empty state. The file must be ours: one owned by another
+ * user is refused (-EPERM, *ret untouched); a mode other than 0600 is changed to 0600 and the
+ * load returns 1 with err saying from what, for a warning. Something other than a regular file
+ * (a directory, a FIFO, ...) is refused without being opened or waited for. A file that is
+ * not a valid state (bad JSON, bad field, empty) is renamed to
  * "<path>.corrupt-<UTC time of now, YYYYMMDDTHHMMSSZ>" (with a numeric suffix if that exists)
  * and -EBADMSG is returned with *ret a fresh empty state and err naming both paths, so the
  * caller can log it and go on. A file written by a newer format is refused: -EPROTONOSUPPORT,

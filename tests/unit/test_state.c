@@ -703,11 +703,23 @@ static void test_load_refusals(void)
         ASSERT_EQ_INT(count_entries(dir), 1);
         ASSERT_EQ_INT(unlink(path), 0);
 
-        /* Not a regular file: an error, nothing moved. */
+        /* Not a regular file: an error naming what it is, nothing moved. */
         ASSERT_EQ_INT(mkdir(path, 0700), 0);
+        ASSERT_EQ_INT(state_load(path, T0, &s, err, sizeof(err)), -EISDIR);
+        ASSERT_TRUE(s == (struct state *)&err);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "Is a directory, not a regular file"));
+        ASSERT_EQ_INT(count_entries(dir), 1);
+        ASSERT_EQ_INT(rmdir(path), 0);
+
+        /* A FIFO is neither opened for good nor waited for (the test would hang), by the
+         * daemon's loader or by the read-only one. */
+        ASSERT_EQ_INT(mkfifo(path, 0600), 0);
         ASSERT_EQ_INT(state_load(path, T0, &s, err, sizeof(err)), -EINVAL);
         ASSERT_TRUE(s == (struct state *)&err);
-        ASSERT_TRUE(strstr(err, "not a regular file") != NULL);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "Is a FIFO, not a regular file"));
+        ASSERT_EQ_INT(state_read(path, &s, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "Is a FIFO, not a regular file"));
+        ASSERT_TRUE(s == (struct state *)&err);
         ASSERT_EQ_INT(count_entries(dir), 1);
 
         rm_rf(dir);
