@@ -35,6 +35,8 @@ enum log_event {
         EV_DRY_RUN_ACTION,
         EV_STATE_CORRUPT,
         EV_STATE_WRITE_FAILED,
+        EV_STATE_PERMISSIONS,
+        EV_STATE_LOCK_LOST,
         EV_METRICS_WRITE_FAILED,
         EV_PASS_SUMMARY,
         EV_DEBUG,

@@ -85,30 +85,35 @@ static bool dry_run_of(const struct reconciler *r)
 
 /* ---- Persistence ---- */
 
+/* Whether this process may still make mutating calls or write the state; says why not, once
+ * per refusal. */
+static bool may_act(struct reconciler *r)
+{
+        char err[512];
+
+        if (!r->may_act || r->may_act(r->userdata, err, sizeof(err)) == 0)
+                return true;
+        log_event(EV_ERROR, NULL, "holding every mutating call and state write: %s", err);
+        return false;
+}
+
 /* Writes the state. The caller must not make the call a step announces unless this
- * succeeded (I4). */
+ * succeeded (I4). A process that may no longer act writes nothing either: the file may belong
+ * to another daemon by now, and our write would wipe its operations out. */
 static int persist(struct reconciler *r)
 {
         char err[512];
-        int q = state_save(r->state_path, r->state, err, sizeof(err));
+        int q;
 
+        if (!may_act(r))
+                return -ESTALE;
+        q = state_save(r->state_path, r->state, err, sizeof(err));
         if (q < 0)
                 log_event(EV_STATE_WRITE_FAILED, NULL, "%s", err);
         return q;
 }
 
 /* ---- Calls in flight ---- */
-
-/* Whether this process may still make mutating calls; says why not, once per refusal. */
-static bool may_act(struct reconciler *r)
-{
-        char err[256];
-
-        if (!r->may_act || r->may_act(r->userdata, err, sizeof(err)) == 0)
-                return true;
-        log_event(EV_ERROR, NULL, "holding every mutating call: %s", err);
-        return false;
-}
 
 static bool call_pending(const struct reconciler *r, const char *builder)
 {

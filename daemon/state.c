@@ -1203,37 +1203,198 @@ int state_save(const char *path, const struct state *s, char *err, size_t err_si
         return r < 0 ? r : 0;
 }
 
-int state_lock(const char *path, int *ret_fd, char *err, size_t err_size)
+int state_resolve_path(const char *path, char **ret)
 {
-        char *lock = NULL;
+        const char *base;
+        char *dir = NULL, *real;
+        int r;
+
+        real = realpath(path, NULL);
+        if (real) {
+                *ret = real;
+                return 0;
+        }
+        if (errno != ENOENT)
+                return -errno;
+        /* Not there yet: the name goes where its directory resolves to. */
+        r = split_path(path, &dir, &base);
+        if (r < 0)
+                return r;
+        real = realpath(dir, NULL);
+        if (!real)
+                r = -errno;
+        else if (asprintf(ret, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base) < 0)
+                r = -ENOMEM;
+        free(real);
+        free(dir);
+        return r;
+}
+
+int state_lock_path(const char *path, char **ret)
+{
+        char *real;
+        int r = state_resolve_path(path, &real);
+
+        if (r < 0)
+                return r;
+        r = asprintf(ret, "%s.lock", real) < 0 ? -ENOMEM : 0;
+        free(real);
+        return r;
+}
+
+static bool under_proc(const char *path)
+{
+        return strncmp(path, "/proc", 5) == 0 && (path[5] == '\0' || path[5] == '/');
+}
+
+int state_check_path(const char *path, char *err, size_t err_size)
+{
+        char *real = NULL;
+        struct stat st;
+        int r = 0;
+
+        /* A directory that does not exist yet is fine: the unit's StateDirectory= makes it. */
+        (void)state_resolve_path(path, &real);
+        if (under_proc(path) || (real && under_proc(real))) {
+                snprintf(err, err_size,
+                         "state file %s (resolved: %s) is under /proc, where no file can be kept",
+                         path, real ? real : path);
+                r = -EINVAL;
+        } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                snprintf(err, err_size, "state file %s is a %s, not a regular file", path,
+                         fileio_type_name(st.st_mode));
+                r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        }
+        free(real);
+        return r;
+}
+
+/* A lock file we would chmod and lock must be ours alone: one with another name (a hard link)
+ * could be any file of anyone's, and one of another user is not ours to change. */
+static int lock_file_usable(const char *lock, const struct stat *st, char *err, size_t err_size)
+{
+        if (st->st_nlink != 1) {
+                snprintf(err, err_size,
+                         "lock file %s has %lu hard links, so it may be another file as well: "
+                         "refusing to use it (remove it while no daemon runs)",
+                         lock, (unsigned long)st->st_nlink);
+                return -EMLINK;
+        }
+        if (st->st_uid != geteuid()) {
+                snprintf(err, err_size,
+                         "lock file %s is owned by uid %u, not by this process (uid %u): refusing "
+                         "to use it (remove it while no daemon runs)",
+                         lock, (unsigned)st->st_uid, (unsigned)geteuid());
+                return -EPERM;
+        }
+        return 0;
+}
+
+/* Opens, checks and locks the lock file once. Returns the descriptor or a negative errno with
+ * err filled. */
+static int lock_once(const char *path, const char *lock, char *err, size_t err_size)
+{
+        char why[128] = "";
+        struct stat st;
         int fd, r;
 
-        if (asprintf(&lock, "%s.lock", path) < 0)
-                return -ENOMEM;
-        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+        fd = fileio_open(lock, O_RDWR | O_CREAT | O_NOFOLLOW, 0600, &st, why, sizeof(why));
         if (fd < 0) {
-                r = -errno;
-                snprintf(err, err_size, "opening lock file %s: %s", lock, strerror(-r));
-                free(lock);
-                return r;
+                snprintf(err, err_size, "opening lock file %s: %s", lock, why);
+                return fd;
         }
-        r = fchmod(fd, 0600) < 0 ? -errno : 0;
-        if (r == 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+        r = lock_file_usable(lock, &st, err, err_size);
+        if (r == 0 && (st.st_mode & 07777) != 0600 && fchmod(fd, 0600) < 0) {
                 r = -errno;
-        if (r == -EWOULDBLOCK)
-                snprintf(err, err_size,
-                         "state file %s is in use by another process (lock %s is held); is "
-                         "another instance running with the same state_file?",
-                         path, lock);
-        else if (r < 0)
-                snprintf(err, err_size, "locking %s: %s", lock, strerror(-r));
-        free(lock);
+                snprintf(err, err_size, "making lock file %s mode 0600: %s", lock, strerror(-r));
+        }
+        if (r == 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                r = -errno;
+                if (r == -EWOULDBLOCK)
+                        snprintf(err, err_size,
+                                 "state file %s is in use by another process (lock %s is held); "
+                                 "is another instance running with the same state_file?",
+                                 path, lock);
+                else
+                        snprintf(err, err_size, "locking %s: %s", lock, strerror(-r));
+        }
         if (r < 0) {
                 (void)close(fd);
                 return r;
         }
+        return fd;
+}
+
+int state_lock(const char *path, int *ret_fd, char *err, size_t err_size)
+{
+        char *lock = NULL;
+        int fd = -ESTALE, r;
+
+        r = state_lock_path(path, &lock);
+        if (r < 0) {
+                snprintf(err, err_size, "locking state file %s: cannot resolve its directory: %s",
+                         path, strerror(-r));
+                return r;
+        }
+        /* Whoever removed or replaced the file between our open and our flock() left us a lock
+         * nobody else will ever take: only a lock the name still leads to counts. */
+        for (int i = 0; i < 10 && fd == -ESTALE; i++) {
+                fd = lock_once(path, lock, err, err_size);
+                if (fd >= 0 && state_lock_check(path, fd, err, err_size) < 0) {
+                        (void)close(fd);
+                        fd = -ESTALE;
+                }
+        }
+        free(lock);
+        if (fd < 0)
+                return fd;
         *ret_fd = fd;
         return 0;
+}
+
+int state_lock_check(const char *path, int fd, char *err, size_t err_size)
+{
+        struct stat held, named;
+        char *lock = NULL;
+        int r;
+
+        if (fstat(fd, &held) < 0) {
+                r = -errno;
+                snprintf(err, err_size, "checking the lock of state file %s: %s", path,
+                         strerror(-r));
+                return r;
+        }
+        r = state_lock_path(path, &lock);
+        if (r < 0) {
+                snprintf(err, err_size,
+                         "the lock file of state file %s cannot be found any more (%s): another "
+                         "daemon may hold the state now",
+                         path, strerror(-r));
+                return -ESTALE;
+        }
+        if (lstat(lock, &named) < 0) {
+                r = -errno;
+                if (r == -ENOENT)
+                        snprintf(err, err_size,
+                                 "lock file %s was removed: another daemon may hold the state now",
+                                 lock);
+                else
+                        snprintf(err, err_size, "lock file %s cannot be checked: %s", lock,
+                                 strerror(-r));
+                r = -ESTALE;
+        } else if (named.st_dev != held.st_dev || named.st_ino != held.st_ino) {
+                snprintf(err, err_size,
+                         "lock file %s was replaced by another file: another daemon may hold the "
+                         "state now",
+                         lock);
+                r = -ESTALE;
+        } else if (!S_ISREG(named.st_mode)) {
+                snprintf(err, err_size, "lock file %s is a %s, not a regular file", lock,
+                         fileio_type_name(named.st_mode));
+                r = -ESTALE;
+        }
+        free(lock);
+        return r;
 }
 
 void state_unlock(int fd)

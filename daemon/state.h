@@ -111,10 +111,37 @@ int state_to_json(const struct state *s, char **ret);
  * -ENOMEM. *ret is untouched on failure. */
 int state_from_json(const char *text, struct state **ret, char *err, size_t err_size);
 
-/* Takes an exclusive lock on "<path>.lock" (created with mode 0600) without waiting. Returns
- * 0 with *ret_fd the lock's descriptor (owned by the caller, release with state_unlock()),
- * -EWOULDBLOCK when another process holds it, or another negative errno; err says which. */
+/* What path names: realpath(3) of it, or when it does not exist yet, of its directory with
+ * its name appended. Two paths to one state file (through a symbolic link to the file or to a
+ * directory) resolve alike. Returns 0 with *ret owned by the caller, or a negative errno. */
+int state_resolve_path(const char *path, char **ret);
+
+/* The lock file of the state file path: "<state_resolve_path(path)>.lock", so that every path
+ * to one state file leads to one lock. Returns 0 with *ret owned by the caller, or negative. */
+int state_lock_path(const char *path, char **ret);
+
+/* Whether path can be a state file, as far as can be told before using it: not under /proc
+ * (as written or resolved), and not an existing directory, FIFO, socket or device. A missing
+ * file or directory passes. Shared by `check-config` and the daemon's start. Returns 0, or
+ * -EINVAL (-EISDIR for a directory) with err naming the path and what is wrong. */
+int state_check_path(const char *path, char *err, size_t err_size);
+
+/* Takes an exclusive lock on state_lock_path(path) without waiting. The lock file is created
+ * with mode 0600 (O_NOFOLLOW, never blocking); an existing one must be a regular file with one
+ * link owned by this process's user, and only then is its mode set to 0600 if it differs:
+ * a hard-linked one (-EMLINK), another user's (-EPERM) or anything but a regular file is
+ * refused untouched. A lock whose file was removed or replaced while it was being taken is
+ * taken again. Returns 0 with *ret_fd the lock's descriptor (owned by the caller, release with
+ * state_unlock()), -EWOULDBLOCK when another process holds it, or another negative errno; err
+ * says which. */
 int state_lock(const char *path, int *ret_fd, char *err, size_t err_size);
+
+/* Whether the lock fd from state_lock(path) still guards path: state_lock_path(path) still
+ * names the very file (st_dev, st_ino) that fd locks, and it is a regular file. Someone who
+ * removed or replaced it lets another daemon take a fresh lock beside ours, so the holder of a
+ * stale lock must stop writing and calling. Returns 0, or -ESTALE with err naming the lock
+ * file and what became of it (another negative errno only if fd itself cannot be looked at). */
+int state_lock_check(const char *path, int fd, char *err, size_t err_size);
 
 /* Releases a lock from state_lock(); accepts -1. */
 void state_unlock(int fd);
