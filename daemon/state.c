@@ -988,9 +988,10 @@ static int load_corrupt(const char *path, int64_t now, const char *why, struct s
         return -EBADMSG;
 }
 
-/* The daemon writes the file and reads secrets-adjacent decisions from it, so it must be ours
- * and private: a file of another user is refused, a loose mode on our own is tightened (fd is
- * open on path). Returns 0, 1 when the mode was changed (why says from what), or -EPERM. */
+/* The daemon acts on what the file says (which builders it stopped) and replaces it, so it
+ * must be ours and private: a file of another user is refused, a loose mode on our own is
+ * tightened (fd is open on path). Returns 0, 1 when the mode was changed (why says from what),
+ * or a negative errno (-EPERM for another user's file). */
 static int own_state_file(const char *path, int fd, const struct stat *st, char *why,
                           size_t why_size)
 {

@@ -93,7 +93,8 @@ int state_load(const char *path, int64_t now, struct state **ret, char *err, siz
 
 /* Reads path for the read-only commands (status, plan, list), which hold no lock and must
  * change nothing: like state_load(), but a corrupt file is only reported (-EBADMSG, err naming
- * it and why), never moved, and *ret is then untouched. */
+ * it and why), never moved, and *ret is then untouched; the file's owner and mode are neither
+ * checked nor changed. */
 int state_read(const char *path, struct state **ret, char *err, size_t err_size);
 
 /* Writes s to path atomically: a new file beside it (mode 0600 whatever the umask), written,
