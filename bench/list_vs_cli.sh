@@ -50,6 +50,7 @@ state_file = $work/state/state.json
 target = latest
 window = always
 CONF
+chmod go-w "$work/reconciler.conf"  # whatever the umask: the daemon refuses a writable one
 
 # The same isolated environment for both: the fake's credentials and CA, nothing from this
 # machine's AWS set-up, no instance metadata lookups.

@@ -120,7 +120,8 @@ void appstream_parse_error(const char *error_type_header, const char *body, size
 
 /* The endpoint to call: config_endpoint, else AWS_ENDPOINT_URL_APPSTREAM, else
  * AWS_ENDPOINT_URL, else https://appstream2.<region>.amazonaws.com (.com.cn in China).
- * Validates that it is an http(s) URL with a host and that region looks like a region.
+ * Validates that it is an http(s) URL with a host, plain http only to loopback
+ * (config_plain_http_allowed()), and that region looks like a region.
  * On success *ret_url is owned by the caller. */
 int appstream_resolve_endpoint(const char *config_endpoint, const char *region, char **ret_url,
                                char *err, size_t err_size);

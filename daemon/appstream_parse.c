@@ -1,6 +1,7 @@
 /* The parts of the AppStream client that read and check text: responses, errors, endpoints.
  * Kept apart from the transport so that tests and fuzzers reach them directly. */
 #include "appstream.h"
+#include "config.h"
 #include "json_arena.h"
 
 #include <cjson/cJSON.h>
@@ -500,6 +501,10 @@ static int check_url(const char *url, const char *source, char *err, size_t err_
             curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host ||
             (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
                 snprintf(err, err_size, "%s is not an http(s) URL: '%s'", source, url);
+                r = -EINVAL;
+        } else if (strcmp(scheme, "http") == 0 && !config_plain_http_allowed(host)) {
+                snprintf(err, err_size, "%s is refused: %s: '%s'", source,
+                         CONFIG_PLAIN_HTTP_REFUSED, url);
                 r = -EINVAL;
         }
         curl_free(scheme);

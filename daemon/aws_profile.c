@@ -18,6 +18,8 @@
 
 #include <openssl/crypto.h>
 
+#include "fileio.h"
+
 #define AWS_INI_MAX_SIZE (1024 * 1024)
 
 static void set_err(char *err, size_t err_size, const char *fmt, ...)
@@ -446,13 +448,12 @@ static int read_small_file(const char *path, char **ret, size_t *ret_len, char *
         size_t got = 0;
         int fd, r = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        /* Anything but a regular file is never opened or waited for, and counts as missing:
+         * botocore asks os.path.isfile() before it reads a shared file, and a profile must
+         * resolve as it resolves it. */
+        fd = fileio_open(path, O_RDONLY, 0, &st, NULL, 0);
         if (fd < 0)
                 return -ENOENT;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
-                return -ENOENT;
-        }
         if (st.st_size > AWS_INI_MAX_SIZE) {
                 close(fd);
                 set_err(err, err_size, "%s: larger than %d bytes", path, AWS_INI_MAX_SIZE);

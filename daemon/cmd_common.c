@@ -89,7 +89,13 @@ void cmd_observe_versions(struct state *st, const struct builder_list *list, int
 int cmd_read_state(const char *path, struct state **ret)
 {
         char err[512];
-        int r = state_read(path, ret, err, sizeof(err));
+        int r = state_check_path(path, err, sizeof(err));
+
+        if (r < 0) {
+                log_event(EV_ERROR, NULL, "%s", err);
+                return r;
+        }
+        r = state_read(path, ret, err, sizeof(err));
 
         if (r < 0)
                 log_event(r == -EBADMSG ? EV_STATE_CORRUPT : EV_ERROR, NULL, "%s", err);

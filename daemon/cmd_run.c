@@ -39,6 +39,9 @@ struct daemon {
         const char *config_path;
         struct reconciler *rec;
         struct metrics *metrics;
+        char *state_path; /* cfg's state_file resolved (state_resolve_path()) */
+        int lock_fd;
+        bool lock_lost;
         bool once;
         bool stopping;
         bool handles_open;
@@ -140,11 +143,34 @@ static void give_up_unless_holding(struct daemon *d, struct reconciler *rec, int
         d->holding_logged = true;
 }
 
+/* The reconciler's may_act: a daemon whose lock file was removed or replaced may share its
+ * state with a newcomer by now, so it stops calling and writing at once and shuts down. Exit
+ * status 1, not 2: the unit restarts it, and that start takes the lock properly, or refuses
+ * with 2 when another daemon has it. */
+static int check_lock(void *userdata, char *err, size_t err_size)
+{
+        struct daemon *d = userdata;
+        int q = state_lock_check(d->state_path, d->lock_fd, err, err_size);
+
+        if (q < 0 && !d->lock_lost) {
+                d->lock_lost = true;
+                log_event(EV_STATE_LOCK_LOST, NULL, "%s; stopping without another call or write",
+                          err);
+                begin_shutdown(d, EXIT_UPDATE_FAILED);
+                d->exit_code = EXIT_UPDATE_FAILED;
+        }
+        return q;
+}
+
 static void on_pass(struct reconciler *rec, void *userdata)
 {
         struct daemon *d = userdata;
         const struct reconcile_summary *s = reconciler_summary(rec);
+        char err[512];
 
+        /* Also with nothing to do, so that a lost lock does not go unnoticed until then. */
+        if (check_lock(d, err, sizeof(err)) < 0)
+                return;
         report_status(d);
         report_progress(d, s);
         metrics_pass(d->metrics, s, (*d->cfg)->metrics_file, (int64_t)time(NULL));
@@ -257,18 +283,44 @@ static void close_handles(struct daemon *d)
         uv_close((uv_handle_t *)&d->grace, NULL);
 }
 
-static int load_state(const struct config *cfg, struct state **ret)
+static int load_state(const char *path, struct state **ret)
 {
         char err[1024];
-        int q = state_load(cfg->state_file, time(NULL), ret, err, sizeof(err));
+        int q = state_load(path, time(NULL), ret, err, sizeof(err));
 
         if (q == -EBADMSG) {
                 log_event(EV_STATE_CORRUPT, NULL, "%s", err);
                 return 0;
         }
-        if (q < 0)
+        if (q > 0)
+                log_event(EV_STATE_PERMISSIONS, NULL, "%s", err);
+        else if (q < 0)
                 log_event(EV_ERROR, NULL, "cannot load the state: %s", err);
         return q;
+}
+
+/* Checks the state file's path, resolves it (every path to one file takes one lock and
+ * writes one file) and locks it. Returns 0, or an exit code after logging why. */
+static int take_state(struct daemon *d, const struct config *cfg)
+{
+        char err[1024];
+        int q;
+
+        q = state_check_path(cfg->state_file, err, sizeof(err));
+        if (q == 0) {
+                q = state_resolve_path(cfg->state_file, &d->state_path);
+                if (q < 0)
+                        snprintf(err, sizeof(err),
+                                 "state file %s: cannot resolve its directory: %s",
+                                 cfg->state_file, strerror(-q));
+        }
+        if (q == 0)
+                q = state_lock(d->state_path, &d->lock_fd, err, sizeof(err));
+        if (q < 0) {
+                log_event(EV_ERROR, NULL, "%s", err);
+                return EXIT_USAGE;
+        }
+        return 0;
 }
 
 static int daemon_main(struct daemon *d, const struct cli_options *opts)
@@ -276,30 +328,26 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         const struct config *cfg = *d->cfg;
         struct state *st = NULL;
         char err[1024];
-        int lock_fd = -1, q;
+        int q;
 
-        q = state_lock(cfg->state_file, &lock_fd, err, sizeof(err));
-        if (q < 0) {
-                log_event(EV_ERROR, NULL, "%s", err);
+        q = take_state(d, cfg);
+        if (q)
+                return q;
+        if (load_state(d->state_path, &st) < 0)
                 return EXIT_USAGE;
-        }
-        if (load_state(cfg, &st) < 0) {
-                state_unlock(lock_fd);
-                return EXIT_USAGE;
-        }
         q = session_open(cfg, &d->session, err, sizeof(err));
         if (q < 0) {
                 log_event(EV_ERROR, NULL, "%s", err);
                 state_free(st);
-                state_unlock(lock_fd);
                 return EXIT_USAGE;
         }
         q = reconciler_new(&(struct reconciler_options){.loop = &d->session->loop,
                                                          .api = d->session->api,
                                                          .cfg = cfg,
                                                          .state = st,
-                                                         .state_path = cfg->state_file,
+                                                         .state_path = d->state_path,
                                                          .dry_run = opts->dry_run,
+                                                         .may_act = check_lock,
                                                          .on_pass = on_pass,
                                                          .userdata = d},
                            &d->rec);
@@ -330,13 +378,13 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         close_handles(d);
         if (session_close(d->session) < 0)
                 log_event(EV_ERROR, NULL, "event loop closed with handles still open");
-        state_unlock(lock_fd);
         return d->exit_code;
 }
 
 int cmd_run(struct config **cfg, const struct cli_options *opts, bool once)
 {
-        struct daemon d = {.cfg = cfg, .config_path = opts->config_path, .once = once};
+        struct daemon d = {
+                .cfg = cfg, .config_path = opts->config_path, .lock_fd = -1, .once = once};
         int r = EXIT_USAGE;
 
         if (metrics_new(&d.metrics) < 0) {
@@ -347,6 +395,8 @@ int cmd_run(struct config **cfg, const struct cli_options *opts, bool once)
                 log_set_observer(NULL, NULL);
                 metrics_free(d.metrics);
         }
+        state_unlock(d.lock_fd);
+        free(d.state_path);
         /* Every way out of the daemon passes here, so systemd always hears of it. */
         notify_stopping();
         return r;

@@ -11,10 +11,12 @@
  * section headers itself. inih's run-time options, which are process-wide, are left alone. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <netinet/in.h>
 /* The handler type the library is built to call; the line number it passes goes unused, so a
  * build without it would do no harm either. */
 #define INI_HANDLER_LINENO 1
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "fileio.h"
 
 #define DEFAULT_STATE_FILE "/var/lib/appstream-agent-reconciler/state.json"
 #define MAX_FILE_SIZE (1024 * 1024)
@@ -221,6 +224,27 @@ static int parse_path(struct parser *p, const char *name, const char *value, cha
         return 0;
 }
 
+bool config_plain_http_allowed(const char *host)
+{
+        unsigned char a[16];
+        char bare[INET6_ADDRSTRLEN];
+        size_t len = strlen(host);
+
+        if (strcasecmp(host, "localhost") == 0)
+                return true;
+        if (inet_pton(AF_INET, host, a) == 1)
+                return a[0] == 127;
+        if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+                host++;
+                len -= 2;
+        }
+        if (len >= sizeof(bare))
+                return false;
+        memcpy(bare, host, len);
+        bare[len] = '\0';
+        return inet_pton(AF_INET6, bare, a) == 1 && memcmp(a, &in6addr_loopback, 16) == 0;
+}
+
 /* "http://" or "https://", then a host (a name, an address or a bracketed IPv6 address), an
  * optional port and an optional path. User information is refused: it would put credentials
  * into the configuration and from there into logs. */
@@ -407,6 +431,16 @@ static int apply_endpoint(struct parser *p, const char *name, const char *value)
                 return fail_value(p, "bad endpoint (an http:// or https:// URL without user "
                                      "information)",
                                   value);
+        if (strncasecmp(value, "http://", 7) == 0) {
+                /* endpoint_valid() saw a host, bracketed when it is IPv6. */
+                const char *h = value + 7;
+                size_t len = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+                char host[256];
+
+                snprintf(host, sizeof(host), "%.*s", (int)len, h);
+                if (!config_plain_http_allowed(host))
+                        return fail_value(p, CONFIG_PLAIN_HTTP_REFUSED, value);
+        }
         return set_string(p, &p->config->endpoint, value);
 }
 
@@ -985,28 +1019,34 @@ int config_parse_string(const char *text, const char *name, struct config **ret,
         return parse_text(text, strlen(text), name, ret, err, err_size);
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_len)
+/* Reads the file into a buffer owned by the caller; why says what went wrong. A file that
+ * others may write is refused as sshd refuses one: whoever can change it decides which
+ * builders are stopped, with our credentials. */
+static int read_file(const char *path, char **ret, size_t *ret_len, char *why, size_t why_size)
 {
+        char reason[128] = "";
         struct stat st;
         char *buf = NULL;
         size_t len = 0;
-        int r = 0;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int fd, r = 0;
 
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                goto out;
+        fd = fileio_open(path, O_RDONLY, 0, &st, reason, sizeof(reason));
+        if (fd < 0) {
+                snprintf(why, why_size, "cannot read: %s", reason);
+                return fd;
         }
-        if (S_ISDIR(st.st_mode)) {
-                r = -EISDIR;
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                snprintf(why, why_size,
+                         "writable by group or others (mode %04o); refusing it, since whoever can "
+                         "change it controls the daemon (chmod go-w %s)",
+                         (unsigned)(st.st_mode & 07777), path);
+                r = -EPERM;
                 goto out;
         }
         buf = malloc(MAX_FILE_SIZE + 1);
         if (!buf) {
                 r = -ENOMEM;
-                goto out;
+                goto fail;
         }
         for (;;) {
                 ssize_t n = read(fd, buf + len, MAX_FILE_SIZE + 1 - len);
@@ -1015,19 +1055,22 @@ static int read_file(const char *path, char **ret, size_t *ret_len)
                         continue;
                 if (n < 0) {
                         r = -errno;
-                        goto out;
+                        goto fail;
                 }
                 if (n == 0)
                         break;
                 len += (size_t)n;
                 if (len > MAX_FILE_SIZE) {
                         r = -EFBIG;
-                        goto out;
+                        goto fail;
                 }
         }
         *ret = buf;
         *ret_len = len;
         buf = NULL;
+        goto out;
+fail:
+        snprintf(why, why_size, "cannot read: %s", strerror(-r));
 out:
         free(buf);
         close(fd);
@@ -1036,13 +1079,13 @@ out:
 
 int config_load(const char *path, struct config **ret, char *err, size_t err_size)
 {
-        char *text = NULL;
+        char *text = NULL, why[512] = "";
         size_t len = 0;
-        int r = read_file(path, &text, &len);
+        int r = read_file(path, &text, &len, why, sizeof(why));
 
         if (r < 0) {
                 if (err && err_size > 0)
-                        snprintf(err, err_size, "%s: cannot read: %s", path, strerror(-r));
+                        snprintf(err, err_size, "%s: %s", path, why);
                 return r;
         }
         r = parse_text(text, len, path, ret, err, err_size);

@@ -72,17 +72,30 @@ struct config {
 
 /* Loads and validates path. On success returns 0 and *ret is owned by the caller
  * (config_free()). On failure returns a negative errno (-ENOENT, -EACCES, -EISDIR, -EFBIG
- * and the like when the file cannot be read, -EINVAL for content, -ENOMEM) and writes one
+ * and the like when the file cannot be read, -EINVAL for content or for a file that is not a
+ * regular file, -EPERM for a file that group or others may write, -ENOMEM) and writes one
  * line into err (truncated to err_size), "path:line: what is wrong: 'offending text'" for
  * content ("reconciler.conf:12: unknown key in [reconciler]: 'max_concurent'") or
- * "path: cannot read: <strerror>" for the file; *ret is untouched. Only the first error is
- * reported. Windows are parsed with window_parse(), with what that implies for TZ. */
+ * "path: cannot read: <strerror>" for the file ("Is a FIFO, not a regular file" for a file
+ * of the wrong kind, which is never opened, and never waited for); *ret is untouched. Only
+ * the first error is reported. Windows are parsed with window_parse(), with what that implies
+ * for TZ. */
 int config_load(const char *path, struct config **ret, char *err, size_t err_size);
 
 /* Same, from a string (tests and fuzzing); name stands in for the path in messages. text and
  * name are borrowed and must not be NULL. */
 int config_parse_string(const char *text, const char *name, struct config **ret, char *err,
                         size_t err_size);
+
+/* Whether requests may go to host (as a URL writes it: a name, an IPv4 address or a bracketed
+ * IPv6 one) over plain http: only on loopback (127.0.0.0/8, ::1, localhost). Anywhere else
+ * signed requests and session tokens would cross a network in clear text (I9). */
+bool config_plain_http_allowed(const char *host);
+
+/* Why an http:// endpoint elsewhere is refused, for messages. */
+#define CONFIG_PLAIN_HTTP_REFUSED                                                              \
+        "plain http is allowed only to loopback (127.0.0.0/8, ::1, localhost): signed "          \
+        "requests and session tokens must not cross a network in clear text; use https"
 
 /* Frees a configuration; accepts NULL. */
 void config_free(struct config *c);

@@ -18,6 +18,7 @@
 
 #include "aws_profile.h"
 #include "creds_provider.h"
+#include "fileio.h"
 
 #define CREDS_MAX_PROVIDERS 4
 #define CREDS_REFRESH_EARLY_MAX 300 /* seconds */
@@ -373,14 +374,11 @@ int creds_read_small_file(const char *path, size_t max, char **ret, size_t *ret_
         char *buf;
         int fd, r;
 
-        /* O_NONBLOCK: a FIFO in place of the file must not stall the loop. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        /* Never opened unless regular, never waited for: a FIFO in place of the file must not
+         * stall the loop. */
+        fd = fileio_open(path, O_RDONLY, 0, &st, NULL, 0);
         if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
-                return -EINVAL;
-        }
+                return fd == -EISDIR ? -EINVAL : fd;
         buf = calloc(1, max + 2);
         if (!buf) {
                 close(fd);

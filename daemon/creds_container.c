@@ -160,7 +160,7 @@ static int read_authorization(struct container_provider *cp, char *err, size_t e
                         (void)snprintf(err, err_size,
                                        "container: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_"
                                        "FILE %s: %s",
-                                       file, strerror(-r));
+                                       file, r == -EINVAL ? "not a regular file" : strerror(-r));
                         return r;
                 }
                 while (len > 0 && strchr(" \t\r\n", cp->authorization[len - 1]))

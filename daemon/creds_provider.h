@@ -122,7 +122,8 @@ int creds_http_send(const struct creds_transport *transport, const struct http_r
 void creds_http_abandon(struct creds_http_call *call);
 
 /* Reads a small file (at most max bytes) in one go; *ret is NUL-terminated and owned by the
- * caller. Returns 0, -EFBIG, or a negative errno from open/read. */
+ * caller. Returns 0, -EFBIG, -EINVAL for anything but a regular file (never opened, never
+ * waited for), or a negative errno from open/read. */
 int creds_read_small_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* Splits a credential_process command line (aws_profile_shlex_split()) and runs it with

@@ -8,13 +8,26 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "state.h"
+
+/* What the daemon's start would refuse about the state file is refused here too. */
+static int check_config(const struct config *cfg)
+{
+        char err[1024];
+
+        if (state_check_path(cfg->state_file, err, sizeof(err)) < 0) {
+                log_event(EV_CONFIG_INVALID, NULL, "%s: bad state_file: %s", cfg->path, err);
+                return EXIT_USAGE;
+        }
+        printf("%s: configuration is valid\n", cfg->path);
+        return EXIT_OK;
+}
 
 static int dispatch(struct config **cfg, const struct cli_options *opts)
 {
         switch (opts->command) {
         case CMD_CHECK_CONFIG:
-                printf("%s: configuration is valid\n", (*cfg)->path);
-                return EXIT_OK;
+                return check_config(*cfg);
         case CMD_LIST:
                 return cmd_list(*cfg, opts);
         case CMD_PLAN:

@@ -94,14 +94,31 @@ static bool dry_run_of(const struct reconciler *r)
 
 /* ---- Persistence ---- */
 
+/* Whether this process may still make mutating calls or write the state; says why not, once
+ * per refusal. */
+static bool may_act(struct reconciler *r)
+{
+        char err[512];
+
+        if (!r->may_act || r->may_act(r->userdata, err, sizeof(err)) == 0)
+                return true;
+        log_event(EV_ERROR, NULL, "holding every mutating call and state write: %s", err);
+        return false;
+}
+
 /* Writes the state. A failure leaves the reconciler unsaved: the state in memory has moved
  * on without the disk, so no call may go out until a later save succeeds (I4); a restart
- * then finds the last state that was written and decides from there. */
+ * then finds the last state that was written and decides from there. A process that may no
+ * longer act writes nothing either: the file may belong to another daemon by now, and our
+ * write would wipe its operations out. */
 static int persist(struct reconciler *r)
 {
         char err[512];
-        int q = state_save(r->state_path, r->state, err, sizeof(err));
+        int q;
 
+        if (!may_act(r))
+                return -ESTALE;
+        q = state_save(r->state_path, r->state, err, sizeof(err));
         if (q < 0) {
                 snprintf(r->summary.state_error, sizeof(r->summary.state_error), "%s", err);
                 log_event(EV_STATE_WRITE_FAILED, NULL,
@@ -125,17 +142,6 @@ static bool saved(struct reconciler *r)
 }
 
 /* ---- Calls in flight ---- */
-
-/* Whether this process may still make mutating calls; says why not, once per refusal. */
-static bool may_act(struct reconciler *r)
-{
-        char err[256];
-
-        if (!r->may_act || r->may_act(r->userdata, err, sizeof(err)) == 0)
-                return true;
-        log_event(EV_ERROR, NULL, "holding every mutating call: %s", err);
-        return false;
-}
 
 static bool call_pending(const struct reconciler *r, const char *builder)
 {

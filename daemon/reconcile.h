@@ -58,9 +58,10 @@ struct reconciler_options {
         /* Seconds on a monotonic clock, for timeouts; NULL: uv_hrtime(). */
         int64_t (*now_mono)(void *userdata);
         void *now_userdata;
-        /* Asked just before every mutating call and before an operation begins: 0 when this
-         * process may still act, or a negative errno with err filled (say, its state lock was
-         * taken away). A refusal holds the call; NULL always allows. */
+        /* Asked just before every mutating call, every write of the state and before an
+         * operation begins: 0 when this process may still act, or a negative errno with err
+         * filled (say, its state lock was taken away). A refusal holds the call or the write
+         * (a step that needed the write then makes no call either, I4); NULL always allows. */
         int (*may_act)(void *userdata, char *err, size_t err_size);
         /* Called after every pass (successful or not). */
         void (*on_pass)(struct reconciler *r, void *userdata);

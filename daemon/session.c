@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "appstream.h"
 #include "config.h"
 #include "creds.h"
+#include "fileio.h"
 #include "http.h"
 #include "log.h"
 
@@ -94,6 +96,20 @@ static void on_rejected(void *userdata, const struct rejected_entry *e, size_t m
                           e->shown, e->length);
 }
 
+/* libcurl reads the CA bundle on the loop's thread whenever it connects: a FIFO there would
+ * hang the loop at the first request, a directory fail every one of them obscurely. */
+static int check_ca_bundle(char *err, size_t err_size)
+{
+        const char *ca = getenv("AWS_CA_BUNDLE");
+        struct stat st;
+
+        if (!ca || !*ca || stat(ca, &st) < 0 || S_ISREG(st.st_mode))
+                return 0;
+        snprintf(err, err_size, "AWS_CA_BUNDLE %s is a %s, not a regular file", ca,
+                 fileio_type_name(st.st_mode));
+        return -EINVAL;
+}
+
 int session_open(const struct config *cfg, struct session **ret, char *err, size_t err_size)
 {
         struct session *s = calloc(1, sizeof(*s));
@@ -114,6 +130,9 @@ int session_open(const struct config *cfg, struct session **ret, char *err, size
         if (r < 0)
                 goto fail;
         r = resolve_endpoint(cfg, s, source, err, err_size);
+        if (r < 0)
+                goto fail;
+        r = check_ca_bundle(err, err_size);
         if (r < 0)
                 goto fail;
         r = http_client_new(&s->loop, NULL, &s->http);

@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
+
 #define DAY 86400
 #define WEEK_MINUTES (7 * 1440)
 #define ALL_DAYS 0x7f
@@ -295,12 +297,11 @@ static bool tzif_file(const char *path, struct zone_id *ret_id)
         char magic[4];
         struct stat st;
         bool ok = false;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int fd = fileio_open(path, O_RDONLY, 0, &st, NULL, 0);
 
         if (fd < 0)
                 return false;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-            read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+        if (read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
             memcmp(magic, "TZif", sizeof(magic)) == 0) {
                 zone_id_from_stat(&st, ret_id);
                 ok = true;
@@ -579,6 +580,14 @@ static int parse_times(const char *s, struct window *w, char *err, size_t err_si
         }
         if (w->start_min == 1440) {
                 set_error(err, err_size, "a window cannot start at 24:00 in '%s'", s);
+                return -EINVAL;
+        }
+        /* Read as overnight it would be a whole day, but it as likely means none: say it. */
+        if (w->start_min == w->end_min) {
+                set_error(err, err_size,
+                          "a window cannot start when it ends in '%s' (for a whole day write "
+                          "00:00-24:00)",
+                          s);
                 return -EINVAL;
         }
         /* 24:00 closes at the next midnight; written as 00:00 it would mean the same. */

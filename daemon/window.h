@@ -2,8 +2,9 @@
  *
  * DAYS is a day name (Mon..Sun), a range (Mon-Fri, wrapping ranges such as Fri-Mon allowed),
  * a comma list of either, "daily" or "*". The days name the day on which a window OPENS; an
- * end at or before the start means it closes on the following day ("Wed 22:00-01:00" runs
- * Wednesday 22:00 to Thursday 01:00). "00:00-24:00" is the whole day. ZONE is "UTC" or an
+ * end before the start means it closes on the following day ("Wed 22:00-01:00" runs
+ * Wednesday 22:00 to Thursday 01:00). "00:00-24:00" is the whole day; an end equal to the
+ * start ("02:00-02:00", "00:00-00:00") is refused as ambiguous. ZONE is "UTC" or an
  * IANA name from the system tz database; without one the system's local zone is used.
  * Times are read as the zone's local clock reads them; the exact treatment of daylight-saving
  * gaps and overlaps is documented in window.c and tested.

@@ -42,6 +42,7 @@ def write_config(path, sections):
         lines.append("")
     path = pathlib.Path(path)
     path.write_text("\n".join(lines))
+    path.chmod(0o644)  # whatever the umask: the daemon refuses a file others may write
     return path
 
 

@@ -513,6 +513,16 @@ static const struct {
      "AWS_ENDPOINT_URL_APPSTREAM is not an http(s) URL: 'ftp://files.example'"},
     {NULL, NULL, "https://", "eu-central-1", NULL, "AWS_ENDPOINT_URL is not"},
     {NULL, NULL, "appstream.example.com", "eu-central-1", NULL, "AWS_ENDPOINT_URL is not"},
+    /* Plain http only to loopback, wherever the URL came from (I9). */
+    {NULL, "http://appstream.example.com", NULL, "eu-central-1", NULL,
+     "AWS_ENDPOINT_URL_APPSTREAM is refused: plain http is allowed only to loopback"},
+    {NULL, NULL, "http://10.1.2.3:4566/", "eu-central-1", NULL,
+     "AWS_ENDPOINT_URL is refused: plain http is allowed only to loopback"},
+    {"http://appstream.example.com", NULL, NULL, "eu-central-1", NULL,
+     "the configured endpoint is refused: plain http"},
+    {NULL, "HTTP://localhost:4566", NULL, "eu-central-1", "HTTP://localhost:4566", NULL},
+    {NULL, NULL, "http://[::1]:4566", "eu-central-1", "http://[::1]:4566", NULL},
+    {NULL, NULL, "http://127.0.0.2", "eu-central-1", "http://127.0.0.2", NULL},
     /* Bad regions, even with an endpoint that would do. */
     {"https://config.example", NULL, NULL, "mars", NULL, "not a valid AWS region: 'mars'"},
     {NULL, NULL, NULL, NULL, NULL, "not a valid AWS region: ''"},

@@ -226,6 +226,10 @@ static void test_endpoints(void)
                 "HTTPS://Example.com/some/path",
                 "http://[::1]:8443/",
                 "http://localhost:65535",
+                "HTTP://LOCALHOST/",
+                "http://127.255.0.9:80/x",
+                "http://[0:0:0:0:0:0:0:1]/",
+                "https://10.0.0.1:8443/",
         };
 
         for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -301,6 +305,20 @@ static const struct error_case error_cases[] = {
         {"[aws]\nendpoint = http://127.0.0.1:\n" MINIMAL, 2, "bad endpoint"},
         {"[aws]\nendpoint = http://exa mple.com\n" MINIMAL, 2, "bad endpoint"},
         {"[aws]\nendpoint = http://[]:80\n" MINIMAL, 2, "bad endpoint"},
+        /* Plain http anywhere but on loopback would carry signed requests in clear text. */
+        {"[aws]\nendpoint = http://appstream2.eu-central-1.amazonaws.com\n" MINIMAL, 2,
+         "plain http is allowed only to loopback (127.0.0.0/8, ::1, localhost): signed requests "
+         "and session tokens must not cross a network in clear text; use https: "
+         "'http://appstream2.eu-central-1.amazonaws.com'"},
+        {"[aws]\nendpoint = http://10.0.0.1:8080/\n" MINIMAL, 2, "plain http is allowed only"},
+        {"[aws]\nendpoint = http://128.0.0.1\n" MINIMAL, 2, "plain http is allowed only"},
+        {"[aws]\nendpoint = http://localhost.example.com\n" MINIMAL, 2,
+         "plain http is allowed only"},
+        {"[aws]\nendpoint = http://127.0.0.1.example.com\n" MINIMAL, 2,
+         "plain http is allowed only"},
+        {"[aws]\nendpoint = http://[::2]:80\n" MINIMAL, 2, "plain http is allowed only"},
+        {"[aws]\nendpoint = http://[::ffff:127.0.0.1]\n" MINIMAL, 2,
+         "plain http is allowed only"},
         {"[reconciler]\npoll_interval = 5x\n" MINIMAL, 2,
          "bad duration for poll_interval (examples: 30s, 5m, 1h30m): '5x'"},
         {"[reconciler]\npoll_interval = 5\n" MINIMAL, 2, "bad duration for poll_interval"},
@@ -343,6 +361,12 @@ static const struct error_case error_cases[] = {
          "bad window (unknown day 'Mox'): 'Mox 02:00-03:00 UTC'"},
         {"[policy]\nwindow = Sat 02:00-03:00 Europe/Berlim\n", 2,
          "bad window (unknown time zone 'Europe/Berlim'): 'Sat 02:00-03:00 Europe/Berlim'"},
+        {"[policy]\nwindow = Sat 02:00-02:00 UTC\n", 2,
+         "bad window (a window cannot start when it ends in '02:00-02:00' (for a whole day "
+         "write 00:00-24:00)): 'Sat 02:00-02:00 UTC'"},
+        {MINIMAL "[builder prod-*]\nwindow = Sun 03:00-05:00 UTC\nwindow = daily 00:00-00:00\n", 5,
+         "bad window (a window cannot start when it ends in '00:00-00:00' (for a whole day "
+         "write 00:00-24:00)): 'daily 00:00-00:00'"},
         {"[policy]\nwindow = always\ninclude = a,,b\n", 3, "empty glob in list: 'a,,b'"},
         {"[policy]\nwindow = always\ninclude = a,\n", 3, "empty glob in list: 'a,'"},
         {"[policy]\nwindow = always\nexclude = , a\n", 3, "empty glob in list: ', a'"},
@@ -584,6 +608,41 @@ static void test_load(void)
         ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), -EFBIG);
         ASSERT_TRUE(strstr(err, ": cannot read: File too large") != NULL);
         ASSERT_TRUE(c == NULL);
+
+        /* Nothing but a regular file is opened, nor waited for: a FIFO would hang the open. */
+        snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+        ASSERT_EQ_INT(mkfifo(path, 0600), 0);
+        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strncmp(err, path, strlen(path)) == 0);
+        ASSERT_TRUE(strstr(err, ": cannot read: Is a FIFO, not a regular file") != NULL);
+        ASSERT_TRUE(c == NULL);
+
+        /* A file that group or others may write is refused, as sshd refuses one; the mode it
+         * has is named, and a private or read-only one is fine. */
+        snprintf(path, sizeof(path), "%s/good.conf", dir);
+        {
+                static const struct {
+                        mode_t mode;
+                        int r;
+                } modes[] = {{0664, -EPERM}, {0646, -EPERM}, {0622, -EPERM}, {0666, -EPERM},
+                             {0644, 0},      {0640, 0},      {0600, 0},      {0400, 0}};
+
+                for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+                        char mode[16];
+
+                        ASSERT_EQ_INT(chmod(path, modes[i].mode), 0);
+                        err[0] = '\0';
+                        ASSERT_EQ_INT(config_load(path, &c, err, sizeof(err)), modes[i].r);
+                        config_free(c);
+                        c = NULL;
+                        if (modes[i].r == 0)
+                                continue;
+                        snprintf(mode, sizeof(mode), "(mode %04o)", (unsigned)modes[i].mode);
+                        ASSERT_TRUE(strncmp(err, path, strlen(path)) == 0);
+                        ASSERT_TRUE(strstr(err, "writable by group or others") != NULL);
+                        ASSERT_TRUE(strstr(err, mode) != NULL);
+                }
+        }
 
         /* A tiny error buffer still ends in a NUL. */
         char tiny[8];

@@ -754,11 +754,23 @@ static void test_load_refusals(void)
         ASSERT_EQ_INT(count_entries(dir), 1);
         ASSERT_EQ_INT(unlink(path), 0);
 
-        /* Not a regular file: an error, nothing moved. */
+        /* Not a regular file: an error naming what it is, nothing moved. */
         ASSERT_EQ_INT(mkdir(path, 0700), 0);
+        ASSERT_EQ_INT(state_load(path, T0, &s, err, sizeof(err)), -EISDIR);
+        ASSERT_TRUE(s == (struct state *)&err);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "Is a directory, not a regular file"));
+        ASSERT_EQ_INT(count_entries(dir), 1);
+        ASSERT_EQ_INT(rmdir(path), 0);
+
+        /* A FIFO is neither opened for good nor waited for (the test would hang), by the
+         * daemon's loader or by the read-only one. */
+        ASSERT_EQ_INT(mkfifo(path, 0600), 0);
         ASSERT_EQ_INT(state_load(path, T0, &s, err, sizeof(err)), -EINVAL);
         ASSERT_TRUE(s == (struct state *)&err);
-        ASSERT_TRUE(strstr(err, "not a regular file") != NULL);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "Is a FIFO, not a regular file"));
+        ASSERT_EQ_INT(state_read(path, &s, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "Is a FIFO, not a regular file"));
+        ASSERT_TRUE(s == (struct state *)&err);
         ASSERT_EQ_INT(count_entries(dir), 1);
 
         rm_rf(dir);
@@ -854,6 +866,239 @@ static void test_lock(void)
         free(dir);
 }
 
+/* The daemon's state file must be its own and private: a loose mode is tightened with a
+ * warning for the caller to log, another user's file is refused untouched. The read-only
+ * loader changes and refuses nothing of this. */
+static void test_load_ownership(void)
+{
+        char *dir = make_dir(), *path = join(dir, "state.json"), err[1024] = "";
+        struct state *saved = rich_state(), *s = NULL, *sentinel = (struct state *)&err;
+        struct stat st;
+
+        ASSERT_EQ_INT(state_save(path, saved, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(chmod(path, 0644), 0);
+        ASSERT_EQ_INT(state_read(path, &s, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(file_mode(path), 0644);
+        state_free(s);
+        s = NULL;
+
+        ASSERT_EQ_INT(state_load(path, T0, &s, err, sizeof(err)), 1);
+        ASSERT_TRUE(s != NULL);
+        if (s)
+                check_rich_state(s);
+        ASSERT_EQ_INT(file_mode(path), 0600);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "had mode 0644; changed it to 0600"));
+        state_free(s);
+        s = NULL;
+        ASSERT_EQ_INT(state_load(path, T0, &s, err, sizeof(err)), 0);
+        state_free(s);
+
+        /* Another user's (as root, any uid will do). */
+        ASSERT_EQ_INT(chown(path, 65534, 65534), 0);
+        ASSERT_EQ_INT(chmod(path, 0640), 0);
+        s = sentinel;
+        ASSERT_EQ_INT(state_load(path, T0, &s, err, sizeof(err)), -EPERM);
+        ASSERT_TRUE(s == sentinel);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "owned by uid 65534"));
+        ASSERT_EQ_INT(stat(path, &st), 0);
+        ASSERT_TRUE(st.st_uid == 65534 && (st.st_mode & 07777) == 0640);
+        s = NULL;
+        ASSERT_EQ_INT(state_read(path, &s, err, sizeof(err)), 0);
+        state_free(s);
+
+        state_free(saved);
+        rm_rf(dir);
+        free(path);
+        free(dir);
+}
+
+/* What check-config and the daemon's start refuse as a state file path. */
+static void test_check_path(void)
+{
+        char *dir = make_dir(), *path = join(dir, "state.json"), *link = join(dir, "proc-link");
+        char *via_link = join(link, "self/state.json"), err[1024] = "";
+
+        /* Missing file, even a missing directory: fine (StateDirectory= comes later). */
+        ASSERT_EQ_INT(state_check_path(path, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(state_check_path("/nonexistent/dir/state.json", err, sizeof(err)), 0);
+        write_text(path, "{}", 2);
+        ASSERT_EQ_INT(state_check_path(path, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(unlink(path), 0);
+
+        ASSERT_EQ_INT(mkdir(path, 0700), 0);
+        ASSERT_EQ_INT(state_check_path(path, err, sizeof(err)), -EISDIR);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "is a directory, not a regular file"));
+        ASSERT_EQ_INT(rmdir(path), 0);
+
+        ASSERT_EQ_INT(mkfifo(path, 0600), 0);
+        ASSERT_EQ_INT(state_check_path(path, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "is a FIFO, not a regular file"));
+        ASSERT_EQ_INT(unlink(path), 0);
+
+        ASSERT_EQ_INT(state_check_path("/proc/state.json", err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strstr(err, "/proc/state.json") && strstr(err, "under /proc"));
+        ASSERT_EQ_INT(state_check_path("/proc", err, sizeof(err)), -EINVAL);
+        ASSERT_EQ_INT(state_check_path("/processes/state.json", err, sizeof(err)), 0);
+        /* Under /proc once resolved. */
+        ASSERT_EQ_INT(symlink("/proc", link), 0);
+        ASSERT_EQ_INT(state_check_path(via_link, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strstr(err, via_link) && strstr(err, "under /proc"));
+
+        rm_rf(dir);
+        free(via_link);
+        free(link);
+        free(path);
+        free(dir);
+}
+
+/* Every path to one state file takes one lock: through a symbolic link to its directory or
+ * to the file itself. */
+static void test_lock_follows_links(void)
+{
+        char *dir = make_dir(), *real_dir = join(dir, "real"), *path = join(real_dir, "s.json");
+        char *dir_link = join(dir, "linked"), *via_dir = join(dir_link, "s.json");
+        char *file_link = join(dir, "s-link.json"), *lock = NULL, *expected = NULL, err[1024];
+        int fd = -1, fd2 = 123;
+
+        ASSERT_EQ_INT(mkdir(real_dir, 0700), 0);
+        ASSERT_EQ_INT(symlink(real_dir, dir_link), 0);
+
+        /* Before the state file exists, and after. */
+        ASSERT_EQ_INT(state_lock_path(via_dir, &lock), 0);
+        ASSERT_TRUE(asprintf(&expected, "%s.lock", path) > 0);
+        ASSERT_STREQ(lock, expected);
+        free(lock);
+        lock = NULL;
+        ASSERT_EQ_INT(state_lock(path, &fd, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(state_lock(via_dir, &fd2, err, sizeof(err)), -EWOULDBLOCK);
+        ASSERT_TRUE(strstr(err, "in use by another process") && strstr(err, expected));
+        write_text(path, "{\"format\":1}", 12);
+        ASSERT_EQ_INT(symlink(path, file_link), 0);
+        ASSERT_EQ_INT(state_lock_path(file_link, &lock), 0);
+        ASSERT_STREQ(lock, expected);
+        ASSERT_EQ_INT(state_lock(file_link, &fd2, err, sizeof(err)), -EWOULDBLOCK);
+        ASSERT_EQ_INT(fd2, 123);
+        ASSERT_EQ_INT(state_lock_check(via_dir, fd, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(state_lock_check(file_link, fd, err, sizeof(err)), 0);
+        state_unlock(fd);
+
+        rm_rf(dir);
+        free(expected);
+        free(lock);
+        free(file_link);
+        free(via_dir);
+        free(dir_link);
+        free(path);
+        free(real_dir);
+        free(dir);
+}
+
+/* A lock file that is not ours alone is refused untouched: never chmod'ed, never locked. */
+static void test_lock_refusals(void)
+{
+        char *dir = make_dir(), *path = join(dir, "state.json");
+        char *lock = join(dir, "state.json.lock");
+        char *other = join(dir, "precious"), err[1024];
+        struct stat st;
+        int fd = 123;
+
+        /* Hard-linked to another file. */
+        write_text(other, "x", 1);
+        ASSERT_EQ_INT(chmod(other, 0644), 0);
+        ASSERT_EQ_INT(link(other, lock), 0);
+        ASSERT_EQ_INT(state_lock(path, &fd, err, sizeof(err)), -EMLINK);
+        ASSERT_EQ_INT(fd, 123);
+        ASSERT_TRUE(strstr(err, lock) && strstr(err, "2 hard links"));
+        ASSERT_EQ_INT(file_mode(other), 0644);
+        ASSERT_EQ_INT(unlink(lock), 0);
+
+        /* Another user's. */
+        write_text(lock, "", 0);
+        ASSERT_EQ_INT(chmod(lock, 0664), 0);
+        ASSERT_EQ_INT(chown(lock, 65534, 65534), 0);
+        ASSERT_EQ_INT(state_lock(path, &fd, err, sizeof(err)), -EPERM);
+        ASSERT_EQ_INT(fd, 123);
+        ASSERT_TRUE(strstr(err, lock) && strstr(err, "owned by uid 65534"));
+        ASSERT_EQ_INT(stat(lock, &st), 0);
+        ASSERT_TRUE((st.st_mode & 07777) == 0664 && st.st_uid == 65534);
+        ASSERT_EQ_INT(unlink(lock), 0);
+
+        /* A symbolic link (even to a file of ours), a FIFO, a directory. */
+        ASSERT_EQ_INT(symlink(other, lock), 0);
+        ASSERT_TRUE(state_lock(path, &fd, err, sizeof(err)) < 0);
+        ASSERT_TRUE(strstr(err, lock) && strstr(err, "Is a symbolic link, not a regular file"));
+        ASSERT_EQ_INT(file_mode(other), 0644);
+        ASSERT_EQ_INT(unlink(lock), 0);
+        ASSERT_EQ_INT(mkfifo(lock, 0644), 0);
+        ASSERT_EQ_INT(state_lock(path, &fd, err, sizeof(err)), -EINVAL);
+        ASSERT_TRUE(strstr(err, lock) && strstr(err, "Is a FIFO, not a regular file"));
+        ASSERT_EQ_INT(file_mode(lock), 0644);
+        ASSERT_EQ_INT(unlink(lock), 0);
+        ASSERT_EQ_INT(mkdir(lock, 0755), 0);
+        ASSERT_EQ_INT(state_lock(path, &fd, err, sizeof(err)), -EISDIR);
+        ASSERT_EQ_INT(rmdir(lock), 0);
+        ASSERT_EQ_INT(fd, 123);
+
+        /* Our own with a loose mode is fine, and made 0600. */
+        write_text(lock, "", 0);
+        ASSERT_EQ_INT(chmod(lock, 0666), 0);
+        ASSERT_EQ_INT(state_lock(path, &fd, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(file_mode(lock), 0600);
+        state_unlock(fd);
+
+        rm_rf(dir);
+        free(other);
+        free(lock);
+        free(path);
+        free(dir);
+}
+
+/* The holder of a lock learns when its lock file is removed or replaced: a newcomer could
+ * take a fresh lock beside it. */
+static void test_lock_check(void)
+{
+        char *dir = make_dir(), *path = join(dir, "state.json");
+        char *lock = join(dir, "state.json.lock");
+        char *aside = join(dir, "aside"), err[1024] = "";
+        int fd = -1, fd2 = -1;
+
+        ASSERT_EQ_INT(state_lock(path, &fd, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(state_lock_check(path, fd, err, sizeof(err)), 0);
+
+        /* Removed: a second lock is then free to take, and the first one knows it is stale. */
+        ASSERT_EQ_INT(unlink(lock), 0);
+        ASSERT_EQ_INT(state_lock_check(path, fd, err, sizeof(err)), -ESTALE);
+        ASSERT_TRUE(strstr(err, lock) && strstr(err, "was removed"));
+        ASSERT_EQ_INT(state_lock(path, &fd2, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(state_lock_check(path, fd2, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(state_lock_check(path, fd, err, sizeof(err)), -ESTALE);
+        ASSERT_TRUE(strstr(err, lock) && strstr(err, "was replaced by another file"));
+        state_unlock(fd2);
+
+        /* Replaced by a rename, or by something that is no file at all. */
+        state_unlock(fd);
+        ASSERT_EQ_INT(state_lock(path, &fd, err, sizeof(err)), 0);
+        write_text(aside, "", 0);
+        ASSERT_EQ_INT(rename(aside, lock), 0);
+        ASSERT_EQ_INT(state_lock_check(path, fd, err, sizeof(err)), -ESTALE);
+        ASSERT_EQ_INT(unlink(lock), 0);
+        ASSERT_EQ_INT(mkfifo(lock, 0600), 0);
+        ASSERT_EQ_INT(state_lock_check(path, fd, err, sizeof(err)), -ESTALE);
+        ASSERT_TRUE(strstr(err, lock) != NULL);
+        ASSERT_EQ_INT(unlink(lock), 0);
+
+        /* The directory gone as well. */
+        ASSERT_EQ_INT(state_lock_check("/nonexistent/dir/state.json", fd, err, sizeof(err)),
+                      -ESTALE);
+        state_unlock(fd);
+
+        rm_rf(dir);
+        free(aside);
+        free(lock);
+        free(path);
+        free(dir);
+}
+
 int main(void)
 {
         test_json_round_trip();
@@ -871,6 +1116,11 @@ int main(void)
         test_load_corrupt();
         test_load_refusals();
         test_read_only();
+        test_load_ownership();
+        test_check_path();
         test_lock();
+        test_lock_follows_links();
+        test_lock_refusals();
+        test_lock_check();
         return test_summary("test_state");
 }

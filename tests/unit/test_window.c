@@ -80,8 +80,7 @@ static const char *const good_windows[] = {
         "* 03:00-04:00 UTC",
         "Wed 22:00-01:00 UTC",
         "Sun 23:00-01:00 UTC",
-        "Mon 02:00-02:00 UTC",
-        "Mon 00:00-00:00 UTC",
+        "Mon 02:00-01:59 UTC",
         "Mon   01:00-02:00\tUTC",
         "Mon 01:00-02:00 America/New_York",
         "Mon 01:00-02:00 Australia/Sydney",
@@ -118,6 +117,16 @@ static const struct {
         {"Mon 02:00_03:00 UTC", "bad time range '02:00_03:00' (expected HH:MM-HH:MM, 00:00-24:00)"},
         {"Mon 02:00 03:00 UTC", "bad time range '02:00' (expected HH:MM-HH:MM, 00:00-24:00)"},
         {"Mon 24:00-01:00 UTC", "a window cannot start at 24:00 in '24:00-01:00'"},
+        /* A whole day or none? Refused rather than guessed. */
+        {"Mon 02:00-02:00 UTC",
+         "a window cannot start when it ends in '02:00-02:00' (for a whole day write "
+         "00:00-24:00)"},
+        {"Mon 00:00-00:00 UTC",
+         "a window cannot start when it ends in '00:00-00:00' (for a whole day write "
+         "00:00-24:00)"},
+        {"daily 23:59-23:59 UTC",
+         "a window cannot start when it ends in '23:59-23:59' (for a whole day write "
+         "00:00-24:00)"},
         {"Mon 02:00-03:00 Europe/Berlim", "unknown time zone 'Europe/Berlim'"},
         {"Mon 02:00-03:00 utc", "unknown time zone 'utc'"},
         {"Mon 02:00-03:00 ../../../etc/passwd", "unknown time zone '../../../etc/passwd'"},
@@ -194,14 +203,14 @@ static const struct eval_case eval_cases[] = {
         {{"Fri-Mon 10:00-11:00 UTC"}, "2024-01-02 12:00", NULL, "2024-01-05 10:00"},
         {{"Fri-Mon 10:00-11:00 UTC"}, "2024-01-08 10:30", "2024-01-08 11:00", "2024-01-12 10:00"},
 
-        /* Whole days, and a start equal to the end (24 hours). */
+        /* Whole days, and 24 hours from 02:00 in two windows that touch. */
         {{"Mon 00:00-24:00 UTC"}, "2024-01-01 23:59:59", "2024-01-02 00:00", "2024-01-08 00:00"},
-        {{"Mon 00:00-00:00 UTC"}, "2024-01-01 12:00", "2024-01-02 00:00", "2024-01-08 00:00"},
-        {{"Mon 02:00-02:00 UTC"}, "2024-01-02 01:59", "2024-01-02 02:00", "2024-01-08 02:00"},
+        {{"Mon 02:00-24:00 UTC", "Tue 00:00-02:00 UTC"},
+         "2024-01-02 01:59", "2024-01-02 02:00", "2024-01-08 02:00"},
+        {{"Mon 02:00-01:59 UTC"}, "2024-01-02 01:58", "2024-01-02 01:59", "2024-01-08 02:00"},
         {{"Mon-Fri 00:00-24:00 UTC"}, "2024-01-03 12:00", "2024-01-06 00:00", "2024-01-08 00:00"},
         {{"Mon-Fri 00:00-24:00 UTC"}, "2024-01-06 12:00", NULL, "2024-01-08 00:00"},
         {{"daily 00:00-24:00 UTC"}, "2024-01-03 12:00", NEVER, NEVER},
-        {{"* 00:00-00:00 UTC"}, "2024-01-03 12:00", NEVER, NEVER},
         {{"always"}, "2024-01-03 12:00", NEVER, NEVER},
 
         /* Several windows: touching and overlapping ones join; the next opening skips
@@ -465,7 +474,8 @@ static void test_longest_span(void)
                 {{"Sat 02:00-04:00 UTC"}, 7200},
                 {{"Sun 23:00-01:00 UTC"}, 7200},
                 {{"Wed 22:00-01:00 UTC"}, 10800},
-                {{"Mon 02:00-02:00 UTC"}, 86400},
+                {{"Mon 02:00-24:00 UTC", "Tue 00:00-02:00 UTC"}, 86400},
+                {{"Mon 02:00-01:59 UTC"}, 86400 - 60},
                 {{"Mon-Fri 00:00-24:00 UTC"}, 5 * 86400},
                 {{"Tue 22:00-24:00 UTC", "Wed 00:00-02:00 UTC"}, 14400},
                 {{"Sat 02:00-06:00 UTC", "Sat 05:00-08:00 UTC"}, 6 * 3600},
