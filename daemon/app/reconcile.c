@@ -20,6 +20,8 @@
 #include "operation.h"
 #include "policy.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 
 #define LATEST_AGENT "[LATEST]"
 

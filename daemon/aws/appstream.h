@@ -7,52 +7,13 @@
 #include <stdint.h>
 #include <uv.h>
 
-/* ImageBuilder.LatestAppstreamAgentVersion */
-enum latest_flag {
-        LATEST_ABSENT = 0,
-        LATEST_TRUE,
-        LATEST_FALSE,
-};
-
-/* One image builder as DescribeImageBuilders reports it. Absent string fields are NULL; the
- * state is kept as AWS spelled it so that unknown states survive untouched. */
-struct builder {
-        char *name;
-        char *arn;
-        char *state;
-        char *agent_version;
-        enum latest_flag latest;
-        char *state_reason_code;
-        char *state_reason_message;
-        char *instance_type;
-        char *platform;
-};
+#include "builder.h"
 
 /* AppStream's rule for a name, from the API model: ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$. */
 #define APPSTREAM_NAME_MAX 101
 
 /* How much of a rejected name a log line shows, in bytes of the name. */
 #define APPSTREAM_SHOWN_NAME_MAX 100
-
-/* An entry of a listing that is not a builder anyone may act on: it has no Name, or its Name
- * breaks AppStream's rule (appstream_name_is_valid()): empty, too long, control characters. */
-struct rejected_entry {
-        /* The name for a log line: its first APPSTREAM_SHOWN_NAME_MAX bytes with C-style escapes
-         * for control characters, quotes, backslashes and bytes past ASCII, and "..." when it
-         * was cut; NULL when the entry has no Name. */
-        char *shown;
-        size_t length; /* of the whole name, in bytes */
-        uint64_t key;  /* appstream_digest() of the whole name; 0 without a Name */
-};
-
-struct builder_list {
-        struct builder *items;
-        size_t n;
-        struct rejected_entry *rejected; /* the entries left out of items, in listing order */
-        size_t n_rejected;
-};
-
-void builder_list_free(struct builder_list *list);
 
 /* Whether name is one AppStream allows (APPSTREAM_NAME_MAX). NULL is not. */
 bool appstream_name_is_valid(const char *name);
@@ -61,9 +22,6 @@ bool appstream_name_is_valid(const char *name);
  * met before without keeping copies of what may be megabytes. Not for security: a collision
  * only makes a hostile answer fail (or go unlogged) sooner. */
 uint64_t appstream_digest(const char *s);
-
-/* Frees the strings of b and zeroes it. */
-void builder_clear(struct builder *b);
 
 /* Appends the builders of one DescribeImageBuilders response to list and returns the page's
  * NextToken in *ret_next_token (NULL on the last page; owned by the caller). Tolerant: absent
@@ -121,7 +79,7 @@ void appstream_parse_error(const char *error_type_header, const char *body, size
 /* The endpoint to call: config_endpoint, else AWS_ENDPOINT_URL_APPSTREAM, else
  * AWS_ENDPOINT_URL, else https://appstream2.<region>.amazonaws.com (.com.cn in China).
  * Validates that it is an http(s) URL with a host, plain http only to loopback
- * (config_plain_http_allowed()), and that region looks like a region.
+ * (endpoint_plain_http_allowed()), and that region looks like a region.
  * On success *ret_url is owned by the caller. */
 int appstream_resolve_endpoint(const char *config_endpoint, const char *region, char **ret_url,
                                char *err, size_t err_size);

@@ -1,7 +1,7 @@
 /* The parts of the AppStream client that read and check text: responses, errors, endpoints.
  * Kept apart from the transport so that tests and fuzzers reach them directly. */
 #include "appstream.h"
-#include "config.h"
+#include "endpoint.h"
 #include "json_arena.h"
 
 #include <cjson/cJSON.h>
@@ -11,35 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void builder_clear(struct builder *b)
-{
-        free(b->name);
-        free(b->arn);
-        free(b->state);
-        free(b->agent_version);
-        free(b->state_reason_code);
-        free(b->state_reason_message);
-        free(b->instance_type);
-        free(b->platform);
-        memset(b, 0, sizeof(*b));
-}
-
-void builder_list_free(struct builder_list *list)
-{
-        if (!list)
-                return;
-        for (size_t i = 0; i < list->n; i++)
-                builder_clear(&list->items[i]);
-        free(list->items);
-        list->items = NULL;
-        list->n = 0;
-        for (size_t i = 0; i < list->n_rejected; i++)
-                free(list->rejected[i].shown);
-        free(list->rejected);
-        list->rejected = NULL;
-        list->n_rejected = 0;
-}
 
 static bool is_alnum_ascii(char c)
 {
@@ -180,6 +151,7 @@ static int copy_builder(const cJSON *m[N_MEMBERS], struct builder *b)
         r |= copy_string(m[M_NAME], &b->name);
         r |= copy_string(m[M_ARN], &b->arn);
         r |= copy_string(m[M_STATE], &b->state);
+        b->state_kind = builder_state_parse(b->state);
         r |= copy_string(m[M_AGENT_VERSION], &b->agent_version);
         r |= copy_string(m[M_INSTANCE_TYPE], &b->instance_type);
         r |= copy_string(m[M_PLATFORM], &b->platform);
@@ -502,9 +474,9 @@ static int check_url(const char *url, const char *source, char *err, size_t err_
             (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
                 snprintf(err, err_size, "%s is not an http(s) URL: '%s'", source, url);
                 r = -EINVAL;
-        } else if (strcmp(scheme, "http") == 0 && !config_plain_http_allowed(host)) {
+        } else if (strcmp(scheme, "http") == 0 && !endpoint_plain_http_allowed(host)) {
                 snprintf(err, err_size, "%s is refused: %s: '%s'", source,
-                         CONFIG_PLAIN_HTTP_REFUSED, url);
+                         ENDPOINT_PLAIN_HTTP_REFUSED, url);
                 r = -EINVAL;
         }
         curl_free(scheme);

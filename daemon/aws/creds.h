@@ -9,33 +9,8 @@
 #include <uv.h>
 
 #include "aws_profile.h" /* aws_profile_region(): the profile's region, for the daemon */
+#include "credentials.h"
 #include "http.h"
-
-struct aws_credentials {
-        char *access_key_id;
-        char *secret_access_key;
-        char *session_token; /* NULL when none */
-        int64_t expires_at;  /* Unix seconds; 0 when they never expire */
-        const char *source;  /* static: "environment", "shared-credentials-file",
-                                 "shared-config-file", "credential-process", "container",
-                                 "imds" */
-};
-
-/* The clocks the chain reads; tests replace them so that expiry and backoff need no sleeping. */
-struct creds_clock {
-        int64_t (*now)(void *userdata);           /* wall clock, Unix seconds */
-        uint64_t (*monotonic_ms)(void *userdata); /* any origin, never goes back */
-        void *userdata;
-};
-
-/* How container and instance-metadata requests are sent. The default is http_send() on
- * creds_chain_options.http; tests substitute a scripted transport. The contract is
- * http_send()'s: done is called exactly once, later, from the loop, unless send fails. */
-struct creds_transport {
-        int (*send)(void *userdata, const struct http_request *request, http_done_fn done,
-                    void *done_userdata);
-        void *userdata;
-};
 
 struct creds_chain_options {
         uv_loop_t *loop;

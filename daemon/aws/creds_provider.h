@@ -10,7 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "creds.h"
+#include "credentials.h"
+#include "http.h"
 
 /* The outcome of one provider get:
  *   r == 0, creds != NULL  found; creds is handed over to the callee
@@ -68,14 +69,10 @@ static inline void creds_provider_free(struct creds_provider *p)
                 p->ops->free(p);
 }
 
-/* Copies the strings into a new set; token may be NULL. *ret is owned by the caller
- * (aws_credentials_free()). Returns 0, -EINVAL (id or secret empty) or -ENOMEM. */
-int aws_credentials_new(const char *access_key_id, const char *secret_access_key,
-                        const char *session_token, int64_t expires_at, const char *source,
-                        struct aws_credentials **ret);
 
-/* Wipes the secrets and frees; accepts NULL. */
-void aws_credentials_free(struct aws_credentials *creds);
+/* Formats one line into err (err_size > 0), as every provider reports its failures. */
+void creds_set_error(char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Parses an ISO 8601 timestamp as credential endpoints write it: YYYY-MM-DDTHH:MM:SS (or a
  * space for T), optional fraction, then Z, +HH:MM, +HHMM or +HH (none: UTC). Returns 0 or

@@ -9,6 +9,8 @@
 #include "log.h"
 #include "session.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 
 struct describe_result {
         int r;

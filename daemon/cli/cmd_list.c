@@ -17,6 +17,8 @@
 #include "config.h"
 #include "policy.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 #include "table.h"
 
 static const char *latest_text(enum latest_flag f)
@@ -29,13 +31,13 @@ static int compare_names(const void *a, const void *b)
         return strcmp(((const struct builder *)a)->name, ((const struct builder *)b)->name);
 }
 
-static enum compliance compliance_of(const struct config *cfg, const struct state *st,
-                                     const struct builder *b, int64_t now)
+static enum compliance builder_compliance(const struct config *cfg, const struct state *st,
+                                          const struct builder *b, int64_t now)
 {
         struct builder_policy p;
 
         config_policy_for(cfg, b->name, &p);
-        return policy_compliance(p.target, b, st->has_newest_seen ? &st->newest_seen : NULL, now);
+        return compliance_of(p.target, b, st->has_newest_seen ? &st->newest_seen : NULL, now);
 }
 
 static enum table_style compliance_style(enum compliance c)
@@ -56,9 +58,9 @@ static int print_table(const struct config *cfg, const struct state *st,
         table_set_colour(t, table_colour_wanted(stdout));
         for (size_t i = 0; i < list->n; i++) {
                 const struct builder *b = &list->items[i];
-                enum compliance c = compliance_of(cfg, st, b, now);
+                enum compliance c = builder_compliance(cfg, st, b, now);
                 const char *row[] = {b->name, b->state, b->agent_version, latest_text(b->latest),
-                                     policy_compliance_name(c)};
+                                     compliance_name(c)};
                 const enum table_style styles[] = {TABLE_PLAIN, TABLE_PLAIN, TABLE_PLAIN,
                                                    TABLE_PLAIN, compliance_style(c)};
 
@@ -96,7 +98,7 @@ static int print_json(const struct config *cfg, const struct state *st,
                                               ? cJSON_CreateNull()
                                               : cJSON_CreateBool(b->latest == LATEST_TRUE));
                 cJSON_AddStringToObject(o, "compliance",
-                                        policy_compliance_name(compliance_of(cfg, st, b, now)));
+                                        compliance_name(builder_compliance(cfg, st, b, now)));
                 cJSON_AddItemToArray(array, o);
         }
         text = cJSON_Print(root);

@@ -14,6 +14,8 @@
 #include "policy.h"
 #include "session.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 #include "table.h"
 
 static enum table_style compliance_style(enum compliance c)
@@ -62,7 +64,7 @@ static int print_table(const struct policy_plan *plan, const struct builder_list
                 const char *row[] = {d->builder,
                                      b->state,
                                      b->agent_version,
-                                     policy_compliance_name(d->compliance),
+                                     compliance_name(d->compliance),
                                      policy_decision_name(d->kind),
                                      next,
                                      d->reason};
@@ -115,7 +117,7 @@ static int print_json(const struct policy_plan *plan, const struct builder_list 
                 cJSON_AddItemToObject(o, "agent_version",
                                       b->agent_version ? cJSON_CreateString(b->agent_version)
                                                        : cJSON_CreateNull());
-                cJSON_AddStringToObject(o, "compliance", policy_compliance_name(d->compliance));
+                cJSON_AddStringToObject(o, "compliance", compliance_name(d->compliance));
                 cJSON_AddStringToObject(o, "decision", policy_decision_name(d->kind));
                 cJSON_AddItemToObject(o, "next_window",
                                       d->has_next_window && d->next_window != INT64_MAX

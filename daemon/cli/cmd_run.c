@@ -20,6 +20,8 @@
 #include "reconcile.h"
 #include "session.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 #include "table.h"
 
 /* How long in-flight calls get to answer after SIGTERM before we leave them to the next

@@ -8,6 +8,8 @@
 #include "config.h"
 #include "operation.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 #include "table.h"
 
 #define STATUS_HISTORY 20

@@ -9,6 +9,8 @@
 #include "config.h"
 #include "log.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 
 /* What the daemon's start would refuse about the state file is refused here too. */
 static int check_config(const struct config *cfg)

@@ -11,12 +11,10 @@
  * section headers itself. inih's run-time options, which are process-wide, are left alone. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <netinet/in.h>
 /* The handler type the library is built to call; the line number it passes goes unused, so a
  * build without it would do no harm either. */
 #define INI_HANDLER_LINENO 1
@@ -29,6 +27,7 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "endpoint.h"
 #include "fileio.h"
 
 #define DEFAULT_STATE_FILE "/var/lib/appstream-agent-reconciler/state.json"
@@ -224,27 +223,6 @@ static int parse_path(struct parser *p, const char *name, const char *value, cha
         return 0;
 }
 
-bool config_plain_http_allowed(const char *host)
-{
-        unsigned char a[16];
-        char bare[INET6_ADDRSTRLEN];
-        size_t len = strlen(host);
-
-        if (strcasecmp(host, "localhost") == 0)
-                return true;
-        if (inet_pton(AF_INET, host, a) == 1)
-                return a[0] == 127;
-        if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-                host++;
-                len -= 2;
-        }
-        if (len >= sizeof(bare))
-                return false;
-        memcpy(bare, host, len);
-        bare[len] = '\0';
-        return inet_pton(AF_INET6, bare, a) == 1 && memcmp(a, &in6addr_loopback, 16) == 0;
-}
-
 /* "http://" or "https://", then a host (a name, an address or a bracketed IPv6 address), an
  * optional port and an optional path. User information is refused: it would put credentials
  * into the configuration and from there into logs. */
@@ -438,8 +416,8 @@ static int apply_endpoint(struct parser *p, const char *name, const char *value)
                 char host[256];
 
                 snprintf(host, sizeof(host), "%.*s", (int)len, h);
-                if (!config_plain_http_allowed(host))
-                        return fail_value(p, CONFIG_PLAIN_HTTP_REFUSED, value);
+                if (!endpoint_plain_http_allowed(host))
+                        return fail_value(p, ENDPOINT_PLAIN_HTTP_REFUSED, value);
         }
         return set_string(p, &p->config->endpoint, value);
 }

@@ -87,16 +87,6 @@ int config_load(const char *path, struct config **ret, char *err, size_t err_siz
 int config_parse_string(const char *text, const char *name, struct config **ret, char *err,
                         size_t err_size);
 
-/* Whether requests may go to host (as a URL writes it: a name, an IPv4 address or a bracketed
- * IPv6 one) over plain http: only on loopback (127.0.0.0/8, ::1, localhost). Anywhere else
- * signed requests and session tokens would cross a network in clear text (I9). */
-bool config_plain_http_allowed(const char *host);
-
-/* Why an http:// endpoint elsewhere is refused, for messages. */
-#define CONFIG_PLAIN_HTTP_REFUSED                                                              \
-        "plain http is allowed only to loopback (127.0.0.0/8, ::1, localhost): signed "          \
-        "requests and session tokens must not cross a network in clear text; use https"
-
 /* Frees a configuration; accepts NULL. */
 void config_free(struct config *c);
 

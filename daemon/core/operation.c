@@ -13,7 +13,7 @@
 
 #include "duration.h"
 #include "operation.h"
-#include "policy.h"
+#include "compliance.h"
 
 enum observed {
         OBS_GONE, /* not in the describe result */
@@ -28,21 +28,25 @@ enum observed {
 
 static enum observed classify(const struct builder *b)
 {
-        static const struct {
-                const char *name;
-                enum observed obs;
-        } states[] = {
-            {"RUNNING", OBS_RUNNING},   {"STOPPING", OBS_STOPPING},       {"STOPPED", OBS_STOPPED},
-            {"PENDING", OBS_STARTING},  {"UPDATING_AGENT", OBS_STARTING}, {"FAILED", OBS_FAILED},
-            {"DELETING", OBS_DELETING},
-        };
-
         if (!b)
                 return OBS_GONE;
-        for (size_t i = 0; b->state && i < sizeof(states) / sizeof(states[0]); i++)
-                if (strcmp(b->state, states[i].name) == 0)
-                        return states[i].obs;
-        return OBS_OTHER;
+        switch (b->state_kind) {
+        case BUILDER_RUNNING:
+                return OBS_RUNNING;
+        case BUILDER_STOPPING:
+                return OBS_STOPPING;
+        case BUILDER_STOPPED:
+                return OBS_STOPPED;
+        case BUILDER_PENDING:
+        case BUILDER_UPDATING_AGENT:
+                return OBS_STARTING;
+        case BUILDER_FAILED:
+                return OBS_FAILED;
+        case BUILDER_DELETING:
+                return OBS_DELETING;
+        default:
+                return OBS_OTHER;
+        }
 }
 
 struct ctx {
@@ -134,8 +138,8 @@ static void verify(const struct ctx *c, const char *how)
         char desc[160];
 
         config_policy_for(c->cfg, c->op->builder, &pol);
-        v = policy_compliance(pol.target, c->b, c->newest_seen, c->now);
-        policy_describe_compliance(pol.target, c->b, c->newest_seen, c->now, desc, sizeof(desc));
+        v = compliance_of(pol.target, c->b, c->newest_seen, c->now);
+        compliance_describe(pol.target, c->b, c->newest_seen, c->now, desc, sizeof(desc));
         finish(c, v == COMPLIANCE_COMPLIANT ? OP_RESULT_SUCCEEDED : OP_RESULT_FAILED);
         if (v == COMPLIANCE_COMPLIANT)
                 say(c->step, "updated: %s%s", desc, how);

@@ -43,7 +43,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "appstream.h"
+#include "builder.h"
 #include "config.h"
 #include "version.h"
 

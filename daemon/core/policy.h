@@ -1,4 +1,4 @@
-/* Compliance and the policy decisions: (config, builders, state, now) -> one decision per
+/* The policy decisions: (config, builders, state, now) -> one decision per
  * builder and the operations to begin. Pure: no I/O, no clock reads, no globals.
  *
  * A builder's decision is the first rule that applies, in this order:
@@ -37,24 +37,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "appstream.h"
+#include "builder.h"
+#include "compliance.h"
 #include "config.h"
 #include "state.h"
 #include "version.h"
-
-enum compliance {
-        COMPLIANCE_UNKNOWN,
-        COMPLIANCE_COMPLIANT,
-        COMPLIANCE_NON_COMPLIANT,
-};
-
-/* Compliance of b against target (SPEC "Compliance") at now (Unix seconds). A missing or
- * unparseable agent version, or one from the future (version_is_future()), is unknown whatever
- * else the builder says. target latest: LatestAppstreamAgentVersion TRUE is compliant, FALSE
- * non-compliant; absent, the version is compared with newest_seen (NULL, or itself from the
- * future: nothing newer is known, so compliant). target version: compliant when not older. */
-enum compliance policy_compliance(const struct target *target, const struct builder *b,
-                                  const struct agent_version *newest_seen, int64_t now);
 
 enum decision_kind {
         DECISION_IN_OPERATION,
@@ -119,10 +106,4 @@ size_t policy_failures_in_span(const struct state *st, int64_t span_closes_at, i
 
 /* Stable names for logs and JSON ("start-update", "non-compliant", ...). */
 const char *policy_decision_name(enum decision_kind kind);
-const char *policy_compliance_name(enum compliance c);
 
-/* The reason text of a compliance verdict ("agent 06-19-2023 older than target 09-05-2025")
- * into buf; returns buf. */
-char *policy_describe_compliance(const struct target *target, const struct builder *b,
-                                 const struct agent_version *newest_seen, int64_t now, char *buf,
-                                 size_t size);

@@ -1,4 +1,4 @@
-/* The persisted state: operations in flight, backoff, failures for the circuit breaker, the
+/* The state model: operations in flight, backoff, failures for the circuit breaker, the
  * newest agent version ever seen and a short history. Stored as JSON, replaced atomically
  * (I4), guarded by a lock file so that two daemons never share it.
  *
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "appstream.h"
+#include "builder.h"
 #include "operation.h"
 #include "version.h"
 
@@ -79,75 +79,6 @@ int state_new(struct state **ret);
 
 /* Frees a state and everything in it; accepts NULL. */
 void state_free(struct state *s);
-
-/* Loads path for the daemon, which will write it. On success returns 0 with *ret owned by the
- * caller; a missing file is a fresh, empty state. The file must be ours: one owned by another
- * user is refused (-EPERM, *ret untouched); a mode other than 0600 is changed to 0600 and the
- * load returns 1 with err saying from what, for a warning. Something other than a regular file
- * (a directory, a FIFO, ...) is refused without being opened or waited for. A file that is
- * not a valid state (bad JSON, bad field, empty) is renamed to
- * "<path>.corrupt-<UTC time of now, YYYYMMDDTHHMMSSZ>" (with a numeric suffix if that exists)
- * and -EBADMSG is returned with *ret a fresh empty state and err naming both paths, so the
- * caller can log it and go on. A file written by a newer format is refused: -EPROTONOSUPPORT,
- * the file stays where it is and *ret is untouched. Other errors (-EACCES, ...) also leave
- * *ret untouched; err always says what failed. now is the wall clock, Unix seconds. */
-int state_load(const char *path, int64_t now, struct state **ret, char *err, size_t err_size);
-
-/* Reads path for the read-only commands (status, plan, list), which hold no lock and must
- * change nothing: like state_load(), but a corrupt file is only reported (-EBADMSG, err naming
- * it and why), never moved, and *ret is then untouched; the file's owner and mode are neither
- * checked nor changed. */
-int state_read(const char *path, struct state **ret, char *err, size_t err_size);
-
-/* Writes s to path atomically: a new file beside it (mode 0600 whatever the umask), written,
- * fsync'ed, renamed over path, then the directory fsync'ed. On failure returns a negative
- * errno with err filled; no temporary file is left, and the previous file is untouched unless
- * only the final directory fsync failed (the new file is then in place but its rename may not
- * survive a power loss). */
-int state_save(const char *path, const struct state *s, char *err, size_t err_size);
-
-/* The JSON text of s. Returns 0 or -ENOMEM; *ret is owned by the caller (free()). */
-int state_to_json(const struct state *s, char **ret);
-
-/* Parses and validates text. Returns 0 with *ret owned by the caller; -EBADMSG with err
- * naming the offending field for anything invalid; -EPROTONOSUPPORT for a newer format;
- * -ENOMEM. *ret is untouched on failure. */
-int state_from_json(const char *text, struct state **ret, char *err, size_t err_size);
-
-/* What path names: realpath(3) of it, or when it does not exist yet, of its directory with
- * its name appended. Two paths to one state file (through a symbolic link to the file or to a
- * directory) resolve alike. Returns 0 with *ret owned by the caller, or a negative errno. */
-int state_resolve_path(const char *path, char **ret);
-
-/* The lock file of the state file path: "<state_resolve_path(path)>.lock", so that every path
- * to one state file leads to one lock. Returns 0 with *ret owned by the caller, or negative. */
-int state_lock_path(const char *path, char **ret);
-
-/* Whether path can be a state file, as far as can be told before using it: not under /proc
- * (as written or resolved), and not an existing directory, FIFO, socket or device. A missing
- * file or directory passes. Shared by `check-config` and the daemon's start. Returns 0, or
- * -EINVAL (-EISDIR for a directory) with err naming the path and what is wrong. */
-int state_check_path(const char *path, char *err, size_t err_size);
-
-/* Takes an exclusive lock on state_lock_path(path) without waiting. The lock file is created
- * with mode 0600 (O_NOFOLLOW, never blocking); an existing one must be a regular file with one
- * link owned by this process's user, and only then is its mode set to 0600 if it differs:
- * a hard-linked one (-EMLINK), another user's (-EPERM) or anything but a regular file is
- * refused untouched. A lock whose file was removed or replaced while it was being taken is
- * taken again. Returns 0 with *ret_fd the lock's descriptor (owned by the caller, release with
- * state_unlock()), -EWOULDBLOCK when another process holds it, or another negative errno; err
- * says which. */
-int state_lock(const char *path, int *ret_fd, char *err, size_t err_size);
-
-/* Whether the lock fd from state_lock(path) still guards path: state_lock_path(path) still
- * names the very file (st_dev, st_ino) that fd locks, and it is a regular file. Someone who
- * removed or replaced it lets another daemon take a fresh lock beside ours, so the holder of a
- * stale lock must stop writing and calling. Returns 0, or -ESTALE with err naming the lock
- * file and what became of it (another negative errno only if fd itself cannot be looked at). */
-int state_lock_check(const char *path, int fd, char *err, size_t err_size);
-
-/* Releases a lock from state_lock(); accepts -1. */
-void state_unlock(int fd);
 
 /* The operation of builder, or NULL. The result borrows from s. */
 struct operation *state_find_operation(struct state *s, const char *builder);

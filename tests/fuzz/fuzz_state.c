@@ -5,6 +5,8 @@
 
 #include "fuzz.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 
 static void check_state(const struct state *s)
 {

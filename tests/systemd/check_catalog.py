@@ -1,4 +1,4 @@
-"""The journal catalog and the man page's event table against the event table in daemon/log.c:
+"""The journal catalog and the man page's event table against the event table in daemon/app/log.c:
 the same MESSAGE_IDs, exactly, each catalog entry complete, and systemd's own catalog parser
 (journalctl --update-catalog) accepting the file and finding every id."""
 import pathlib
@@ -15,8 +15,8 @@ PRIORITIES = {"LOG_DEBUG": "debug", "LOG_INFO": "info", "LOG_NOTICE": "notice",
 
 
 def events_in_log_c():
-    """{id: (name, priority word)} from the kinds[] initialisers of daemon/log.c."""
-    text = (SOURCE_DIR / "daemon" / "log.c").read_text()
+    """{id: (name, priority word)} from the kinds[] initialisers of daemon/app/log.c."""
+    text = (SOURCE_DIR / "daemon" / "app" / "log.c").read_text()
     table = text[text.index("kinds[EV__COUNT] = {") + len("kinds[EV__COUNT] = {"):]
     table = table[:table.index("};")]
     found = re.findall(r'\{\s*"([a-z-]+)",\s*"([0-9a-f]{32})",\s*(LOG_[A-Z]+)\s*\}', table)

@@ -1,6 +1,6 @@
 """The man pages: `man -l` renders each with every groff warning on and prints none, and they
 document what the program has: every command and option of --help in
-appstream-agent-reconciler(8), every configuration key of daemon/config.c in
+appstream-agent-reconciler(8), every configuration key of daemon/core/config.c in
 reconciler.conf(5)."""
 import os
 import re
@@ -38,7 +38,7 @@ def main():
     for option in re.findall(r"(--[a-z-]+)", usage):
         c.check(option in program, f"appstream-agent-reconciler(8) documents {option}")
 
-    config_c = (SOURCE_DIR / "daemon" / "config.c").read_text()
+    config_c = (SOURCE_DIR / "daemon" / "core" / "config.c").read_text()
     keys = set(re.findall(r'\{"([a-z_]+)", SECTION_', config_c))
     c.check(len(keys) >= 15, f"keys found in config.c: {sorted(keys)}")
     for key in sorted(keys):

@@ -7,6 +7,8 @@
 #include "config.h"
 #include "operation.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 #include "test.h"
 #include "version.h"
 #include "window.h"
@@ -74,6 +76,7 @@ static struct builder mkbuilder(const char *name, const char *state, const char 
         return (struct builder){
             .name = (char *)name,
             .state = (char *)state,
+            .state_kind = builder_state_parse(state),
             .agent_version = (char *)ver,
         };
 }
@@ -463,6 +466,7 @@ static void test_reasons(void)
                                "target 09-05-2025");
 
         b.state = (char *)"FAILED";
+        b.state_kind = BUILDER_FAILED;
         b.state_reason_code = (char *)"INTERNAL_ERROR";
         b.state_reason_message = (char *)"boom";
         ASSERT_EQ_INT(op_step(&op, &b, T0 + 10, T0 + 10, &f.cfg, NULL, &s), 0);

@@ -7,6 +7,8 @@
 #include "config.h"
 #include "policy.h"
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 #include "test.h"
 #include "version.h"
 #include "window.h"
@@ -124,6 +126,7 @@ static struct builder mkbuilder(const char *name, const char *state, const char 
         return (struct builder){
             .name = (char *)name,
             .state = (char *)state,
+            .state_kind = builder_state_parse(state),
             .agent_version = (char *)ver,
         };
 }
@@ -187,10 +190,10 @@ static void test_compliance(void)
                 if (cases[i].newest_seen)
                         newest = version(cases[i].newest_seen);
                 b.latest = cases[i].flag;
-                got = policy_compliance(&t, &b, cases[i].newest_seen ? &newest : NULL, T0);
+                got = compliance_of(&t, &b, cases[i].newest_seen ? &newest : NULL, T0);
                 if (got != cases[i].want)
                         fprintf(stderr, "compliance case at line %d: got %s\n", cases[i].line,
-                                policy_compliance_name(got));
+                                compliance_name(got));
                 ASSERT_EQ_INT(got, cases[i].want);
         }
 }
@@ -306,7 +309,7 @@ static void check_row(const struct fixture *f, const struct row *r)
              strcmp(d->builder, r->name ? r->name : "") == 0;
         if (!ok)
                 fprintf(stderr, "row at line %d: got %s/%s next=%d:%+lld (%s)\n", r->line,
-                        policy_decision_name(d->kind), policy_compliance_name(d->compliance),
+                        policy_decision_name(d->kind), compliance_name(d->compliance),
                         d->has_next_window, (long long)(d->next_window - T0), d->reason);
         ASSERT_TRUE(ok);
         policy_plan_free(p);
@@ -428,10 +431,10 @@ static void test_future_reasons(void)
         struct agent_version far = version(FAR_FUTURE);
         char buf[160];
 
-        ASSERT_STREQ(policy_describe_compliance(&latest, &b, NULL, T0, buf, sizeof(buf)),
+        ASSERT_STREQ(compliance_describe(&latest, &b, NULL, T0, buf, sizeof(buf)),
                      "agent version 12-31-2099 is dated more than 2 days after today (UTC)");
         b.agent_version = (char *)TARGET;
-        ASSERT_STREQ(policy_describe_compliance(&latest, &b, &far, T0, buf, sizeof(buf)),
+        ASSERT_STREQ(compliance_describe(&latest, &b, &far, T0, buf, sizeof(buf)),
                      "agent 09-05-2025; no newer agent seen on any builder");
 }
 
@@ -801,8 +804,8 @@ static void test_names(void)
         ASSERT_STREQ(policy_decision_name(DECISION_TOO_LITTLE_WINDOW_LEFT),
                      "too-little-window-left");
         ASSERT_STREQ(policy_decision_name(DECISION_START_UPDATE), "start-update");
-        ASSERT_STREQ(policy_compliance_name(COMPLIANCE_NON_COMPLIANT), "non-compliant");
-        ASSERT_STREQ(policy_compliance_name(COMPLIANCE_UNKNOWN), "unknown");
+        ASSERT_STREQ(compliance_name(COMPLIANCE_NON_COMPLIANT), "non-compliant");
+        ASSERT_STREQ(compliance_name(COMPLIANCE_UNKNOWN), "unknown");
 }
 
 int main(void)

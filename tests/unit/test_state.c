@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "state_file.h"
+#include "state_json.h"
 #include "test.h"
 
 /* Saturday 2026-11-28 03:00:00 UTC. */

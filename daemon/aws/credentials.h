@@ -1,0 +1,42 @@
+/* A set of AWS credentials, and the clocks and transport the credentials code runs on: what
+ * the chain (creds.h) and its providers (creds_provider.h) have in common. */
+#pragma once
+
+#include <stdint.h>
+
+#include "http.h"
+
+struct aws_credentials {
+        char *access_key_id;
+        char *secret_access_key;
+        char *session_token; /* NULL when none */
+        int64_t expires_at;  /* Unix seconds; 0 when they never expire */
+        const char *source;  /* static: "environment", "shared-credentials-file",
+                                 "shared-config-file", "credential-process", "container",
+                                 "imds" */
+};
+
+/* The clocks the chain reads; tests replace them so that expiry and backoff need no sleeping. */
+struct creds_clock {
+        int64_t (*now)(void *userdata);           /* wall clock, Unix seconds */
+        uint64_t (*monotonic_ms)(void *userdata); /* any origin, never goes back */
+        void *userdata;
+};
+
+/* How container and instance-metadata requests are sent. The default is http_send() on
+ * creds_chain_options.http; tests substitute a scripted transport. The contract is
+ * http_send()'s: done is called exactly once, later, from the loop, unless send fails. */
+struct creds_transport {
+        int (*send)(void *userdata, const struct http_request *request, http_done_fn done,
+                    void *done_userdata);
+        void *userdata;
+};
+
+/* Copies the strings into a new set; token may be NULL. *ret is owned by the caller
+ * (aws_credentials_free()). Returns 0, -EINVAL (id or secret empty) or -ENOMEM. */
+int aws_credentials_new(const char *access_key_id, const char *secret_access_key,
+                        const char *session_token, int64_t expires_at, const char *source,
+                        struct aws_credentials **ret);
+
+/* Wipes the secrets and frees; accepts NULL. */
+void aws_credentials_free(struct aws_credentials *creds);
