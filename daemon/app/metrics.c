@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "reconcile.h"
 
 #define PREFIX "appstream_reconciler_"
@@ -229,63 +230,21 @@ int metrics_render(const struct metrics *m, const struct reconcile_summary *s, c
 
 /* ---- The file ---- */
 
-static int write_all(int fd, const char *text)
-{
-        size_t len = strlen(text);
-
-        while (len > 0) {
-                ssize_t w = write(fd, text, len);
-
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return -errno;
-                text += w;
-                len -= (size_t)w;
-        }
-        return fsync(fd) < 0 ? -errno : 0;
-}
-
-static int replace_file(const char *path, const char *text, const char **ret_step)
-{
-        char *tmp = NULL;
-        int fd, r;
-
-        *ret_step = "creating a temporary file beside";
-        if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
-                return -ENOMEM;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                free(tmp);
-                return r;
-        }
-        *ret_step = "writing a temporary file for";
-        r = fchmod(fd, 0644) < 0 ? -errno : write_all(fd, text);
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0) {
-                *ret_step = "renaming a temporary file over";
-                r = rename(tmp, path) < 0 ? -errno : 0;
-        }
-        if (r < 0)
-                (void)unlink(tmp);
-        free(tmp);
-        return r;
-}
-
 int metrics_write(const struct metrics *m, const struct reconcile_summary *s, const char *path,
                   char *err, size_t err_size)
 {
-        const char *step = "rendering";
-        char *text = NULL;
+        char *text = NULL, why[512];
         int r = metrics_render(m, s, &text);
 
-        if (r == 0)
-                r = replace_file(path, text, &step);
-        if (r < 0)
-                snprintf(err, err_size, "writing metrics file %s: %s it: %s", path, step,
+        if (r < 0) {
+                snprintf(err, err_size, "writing metrics file %s: rendering it: %s", path,
                          strerror(-r));
+                return r;
+        }
+        /* Readable by everyone: node_exporter runs as its own user. */
+        r = fileio_write_atomic(path, text, strlen(text), 0644, why, sizeof(why));
+        if (r < 0)
+                snprintf(err, err_size, "writing metrics file %s: %s", path, why);
         free(text);
         return r;
 }

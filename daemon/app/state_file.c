@@ -19,61 +19,6 @@
 /* Far beyond anything this daemon writes (the history is capped); a bigger file is not ours. */
 #define STATE_MAX_FILE_SIZE (16 * 1024 * 1024)
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                buf += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
-/* Reads a whole regular file into a NUL-terminated buffer (owned by the caller). A file over
- * the size cap or with a NUL byte in it is reported as -EBADMSG: it is no state file. */
-static int read_file(int fd, char **ret, size_t *ret_len)
-{
-        struct stat st;
-        char *buf;
-        size_t len = 0;
-
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (st.st_size > STATE_MAX_FILE_SIZE)
-                return -EBADMSG;
-        buf = malloc((size_t)st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        int r = -errno;
-
-                        free(buf);
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-                if (len > (size_t)st.st_size) { /* grew while we read: not written by us */
-                        free(buf);
-                        return -EBADMSG;
-                }
-        }
-        buf[len] = '\0';
-        *ret = buf;
-        *ret_len = len;
-        return 0;
-}
-
 /* Renames path to "<path>.corrupt-<UTC time>[-N]" without replacing anything; the chosen
  * name goes into aside. */
 static int move_aside(const char *path, int64_t now, char *aside, size_t aside_size)
@@ -182,11 +127,11 @@ static int read_state(const char *path, bool own, struct state **ret, char *why,
                         return owned;
                 }
         }
-        r = read_file(fd, &text, &len);
+        r = fileio_read_fd(fd, STATE_MAX_FILE_SIZE, &text, &len);
         (void)close(fd);
-        if (r == -EBADMSG) {
-                snprintf(why, why_size, "too large or not text");
-                return r;
+        if (r == -EFBIG) {
+                snprintf(why, why_size, "larger than %d bytes", STATE_MAX_FILE_SIZE);
+                return -EBADMSG;
         }
         if (r < 0) {
                 snprintf(why, why_size, "reading state file %s: %s", path, strerror(-r));
@@ -235,109 +180,21 @@ int state_load(const char *path, int64_t now, struct state **ret, char *err, siz
         return r;
 }
 
-/* Splits path into its directory (for the temporary file and the directory fsync) and the
- * file name. Both are owned by the caller. */
-static int split_path(const char *path, char **ret_dir, const char **ret_base)
-{
-        const char *slash = strrchr(path, '/');
-
-        if (!slash) {
-                *ret_dir = strdup(".");
-                *ret_base = path;
-        } else {
-                *ret_dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-                *ret_base = slash + 1;
-        }
-        return *ret_dir ? 0 : -ENOMEM;
-}
-
-static int fsync_dir(const char *dir)
-{
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int r = 0;
-
-        if (fd < 0)
-                return -errno;
-        if (fsync(fd) < 0)
-                r = -errno;
-        (void)close(fd);
-        return r;
-}
-
-/* Creates a new file beside path, named after path and this process, that nobody else can
- * have opened (O_EXCL). On success *ret_tmp (owned by the caller) is its name. */
-static int create_temp(const char *dir, const char *base, char **ret_tmp)
-{
-        for (unsigned i = 0; i < 100; i++) {
-                char *tmp = NULL;
-                int fd;
-
-                if (asprintf(&tmp, "%s/.%s.tmp-%ld-%u", dir, base, (long)getpid(), i) < 0)
-                        return -ENOMEM;
-                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
-                          0600);
-                if (fd >= 0) {
-                        *ret_tmp = tmp;
-                        return fd;
-                }
-                free(tmp);
-                if (errno != EEXIST)
-                        return -errno;
-        }
-        return -EEXIST;
-}
-
-/* Writes text into the open file fd (mode 0600 whatever the umask) and flushes it to disk. */
-static int write_temp(int fd, const char *text)
-{
-        int r = fchmod(fd, 0600) < 0 ? -errno : 0;
-
-        if (r == 0)
-                r = write_all(fd, text, strlen(text));
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        return r;
-}
-
 int state_save(const char *path, const struct state *s, char *err, size_t err_size)
 {
-        const char *base, *step = "serializing", *what = "the state";
-        char *text = NULL, *dir = NULL, *tmp = NULL;
-        int r;
+        char *text = NULL, why[512];
+        int r = state_to_json(s, &text);
 
-        r = state_to_json(s, &text);
-        if (r == 0)
-                r = split_path(path, &dir, &base);
-        if (r == 0) {
-                step = "creating a file beside it in";
-                what = dir;
-                r = create_temp(dir, base, &tmp);
-        }
-        if (r >= 0) {
-                step = "writing";
-                what = tmp;
-                r = write_temp(r, text);
-                if (r == 0) {
-                        step = "renaming";
-                        r = rename(tmp, path) < 0 ? -errno : 0;
-                }
-                if (r < 0)
-                        (void)unlink(tmp);
-        }
-        if (r == 0) {
-                step = "syncing directory";
-                what = dir;
-                r = fsync_dir(dir);
-        }
-        if (r < 0)
-                snprintf(err, err_size, "saving state file %s: %s %s: %s", path, step, what,
+        if (r < 0) {
+                snprintf(err, err_size, "saving state file %s: serializing the state: %s", path,
                          strerror(-r));
+                return r;
+        }
+        r = fileio_write_atomic(path, text, strlen(text), 0600, why, sizeof(why));
+        if (r < 0)
+                snprintf(err, err_size, "saving state file %s: %s", path, why);
         free(text);
-        free(dir);
-        free(tmp);
-        return r < 0 ? r : 0;
+        return r;
 }
 
 int state_resolve_path(const char *path, char **ret)
@@ -354,7 +211,7 @@ int state_resolve_path(const char *path, char **ret)
         if (errno != ENOENT)
                 return -errno;
         /* Not there yet: the name goes where its directory resolves to. */
-        r = split_path(path, &dir, &base);
+        r = fileio_split_path(path, &dir, &base);
         if (r < 0)
                 return r;
         real = realpath(dir, NULL);

@@ -444,9 +444,7 @@ static int read_small_file(const char *path, char **ret, size_t *ret_len, char *
                            size_t err_size)
 {
         struct stat st;
-        char *buf;
-        size_t got = 0;
-        int fd, r = 0;
+        int fd, r;
 
         /* Anything but a regular file is never opened or waited for, and counts as missing:
          * botocore asks os.path.isfile() before it reads a shared file, and a profile must
@@ -454,38 +452,13 @@ static int read_small_file(const char *path, char **ret, size_t *ret_len, char *
         fd = fileio_open(path, O_RDONLY, 0, &st, NULL, 0);
         if (fd < 0)
                 return -ENOENT;
-        if (st.st_size > AWS_INI_MAX_SIZE) {
-                close(fd);
-                set_err(err, err_size, "%s: larger than %d bytes", path, AWS_INI_MAX_SIZE);
-                return -EFBIG;
-        }
-        buf = malloc((size_t)st.st_size + 1);
-        if (!buf) {
-                close(fd);
-                return -ENOMEM;
-        }
-        while (got < (size_t)st.st_size) {
-                ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        r = n < 0 ? -errno : 0;
-                        break;
-                }
-                got += (size_t)n;
-        }
+        r = fileio_read_fd(fd, AWS_INI_MAX_SIZE, ret, ret_len);
         close(fd);
-        if (r < 0) {
+        if (r == -EFBIG)
+                set_err(err, err_size, "%s: larger than %d bytes", path, AWS_INI_MAX_SIZE);
+        else if (r < 0)
                 set_err(err, err_size, "%s: %s", path, strerror(-r));
-                OPENSSL_cleanse(buf, got);
-                free(buf);
-                return r;
-        }
-        buf[got] = '\0';
-        *ret = buf;
-        *ret_len = got;
-        return 0;
+        return r;
 }
 
 int aws_ini_load(const char *path, struct aws_ini **ret, char *err, size_t err_size)

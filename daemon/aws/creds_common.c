@@ -297,50 +297,11 @@ void creds_http_abandon(struct creds_http_call *call)
                 call->owner = NULL;
 }
 
-static int read_all(int fd, char *buf, size_t max, size_t *ret_len)
-{
-        size_t got = 0;
-
-        while (got <= max) {
-                ssize_t n = read(fd, buf + got, max + 1 - got);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                got += (size_t)n;
-        }
-        *ret_len = got;
-        return got > max ? -EFBIG : 0;
-}
-
 int creds_read_small_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
-        struct stat st;
-        size_t len = 0;
-        char *buf;
-        int fd, r;
-
         /* Never opened unless regular, never waited for: a FIFO in place of the file must not
          * stall the loop. */
-        fd = fileio_open(path, O_RDONLY, 0, &st, NULL, 0);
-        if (fd < 0)
-                return fd == -EISDIR ? -EINVAL : fd;
-        buf = calloc(1, max + 2);
-        if (!buf) {
-                close(fd);
-                return -ENOMEM;
-        }
-        r = read_all(fd, buf, max, &len);
-        close(fd);
-        if (r < 0) {
-                OPENSSL_cleanse(buf, max + 2);
-                free(buf);
-                return r;
-        }
-        *ret = buf;
-        *ret_len = len;
-        return 0;
+        int r = fileio_read(path, max, NULL, ret, ret_len, NULL, 0);
+
+        return r == -EISDIR ? -EINVAL : r;
 }

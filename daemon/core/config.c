@@ -1004,55 +1004,21 @@ static int read_file(const char *path, char **ret, size_t *ret_len, char *why, s
 {
         char reason[128] = "";
         struct stat st;
-        char *buf = NULL;
-        size_t len = 0;
-        int fd, r = 0;
+        int r = fileio_read(path, MAX_FILE_SIZE, &st, ret, ret_len, reason, sizeof(reason));
 
-        fd = fileio_open(path, O_RDONLY, 0, &st, reason, sizeof(reason));
-        if (fd < 0) {
+        if (r < 0) {
                 snprintf(why, why_size, "cannot read: %s", reason);
-                return fd;
+                return r;
         }
         if (st.st_mode & (S_IWGRP | S_IWOTH)) {
                 snprintf(why, why_size,
                          "writable by group or others (mode %04o); refusing it, since whoever can "
                          "change it controls the daemon (chmod go-w %s)",
                          (unsigned)(st.st_mode & 07777), path);
-                r = -EPERM;
-                goto out;
+                free(*ret);
+                return -EPERM;
         }
-        buf = malloc(MAX_FILE_SIZE + 1);
-        if (!buf) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        for (;;) {
-                ssize_t n = read(fd, buf + len, MAX_FILE_SIZE + 1 - len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-                if (len > MAX_FILE_SIZE) {
-                        r = -EFBIG;
-                        goto fail;
-                }
-        }
-        *ret = buf;
-        *ret_len = len;
-        buf = NULL;
-        goto out;
-fail:
-        snprintf(why, why_size, "cannot read: %s", strerror(-r));
-out:
-        free(buf);
-        close(fd);
-        return r;
+        return 0;
 }
 
 int config_load(const char *path, struct config **ret, char *err, size_t err_size)

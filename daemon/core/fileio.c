@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,4 +69,169 @@ int fileio_open(const char *path, int flags, mode_t mode, struct stat *ret_st, c
         if (ret_st)
                 *ret_st = st;
         return fd;
+}
+
+int fileio_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+        char *buf = malloc(max + 2);
+        size_t len = 0;
+        int r = 0;
+
+        if (!buf)
+                return -ENOMEM;
+        /* One byte past max tells a file at the cap from one over it. */
+        while (len <= max) {
+                ssize_t n = read(fd, buf + len, max + 1 - len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        if (r == 0 && len > max)
+                r = -EFBIG;
+        if (r < 0) {
+                explicit_bzero(buf, max + 2);
+                free(buf);
+                return r;
+        }
+        buf[len] = '\0';
+        *ret = buf;
+        *ret_len = len;
+        return 0;
+}
+
+int fileio_read(const char *path, size_t max, struct stat *ret_st, char **ret, size_t *ret_len,
+                char *why, size_t why_size)
+{
+        int fd = fileio_open(path, O_RDONLY, 0, ret_st, why, why_size);
+        int r;
+
+        if (fd < 0)
+                return fd;
+        r = fileio_read_fd(fd, max, ret, ret_len);
+        (void)close(fd);
+        if (r < 0 && why && why_size)
+                snprintf(why, why_size, "%s", strerror(-r));
+        return r;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = write(fd, buf, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                buf += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* A new file beside path, named after it and this process, that nobody else can have opened
+ * (O_EXCL, and never through a link). Returns its descriptor with *ret_tmp (owned by the
+ * caller) its name. */
+static int create_temp(const char *dir, const char *base, char **ret_tmp)
+{
+        for (unsigned i = 0; i < 100; i++) {
+                char *tmp = NULL;
+                int fd;
+
+                if (asprintf(&tmp, "%s/.%s" FILEIO_TEMP_INFIX "%ld-%u", dir, base, (long)getpid(),
+                             i) < 0)
+                        return -ENOMEM;
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                          0600);
+                if (fd >= 0) {
+                        *ret_tmp = tmp;
+                        return fd;
+                }
+                free(tmp);
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+static int fsync_dir(const char *dir)
+{
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                r = -errno;
+        (void)close(fd);
+        return r;
+}
+
+/* Writes, flushes and closes the temporary file fd. */
+static int fill_temp(int fd, const char *text, size_t len, mode_t mode)
+{
+        int r = fchmod(fd, mode) < 0 ? -errno : 0;
+
+        if (r == 0)
+                r = write_all(fd, text, len);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        return r;
+}
+
+int fileio_split_path(const char *path, char **ret_dir, const char **ret_base)
+{
+        const char *slash = strrchr(path, '/');
+
+        if (!slash) {
+                *ret_dir = strdup(".");
+                *ret_base = path;
+        } else {
+                *ret_dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+                *ret_base = slash + 1;
+        }
+        return *ret_dir ? 0 : -ENOMEM;
+}
+
+int fileio_write_atomic(const char *path, const char *text, size_t len, mode_t mode, char *why,
+                        size_t why_size)
+{
+        const char *step = "creating a file beside it in", *what, *base;
+        char *dir = NULL, *tmp = NULL;
+        int r = fileio_split_path(path, &dir, &base);
+
+        if (r < 0)
+                return r;
+        what = dir;
+        r = create_temp(dir, base, &tmp);
+        if (r >= 0) {
+                step = "writing";
+                what = tmp;
+                r = fill_temp(r, text, len, mode);
+                if (r == 0) {
+                        step = "renaming";
+                        r = rename(tmp, path) < 0 ? -errno : 0;
+                }
+                if (r < 0)
+                        (void)unlink(tmp);
+        }
+        if (r == 0) {
+                step = "syncing the directory";
+                what = dir;
+                r = fsync_dir(dir);
+        }
+        if (r < 0 && why && why_size)
+                snprintf(why, why_size, "%s %s: %s", step, what, strerror(-r));
+        free(tmp);
+        free(dir);
+        return r < 0 ? r : 0;
 }
