@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -82,6 +83,61 @@ static void test_other_kinds(void)
         expect_refused(in_dir("fifo-link"), O_RDONLY, -EINVAL, "Is a FIFO, not a regular file");
 }
 
+/* The capped reader: a file of exactly max bytes is read whole, one byte more is -EFBIG. */
+static void test_read_capped(void)
+{
+        const char *path = in_dir("capped");
+        char *text = NULL, why[64] = "";
+        size_t len = 0;
+        FILE *f = fopen(path, "w");
+
+        ASSERT_TRUE(f != NULL);
+        fputs("0123456789", f);
+        fclose(f);
+        ASSERT_EQ_INT(fileio_read(path, 10, NULL, &text, &len, why, sizeof(why)), 0);
+        ASSERT_TRUE(len == 10 && strcmp(text, "0123456789") == 0);
+        free(text);
+        ASSERT_EQ_INT(fileio_read(path, 9, NULL, &text, &len, why, sizeof(why)), -EFBIG);
+        ASSERT_STREQ(why, "File too large");
+        ASSERT_EQ_INT(fileio_read(in_dir("missing"), 9, NULL, &text, &len, NULL, 0), -ENOENT);
+}
+
+static size_t entries(const char *path)
+{
+        DIR *d = opendir(path);
+        size_t n = 0;
+
+        ASSERT_TRUE(d != NULL);
+        while (d && readdir(d))
+                n++;
+        if (d)
+                closedir(d);
+        return n - 2; /* . and .. */
+}
+
+/* The atomic writer: the whole text, the mode asked for whatever the umask, no temporary file
+ * left; a failure names its step and leaves the old file as it was. */
+static void test_write_atomic(void)
+{
+        const char *path = in_dir("atomic");
+        size_t before = entries(dir);
+        char *text = NULL, why[256] = "";
+        struct stat st;
+        size_t len;
+
+        ASSERT_EQ_INT(fileio_write_atomic(path, "first", 5, 0600, why, sizeof(why)), 0);
+        ASSERT_EQ_INT(fileio_write_atomic(path, "second", 6, 0644, why, sizeof(why)), 0);
+        ASSERT_EQ_INT(fileio_read(path, 100, &st, &text, &len, NULL, 0), 0);
+        ASSERT_STREQ(text, "second");
+        ASSERT_EQ_INT(st.st_mode & 07777, 0644);
+        ASSERT_EQ_INT(entries(dir), before + 1);
+        free(text);
+        ASSERT_EQ_INT(fileio_write_atomic(in_dir("none/x"), "x", 1, 0600, why, sizeof(why)),
+                      -ENOENT);
+        ASSERT_TRUE(strstr(why, "creating a file beside it in") != NULL);
+        ASSERT_EQ_INT(entries(dir), before + 1);
+}
+
 int main(void)
 {
         char cmd[64];
@@ -90,6 +146,8 @@ int main(void)
         umask(022);
         test_regular();
         test_other_kinds();
+        test_read_capped();
+        test_write_atomic();
         ASSERT_STREQ(fileio_type_name(S_IFBLK | 0600), "block device");
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         ASSERT_EQ_INT(system(cmd), 0);
