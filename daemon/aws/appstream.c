@@ -259,7 +259,9 @@ static void on_response(const struct http_response *resp, void *userdata)
         free(message);
 }
 
-static int sign_and_send(struct call *call, const struct aws_credentials *creds)
+/* Signs and sends call; when the request could not be started, *ret_why says why. */
+static int sign_and_send(struct call *call, const struct aws_credentials *creds,
+                         const char **ret_why)
 {
         struct appstream_client *c = call->client;
         char target[128];
@@ -306,8 +308,10 @@ static int sign_and_send(struct call *call, const struct aws_credentials *creds)
                                              .body_len = strlen(call->body),
                                              .sensitive = creds->session_token != NULL},
                       on_response, call);
-        if (r < 0)
+        if (r < 0) {
                 call->wait = WAIT_NONE;
+                *ret_why = http_client_send_error(call->client->http);
+        }
         sigv4_signature_clear(&sig);
         return r;
 }
@@ -316,6 +320,7 @@ static void on_creds(int r, const struct aws_credentials *creds, const char *err
                      void *userdata)
 {
         struct call *call = userdata;
+        const char *why = NULL;
         struct api_error err;
 
         call->wait = WAIT_NONE;
@@ -324,7 +329,7 @@ static void on_creds(int r, const struct aws_credentials *creds, const char *err
                 return;
         }
         if (r >= 0)
-                r = sign_and_send(call, creds);
+                r = sign_and_send(call, creds, &why);
         else {
                 fill_error(&err, call, 0, NULL, error ? error : strerror(-r), NULL,
                            HTTP_ERR_CONNECT);
@@ -333,7 +338,7 @@ static void on_creds(int r, const struct aws_credentials *creds, const char *err
                 return;
         }
         if (r < 0) {
-                fill_error(&err, call, 0, NULL, strerror(-r), NULL, HTTP_ERR_CONNECT);
+                fill_error(&err, call, 0, NULL, why ? why : strerror(-r), NULL, HTTP_ERR_CONNECT);
                 call_finish(call, NULL, 0, &err);
         }
 }

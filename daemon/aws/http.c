@@ -58,6 +58,7 @@ struct http_client {
         struct socket_watch *watches;
         size_t pending;
         unsigned open_handles; /* uv handles not yet closed; the client is freed at zero */
+        char send_error[160];  /* what the last failed http_send() could not do */
 };
 
 /* Response handed to done callbacks: the public struct plus what header lookup needs. */
@@ -404,45 +405,61 @@ static int build_headers(struct transfer *t, const struct http_request *req)
         return t->headers ? 0 : -ENOMEM;
 }
 
+/* One curl_easy_setopt() of configure_easy(); the first that fails is named in the client's
+ * send_error, so that "cannot send" says which option libcurl refused and why. */
+static bool set_option(struct transfer *t, bool ok, const char *name, CURLcode code)
+{
+        if (ok && code != CURLE_OK)
+                snprintf(t->client->send_error, sizeof(t->client->send_error),
+                         "setting %s: %s", name, curl_easy_strerror(code));
+        return ok && code == CURLE_OK;
+}
+
+#define SET(option, value) ok = set_option(t, ok, #option, curl_easy_setopt(e, option, value))
+
 static int configure_easy(struct transfer *t, const struct http_request *req)
 {
         struct http_client *c = t->client;
         CURL *e = t->easy;
         long timeout = req->timeout_ms ? req->timeout_ms : c->timeout_ms;
         long connect = req->connect_timeout_ms ? req->connect_timeout_ms : c->connect_timeout_ms;
-        int ok = 1;
+        bool ok = true;
 
-        ok &= curl_easy_setopt(e, CURLOPT_URL, req->url) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_PRIVATE, t) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+        SET(CURLOPT_URL, req->url);
+        SET(CURLOPT_PROTOCOLS_STR, "http,https");
+        SET(CURLOPT_PRIVATE, t);
+        SET(CURLOPT_ERRORBUFFER, t->errbuf);
+        SET(CURLOPT_NOSIGNAL, 1L);
+        SET(CURLOPT_TIMEOUT_MS, timeout);
+        SET(CURLOPT_CONNECTTIMEOUT_MS, connect);
+        SET(CURLOPT_SSL_VERIFYPEER, 1L);
+        SET(CURLOPT_SSL_VERIFYHOST, 2L);
         if (c->ca_file)
-                ok &= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) == CURLE_OK;
+                SET(CURLOPT_CAINFO, c->ca_file);
         if (req->no_proxy)
-                ok &= curl_easy_setopt(e, CURLOPT_NOPROXY, "*") == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_USERAGENT,
-                               "appstream-agent-reconciler/" RECONCILER_VERSION) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->body_max) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_WRITEDATA, t) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_HEADERDATA, t) == CURLE_OK;
-        ok &= curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers) == CURLE_OK;
+                SET(CURLOPT_NOPROXY, "*");
+        SET(CURLOPT_TCP_KEEPALIVE, 1L);
+        SET(CURLOPT_USERAGENT, "appstream-agent-reconciler/" RECONCILER_VERSION);
+        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->body_max);
+        SET(CURLOPT_WRITEFUNCTION, on_body);
+        SET(CURLOPT_WRITEDATA, t);
+        SET(CURLOPT_HEADERFUNCTION, on_header);
+        SET(CURLOPT_HEADERDATA, t);
+        SET(CURLOPT_HTTPHEADER, t->headers);
         if (req->body || strcmp(req->method, "GET") != 0) {
-                ok &= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                                       (curl_off_t)req->body_len) == CURLE_OK;
-                ok &= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS,
-                                       req->body ? req->body : "") == CURLE_OK;
+                SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+                SET(CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
         }
         if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
-                ok &= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method) == CURLE_OK;
+                SET(CURLOPT_CUSTOMREQUEST, req->method);
         return ok ? 0 : -EINVAL;
+}
+
+#undef SET
+
+const char *http_client_send_error(const struct http_client *client)
+{
+        return client->send_error;
 }
 
 int http_send(struct http_client *client, const struct http_request *req, http_done_fn done,
@@ -453,6 +470,7 @@ int http_send(struct http_client *client, const struct http_request *req, http_d
 
         if (!client || !req || !req->url || !req->method || !done)
                 return -EINVAL;
+        snprintf(client->send_error, sizeof(client->send_error), "%s", strerror(ENOMEM));
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;

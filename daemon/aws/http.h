@@ -68,7 +68,11 @@ int http_client_new(uv_loop_t *loop, const struct http_client_options *opts,
 
 /* Starts a request. done is always called later from the loop (never from inside this call),
  * exactly once. Returns 0, or a negative errno if the request could not be started (done is
- * then not called). */
+ * then not called; http_client_send_error() says why). */
+/* Why the last http_send() on client failed ("setting CURLOPT_CAINFO: ..."), for messages;
+ * borrowed until the next http_send(). */
+const char *http_client_send_error(const struct http_client *client);
+
 int http_send(struct http_client *client, const struct http_request *request, http_done_fn done,
               void *userdata);
 
