@@ -37,7 +37,7 @@
 
 struct daemon {
         struct session *session;
-        struct config **cfg; /* owned by the caller; replaced on reload */
+        struct config *cfg; /* owned; replaced on reload */
         const char *config_path;
         struct reconciler *rec;
         struct metrics *metrics;
@@ -46,7 +46,8 @@ struct daemon {
         bool lock_lost;
         bool once;
         bool stopping;
-        bool handles_open;
+        uv_handle_t *open[5]; /* the handles below that are open, for close_handles() */
+        size_t n_open;
         unsigned failed_passes; /* consecutive describe passes that failed */
         unsigned unsaved_passes; /* consecutive passes that could not write the state */
         bool holding_logged;    /* `once` said why it keeps trying */
@@ -152,16 +153,16 @@ static void give_up_unless_holding(struct daemon *d, struct reconciler *rec, int
 static int check_lock(void *userdata, char *err, size_t err_size)
 {
         struct daemon *d = userdata;
-        int q = state_lock_check(d->state_path, d->lock_fd, err, err_size);
+        int r = state_lock_check(d->state_path, d->lock_fd, err, err_size);
 
-        if (q < 0 && !d->lock_lost) {
+        if (r < 0 && !d->lock_lost) {
                 d->lock_lost = true;
                 log_event(EV_STATE_LOCK_LOST, NULL, "%s; stopping without another call or write",
                           err);
                 begin_shutdown(d, EXIT_UPDATE_FAILED);
                 d->exit_code = EXIT_UPDATE_FAILED;
         }
-        return q;
+        return r;
 }
 
 static void on_pass(struct reconciler *rec, void *userdata)
@@ -175,7 +176,7 @@ static void on_pass(struct reconciler *rec, void *userdata)
                 return;
         report_status(d);
         report_progress(d, s);
-        metrics_pass(d->metrics, s, (*d->cfg)->metrics_file, (int64_t)time(NULL));
+        metrics_pass(d->metrics, s, d->cfg->metrics_file, (int64_t)time(NULL));
         /* The pass's pages and builder list are freed by now, in holes all over the heap that
          * glibc keeps mapped; handing those pages back keeps an idle daemon at what it holds
          * between passes, however large the fleet it last described. */
@@ -219,11 +220,11 @@ static void reload(struct daemon *d)
                 log_event(EV_CONFIG_INVALID, NULL,
                           "reload refused, keeping the running configuration: %s", err);
         } else {
-                bool restart = needs_restart(*d->cfg, fresh);
+                bool restart = needs_restart(d->cfg, fresh);
 
                 reconciler_set_config(d->rec, fresh);
-                config_free(*d->cfg);
-                *d->cfg = fresh;
+                config_free(d->cfg);
+                d->cfg = fresh;
                 log_event(EV_CONFIG_RELOADED, NULL, "configuration reloaded from %s%s",
                           d->config_path,
                           restart ? "; changes to [aws] and state_file take effect at the "
@@ -253,52 +254,68 @@ static void on_watchdog(uv_timer_t *timer)
         notify_watchdog();
 }
 
-static int setup_handles(struct daemon *d)
+/* Remembers a handle whose init returned r, so that close_handles() closes exactly what
+ * was opened, however far the setup got. */
+static int track(struct daemon *d, void *handle, int r)
+{
+        if (r == 0) {
+                ((uv_handle_t *)handle)->data = d;
+                d->open[d->n_open++] = handle;
+        }
+        return r;
+}
+
+static int setup_handles(struct daemon *d, char *err, size_t err_size)
 {
         uv_loop_t *loop = &d->session->loop;
         uint64_t wd = notify_watchdog_usec();
-        int q = 0;
+        const char *step = "creating the signal and timer handles";
+        int r;
 
-        q |= uv_signal_init(loop, &d->sigterm) | uv_signal_init(loop, &d->sigint) |
-             uv_signal_init(loop, &d->sighup) | uv_timer_init(loop, &d->watchdog) |
-             uv_timer_init(loop, &d->grace);
-        if (q)
-                return -ENOMEM;
-        d->handles_open = true;
-        d->sigterm.data = d->sigint.data = d->sighup.data = d->watchdog.data = d->grace.data = d;
-        q |= uv_signal_start(&d->sigterm, on_signal, SIGTERM);
-        q |= uv_signal_start(&d->sigint, on_signal, SIGINT);
-        q |= uv_signal_start(&d->sighup, on_signal, SIGHUP);
-        if (wd)
-                q |= uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000);
-        return q ? -EINVAL : 0;
+        if ((r = track(d, &d->sigterm, uv_signal_init(loop, &d->sigterm))) < 0 ||
+            (r = track(d, &d->sigint, uv_signal_init(loop, &d->sigint))) < 0 ||
+            (r = track(d, &d->sighup, uv_signal_init(loop, &d->sighup))) < 0 ||
+            (r = track(d, &d->watchdog, uv_timer_init(loop, &d->watchdog))) < 0 ||
+            (r = track(d, &d->grace, uv_timer_init(loop, &d->grace))) < 0)
+                goto fail;
+        step = "catching SIGTERM";
+        if ((r = uv_signal_start(&d->sigterm, on_signal, SIGTERM)) < 0)
+                goto fail;
+        step = "catching SIGINT";
+        if ((r = uv_signal_start(&d->sigint, on_signal, SIGINT)) < 0)
+                goto fail;
+        step = "catching SIGHUP";
+        if ((r = uv_signal_start(&d->sighup, on_signal, SIGHUP)) < 0)
+                goto fail;
+        step = "starting the watchdog timer";
+        if (wd && (r = uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000)) < 0)
+                goto fail;
+        return 0;
+fail:
+        snprintf(err, err_size, "%s: %s", step, uv_strerror(r));
+        return r;
 }
 
 static void close_handles(struct daemon *d)
 {
-        if (!d->handles_open)
-                return;
-        uv_close((uv_handle_t *)&d->sigterm, NULL);
-        uv_close((uv_handle_t *)&d->sigint, NULL);
-        uv_close((uv_handle_t *)&d->sighup, NULL);
-        uv_close((uv_handle_t *)&d->watchdog, NULL);
-        uv_close((uv_handle_t *)&d->grace, NULL);
+        while (d->n_open > 0)
+                uv_close(d->open[--d->n_open], NULL);
 }
 
 static int load_state(const char *path, struct state **ret)
 {
         char err[1024];
-        int q = state_load(path, time(NULL), ret, err, sizeof(err));
+        int r = state_load(path, time(NULL), ret, err, sizeof(err));
 
-        if (q == -EBADMSG) {
+        if (r == -EBADMSG) {
                 log_event(EV_STATE_CORRUPT, NULL, "%s", err);
                 return 0;
         }
-        if (q > 0)
+        if (r > 0)
                 log_event(EV_STATE_PERMISSIONS, NULL, "%s", err);
-        else if (q < 0)
+        else if (r < 0)
                 log_event(EV_ERROR, NULL, "cannot load the state: %s", err);
-        return q;
+        return r;
 }
 
 /* Checks the state file's path, resolves it (every path to one file takes one lock and
@@ -306,19 +323,19 @@ static int load_state(const char *path, struct state **ret)
 static int take_state(struct daemon *d, const struct config *cfg)
 {
         char err[1024];
-        int q;
+        int r;
 
-        q = state_check_path(cfg->state_file, err, sizeof(err));
-        if (q == 0) {
-                q = state_resolve_path(cfg->state_file, &d->state_path);
-                if (q < 0)
+        r = state_check_path(cfg->state_file, err, sizeof(err));
+        if (r == 0) {
+                r = state_resolve_path(cfg->state_file, &d->state_path);
+                if (r < 0)
                         snprintf(err, sizeof(err),
                                  "state file %s: cannot resolve its directory: %s",
-                                 cfg->state_file, strerror(-q));
+                                 cfg->state_file, strerror(-r));
         }
-        if (q == 0)
-                q = state_lock(d->state_path, &d->lock_fd, err, sizeof(err));
-        if (q < 0) {
+        if (r == 0)
+                r = state_lock(d->state_path, &d->lock_fd, err, sizeof(err));
+        if (r < 0) {
                 log_event(EV_ERROR, NULL, "%s", err);
                 return EXIT_USAGE;
         }
@@ -327,23 +344,23 @@ static int take_state(struct daemon *d, const struct config *cfg)
 
 static int daemon_main(struct daemon *d, const struct cli_options *opts)
 {
-        const struct config *cfg = *d->cfg;
+        const struct config *cfg = d->cfg;
         struct state *st = NULL;
         char err[1024];
-        int q;
+        int r;
 
-        q = take_state(d, cfg);
-        if (q)
-                return q;
+        r = take_state(d, cfg);
+        if (r)
+                return r;
         if (load_state(d->state_path, &st) < 0)
                 return EXIT_USAGE;
-        q = session_open(cfg, &d->session, err, sizeof(err));
-        if (q < 0) {
+        r = session_open(cfg, &d->session, err, sizeof(err));
+        if (r < 0) {
                 log_event(EV_ERROR, NULL, "%s", err);
                 state_free(st);
                 return EXIT_USAGE;
         }
-        q = reconciler_new(&(struct reconciler_options){.loop = &d->session->loop,
+        r = reconciler_new(&(struct reconciler_options){.loop = &d->session->loop,
                                                          .api = d->session->api,
                                                          .cfg = cfg,
                                                          .state = st,
@@ -353,10 +370,12 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                                                          .on_pass = on_pass,
                                                          .userdata = d},
                            &d->rec);
-        if (q < 0 || setup_handles(d) < 0) {
-                if (q < 0)
-                        state_free(st);
-                log_event(EV_ERROR, NULL, "cannot start the reconciler: out of memory");
+        if (r < 0) {
+                state_free(st);
+                log_event(EV_ERROR, NULL, "cannot start the reconciler: %s", strerror(-r));
+                d->exit_code = EXIT_USAGE;
+        } else if ((r = setup_handles(d, err, sizeof(err))) < 0) {
+                log_event(EV_ERROR, NULL, "cannot start the daemon: %s", err);
                 d->exit_code = EXIT_USAGE;
         } else {
                 log_event(EV_DAEMON_STARTED, NULL, "%s: region %s, endpoint %s%s",
@@ -383,7 +402,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         return d->exit_code;
 }
 
-int cmd_run(struct config **cfg, const struct cli_options *opts, bool once)
+int cmd_run(struct config *cfg, const struct cli_options *opts, bool once)
 {
         struct daemon d = {
                 .cfg = cfg, .config_path = opts->config_path, .lock_fd = -1, .once = once};
@@ -399,6 +418,7 @@ int cmd_run(struct config **cfg, const struct cli_options *opts, bool once)
         }
         state_unlock(d.lock_fd);
         free(d.state_path);
+        config_free(d.cfg);
         /* Every way out of the daemon passes here, so systemd always hears of it. */
         notify_stopping();
         return r;

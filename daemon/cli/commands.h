@@ -14,8 +14,9 @@ int cmd_list(const struct config *cfg, const struct cli_options *opts);
 int cmd_plan(const struct config *cfg, const struct cli_options *opts);
 int cmd_status(const struct config *cfg, const struct cli_options *opts);
 
-/* `run` and `once`. *cfg stays owned by the caller but is replaced on reload (SIGHUP). */
-int cmd_run(struct config **cfg, const struct cli_options *opts, bool once);
+/* `run` and `once`: the daemon, which takes cfg over (freeing it at the end) and replaces it
+ * with a new one on reload (SIGHUP). */
+int cmd_run(struct config *cfg, const struct cli_options *opts, bool once);
 
 /* Shared by the read-only commands. */
 

@@ -25,22 +25,32 @@ static int check_config(const struct config *cfg)
         return EXIT_OK;
 }
 
-static int dispatch(struct config **cfg, const struct cli_options *opts)
+/* Runs the command. cfg is taken over: the daemon keeps it (and replaces it on reload), the
+ * other commands are done with it when they return. */
+static int dispatch(struct config *cfg, const struct cli_options *opts)
 {
+        int r;
+
         switch (opts->command) {
-        case CMD_CHECK_CONFIG:
-                return check_config(*cfg);
-        case CMD_LIST:
-                return cmd_list(*cfg, opts);
-        case CMD_PLAN:
-                return cmd_plan(*cfg, opts);
-        case CMD_STATUS:
-                return cmd_status(*cfg, opts);
         case CMD_ONCE:
                 return cmd_run(cfg, opts, true);
+        case CMD_CHECK_CONFIG:
+                r = check_config(cfg);
+                break;
+        case CMD_LIST:
+                r = cmd_list(cfg, opts);
+                break;
+        case CMD_PLAN:
+                r = cmd_plan(cfg, opts);
+                break;
+        case CMD_STATUS:
+                r = cmd_status(cfg, opts);
+                break;
         default:
                 return cmd_run(cfg, opts, false);
         }
+        config_free(cfg);
+        return r;
 }
 
 static int run(int argc, char **argv)
@@ -72,9 +82,8 @@ static int run(int argc, char **argv)
                 log_event(EV_ERROR, NULL, "cannot initialise libcurl");
                 return EXIT_UNREACHABLE;
         }
-        r = dispatch(&cfg, &opts);
+        r = dispatch(cfg, &opts);
         curl_global_cleanup();
-        config_free(cfg);
         return r;
 }
 
