@@ -1,11 +1,10 @@
-"""The AppStream API model subset, read at run time from the shared reference data.
+"""The AppStream API model subset, read at run time from the project's test data.
 
-The model is never copied into the project: it is loaded from ``$REFERENCE_DIR/appstream``
-(CMake and the test fixtures set ``REFERENCE_DIR``), falling back to ``../shared/reference``
-beside the source tree, which is where CMake points ``REFERENCE_DIR`` too. Outside a test
-run (the README's demo on a fresh clone) that data may be absent; the simulator then reads
-the same operations from Debian's botocore, whose AppStream model the reference subset was
-taken from.
+The model is loaded from ``$TEST_DATA_DIR/appstream`` when ``TEST_DATA_DIR`` is set (CMake
+and ``scripts/test`` set it), else from ``tests/data/appstream`` in this tree
+(tests/data/README.md says where it comes from). Should that file be missing, the simulator
+reads the same operations from Debian's botocore, whose AppStream model the subset was taken
+from.
 
 Input validation follows what the Coral framework does in front of a JSON 1.1 service:
 a value of the wrong JSON type is a ``SerializationException`` (the request cannot be
@@ -22,12 +21,12 @@ import re
 from .errors import ApiError, validation
 
 
-def reference_dir():
-    """The directory holding the shared reference data."""
-    env = os.environ.get("REFERENCE_DIR")
+def data_dir():
+    """The directory holding the test data from outside the project (tests/data)."""
+    env = os.environ.get("TEST_DATA_DIR")
     if env:
         return pathlib.Path(env)
-    return pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "reference"
+    return pathlib.Path(__file__).resolve().parents[1] / "data"
 
 
 def _botocore_model():
@@ -67,8 +66,8 @@ class ApiModel:
     """Operations and shapes of the reference model, with validation helpers."""
 
     def __init__(self, path=None):
-        path = pathlib.Path(path) if path else reference_dir() / "appstream" / "image-builder-api.json"
-        if path.exists() or os.environ.get("REFERENCE_DIR"):
+        path = pathlib.Path(path) if path else data_dir() / "appstream" / "image-builder-api.json"
+        if path.exists() or os.environ.get("TEST_DATA_DIR"):
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
         else:

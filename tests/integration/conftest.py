@@ -118,7 +118,7 @@ def aws_cli(fake, tmp_path):
 
 def pytest_report_header(config):
     return f"fake_appstream from {TESTS_DIR / 'fake_appstream'}; AWS CLI {AWS_CLI}; " \
-           f"python {sys.executable}; REFERENCE_DIR={os.environ.get('REFERENCE_DIR', '(default)')}"
+           f"python {sys.executable}; TEST_DATA_DIR={os.environ.get('TEST_DATA_DIR', '(default)')}"
 
 
 @pytest.fixture

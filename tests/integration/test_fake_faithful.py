@@ -3,8 +3,8 @@ fail against AWS.
 
 Two independent clients are used: Debian's AWS CLI (/usr/bin/aws, its own request
 signing, pagination and error parsing) over HTTPS, and botocore, whose AppStream model
-(botocore 1.29.27) must parse every member the fake sends. The reference model of the
-project (REFERENCE_DIR) is loaded through botocore's own model classes, not the fake's.
+(botocore 1.29.27) must parse every member the fake sends. The project's model subset
+(tests/data/appstream) is loaded through botocore's own model classes, not the fake's.
 """
 
 import json
@@ -15,7 +15,7 @@ import botocore.model
 import pytest
 
 from fake_appstream.control import Credentials
-from fake_appstream.model import reference_dir
+from fake_appstream.model import data_dir
 
 OLD = "06-19-2023"
 
@@ -26,7 +26,7 @@ def _cli_json(result):
 
 
 def _reference_service():
-    path = pathlib.Path(reference_dir()) / "appstream" / "image-builder-api.json"
+    path = pathlib.Path(data_dir()) / "appstream" / "image-builder-api.json"
     return botocore.model.ServiceModel(json.loads(path.read_text()), "appstream")
 
 

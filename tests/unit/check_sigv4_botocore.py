@@ -58,10 +58,10 @@ def fail(msg):
 
 
 def appstream_operations():
-    ref = os.environ.get("REFERENCE_DIR")
-    path = os.path.join(ref or "", "appstream", "image-builder-api.json")
-    if not ref or not os.path.exists(path):
-        fail(f"AppStream model not found at {path} (REFERENCE_DIR={ref!r})")
+    data = os.environ.get("TEST_DATA_DIR")
+    path = os.path.join(data or "", "appstream", "image-builder-api.json")
+    if not data or not os.path.exists(path):
+        fail(f"AppStream model not found at {path} (TEST_DATA_DIR={data!r})")
     with open(path, encoding="utf-8") as f:
         model = json.load(f)
     return sorted(model["operations"])

@@ -311,11 +311,12 @@ static size_t list_cases(const char *root, char ***ret)
 
 static void test_suite(void)
 {
-        const char *ref = getenv("REFERENCE_DIR");
+        const char *data = getenv("TEST_DATA_DIR");
         char root[4096];
         char **cases = NULL;
 
-        snprintf(root, sizeof(root), "%s/sigv4-test-suite/v4", ref ? ref : "(REFERENCE_DIR unset)");
+        snprintf(root, sizeof(root), "%s/sigv4-test-suite/v4",
+                 data ? data : "(TEST_DATA_DIR unset)");
         size_t n = list_cases(root, &cases);
         if (n < SUITE_CASES) {
                 fprintf(stderr, "FATAL: %s holds %zu test suite cases, expected %d\n", root, n,
