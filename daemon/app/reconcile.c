@@ -5,7 +5,12 @@
  *   4. the next pass is scheduled: sooner while operations run, and never later than the next
  *      window opening that could start one.
  * At most one API call per builder is in flight; a builder with a call in flight is not
- * stepped again until the call has answered. */
+ * stepped again until the call has answered.
+ *
+ * Every call goes through struct reconcile_api, whose answers never arrive from inside the
+ * call that asked (appstream.h): a pass runs to its end before any answer of a call it made
+ * is handled, so no step re-enters another, and a call that returns an error has had no
+ * answer and never will. */
 #include "reconcile.h"
 
 #include <errno.h>
@@ -40,7 +45,7 @@ struct pending_call {
 
 struct reconciler {
         uv_loop_t *loop;
-        struct appstream_client *api;
+        struct reconcile_api api;
         const struct config *cfg;
         struct state *state;
         char *state_path;
@@ -363,9 +368,10 @@ static void issue_call(struct reconciler *r, const char *builder, enum op_call c
 
         if (!may_act(r) || !saved(r) || !(pc = call_track(r, builder, call)))
                 return;
-        q = call == OP_CALL_STOP ? appstream_stop(r->api, builder, on_call_done, pc)
-                                 : appstream_start(r->api, builder, LATEST_AGENT, on_call_done,
-                                                   pc);
+        q = call == OP_CALL_STOP
+                    ? r->api.stop(r->api.ctx, builder, on_call_done, pc)
+                    : r->api.start(r->api.ctx, builder, LATEST_AGENT, on_call_done, pc);
+        /* A refused call never answers: pc is still ours to free. */
         if (q < 0)
                 call_untrack(r, pc, call_operation(call), q);
 }
@@ -434,7 +440,7 @@ static void look_up(struct reconciler *r, const char *builder)
 
         if (!pc)
                 return;
-        q = appstream_describe_all(r->api, names, 1, on_looked_up, pc);
+        q = r->api.describe(r->api.ctx, names, 1, on_looked_up, pc);
         if (q < 0)
                 call_untrack(r, pc, "DescribeImageBuilders", q);
 }
@@ -775,7 +781,7 @@ static void on_timer(uv_timer_t *timer)
         if (r->describing || r->shutting_down)
                 return;
         r->describing = true;
-        q = appstream_describe_all(r->api, NULL, 0, on_described, r);
+        q = r->api.describe(r->api.ctx, NULL, 0, on_described, r);
         if (q < 0) {
                 r->describing = false;
                 log_event(EV_ERROR, NULL, "cannot start a describe pass: %s", strerror(-q));
@@ -784,6 +790,31 @@ static void on_timer(uv_timer_t *timer)
 }
 
 /* ---- Lifetime ---- */
+
+static int client_describe(void *ctx, const char *const *names, size_t n_names,
+                           appstream_list_fn done, void *userdata)
+{
+        return appstream_describe_all(ctx, names, n_names, done, userdata);
+}
+
+static int client_stop(void *ctx, const char *name, appstream_builder_fn done, void *userdata)
+{
+        return appstream_stop(ctx, name, done, userdata);
+}
+
+static int client_start(void *ctx, const char *name, const char *agent_version,
+                        appstream_builder_fn done, void *userdata)
+{
+        return appstream_start(ctx, name, agent_version, done, userdata);
+}
+
+struct reconcile_api reconcile_api_of_client(struct appstream_client *client)
+{
+        return (struct reconcile_api){.describe = client_describe,
+                                      .stop = client_stop,
+                                      .start = client_start,
+                                      .ctx = client};
+}
 
 /* A stage that began before this process did is judged by the wall clock as it reads today;
  * from then on its age grows with the monotonic clock. */

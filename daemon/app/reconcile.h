@@ -1,7 +1,8 @@
 /* The reconciler: one describe pass serves every builder; then the operations in flight take
  * their next step (operation.h), the policy picks new ones (policy.h), and every step is
- * persisted before the call it announces (state.h, I4). Runs on the event loop; the wall clock
- * is injectable so tests never wait for a window. */
+ * persisted before the call it announces (state.h, I4). Runs on the event loop; the AppStream
+ * calls go through a small table and both clocks are injectable, so that tests drive a whole
+ * fleet with a scripted API and never wait for a window or a timeout. */
 #pragma once
 
 #include <stdbool.h>
@@ -9,7 +10,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-struct appstream_client;
+#include "appstream.h"
+
 struct config;
 struct state;
 struct reconciler;
@@ -47,9 +49,25 @@ struct reconcile_summary {
         char last_error[512];
 };
 
+/* The AppStream calls the reconciler makes, each with appstream.h's contract for its
+ * counterpart (appstream_describe_all(), appstream_stop(), appstream_start()): 0, and done is
+ * then called exactly once, later, from the loop, never from inside the call that started it;
+ * or a negative errno, and done is never called. ctx is the first argument of each. */
+struct reconcile_api {
+        int (*describe)(void *ctx, const char *const *names, size_t n_names,
+                        appstream_list_fn done, void *userdata);
+        int (*stop)(void *ctx, const char *name, appstream_builder_fn done, void *userdata);
+        int (*start)(void *ctx, const char *name, const char *agent_version,
+                     appstream_builder_fn done, void *userdata);
+        void *ctx;
+};
+
+/* The table that makes the calls through client, which it borrows: the daemon's. */
+struct reconcile_api reconcile_api_of_client(struct appstream_client *client);
+
 struct reconciler_options {
         uv_loop_t *loop;
-        struct appstream_client *api; /* borrowed */
+        struct reconcile_api api;     /* copied; what it points to is borrowed */
         const struct config *cfg;     /* borrowed; replaced with reconciler_set_config() */
         struct state *state;          /* taken over: freed by reconciler_free() */
         const char *state_path;       /* copied */

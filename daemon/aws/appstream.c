@@ -69,7 +69,7 @@ struct appstream_client {
         size_t n_reported;
 };
 
-static void call_send(struct call *call);
+static int call_send(struct call *call);
 
 /* xorshift64*: jitter only needs to be spread, not unpredictable. */
 static double next_random(struct appstream_client *c)
@@ -167,14 +167,6 @@ static bool is_unreachable(enum http_failure failure, long status, const char *c
         return false;
 }
 
-static void on_backoff(uv_timer_t *timer)
-{
-        struct call *call = timer->data;
-
-        call->wait = WAIT_NONE;
-        call_send(call);
-}
-
 /* Errors that say nothing about the builder: it was busy (ConcurrentModificationException),
  * the describe we acted on was stale (IncorrectStateException), or the service was throttling
  * or failing past our retries. The next poll decides again from fresh state. */
@@ -205,6 +197,20 @@ static void fill_error(struct api_error *err, const struct call *call, long stat
                 .unreachable = is_unreachable(failure, status, code),
                 .attempts = call->attempt,
         };
+}
+
+static void on_backoff(uv_timer_t *timer)
+{
+        struct call *call = timer->data;
+        struct api_error err;
+        int r;
+
+        call->wait = WAIT_NONE;
+        r = call_send(call);
+        if (r < 0) {
+                fill_error(&err, call, 0, NULL, strerror(-r), NULL, HTTP_ERR_CONNECT);
+                call_finish(call, NULL, 0, &err);
+        }
 }
 
 /* One attempt has answered (or failed to): learn the clock offset, then let the standard
@@ -343,26 +349,27 @@ static void on_creds(int r, const struct aws_credentials *creds, const char *err
         }
 }
 
-static void call_send(struct call *call)
+/* Asks for credentials, which answer from the loop; a negative errno (-ENOMEM, or -ECANCELED
+ * once the chain is being freed) when they cannot be asked for, and the caller decides. */
+static int call_send(struct call *call)
 {
         int r;
 
         call->wait = WAIT_CREDS;
         r = creds_chain_get(call->client->creds, on_creds, call);
-        if (r < 0) {
-                struct api_error err;
-
+        if (r < 0)
                 call->wait = WAIT_NONE;
-                fill_error(&err, call, 0, NULL, strerror(-r), NULL, HTTP_ERR_CONNECT);
-                call_finish(call, NULL, 0, &err);
-        }
+        return r;
 }
 
-/* Takes ownership of body (a JSON text). */
+/* Takes ownership of body (a JSON text). done is called later from the loop, or, when this
+ * returns a negative errno, never: failing here rather than through done keeps the promise
+ * that no answer arrives from inside the call that asked for it. */
 static int call_start(struct appstream_client *c, const char *operation, char *body,
                       call_done_fn done, void *userdata)
 {
         struct call *call = calloc(1, sizeof(*call));
+        int r;
 
         if (!call) {
                 free(body);
@@ -383,8 +390,10 @@ static int call_start(struct appstream_client *c, const char *operation, char *b
         if (c->calls)
                 c->calls->prev = call;
         c->calls = call;
-        call_send(call);
-        return 0;
+        r = call_send(call);
+        if (r < 0)
+                call_free(call);
+        return r;
 }
 
 /* ---- Operations ---- */
@@ -635,6 +644,7 @@ static int builder_call(struct appstream_client *client, const char *operation, 
 {
         struct builder_job *job = calloc(1, sizeof(*job));
         char *body = cJSON_PrintUnformatted(input);
+        int r;
 
         cJSON_Delete(input);
         if (!job || !body) {
@@ -644,7 +654,10 @@ static int builder_call(struct appstream_client *client, const char *operation, 
         }
         job->done = done;
         job->userdata = userdata;
-        return call_start(client, operation, body, on_builder_call, job);
+        r = call_start(client, operation, body, on_builder_call, job);
+        if (r < 0)
+                free(job);
+        return r;
 }
 
 int appstream_stop(struct appstream_client *client, const char *name, appstream_builder_fn done,

@@ -129,8 +129,8 @@ struct appstream_options {
 int appstream_client_new(const struct appstream_options *opts, struct appstream_client **ret,
                          char *err, size_t err_size);
 
-/* Frees the client; pending calls complete at once with an error whose message is
- * "cancelled". Accepts NULL. */
+/* Frees the client; pending calls complete at once, from inside this call, with an error whose
+ * message is "cancelled". Accepts NULL. */
 void appstream_client_free(struct appstream_client *client);
 
 /* r is 0 on success; list is then owned by the callback (builder_list_free()). On failure r is
@@ -138,10 +138,19 @@ void appstream_client_free(struct appstream_client *client);
 typedef void (*appstream_list_fn)(int r, struct builder_list *list, const struct api_error *err,
                                   void *userdata);
 
-/* DescribeImageBuilders, following NextToken through every page. names may be NULL. A listing
- * that cannot be the API's whole, true answer fails as a whole (r < 0, an InvalidResponse
- * error naming the operation), so that nothing in it is acted on: one that would never end
- * (appstream_listing_page()) or names a builder twice (appstream_check_unique()). */
+/* The calls below share one promise, as http_send() makes it: done is always called later
+ * from the loop, never from inside the call that started it, exactly once (or, for pending
+ * calls, from appstream_client_free()). They return 0, or a negative errno when the call
+ * could not be started (-ENOMEM, -ECANCELED once the credentials chain is being freed), and
+ * done is then never called. A caller may therefore set up what the answer needs after the
+ * call returns, and free its context itself when the call fails. */
+
+/* DescribeImageBuilders, following NextToken through every page. names (copied) may be NULL.
+ * A listing that cannot be the API's whole, true answer fails as a whole (r < 0, an
+ * InvalidResponse error naming the operation), so that nothing in it is acted on: one that
+ * would never end (appstream_listing_page()) or names a builder twice
+ * (appstream_check_unique()). A later page that cannot be asked for ends the listing through
+ * done with r < 0. */
 int appstream_describe_all(struct appstream_client *client, const char *const *names,
                            size_t n_names, appstream_list_fn done, void *userdata);
 
@@ -151,9 +160,11 @@ int appstream_describe_all(struct appstream_client *client, const char *const *n
 typedef void (*appstream_builder_fn)(int r, const struct builder *builder,
                                      const struct api_error *err, void *userdata);
 
+/* StopImageBuilder; name is copied. done as for appstream_describe_all(). */
 int appstream_stop(struct appstream_client *client, const char *name, appstream_builder_fn done,
                    void *userdata);
 
-/* StartImageBuilder; agent_version may be NULL (omitted) or e.g. "[LATEST]". */
+/* StartImageBuilder; agent_version may be NULL (omitted) or e.g. "[LATEST]"; both strings are
+ * copied. done as for appstream_describe_all(). */
 int appstream_start(struct appstream_client *client, const char *name, const char *agent_version,
                     appstream_builder_fn done, void *userdata);

@@ -361,7 +361,8 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                 return EXIT_USAGE;
         }
         r = reconciler_new(&(struct reconciler_options){.loop = &d->session->loop,
-                                                         .api = d->session->api,
+                                                         .api = reconcile_api_of_client(
+                                                             d->session->api),
                                                          .cfg = cfg,
                                                          .state = st,
                                                          .state_path = d->state_path,
