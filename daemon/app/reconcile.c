@@ -38,7 +38,7 @@ struct last_decision {
 
 /* A Stop, a Start or a lookup by name (call == OP_CALL_NONE) in flight for one builder. */
 struct pending_call {
-        struct reconciler *r; /* NULL once the reconciler is gone */
+        struct reconciler *rec; /* NULL once the reconciler is gone */
         char *builder;
         enum op_call call;
 };
@@ -54,7 +54,7 @@ struct reconciler {
         int64_t (*now_mono_fn)(void *userdata);
         void *now_userdata;
         int (*may_act)(void *userdata, char *err, size_t err_size);
-        void (*on_pass)(struct reconciler *r, void *userdata);
+        void (*on_pass)(struct reconciler *rec, void *userdata);
         void *userdata;
 
         uv_timer_t timer;
@@ -82,32 +82,32 @@ static size_t state_index(const char *state)
         return RECONCILE_STATE_COUNT - 1;
 }
 
-static int64_t now_of(const struct reconciler *r)
+static int64_t now_of(const struct reconciler *rec)
 {
-        return r->now_fn ? r->now_fn(r->now_userdata) : (int64_t)time(NULL);
+        return rec->now_fn ? rec->now_fn(rec->now_userdata) : (int64_t)time(NULL);
 }
 
 /* Seconds on the monotonic clock, which stage timeouts are measured on. */
-static int64_t mono_of(const struct reconciler *r)
+static int64_t mono_of(const struct reconciler *rec)
 {
-        return r->now_mono_fn ? r->now_mono_fn(r->now_userdata)
+        return rec->now_mono_fn ? rec->now_mono_fn(rec->now_userdata)
                               : (int64_t)(uv_hrtime() / UINT64_C(1000000000));
 }
 
-static bool dry_run_of(const struct reconciler *r)
+static bool dry_run_of(const struct reconciler *rec)
 {
-        return r->dry_run || r->cfg->dry_run;
+        return rec->dry_run || rec->cfg->dry_run;
 }
 
 /* ---- Persistence ---- */
 
 /* Whether this process may still make mutating calls or write the state; says why not, once
  * per refusal. */
-static bool may_act(struct reconciler *r)
+static bool may_act(struct reconciler *rec)
 {
         char err[512];
 
-        if (!r->may_act || r->may_act(r->userdata, err, sizeof(err)) == 0)
+        if (!rec->may_act || rec->may_act(rec->userdata, err, sizeof(err)) == 0)
                 return true;
         log_event(EV_ERROR, NULL, "holding every mutating call and state write: %s", err);
         return false;
@@ -118,58 +118,58 @@ static bool may_act(struct reconciler *r)
  * then finds the last state that was written and decides from there. A process that may no
  * longer act writes nothing either: the file may belong to another daemon by now, and our
  * write would wipe its operations out. */
-static int persist(struct reconciler *r)
+static int persist(struct reconciler *rec)
 {
         char err[512];
-        int q;
+        int r;
 
-        if (!may_act(r))
+        if (!may_act(rec))
                 return -ESTALE;
-        q = state_save(r->state_path, r->state, err, sizeof(err));
-        if (q < 0) {
-                snprintf(r->summary.state_error, sizeof(r->summary.state_error), "%s", err);
+        r = state_save(rec->state_path, rec->state, err, sizeof(err));
+        if (r < 0) {
+                snprintf(rec->summary.state_error, sizeof(rec->summary.state_error), "%s", err);
                 log_event(EV_STATE_WRITE_FAILED, NULL,
                           "%s; holding every Stop and Start until it can be written", err);
-                r->unsaved = true;
-        } else if (r->unsaved) {
-                r->unsaved = false;
-                r->summary.state_error[0] = '\0';
+                rec->unsaved = true;
+        } else if (rec->unsaved) {
+                rec->unsaved = false;
+                rec->summary.state_error[0] = '\0';
                 log_event(EV_STATE_WRITE_RECOVERED, NULL,
-                          "state file %s written again; calls resume", r->state_path);
+                          "state file %s written again; calls resume", rec->state_path);
         }
-        r->summary.state_unsaved = r->unsaved;
-        return q;
+        rec->summary.state_unsaved = rec->unsaved;
+        return r;
 }
 
 /* Whether the file holds everything in memory, saving once more if it does not: the gate
  * that every mutating call passes (I4). */
-static bool saved(struct reconciler *r)
+static bool saved(struct reconciler *rec)
 {
-        return !r->unsaved || persist(r) == 0;
+        return !rec->unsaved || persist(rec) == 0;
 }
 
 /* ---- Calls in flight ---- */
 
-static bool call_pending(const struct reconciler *r, const char *builder)
+static bool call_pending(const struct reconciler *rec, const char *builder)
 {
-        for (size_t i = 0; i < r->n_calls; i++)
-                if (strcmp(r->calls[i]->builder, builder) == 0)
+        for (size_t i = 0; i < rec->n_calls; i++)
+                if (strcmp(rec->calls[i]->builder, builder) == 0)
                         return true;
         return false;
 }
 
-static void call_forget(struct reconciler *r, struct pending_call *pc)
+static void call_forget(struct reconciler *rec, struct pending_call *pc)
 {
-        for (size_t i = 0; i < r->n_calls; i++)
-                if (r->calls[i] == pc) {
-                        r->calls[i] = r->calls[--r->n_calls];
+        for (size_t i = 0; i < rec->n_calls; i++)
+                if (rec->calls[i] == pc) {
+                        rec->calls[i] = rec->calls[--rec->n_calls];
                         break;
                 }
-        if (r->shutting_down && r->n_calls == 0 && !r->describing && r->shutdown_done) {
-                void (*done)(void *) = r->shutdown_done;
+        if (rec->shutting_down && rec->n_calls == 0 && !rec->describing && rec->shutdown_done) {
+                void (*done)(void *) = rec->shutdown_done;
 
-                r->shutdown_done = NULL;
-                done(r->shutdown_userdata);
+                rec->shutdown_done = NULL;
+                done(rec->shutdown_userdata);
         }
 }
 
@@ -209,16 +209,16 @@ static void log_finished(const struct operation *op, const struct op_step *step,
         }
 }
 
-static void issue_call(struct reconciler *r, const char *builder, enum op_call call);
-static void look_up(struct reconciler *r, const char *builder);
+static void issue_call(struct reconciler *rec, const char *builder, enum op_call call);
+static void look_up(struct reconciler *rec, const char *builder);
 
 /* Applies a step to builder's operation: finish it, or persist the new phase, then make the
  * call it asks for. b is the observation the step came from (NULL when none). */
-static void apply_step(struct reconciler *r, const char *builder, const struct op_step *step,
+static void apply_step(struct reconciler *rec, const char *builder, const struct op_step *step,
                        const struct builder *b)
 {
-        struct operation *op = state_find_operation(r->state, builder);
-        int64_t now = now_of(r);
+        struct operation *op = state_find_operation(rec->state, builder);
+        int64_t now = now_of(rec);
 
         if (!op)
                 return;
@@ -232,27 +232,27 @@ static void apply_step(struct reconciler *r, const char *builder, const struct o
         if (step->finished) {
                 log_finished(op, step, b);
                 if (step->result == OP_RESULT_SUCCEEDED)
-                        r->summary.succeeded++;
+                        rec->summary.succeeded++;
                 else if (step->result != OP_RESULT_ABANDONED)
-                        r->summary.failed++;
-                (void)state_finish_operation(r->state, builder, step->result,
+                        rec->summary.failed++;
+                (void)state_finish_operation(rec->state, builder, step->result,
                                              b ? b->agent_version : NULL, step->reason, now);
-                (void)persist(r);
+                (void)persist(rec);
                 return;
         }
         if (step->phase_changed) {
                 op_apply(op, step);
-                if (persist(r) < 0)
+                if (persist(rec) < 0)
                         return;
         }
-        if (step->confirm_gone && !r->shutting_down) {
-                look_up(r, builder);
+        if (step->confirm_gone && !rec->shutting_down) {
+                look_up(rec, builder);
                 return;
         }
-        if (step->call == OP_CALL_NONE || r->shutting_down)
+        if (step->call == OP_CALL_NONE || rec->shutting_down)
                 return;
         /* A dry run resumes no operation either (I6); the next real run takes it on. */
-        if (dry_run_of(r)) {
+        if (dry_run_of(rec)) {
                 log_event(EV_DRY_RUN_ACTION,
                           &(struct log_fields){.builder = builder,
                                                .state = b ? b->state : NULL,
@@ -261,12 +261,12 @@ static void apply_step(struct reconciler *r, const char *builder, const struct o
                           op_call_name(step->call), builder, op_phase_name(op->phase));
                 return;
         }
-        issue_call(r, builder, step->call);
+        issue_call(rec, builder, step->call);
 }
 
-static enum op_call_result classify_call(int q, const struct api_error *err)
+static enum op_call_result classify_call(int r, const struct api_error *err)
 {
-        if (q >= 0)
+        if (r >= 0)
                 return OP_CALL_ACCEPTED;
         /* Throttling, a lost connection, or a 200 whose body is not the API's (a proxy's page, a
          * body cut short): the call may or may not have been carried out, and taking it for
@@ -282,29 +282,29 @@ static enum op_call_result classify_call(int q, const struct api_error *err)
         return OP_CALL_FATAL;
 }
 
-static void on_call_done(int q, const struct builder *b, const struct api_error *err,
+static void on_call_done(int r, const struct builder *b, const struct api_error *err,
                          void *userdata)
 {
         struct pending_call *pc = userdata;
-        struct reconciler *r = pc->r;
+        struct reconciler *rec = pc->rec;
         const struct operation *op;
-        enum op_call_result result = classify_call(q, err);
+        enum op_call_result result = classify_call(r, err);
         struct op_step step;
         char msg[512] = "";
 
-        if (!r)
+        if (!rec)
                 goto out;
-        call_forget(r, pc);
+        call_forget(rec, pc);
         if (err)
                 api_error_format(err, msg, sizeof(msg));
         else if (result != OP_CALL_ACCEPTED)
-                snprintf(msg, sizeof(msg), "%s", strerror(-q));
+                snprintf(msg, sizeof(msg), "%s", strerror(-r));
         struct log_fields f = {.builder = pc->builder,
                                .state = b ? b->state : NULL,
                                .operation = call_operation(pc->call),
                                .request_id = err ? err->request_id : NULL,
                                .error_code = err ? err->code : NULL};
-        op = state_find_operation_const(r->state, pc->builder);
+        op = state_find_operation_const(rec->state, pc->builder);
         bool have_step =
             op && op_call_done(op, pc->call, result, err ? err->message : msg, &step) == 0;
         bool gives_up = result == OP_CALL_FATAL && (!have_step || step.finished);
@@ -319,7 +319,7 @@ static void on_call_done(int q, const struct builder *b, const struct api_error 
         if (have_step) {
                 /* The next call, if any, waits for the next observation. */
                 step.call = OP_CALL_NONE;
-                apply_step(r, pc->builder, &step, b);
+                apply_step(rec, pc->builder, &step, b);
         }
 out:
         free(pc->builder);
@@ -327,7 +327,7 @@ out:
 }
 
 /* Registers a call about to be made for builder; NULL (logged) when out of memory. */
-static struct pending_call *call_track(struct reconciler *r, const char *builder,
+static struct pending_call *call_track(struct reconciler *rec, const char *builder,
                                        enum op_call call)
 {
         struct pending_call *pc = calloc(1, sizeof(*pc));
@@ -335,13 +335,13 @@ static struct pending_call *call_track(struct reconciler *r, const char *builder
 
         if (!pc || !(pc->builder = strdup(builder)))
                 goto nomem;
-        grown = realloc(r->calls, (r->n_calls + 1) * sizeof(*grown));
+        grown = realloc(rec->calls, (rec->n_calls + 1) * sizeof(*grown));
         if (!grown)
                 goto nomem;
-        r->calls = grown;
-        pc->r = r;
+        rec->calls = grown;
+        pc->rec = rec;
         pc->call = call;
-        r->calls[r->n_calls++] = pc;
+        rec->calls[rec->n_calls++] = pc;
         return pc;
 nomem:
         if (pc)
@@ -352,28 +352,28 @@ nomem:
 }
 
 /* Undoes call_track() for a call that could not be sent. */
-static void call_untrack(struct reconciler *r, struct pending_call *pc, const char *what, int q)
+static void call_untrack(struct reconciler *rec, struct pending_call *pc, const char *what, int r)
 {
         log_event(EV_ERROR, &(struct log_fields){.builder = pc->builder},
-                  "cannot send %s for builder %s: %s", what, pc->builder, strerror(-q));
-        call_forget(r, pc);
+                  "cannot send %s for builder %s: %s", what, pc->builder, strerror(-r));
+        call_forget(rec, pc);
         free(pc->builder);
         free(pc);
 }
 
-static void issue_call(struct reconciler *r, const char *builder, enum op_call call)
+static void issue_call(struct reconciler *rec, const char *builder, enum op_call call)
 {
         struct pending_call *pc;
-        int q;
+        int r;
 
-        if (!may_act(r) || !saved(r) || !(pc = call_track(r, builder, call)))
+        if (!may_act(rec) || !saved(rec) || !(pc = call_track(rec, builder, call)))
                 return;
-        q = call == OP_CALL_STOP
-                    ? r->api.stop(r->api.ctx, builder, on_call_done, pc)
-                    : r->api.start(r->api.ctx, builder, LATEST_AGENT, on_call_done, pc);
+        r = call == OP_CALL_STOP
+                    ? rec->api.stop(rec->api.ctx, builder, on_call_done, pc)
+                    : rec->api.start(rec->api.ctx, builder, LATEST_AGENT, on_call_done, pc);
         /* A refused call never answers: pc is still ours to free. */
-        if (q < 0)
-                call_untrack(r, pc, call_operation(call), q);
+        if (r < 0)
+                call_untrack(rec, pc, call_operation(call), r);
 }
 
 static const struct builder *find_builder(const struct builder_list *list, const char *name);
@@ -387,26 +387,26 @@ static bool is_not_found(const struct api_error *err)
  * out. Only the API's word that the name does not exist ends the operation; a builder that is
  * there after all takes its step from this observation; anything else leaves the operation
  * as it was, to be looked at again next poll (I3). */
-static void on_looked_up(int q, struct builder_list *list, const struct api_error *err,
+static void on_looked_up(int r, struct builder_list *list, const struct api_error *err,
                          void *userdata)
 {
         struct pending_call *pc = userdata;
-        struct reconciler *r = pc->r;
+        struct reconciler *rec = pc->rec;
         const struct operation *op;
         const struct builder *b;
         struct op_step step;
         char msg[512] = "";
 
-        if (!r)
+        if (!rec)
                 goto out;
-        call_forget(r, pc);
-        op = state_find_operation_const(r->state, pc->builder);
+        call_forget(rec, pc);
+        op = state_find_operation_const(rec->state, pc->builder);
         if (!op)
                 goto out;
-        if (q < 0 && is_not_found(err)) {
+        if (r < 0 && is_not_found(err)) {
                 op_gone(op, &step);
-                apply_step(r, pc->builder, &step, NULL);
-        } else if (q < 0) {
+                apply_step(rec, pc->builder, &step, NULL);
+        } else if (r < 0) {
                 if (err)
                         api_error_format(err, msg, sizeof(msg));
                 log_event(EV_API_RETRY,
@@ -416,12 +416,12 @@ static void on_looked_up(int q, struct builder_list *list, const struct api_erro
                                                .error_code = err ? err->code : NULL},
                           "cannot look up builder %s, missing from the listing: %s; its update "
                           "goes on",
-                          pc->builder, err ? msg : strerror(-q));
+                          pc->builder, err ? msg : strerror(-r));
         } else if ((b = find_builder(list, pc->builder)) &&
-                   op_step(op, b, now_of(r), mono_of(r), r->cfg,
-                           r->state->has_newest_seen ? &r->state->newest_seen : NULL,
+                   op_step(op, b, now_of(rec), mono_of(rec), rec->cfg,
+                           rec->state->has_newest_seen ? &rec->state->newest_seen : NULL,
                            &step) == 0) {
-                apply_step(r, pc->builder, &step, b);
+                apply_step(rec, pc->builder, &step, b);
         }
 out:
         if (list) {
@@ -432,17 +432,17 @@ out:
         free(pc);
 }
 
-static void look_up(struct reconciler *r, const char *builder)
+static void look_up(struct reconciler *rec, const char *builder)
 {
         const char *names[] = {builder};
-        struct pending_call *pc = call_track(r, builder, OP_CALL_NONE);
-        int q;
+        struct pending_call *pc = call_track(rec, builder, OP_CALL_NONE);
+        int r;
 
         if (!pc)
                 return;
-        q = r->api.describe(r->api.ctx, names, 1, on_looked_up, pc);
-        if (q < 0)
-                call_untrack(r, pc, "DescribeImageBuilders", q);
+        r = rec->api.describe(rec->api.ctx, names, 1, on_looked_up, pc);
+        if (r < 0)
+                call_untrack(rec, pc, "DescribeImageBuilders", r);
 }
 
 static const struct builder *find_builder(const struct builder_list *list, const char *name)
@@ -453,29 +453,29 @@ static const struct builder *find_builder(const struct builder_list *list, const
         return NULL;
 }
 
-static void step_operations(struct reconciler *r, const struct builder_list *list, int64_t now)
+static void step_operations(struct reconciler *rec, const struct builder_list *list, int64_t now)
 {
-        size_t n = r->state->n_ops;
+        size_t n = rec->state->n_ops;
         char **names = calloc(n ? n : 1, sizeof(*names));
 
         if (!names)
                 return;
         /* Steps add and remove operations, so walk a copy of the names. */
         for (size_t i = 0; i < n; i++)
-                names[i] = strdup(r->state->ops[i].builder);
+                names[i] = strdup(rec->state->ops[i].builder);
         for (size_t i = 0; i < n; i++) {
                 const struct operation *op;
                 const struct builder *b;
                 struct op_step step;
 
-                if (!names[i] || call_pending(r, names[i]))
+                if (!names[i] || call_pending(rec, names[i]))
                         continue;
-                op = state_find_operation_const(r->state, names[i]);
+                op = state_find_operation_const(rec->state, names[i]);
                 b = find_builder(list, names[i]);
-                if (op && op_step(op, b, now, mono_of(r), r->cfg,
-                                  r->state->has_newest_seen ? &r->state->newest_seen : NULL,
+                if (op && op_step(op, b, now, mono_of(rec), rec->cfg,
+                                  rec->state->has_newest_seen ? &rec->state->newest_seen : NULL,
                                   &step) == 0)
-                        apply_step(r, names[i], &step, b);
+                        apply_step(rec, names[i], &step, b);
         }
         for (size_t i = 0; i < n; i++)
                 free(names[i]);
@@ -490,11 +490,11 @@ static int compare_seen(const void *a, const void *b)
                       ((const struct last_decision *)b)->builder);
 }
 
-static bool decision_changed(const struct reconciler *r, const struct decision *d)
+static bool decision_changed(const struct reconciler *rec, const struct decision *d)
 {
         struct last_decision key = {.builder = (char *)d->builder};
         const struct last_decision *found =
-                r->seen ? bsearch(&key, r->seen, r->n_seen, sizeof(key), compare_seen) : NULL;
+                rec->seen ? bsearch(&key, rec->seen, rec->n_seen, sizeof(key), compare_seen) : NULL;
 
         return !found || found->kind != d->kind;
 }
@@ -508,15 +508,15 @@ static bool names_sorted(const struct policy_plan *plan)
 }
 
 /* The last pass's copy of name, taken over (its entry keeps NULL), or a new copy. Names must
- * be asked for in sorted order: *cursor walks r->seen alongside them. */
-static char *take_name(struct reconciler *r, size_t *cursor, const char *name)
+ * be asked for in sorted order: *cursor walks rec->seen alongside them. */
+static char *take_name(struct reconciler *rec, size_t *cursor, const char *name)
 {
-        while (*cursor < r->n_seen && strcmp(r->seen[*cursor].builder, name) < 0)
+        while (*cursor < rec->n_seen && strcmp(rec->seen[*cursor].builder, name) < 0)
                 (*cursor)++;
-        if (*cursor < r->n_seen && strcmp(r->seen[*cursor].builder, name) == 0) {
-                char *taken = r->seen[*cursor].builder;
+        if (*cursor < rec->n_seen && strcmp(rec->seen[*cursor].builder, name) == 0) {
+                char *taken = rec->seen[*cursor].builder;
 
-                r->seen[(*cursor)++].builder = NULL;
+                rec->seen[(*cursor)++].builder = NULL;
                 return taken;
         }
         return strdup(name);
@@ -524,7 +524,7 @@ static char *take_name(struct reconciler *r, size_t *cursor, const char *name)
 
 /* The fleet comes back pass after pass with the same names, usually sorted: then the table is
  * built in order, reusing the last pass's copies, with no sort and no copying. */
-static void remember_decisions(struct reconciler *r, const struct policy_plan *plan)
+static void remember_decisions(struct reconciler *rec, const struct policy_plan *plan)
 {
         struct last_decision *seen = calloc(plan->n_decisions ? plan->n_decisions : 1,
                                             sizeof(*seen));
@@ -536,18 +536,18 @@ static void remember_decisions(struct reconciler *r, const struct policy_plan *p
         for (size_t i = 0; i < plan->n_decisions; i++) {
                 const char *name = plan->decisions[i].builder;
 
-                seen[n].builder = sorted ? take_name(r, &cursor, name) : strdup(name);
+                seen[n].builder = sorted ? take_name(rec, &cursor, name) : strdup(name);
                 seen[n].kind = plan->decisions[i].kind;
                 if (seen[n].builder)
                         n++;
         }
         if (!sorted)
                 qsort(seen, n, sizeof(*seen), compare_seen);
-        for (size_t i = 0; i < r->n_seen; i++)
-                free(r->seen[i].builder);
-        free(r->seen);
-        r->seen = seen;
-        r->n_seen = n;
+        for (size_t i = 0; i < rec->n_seen; i++)
+                free(rec->seen[i].builder);
+        free(rec->seen);
+        rec->seen = seen;
+        rec->n_seen = n;
 }
 
 static enum log_event decision_event(enum decision_kind kind)
@@ -569,7 +569,7 @@ static enum log_event decision_event(enum decision_kind kind)
         }
 }
 
-static void log_decisions(struct reconciler *r, const struct policy_plan *plan,
+static void log_decisions(struct reconciler *rec, const struct policy_plan *plan,
                           const struct builder_list *list)
 {
         for (size_t i = 0; i < plan->n_decisions; i++) {
@@ -577,7 +577,7 @@ static void log_decisions(struct reconciler *r, const struct policy_plan *plan,
                 const struct builder *b = &list->items[i];
 
                 if (d->kind == DECISION_IN_OPERATION || d->kind == DECISION_START_UPDATE ||
-                    !decision_changed(r, d))
+                    !decision_changed(rec, d))
                         continue;
                 if (d->kind == DECISION_COMPLIANT) {
                         log_event(EV_DEBUG, &(struct log_fields){.builder = d->builder},
@@ -593,18 +593,18 @@ static void log_decisions(struct reconciler *r, const struct policy_plan *plan,
         }
 }
 
-static void log_breaker(struct reconciler *r, const struct policy_plan *plan)
+static void log_breaker(struct reconciler *rec, const struct policy_plan *plan)
 {
-        r->summary.breaker_open = false;
+        rec->summary.breaker_open = false;
         for (size_t i = 0; i < plan->n_decisions; i++) {
                 const struct decision *d = &plan->decisions[i];
 
                 if (d->kind != DECISION_BREAKER_OPEN)
                         continue;
-                r->summary.breaker_open = true;
-                if (r->breaker_logged_span == d->next_window)
+                rec->summary.breaker_open = true;
+                if (rec->breaker_logged_span == d->next_window)
                         return;
-                r->breaker_logged_span = d->next_window;
+                rec->breaker_logged_span = d->next_window;
                 log_event(EV_BREAKER_OPEN, &(struct log_fields){.reason = d->reason},
                           "max_failures reached in this window: no new update starts until "
                           "the next window (%s)",
@@ -613,26 +613,26 @@ static void log_breaker(struct reconciler *r, const struct policy_plan *plan)
         }
 }
 
-static void begin_operations(struct reconciler *r, const struct policy_plan *plan,
+static void begin_operations(struct reconciler *rec, const struct policy_plan *plan,
                              const struct builder_list *list, int64_t now)
 {
-        if (plan->n_begins && !dry_run_of(r) && !may_act(r))
+        if (plan->n_begins && !dry_run_of(rec) && !may_act(rec))
                 return;
-        for (size_t i = 0; i < plan->n_begins && !r->shutting_down; i++) {
+        for (size_t i = 0; i < plan->n_begins && !rec->shutting_down; i++) {
                 const struct op_begin *ob = &plan->begins[i];
                 const struct builder *b = find_builder(list, ob->builder);
                 const struct operation *op;
                 struct op_step step;
 
-                if (state_add_operation(r->state, ob->builder, ob->from_stopped, ob->stop_after,
+                if (state_add_operation(rec->state, ob->builder, ob->from_stopped, ob->stop_after,
                                         ob->from_version[0] ? ob->from_version : NULL,
                                         ob->window_closes_at, now) < 0)
                         continue;
-                state_find_operation(r->state, ob->builder)->phase_since_mono = mono_of(r);
-                if (persist(r) < 0) {
+                state_find_operation(rec->state, ob->builder)->phase_since_mono = mono_of(rec);
+                if (persist(rec) < 0) {
                         /* Without the intent on disk no call may go out (I4); nothing was
                          * done, so the next pass may try again. */
-                        (void)state_discard_operation(r->state, ob->builder);
+                        (void)state_discard_operation(rec->state, ob->builder);
                         continue;
                 }
                 log_event(EV_UPDATE_STARTED,
@@ -643,18 +643,18 @@ static void begin_operations(struct reconciler *r, const struct policy_plan *pla
                           "starting agent update of builder %s (agent %s, %s)", ob->builder,
                           ob->from_version[0] ? ob->from_version : "unknown",
                           ob->from_stopped ? "stopped" : "running");
-                op = state_find_operation_const(r->state, ob->builder);
-                if (op && op_step(op, b, now, mono_of(r), r->cfg,
-                                  r->state->has_newest_seen ? &r->state->newest_seen : NULL,
+                op = state_find_operation_const(rec->state, ob->builder);
+                if (op && op_step(op, b, now, mono_of(rec), rec->cfg,
+                                  rec->state->has_newest_seen ? &rec->state->newest_seen : NULL,
                                   &step) == 0)
-                        apply_step(r, ob->builder, &step, b);
+                        apply_step(rec, ob->builder, &step, b);
         }
 }
 
-static void summarize(struct reconciler *r, const struct policy_plan *plan,
+static void summarize(struct reconciler *rec, const struct policy_plan *plan,
                       const struct builder_list *list)
 {
-        struct reconcile_summary *s = &r->summary;
+        struct reconcile_summary *s = &rec->summary;
         bool more_now = plan->n_begins > 0;
 
         s->compliant = s->non_compliant = s->unknown = s->covered = s->waiting = 0;
@@ -682,110 +682,110 @@ static void summarize(struct reconciler *r, const struct policy_plan *plan,
                     (!s->next_window || d->next_window < s->next_window))
                         s->next_window = d->next_window;
         }
-        s->in_flight = r->state->n_ops;
-        reconciler_refresh_holding(r);
+        s->in_flight = rec->state->n_ops;
+        reconciler_refresh_holding(rec);
         /* A dry run calls nothing, so nothing moves on: one pass shows all it would do. */
-        s->settled = dry_run_of(r) || (s->in_flight == 0 && !more_now && !r->unsaved);
+        s->settled = dry_run_of(rec) || (s->in_flight == 0 && !more_now && !rec->unsaved);
 }
 
 /* ---- The pass ---- */
 
 static void on_timer(uv_timer_t *timer);
 
-static void schedule_next(struct reconciler *r, int64_t now)
+static void schedule_next(struct reconciler *rec, int64_t now)
 {
-        int64_t delay = r->state->n_ops ? r->cfg->active_poll_interval : r->cfg->poll_interval;
+        int64_t delay = rec->state->n_ops ? rec->cfg->active_poll_interval : rec->cfg->poll_interval;
 
         /* Wake for a window opening rather than finding out a poll later. */
-        if (r->summary.next_window > now && r->summary.next_window - now < delay)
-                delay = r->summary.next_window - now;
+        if (rec->summary.next_window > now && rec->summary.next_window - now < delay)
+                delay = rec->summary.next_window - now;
         if (delay < 1)
                 delay = 1;
-        if (!r->shutting_down)
-                (void)uv_timer_start(&r->timer, on_timer, (uint64_t)delay * 1000, 0);
+        if (!rec->shutting_down)
+                (void)uv_timer_start(&rec->timer, on_timer, (uint64_t)delay * 1000, 0);
 }
 
-static void reconcile(struct reconciler *r, const struct builder_list *list)
+static void reconcile(struct reconciler *rec, const struct builder_list *list)
 {
-        int64_t now = now_of(r);
+        int64_t now = now_of(rec);
         struct policy_plan *plan = NULL;
         bool dirty = false;
         char note[192];
 
-        dirty |= state_observe_versions(r->state, list, now, note, sizeof(note)) > 0;
+        dirty |= state_observe_versions(rec->state, list, now, note, sizeof(note)) > 0;
         if (note[0])
                 log_event(EV_API_INVALID_DATA, NULL, "%s", note);
-        dirty |= state_prune(r->state, now) > 0;
+        dirty |= state_prune(rec->state, now) > 0;
         /* An unsaved state is written again every pass, so held calls resume once it can be. */
-        if (dirty || r->unsaved)
-                (void)persist(r);
-        step_operations(r, list, now);
-        if (policy_evaluate(r->cfg, list, r->state, now, dry_run_of(r), &plan) < 0) {
+        if (dirty || rec->unsaved)
+                (void)persist(rec);
+        step_operations(rec, list, now);
+        if (policy_evaluate(rec->cfg, list, rec->state, now, dry_run_of(rec), &plan) < 0) {
                 log_event(EV_ERROR, NULL, "cannot evaluate the policy: out of memory");
                 return;
         }
-        log_decisions(r, plan, list);
-        log_breaker(r, plan);
-        if (!r->shutting_down)
-                begin_operations(r, plan, list, now);
-        remember_decisions(r, plan);
-        summarize(r, plan, list);
+        log_decisions(rec, plan, list);
+        log_breaker(rec, plan);
+        if (!rec->shutting_down)
+                begin_operations(rec, plan, list, now);
+        remember_decisions(rec, plan);
+        summarize(rec, plan, list);
         log_event(EV_PASS_SUMMARY, NULL,
                   "pass %u: %zu builders, %zu compliant, %zu in flight, %zu waiting",
-                  r->summary.passes, r->summary.builders, r->summary.compliant,
-                  r->summary.in_flight, r->summary.waiting);
+                  rec->summary.passes, rec->summary.builders, rec->summary.compliant,
+                  rec->summary.in_flight, rec->summary.waiting);
         policy_plan_free(plan);
 }
 
-static void on_described(int q, struct builder_list *list, const struct api_error *err,
+static void on_described(int r, struct builder_list *list, const struct api_error *err,
                          void *userdata)
 {
-        struct reconciler *r = userdata;
+        struct reconciler *rec = userdata;
 
-        r->describing = false;
-        r->summary.passes++;
-        if (q < 0) {
-                r->summary.describe_ok = false;
-                r->summary.unreachable = err && err->unreachable;
+        rec->describing = false;
+        rec->summary.passes++;
+        if (r < 0) {
+                rec->summary.describe_ok = false;
+                rec->summary.unreachable = err && err->unreachable;
                 if (err)
-                        api_error_format(err, r->summary.last_error,
-                                         sizeof(r->summary.last_error));
+                        api_error_format(err, rec->summary.last_error,
+                                         sizeof(rec->summary.last_error));
                 log_event(EV_API_ERROR,
                           &(struct log_fields){.operation = "DescribeImageBuilders",
                                                .request_id = err ? err->request_id : NULL,
                                                .error_code = err ? err->code : NULL},
-                          "cannot describe image builders: %s", r->summary.last_error);
+                          "cannot describe image builders: %s", rec->summary.last_error);
         } else {
-                r->summary.describe_ok = true;
-                r->summary.unreachable = false;
-                r->summary.last_error[0] = '\0';
-                if (!r->shutting_down)
-                        reconcile(r, list);
+                rec->summary.describe_ok = true;
+                rec->summary.unreachable = false;
+                rec->summary.last_error[0] = '\0';
+                if (!rec->shutting_down)
+                        reconcile(rec, list);
                 builder_list_free(list);
                 free(list);
         }
-        if (r->shutting_down) {
-                call_forget(r, NULL);
+        if (rec->shutting_down) {
+                call_forget(rec, NULL);
                 return;
         }
-        schedule_next(r, now_of(r));
-        if (r->on_pass)
-                r->on_pass(r, r->userdata);
+        schedule_next(rec, now_of(rec));
+        if (rec->on_pass)
+                rec->on_pass(rec, rec->userdata);
 }
 
 static void on_timer(uv_timer_t *timer)
 {
-        struct reconciler *r = timer->data;
-        int q;
+        struct reconciler *rec = timer->data;
+        int r;
 
-        if (r->describing || r->shutting_down)
+        if (rec->describing || rec->shutting_down)
                 return;
-        r->describing = true;
-        q = r->api.describe(r->api.ctx, NULL, 0, on_described, r);
-        if (q < 0) {
-                r->describing = false;
-                log_event(EV_ERROR, NULL, "cannot start a describe pass: %s", strerror(-q));
-                schedule_next(r, now_of(r));
+        rec->describing = true;
+        r = rec->api.describe(rec->api.ctx, NULL, 0, on_described, rec);
+        if (r < 0) {
+                rec->describing = false;
+                log_event(EV_ERROR, NULL, "cannot start a describe pass: %s", strerror(-r));
+                schedule_next(rec, now_of(rec));
         }
 }
 
@@ -818,41 +818,41 @@ struct reconcile_api reconcile_api_of_client(struct appstream_client *client)
 
 /* A stage that began before this process did is judged by the wall clock as it reads today;
  * from then on its age grows with the monotonic clock. */
-static void rebuild_monotonic_starts(struct reconciler *r)
+static void rebuild_monotonic_starts(struct reconciler *rec)
 {
-        int64_t now = now_of(r), mono = mono_of(r);
+        int64_t now = now_of(rec), mono = mono_of(rec);
 
-        for (size_t i = 0; i < r->state->n_ops; i++) {
-                struct operation *op = &r->state->ops[i];
+        for (size_t i = 0; i < rec->state->n_ops; i++) {
+                struct operation *op = &rec->state->ops[i];
                 int64_t age = now > op->phase_since ? now - op->phase_since : 0;
 
                 op->phase_since_mono = mono - age;
         }
 }
 
-void reconciler_refresh_holding(struct reconciler *r)
+void reconciler_refresh_holding(struct reconciler *rec)
 {
-        int64_t mono = mono_of(r);
+        int64_t mono = mono_of(rec);
 
-        r->summary.holding_stopped = 0;
-        r->summary.holding_overdue = true;
-        for (size_t i = 0; i < r->state->n_ops; i++) {
-                const struct operation *op = &r->state->ops[i];
+        rec->summary.holding_stopped = 0;
+        rec->summary.holding_overdue = true;
+        for (size_t i = 0; i < rec->state->n_ops; i++) {
+                const struct operation *op = &rec->state->ops[i];
 
                 if (!op_may_hold_stopped(op))
                         continue;
-                r->summary.holding_stopped++;
-                if (mono < op_stage_deadline_mono(op, r->cfg))
-                        r->summary.holding_overdue = false;
+                rec->summary.holding_stopped++;
+                if (mono < op_stage_deadline_mono(op, rec->cfg))
+                        rec->summary.holding_overdue = false;
         }
 }
 
-size_t reconciler_log_left_stopped(const struct reconciler *r, const char *next_step)
+size_t reconciler_log_left_stopped(const struct reconciler *rec, const char *next_step)
 {
         size_t n = 0;
 
-        for (size_t i = 0; i < r->state->n_ops; i++) {
-                const struct operation *op = &r->state->ops[i];
+        for (size_t i = 0; i < rec->state->n_ops; i++) {
+                const struct operation *op = &rec->state->ops[i];
 
                 if (!op_may_hold_stopped(op))
                         continue;
@@ -869,62 +869,62 @@ size_t reconciler_log_left_stopped(const struct reconciler *r, const char *next_
 
 int reconciler_new(const struct reconciler_options *opts, struct reconciler **ret)
 {
-        struct reconciler *r = calloc(1, sizeof(*r));
+        struct reconciler *rec = calloc(1, sizeof(*rec));
 
-        if (!r)
+        if (!rec)
                 return -ENOMEM;
-        r->state_path = strdup(opts->state_path);
-        if (!r->state_path || uv_timer_init(opts->loop, &r->timer) < 0) {
-                free(r->state_path);
-                free(r);
+        rec->state_path = strdup(opts->state_path);
+        if (!rec->state_path || uv_timer_init(opts->loop, &rec->timer) < 0) {
+                free(rec->state_path);
+                free(rec);
                 return -ENOMEM;
         }
-        r->timer.data = r;
-        r->loop = opts->loop;
-        r->api = opts->api;
-        r->cfg = opts->cfg;
-        r->state = opts->state;
-        r->dry_run = opts->dry_run;
-        r->now_fn = opts->now;
-        r->now_mono_fn = opts->now_mono;
-        r->now_userdata = opts->now_userdata;
-        r->may_act = opts->may_act;
-        r->on_pass = opts->on_pass;
-        r->userdata = opts->userdata;
-        r->summary.in_flight = r->state->n_ops;
-        rebuild_monotonic_starts(r);
-        for (size_t i = 0; i < r->state->n_ops; i++)
+        rec->timer.data = rec;
+        rec->loop = opts->loop;
+        rec->api = opts->api;
+        rec->cfg = opts->cfg;
+        rec->state = opts->state;
+        rec->dry_run = opts->dry_run;
+        rec->now_fn = opts->now;
+        rec->now_mono_fn = opts->now_mono;
+        rec->now_userdata = opts->now_userdata;
+        rec->may_act = opts->may_act;
+        rec->on_pass = opts->on_pass;
+        rec->userdata = opts->userdata;
+        rec->summary.in_flight = rec->state->n_ops;
+        rebuild_monotonic_starts(rec);
+        for (size_t i = 0; i < rec->state->n_ops; i++)
                 log_event(EV_OPERATION_RESUMED,
-                          &(struct log_fields){.builder = r->state->ops[i].builder,
-                                               .operation = op_phase_name(r->state->ops[i].phase)},
+                          &(struct log_fields){.builder = rec->state->ops[i].builder,
+                                               .operation = op_phase_name(rec->state->ops[i].phase)},
                           "resuming the update of builder %s from phase %s",
-                          r->state->ops[i].builder, op_phase_name(r->state->ops[i].phase));
-        *ret = r;
+                          rec->state->ops[i].builder, op_phase_name(rec->state->ops[i].phase));
+        *ret = rec;
         return 0;
 }
 
-void reconciler_start(struct reconciler *r)
+void reconciler_start(struct reconciler *rec)
 {
-        (void)uv_timer_start(&r->timer, on_timer, 0, 0);
+        (void)uv_timer_start(&rec->timer, on_timer, 0, 0);
 }
 
-void reconciler_set_config(struct reconciler *r, const struct config *cfg)
+void reconciler_set_config(struct reconciler *rec, const struct config *cfg)
 {
-        r->cfg = cfg;
+        rec->cfg = cfg;
 }
 
-void reconciler_shutdown(struct reconciler *r, void (*done)(void *userdata), void *userdata)
+void reconciler_shutdown(struct reconciler *rec, void (*done)(void *userdata), void *userdata)
 {
-        r->shutting_down = true;
-        (void)uv_timer_stop(&r->timer);
-        r->shutdown_done = done;
-        r->shutdown_userdata = userdata;
-        call_forget(r, NULL);
+        rec->shutting_down = true;
+        (void)uv_timer_stop(&rec->timer);
+        rec->shutdown_done = done;
+        rec->shutdown_userdata = userdata;
+        call_forget(rec, NULL);
 }
 
-const struct reconcile_summary *reconciler_summary(const struct reconciler *r)
+const struct reconcile_summary *reconciler_summary(const struct reconciler *rec)
 {
-        return &r->summary;
+        return &rec->summary;
 }
 
 static void timer_closed(uv_handle_t *handle)
@@ -932,19 +932,19 @@ static void timer_closed(uv_handle_t *handle)
         free(handle->data);
 }
 
-void reconciler_free(struct reconciler *r)
+void reconciler_free(struct reconciler *rec)
 {
-        if (!r)
+        if (!rec)
                 return;
         /* Calls still in flight answer into the void: their contexts are freed then. */
-        for (size_t i = 0; i < r->n_calls; i++)
-                r->calls[i]->r = NULL;
-        free(r->calls);
-        for (size_t i = 0; i < r->n_seen; i++)
-                free(r->seen[i].builder);
-        free(r->seen);
-        state_free(r->state);
-        free(r->state_path);
-        r->timer.data = r;
-        uv_close((uv_handle_t *)&r->timer, timer_closed);
+        for (size_t i = 0; i < rec->n_calls; i++)
+                rec->calls[i]->rec = NULL;
+        free(rec->calls);
+        for (size_t i = 0; i < rec->n_seen; i++)
+                free(rec->seen[i].builder);
+        free(rec->seen);
+        state_free(rec->state);
+        free(rec->state_path);
+        rec->timer.data = rec;
+        uv_close((uv_handle_t *)&rec->timer, timer_closed);
 }

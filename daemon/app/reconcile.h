@@ -82,33 +82,33 @@ struct reconciler_options {
          * (a step that needed the write then makes no call either, I4); NULL always allows. */
         int (*may_act)(void *userdata, char *err, size_t err_size);
         /* Called after every pass (successful or not). */
-        void (*on_pass)(struct reconciler *r, void *userdata);
+        void (*on_pass)(struct reconciler *rec, void *userdata);
         void *userdata;
 };
 
 int reconciler_new(const struct reconciler_options *opts, struct reconciler **ret);
 
 /* Starts the first pass at once; later ones follow the poll intervals and window openings. */
-void reconciler_start(struct reconciler *r);
+void reconciler_start(struct reconciler *rec);
 
 /* Uses cfg from the next pass on (SIGHUP). cfg is borrowed and must outlive its use. */
-void reconciler_set_config(struct reconciler *r, const struct config *cfg);
+void reconciler_set_config(struct reconciler *rec, const struct config *cfg);
 
 /* Stops starting new work and stops polling. done is called once no API call is in flight
  * (perhaps from inside this call); what is still in flight is persisted and resumed by the
  * next start (I3). */
-void reconciler_shutdown(struct reconciler *r, void (*done)(void *userdata), void *userdata);
+void reconciler_shutdown(struct reconciler *rec, void (*done)(void *userdata), void *userdata);
 
-const struct reconcile_summary *reconciler_summary(const struct reconciler *r);
+const struct reconcile_summary *reconciler_summary(const struct reconciler *rec);
 
 /* Brings the summary's holding_stopped and holding_overdue up to the clocks now (they change
  * as time passes even when no pass succeeds). */
-void reconciler_refresh_holding(struct reconciler *r);
+void reconciler_refresh_holding(struct reconciler *rec);
 
 /* Logs at err level every builder that an operation may have left stopped (I3), with
  * next_step (what the operator should run) in each message: for an exit that leaves them so.
  * Returns how many it named. */
-size_t reconciler_log_left_stopped(const struct reconciler *r, const char *next_step);
+size_t reconciler_log_left_stopped(const struct reconciler *rec, const char *next_step);
 
 /* Frees the reconciler and its state; its timer closes on the next loop run. Accepts NULL. */
-void reconciler_free(struct reconciler *r);
+void reconciler_free(struct reconciler *rec);
