@@ -9,41 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct aws_ini_entry {
-        char *key;     /* lower-cased */
-        char *value;   /* continuation lines joined with '\n'; a nested block starts with '\n' */
-        unsigned line; /* where the key is written, for messages */
-};
-
-struct aws_ini_section {
-        char *name;
-        struct aws_ini_entry *entries; /* own keys in file order, then inherited [DEFAULT] keys */
-        size_t n_entries;
-};
-
-struct aws_ini {
-        struct aws_ini_section *sections; /* in file order; [DEFAULT] is not one of them */
-        size_t n_sections;
-};
-
-/* Parses text (len bytes, UTF-8). name stands in for the path in messages. On success *ret is
- * owned by the caller (aws_ini_free()). On failure returns -EINVAL and writes one line into
- * err starting with "name:line: "; *ret is untouched. */
-int aws_ini_parse(const char *text, size_t len, const char *name, struct aws_ini **ret, char *err,
-                  size_t err_size);
-
-/* Reads and parses path. Returns -ENOENT when path is not a readable regular file (botocore
- * ignores such files), -EFBIG when it exceeds 1 MiB, -EINVAL on content (err says where). */
-int aws_ini_load(const char *path, struct aws_ini **ret, char *err, size_t err_size);
-
-/* Frees a parsed file (values are wiped first: they may hold secrets). Accepts NULL. */
-void aws_ini_free(struct aws_ini *ini);
-
-/* The section called name, or NULL. Borrowed from ini. */
-const struct aws_ini_section *aws_ini_find(const struct aws_ini *ini, const char *name);
-
-/* The value of key (lower-case) in section, or NULL. section may be NULL. Borrowed. */
-const char *aws_ini_get(const struct aws_ini_section *section, const char *key);
+#include "aws_ini.h"
 
 /* Splits text into words as Python's shlex.split() does (POSIX rules: whitespace separates,
  * '...' is literal, "..." honours \\ and \", a backslash outside quotes escapes any character,
