@@ -106,6 +106,15 @@ int state_read(const char *path, struct state **ret, char *err, size_t err_size)
  * survive a power loss). */
 int state_save(const char *path, const struct state *s, char *err, size_t err_size);
 
+/* Removes what saves interrupted by a crash left beside path: the temporary files of
+ * state_save() (".<name>.tmp-<pid>-<n>" in path's directory, <name> path's file name), and
+ * only those that are regular files owned by this process's user; anything else with such a
+ * name (a link, a directory, another user's file) is left alone. Call it with the lock held
+ * (state_lock()), so that no save of this state file can be under way. Returns the number
+ * removed (err then says how many, if any), or a negative errno with err saying what could
+ * not be listed or removed; a missing directory has nothing to remove. */
+int state_remove_temps(const char *path, char *err, size_t err_size);
+
 /* The JSON text of s. Returns 0 or -ENOMEM; *ret is owned by the caller (free()). */
 int state_to_json(const struct state *s, char **ret);
 

@@ -1,0 +1,39 @@
+"""Loose ends of issue 13 (point 6): what a crash in the middle of a save leaves beside the
+state file, a connection the server resets, windows too short to start an update in."""
+
+import os
+
+from reconciler import base_config, env_of, run, state_path
+
+QUICK = 15  # seconds
+
+
+def test_temporary_files_of_an_interrupted_save_are_removed_at_start(fake, tmp_path):
+    fake.generate(1, prefix="tmp-")
+    cfg = base_config(fake, tmp_path)
+    state_dir = state_path(tmp_path).parent
+    state_path(tmp_path).write_text('{"format": 1}')
+    state_path(tmp_path).chmod(0o600)
+    # What a daemon killed between writing its new state and renaming it leaves, twice.
+    leftovers = [state_dir / ".state.json.tmp-4242-0", state_dir / ".state.json.tmp-77-3"]
+    for path in leftovers:
+        path.write_text('{"format": 1, "operations": [')
+    # Not the daemon's to remove: another file's, a look-alike, a link, another user's.
+    target = tmp_path / "target"
+    target.write_text("kept")
+    kept = [state_dir / ".other.json.tmp-4242-0", state_dir / ".state.json.tmp-4242-0.bak",
+            state_dir / ".state.json.tmp-1-1", state_dir / ".state.json.tmp-2-2"]
+    kept[0].write_text("x")
+    kept[1].write_text("x")
+    kept[2].symlink_to(target)
+    kept[3].write_text("x")
+    os.chown(kept[3], 65534, 65534)
+
+    result = run(["-v", "-c", str(cfg), "once"], env_of(fake, tmp_path), timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert not any(path.exists() for path in leftovers), sorted(os.listdir(state_dir))
+    assert all(path.is_symlink() or path.exists() for path in kept)
+    assert target.read_text() == "kept"
+    assert f"state file {state_path(tmp_path)}: removed 2 files left beside it by an " \
+           "interrupted save" in result.stderr
