@@ -37,3 +37,20 @@ def test_temporary_files_of_an_interrupted_save_are_removed_at_start(fake, tmp_p
     assert target.read_text() == "kept"
     assert f"state file {state_path(tmp_path)}: removed 2 files left beside it by an " \
            "interrupted save" in result.stderr
+
+
+def test_a_connection_reset_is_reported_as_a_reset(fake, tmp_path):
+    fake.generate(1, prefix="rst-")
+    fake.add_fault("reset", probability=1.0)
+    cfg = base_config(fake, tmp_path)
+
+    # Whether curl reads the RST itself ("Recv failure: Connection reset by peer") or the
+    # event loop sees it first as a poll error is a matter of timing: a few runs meet both.
+    for _ in range(5):
+        result = run(["-c", str(cfg), "list"], env_of(fake, tmp_path), timeout=60)
+
+        assert result.returncode == 3, result.stderr
+        assert "DescribeImageBuilders failed" in result.stderr
+        assert "connection reset by peer" in result.stderr.lower(), result.stderr
+        assert "select/poll" not in result.stderr
+    assert {c["outcome"] for c in fake.calls()} == {"reset"}
