@@ -54,3 +54,33 @@ def test_a_connection_reset_is_reported_as_a_reset(fake, tmp_path):
         assert "connection reset by peer" in result.stderr.lower(), result.stderr
         assert "select/poll" not in result.stderr
     assert {c["outcome"] for c in fake.calls()} == {"reset"}
+
+
+def test_a_window_too_short_to_start_an_update_in_is_a_config_error(fake, tmp_path):
+    cfg = base_config(fake, tmp_path,
+                      policy={"window": ["Sat 02:00-06:00 UTC", "Wed 01:00-01:30 UTC"],
+                              "min_window_left": "30m"},
+                      extra={"builder prod-*": {"window": ["Sun 03:00-03:10 UTC"]}})
+    lines = cfg.read_text().splitlines()
+    env = env_of(fake, tmp_path)
+
+    check = run(["-c", str(cfg), "check-config"], env, timeout=QUICK)
+    start = run(["-c", str(cfg), "once"], env, timeout=QUICK)
+
+    message = (f"{cfg}:{lines.index('window = Wed 01:00-01:30 UTC') + 1}: bad window (open for "
+               "at most 30m at a time, not longer than min_window_left (30m): no update could "
+               "ever start in it): 'Wed 01:00-01:30 UTC'")
+    for result in (check, start):
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr
+    assert not fake.calls()
+
+    # The policy's windows mended, the [builder] section's is next.
+    base_config(fake, tmp_path, policy={"window": "Sat 02:00-06:00 UTC",
+                                        "min_window_left": "30m"},
+                extra={"builder prod-*": {"window": ["Sun 03:00-03:10 UTC"]}})
+    lines = cfg.read_text().splitlines()
+    check = run(["-c", str(cfg), "check-config"], env, timeout=QUICK)
+    assert check.returncode == 2, check.stderr
+    assert f"{cfg}:{lines.index('window = Sun 03:00-03:10 UTC') + 1}: bad window (open for " \
+           "at most 10m at a time" in check.stderr
