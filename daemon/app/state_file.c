@@ -1,7 +1,10 @@
 /* The state file: atomic replace, corrupt files moved aside, the lock. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,4 +398,78 @@ void state_unlock(int fd)
 {
         if (fd >= 0)
                 (void)close(fd);
+}
+
+/* Whether name is one of the temporary files fileio_write_atomic() makes for base:
+ * ".<base>.tmp-<pid>-<n>", both numbers in decimal. */
+static bool is_temp_name(const char *name, const char *base)
+{
+        size_t n = strlen(base);
+        const char *p;
+
+        if (name[0] != '.' || strncmp(name + 1, base, n) != 0 ||
+            strncmp(name + 1 + n, FILEIO_TEMP_INFIX, strlen(FILEIO_TEMP_INFIX)) != 0)
+                return false;
+        p = name + 1 + n + strlen(FILEIO_TEMP_INFIX);
+        for (int part = 0; part < 2; part++) {
+                if (!isdigit((unsigned char)*p))
+                        return false;
+                while (isdigit((unsigned char)*p))
+                        p++;
+                if (part == 0 && *p++ != '-')
+                        return false;
+        }
+        return *p == '\0';
+}
+
+int state_remove_temps(const char *path, char *err, size_t err_size)
+{
+        const char *base;
+        char *dir = NULL, first[NAME_MAX + 1] = "", failed[NAME_MAX + 1] = "";
+        struct dirent *e;
+        DIR *d = NULL;
+        int removed = 0, r;
+
+        r = fileio_split_path(path, &dir, &base);
+        /* A missing directory has nothing in it; state_load() says what else is wrong. */
+        if (r == 0 && !(d = opendir(dir)) && errno != ENOENT)
+                r = -errno;
+        while (r == 0 && d) {
+                struct stat st;
+
+                errno = 0;
+                e = readdir(d);
+                if (!e) {
+                        r = -errno;
+                        break;
+                }
+                if (!is_temp_name(e->d_name, base) ||
+                    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+                        continue;
+                if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
+                        r = -errno;
+                        snprintf(failed, sizeof(failed), "%s", e->d_name);
+                } else if (removed++ == 0) {
+                        snprintf(first, sizeof(first), "%s", e->d_name);
+                }
+        }
+        if (r < 0 && failed[0])
+                snprintf(err, err_size,
+                         "state file %s: removing %s/%s, left by an interrupted save: %s", path,
+                         dir, failed, strerror(-r));
+        else if (r < 0)
+                snprintf(err, err_size,
+                         "state file %s: looking for files left by an interrupted save in %s: %s",
+                         path, dir ? dir : "its directory", strerror(-r));
+        else if (removed > 0)
+                snprintf(err, err_size,
+                         "state file %s: removed %d file%s left beside it by an interrupted save "
+                         "(%s%s)",
+                         path, removed, removed == 1 ? "" : "s", first,
+                         removed == 1 ? "" : ", ...");
+        if (d)
+                (void)closedir(d);
+        free(dir);
+        return r < 0 ? r : removed;
 }

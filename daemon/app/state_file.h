@@ -67,3 +67,12 @@ int state_lock_check(const char *path, int fd, char *err, size_t err_size);
 
 /* Releases a lock from state_lock(); accepts -1. */
 void state_unlock(int fd);
+
+/* Removes what saves interrupted by a crash left beside path: the temporary files of
+ * state_save() (".<name>.tmp-<pid>-<n>" in path's directory, <name> path's file name), and
+ * only those that are regular files owned by this process's user; anything else with such a
+ * name (a link, a directory, another user's file) is left alone. Call it with the lock held
+ * (state_lock()), so that no save of this state file can be under way. Returns the number
+ * removed (err then says how many, if any), or a negative errno with err saying what could
+ * not be listed or removed; a missing directory has nothing to remove. */
+int state_remove_temps(const char *path, char *err, size_t err_size);

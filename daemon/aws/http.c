@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
@@ -59,6 +60,7 @@ struct http_client {
         size_t pending;
         unsigned open_handles; /* uv handles not yet closed; the client is freed at zero */
         char send_error[160];  /* what the last failed http_send() could not do */
+        int poll_error;        /* while on_poll() hands curl an error: why (a uv error), or 0 */
 };
 
 /* Response handed to done callbacks: the public struct plus what header lookup needs. */
@@ -93,6 +95,19 @@ static void watch_release(struct socket_watch *w)
         uv_close((uv_handle_t *)&w->poll, watch_closed);
 }
 
+/* Why uv_poll reported an error on fd: the socket's pending error (a reset, a refusal), as a
+ * uv error code. libuv reports every POLLERR as UV_EBADF, which says nothing; 0 when the socket
+ * tells nothing more either. */
+static int socket_error(curl_socket_t fd, int status)
+{
+        int error = 0;
+        socklen_t len = sizeof(error);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error != 0)
+                return uv_translate_sys_error(error);
+        return status == UV_EBADF ? 0 : status;
+}
+
 static void on_poll(uv_poll_t *poll, int status, int events)
 {
         struct socket_watch *w = poll->data;
@@ -100,16 +115,20 @@ static void on_poll(uv_poll_t *poll, int status, int events)
         int flags = 0;
         int running;
 
-        if (status < 0)
+        if (status < 0) {
                 flags = CURL_CSELECT_ERR;
-        else {
+                client->poll_error = socket_error(w->fd, status);
+        } else {
                 if (events & UV_READABLE)
                         flags |= CURL_CSELECT_IN;
                 if (events & UV_WRITABLE)
                         flags |= CURL_CSELECT_OUT;
         }
+        /* A transfer this fails ends here, in check_finished(): the error it gets is the one
+         * just read (curl itself would only say "select/poll returned error"). */
         (void)curl_multi_socket_action(client->multi, w->fd, flags, &running);
         check_finished(client);
+        client->poll_error = 0;
 }
 
 static struct socket_watch *watch_new(struct http_client *client, curl_socket_t fd)
@@ -349,6 +368,8 @@ static void transfer_complete(struct transfer *t, CURLcode code, bool cancelled)
                 r->error = "request cancelled";
         else if (r->failure == HTTP_ERR_TOO_LARGE)
                 r->error = "response larger than the size limit";
+        else if (t->client->poll_error && (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR))
+                r->error = uv_strerror(t->client->poll_error);
         else
                 r->error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
         (void)curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total);

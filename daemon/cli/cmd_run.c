@@ -302,10 +302,16 @@ static void close_handles(struct daemon *d)
                 uv_close(d->open[--d->n_open], NULL);
 }
 
+/* Loads the state, under the lock, after removing what a save cut short by a crash left
+ * beside it (which no save of ours can still be writing). */
 static int load_state(const char *path, struct state **ret)
 {
         char err[1024];
-        int r = state_load(path, time(NULL), ret, err, sizeof(err));
+        int r = state_remove_temps(path, err, sizeof(err));
+
+        if (r != 0)
+                log_event(EV_DEBUG, NULL, "%s", err);
+        r = state_load(path, time(NULL), ret, err, sizeof(err));
 
         if (r == -EBADMSG) {
                 log_event(EV_STATE_CORRUPT, NULL, "%s", err);

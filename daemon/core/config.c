@@ -77,6 +77,13 @@ enum key {
         N_KEYS,
 };
 
+/* Where a window came from: its set (0: [policy]'s, i + 1: the i-th [builder] section's), its
+ * index in that set, and its line. */
+struct window_line {
+        size_t set, item;
+        unsigned line;
+};
+
 struct parser {
         struct config *config;
         const char *name; /* the file, in messages */
@@ -88,7 +95,9 @@ struct parser {
         enum section section;
         unsigned section_line[N_SECTIONS];
         unsigned key_line[N_KEYS];      /* first line setting each key ([builder]: per section) */
-        unsigned *override_window_line; /* first window line of each [builder] section */
+        /* Every window, in file order. */
+        struct window_line *window_lines;
+        size_t n_window_lines;
         bool failed;
         int error;
         char *err;
@@ -355,9 +364,14 @@ static int parse_globs(struct parser *p, const char *value, char ***ret, size_t 
         return 0;
 }
 
-static int add_window(struct parser *p, struct window_set *set, const char *value)
+/* Adds a window to [policy]'s set (set_index 0) or to that of [builder] section set_index - 1,
+ * and remembers its line for check_windows_fit(). */
+static int add_window(struct parser *p, size_t set_index, const char *value)
 {
+        struct window_set *set = set_index ? &p->config->overrides[set_index - 1].windows
+                                           : &p->config->windows;
         char reason[160], what[200];
+        struct window_line *lines;
         struct window *w;
         int r = window_parse(value, &w, reason, sizeof(reason));
 
@@ -367,11 +381,19 @@ static int add_window(struct parser *p, struct window_set *set, const char *valu
                 snprintf(what, sizeof(what), "bad window (%s)", reason);
                 return fail_value(p, what, value);
         }
+        lines = realloc(p->window_lines, (p->n_window_lines + 1) * sizeof(*lines));
+        if (!lines) {
+                window_free(w);
+                return out_of_memory(p);
+        }
+        p->window_lines = lines;
         r = window_set_add(set, w);
         if (r < 0) {
                 window_free(w);
                 return out_of_memory(p);
         }
+        lines[p->n_window_lines++] =
+                (struct window_line){.set = set_index, .item = set->n - 1, .line = p->line};
         return 0;
 }
 
@@ -499,7 +521,7 @@ static int apply_stopped(struct parser *p, const char *name, const char *value)
 static int apply_window(struct parser *p, const char *name, const char *value)
 {
         (void)name;
-        return add_window(p, &p->config->windows, value);
+        return add_window(p, 0, value);
 }
 
 static int apply_builder_target(struct parser *p, const char *name, const char *value)
@@ -525,10 +547,8 @@ static int apply_builder_window(struct parser *p, const char *name, const char *
         struct builder_override *o = current_override(p);
 
         (void)name;
-        if (!o->has_windows)
-                p->override_window_line[p->config->n_overrides - 1] = p->line;
         o->has_windows = true;
-        return add_window(p, &o->windows, value);
+        return add_window(p, p->config->n_overrides, value);
 }
 
 static int apply_builder_exclude(struct parser *p, const char *name, const char *value)
@@ -668,7 +688,6 @@ static int open_builder_section(struct parser *p, const char *glob)
 {
         struct config *c = p->config;
         struct builder_override *grown;
-        unsigned *lines;
         int r = check_builder_glob(p, glob);
 
         if (r < 0)
@@ -677,12 +696,7 @@ static int open_builder_section(struct parser *p, const char *glob)
         if (!grown)
                 return out_of_memory(p);
         c->overrides = grown;
-        lines = realloc(p->override_window_line, (c->n_overrides + 1) * sizeof(*lines));
-        if (!lines)
-                return out_of_memory(p);
-        p->override_window_line = lines;
         grown[c->n_overrides] = (struct builder_override){.line = p->line};
-        lines[c->n_overrides] = 0;
         grown[c->n_overrides].glob = strdup(glob);
         c->n_overrides++;
         if (!grown[c->n_overrides - 1].glob)
@@ -815,26 +829,37 @@ static char *read_line(char *str, int num, void *stream)
 
 /* ---- the whole file ---- */
 
-static int check_windows_fit(struct parser *p, const struct window_set *set, unsigned line,
-                             const char *where)
+/* An update starts only while at least min_window_left of its window is left, so a window
+ * whose spans are never longer than that (joined with the windows of its set that overlap or
+ * touch it) could never start one. "always" never closes; an overnight window counts to its
+ * end on the next day, and 00:00-24:00 a whole day. */
+static int check_windows_fit(struct parser *p)
 {
         const struct config *c = p->config;
-        int64_t longest = window_set_longest_span(set);
         char need[32], have[32];
 
-        if (c->min_window_left <= longest)
-                return 0;
-        fail(p, line, -EINVAL,
-             "min_window_left (%s) is longer than the windows of %s can ever be open (%s): '%s'",
-             duration_format(c->min_window_left, need, sizeof(need)), where,
-             duration_format(longest, have, sizeof(have)), window_text(set->items[0]));
-        return -EINVAL;
+        for (size_t i = 0; i < p->n_window_lines; i++) {
+                const struct window_line *l = &p->window_lines[i];
+                const struct window_set *set =
+                        l->set ? &c->overrides[l->set - 1].windows : &c->windows;
+                int64_t span = window_set_span_of(set, l->item);
+
+                if (span > c->min_window_left)
+                        continue;
+                fail(p, l->line, -EINVAL,
+                     "bad window (open for at most %s at a time, not longer than "
+                     "min_window_left (%s): no update could ever start in it): '%s'",
+                     duration_format(span, have, sizeof(have)),
+                     duration_format(c->min_window_left, need, sizeof(need)),
+                     window_text(set->items[l->item]));
+                return -EINVAL;
+        }
+        return 0;
 }
 
 static int check_overrides(struct parser *p)
 {
         const struct config *c = p->config;
-        char where[160];
 
         for (size_t i = 0; i < c->n_overrides; i++) {
                 const struct builder_override *o = &c->overrides[i];
@@ -847,10 +872,6 @@ static int check_overrides(struct parser *p)
                              o->glob);
                         return -EINVAL;
                 }
-                snprintf(where, sizeof(where), "[builder %s]", o->glob);
-                if (o->has_windows &&
-                    check_windows_fit(p, &o->windows, p->override_window_line[i], where) < 0)
-                        return -EINVAL;
         }
         return 0;
 }
@@ -860,8 +881,7 @@ static int check_policy_windows(struct parser *p)
         unsigned line = p->section_line[SECTION_POLICY];
 
         if (p->config->windows.n > 0)
-                return check_windows_fit(p, &p->config->windows, p->key_line[KEY_WINDOW],
-                                         "[policy]");
+                return check_windows_fit(p);
         if (line)
                 fail(p, line, -EINVAL,
                      "no maintenance window: [policy] needs at least one 'window = ...': "
@@ -982,7 +1002,7 @@ static int parse_text(const char *text, size_t len, const char *name, struct con
 out:
         free(p.raw);
         free(p.scratch);
-        free(p.override_window_line);
+        free(p.window_lines);
         if (p.failed) {
                 config_free(p.config);
                 return p.error;

@@ -949,3 +949,33 @@ int64_t window_set_longest_span(const struct window_set *set)
         }
         return longest;
 }
+
+int64_t window_set_span_of(const struct window_set *set, size_t i)
+{
+        const struct window *w = set->items[i];
+        struct week wk = {{0}};
+        int64_t longest = 0;
+
+        if (any_always((const struct window *const *)set->items, set->n))
+                return INT64_MAX;
+        for (size_t j = 0; j < set->n; j++)
+                if (set->items[j]->zone == w->zone)
+                        week_mark(&wk, set->items[j]);
+        if (week_longest_run(&wk) < 0)
+                return INT64_MAX;
+        for (int d = 0; d < 7; d++) {
+                /* A week ahead, so that walking back never goes below minute 0; there is a
+                 * gap somewhere, so neither walk goes round the week. */
+                int first = WEEK_MINUTES + d * 1440 + w->start_min, end = first;
+
+                if (!(w->days & (1u << d)))
+                        continue;
+                while (week_has(&wk, first - 1))
+                        first--;
+                while (week_has(&wk, end))
+                        end++;
+                if ((int64_t)(end - first) * 60 > longest)
+                        longest = (int64_t)(end - first) * 60;
+        }
+        return longest;
+}

@@ -66,3 +66,9 @@ void window_set_clear(struct window_set *set);
  * shift). Members in different zones are not joined to each other. INT64_MAX when the set
  * never closes; 0 for an empty set. */
 int64_t window_set_longest_span(const struct window_set *set);
+
+/* The longest time, in seconds, that the spans member i of set is part of stay open: its
+ * occurrences joined with the members in its zone that overlap or touch them, read on the
+ * zone's clock as window_set_longest_span() reads it. INT64_MAX when such a span never
+ * closes. */
+int64_t window_set_span_of(const struct window_set *set, size_t i);

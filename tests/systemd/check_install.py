@@ -1,7 +1,8 @@
 """`cmake --install` into a staging tree (DESTDIR): the binary, both units and the catalog in
-the directories systemd.pc names, the man pages, the example configuration in
-/etc/appstream-agent-reconciler (valid for the installed binary), and a second install that
-keeps an edited configuration."""
+the directories systemd.pc names, the man pages (compressed), the copyright file and the
+Debian changelog, the example configuration in /etc/appstream-agent-reconciler (valid for the
+installed binary), and a second install that keeps an edited configuration."""
+import gzip
 import os
 import stat
 import subprocess
@@ -54,7 +55,18 @@ def main():
         c.check(installed.is_file() and os.access(installed, os.X_OK),
                 f"binary installed at {binary}")
         for page in ("man8/appstream-agent-reconciler.8", "man5/reconciler.conf.5"):
-            c.check(staged(root, f"{prefix()}/share/man/{page}").is_file(), f"man page {page}")
+            # Compressed as Debian wants: gzip -9n, so no name or time stamp in the header.
+            packed = staged(root, f"{prefix()}/share/man/{page}.gz")
+            c.check(packed.is_file() and gzip.decompress(packed.read_bytes()) ==
+                    (SOURCE_DIR / "man" / Path(page).name).read_bytes(),
+                    f"man page {page}.gz, the source page compressed")
+            c.check(packed.is_file() and packed.read_bytes()[3:8] == bytes(5),
+                    f"man page {page}.gz: no name, no time stamp in the gzip header")
+        docs = staged(root, f"{prefix()}/share/doc/appstream-agent-reconciler")
+        c.check((docs / "copyright").read_bytes() ==
+                (SOURCE_DIR / "packaging/debian/copyright").read_bytes(), "copyright file")
+        c.check(gzip.decompress((docs / "changelog.Debian.gz").read_bytes()) ==
+                (SOURCE_DIR / "packaging/debian/changelog").read_bytes(), "changelog.Debian.gz")
 
         conf = staged(root, "/etc/appstream-agent-reconciler/reconciler.conf")
         c.check(conf.read_bytes() == (SOURCE_DIR / "config/reconciler.conf").read_bytes(),

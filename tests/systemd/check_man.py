@@ -1,7 +1,8 @@
 """The man pages: `man -l` renders each with every groff warning on and prints none, and they
 document what the program has: every command and option of --help in
 appstream-agent-reconciler(8), every configuration key of daemon/core/config.c in
-reconciler.conf(5)."""
+reconciler.conf(5), and the years for which time zones are followed (daemon/core/window.c)."""
+import datetime
 import os
 import re
 import subprocess
@@ -45,6 +46,16 @@ def main():
         c.check(f"{key} = " in config, f"reconciler.conf(5) documents {key}")
     for section in ("[aws]", "[reconciler]", "[policy]", "[builder glob]"):
         c.check(section in config, f"reconciler.conf(5) documents {section}")
+
+    # Time zones are read for a range of years only (daemon/core/window.c): the page says which.
+    window_c = (SOURCE_DIR / "daemon" / "core" / "window.c").read_text()
+    for name in ("PROBE_FROM", "PROBE_TO"):
+        found = re.search(rf"^#define {name} INT64_C\((\d+)\)", window_c, re.M)
+        if c.check(found, f"window.c defines {name}"):
+            day = datetime.datetime.fromtimestamp(int(found.group(1)), datetime.timezone.utc)
+            text = f"{day.day} {day:%B %Y}"
+            c.check(text in config, f"reconciler.conf(5) says what happens from {text} "
+                                    f"({name}) on or before")
     return c.finish()
 
 

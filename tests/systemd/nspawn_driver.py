@@ -248,10 +248,12 @@ def check_package():
     wanted = {"/usr/bin/appstream-agent-reconciler", f"/lib/systemd/system/{UNIT}",
               "/lib/systemd/system/appstream-agent-reconciler@.service",
               "/usr/lib/systemd/catalog/appstream-agent-reconciler.catalog",
-              "/usr/share/man/man8/appstream-agent-reconciler.8",
-              "/usr/share/man/man5/reconciler.conf.5"}
-    R.check(wanted <= files, f"it installs the binary, both units, the catalog, the man pages "
-                             f"(missing: {sorted(wanted - files)})")
+              "/usr/share/man/man8/appstream-agent-reconciler.8.gz",
+              "/usr/share/man/man5/reconciler.conf.5.gz",
+              f"/usr/share/doc/{PACKAGE}/copyright",
+              f"/usr/share/doc/{PACKAGE}/changelog.Debian.gz"}
+    R.check(wanted <= files, f"it installs the binary, both units, the catalog, the man pages, "
+                             f"the copyright and changelog (missing: {sorted(wanted - files)})")
     catalog = run("journalctl", "--list-catalog", "--no-pager").stdout
     R.check(ID["update-succeeded"] in catalog,
             "its postinst ran journalctl --update-catalog: the catalog lists our entries")

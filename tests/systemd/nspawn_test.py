@@ -5,7 +5,9 @@ the state across restarts, node_exporter, the exposure score, removal).
 
     /usr/bin/python3 tests/systemd/nspawn_test.py [--build-dir build] [--deb FILE]
 
-Without --deb the package is built with scripts/package (build-deb/).
+Without --deb the package is built with scripts/package (build-deb/). Before it goes into the
+container, lintian checks it (check_lintian.py): an error or a warning fails the run, after the
+container's checks have run too.
 
 Needs root (otherwise it runs itself through sudo), debootstrap and systemd-container. The
 Debian 12 root (minbase, systemd, the daemon's libraries, python3-botocore for the fake
@@ -26,6 +28,8 @@ import signal
 import subprocess
 import sys
 import time
+
+from check_lintian import lint
 
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
 SUITE = "bookworm"
@@ -274,11 +278,13 @@ def main():
     try:
         if os.geteuid() != 0:
             raise Failure("systemd-nspawn needs root (or sudo)")
-        for tool in ("debootstrap", "systemd-nspawn", "openssl", "cmake", "cpack"):
+        for tool in ("debootstrap", "systemd-nspawn", "openssl", "cmake", "cpack", "lintian"):
             if not shutil.which(tool):
                 raise Failure(f"{tool} is missing (scripts/install-deps installs it)")
         root, bootstrap_seconds = cached_root(build_dir)
-        work = prepare(build_dir, package(args.deb))
+        deb = package(args.deb)
+        linted = lint(deb) == 0
+        work = prepare(build_dir, deb)
         booted = time.monotonic()
         status = boot(root, work)
         container_seconds = time.monotonic() - booted
@@ -288,7 +294,7 @@ def main():
         if not ok:
             show_logs(work)
             return 1
-        return 0
+        return 0 if linted else 1
     except (Failure, subprocess.TimeoutExpired) as err:
         print(f"nspawn_test: FAILED: {err}", file=sys.stderr)
         if work:

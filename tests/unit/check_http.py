@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -114,9 +115,27 @@ def make_server_cert(d, ca_key, ca_crt):
     return key, crt
 
 
+def reset_after_request():
+    """A server that reads a request and answers with an RST (SO_LINGER 0, then close)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def loop():
+        while True:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return listener
+
+
 def main():
     srv = serve(Handler)
     base = f"http://127.0.0.1:{srv.server_address[1]}"
+    rst_base = f"http://127.0.0.1:{reset_after_request().getsockname()[1]}"
 
     [r] = fetch("--header-out", "x-test", base + "/")
     check(r["failure"] == "ok" and r["status"] == 200 and r["body_len"] == 2, f"plain GET {r}")
@@ -140,6 +159,12 @@ def main():
 
     [r] = fetch(base + "/reset")
     check(r["failure"] in ("transfer", "connect"), f"connection reset {r}")
+    # A reset while curl waits on the socket reaches http.c as a poll error; the message says
+    # what the socket says, not "select/poll returned error" (curl's words for any of them).
+    for _ in range(5):
+        [r] = fetch(rst_base + "/")
+        check(r["failure"] == "transfer" and "reset" in r["error"].lower() and
+              "select/poll" not in r["error"], f"a reset is reported as one {r}")
 
     [r] = fetch("-m", "1000", base + "/big")
     check(r["failure"] == "too_large", f"size cap with Content-Length {r}")

@@ -396,18 +396,46 @@ static const struct error_case error_cases[] = {
          "metrics_file is the state file: '/x/s'"},
         {"[reconciler]\nmetrics_file = /var/lib/appstream-agent-reconciler/state.json\n" MINIMAL,
          2, "metrics_file is the state file: '/var/lib/appstream-agent-reconciler/state.json'"},
+        /* A window no longer than min_window_left could never start an update: the error is
+         * on its own line, wherever min_window_left is set. */
         {"[policy]\nwindow = Sun 02:00-04:00 UTC\nmin_window_left = 3h\n", 2,
-         "min_window_left (3h) is longer than the windows of [policy] can ever be open (2h): "
-         "'Sun 02:00-04:00 UTC'"},
+         "bad window (open for at most 2h at a time, not longer than min_window_left (3h): "
+         "no update could ever start in it): 'Sun 02:00-04:00 UTC'"},
         /* The default min_window_left of 30m. */
         {"[policy]\nwindow = Sun 02:00-02:20 UTC\n", 2,
-         "min_window_left (30m) is longer than the windows of [policy] can ever be open (20m): "
-         "'Sun 02:00-02:20 UTC'"},
+         "bad window (open for at most 20m at a time, not longer than min_window_left "
+         "(30m): no update could ever start in it): 'Sun 02:00-02:20 UTC'"},
+        /* As long as min_window_left is not longer. */
+        {"[policy]\nwindow = Sun 02:00-02:30 UTC\n", 2,
+         "bad window (open for at most 30m at a time, not longer than min_window_left"},
+        /* One short window among long ones. */
+        {"[policy]\nwindow = Sat 02:00-06:00 UTC\nwindow = Wed 01:00-01:10 UTC\n"
+         "window = Sun 02:00-06:00 UTC\n",
+         3, "bad window (open for at most 10m at a time, not longer than min_window_left "
+            "(30m): no update could ever start in it): 'Wed 01:00-01:10 UTC'"},
+        /* Overnight windows and whole days count their real length. */
+        {"[policy]\nwindow = Wed 23:50-00:20 UTC\n", 2,
+         "bad window (open for at most 30m at a time"},
+        {"[policy]\nwindow = Sun 00:00-24:00 UTC\nmin_window_left = 24h\n", 2,
+         "bad window (open for at most 1d at a time, not longer than min_window_left (1d)"},
+        /* Windows join only those they overlap or touch, in their own zone. */
+        {"[policy]\nwindow = Sat 22:00-23:00 UTC\nwindow = Sat 23:30-24:00 UTC\n"
+         "window = Sun 00:00-00:20 UTC\nmin_window_left = 50m\n",
+         3, "bad window (open for at most 50m at a time, not longer than min_window_left "
+            "(50m): no update could ever start in it): 'Sat 23:30-24:00 UTC'"},
+        {"[policy]\nwindow = Sat 22:00-23:00 UTC\nwindow = Sat 23:00-00:00 Europe/London\n"
+         "min_window_left = 1h\n",
+         2, "bad window (open for at most 1h at a time, not longer than min_window_left (1h): "
+            "no update could ever start in it): 'Sat 22:00-23:00 UTC'"},
+        /* [builder] windows, on their own line, after the policy's are found good. */
         {"[policy]\nwindow = always\nmin_window_left = 1h\n[builder prod-*]\ntarget = latest\n"
-         "window = Sun 03:00-03:30 UTC\nwindow = Mon 03:00-03:30 UTC\n",
-         6,
-         "min_window_left (1h) is longer than the windows of [builder prod-*] can ever be open "
-         "(30m): 'Sun 03:00-03:30 UTC'"},
+         "window = Sun 03:00-05:30 UTC\nwindow = Mon 03:00-03:30 UTC\n",
+         7,
+         "bad window (open for at most 30m at a time, not longer than min_window_left (1h): "
+         "no update could ever start in it): 'Mon 03:00-03:30 UTC'"},
+        {"[policy]\nwindow = Sun 03:00-03:30 UTC\nmin_window_left = 10m\n[builder a-*]\n"
+         "window = always\n[builder b-*]\nwindow = Tue 01:00-01:05 UTC\n",
+         7, "bad window (open for at most 5m at a time"},
         {MINIMAL "[builder x]\nexclude = yes\ntarget = latest\n", 3,
          "exclude = yes leaves the section's other keys without effect: '[builder x]'"},
         {MINIMAL "[builder x]\nwindow = always\nexclude = true\n", 3,
@@ -440,6 +468,34 @@ static void test_errors(void)
 {
         for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++)
                 check_error(&error_cases[i]);
+}
+
+/* Windows in which an update can start: longer than min_window_left, counting overnight
+ * windows to their end, whole days whole, windows joined with those they overlap or touch,
+ * and "always" as never closing. */
+static void test_windows_that_fit(void)
+{
+        static const char *const texts[] = {
+                "[policy]\nwindow = Sun 02:00-02:31 UTC\n",
+                "[policy]\nwindow = Wed 23:00-01:00 UTC\nmin_window_left = 1h59m\n",
+                "[policy]\nwindow = Sun 00:00-24:00 UTC\nmin_window_left = 23h59m\n",
+                "[policy]\nwindow = Mon-Fri 00:00-24:00 UTC\nmin_window_left = 4d\n",
+                "[policy]\nwindow = daily 00:00-24:00 UTC\nmin_window_left = 30d\n",
+                "[policy]\nwindow = always\nmin_window_left = 30d\n",
+                "[policy]\nwindow = Sun 02:00-02:10 UTC\nwindow = always\n",
+                "[policy]\nwindow = Sun 02:00-02:30 UTC\nmin_window_left = 29m\n",
+                /* Ten minutes alone, but they run into the next day's window. */
+                "[policy]\nwindow = Sat 23:50-24:00 UTC\nwindow = Sun 00:00-02:00 UTC\n"
+                "min_window_left = 1h\n",
+                /* Inside a longer window. */
+                "[policy]\nwindow = Sat 22:00-02:00 UTC\nwindow = Sun 01:00-01:15 UTC\n"
+                "min_window_left = 1h\n",
+                "[policy]\nwindow = Sat 02:00-04:00 Europe/Berlin\nmin_window_left = 1h\n"
+                "[builder a-*]\nwindow = always\n[builder b-*]\nwindow = Tue 01:00-02:01 UTC\n",
+        };
+
+        for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+                config_free(parse_ok(texts[i]));
 }
 
 /* Lines longer than inih's buffer are refused whole rather than split in two. */
@@ -760,6 +816,7 @@ int main(void)
         test_syntax();
         test_endpoints();
         test_errors();
+        test_windows_that_fit();
         test_long_line();
         test_long_section();
         test_policy_for();

@@ -696,6 +696,99 @@ static void test_save_failure_keeps_old_file(void)
         free(dir);
 }
 
+/* A crash between create_temp() and the rename leaves ".<name>.tmp-<pid>-<n>" beside the
+ * state file; the daemon, holding the lock, removes those before it loads, and nothing else:
+ * not another state file's, not names that only look alike, not links, directories, FIFOs or
+ * another user's files. */
+static void test_remove_temps(void)
+{
+        static const char *const removed[] = {".state.json.tmp-123-0", ".state.json.tmp-1-99"};
+        static const char *const kept[] = {
+            "state.json",           ".other.json.tmp-123-0",  "state.json.tmp-123-0",
+            ".state.json.tmp-",     ".state.json.tmp-123",    ".state.json.tmp-123-",
+            ".state.json.tmp--0",   ".state.json.tmp-12a-0",  ".state.json.tmp-123-0.bak",
+            ".state.json.tmp-1-0~", ".state.jsonx.tmp-123-0", ".state.json.lock",
+        };
+        char *dir = make_dir(), *path = join(dir, "state.json"), *outside = make_dir(), *p;
+        char *target = join(outside, "target"), err[1024] = "";
+        struct state *s = rich_state(), *back = NULL;
+        int lock = -1;
+
+        /* Nothing to remove: 0, err untouched. */
+        ASSERT_EQ_INT(state_remove_temps(path, err, sizeof(err)), 0);
+        ASSERT_STREQ(err, "");
+
+        ASSERT_EQ_INT(state_save(path, s, err, sizeof(err)), 0);
+        for (size_t i = 0; i < sizeof(removed) / sizeof(*removed); i++) {
+                p = join(dir, removed[i]);
+                write_text(p, "{\"half", 6);
+                free(p);
+        }
+        for (size_t i = 1; i < sizeof(kept) / sizeof(*kept); i++) {
+                p = join(dir, kept[i]);
+                write_text(p, "x", 1);
+                free(p);
+        }
+        /* A link, a directory and a FIFO by the name, and another user's file (as root, any
+         * uid will do). */
+        write_text(target, "not ours to remove", 18);
+        p = join(dir, ".state.json.tmp-5-0");
+        ASSERT_EQ_INT(symlink(target, p), 0);
+        free(p);
+        p = join(dir, ".state.json.tmp-6-0");
+        ASSERT_EQ_INT(mkdir(p, 0700), 0);
+        free(p);
+        p = join(dir, ".state.json.tmp-7-0");
+        ASSERT_EQ_INT(mkfifo(p, 0600), 0);
+        free(p);
+        p = join(dir, ".state.json.tmp-8-0");
+        write_text(p, "x", 1);
+        ASSERT_EQ_INT(chown(p, 65534, 65534), 0);
+        free(p);
+        ASSERT_EQ_INT(count_entries(dir), 18);
+
+        ASSERT_EQ_INT(state_lock(path, &lock, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(state_remove_temps(path, err, sizeof(err)), 2);
+        ASSERT_TRUE(strstr(err, path) && strstr(err, "removed 2 files") &&
+                    strstr(err, "interrupted save"));
+        ASSERT_EQ_INT(count_entries(dir), 17); /* the lock file came, two temporary files went */
+        for (size_t i = 0; i < sizeof(removed) / sizeof(*removed); i++) {
+                p = join(dir, removed[i]);
+                ASSERT_TRUE(access(p, F_OK) < 0 && errno == ENOENT);
+                free(p);
+        }
+        for (size_t i = 0; i < sizeof(kept) / sizeof(*kept); i++) {
+                p = join(dir, kept[i]);
+                ASSERT_TRUE(access(p, F_OK) == 0);
+                free(p);
+        }
+        ASSERT_EQ_INT(access(target, F_OK), 0);
+        ASSERT_EQ_INT(state_load(path, T0, &back, err, sizeof(err)), 0);
+        if (back)
+                check_rich_state(back);
+        ASSERT_EQ_INT(state_remove_temps(path, err, sizeof(err)), 0);
+
+        /* One: the message names it. A missing directory has nothing to remove. */
+        p = join(dir, ".state.json.tmp-42-3");
+        write_text(p, "", 0);
+        free(p);
+        ASSERT_EQ_INT(state_remove_temps(path, err, sizeof(err)), 1);
+        ASSERT_TRUE(strstr(err, "removed 1 file left") && strstr(err, ".state.json.tmp-42-3"));
+        p = join(dir, "missing/state.json");
+        ASSERT_EQ_INT(state_remove_temps(p, err, sizeof(err)), 0);
+        free(p);
+
+        state_unlock(lock);
+        state_free(back);
+        state_free(s);
+        rm_rf(dir);
+        rm_rf(outside);
+        free(target);
+        free(outside);
+        free(path);
+        free(dir);
+}
+
 static void test_load_corrupt(void)
 {
         static const struct {
@@ -1115,6 +1208,7 @@ int main(void)
         test_prune();
         test_save_load();
         test_save_failure_keeps_old_file();
+        test_remove_temps();
         test_load_corrupt();
         test_load_refusals();
         test_read_only();

@@ -498,6 +498,41 @@ static void test_longest_span(void)
         }
 }
 
+/* Per member: the spans it is part of, joined with the members it overlaps or touches. */
+static void test_span_of(void)
+{
+        static const struct {
+                const char *windows[3];
+                int64_t seconds[3];
+        } cases[] = {
+                {{"Sat 02:00-04:00 UTC", "Wed 01:00-01:10 UTC"}, {7200, 600}},
+                {{"Wed 23:50-00:20 UTC"}, {1800}},
+                {{"Sun 00:00-24:00 UTC"}, {86400}},
+                /* The longest of its occurrences. */
+                {{"Mon,Thu 02:00-03:00 UTC", "Thu 03:00-05:00 UTC"}, {3 * 3600, 3 * 3600}},
+                /* Joined forwards, backwards, and inside. */
+                {{"Sat 23:50-24:00 UTC", "Sun 00:00-02:00 UTC"}, {7800, 7800}},
+                {{"Sat 22:00-02:00 UTC", "Sun 01:00-01:15 UTC", "Mon 01:00-01:15 UTC"},
+                 {4 * 3600, 4 * 3600, 900}},
+                /* Round the end of the week; not across zones. */
+                {{"Sun 23:00-24:00 UTC", "Mon 00:00-01:00 UTC"}, {7200, 7200}},
+                {{"Sun 23:00-24:00 UTC", "Mon 00:00-01:00 Europe/Berlin"}, {3600, 3600}},
+                {{"Mon-Fri 00:00-24:00 UTC"}, {5 * 86400}},
+                {{"daily 00:00-24:00 UTC", "Sat 02:00-03:00 UTC"}, {INT64_MAX, INT64_MAX}},
+                {{"Sat 02:00-03:00 UTC", "always"}, {INT64_MAX, INT64_MAX}},
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct window_set set = {0};
+
+                for (size_t j = 0; j < 3 && cases[i].windows[j]; j++)
+                        ASSERT_EQ_INT(window_set_add(&set, parse(cases[i].windows[j])), 0);
+                for (size_t j = 0; j < set.n; j++)
+                        ASSERT_EQ_INT(window_set_span_of(&set, j), cases[i].seconds[j]);
+                window_set_clear(&set);
+        }
+}
+
 int main(void)
 {
         test_parse();
@@ -506,5 +541,6 @@ int main(void)
         test_local_zone();
         test_extremes();
         test_longest_span();
+        test_span_of();
         return test_summary("test_window");
 }

@@ -2,7 +2,8 @@
  * loop and prints one JSON line per response, in completion order.
  *   tool_http_fetch [-X METHOD] [-d BODY] [-H 'Name: value'] [-t TIMEOUT_MS] [-m MAX_BYTES]
  *                   [--ca FILE] [-n COUNT] [--header-out NAME] [-s] [--no-proxy] URL...
- * -s sends the URLs one after another, each from the previous one's completion. */
+ * -s sends the URLs one after another, each from the previous one's completion. "error" is
+ * the response's error message ("" when it has none). */
 #include <curl/curl.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -26,15 +27,30 @@ static struct http_request req = {.method = "GET"};
 static char **queue; /* sequential mode: URLs still to fetch, one after another */
 static int queued;
 
+/* text as the inside of a JSON string: quotes, backslashes and control characters escaped. */
+static void print_json_text(const char *text)
+{
+        for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        printf("\\%c", *p);
+                else if (*p < 0x20)
+                        printf("\\u%04x", *p);
+                else
+                        putchar(*p);
+        }
+}
+
 static void on_done(const struct http_response *r, void *userdata)
 {
         const char *url = userdata;
         const char *h = header_out ? http_response_header(r, header_out) : NULL;
 
         printf("{\"url\": \"%s\", \"failure\": \"%s\", \"status\": %ld, \"body_len\": %zu, "
-               "\"header\": \"%s\", \"error_set\": %s}\n",
+               "\"header\": \"%s\", \"error_set\": %s, \"error\": \"",
                url, failure_name(r->failure), r->status, r->body_len, h ? h : "",
                r->error ? "true" : "false");
+        print_json_text(r->error ? r->error : "");
+        printf("\"}\n");
         if (queued > 0) {
                 queued--;
                 req.url = *queue;
