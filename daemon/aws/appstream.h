@@ -1,5 +1,7 @@
 /* The AppStream 2.0 API client: DescribeImageBuilders (every page), StopImageBuilder and
- * StartImageBuilder over AWS JSON 1.1, SigV4-signed, on the event loop. */
+ * StartImageBuilder over AWS JSON 1.1, SigV4-signed, on the event loop. The operations are in
+ * appstream.c, the text they read in appstream_parse.c; the calls themselves (signing,
+ * retries, errors) are aws_json.h's, which also gives struct api_error. */
 #pragma once
 
 #include <stdbool.h>
@@ -7,6 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "aws_json.h"
 #include "builder.h"
 
 /* AppStream's rule for a name, from the API model: ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$. */
@@ -69,9 +72,7 @@ int appstream_check_unique(const struct builder_list *list, char *err, size_t er
 int appstream_parse_builder_answer(const char *body, size_t len, struct builder *ret, char *err,
                                    size_t err_size);
 
-/* The AWS JSON 1.1 error code of a failed response: the x-amzn-ErrorType header first, then
- * "__type" or "code" in the body; as Smithy says, anything from the first ':' is dropped,
- * then anything up to the last '#'.
+/* The AWS JSON 1.1 error code of a failed response, as the calls read it: aws_json_parse_error().
  * *ret_code and *ret_message are owned by the caller; either may come back NULL. */
 void appstream_parse_error(const char *error_type_header, const char *body, size_t len,
                            char **ret_code, char **ret_message);
@@ -89,22 +90,6 @@ int appstream_resolve_endpoint(const char *config_endpoint, const char *region, 
 struct http_client;
 struct creds_chain;
 struct appstream_client;
-
-/* What went wrong with a call, for messages: "DescribeImageBuilders failed:
- * ThrottlingException (request 1a2b...): Rate exceeded". All members may be NULL/0. */
-struct api_error {
-        const char *operation;
-        const char *code;       /* AWS error code, or NULL for transport failures */
-        const char *message;    /* AWS's message, or the transport's reason */
-        const char *request_id; /* x-amzn-RequestId */
-        long http_status;
-        bool retry_later;   /* ConcurrentModificationException and the like: try next poll */
-        bool unreachable;   /* network, TLS, credentials or permissions: exit code 3 */
-        unsigned attempts;  /* how many times it was sent */
-};
-
-/* Formats err as one line into buf; returns buf. */
-char *api_error_format(const struct api_error *err, char *buf, size_t size);
 
 /* At most this many rejected entries of one listing are told of one by one. */
 #define APPSTREAM_REJECTED_REPORT_MAX 20
@@ -138,9 +123,9 @@ void appstream_client_free(struct appstream_client *client);
 typedef void (*appstream_list_fn)(int r, struct builder_list *list, const struct api_error *err,
                                   void *userdata);
 
-/* The calls below share one promise, as http_send() makes it: done is always called later
- * from the loop, never from inside the call that started it, exactly once (or, for pending
- * calls, from appstream_client_free()). They return 0, or a negative errno when the call
+/* The calls below share one promise, as aws_json_call() and http_send() make it: done is always
+ * called later from the loop, never from inside the call that started it, exactly once (or, for
+ * pending calls, from appstream_client_free()). They return 0, or a negative errno when the call
  * could not be started (-ENOMEM, -ECANCELED once the credentials chain is being freed), and
  * done is then never called. A caller may therefore set up what the answer needs after the
  * call returns, and free its context itself when the call fails. */

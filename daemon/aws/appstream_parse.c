@@ -1,6 +1,8 @@
-/* The parts of the AppStream client that read and check text: responses, errors, endpoints.
- * Kept apart from the transport so that tests and fuzzers reach them directly. */
+/* The parts of the AppStream client that read and check text: responses, errors (through
+ * aws_json.c, which reads them for any AWS JSON service), endpoints. Kept apart from the
+ * transport so that tests and fuzzers reach them directly. */
 #include "appstream.h"
+#include "aws_json.h"
 #include "endpoint.h"
 #include "json_arena.h"
 
@@ -388,50 +390,10 @@ int appstream_parse_builder_answer(const char *body, size_t len, struct builder 
         return r;
 }
 
-/* "aws.protocoltests#FooError:http://internal..." -> "FooError", as Smithy's JSON protocols
- * say: keep what is before the first ':', then what is after the last '#' of that. */
-static char *sanitize_code(const char *raw)
-{
-        size_t len = strcspn(raw, ":");
-        const char *start = raw;
-
-        for (size_t i = 0; i < len; i++)
-                if (raw[i] == '#')
-                        start = raw + i + 1;
-        len -= (size_t)(start - raw);
-        while (len && isspace((unsigned char)start[len - 1]))
-                len--;
-        while (len && isspace((unsigned char)*start)) {
-                start++;
-                len--;
-        }
-        return len ? strndup(start, len) : NULL;
-}
-
-static const char *string_member(const cJSON *obj, const char *a, const char *b)
-{
-        const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, a);
-
-        if (!cJSON_IsString(item) && b)
-                item = cJSON_GetObjectItemCaseSensitive(obj, b);
-        return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
 void appstream_parse_error(const char *error_type_header, const char *body, size_t len,
                            char **ret_code, char **ret_message)
 {
-        cJSON *root = body && len ? cJSON_ParseWithLength(body, len) : NULL;
-        const char *raw = NULL, *message = NULL;
-
-        if (cJSON_IsObject(root)) {
-                raw = string_member(root, "__type", "code");
-                message = string_member(root, "message", "Message");
-        }
-        if (error_type_header && *error_type_header)
-                raw = error_type_header;
-        *ret_code = raw ? sanitize_code(raw) : NULL;
-        *ret_message = message ? strdup(message) : NULL;
-        cJSON_Delete(root);
+        aws_json_parse_error(error_type_header, body, len, ret_code, ret_message);
 }
 
 /* Regions look like "eu-central-1", "us-gov-west-1", "cn-north-1". */
