@@ -146,11 +146,14 @@ void aws_json_parse_error(const char *error_type_header, const char *body, size_
         cJSON_Delete(root);
 }
 
+/* Takes call out of its client's list. A call already out of it stays out: call_finish()
+ * unlinks before the callback and call_free() once more after it, and unlinking twice would
+ * cut every other pending call from the list, which the client's free must cancel. */
 static void call_unlink(struct call *call)
 {
         struct aws_json_client *c = call->client;
 
-        if (!c)
+        if (!c || (!call->prev && c->calls != call))
                 return;
         if (call->prev)
                 call->prev->next = call->next;

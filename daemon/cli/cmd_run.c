@@ -46,6 +46,7 @@ struct daemon {
         bool lock_lost;
         bool once;
         bool stopping;
+        bool loop_running; /* inside the main uv_run() */
         uv_handle_t *open[5]; /* the handles below that are open, for close_handles() */
         size_t n_open;
         unsigned failed_passes; /* consecutive describe passes that failed */
@@ -109,7 +110,11 @@ static void on_shutdown_done(void *userdata)
 {
         struct daemon *d = userdata;
 
-        uv_stop(&d->session->loop);
+        /* Also called when the API client cancels what is still in flight after the loop has
+         * returned (a second signal, the grace period over): a stop then would cut short the
+         * run that closes the handles. */
+        if (d->loop_running)
+                uv_stop(&d->session->loop);
 }
 
 static void begin_shutdown(struct daemon *d, int exit_code)
@@ -391,7 +396,9 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                           opts->dry_run || cfg->dry_run ? ", dry run" : "");
                 reconciler_start(d->rec);
                 notify_ready();
+                d->loop_running = true;
                 (void)uv_run(&d->session->loop, UV_RUN_DEFAULT);
+                d->loop_running = false;
         }
         /* The API client goes first: calls it cancels still report to a live reconciler. */
         appstream_client_free(d->session->api);
