@@ -16,23 +16,10 @@
 
 #include <openssl/crypto.h>
 
+#include "aws_common.h"
 #include "fileio.h"
 
 #define AWS_INI_MAX_SIZE (1024 * 1024)
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!err || err_size == 0)
-                return;
-        va_start(ap, fmt);
-        (void)vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-}
 
 /* Python's str.isspace() over ASCII, which both str.strip() and the regex \s follow. */
 static bool py_isspace(unsigned char c)
@@ -40,19 +27,11 @@ static bool py_isspace(unsigned char c)
         return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
-static void wipe_free(char *s)
-{
-        if (!s)
-                return;
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-}
-
 static void section_clear(struct aws_ini_section *s)
 {
         for (size_t i = 0; i < s->n_entries; i++) {
                 free(s->entries[i].key);
-                wipe_free(s->entries[i].value);
+                aws_wipe_free(s->entries[i].value);
         }
         free(s->entries);
         free(s->name);
@@ -122,7 +101,7 @@ static int parse_fail(struct ini_parser *p, const char *fmt, ...)
         va_start(ap, fmt);
         (void)vsnprintf(what, sizeof(what), fmt, ap);
         va_end(ap);
-        set_err(p->err, p->err_size, "%s:%u: %s", p->name, p->line, what);
+        aws_set_error(p->err, p->err_size, "%s:%u: %s", p->name, p->line, what);
         return -EINVAL;
 }
 
@@ -137,7 +116,7 @@ int aws_ini_append(char **value, const char *prefix, const char *text, size_t le
         memcpy(n + old, prefix, plen);
         memcpy(n + old + plen, text, len);
         n[old + plen + len] = '\0';
-        wipe_free(*value);
+        aws_wipe_free(*value);
         *value = n;
         return 0;
 }
@@ -157,7 +136,7 @@ static int section_add(struct aws_ini_section *s, const char *key, size_t key_le
         e->value = strndup(value, value_len);
         if (!e->key || !e->value) {
                 free(e->key);
-                wipe_free(e->value);
+                aws_wipe_free(e->value);
                 return -ENOMEM;
         }
         s->n_entries++;
@@ -430,7 +409,7 @@ int aws_ini_parse(const char *text, size_t len, const char *name, struct aws_ini
         section_clear(&p.defaults);
         if (r < 0) {
                 if (r == -ENOMEM)
-                        set_err(err, err_size, "%s: out of memory", p.name);
+                        aws_set_error(err, err_size, "%s: out of memory", p.name);
                 aws_ini_free(p.ini);
                 return r;
         }
@@ -453,9 +432,9 @@ static int read_small_file(const char *path, char **ret, size_t *ret_len, char *
         r = fileio_read_fd(fd, AWS_INI_MAX_SIZE, ret, ret_len);
         close(fd);
         if (r == -EFBIG)
-                set_err(err, err_size, "%s: larger than %d bytes", path, AWS_INI_MAX_SIZE);
+                aws_set_error(err, err_size, "%s: larger than %d bytes", path, AWS_INI_MAX_SIZE);
         else if (r < 0)
-                set_err(err, err_size, "%s: %s", path, strerror(-r));
+                aws_set_error(err, err_size, "%s: %s", path, strerror(-r));
         return r;
 }
 

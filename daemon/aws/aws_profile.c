@@ -2,7 +2,6 @@
  * with botocore matters more than elegance here: a file that the AWS CLI accepts must give
  * the same profiles, and a file it rejects must be rejected, so that an operator can test a
  * profile with `aws sts get-caller-identity` and trust the daemon to see the same thing. */
-#include "aws_ini.h"
 #include "aws_profile.h"
 
 #include <ctype.h>
@@ -19,37 +18,15 @@
 
 #include <openssl/crypto.h>
 
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!err || err_size == 0)
-                return;
-        va_start(ap, fmt);
-        (void)vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-}
-
-/* Python's str.isspace() over ASCII, which both str.strip() and the regex \s follow. */
-
-static void wipe_free(char *s)
-{
-        if (!s)
-                return;
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-}
+#include "aws_common.h"
+#include "aws_ini.h"
 
 void aws_profile_strv_free(char **strv)
 {
         if (!strv)
                 return;
         for (char **s = strv; *s; s++)
-                wipe_free(*s);
+                aws_wipe_free(*s);
         free(strv);
 }
 
@@ -146,7 +123,7 @@ int aws_profile_shlex_split(const char *text, char ***ret_argv, size_t *ret_n)
                 r = -EINVAL;
         if (r == 0)
                 r = word_end(&b);
-        wipe_free(b.tok);
+        aws_wipe_free(b.tok);
         if (r < 0) {
                 aws_profile_strv_free(b.v);
                 return r;
@@ -310,7 +287,7 @@ int aws_profile_files_load_paths(const char *config_path, const char *credential
                              err_size);
         if (r < 0) {
                 if (r == -ENOMEM)
-                        set_err(err, err_size, "reading the AWS shared files: out of memory");
+                        aws_set_error(err, err_size, "reading the AWS shared files: out of memory");
                 aws_profile_files_free(f);
                 return r;
         }
@@ -403,7 +380,7 @@ int aws_profile_region(const char *profile, char **ret_region, char *err, size_t
         if (r < 0)
                 return r;
         if (strcmp(name, "default") != 0 && !aws_profile_exists(files, name)) {
-                set_err(err, err_size, "the config profile '%s' could not be found in %s or %s",
+                aws_set_error(err, err_size, "the config profile '%s' could not be found in %s or %s",
                         name, files->config_path, files->credentials_path);
                 aws_profile_files_free(files);
                 return -ENOENT;

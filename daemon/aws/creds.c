@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "aws_common.h"
 #include "aws_profile.h"
 #include "creds_provider.h"
 #include "fileio.h"
@@ -184,7 +185,7 @@ static void finish_refresh(struct creds_chain *chain, int r, struct aws_credenti
 
         chain->refreshing = false;
         if (r == 0 && creds->expires_at != 0 && creds->expires_at <= now) {
-                creds_set_error(chain->error, sizeof(chain->error),
+                aws_set_error(chain->error, sizeof(chain->error),
                         "%s%s%s%s: the credentials it returned expired at %s", creds->source,
                         from_profile(creds) ? " for profile '" : "",
                         from_profile(creds) ? chain->profile : "", from_profile(creds) ? "'" : "",
@@ -209,7 +210,7 @@ static void finish_refresh(struct creds_chain *chain, int r, struct aws_credenti
                 if (!usable(chain, now) && chain->waiters) {
                         chain->failed_r = r;
                         if (error != chain->error)
-                                creds_set_error(chain->error, sizeof(chain->error), "%s",
+                                aws_set_error(chain->error, sizeof(chain->error), "%s",
                                         error ? error : strerror(-r));
                 }
         }
@@ -232,7 +233,7 @@ static void try_next_provider(struct creds_chain *chain)
         struct creds_provider *p;
 
         if (chain->next_provider == chain->n_providers) {
-                creds_set_error(chain->error, sizeof(chain->error), "no AWS credentials found (%s)",
+                aws_set_error(chain->error, sizeof(chain->error), "no AWS credentials found (%s)",
                         chain->skipped);
                 finish_refresh(chain, -ENOKEY, NULL, chain->error);
                 return;
@@ -255,7 +256,7 @@ static void on_provider_done(int r, struct aws_credentials *creds, const char *e
                 return;
         }
         if (r == 0 && !creds) {
-                creds_set_error(chain->error, sizeof(chain->error), "%s: no credentials any more (%s)",
+                aws_set_error(chain->error, sizeof(chain->error), "%s: no credentials any more (%s)",
                         p->ops->name, error ? error : "nothing configured");
                 finish_refresh(chain, -ENOKEY, NULL, chain->error);
                 return;
@@ -276,7 +277,7 @@ static int check_profile(struct creds_chain *chain)
         if (r < 0)
                 return r;
         if (chain->profile_named && !aws_profile_exists(files, chain->profile)) {
-                creds_set_error(chain->error, sizeof(chain->error),
+                aws_set_error(chain->error, sizeof(chain->error),
                         "the config profile '%s' could not be found (looked in %s and %s)",
                         chain->profile, files->config_path, files->credentials_path);
                 r = -ENOENT;

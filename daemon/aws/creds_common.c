@@ -13,33 +13,17 @@
 
 #include <openssl/crypto.h>
 
+#include "aws_common.h"
 #include "creds_provider.h"
 #include "fileio.h"
-
-void creds_set_error(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void)vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-}
-
-static void wipe_free(char *s)
-{
-        if (!s)
-                return;
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-}
 
 void aws_credentials_free(struct aws_credentials *creds)
 {
         if (!creds)
                 return;
-        wipe_free(creds->access_key_id);
-        wipe_free(creds->secret_access_key);
-        wipe_free(creds->session_token);
+        aws_wipe_free(creds->access_key_id);
+        aws_wipe_free(creds->secret_access_key);
+        aws_wipe_free(creds->session_token);
         free(creds);
 }
 
@@ -66,7 +50,6 @@ int aws_credentials_new(const char *access_key_id, const char *secret_access_key
         *ret = c;
         return 0;
 }
-
 
 static int parse_digits(const char **s, int n, int *ret)
 {
@@ -185,9 +168,9 @@ static int required_string(const cJSON *obj, const char *key, const char **ret, 
         const char *v = json_string(obj, key, &bad_type);
 
         if (bad_type || !v || !*v) {
-                creds_set_error(err, err_size, "%s is %s", key, bad_type ? "not a string" : "missing");
+                aws_set_error(err, err_size, "%s is %s", key, bad_type ? "not a string" : "missing");
                 if (v)
-                        creds_set_error(err, err_size, "%s is empty", key);
+                        aws_set_error(err, err_size, "%s is empty", key);
                 return -EINVAL;
         }
         *ret = v;
@@ -203,7 +186,7 @@ static int optional_string(const cJSON *obj, const char *key, bool required, con
                 return required_string(obj, key, ret, err, err_size);
         *ret = json_string(obj, key, &bad_type);
         if (bad_type) {
-                creds_set_error(err, err_size, "%s is not a string", key);
+                aws_set_error(err, err_size, "%s is not a string", key);
                 return -EINVAL;
         }
         if (*ret && !**ret)
@@ -219,7 +202,7 @@ int creds_from_json(const cJSON *obj, const struct creds_json_spec *spec,
         int r;
 
         if (!cJSON_IsObject(obj)) {
-                creds_set_error(err, err_size, "the document is not a JSON object");
+                aws_set_error(err, err_size, "the document is not a JSON object");
                 return -EINVAL;
         }
         r = required_string(obj, "AccessKeyId", &id, err, err_size);
@@ -234,12 +217,12 @@ int creds_from_json(const cJSON *obj, const struct creds_json_spec *spec,
         if (r < 0)
                 return r;
         if (expiration && creds_parse_time(expiration, &expires_at) < 0) {
-                creds_set_error(err, err_size, "Expiration is not an ISO 8601 time");
+                aws_set_error(err, err_size, "Expiration is not an ISO 8601 time");
                 return -EINVAL;
         }
         r = aws_credentials_new(id, secret, token, expires_at, spec->source, ret);
         if (r < 0)
-                creds_set_error(err, err_size, "out of memory");
+                aws_set_error(err, err_size, "out of memory");
         return r;
 }
 

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "aws_common.h"
 #include "creds_provider.h"
 
 #define CONTAINER_DEFAULT_BASE "http://169.254.170.2"
@@ -43,19 +44,11 @@ struct container_provider {
         char last_error[256];
 };
 
-static void wipe_free(char *s)
-{
-        if (!s)
-                return;
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-}
-
 static void reset_fetch(struct container_provider *cp)
 {
         free(cp->url);
         cp->url = NULL;
-        wipe_free(cp->authorization);
+        aws_wipe_free(cp->authorization);
         cp->authorization = NULL;
 }
 

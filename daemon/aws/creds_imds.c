@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "aws_common.h"
 #include "creds_provider.h"
 
 #define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
@@ -50,17 +51,9 @@ struct imds_provider {
         bool retokened;             /* the one new token after a 401 was spent */
 };
 
-static void wipe_free(char *s)
-{
-        if (!s)
-                return;
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-}
-
 static void drop_token(struct imds_provider *ip)
 {
-        wipe_free(ip->token);
+        aws_wipe_free(ip->token);
         ip->token = NULL;
         ip->token_expires_ms = 0;
 }

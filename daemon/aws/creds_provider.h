@@ -70,10 +70,6 @@ static inline void creds_provider_free(struct creds_provider *p)
 }
 
 
-/* Formats one line into err (err_size > 0), as every provider reports its failures. */
-void creds_set_error(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Parses an ISO 8601 timestamp as credential endpoints write it: YYYY-MM-DDTHH:MM:SS (or a
  * space for T), optional fraction, then Z, +HH:MM, +HHMM or +HH (none: UTC). Returns 0 or
  * -EINVAL. */
