@@ -34,7 +34,7 @@ from check_lintian import lint
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
 SUITE = "bookworm"
 PACKAGES = ("systemd", "systemd-sysv", "dbus", "libuv1", "libcurl4", "libcjson1", "libinih1",
-            "libssl3", "python3", "python3-botocore", "prometheus-node-exporter")
+            "libexpat1", "libssl3", "python3", "python3-botocore", "prometheus-node-exporter")
 DEBOOTSTRAP_LIMIT = 900
 CONTAINER_LIMIT = 420
 TEST_UNIT = "reconciler-nspawn-test.service"

@@ -22,7 +22,7 @@ MAY_USE = {
     "cli": {"cli", "app", "aws", "core"},
 }
 AWS_MAY_USE_OF_CORE = {"builder.h", "version.h", "fileio.h", "endpoint.h"}
-FOREIGN_LIBRARIES = ("uv.h", "curl/", "cjson/", "openssl/", "systemd/")
+FOREIGN_LIBRARIES = ("uv.h", "curl/", "cjson/", "openssl/", "systemd/", "expat")
 LOCAL = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 SYSTEM = re.compile(r"^\s*#\s*include\s+<([^>]+)>", re.M)
 
