@@ -2,6 +2,7 @@
  * the chain (creds.h) and its providers (creds_provider.h) have in common. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "http.h"
@@ -40,3 +41,12 @@ int aws_credentials_new(const char *access_key_id, const char *secret_access_key
 
 /* Wipes the secrets and frees; accepts NULL. */
 void aws_credentials_free(struct aws_credentials *creds);
+
+/* Where the credentials providers reach the AWS services they call ("sts", "portal.sso",
+ * "oidc") for a region: the session's endpoint rules. url returns 0 with *ret_url owned by the
+ * caller, or a negative errno with err saying why. */
+struct creds_endpoints {
+        int (*url)(void *userdata, const char *service, const char *region, char **ret_url,
+                   char *err, size_t err_size);
+        void *userdata;
+};

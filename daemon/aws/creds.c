@@ -336,6 +336,8 @@ static int add_providers(struct creds_chain *chain, const struct creds_chain_opt
             .explicit_profile = opts->profile != NULL,
             .container_base_url = opts->container_base_url,
             .process_timeout_ms = opts->process_timeout_ms,
+            .region = opts->region,
+            .endpoints = opts->endpoints,
         };
         int r = 0;
 

@@ -1,5 +1,5 @@
-/* AWS credentials: botocore's provider chain (environment, shared files with
- * credential_process, container, EC2 instance metadata), a cache that refreshes temporary
+/* AWS credentials: botocore's provider chain (environment, shared files with assumed roles,
+ * web identity and credential_process, container, EC2 instance metadata), a cache that refreshes temporary
  * credentials before they expire, and one shared fetch for many concurrent callers, all on
  * the event loop. */
 #pragma once
@@ -17,6 +17,9 @@ struct creds_chain_options {
         struct http_client *http; /* borrowed; see http.h; may be NULL when transport is set */
         const char *profile;      /* NULL: AWS_PROFILE, else "default" */
         const struct creds_clock *clock; /* NULL: the real clocks; for tests */
+        const char *region; /* the daemon's region: STS is called there (botocore calls it in
+                               the region of the client the credentials are for) */
+        const struct creds_endpoints *endpoints; /* borrowed; NULL: regional defaults */
 
         /* For tests only; there is deliberately no environment variable or configuration key
          * for these, so that a deployment cannot redirect where credentials come from. */
@@ -53,8 +56,10 @@ int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain *
  * once they have expired does a caller wait for a refresh, and get its error if it fails.
  * Errors: -ENOKEY no provider had credentials, -ENOENT a named profile that does not exist,
  * -EINVAL malformed files or responses, -EKEYEXPIRED credentials that arrived expired,
- * -ETIMEDOUT, -EIO, -EPERM (a refused container URL), -ENOTSUP (profile features this daemon
- * does not implement, such as role_arn), -ECANCELED when the chain is freed first. Returns 0,
+ * -ETIMEDOUT, -EIO, -EPERM (a refused container URL), -ELOOP (source_profile chains that
+ * loop), -ENOTSUP (what a daemon cannot do: mfa_serial, login_session), the STS errors of
+ * sts.h (-EACCES, -EKEYEXPIRED, -EHOSTUNREACH, -EAGAIN), -ECANCELED when the chain is freed
+ * first. Returns 0,
  * -ENOMEM, or -ECANCELED once the chain is being freed (done is then not called). */
 int creds_chain_get(struct creds_chain *chain, creds_done_fn done, void *userdata);
 

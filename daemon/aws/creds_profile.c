@@ -1,82 +1,65 @@
-/* Credentials from the shared files for one profile, in botocore's order: static keys in the
- * credentials file, then the profile's credential_process, then static keys in the config
- * file. The files are read anew on every fetch (they are small), so an edited file is seen at
- * the next refresh. Profile features this daemon does not implement (assume role, web
- * identity, SSO) are refused rather than skipped: botocore would use them, and quietly
- * falling through to the instance role would run the daemon under a different identity. */
+/* Credentials from the shared files for one profile: the plan (creds_plan.h) carried out. The
+ * base is fetched first (static keys, a credential_process, AssumeRoleWithWebIdentity, IAM
+ * Identity Center, or a credential_source's provider), then each role of the chain is
+ * assumed with the credentials before it. The files are read and the plan made anew on every
+ * fetch, so an edited file, a rotated web identity token and refreshed source credentials are
+ * all seen at the next refresh. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "aws_common.h"
 #include "aws_profile.h"
+#include "creds_plan.h"
 #include "creds_provider.h"
+#include "sts.h"
+
+#define WEB_IDENTITY_TOKEN_MAX (64 * 1024)
+
+enum { SOURCE_ENV, SOURCE_IMDS, SOURCE_CONTAINER, N_SOURCES };
 
 struct profile_provider {
         struct creds_provider base;
-        uv_loop_t *loop;
+        struct creds_provider_options opts; /* strings below are our copies */
         char *profile;
-        bool explicit_profile;
-        uint64_t process_timeout_ms;
-        struct creds_process *proc; /* the credential_process in flight */
+        char *region;
+        char *container_base_url;
+        char default_session_name[65];
+        struct creds_provider *sources[N_SOURCES]; /* for credential_source, made on first use */
+        struct sts_client *sts;
+
+        /* the fetch in flight */
+        struct creds_plan *plan;
+        size_t next_role;
+        struct creds_process *proc;
+        struct creds_provider *source_fetching;
         creds_provider_done_fn done;
         void *userdata;
 };
 
-static void fail(creds_provider_done_fn done, void *userdata, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void finish(struct profile_provider *pp, int r, struct aws_credentials *creds,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void fail(creds_provider_done_fn done, void *userdata, int r, const char *fmt, ...)
+static void finish(struct profile_provider *pp, int r, struct aws_credentials *creds,
+                   const char *fmt, ...)
 {
-        char error[512];
+        creds_provider_done_fn done = pp->done;
+        void *userdata = pp->userdata;
+        char error[768] = "";
         va_list ap;
 
-        va_start(ap, fmt);
-        (void)vsnprintf(error, sizeof(error), fmt, ap);
-        va_end(ap);
-        done(r, NULL, error, userdata);
-}
-
-/* Why a key's value cannot be used, or NULL when it can. */
-static const char *bad_value(const char *v)
-{
-        if (!v)
-                return "missing";
-        if (!*v)
-                return "empty";
-        return *v == '\n' ? "a nested block, not a value" : NULL;
-}
-
-/* Static keys from one section; botocore's SharedCredentialProvider and ConfigProvider. An
- * empty session token counts as none, as botocore's signer treats it. */
-static void static_credentials(struct profile_provider *pp, const struct aws_ini_section *s,
-                               const char *path, const char *source, creds_provider_done_fn done,
-                               void *userdata)
-{
-        static const char *const keys[] = {"aws_access_key_id", "aws_secret_access_key",
-                                           "aws_security_token", "aws_session_token"};
-        const char *v[4], *why = NULL, *token;
-        struct aws_credentials *creds;
-        size_t i;
-        int r;
-
-        for (i = 0; i < 4; i++)
-                v[i] = aws_ini_get(s, keys[i]);
-        for (i = 0; i < 4 && !why; i++)
-                why = i < 2 || (v[i] && *v[i]) ? bad_value(v[i]) : NULL;
-        if (why) {
-                fail(done, userdata, -EINVAL, "profile '%s' in %s: %s is %s", pp->profile, path,
-                     keys[i - 1], why);
-                return;
+        if (fmt) {
+                va_start(ap, fmt);
+                (void)vsnprintf(error, sizeof(error), fmt, ap);
+                va_end(ap);
         }
-        token = v[2] && *v[2] ? v[2] : v[3];
-        r = aws_credentials_new(v[0], v[1], token && *token ? token : NULL, 0, source, &creds);
-        if (r < 0) {
-                fail(done, userdata, r, "profile '%s': out of memory", pp->profile);
-                return;
-        }
-        done(0, creds, NULL, userdata);
+        creds_plan_free(pp->plan);
+        pp->plan = NULL;
+        pp->source_fetching = NULL;
+        done(r, creds, fmt ? error : NULL, userdata);
 }
 
 int creds_process_parse_output(const char *out, size_t len, const char *profile,
@@ -116,91 +99,263 @@ int creds_process_parse_output(const char *out, size_t len, const char *profile,
         return r;
 }
 
+/* ---- Assuming the roles of the chain, one after the other ---- */
+
+static const char *final_source(const struct creds_plan *plan)
+{
+        static const char *const names[] = {
+            [CREDS_BASE_PROCESS] = "credential-process",
+            [CREDS_BASE_WEB_IDENTITY] = "assume-role-with-web-identity",
+            [CREDS_BASE_SSO] = "sso",
+        };
+
+        if (plan->n_roles > 0)
+                return "assume-role";
+        if (plan->base == CREDS_BASE_STATIC)
+                return plan->base_source;
+        return names[plan->base];
+}
+
+static int sts_client(struct profile_provider *pp, char *err, size_t err_size)
+{
+        const char *region = pp->region ? pp->region : "us-east-1";
+        char *url = NULL;
+        int r;
+
+        if (pp->sts)
+                return 0;
+        if (pp->opts.endpoints && pp->opts.endpoints->url)
+                r = pp->opts.endpoints->url(pp->opts.endpoints->userdata, "sts", region, &url,
+                                            err, err_size);
+        else
+                r = asprintf(&url, "https://sts.%s.amazonaws.com", region) < 0 ? -ENOMEM : 0;
+        if (r < 0)
+                return r;
+        r = sts_client_new(&(struct sts_client_options){.loop = pp->opts.loop,
+                                                        .transport = pp->opts.transport,
+                                                        .clock = pp->opts.clock,
+                                                        .url = url,
+                                                        .region = region},
+                           &pp->sts);
+        if (r < 0)
+                (void)snprintf(err, err_size, "cannot reach STS at %s: %s", url, strerror(-r));
+        free(url);
+        return r;
+}
+
+static void assume_next(struct profile_provider *pp, struct aws_credentials *creds);
+
+static void on_assumed(int r, struct aws_credentials *creds, const char *error, void *userdata)
+{
+        struct profile_provider *pp = userdata;
+
+        if (r < 0) {
+                finish(pp, r, NULL, "profile '%s': %s", pp->plan->roles[pp->next_role - 1].profile,
+                       error);
+                return;
+        }
+        assume_next(pp, creds);
+}
+
+static void assume_next(struct profile_provider *pp, struct aws_credentials *creds)
+{
+        const struct creds_role *role;
+        char err[384];
+        int r;
+
+        if (pp->next_role == pp->plan->n_roles) {
+                creds->source = final_source(pp->plan);
+                finish(pp, 0, creds, NULL);
+                return;
+        }
+        role = &pp->plan->roles[pp->next_role++];
+        r = sts_client(pp, err, sizeof(err));
+        if (r == 0)
+                r = sts_client_call(pp->sts, STS_ASSUME_ROLE,
+                                    &(struct sts_assume_role_params){
+                                        .role_arn = role->role_arn,
+                                        .role_session_name = role->role_session_name
+                                                                 ? role->role_session_name
+                                                                 : pp->default_session_name,
+                                        .external_id = role->external_id,
+                                        .duration_seconds = role->duration_seconds},
+                                    creds, on_assumed, pp);
+        aws_credentials_free(creds);
+        if (r < 0)
+                finish(pp, r, NULL, "profile '%s': AssumeRole %s: %s", role->profile,
+                       role->role_arn, r == -EINVAL ? "invalid parameters" : err);
+}
+
+/* ---- The base ---- */
+
+static void base_done(struct profile_provider *pp, int r, struct aws_credentials *creds,
+                      const char *error)
+{
+        if (r < 0) {
+                finish(pp, r, NULL, "%s", error);
+                return;
+        }
+        pp->next_role = 0;
+        assume_next(pp, creds);
+}
+
 static void on_process_done(int r, const char *output, size_t output_len, const char *error,
                             void *userdata)
 {
         struct profile_provider *pp = userdata;
-        creds_provider_done_fn done = pp->done;
+        const char *profile = pp->plan->base_profile;
         struct aws_credentials *creds = NULL;
         char message[512];
 
         pp->proc = NULL;
         if (r < 0)
                 (void)snprintf(message, sizeof(message), "credential_process for profile '%s' %s",
-                               pp->profile, error);
+                               profile, error);
         else
-                r = creds_process_parse_output(output, output_len, pp->profile, &creds, message,
+                r = creds_process_parse_output(output, output_len, profile, &creds, message,
                                                sizeof(message));
-        done(r, creds, r < 0 ? message : NULL, pp->userdata);
+        base_done(pp, r, creds, message);
 }
 
-static void run_process(struct profile_provider *pp, const char *command,
-                        creds_provider_done_fn done, void *userdata)
+static void run_process(struct profile_provider *pp)
 {
+        const char *command = pp->plan->command, *profile = pp->plan->base_profile;
         char error[256];
         int r;
 
-        if (bad_value(command)) {
-                fail(done, userdata, -EINVAL, "credential_process for profile '%s' is %s",
-                     pp->profile, bad_value(command));
+        if (!*command || *command == '\n') {
+                finish(pp, -EINVAL, NULL, "credential_process for profile '%s' is %s", profile,
+                       *command ? "a nested block, not a value" : "empty");
                 return;
         }
-        pp->done = done;
-        pp->userdata = userdata;
-        r = creds_process_run(pp->loop, command, pp->process_timeout_ms, on_process_done, pp,
-                              &pp->proc, error, sizeof(error));
+        r = creds_process_run(pp->opts.loop, command, pp->opts.process_timeout_ms,
+                              on_process_done, pp, &pp->proc, error, sizeof(error));
         if (r < 0)
-                fail(done, userdata, r, "credential_process for profile '%s' %s", pp->profile,
-                     error);
+                finish(pp, r, NULL, "credential_process for profile '%s' %s", profile, error);
 }
 
-/* The first profile key (or environment pair) that botocore would act on and this daemon
- * does not implement, or NULL. */
-static const char *unsupported(const struct profile_provider *pp,
-                               const struct aws_profile_files *files)
+static void on_web_identity(int r, struct aws_credentials *creds, const char *error,
+                            void *userdata)
 {
-        static const char *const keys[] = {"role_arn", "sso_session", "sso_start_url"};
-        const char *role = getenv("AWS_ROLE_ARN"), *token = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
-
-        if (!pp->explicit_profile && role && *role && token && *token)
-                return "AWS_WEB_IDENTITY_TOKEN_FILE";
-        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-                if (aws_profile_get(files, pp->profile, keys[i]))
-                        return keys[i];
-        return NULL;
+        base_done(userdata, r, creds, error);
 }
 
-static void resolve(struct profile_provider *pp, const struct aws_profile_files *files,
-                    creds_provider_done_fn done, void *userdata)
+/* The token file is read at every fetch: EKS rotates it. */
+static void web_identity(struct profile_provider *pp)
 {
-        const struct aws_ini_section *cred = aws_profile_credentials_section(files, pp->profile);
-        const struct aws_ini_section *conf = aws_profile_config_section(files, pp->profile);
-        const char *bad = unsupported(pp, files), *process;
+        const struct creds_plan *plan = pp->plan;
+        char *token = NULL, err[384];
+        size_t len;
+        int r;
 
-        if (bad) {
-                fail(done, userdata, -ENOTSUP,
-                     "profile '%s' uses %s (assume role, web identity or SSO), which this daemon "
-                     "does not support; give it static keys or a credential_process",
-                     pp->profile, bad);
+        r = creds_read_small_file(plan->token_file, WEB_IDENTITY_TOKEN_MAX, &token, &len);
+        if (r < 0) {
+                finish(pp, r, NULL, "the web identity token file %s cannot be read: %s",
+                       plan->token_file, strerror(-r));
                 return;
         }
-        if (aws_ini_get(cred, "aws_access_key_id")) {
-                static_credentials(pp, cred, files->credentials_path, "shared-credentials-file",
-                                   done, userdata);
+        r = sts_client(pp, err, sizeof(err));
+        if (r == 0)
+                r = sts_client_call(pp->sts, STS_ASSUME_ROLE_WITH_WEB_IDENTITY,
+                                    &(struct sts_assume_role_params){
+                                        .role_arn = plan->web_identity_role_arn,
+                                        .role_session_name = plan->web_identity_session_name
+                                                                 ? plan->web_identity_session_name
+                                                                 : pp->default_session_name,
+                                        .web_identity_token = token},
+                                    NULL, on_web_identity, pp);
+        aws_wipe_free(token);
+        if (r < 0)
+                finish(pp, r, NULL, "AssumeRoleWithWebIdentity %s: %s",
+                       plan->web_identity_role_arn, r == -EINVAL ? "invalid parameters" : err);
+}
+
+static void on_source_done(int r, struct aws_credentials *creds, const char *error,
+                           void *userdata)
+{
+        struct profile_provider *pp = userdata;
+        const struct creds_role *role = &pp->plan->roles[0];
+
+        pp->source_fetching = NULL;
+        if (r == 0 && !creds) {
+                finish(pp, -ENOKEY, NULL,
+                       "profile '%s': its credential_source (%s) has no credentials (%s)",
+                       role->profile, creds_plan_base_name(pp->plan),
+                       error ? error : "nothing configured");
                 return;
         }
-        process = aws_profile_get(files, pp->profile, "credential_process");
-        if (process) {
-                run_process(pp, process, done, userdata);
+        base_done(pp, r, creds, error);
+}
+
+static int make_source(struct profile_provider *pp, int which)
+{
+        struct creds_provider_options po = pp->opts;
+
+        po.profile = pp->profile;
+        po.container_base_url = pp->container_base_url;
+        if (pp->sources[which])
+                return 0;
+        switch (which) {
+        case SOURCE_ENV:
+                return creds_env_new(&pp->sources[which]);
+        case SOURCE_IMDS:
+                return creds_imds_new(&po, &pp->sources[which]);
+        default:
+                return creds_container_new(&po, &pp->sources[which]);
+        }
+}
+
+static void credential_source(struct profile_provider *pp)
+{
+        int which = pp->plan->base == CREDS_BASE_ENVIRONMENT ? SOURCE_ENV
+                    : pp->plan->base == CREDS_BASE_IMDS      ? SOURCE_IMDS
+                                                             : SOURCE_CONTAINER;
+        int r = make_source(pp, which);
+
+        if (r < 0) {
+                finish(pp, r, NULL, "credential_source: out of memory");
                 return;
         }
-        if (aws_ini_get(conf, "aws_access_key_id")) {
-                static_credentials(pp, conf, files->config_path, "shared-config-file", done,
-                                   userdata);
+        pp->source_fetching = pp->sources[which];
+        creds_provider_get(pp->sources[which], on_source_done, pp);
+}
+
+static void static_keys(struct profile_provider *pp)
+{
+        const struct creds_plan *plan = pp->plan;
+        struct aws_credentials *creds;
+        int r = aws_credentials_new(plan->access_key_id, plan->secret_access_key,
+                                    plan->session_token, 0, plan->base_source, &creds);
+
+        if (r < 0)
+                finish(pp, r, NULL, "profile '%s': out of memory", plan->base_profile);
+        else
+                base_done(pp, 0, creds, NULL);
+}
+
+static void start_base(struct profile_provider *pp)
+{
+        switch (pp->plan->base) {
+        case CREDS_BASE_STATIC:
+                static_keys(pp);
+                return;
+        case CREDS_BASE_PROCESS:
+                run_process(pp);
+                return;
+        case CREDS_BASE_WEB_IDENTITY:
+                web_identity(pp);
+                return;
+        case CREDS_BASE_SSO:
+                finish(pp, -ENOTSUP, NULL,
+                       "profile '%s' uses IAM Identity Center, which is not available yet",
+                       pp->plan->base_profile);
+                return;
+        case CREDS_BASE_ENVIRONMENT:
+        case CREDS_BASE_IMDS:
+        case CREDS_BASE_CONTAINER:
+                credential_source(pp);
                 return;
         }
-        fail(done, userdata, 0, "profile '%s' %s", pp->profile,
-             cred || conf ? "has no credentials" : "is not defined");
 }
 
 static void profile_get(struct creds_provider *p, creds_provider_done_fn done, void *userdata)
@@ -208,15 +363,27 @@ static void profile_get(struct creds_provider *p, creds_provider_done_fn done, v
         struct profile_provider *pp = (struct profile_provider *)p;
         struct aws_profile_files *files;
         char error[512];
+        bool exists;
         int r;
 
+        pp->done = done;
+        pp->userdata = userdata;
         r = aws_profile_files_load(&files, error, sizeof(error));
         if (r < 0) {
-                done(r, NULL, error, userdata);
+                finish(pp, r, NULL, "%s", error);
                 return;
         }
-        resolve(pp, files, done, userdata);
+        exists = aws_profile_exists(files, pp->profile);
+        r = creds_plan_build(files, pp->profile, pp->opts.explicit_profile, &pp->plan, error,
+                             sizeof(error));
         aws_profile_files_free(files);
+        if (r < 0)
+                finish(pp, r, NULL, "%s", error);
+        else if (!pp->plan)
+                finish(pp, 0, NULL, "profile '%s' %s", pp->profile,
+                       exists ? "has no credentials" : "is not defined");
+        else
+                start_base(pp);
 }
 
 static void profile_free(struct creds_provider *p)
@@ -224,7 +391,13 @@ static void profile_free(struct creds_provider *p)
         struct profile_provider *pp = (struct profile_provider *)p;
 
         creds_process_cancel(pp->proc);
+        for (int i = 0; i < N_SOURCES; i++)
+                creds_provider_free(pp->sources[i]);
+        sts_client_free(pp->sts);
+        creds_plan_free(pp->plan);
         free(pp->profile);
+        free(pp->region);
+        free(pp->container_base_url);
         free(pp);
 }
 
@@ -234,6 +407,18 @@ static const struct creds_provider_ops profile_ops = {
     .free = profile_free,
 };
 
+/* "appstream-agent-reconciler@HOST": stable, so that CloudTrail shows one session name per
+ * host, and within what STS allows. */
+static void default_session_name(char *buf, size_t size)
+{
+        char host[256] = "", name[320];
+
+        if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+                (void)snprintf(host, sizeof(host), "unknown-host");
+        (void)snprintf(name, sizeof(name), "appstream-agent-reconciler@%s", host);
+        (void)sts_session_name(name, buf, size);
+}
+
 int creds_profile_new(const struct creds_provider_options *opts, struct creds_provider **ret)
 {
         struct profile_provider *pp = calloc(1, sizeof(*pp));
@@ -241,14 +426,20 @@ int creds_profile_new(const struct creds_provider_options *opts, struct creds_pr
         if (!pp)
                 return -ENOMEM;
         pp->base.ops = &profile_ops;
-        pp->loop = opts->loop;
-        pp->explicit_profile = opts->explicit_profile;
-        pp->process_timeout_ms = opts->process_timeout_ms;
+        pp->opts = *opts;
         pp->profile = strdup(opts->profile);
-        if (!pp->profile) {
-                free(pp);
+        pp->region = opts->region ? strdup(opts->region) : NULL;
+        pp->container_base_url =
+            opts->container_base_url ? strdup(opts->container_base_url) : NULL;
+        if (!pp->profile || (opts->region && !pp->region) ||
+            (opts->container_base_url && !pp->container_base_url)) {
+                profile_free(&pp->base);
                 return -ENOMEM;
         }
+        pp->opts.profile = pp->profile;
+        pp->opts.region = pp->region;
+        pp->opts.container_base_url = pp->container_base_url;
+        default_session_name(pp->default_session_name, sizeof(pp->default_session_name));
         *ret = &pp->base;
         return 0;
 }

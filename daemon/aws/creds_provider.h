@@ -48,6 +48,8 @@ struct creds_provider_options {
                                            ignores credential environment variables */
         const char *container_base_url; /* NULL: http://169.254.170.2; copied */
         uint64_t process_timeout_ms;    /* 0: 60 s */
+        const char *region;             /* where STS is called; NULL: us-east-1; copied */
+        const struct creds_endpoints *endpoints; /* borrowed; NULL: the regional defaults */
 };
 
 /* Constructors; on success *ret is owned by the caller and released through ops->free.

@@ -29,6 +29,7 @@ struct fake_logged {
         char method[8];
         char url[512];
         char headers[1024]; /* "Name: value\n" per header */
+        char body[2048];
 };
 
 struct fake_transport {
@@ -88,6 +89,8 @@ static inline int fake_send(void *userdata, const struct http_request *req, http
                 l = &ft->log[ft->n_log++];
                 snprintf(l->method, sizeof(l->method), "%s", req->method);
                 snprintf(l->url, sizeof(l->url), "%s", req->url);
+                snprintf(l->body, sizeof(l->body), "%.*s", (int)req->body_len,
+                         req->body ? req->body : "");
                 l->headers[0] = '\0';
                 for (size_t i = 0; i < req->n_headers; i++) {
                         size_t len = strlen(l->headers);
@@ -271,6 +274,7 @@ static inline void clean_aws_env(void)
             "AWS_EC2_METADATA_SERVICE_ENDPOINT",
             "AWS_ROLE_ARN",
             "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_ROLE_SESSION_NAME",
         };
 
         for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)

@@ -207,20 +207,23 @@ static void test_shared_files(void)
         ASSERT_EQ_INT(res.r, -ENOKEY);
         ASSERT_TRUE(strstr(res.error, "profile 'empty' has no credentials") != NULL);
 
-        /* what botocore would assume a role for is refused, not skipped */
+        /* a role whose source is missing, and a web identity whose token file is, are
+         * errors: never a reason to fall through to another identity */
         set_config("[profile role]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = b\n"
-                   "[profile sso]\nsso_session = corp\n");
+                   "[profile login]\nlogin_session = arn:aws:iam::1:user/u\n");
         resolve("role");
+        ASSERT_EQ_INT(res.r, -EINVAL);
+        ASSERT_TRUE(strstr(res.error, "source_profile 'b'") != NULL);
+        resolve("login");
         ASSERT_EQ_INT(res.r, -ENOTSUP);
-        ASSERT_TRUE(strstr(res.error, "role_arn") != NULL);
-        resolve("sso");
-        ASSERT_EQ_INT(res.r, -ENOTSUP);
+        ASSERT_TRUE(strstr(res.error, "login_session") != NULL);
         set_config("");
         setenv("AWS_ROLE_ARN", "arn:aws:iam::1:role/x", 1);
-        setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token", 1);
+        setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token", 1);
         resolve(NULL);
-        ASSERT_EQ_INT(res.r, -ENOTSUP);
-        ASSERT_TRUE(strstr(res.error, "AWS_WEB_IDENTITY_TOKEN_FILE") != NULL);
+        ASSERT_EQ_INT(res.r, -ENOENT);
+        ASSERT_TRUE(strstr(res.error, "/nonexistent/token") != NULL);
+        ASSERT_EQ_INT(network_requests, 0);
 }
 
 /* A credential_process script; body is shell. */

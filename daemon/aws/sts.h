@@ -1,0 +1,102 @@
+/* AWS STS for the credentials providers: AssumeRole (SigV4-signed with the source
+ * credentials) and AssumeRoleWithWebIdentity (unsigned), in the Query protocol, with the
+ * answers' XML read by libexpat. Transient failures (throttling, 5xx, a dropped connection)
+ * are tried again as the SDKs' standard retry mode does, 3 attempts in all; every other error
+ * is the answer, named with the action, the STS error code and the request id. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "credentials.h"
+
+#define STS_API_VERSION "2011-06-15"
+#define STS_MAX_ATTEMPTS 3
+
+enum sts_action {
+        STS_ASSUME_ROLE,
+        STS_ASSUME_ROLE_WITH_WEB_IDENTITY,
+};
+
+/* What one call asks for; every string is borrowed for the call's duration only (the request
+ * body is built at once). */
+struct sts_assume_role_params {
+        const char *role_arn;
+        const char *role_session_name;
+        const char *external_id;        /* AssumeRole; NULL for none */
+        int duration_seconds;           /* 0: the role's default */
+        const char *web_identity_token; /* AssumeRoleWithWebIdentity; a secret */
+};
+
+/* The answer, parsed (sts_parse_response()). On success the credentials are filled; on an
+ * error answer the code, message and request id. Strings are owned (sts_answer_clear()); the
+ * secret and the token are wiped when cleared. */
+struct sts_answer {
+        char *access_key_id;
+        char *secret_access_key;
+        char *session_token;
+        char *expiration; /* as STS wrote it, ISO 8601 */
+        char *error_code; /* "AccessDenied", ...; NULL on success */
+        char *error_message;
+        char *request_id;
+};
+
+/* Reads an STS answer to action with HTTP status: the <ActionResponse> document on a 2xx, the
+ * <ErrorResponse> document otherwise. A document type declaration, an unexpected root element,
+ * a success without all four credential fields or an error without a code is -EINVAL with err
+ * saying which (never quoting a value). Returns 0 (also for a well-formed error answer: see
+ * ret->error_code), -EINVAL or -ENOMEM. */
+int sts_parse_response(enum sts_action action, long status, const char *body, size_t len,
+                       struct sts_answer *ret, char *err, size_t err_size);
+
+void sts_answer_clear(struct sts_answer *a);
+
+/* The action's name as the API spells it. */
+const char *sts_action_name(enum sts_action action);
+
+/* A role session name from text: the characters STS allows ([A-Za-z0-9+=,.@_-]) kept, any
+ * other replaced by '-', cut to 64 characters. Writes into buf (at least 65 bytes). */
+char *sts_session_name(const char *text, char *buf, size_t size);
+
+struct sts_client;
+
+/* Called once per call, later, from the loop. r is 0 with creds (handed over, source "sts"
+ * unless the caller relabels them) or a negative errno with a one-line error that names the
+ * action, the role, the STS error code and the request id, never a secret:
+ *   -EACCES  AccessDenied, InvalidClientTokenId, SignatureDoesNotMatch (the caller may not)
+ *   -EKEYEXPIRED  ExpiredToken / ExpiredTokenException (the source credentials or the web
+ *            identity token have expired)
+ *   -EINVAL  ValidationError, InvalidIdentityToken, MalformedPolicyDocument, a malformed answer
+ *   -EHOSTUNREACH  RegionDisabledException (STS is not activated in the region)
+ *   -EAGAIN  throttling, IDPCommunicationError or 5xx, still failing after STS_MAX_ATTEMPTS
+ *   -EIO     the transport failed (resolution, connection, TLS, timeout)
+ */
+typedef void (*sts_done_fn)(int r, struct aws_credentials *creds, const char *error,
+                            void *userdata);
+
+struct sts_client_options {
+        uv_loop_t *loop;
+        const struct creds_transport *transport; /* borrowed */
+        const struct creds_clock *clock;         /* borrowed; signing time */
+        const char *url;    /* e.g. https://sts.eu-west-1.amazonaws.com; copied */
+        const char *region; /* the signing region; copied */
+};
+
+/* One client runs one call at a time. On success *ret is owned by the caller
+ * (sts_client_free()). Returns 0, -EINVAL (no URL or region, or a URL without a host) or
+ * -ENOMEM. */
+int sts_client_new(const struct sts_client_options *opts, struct sts_client **ret);
+
+/* Starts action. AssumeRole is signed with source (which must not be NULL);
+ * AssumeRoleWithWebIdentity is sent unsigned and ignores source. Returns 0 (done follows),
+ * -EBUSY while a call is in flight, -EINVAL or -ENOMEM (done is then not called). */
+int sts_client_call(struct sts_client *c, enum sts_action action,
+                    const struct sts_assume_role_params *params,
+                    const struct aws_credentials *source, sts_done_fn done, void *userdata);
+
+/* Abandons the call in flight, if any: its done is never called. */
+void sts_client_cancel(struct sts_client *c);
+
+/* Cancels and releases; the client's timer closes on the loop afterwards. Accepts NULL. */
+void sts_client_free(struct sts_client *c);
