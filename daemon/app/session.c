@@ -142,7 +142,8 @@ int session_open(const struct config *cfg, struct session **ret, char *err, size
         }
         r = creds_chain_new(&(struct creds_chain_options){.loop = &s->loop,
                                                           .http = s->http,
-                                                          .profile = cfg->profile},
+                                                          .profile = cfg->profile,
+                                                          .region = s->region},
                             &s->creds);
         if (r < 0) {
                 snprintf(err, err_size, "cannot set up AWS credentials: %s", strerror(-r));

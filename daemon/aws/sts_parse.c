@@ -1,7 +1,12 @@
 /* STS answers, read with libexpat. Only the few leaves the daemon needs are kept, each found by
  * its full element path, so that an element of the same name elsewhere in the document (a
  * <Code> inside something new) cannot stand in for it. A document type declaration is refused
- * outright: STS never sends one, and refusing it closes the door on entity tricks. */
+ * outright: STS never sends one, and refusing it closes the door on entity tricks.
+ *
+ * Why libexpat rather than libxml2: these answers are a few hundred bytes of flat elements, and
+ * a streaming parser with no DOM, no network and no catalogue is all they need; expat is small,
+ * maintained, in every Debian system already (apt and systemd pull it in), and its defaults
+ * never load external entities. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
