@@ -119,27 +119,32 @@ static const char *final_source(const struct creds_plan *plan)
 static int sts_client(struct profile_provider *pp, char *err, size_t err_size)
 {
         const char *region = pp->region ? pp->region : "us-east-1";
-        char *url = NULL;
+        char *url = NULL, *signing_region = NULL;
         int r;
 
         if (pp->sts)
                 return 0;
         if (pp->opts.endpoints && pp->opts.endpoints->url)
                 r = pp->opts.endpoints->url(pp->opts.endpoints->userdata, "sts", region, &url,
-                                            err, err_size);
+                                            &signing_region, err, err_size);
+        else if (asprintf(&url, "https://sts.%s.amazonaws.com", region) < 0)
+                r = -ENOMEM;
         else
-                r = asprintf(&url, "https://sts.%s.amazonaws.com", region) < 0 ? -ENOMEM : 0;
-        if (r < 0)
+                r = (signing_region = strdup(region)) ? 0 : -ENOMEM;
+        if (r < 0) {
+                free(url);
                 return r;
+        }
         r = sts_client_new(&(struct sts_client_options){.loop = pp->opts.loop,
                                                         .transport = pp->opts.transport,
                                                         .clock = pp->opts.clock,
                                                         .url = url,
-                                                        .region = region},
+                                                        .region = signing_region},
                            &pp->sts);
         if (r < 0)
                 (void)snprintf(err, err_size, "cannot reach STS at %s: %s", url, strerror(-r));
         free(url);
+        free(signing_region);
         return r;
 }
 

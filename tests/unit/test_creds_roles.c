@@ -21,12 +21,14 @@ static struct fake_clock clock_;
 static uv_loop_t loop;
 static struct creds_chain *chain;
 
+/* Like a global endpoint: a URL of its own, signed for another region. */
 static int sts_url(void *userdata, const char *service, const char *region, char **ret,
-                   char *err, size_t err_size)
+                   char **ret_signing_region, char *err, size_t err_size)
 {
         (void)userdata;
         (void)err;
         (void)err_size;
+        *ret_signing_region = strdup("signing-region-1");
         return asprintf(ret, "https://%s.%s.example.test", service, region) < 0 ? -ENOMEM : 0;
 }
 
@@ -141,7 +143,7 @@ static void test_role_from_static_source(void)
         ASSERT_TRUE(logged(0, "body", "&RoleSessionName=appstream-agent-reconciler%40"));
         ASSERT_TRUE(logged(0, "body", "&DurationSeconds=1800&ExternalId=ext-1"));
         ASSERT_TRUE(logged(0, "headers", "Content-Type: application/x-www-form-urlencoded"));
-        ASSERT_TRUE(logged(0, "headers", "Credential=AKIDSRC/20240101/eu-west-1/sts/aws4_request"));
+        ASSERT_TRUE(logged(0, "headers", "Credential=AKIDSRC/20240101/signing-region-1/sts/aws4_request"));
         ASSERT_TRUE(logged(0, "headers", "Host: sts.eu-west-1.example.test\n"));
 
         /* the next get is served from the cache; near expiry the role is assumed again */
