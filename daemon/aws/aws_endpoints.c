@@ -652,10 +652,10 @@ static int load_urls(const struct loader *l, struct aws_endpoints *e)
                 r = env_or_profile(l, env, NULL, u);
                 if (r == 0 && global_env.value)
                         r = setting_set(u, global_env.value, "%s", global_env.source);
-                if (r == 0 && section)
+                if (r == 0 && !u->value && section)
                         r = service_section_url(l, section, services_name.value,
                                                 (enum aws_service)i, u);
-                if (r == 0 && global_profile.value)
+                if (r == 0 && !u->value && global_profile.value)
                         r = setting_set(u, global_profile.value, "%s", global_profile.source);
                 if (r < 0)
                         goto done;
