@@ -269,6 +269,9 @@ static inline void clean_aws_env(void)
             "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
             "AWS_EC2_METADATA_DISABLED",
             "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+            "AWS_EC2_METADATA_V1_DISABLED",
+            "AWS_IMDS_USE_IPV6",
             "AWS_ROLE_ARN",
             "AWS_WEB_IDENTITY_TOKEN_FILE",
         };
