@@ -33,8 +33,7 @@ static const struct service_info {
                                QUIRK_NONE},
     [AWS_SERVICE_STS] = {"sts", "sts", "sts", "STS", "sts", QUIRK_STS},
     [AWS_SERVICE_SSO] = {"sso", "portal.sso", "awsssoportal", "SSO", "sso", QUIRK_NONE},
-    [AWS_SERVICE_SSO_OIDC] = {"sso-oidc", "oidc", "awsssooidc", "SSO_OIDC", "sso_oidc",
-                              QUIRK_NONE},
+    [AWS_SERVICE_SSO_OIDC] = {"sso-oidc", "oidc", "awsssooidc", "SSO_OIDC", "sso_oidc", QUIRK_NONE},
     [AWS_SERVICE_DYNAMODB] = {"dynamodb", "dynamodb", "dynamodb", "DYNAMODB", "dynamodb",
                               QUIRK_GOV_FIPS_PLAIN},
     [AWS_SERVICE_ORGANIZATIONS] = {"organizations", "organizations", "organizations",
@@ -46,8 +45,7 @@ static const struct service_info *service_info(enum aws_service service)
         return (unsigned)service < AWS_SERVICE_COUNT ? &services[service] : NULL;
 }
 
-#define SERVICE_FIELD(service, field)                                                           \
-        (service_info(service) ? service_info(service)->field : NULL)
+#define SERVICE_FIELD(service, field) (service_info(service) ? service_info(service)->field : NULL)
 
 const char *aws_service_name(enum aws_service service)
 {
@@ -200,11 +198,10 @@ void aws_endpoint_clear(struct aws_endpoint *ep)
         *ep = (struct aws_endpoint){0};
 }
 
-static int make_endpoint(struct aws_endpoint *ret, const char *signing_region, const char *fmt,
-                         ...) __attribute__((format(printf, 3, 4)));
+static int make_endpoint(struct aws_endpoint *ret, const char *signing_region, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int make_endpoint(struct aws_endpoint *ret, const char *signing_region, const char *fmt,
-                         ...)
+static int make_endpoint(struct aws_endpoint *ret, const char *signing_region, const char *fmt, ...)
 {
         struct aws_endpoint ep = {0};
         va_list ap;
@@ -486,8 +483,8 @@ static int profile_setting(const struct loader *l, const char *key, struct setti
                               entry->line, l->profile, key);
                 return -EINVAL;
         }
-        if (setting_set(ret, entry->value, "%s:%u: profile '%s' %s", path, entry->line,
-                        l->profile, key) < 0)
+        if (setting_set(ret, entry->value, "%s:%u: profile '%s' %s", path, entry->line, l->profile,
+                        key) < 0)
                 return -ENOMEM;
         return 1;
 }
@@ -522,8 +519,7 @@ static int setting_bool(const struct loader *l, const char *env, const char *key
                         setting_clear(&s);
                 return 1;
         }
-        aws_set_error(l->err, l->err_size, "%s: '%s' is neither true nor false", s.source,
-                      s.value);
+        aws_set_error(l->err, l->err_size, "%s: '%s' is neither true nor false", s.source, s.value);
         setting_clear(&s);
         return -EINVAL;
 }
@@ -539,8 +535,8 @@ static int load_sts_mode(const struct loader *l, bool *ret_legacy)
         if (strcmp(s.value, "legacy") == 0)
                 *ret_legacy = true;
         else if (strcmp(s.value, "regional") != 0) {
-                aws_set_error(l->err, l->err_size,
-                              "%s: '%s' is neither regional nor legacy", s.source, s.value);
+                aws_set_error(l->err, l->err_size, "%s: '%s' is neither regional nor legacy",
+                              s.source, s.value);
                 r = -EINVAL;
         }
         setting_clear(&s);
@@ -567,8 +563,8 @@ static int nested_get(const char *block, const char *key, char **ret)
                         v = eq + 1;
                         while (v < vend && (*v == ' ' || *v == '\t'))
                                 v++;
-                        while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t' ||
-                                            vend[-1] == '\r'))
+                        while (vend > v &&
+                               (vend[-1] == ' ' || vend[-1] == '\t' || vend[-1] == '\r'))
                                 vend--;
                         if (klen == strlen(key) && strncmp(k, key, klen) == 0) {
                                 free(found);
@@ -683,8 +679,7 @@ static int load_ca_bundle(const struct loader *l, struct setting *ret)
         return -EINVAL;
 }
 
-int aws_endpoints_load(const char *profile, struct aws_endpoints **ret, char *err,
-                       size_t err_size)
+int aws_endpoints_load(const char *profile, struct aws_endpoints **ret, char *err, size_t err_size)
 {
         struct aws_profile_files *files = NULL;
         struct aws_endpoints *e = calloc(1, sizeof(*e));
@@ -717,8 +712,7 @@ fail:
 }
 
 int aws_endpoints_resolve(const struct aws_endpoints *e, enum aws_service service,
-                          const char *region, struct aws_endpoint *ret, char *err,
-                          size_t err_size)
+                          const char *region, struct aws_endpoint *ret, char *err, size_t err_size)
 {
         const struct setting *u = e && service_info(service) ? &e->urls[service] : NULL;
         char why[256] = "";

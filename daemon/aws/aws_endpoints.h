@@ -101,8 +101,7 @@ struct aws_endpoints;
  * file, profile and key). URLs are checked when an endpoint is resolved, so that a bad one
  * stops only the service it is for. On success *ret is owned by the caller
  * (aws_endpoints_free()); returns 0, -EINVAL, -EFBIG or -ENOMEM. */
-int aws_endpoints_load(const char *profile, struct aws_endpoints **ret, char *err,
-                       size_t err_size);
+int aws_endpoints_load(const char *profile, struct aws_endpoints **ret, char *err, size_t err_size);
 
 void aws_endpoints_free(struct aws_endpoints *e);
 
@@ -110,8 +109,7 @@ void aws_endpoints_free(struct aws_endpoints *e);
  * plain http only to loopback; err names its source) or the rules' answer for the loaded
  * variant. Returns as aws_endpoints_rule(). */
 int aws_endpoints_resolve(const struct aws_endpoints *e, enum aws_service service,
-                          const char *region, struct aws_endpoint *ret, char *err,
-                          size_t err_size);
+                          const char *region, struct aws_endpoint *ret, char *err, size_t err_size);
 
 /* aws_endpoints_resolve()'s URL alone; *ret_url is owned by the caller. */
 int aws_endpoints_url(const struct aws_endpoints *e, enum aws_service service, const char *region,

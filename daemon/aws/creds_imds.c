@@ -142,11 +142,11 @@ static void on_token(struct imds_provider *ip, const struct http_response *respo
                 return;
         }
         drop_token(ip);
-        if ((response->failure != HTTP_OK || response->status != 200 ||
-             response->body_len == 0) &&
+        if ((response->failure != HTTP_OK || response->status != 200 || response->body_len == 0) &&
             ip->v1_disabled_by) {
                 if (response->failure != HTTP_OK)
-                        finish(ip, 0, NULL, "no IMDSv2 token from %s (%s) and IMDSv1 is disabled by %s",
+                        finish(ip, 0, NULL,
+                               "no IMDSv2 token from %s (%s) and IMDSv1 is disabled by %s",
                                ip->endpoint, response->error ? response->error : "request failed",
                                ip->v1_disabled_by);
                 else

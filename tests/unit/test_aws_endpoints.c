@@ -16,12 +16,18 @@ static char dir[] = "/tmp/test_aws_endpoints.XXXXXX";
 static char config_path[512];
 
 static const char *const variables[] = {
-    "AWS_USE_FIPS_ENDPOINT",       "AWS_USE_DUALSTACK_ENDPOINT",
-    "AWS_STS_REGIONAL_ENDPOINTS",  "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "AWS_ENDPOINT_URL",            "AWS_ENDPOINT_URL_APPSTREAM",
-    "AWS_ENDPOINT_URL_STS",        "AWS_ENDPOINT_URL_SSO",
-    "AWS_ENDPOINT_URL_SSO_OIDC",   "AWS_ENDPOINT_URL_DYNAMODB",
-    "AWS_ENDPOINT_URL_ORGANIZATIONS", "AWS_CA_BUNDLE",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_APPSTREAM",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_ENDPOINT_URL_SSO_OIDC",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_ORGANIZATIONS",
+    "AWS_CA_BUNDLE",
     "AWS_PROFILE",
 };
 
@@ -66,8 +72,8 @@ static void load_fails(const char *profile, const char *fragment1, const char *f
         aws_endpoints_free(e);
 }
 
-static void expect_url(const struct aws_endpoints *e, enum aws_service service,
-                       const char *region, const char *url)
+static void expect_url(const struct aws_endpoints *e, enum aws_service service, const char *region,
+                       const char *url)
 {
         char err[512] = "", *got = NULL;
         int r = aws_endpoints_url(e, service, region, &got, err, sizeof(err));
@@ -128,10 +134,16 @@ static void test_partitions(void)
         static const struct {
                 const char *region, *partition;
         } t[] = {
-            {"us-east-1", "aws"},         {"eu-central-2", "aws"},   {"af-south-1", "aws"},
-            {"xx-nowhere-1", "aws"},      {"cn-north-1", "aws-cn"},  {"cn-northwest-1", "aws-cn"},
-            {"us-gov-west-1", "aws-us-gov"}, {"us-gov-east-1", "aws-us-gov"},
-            {"us-iso-east-1", "aws-iso"}, {"us-iso-west-1", "aws-iso"},
+            {"us-east-1", "aws"},
+            {"eu-central-2", "aws"},
+            {"af-south-1", "aws"},
+            {"xx-nowhere-1", "aws"},
+            {"cn-north-1", "aws-cn"},
+            {"cn-northwest-1", "aws-cn"},
+            {"us-gov-west-1", "aws-us-gov"},
+            {"us-gov-east-1", "aws-us-gov"},
+            {"us-iso-east-1", "aws-iso"},
+            {"us-iso-west-1", "aws-iso"},
             {"us-isob-east-1", "aws-iso-b"},
         };
 
@@ -158,8 +170,8 @@ static void test_rules(void)
              "https://appstream2.us-east-1.amazonaws.com", "us-east-1"},
             {AWS_SERVICE_APPSTREAM, "us-east-1", 1, 0, 0,
              "https://appstream2-fips.us-east-1.amazonaws.com", "us-east-1"},
-            {AWS_SERVICE_APPSTREAM, "us-east-1", 0, 1, 0,
-             "https://appstream2.us-east-1.api.aws", "us-east-1"},
+            {AWS_SERVICE_APPSTREAM, "us-east-1", 0, 1, 0, "https://appstream2.us-east-1.api.aws",
+             "us-east-1"},
             {AWS_SERVICE_APPSTREAM, "us-east-1", 1, 1, 0,
              "https://appstream2-fips.us-east-1.api.aws", "us-east-1"},
             {AWS_SERVICE_APPSTREAM, "cn-north-1", 0, 0, 0,
@@ -182,8 +194,8 @@ static void test_rules(void)
              "eu-west-1"},
             {AWS_SERVICE_STS, "ap-east-1", 0, 0, 1, "https://sts.ap-east-1.amazonaws.com",
              "ap-east-1"},
-            {AWS_SERVICE_STS, "us-gov-west-1", 1, 0, 0,
-             "https://sts.us-gov-west-1.amazonaws.com", "us-gov-west-1"},
+            {AWS_SERVICE_STS, "us-gov-west-1", 1, 0, 0, "https://sts.us-gov-west-1.amazonaws.com",
+             "us-gov-west-1"},
             {AWS_SERVICE_STS, "us-gov-west-1", 1, 1, 0, "https://sts-fips.us-gov-west-1.api.aws",
              "us-gov-west-1"},
             {AWS_SERVICE_SSO, "eu-west-1", 1, 0, 0,
@@ -306,7 +318,8 @@ static void test_bad_settings(void)
         unsetenv("AWS_USE_FIPS_ENDPOINT");
         load_fails("p", ":2: profile 'p' use_dualstack_endpoint: 'yes' is neither true nor false",
                    config_path);
-        load_fails("q", "profile 'q' sts_regional_endpoints: 'Legacy' is neither regional nor legacy",
+        load_fails("q",
+                   "profile 'q' sts_regional_endpoints: 'Legacy' is neither regional nor legacy",
                    NULL);
         setenv("AWS_STS_REGIONAL_ENDPOINTS", "global", 1);
         load_fails(NULL, "AWS_STS_REGIONAL_ENDPOINTS: 'global' is neither", NULL);
@@ -443,14 +456,22 @@ static void test_bad_urls(void)
                 const char *url;
                 bool ok;
         } urls[] = {
-            {"https://a.example", true},       {"HTTPS://a.example:443/p?q#f", true},
-            {"http://localhost:4566", true},   {"http://[::1]:4566/", true},
-            {"http://127.0.0.2", true},        {"https://user@a.example", true},
-            {"https://", false},               {"https://:443", false},
-            {"https://a b.example", false},    {"https://a.example:99999", false},
-            {"https://a.example:", false},     {"https://[::1", false},
-            {"http://[fd00:ec2::254]", false}, {"file:///etc/passwd", false},
-            {"not a url", false},              {"https://a.example\n", false},
+            {"https://a.example", true},
+            {"HTTPS://a.example:443/p?q#f", true},
+            {"http://localhost:4566", true},
+            {"http://[::1]:4566/", true},
+            {"http://127.0.0.2", true},
+            {"https://user@a.example", true},
+            {"https://", false},
+            {"https://:443", false},
+            {"https://a b.example", false},
+            {"https://a.example:99999", false},
+            {"https://a.example:", false},
+            {"https://[::1", false},
+            {"http://[fd00:ec2::254]", false},
+            {"file:///etc/passwd", false},
+            {"not a url", false},
+            {"https://a.example\n", false},
         };
         for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
                 char err[256] = "";
@@ -471,8 +492,8 @@ static void test_ca_bundle(void)
         snprintf(other, sizeof(other), "%s/other.pem", dir);
         fclose(fopen(file, "w"));
         fclose(fopen(other, "w"));
-        snprintf(buf, sizeof(buf), "[default]\nca_bundle = %s\n[profile d]\nca_bundle = %s\n",
-                 file, dir);
+        snprintf(buf, sizeof(buf), "[default]\nca_bundle = %s\n[profile d]\nca_bundle = %s\n", file,
+                 dir);
         reset(buf);
         e = load(NULL);
         ASSERT_STREQ(aws_endpoints_ca_bundle(e), file);
