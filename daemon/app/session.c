@@ -4,12 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "appstream.h"
+#include "aws_endpoints.h"
 #include "config.h"
 #include "creds.h"
-#include "fileio.h"
 #include "http.h"
 #include "log.h"
 
@@ -63,14 +62,26 @@ done:
 static int resolve_endpoint(const struct config *cfg, struct session *s, const char *source,
                             char *err, size_t err_size)
 {
-        char why[384] = "";
-        int r =
-            appstream_resolve_endpoint(cfg->endpoint, s->region, &s->endpoint, why, sizeof(why));
+        char why[512] = "";
+        int r = appstream_resolve_endpoint(s->endpoints, cfg->endpoint, s->region, &s->endpoint,
+                                           why, sizeof(why));
 
         if (r < 0)
                 snprintf(err, err_size,
                          "cannot determine the AppStream endpoint for region '%s' (from %s): %s",
                          s->region, source, why[0] ? why : strerror(-r));
+        return r;
+}
+
+static int load_endpoints(const struct config *cfg, struct session *s, char *err,
+                          size_t err_size)
+{
+        char why[512] = "";
+        int r = aws_endpoints_load(cfg->profile, &s->endpoints, why, sizeof(why));
+
+        if (r < 0)
+                snprintf(err, err_size, "cannot read the AWS endpoint settings: %s",
+                         why[0] ? why : strerror(-r));
         return r;
 }
 
@@ -96,20 +107,6 @@ static void on_rejected(void *userdata, const struct rejected_entry *e, size_t m
                           e->shown, e->length);
 }
 
-/* libcurl reads the CA bundle on the loop's thread whenever it connects: a FIFO there would
- * hang the loop at the first request, a directory fail every one of them obscurely. */
-static int check_ca_bundle(char *err, size_t err_size)
-{
-        const char *ca = getenv("AWS_CA_BUNDLE");
-        struct stat st;
-
-        if (!ca || !*ca || stat(ca, &st) < 0 || S_ISREG(st.st_mode))
-                return 0;
-        snprintf(err, err_size, "AWS_CA_BUNDLE %s is a %s, not a regular file", ca,
-                 fileio_type_name(st.st_mode));
-        return -EINVAL;
-}
-
 int session_open(const struct config *cfg, struct session **ret, char *err, size_t err_size)
 {
         struct session *s = calloc(1, sizeof(*s));
@@ -129,21 +126,26 @@ int session_open(const struct config *cfg, struct session **ret, char *err, size
         r = resolve_region(cfg, &s->region, &source, err, err_size);
         if (r < 0)
                 goto fail;
+        r = load_endpoints(cfg, s, err, err_size);
+        if (r < 0)
+                goto fail;
         r = resolve_endpoint(cfg, s, source, err, err_size);
         if (r < 0)
                 goto fail;
-        r = check_ca_bundle(err, err_size);
-        if (r < 0)
-                goto fail;
-        r = http_client_new(&s->loop, NULL, &s->http);
+        r = http_client_new(&s->loop,
+                            &(struct http_client_options){
+                                .ca_file = aws_endpoints_ca_bundle(s->endpoints)},
+                            &s->http);
         if (r < 0) {
                 snprintf(err, err_size, "cannot create the HTTP client: %s", strerror(-r));
                 goto fail;
         }
+        s->creds_endpoints = aws_endpoints_for_credentials(s->endpoints);
         r = creds_chain_new(&(struct creds_chain_options){.loop = &s->loop,
                                                           .http = s->http,
                                                           .profile = cfg->profile,
-                                                          .region = s->region},
+                                                          .region = s->region,
+                                                          .endpoints = &s->creds_endpoints},
                             &s->creds);
         if (r < 0) {
                 snprintf(err, err_size, "cannot set up AWS credentials: %s", strerror(-r));
@@ -178,6 +180,7 @@ int session_close(struct session *s)
         r = uv_loop_close(&s->loop) == 0 ? 0 : -EBUSY;
         free(s->region);
         free(s->endpoint);
+        aws_endpoints_free(s->endpoints);
         free(s);
         return r;
 }

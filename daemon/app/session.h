@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "credentials.h"
+
 struct config;
 
 struct session {
@@ -13,11 +15,14 @@ struct session {
         struct creds_chain *creds;
         struct appstream_client *api;
         char *region;
-        char *endpoint;
+        char *endpoint;                 /* AppStream's */
+        struct aws_endpoints *endpoints; /* the endpoint settings, read once; for every client */
+        struct creds_endpoints creds_endpoints; /* the same, as the credentials chain asks */
 };
 
-/* Resolves region (config, AWS_REGION, AWS_DEFAULT_REGION, the profile's region) and endpoint
- * and builds the clients. On success *ret is owned by the caller (session_close()). On failure
+/* Resolves region (config, AWS_REGION, AWS_DEFAULT_REGION, the profile's region), reads the
+ * endpoint settings (aws_endpoints_load()), resolves AppStream's endpoint and builds the
+ * clients, the HTTP client trusting the settings' CA bundle. On success *ret is owned by the caller (session_close()). On failure
  * returns a negative errno with one line in err. */
 int session_open(const struct config *cfg, struct session **ret, char *err, size_t err_size);
 

@@ -77,13 +77,14 @@ int appstream_parse_builder_answer(const char *body, size_t len, struct builder 
 void appstream_parse_error(const char *error_type_header, const char *body, size_t len,
                            char **ret_code, char **ret_message);
 
-/* The endpoint to call: config_endpoint, else AWS_ENDPOINT_URL_APPSTREAM, else
- * AWS_ENDPOINT_URL, else https://appstream2.<region>.amazonaws.com (.com.cn in China).
- * Validates that it is an http(s) URL with a host, plain http only to loopback
- * (endpoint_plain_http_allowed()), and that region looks like a region.
- * On success *ret_url is owned by the caller. */
-int appstream_resolve_endpoint(const char *config_endpoint, const char *region, char **ret_url,
-                               char *err, size_t err_size);
+struct aws_endpoints;
+
+/* The endpoint to call: config_endpoint (the [aws] endpoint key) when set and not empty, else
+ * what endpoints chose for AppStream in region (aws_endpoints_url(); endpoints NULL: the
+ * rules alone). Validates that region looks like a region and the URL as
+ * aws_endpoint_check_url() does. On success *ret_url is owned by the caller. */
+int appstream_resolve_endpoint(const struct aws_endpoints *endpoints, const char *config_endpoint,
+                               const char *region, char **ret_url, char *err, size_t err_size);
 
 /* ---- The client ---- */
 

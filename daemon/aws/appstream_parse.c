@@ -2,13 +2,11 @@
  * aws_json.c, which reads them for any AWS JSON service), endpoints. Kept apart from the
  * transport so that tests and fuzzers reach them directly. */
 #include "appstream.h"
+#include "aws_endpoints.h"
 #include "aws_json.h"
-#include "endpoint.h"
 #include "json_arena.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,81 +394,23 @@ void appstream_parse_error(const char *error_type_header, const char *body, size
         aws_json_parse_error(error_type_header, body, len, ret_code, ret_message);
 }
 
-/* Regions look like "eu-central-1", "us-gov-west-1", "cn-north-1". */
-static bool region_is_valid(const char *region)
+int appstream_resolve_endpoint(const struct aws_endpoints *endpoints, const char *config_endpoint,
+                               const char *region, char **ret_url, char *err, size_t err_size)
 {
-        const char *p = region;
-        int parts = 0;
-
-        if (!region || !*region || strlen(region) > 32)
-                return false;
-        while (*p) {
-                size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789");
-
-                if (n == 0)
-                        return false;
-                parts++;
-                p += n;
-                if (*p == '-')
-                        p++;
-                else if (*p)
-                        return false;
-                else
-                        break;
-        }
-        return parts >= 3 && isdigit((unsigned char)p[-1]) && isalpha((unsigned char)region[0]);
-}
-
-/* source names where url came from, so that a bad one can be found and fixed. */
-static int check_url(const char *url, const char *source, char *err, size_t err_size)
-{
-        CURLU *u = curl_url();
-        char *scheme = NULL, *host = NULL;
-        int r = 0;
-
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host ||
-            (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
-                snprintf(err, err_size, "%s is not an http(s) URL: '%s'", source, url);
-                r = -EINVAL;
-        } else if (strcmp(scheme, "http") == 0 && !endpoint_plain_http_allowed(host)) {
-                snprintf(err, err_size, "%s is refused: %s: '%s'", source,
-                         ENDPOINT_PLAIN_HTTP_REFUSED, url);
-                r = -EINVAL;
-        }
-        curl_free(scheme);
-        curl_free(host);
-        curl_url_cleanup(u);
-        return r;
-}
-
-int appstream_resolve_endpoint(const char *config_endpoint, const char *region, char **ret_url,
-                               char *err, size_t err_size)
-{
-        static const char *const env[] = {"AWS_ENDPOINT_URL_APPSTREAM", "AWS_ENDPOINT_URL"};
-        const char *chosen = config_endpoint, *source = "the configured endpoint";
         char *url;
         int r;
 
-        if (!region_is_valid(region)) {
+        if (!config_endpoint || !*config_endpoint)
+                return aws_endpoints_url(endpoints, AWS_SERVICE_APPSTREAM, region, ret_url, err,
+                                         err_size);
+        if (!aws_region_is_valid(region)) {
                 snprintf(err, err_size, "not a valid AWS region: '%s'", region ? region : "");
                 return -EINVAL;
         }
-        for (size_t i = 0; i < 2 && (!chosen || !*chosen); i++) {
-                chosen = getenv(env[i]);
-                source = env[i];
-        }
-        if (chosen && *chosen) {
-                r = check_url(chosen, source, err, err_size);
-                if (r < 0)
-                        return r;
-                url = strdup(chosen);
-        } else if (asprintf(&url, "https://appstream2.%s.amazonaws.com%s", region,
-                            strncmp(region, "cn-", 3) == 0 ? ".cn" : "") < 0)
-                url = NULL;
+        r = aws_endpoint_check_url(config_endpoint, "the configured endpoint", err, err_size);
+        if (r < 0)
+                return r;
+        url = strdup(config_endpoint);
         if (!url)
                 return -ENOMEM;
         *ret_url = url;

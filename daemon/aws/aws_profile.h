@@ -50,6 +50,12 @@ void aws_profile_files_free(struct aws_profile_files *files);
 const struct aws_ini_section *aws_profile_config_section(const struct aws_profile_files *files,
                                                          const char *profile);
 
+/* The config file's [KIND NAME] section ([services NAME], [sso-session NAME]), matched as
+ * botocore matches [profile NAME], the last one winning; NULL when there is none. Borrowed
+ * from files. */
+const struct aws_ini_section *aws_profile_config_named_section(
+    const struct aws_profile_files *files, const char *kind, const char *name);
+
 /* The credentials file's [profile] section, or NULL. Borrowed from files. */
 const struct aws_ini_section *aws_profile_credentials_section(const struct aws_profile_files *files,
                                                               const char *profile);

@@ -42,8 +42,8 @@ int aws_credentials_new(const char *access_key_id, const char *secret_access_key
 /* Wipes the secrets and frees; accepts NULL. */
 void aws_credentials_free(struct aws_credentials *creds);
 
-/* Where the credentials providers reach the AWS services they call ("sts", "portal.sso",
- * "oidc") for a region: the session's endpoint rules. url returns 0 with *ret_url and
+/* Where the credentials providers reach the AWS services they call ("sts", "sso",
+ * "sso-oidc") for a region: the session's endpoint rules. url returns 0 with *ret_url and
  * *ret_signing_region owned by the caller (the region requests there are signed for, which
  * differs from region for a global endpoint such as sts.amazonaws.com), or a negative errno
  * with err saying why. */

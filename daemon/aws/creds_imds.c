@@ -1,10 +1,18 @@
 /* EC2 instance metadata (IMDSv2) credentials, as botocore fetches them: PUT a session token,
  * GET the role name, GET the role's credentials, one attempt each with 1 s limits. When the
  * token request fails for any reason but HTTP 400, botocore goes on without a token (IMDSv1);
- * so does this, which keeps containers behind a hop limit of 1 working where v1 is allowed.
+ * so does this, which keeps containers behind a hop limit of 1 working where v1 is allowed,
+ * unless AWS_EC2_METADATA_V1_DISABLED / ec2_metadata_v1_disabled forbids it.
  * The token is kept for its lifetime; a 401 fetches a new one, once per fetch. Any failure
  * means "no credentials here", never an error: on a machine that is not an EC2 instance the
- * chain simply ends. */
+ * chain simply ends.
+ *
+ * Where: AWS_EC2_METADATA_SERVICE_ENDPOINT / ec2_metadata_service_endpoint, else by
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE / ec2_metadata_service_endpoint_mode (IPv4 or IPv6,
+ * any case), else by AWS_IMDS_USE_IPV6 / imds_use_ipv6, botocore 1.29's older switch. The
+ * environment wins over the profile, and an explicit endpoint over the mode, as in botocore's
+ * IMDSFetcher. botocore 1.29.27 predates ec2_metadata_v1_disabled: that one follows the AWS
+ * SDKs' documentation (sdkref, "IMDS credential provider"): true means no IMDSv1 fallback. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -17,9 +25,11 @@
 #include <openssl/crypto.h>
 
 #include "aws_common.h"
+#include "aws_profile.h"
 #include "creds_provider.h"
 
 #define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
+#define IMDS_IPV6_ENDPOINT "http://[fd00:ec2::254]"
 #define IMDS_TIMEOUT_MS 1000
 #define IMDS_TOKEN_TTL "21600"
 #define IMDS_TOKEN_TTL_MS (21600ull * 1000)
@@ -37,6 +47,7 @@ struct imds_provider {
         struct creds_provider base;
         const struct creds_transport *transport;
         const struct creds_clock *clock;
+        char *profile;
         char *token; /* secret; NULL when none or when IMDSv1 is in use */
         uint64_t token_expires_ms;
         struct creds_http_call *call;
@@ -45,6 +56,7 @@ struct imds_provider {
         creds_provider_done_fn done;
         void *userdata;
         char *endpoint;
+        char *v1_disabled_by; /* the setting that forbids IMDSv1, or NULL */
         char *role;
         enum imds_step step;
         enum imds_step after_token; /* what the token request resumes */
@@ -74,6 +86,8 @@ static void finish(struct imds_provider *ip, int r, struct aws_credentials *cred
         }
         free(ip->endpoint);
         ip->endpoint = NULL;
+        free(ip->v1_disabled_by);
+        ip->v1_disabled_by = NULL;
         free(ip->role);
         ip->role = NULL;
         ip->done(r, creds, fmt ? error : NULL, ip->userdata);
@@ -128,6 +142,19 @@ static void on_token(struct imds_provider *ip, const struct http_response *respo
                 return;
         }
         drop_token(ip);
+        if ((response->failure != HTTP_OK || response->status != 200 || response->body_len == 0) &&
+            ip->v1_disabled_by) {
+                if (response->failure != HTTP_OK)
+                        finish(ip, 0, NULL,
+                               "no IMDSv2 token from %s (%s) and IMDSv1 is disabled by %s",
+                               ip->endpoint, response->error ? response->error : "request failed",
+                               ip->v1_disabled_by);
+                else
+                        finish(ip, 0, NULL,
+                               "no IMDSv2 token from %s (HTTP %ld) and IMDSv1 is disabled by %s",
+                               ip->endpoint, response->status, ip->v1_disabled_by);
+                return;
+        }
         if (response->failure == HTTP_OK && response->status == 200 && response->body_len > 0) {
                 ip->token = strndup(response->body, response->body_len);
                 if (!ip->token) {
@@ -257,11 +284,30 @@ static void on_response(const struct http_response *response, void *owner)
         }
 }
 
-/* AWS_EC2_METADATA_SERVICE_ENDPOINT must be an http(s) URL; botocore refuses anything else. */
-static int endpoint_from_env(char **ret)
+/* A setting of the environment (when set and not empty) or the profile. *ret_value is borrowed
+ * from the environment or files; *ret_source is owned by the caller. Returns 1, 0 when
+ * neither sets it, or -ENOMEM. */
+static int setting(const struct aws_profile_files *files, const char *profile, const char *env,
+                   const char *key, const char **ret_value, char **ret_source)
 {
-        const char *env = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-        const char *url = env && *env ? env : IMDS_DEFAULT_ENDPOINT;
+        const char *v = getenv(env);
+
+        if (v && *v) {
+                *ret_value = v;
+                *ret_source = strdup(env);
+        } else if ((v = aws_profile_get(files, profile, key)) && v[0] != '\n') {
+                *ret_value = v;
+                if (asprintf(ret_source, "profile '%s' %s", profile, key) < 0)
+                        *ret_source = NULL;
+        } else
+                return 0;
+        return *ret_source ? 1 : -ENOMEM;
+}
+
+/* The endpoint must be an http(s) URL; botocore refuses anything else. */
+static int check_endpoint(const char *url, const char *source, char **ret, char *err,
+                          size_t err_size)
+{
         char *scheme = NULL, *copy;
         CURLU *u = curl_url();
         size_t len;
@@ -275,8 +321,10 @@ static int endpoint_from_env(char **ret)
                 r = 0;
         curl_free(scheme);
         curl_url_cleanup(u);
-        if (r < 0)
+        if (r < 0) {
+                aws_set_error(err, err_size, "imds: %s is not an http or https URL", source);
                 return r;
+        }
         copy = strdup(url);
         if (!copy)
                 return -ENOMEM;
@@ -285,6 +333,85 @@ static int endpoint_from_env(char **ret)
                 copy[--len] = '\0';
         *ret = copy;
         return 0;
+}
+
+/* The base URL by the endpoint mode (none set: IPv4). */
+static int endpoint_by_mode(const struct aws_profile_files *files, const char *profile,
+                            const char **ret, char *err, size_t err_size)
+{
+        const char *mode = NULL;
+        char *source = NULL;
+        int r = setting(files, profile, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+                        "ec2_metadata_service_endpoint_mode", &mode, &source);
+
+        *ret = IMDS_DEFAULT_ENDPOINT;
+        if (r == 0)
+                r = setting(files, profile, "AWS_IMDS_USE_IPV6", "imds_use_ipv6", &mode, &source);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 0;
+        if (strcmp(source, "AWS_IMDS_USE_IPV6") == 0 || strstr(source, "imds_use_ipv6")) {
+                /* botocore's ensure_boolean(): only "true" turns it on */
+                if (strcasecmp(mode, "true") == 0)
+                        *ret = IMDS_IPV6_ENDPOINT;
+        } else if (strcasecmp(mode, "ipv6") == 0)
+                *ret = IMDS_IPV6_ENDPOINT;
+        else if (strcasecmp(mode, "ipv4") != 0) {
+                aws_set_error(err, err_size, "imds: %s: '%s' is neither IPv4 nor IPv6", source,
+                              mode);
+                r = -EINVAL;
+        }
+        free(source);
+        return r < 0 ? r : 0;
+}
+
+static int v1_disabled_setting(struct imds_provider *ip, const struct aws_profile_files *files,
+                               char *err, size_t err_size)
+{
+        const char *v = NULL;
+        char *source = NULL;
+        int r = setting(files, ip->profile, "AWS_EC2_METADATA_V1_DISABLED",
+                        "ec2_metadata_v1_disabled", &v, &source);
+
+        if (r <= 0)
+                return r;
+        if (strcasecmp(v, "true") == 0) {
+                ip->v1_disabled_by = source;
+                return 0;
+        }
+        if (strcasecmp(v, "false") != 0) {
+                aws_set_error(err, err_size, "imds: %s: '%s' is neither true nor false", source, v);
+                r = -EINVAL;
+        }
+        free(source);
+        return r < 0 ? r : 0;
+}
+
+/* Reads where to go and whether IMDSv1 is allowed, for this fetch. */
+static int load_settings(struct imds_provider *ip, char *err, size_t err_size)
+{
+        struct aws_profile_files *files = NULL;
+        const char *url = NULL;
+        char *source = NULL;
+        int r = aws_profile_files_load(&files, err, err_size);
+
+        if (r < 0)
+                return r;
+        r = setting(files, ip->profile, "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                    "ec2_metadata_service_endpoint", &url, &source);
+        if (r == 0)
+                r = endpoint_by_mode(files, ip->profile, &url, err, err_size);
+        if (r >= 0)
+                r = check_endpoint(url, source ? source : "the endpoint", &ip->endpoint, err,
+                                   err_size);
+        if (r >= 0)
+                r = v1_disabled_setting(ip, files, err, err_size);
+        free(source);
+        aws_profile_files_free(files);
+        if (r == -ENOMEM)
+                aws_set_error(err, err_size, "imds: out of memory");
+        return r;
 }
 
 static bool disabled(void)
@@ -297,19 +424,20 @@ static bool disabled(void)
 static void imds_get(struct creds_provider *p, creds_provider_done_fn done, void *userdata)
 {
         struct imds_provider *ip = (struct imds_provider *)p;
+        char err[512] = "";
         int r;
 
         if (disabled()) {
                 done(0, NULL, "disabled by AWS_EC2_METADATA_DISABLED", userdata);
                 return;
         }
-        r = endpoint_from_env(&ip->endpoint);
+        r = load_settings(ip, err, sizeof(err));
         if (r < 0) {
-                done(r, NULL,
-                     r == -ENOMEM ? "imds: out of memory"
-                                  : "imds: AWS_EC2_METADATA_SERVICE_ENDPOINT is not an http or "
-                                    "https URL",
-                     userdata);
+                free(ip->endpoint);
+                ip->endpoint = NULL;
+                free(ip->v1_disabled_by);
+                ip->v1_disabled_by = NULL;
+                done(r, NULL, err, userdata);
                 return;
         }
         ip->done = done;
@@ -327,7 +455,9 @@ static void imds_free(struct creds_provider *p)
 
         creds_http_abandon(ip->call);
         drop_token(ip);
+        free(ip->profile);
         free(ip->endpoint);
+        free(ip->v1_disabled_by);
         free(ip->role);
         free(ip);
 }
@@ -347,6 +477,11 @@ int creds_imds_new(const struct creds_provider_options *opts, struct creds_provi
         ip->base.ops = &imds_ops;
         ip->transport = opts->transport;
         ip->clock = opts->clock;
+        ip->profile = strdup(aws_profile_name(opts->profile));
+        if (!ip->profile) {
+                free(ip);
+                return -ENOMEM;
+        }
         *ret = &ip->base;
         return 0;
 }

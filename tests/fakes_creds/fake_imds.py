@@ -8,6 +8,7 @@ import datetime
 import http.server
 import json
 import secrets
+import socket
 import threading
 
 ROLE = "reconciler-role"
@@ -29,7 +30,8 @@ class QuietServer(http.server.ThreadingHTTPServer):
 class FakeIMDS:
     """One server; configure the attributes below, read `requests` and `issued_tokens`."""
 
-    def __init__(self):
+    def __init__(self, host="127.0.0.1"):
+        self.host = host  # "::1" to serve over IPv6
         self.require_token = True  # IMDSv2 only: GETs without a valid token get 401
         self.token_status = 200  # e.g. 403 or 404 to act like a v1-only service
         self.hang_seconds = 0  # delay every answer (timeouts)
@@ -117,13 +119,18 @@ class FakeIMDS:
                     return self.reply(200, body)
                 self.reply(404)
 
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        server_class = QuietServer
+        if ":" in self.host:
+            server_class = type("QuietServer6", (QuietServer,), {"address_family":
+                                                                 socket.AF_INET6})
+        self.server = server_class((self.host, 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.server.server_address[1]}"
 
     def count(self, method, path=None):
         with self.lock:

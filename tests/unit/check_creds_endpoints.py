@@ -113,6 +113,26 @@ def check_imds(home):
     imds.token_status = 200
     imds.require_token = True
 
+    # the same v1-only service with IMDSv1 disabled: the refused token ends it, no GET is sent
+    imds.requests.clear()
+    imds.token_status = 403
+    out, [r] = run(dict(env, AWS_EC2_METADATA_V1_DISABLED="true"))
+    check(r["r"] == -126 and "no IMDSv2 token" in r["error"]
+          and "IMDSv1 is disabled by AWS_EC2_METADATA_V1_DISABLED" in r["error"]
+          and imds.count("GET") == 0 and imds.count("PUT") == 1,
+          f"IMDSv1 disabled by the environment {r} {imds.requests}")
+    config = os.path.join(home, "imds-config")
+    with open(config, "w") as f:
+        f.write("[profile strict]\nec2_metadata_v1_disabled = True\n")
+    imds.requests.clear()
+    out, [r] = run(dict(env, AWS_CONFIG_FILE=config, AWS_PROFILE="strict"))
+    check(r["r"] == -126 and "disabled by profile 'strict' ec2_metadata_v1_disabled" in r["error"]
+          and imds.count("GET") == 0, f"IMDSv1 disabled by the profile {r} {imds.requests}")
+    imds.token_status = 200
+    imds.requests.clear()
+    out, [r] = run(dict(env, AWS_EC2_METADATA_V1_DISABLED="true"))
+    check(r["r"] == 0 and imds.count("PUT") == 1, f"IMDSv2 works with v1 disabled {r}")
+
     # garbage instead of credentials: no credentials, a reason, no secret echoed
     imds.garbage = True
     out, [r] = run(env)
@@ -138,6 +158,17 @@ def check_imds(home):
     check(r["r"] == -126 and "no AWS credentials found" in r["error"], f"no IMDS {r}")
     secret_values.extend(imds.issued_tokens)
     imds.stop()
+
+    # over IPv6 (loopback standing in for fd00:ec2::254): the endpoint wins over the mode
+    imds6 = FakeIMDS(host="::1").start()
+    secret_values.extend([imds6.secret, imds6.session_token])
+    out, [r] = run(base_env(home, AWS_EC2_METADATA_SERVICE_ENDPOINT=imds6.url,
+                            AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE="IPv6",
+                            AWS_EC2_METADATA_V1_DISABLED="true"))
+    check(r["r"] == 0 and r["access_key_id"] == imds6.access_key_id and imds6.count("PUT") == 1,
+          f"IMDSv2 over IPv6 {r}")
+    secret_values.extend(imds6.issued_tokens)
+    imds6.stop()
 
 
 def check_container(home):

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "appstream.h"
+#include "aws_endpoints.h"
 #include "test.h"
 
 /* Parses one page into list; returns what appstream_parse_builders returned. *ret_token gets
@@ -540,14 +541,21 @@ static const struct {
 
 static void test_resolve_endpoint(void)
 {
+        /* Nothing from this machine's shared files. */
+        setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
+        setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
         for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
                 char err[256] = "", *url = (char *)"unset";
                 int r;
 
+                struct aws_endpoints *settings = NULL;
+
                 set_env("AWS_ENDPOINT_URL_APPSTREAM", endpoints[i].env_appstream);
                 set_env("AWS_ENDPOINT_URL", endpoints[i].env_any);
-                r = appstream_resolve_endpoint(endpoints[i].config, endpoints[i].region, &url, err,
-                                               sizeof(err));
+                ASSERT_EQ_INT(aws_endpoints_load(NULL, &settings, err, sizeof(err)), 0);
+                r = appstream_resolve_endpoint(settings, endpoints[i].config, endpoints[i].region,
+                                               &url, err, sizeof(err));
+                aws_endpoints_free(settings);
                 if (endpoints[i].url) {
                         ASSERT_EQ_INT(r, 0);
                         ASSERT_STREQ(r == 0 ? url : NULL, endpoints[i].url);

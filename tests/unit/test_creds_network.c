@@ -462,6 +462,124 @@ static void test_imds_settings(void)
         chain_close();
 }
 
+/* The endpoint mode picks IPv6's well-known address; an explicit endpoint still wins; the
+ * profile speaks where the environment is quiet. */
+static void test_imds_endpoint_mode(void)
+{
+        char config[512];
+        FILE *f;
+
+        snprintf(config, sizeof(config), "%s/imds.config", scratch_dir());
+
+        imds_on();
+        setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6", 1);
+        chain_open(NULL);
+        fake_push_imds(&ft, "AKIDV6", "2024-01-01T06:00:00Z");
+        get();
+        ASSERT_EQ_INT(res.r, 0);
+        ASSERT_STREQ(ft.log[0].url, "http://[fd00:ec2::254]/latest/api/token");
+        chain_close();
+
+        setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1338", 1);
+        chain_open(NULL);
+        fake_push_imds(&ft, "AKIDEP", "2024-01-01T06:00:00Z");
+        get();
+        ASSERT_STREQ(ft.log[0].url, "http://127.0.0.1:1338/latest/api/token");
+        chain_close();
+        unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+
+        setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ipv5", 1);
+        chain_open(NULL);
+        get();
+        ASSERT_EQ_INT(res.r, -EINVAL);
+        ASSERT_TRUE(strstr(res.error, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: 'ipv5' is neither "
+                                      "IPv4 nor IPv6") != NULL);
+        ASSERT_EQ_INT(ft.n_log, 0);
+        chain_close();
+        unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+
+        f = fopen(config, "w");
+        ASSERT_TRUE(f != NULL);
+        if (!f)
+                return;
+        fputs("[default]\nec2_metadata_service_endpoint_mode = ipv6\n"
+              "[profile v4]\nec2_metadata_service_endpoint_mode = IPv4\n"
+              "ec2_metadata_v1_disabled = true\n",
+              f);
+        fclose(f);
+        setenv("AWS_CONFIG_FILE", config, 1);
+        chain_open(NULL);
+        fake_push_imds(&ft, "AKIDV6", "2024-01-01T06:00:00Z");
+        get();
+        ASSERT_STREQ(ft.log[0].url, "http://[fd00:ec2::254]/latest/api/token");
+        chain_close();
+
+        /* the AWS_PROFILE's own settings, not the default profile's */
+        setenv("AWS_PROFILE", "v4", 1);
+        chain_open(NULL);
+        fake_push(&ft, HTTP_OK, 403, "");
+        get();
+        ASSERT_EQ_INT(res.r, -ENOKEY);
+        ASSERT_STREQ(ft.log[0].url, "http://169.254.169.254/latest/api/token");
+        ASSERT_TRUE(strstr(res.error, "IMDSv1 is disabled by profile 'v4' "
+                                      "ec2_metadata_v1_disabled") != NULL);
+        ASSERT_EQ_INT(ft.n_log, 1);
+        chain_close();
+        unsetenv("AWS_PROFILE");
+        unlink(config);
+}
+
+/* With IMDSv1 disabled, a failed token request ends the fetch: no GET without a token. */
+static void test_imds_v1_disabled(void)
+{
+        imds_on();
+        setenv("AWS_EC2_METADATA_V1_DISABLED", "TRUE", 1);
+        chain_open(NULL);
+        fake_push(&ft, HTTP_OK, 403, "");
+        get();
+        ASSERT_EQ_INT(res.r, -ENOKEY);
+        ASSERT_TRUE(strstr(res.error, "imds: no IMDSv2 token from http://169.254.169.254 (HTTP "
+                                      "403) and IMDSv1 is disabled by "
+                                      "AWS_EC2_METADATA_V1_DISABLED") != NULL);
+        ASSERT_EQ_INT(ft.n_log, 1);
+        chain_close();
+
+        chain_open(NULL);
+        fake_push(&ft, HTTP_ERR_TIMEOUT, 0, NULL);
+        get();
+        ASSERT_EQ_INT(res.r, -ENOKEY);
+        ASSERT_TRUE(strstr(res.error, "and IMDSv1 is disabled") != NULL);
+        ASSERT_EQ_INT(ft.n_log, 1);
+        chain_close();
+
+        /* with a token, nothing changes */
+        chain_open(NULL);
+        fake_push_imds(&ft, "AKIDV2", "2024-01-01T06:00:00Z");
+        get();
+        ASSERT_EQ_INT(res.r, 0);
+        ASSERT_STREQ(res.key, "AKIDV2");
+        chain_close();
+
+        setenv("AWS_EC2_METADATA_V1_DISABLED", "no", 1);
+        chain_open(NULL);
+        get();
+        ASSERT_EQ_INT(res.r, -EINVAL);
+        ASSERT_TRUE(strstr(res.error, "AWS_EC2_METADATA_V1_DISABLED: 'no' is neither true nor "
+                                      "false") != NULL);
+        chain_close();
+
+        /* false: the IMDSv1 fallback as before */
+        setenv("AWS_EC2_METADATA_V1_DISABLED", "false", 1);
+        chain_open(NULL);
+        fake_push(&ft, HTTP_OK, 403, "");
+        fake_push(&ft, HTTP_OK, 200, "v1-role");
+        fake_push(&ft, HTTP_OK, 200, fake_imds_doc("AKIDV1", "2024-01-01T06:00:00Z"));
+        get();
+        ASSERT_EQ_INT(res.r, 0);
+        chain_close();
+        unsetenv("AWS_EC2_METADATA_V1_DISABLED");
+}
+
 int main(void)
 {
         alarm(120);
@@ -475,6 +593,8 @@ int main(void)
         test_imds_token_fallback();
         test_imds_garbage();
         test_imds_settings();
+        test_imds_endpoint_mode();
+        test_imds_v1_disabled();
         remove_scratch();
         return test_summary("test_creds_network");
 }
