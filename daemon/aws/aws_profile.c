@@ -305,23 +305,29 @@ int aws_profile_files_load(struct aws_profile_files **ret, char *err, size_t err
                                             err, err_size);
 }
 
-/* botocore's build_profile_map(): a section whose name starts with "profile" and splits (as
- * shlex) into exactly two words names the second word; "default" names itself. */
-static bool section_names_profile(const char *section, const char *profile)
+/* botocore's build_profile_map(): a section whose name starts with kind ("profile",
+ * "sso-session") and splits (as shlex) into exactly two words names the second word. */
+static bool section_names(const char *section, const char *kind, const char *name)
 {
         char **words;
         size_t n;
         bool match;
 
-        if (strcmp(section, "default") == 0)
-                return strcmp(profile, "default") == 0;
-        if (strncmp(section, "profile", 7) != 0)
+        if (strncmp(section, kind, strlen(kind)) != 0)
                 return false;
         if (aws_profile_shlex_split(section, &words, &n) < 0)
                 return false;
-        match = n == 2 && strcmp(words[1], profile) == 0;
+        match = n == 2 && strcmp(words[1], name) == 0;
         aws_profile_strv_free(words);
         return match;
+}
+
+/* "default" names itself; any other profile is a [profile NAME] section. */
+static bool section_names_profile(const char *section, const char *profile)
+{
+        if (strcmp(section, "default") == 0)
+                return strcmp(profile, "default") == 0;
+        return section_names(section, "profile", profile);
 }
 
 const struct aws_ini_section *aws_profile_config_section(const struct aws_profile_files *files,
@@ -333,6 +339,20 @@ const struct aws_ini_section *aws_profile_config_section(const struct aws_profil
                 return NULL;
         for (size_t i = 0; i < files->config->n_sections; i++)
                 if (section_names_profile(files->config->sections[i].name, profile))
+                        found = &files->config->sections[i];
+        return found;
+}
+
+const struct aws_ini_section *
+aws_profile_config_named_section(const struct aws_profile_files *files, const char *kind,
+                                 const char *name)
+{
+        const struct aws_ini_section *found = NULL;
+
+        if (!files || !files->config || !kind || !name)
+                return NULL;
+        for (size_t i = 0; i < files->config->n_sections; i++)
+                if (section_names(files->config->sections[i].name, kind, name))
                         found = &files->config->sections[i];
         return found;
 }

@@ -50,6 +50,14 @@ void aws_profile_files_free(struct aws_profile_files *files);
 const struct aws_ini_section *aws_profile_config_section(const struct aws_profile_files *files,
                                                          const char *profile);
 
+/* The config file's [kind NAME] section that is not a profile, such as [sso-session NAME],
+ * found as botocore's build_profile_map() finds it (a section name starting with kind that
+ * splits as shlex into exactly two words, the second being name; the last one wins), or NULL.
+ * Borrowed from files. */
+const struct aws_ini_section *
+aws_profile_config_named_section(const struct aws_profile_files *files, const char *kind,
+                                 const char *name);
+
 /* The credentials file's [profile] section, or NULL. Borrowed from files. */
 const struct aws_ini_section *aws_profile_credentials_section(const struct aws_profile_files *files,
                                                               const char *profile);
