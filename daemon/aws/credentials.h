@@ -31,6 +31,11 @@ struct creds_transport {
         int (*send)(void *userdata, const struct http_request *request, http_done_fn done,
                     void *done_userdata);
         void *userdata;
+        /* A header of a response this transport delivered, valid during done, or NULL when
+         * absent. The default transport answers with http_response_header(); a transport
+         * without it (NULL) has no headers to give, which providers must cope with. */
+        const char *(*header)(void *userdata, const struct http_response *response,
+                              const char *name);
 };
 
 /* Copies the strings into a new set; token may be NULL. *ret is owned by the caller

@@ -93,6 +93,13 @@ static int http_transport_send(void *userdata, const struct http_request *reques
         return http_send(userdata, request, done, done_userdata);
 }
 
+static const char *http_transport_header(void *userdata, const struct http_response *response,
+                                         const char *name)
+{
+        (void)userdata;
+        return http_response_header(response, name);
+}
+
 static void dispatch(struct creds_chain *chain);
 
 static void on_kick(uv_timer_t *timer)
@@ -381,7 +388,9 @@ int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain *
             opts->clock ? *opts->clock : (struct creds_clock){real_now, real_monotonic_ms, NULL};
         chain->transport = opts->transport
                                ? *opts->transport
-                               : (struct creds_transport){http_transport_send, opts->http};
+                               : (struct creds_transport){.send = http_transport_send,
+                                                          .userdata = opts->http,
+                                                          .header = http_transport_header};
         chain->waiters_tail = &chain->waiters;
         chain->profile = strdup(aws_profile_name(opts->profile));
         r = chain->profile ? add_providers(chain, opts) : -ENOMEM;

@@ -63,6 +63,7 @@ void creds_plan_free(struct creds_plan *plan)
         free(plan->token_file);
         free(plan->web_identity_role_arn);
         free(plan->web_identity_session_name);
+        creds_sso_config_free(plan->sso);
         for (size_t i = 0; i < plan->n_roles; i++) {
                 free(plan->roles[i].profile);
                 free(plan->roles[i].role_arn);
@@ -157,17 +158,6 @@ static int plan_web_identity(struct planner *pl, const char *profile, bool env_d
         return r;
 }
 
-static bool uses_sso(const struct planner *pl, const char *profile)
-{
-        static const char *const keys[] = {"sso_session", "sso_start_url", "sso_region",
-                                           "sso_account_id", "sso_role_name"};
-
-        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-                if (value(pl, profile, keys[i]))
-                        return true;
-        return false;
-}
-
 /* Static keys of one section: botocore's SharedCredentialProvider and ConfigProvider, which
  * take the section once it names an access key id and then want the secret too. */
 static int plan_static(struct planner *pl, const char *profile,
@@ -209,8 +199,11 @@ static int plan_profile_chain(struct planner *pl, const char *profile, bool env_
         r = plan_web_identity(pl, profile, env_disabled, plan, found);
         if (r < 0 || *found)
                 return r;
+        r = creds_sso_config_from_profile(pl->files, profile, &plan->sso, pl->err, pl->err_size);
+        if (r < 0)
+                return r;
         *found = true;
-        if (uses_sso(pl, profile)) {
+        if (plan->sso) {
                 plan->base = CREDS_BASE_SSO;
                 return 0;
         }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "aws_profile.h"
+#include "creds_sso.h"
 
 enum creds_base_kind {
         CREDS_BASE_STATIC,       /* keys in a section of one of the files */
@@ -45,6 +46,8 @@ struct creds_plan {
         char *token_file;
         char *web_identity_role_arn;
         char *web_identity_session_name; /* NULL: the daemon's default */
+        /* CREDS_BASE_SSO */
+        struct creds_sso_config *sso;
 
         struct creds_role *roles; /* assumed in order, the last one is the profile's own */
         size_t n_roles;
@@ -58,7 +61,8 @@ struct creds_plan {
  * profile configures no credentials (the chain moves on to the container and instance
  * metadata), or a negative errno with err saying which profile and setting:
  *   -EINVAL   incomplete or contradictory settings (botocore's InvalidConfigError and
- *             PartialCredentialsError): both or neither of source_profile and
+ *             PartialCredentialsError): incomplete IAM Identity Center settings, both or
+ *             neither of source_profile and
  *             credential_source, an unknown credential_source, a source_profile that does not
  *             exist or has no credentials, a web identity token file without a role, half a
  *             key pair

@@ -1,6 +1,6 @@
 /* Credentials from the shared files for one profile: the plan (creds_plan.h) carried out. The
  * base is fetched first (static keys, a credential_process, AssumeRoleWithWebIdentity, IAM
- * Identity Center, or a credential_source's provider), then each role of the chain is
+ * Identity Center (creds_sso.c), or a credential_source's provider), then each role of the chain is
  * assumed with the credentials before it. The files are read and the plan made anew on every
  * fetch, so an edited file, a rotated web identity token and refreshed source credentials are
  * all seen at the next refresh. */
@@ -30,6 +30,7 @@ struct profile_provider {
         char default_session_name[65];
         struct creds_provider *sources[N_SOURCES]; /* for credential_source, made on first use */
         struct sts_client *sts;
+        struct creds_provider *sso; /* made for each fetch: the profile may have changed */
 
         /* the fetch in flight */
         struct creds_plan *plan;
@@ -325,6 +326,61 @@ static void credential_source(struct profile_provider *pp)
         creds_provider_get(pp->sources[which], on_source_done, pp);
 }
 
+static void on_sso_done(int r, struct aws_credentials *creds, const char *error, void *userdata)
+{
+        struct profile_provider *pp = userdata;
+
+        pp->source_fetching = NULL;
+        if (r == 0 && !creds)
+                r = -ENOKEY;
+        base_done(pp, r, creds, error ? error : "IAM Identity Center gave no credentials");
+}
+
+static int sso_urls(struct profile_provider *pp, const char *region, char **portal, char **oidc,
+                    char *err, size_t err_size)
+{
+        const struct creds_endpoints *e = pp->opts.endpoints;
+        char *signing = NULL;
+        int r;
+
+        if (!e || !e->url)
+                return creds_sso_default_urls(region, portal, oidc);
+        r = e->url(e->userdata, "sso", region, portal, &signing, err, err_size);
+        free(signing);
+        signing = NULL;
+        if (r == 0)
+                r = e->url(e->userdata, "sso-oidc", region, oidc, &signing, err, err_size);
+        free(signing);
+        if (r < 0) {
+                free(*portal);
+                *portal = NULL;
+        }
+        return r;
+}
+
+/* IAM Identity Center: a provider for this fetch's settings, asked once. */
+static void sso(struct profile_provider *pp)
+{
+        const struct creds_sso_config *cfg = pp->plan->sso;
+        char *portal = NULL, *oidc = NULL, err[384] = "";
+        int r;
+
+        creds_provider_free(pp->sso);
+        pp->sso = NULL;
+        r = sso_urls(pp, cfg->region, &portal, &oidc, err, sizeof(err));
+        if (r == 0)
+                r = creds_sso_new(&pp->opts, cfg, portal, oidc, NULL, &pp->sso);
+        free(portal);
+        free(oidc);
+        if (r < 0) {
+                finish(pp, r, NULL, "profile '%s': IAM Identity Center: %s", cfg->profile,
+                       err[0] ? err : strerror(-r));
+                return;
+        }
+        pp->source_fetching = pp->sso;
+        creds_provider_get(pp->sso, on_sso_done, pp);
+}
+
 static void static_keys(struct profile_provider *pp)
 {
         const struct creds_plan *plan = pp->plan;
@@ -351,9 +407,7 @@ static void start_base(struct profile_provider *pp)
                 web_identity(pp);
                 return;
         case CREDS_BASE_SSO:
-                finish(pp, -ENOTSUP, NULL,
-                       "profile '%s' uses IAM Identity Center, which is not available yet",
-                       pp->plan->base_profile);
+                sso(pp);
                 return;
         case CREDS_BASE_ENVIRONMENT:
         case CREDS_BASE_IMDS:
@@ -399,6 +453,7 @@ static void profile_free(struct creds_provider *p)
         for (int i = 0; i < N_SOURCES; i++)
                 creds_provider_free(pp->sources[i]);
         sts_client_free(pp->sts);
+        creds_provider_free(pp->sso);
         creds_plan_free(pp->plan);
         free(pp->profile);
         free(pp->region);

@@ -129,7 +129,7 @@ static void run_provider(int (*create)(const struct creds_provider_options *,
                                        struct creds_provider **),
                          struct script *s, struct outcome *out)
 {
-        const struct creds_transport transport = {script_send, s};
+        const struct creds_transport transport = {.send = script_send, .userdata = s};
         const struct creds_provider_options opts = {
             .loop = &loop,
             .transport = &transport,

@@ -26,7 +26,7 @@ passed = 0
 METHODS = {"env": "environment", "shared-credentials-file": "shared-credentials-file",
            "config-file": "shared-config-file", "custom-process": "credential-process",
            "assume-role": "assume-role",
-           "assume-role-with-web-identity": "assume-role-with-web-identity"}
+           "assume-role-with-web-identity": "assume-role-with-web-identity", "sso": "sso"}
 ERRORS = {"InvalidConfigError": {-errno.EINVAL}, "PartialCredentialsError": {-errno.EINVAL},
           "InfiniteLoopConfigError": {-errno.ELOOP}, "ProfileNotFound": {-errno.ENOENT},
           "CredentialRetrievalError": {-errno.ENOKEY, -errno.EIO, -errno.EINVAL},
@@ -42,6 +42,18 @@ class Raw:
         self.data = data
     def stream(self, **kwargs):
         yield self.data
+
+def answer_sso(calls):
+    def handler(request, **kwargs):
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+        role, account = query["role_name"][0], query["account_id"][0]
+        calls.append({"action": "GetRoleCredentials", "role": f"{account}/{role}",
+                      "signed_by": "", "external_id": ""})
+        body = json.dumps({"roleCredentials": {
+            "accessKeyId": "ASIA" + role.upper(), "secretAccessKey": "s",
+            "sessionToken": "t", "expiration": 4070908800000}}).encode()
+        return AWSResponse(request.url, 200, {}, Raw(body))
+    return handler
 
 def answer(calls):
     def handler(request, **kwargs):
@@ -71,6 +83,7 @@ for case in json.load(sys.stdin):
     try:
         session = botocore.session.Session(profile=case["profile"])
         session.register("before-send.sts", answer(calls))
+        session.register("before-send.sso", answer_sso(calls))
         creds = session.get_credentials()
         if creds is None:
             results.append({"error": "none", "calls": calls})
@@ -81,6 +94,14 @@ for case in json.load(sys.stdin):
         results.append({"error": type(e).__name__, "calls": calls})
 json.dump(results, sys.stdout)
 """
+
+
+# Where botocore 1.29 itself fails: an sso-session profile as a source_profile reaches
+# SSOProvider without its token provider ('NoneType' object has no attribute
+# 'get_frozen_token'; later botocore releases fixed it). The daemon must succeed there, with
+# the calls a working resolution makes.
+BOTOCORE_DEFECTS = {"role from an sso-session source": (
+    "AttributeError", ["GetRoleCredentials", "AssumeRole"])}
 
 
 def check(cond, what):
@@ -95,7 +116,23 @@ def check(cond, what):
 ARN = "arn:aws:iam::123456789012:role/{}"
 
 
+def sso_cache(d):
+    """Tokens in the cache `aws sso login` writes, for the session "corp" and for the legacy
+    start URL, valid for a year."""
+    import hashlib
+    cache = os.path.join(d, ".aws", "sso", "cache")
+    os.makedirs(cache, exist_ok=True)
+    for key, url in (("corp", "https://corp.awsapps.com/start"),
+                     ("https://legacy.awsapps.com/start", "https://legacy.awsapps.com/start")):
+        with open(os.path.join(cache, hashlib.sha1(key.encode()).hexdigest() + ".json"), "w") as f:
+            json.dump({"startUrl": url, "region": "eu-west-1", "accessToken": "sso-access",
+                       "expiresAt": "2099-01-01T00:00:00Z"}, f)
+    return ("[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"
+            "sso_region = eu-west-1\n")
+
+
 def hand_written(d):
+    session = sso_cache(d)
     token = os.path.join(d, "token")
     with open(token, "w") as f:
         f.write("eyJ-web-identity")
@@ -167,6 +204,27 @@ def hand_written(d):
         ("web identity token missing", {"AWS_WEB_IDENTITY_TOKEN_FILE": token + ".missing",
                                         "AWS_ROLE_ARN": ARN.format("x")}, "", "", None),
         ("env keys beat web identity", dict(web, **env_keys), "", "", None),
+        ("sso session", {}, session + "[profile s]\nsso_session = corp\nsso_account_id = "
+         "123456789012\nsso_role_name = Reader\n", "", "s"),
+        ("sso legacy", {}, "[profile s]\nsso_start_url = https://legacy.awsapps.com/start\n"
+         "sso_region = eu-west-1\nsso_account_id = 123456789012\nsso_role_name = Legacy\n",
+         "", "s"),
+        ("sso incomplete", {}, "[profile s]\nsso_start_url = https://legacy.awsapps.com/start\n"
+         "sso_account_id = 123456789012\n", "", "s"),
+        ("sso session missing", {}, "[profile s]\nsso_session = nope\nsso_account_id = 1\n"
+         "sso_role_name = R\n", "", "s"),
+        ("sso session only: no credentials here", {}, session +
+         "[profile s]\nsso_session = corp\n" + keys.format("AKIDNEXT"), "", "s"),
+        ("sso beats static keys", {}, session + "[profile s]\nsso_session = corp\n"
+         "sso_account_id = 123456789012\nsso_role_name = Winner\n" + keys.format("AKIDS"),
+         "", "s"),
+        ("role from a legacy sso source", {}, "[profile r]\nrole_arn = " + ARN.format("r") +
+         "\nsource_profile = s\n[profile s]\nsso_start_url = https://legacy.awsapps.com/start\n"
+         "sso_region = eu-west-1\nsso_account_id = 123456789012\nsso_role_name = Base\n", "",
+         "r"),
+        ("role from an sso-session source", {}, session + "[profile r]\nrole_arn = " + ARN.format("r") +
+         "\nsource_profile = s\n[profile s]\nsso_session = corp\nsso_account_id = "
+         "123456789012\nsso_role_name = Base\n", "", "r"),
         ("duration not a number", {}, "[profile r]\nrole_arn = " + ARN.format("r") +
          "\nsource_profile = s\nduration_seconds = soon\n[profile s]\n" + keys.format("AKIDS"),
          "", "r"),
@@ -218,8 +276,9 @@ def main():
                    "AWS_DEFAULT_REGION": "us-east-1"}
             env.update(extra)
             cases.append((name, env, profile))
+        # botocore fixes the SSO token cache's directory from HOME when it is imported
         boto = subprocess.run(["/usr/bin/python3", "-c", BOTO_PROBE], capture_output=True,
-                              text=True, timeout=300,
+                              text=True, timeout=300, env={"HOME": d, "PATH": "/usr/bin:/bin"},
                               input=json.dumps([{"env": e, "profile": p} for _, e, p in cases]))
         expectations = json.loads(boto.stdout)
         check(len(expectations) == len(cases), f"botocore answered every case: {boto.stderr}")
@@ -232,6 +291,12 @@ def main():
             out = subprocess.run([TOOL] + (["--profile", profile] if profile else []),
                                  capture_output=True, text=True, env=run_env, timeout=60)
             [got] = [json.loads(line) for line in out.stdout.splitlines()]
+            if name in BOTOCORE_DEFECTS:
+                error, actions = BOTOCORE_DEFECTS[name]
+                check(expected.get("error") == error and got["r"] == 0
+                      and [c["action"] for c in got["calls"]] == actions,
+                      f"{name}: botocore's known defect {expected}, ours {got}")
+                continue
             if "error" in expected:
                 kinds[expected["error"]] = kinds.get(expected["error"], 0) + 1
                 check(expected["error"] in ERRORS and got["r"] in ERRORS[expected["error"]],

@@ -1,7 +1,7 @@
 /* Runs the credentials chain once with STS answered in-process, for check_creds_roles_parity.py:
- * every AssumeRole and AssumeRoleWithWebIdentity is answered at once with credentials whose key
- * id names the role ("ASIA" + the role's name in capitals), and recorded with the key id that
- * signed it. Prints one JSON line: r, source, access_key_id and the calls, or r and error.
+ * every AssumeRole and AssumeRoleWithWebIdentity (and IAM Identity Center's GetRoleCredentials)
+ * is answered at once with credentials whose key id names the role ("ASIA" + the role's name
+ * in capitals), and recorded with the key id that signed it. Prints one JSON line: r, source, access_key_id and the calls, or r and error.
  *   tool_creds_roles [--profile NAME]
  * Instance metadata and containers are refused by the same transport, so nothing leaves the
  * process. */
@@ -122,6 +122,29 @@ static void answer(const struct http_request *req, struct pending *p)
                  action, action, key, action, action);
 }
 
+/* GetRoleCredentials: the key names the role too ("ASIA" + role name). */
+static void answer_sso(const struct http_request *req, struct pending *p)
+{
+        char role[128], account[32], key[80] = "ASIA";
+        const char *query = strchr(req->url, '?');
+        size_t len = strlen(calls), k = 4;
+
+        form_value(query ? query + 1 : "", "role_name", role, sizeof(role));
+        form_value(query ? query + 1 : "", "account_id", account, sizeof(account));
+        for (const char *c = role; *c && k + 1 < sizeof(key); c++)
+                key[k++] = (char)toupper((unsigned char)*c);
+        key[k] = '\0';
+        snprintf(calls + len, sizeof(calls) - len,
+                 "%s{\"action\": \"GetRoleCredentials\", \"role\": \"%s/%s\", "
+                 "\"signed_by\": \"\", \"external_id\": \"\"}",
+                 len ? ", " : "", account, role);
+        p->status = 200;
+        snprintf(p->body, sizeof(p->body),
+                 "{\"roleCredentials\": {\"accessKeyId\": \"%s\", \"secretAccessKey\": \"s\", "
+                 "\"sessionToken\": \"t\", \"expiration\": 4070908800000}}",
+                 key);
+}
+
 static int send_fn(void *userdata, const struct http_request *req, http_done_fn done,
                    void *done_userdata)
 {
@@ -133,6 +156,8 @@ static int send_fn(void *userdata, const struct http_request *req, http_done_fn 
         p->userdata = done_userdata;
         if (req->body && strstr(req->url, "://sts."))
                 answer(req, p);
+        else if (strstr(req->url, "://portal.sso.") && strstr(req->url, "/federation/credentials"))
+                answer_sso(req, p);
         uv_timer_init(userdata, &p->timer);
         p->timer.data = p;
         uv_timer_start(&p->timer, on_timer, 0, 0);
@@ -157,7 +182,7 @@ int main(int argc, char **argv)
         static const struct option longopts[] = {{"profile", required_argument, NULL, 'p'},
                                                  {NULL, 0, NULL, 0}};
         struct creds_chain_options opts = {.region = "us-east-1"};
-        struct creds_transport transport = {send_fn, NULL};
+        struct creds_transport transport = {.send = send_fn};
         struct creds_chain *chain;
         uv_loop_t loop;
         int c;
