@@ -1,0 +1,493 @@
+"""The fake STS and IAM Identity Center are faithful: botocore's own STS, SSO and SSO-OIDC
+clients parse every answer and every error they give, and Debian's AWS CLI and botocore
+assume roles through profiles, web identity and SSO against them, reaching them under the
+real AWS host names inside a private network namespace.
+
+What the fake issues is checked against what the clients parsed, field by field; errors
+against botocore's ClientError (Code, Message, RequestId) and the raw wire.
+"""
+
+import datetime
+import http.client
+import json
+import re
+import ssl
+import time
+import urllib.parse
+
+import botocore.config
+import botocore.exceptions
+import pytest
+
+from fake_appstream.control import Credentials, FakeError
+from fake_sts import DEFAULT_USER_ARN
+from fake_sts.control import make_jwt, sign_request, sso_cache_path, write_sso_cache
+
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/reconciler"
+OTHER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/auditor"
+NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _client_error(call):
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        call()
+    return info.value.response
+
+
+def _check_error(response, code, message, status, fake_sts=None):
+    assert response["Error"]["Code"] == code
+    if message is not None:
+        assert response["Error"]["Message"] == message
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == status
+    request_id = response["ResponseMetadata"]["RequestId"]
+    assert UUID.match(request_id)
+    if fake_sts is not None:
+        logged = fake_sts.calls()[-1]
+        assert (logged["request_id"], logged["outcome"], logged["status"]) == \
+            (request_id, code, status)
+    return response
+
+
+def _creds(issued):
+    return Credentials(issued["access_key_id"], issued["secret_access_key"],
+                       issued["session_token"])
+
+
+def _unvalidated(fake_sts, service="sts", **kwargs):
+    """A client that sends what it is given, so the fake's own validation answers."""
+    return fake_sts.botocore_client(service, parameter_validation=False, **kwargs)
+
+
+# ---- STS: AssumeRole ------------------------------------------------------------------------
+
+
+def test_get_caller_identity_names_the_default_user(fake_sts):
+    answer = fake_sts.botocore_client().get_caller_identity()
+
+    assert answer["Arn"] == DEFAULT_USER_ARN
+    assert answer["Account"] == ACCOUNT
+    assert re.match(r"^AIDA[A-Z2-7]{17}$", answer["UserId"])
+    meta = answer["ResponseMetadata"]
+    assert meta["HTTPHeaders"]["x-amzn-requestid"] == meta["RequestId"]
+    assert meta["HTTPHeaders"]["content-type"] == "text/xml"
+    call = fake_sts.calls("GetCallerIdentity")[0]
+    assert (call["service"], call["outcome"], call["access_key_id"], call["request_id"]) == \
+        ("sts", "OK", fake_sts.credentials.access_key_id, meta["RequestId"])
+
+
+def test_assume_role_answers_exactly_what_was_issued(fake_sts):
+    fake_sts.add_role(ROLE, external_id="ext-1234")
+
+    answer = fake_sts.botocore_client().assume_role(
+        RoleArn=ROLE, RoleSessionName="reconciler@host-1", ExternalId="ext-1234",
+        DurationSeconds=1800, SourceIdentity="operator")
+
+    issued = fake_sts.issued()
+    assert len(issued) == 1
+    issued = issued[0]
+    creds = answer["Credentials"]
+    assert creds["AccessKeyId"] == issued["access_key_id"]
+    assert re.match(r"^ASIA[A-Z2-7]{16}$", creds["AccessKeyId"])
+    assert creds["SecretAccessKey"] == issued["secret_access_key"]
+    assert creds["SessionToken"] == issued["session_token"]
+    assert creds["Expiration"] == datetime.datetime.fromtimestamp(issued["expiration"],
+                                                                  datetime.timezone.utc)
+    assert ISO.match(issued["expiration_iso"])
+    assert 1790 <= issued["expiration"] - issued["issued_at"] <= 1800
+    role_id = answer["AssumedRoleUser"]["AssumedRoleId"]
+    assert re.match(r"^AROA[A-Z2-7]{17}:reconciler@host-1$", role_id)
+    assert answer["AssumedRoleUser"]["Arn"] == \
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/reconciler/reconciler@host-1"
+    assert answer["SourceIdentity"] == "operator"
+    assert "PackedPolicySize" not in answer
+    call = fake_sts.calls("AssumeRole")[0]
+    assert call["params"]["RoleArn"] == ROLE
+    assert call["params"]["ExternalId"] == "ext-1234"
+    assert call["params"]["RoleSessionName"] == "reconciler@host-1"
+    assert call["params"]["DurationSeconds"] == "1800"
+    assert call["issued"] == creds["AccessKeyId"]
+    assert call["request_id"] == answer["ResponseMetadata"]["RequestId"]
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_roles_of_every_partition_can_be_assumed(fake_sts, partition):
+    arn = f"arn:{partition}:iam::{ACCOUNT}:role/ops/reconciler"
+    fake_sts.add_role(arn)
+
+    answer = fake_sts.botocore_client().assume_role(RoleArn=arn, RoleSessionName="s1")
+
+    # The role's path is not part of the assumed-role ARN.
+    assert answer["AssumedRoleUser"]["Arn"] == \
+        f"arn:{partition}:sts::{ACCOUNT}:assumed-role/reconciler/s1"
+
+
+def test_issued_credentials_call_sts_until_they_expire(fake_sts):
+    fake_sts.add_role(ROLE)
+    creds = fake_sts.botocore_client().assume_role(RoleArn=ROLE,
+                                                   RoleSessionName="s1")["Credentials"]
+    as_role = fake_sts.botocore_client(credentials=Credentials(
+        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]))
+
+    me = as_role.get_caller_identity()
+    assert me["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reconciler/s1"
+    assert me["UserId"].endswith(":s1") and me["UserId"].startswith("AROA")
+
+    fake_sts.advance(3601)
+    _check_error(_client_error(as_role.get_caller_identity), "ExpiredToken",
+                 "The security token included in the request is expired", 403, fake_sts)
+
+
+def test_a_role_assumed_with_role_credentials_is_a_chain_limited_to_an_hour(fake_sts):
+    fake_sts.add_role(ROLE, max_session_duration=43200)
+    fake_sts.add_role(OTHER_ROLE, trust=[ROLE], max_session_duration=43200)
+    first = fake_sts.botocore_client().assume_role(RoleArn=ROLE, RoleSessionName="hop1")
+    creds = first["Credentials"]
+    chained = fake_sts.botocore_client(credentials=Credentials(
+        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]))
+
+    second = chained.assume_role(RoleArn=OTHER_ROLE, RoleSessionName="hop2")
+    assert second["AssumedRoleUser"]["Arn"].endswith("assumed-role/auditor/hop2")
+
+    _check_error(_client_error(lambda: chained.assume_role(
+        RoleArn=OTHER_ROLE, RoleSessionName="hop2", DurationSeconds=7200)),
+        "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit "
+        "for roles assumed by role chaining.", 400, fake_sts)
+    # The long-term user is not in the second role's trust.
+    _check_error(_client_error(lambda: fake_sts.botocore_client().assume_role(
+        RoleArn=OTHER_ROLE, RoleSessionName="direct")), "AccessDenied",
+        f"User: {DEFAULT_USER_ARN} is not authorized to perform: sts:AssumeRole on "
+        f"resource: {OTHER_ROLE}", 403, fake_sts)
+
+
+DENIALS = {
+    "no such role": ({}, {"RoleArn": OTHER_ROLE}),
+    "untrusted caller": ({"trust": ["AKIAOTHERCALLER00000"]}, {}),
+    "external id missing": ({"external_id": "ext-1"}, {}),
+    "external id wrong": ({"external_id": "ext-1"}, {"ExternalId": "ext-2"}),
+    "mfa the role has not": ({}, {"SerialNumber": "arn:aws:iam::123456789012:mfa/x",
+                                  "TokenCode": "123456"}),
+    "trust revoked": ({"revoked": True}, {}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DENIALS))
+def test_assume_role_is_denied_the_way_sts_denies_it(fake_sts, case):
+    role_spec, params = DENIALS[case]
+    fake_sts.add_role(ROLE, **role_spec)
+    request = {"RoleArn": ROLE, "RoleSessionName": "s1", **params}
+
+    response = _client_error(lambda: fake_sts.botocore_client().assume_role(**request))
+
+    _check_error(response, "AccessDenied", f"User: {DEFAULT_USER_ARN} is not authorized to "
+                 f"perform: sts:AssumeRole on resource: {request['RoleArn']}", 403, fake_sts)
+    assert fake_sts.issued() == []
+
+
+def test_revoke_trust_denies_from_then_on(fake_sts):
+    fake_sts.add_role(ROLE)
+    client = fake_sts.botocore_client()
+    client.assume_role(RoleArn=ROLE, RoleSessionName="before")
+
+    fake_sts.revoke_trust(ROLE)
+    _check_error(_client_error(lambda: client.assume_role(RoleArn=ROLE,
+                                                          RoleSessionName="after")),
+                 "AccessDenied", None, 403)
+    fake_sts.restore_trust(ROLE)
+    client.assume_role(RoleArn=ROLE, RoleSessionName="again")
+    assert [c["outcome"] for c in fake_sts.calls("AssumeRole")] == ["OK", "AccessDenied", "OK"]
+
+
+def test_a_role_configured_with_mfa_takes_only_its_code(fake_sts):
+    serial = f"arn:aws:iam::{ACCOUNT}:mfa/operator"
+    fake_sts.add_role(ROLE, mfa={"serial_number": serial, "token_code": "123456"})
+    client = fake_sts.botocore_client()
+
+    client.assume_role(RoleArn=ROLE, RoleSessionName="s1", SerialNumber=serial,
+                       TokenCode="123456")
+    _check_error(_client_error(lambda: client.assume_role(
+        RoleArn=ROLE, RoleSessionName="s1", SerialNumber=serial, TokenCode="654321")),
+        "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass "
+        "code. ", 403)
+    _check_error(_client_error(lambda: client.assume_role(RoleArn=ROLE,
+                                                          RoleSessionName="s1")),
+                 "AccessDenied", None, 403)
+
+
+CONSTRAINT = "1 validation error detected: Value '{value}' at '{field}' failed to satisfy " \
+             "constraint: Member must {rule}"
+VALIDATION = {
+    "session name too short": ({"RoleSessionName": "s"}, CONSTRAINT.format(
+        value="s", field="roleSessionName",
+        rule="have length greater than or equal to 2")),
+    "session name too long": ({"RoleSessionName": "x" * 65}, CONSTRAINT.format(
+        value="x" * 65, field="roleSessionName", rule="have length less than or equal to 64")),
+    "session name with a space": ({"RoleSessionName": "my session"}, CONSTRAINT.format(
+        value="my session", field="roleSessionName",
+        rule=r"satisfy regular expression pattern: [\w+=,.@-]*")),
+    "duration below 900": ({"DurationSeconds": 899}, CONSTRAINT.format(
+        value="899", field="durationSeconds", rule="have value greater than or equal to 900")),
+    "duration above 12 hours": ({"DurationSeconds": 43201}, CONSTRAINT.format(
+        value="43201", field="durationSeconds",
+        rule="have value less than or equal to 43200")),
+    "duration above the role's maximum": ({"DurationSeconds": 3601}, "The requested "
+                                          "DurationSeconds exceeds the MaxSessionDuration "
+                                          "set for this role."),
+    "not a role ARN": ({"RoleArn": f"arn:aws:iam::{ACCOUNT}:user/reconciler"},
+                       "Request ARN is invalid"),
+    "no session name": ({"RoleSessionName": None}, "1 validation error detected: Value null "
+                        "at 'roleSessionName' failed to satisfy constraint: Member must not "
+                        "be null"),
+    "two problems": ({"RoleSessionName": "a b", "ExternalId": "x"}, "2 validation errors "
+                     "detected: Value 'a b' at 'roleSessionName' failed to satisfy "
+                     r"constraint: Member must satisfy regular expression pattern: "
+                     r"[\w+=,.@-]*; Value 'x' at 'externalId' failed to satisfy constraint: "
+                     "Member must have length greater than or equal to 2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VALIDATION))
+def test_assume_role_validates_as_sts_does(fake_sts, case):
+    changes, message = VALIDATION[case]
+    fake_sts.add_role(ROLE)
+    request = {"RoleArn": ROLE, "RoleSessionName": "s1"}
+    request.update(changes)
+    request = {k: v for k, v in request.items() if v is not None}
+
+    response = _client_error(lambda: _unvalidated(fake_sts).assume_role(**request))
+
+    _check_error(response, "ValidationError", message, 400, fake_sts)
+
+
+def test_a_policy_that_is_not_json_is_malformed(fake_sts):
+    fake_sts.add_role(ROLE)
+    _check_error(_client_error(lambda: fake_sts.botocore_client().assume_role(
+        RoleArn=ROLE, RoleSessionName="s1", Policy="{not json")), "MalformedPolicyDocument",
+        "The policy is not in the valid JSON format.", 400, fake_sts)
+
+
+def test_a_disabled_region_refuses_assume_role(fake_sts):
+    fake_sts.add_role(ROLE)
+    fake_sts.disable_region("us-east-1")
+
+    _check_error(_client_error(lambda: fake_sts.botocore_client().assume_role(
+        RoleArn=ROLE, RoleSessionName="s1")), "RegionDisabledException",
+        f"STS is not activated in this region for account:{ACCOUNT}. Your account "
+        "administrator can activate STS in this region using the IAM Console.", 403, fake_sts)
+    fake_sts.disable_region("us-east-1", disabled=False)
+    fake_sts.botocore_client().assume_role(RoleArn=ROLE, RoleSessionName="s1")
+
+
+# ---- STS: signatures ------------------------------------------------------------------------
+
+
+def test_botocore_signature_failures_get_the_query_protocol_codes(fake_sts):
+    key = fake_sts.credentials.access_key_id
+    wrong_secret = fake_sts.botocore_client(credentials=Credentials(key, "x" * 40))
+    response = _check_error(_client_error(wrong_secret.get_caller_identity),
+                            "SignatureDoesNotMatch", None, 403, fake_sts)
+    assert response["Error"]["Message"].startswith(
+        "The request signature we calculated does not match the signature you provided.")
+
+    wrong_region = fake_sts.botocore_client(region="eu-west-1")
+    _check_error(_client_error(wrong_region.get_caller_identity), "SignatureDoesNotMatch",
+                 "Credential should be scoped to a valid region, not 'eu-west-1'. ", 403,
+                 fake_sts)
+
+    unknown = fake_sts.botocore_client(credentials=Credentials("AKIAUNKNOWNKEY000000",
+                                                               "x" * 40))
+    _check_error(_client_error(unknown.get_caller_identity), "InvalidClientTokenId",
+                 "The security token included in the request is invalid.", 403, fake_sts)
+
+    unsigned = fake_sts.botocore_client(unsigned=True)
+    _check_error(_client_error(unsigned.get_caller_identity), "MissingAuthenticationToken",
+                 "Request is missing Authentication Token", 403, fake_sts)
+
+
+def test_a_signature_for_another_service_or_an_old_date_is_refused(fake_sts):
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    for service, when, message in (
+            ("appstream", None, "Credential should be scoped to correct service: 'sts'. "),
+            ("sts", time.time() - 3600, "Signature expired: ")):
+        signed = sign_request("POST", fake_sts.url + "/", body, headers,
+                              fake_sts.credentials, fake_sts.region, when, service)
+        status, _, text = _raw(fake_sts, "POST", "/", body, signed)
+        assert status == 403
+        assert "<Code>SignatureDoesNotMatch</Code>" in text
+        assert f"<Message>{message}" in text
+
+
+def _raw(fake_sts, method, path, body=None, headers=None):
+    """One request by hand; (status, headers, body text)."""
+    parts = urllib.parse.urlsplit(fake_sts.url)
+    context = ssl.create_default_context(cafile=str(fake_sts.ca_file))
+    conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=15,
+                                       context=context)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read().decode()
+    finally:
+        conn.close()
+
+
+def test_the_xml_is_what_sts_writes(fake_sts):
+    fake_sts.add_role(ROLE)
+    body = urllib.parse.urlencode({"Action": "AssumeRole", "Version": "2011-06-15",
+                                   "RoleArn": ROLE, "RoleSessionName": "s1"}).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    signed = sign_request("POST", fake_sts.url + "/", body, headers, fake_sts.credentials,
+                          fake_sts.region, service="sts")
+
+    status, response_headers, text = _raw(fake_sts, "POST", "/", body, signed)
+
+    assert status == 200
+    issued = fake_sts.issued()[0]
+    request_id = response_headers["x-amzn-RequestId"]
+    role_id = fake_sts.roles()[0]["role_id"]
+    assert text == (
+        f'<AssumeRoleResponse xmlns="{NS}">\n'
+        "  <AssumeRoleResult>\n"
+        "    <AssumedRoleUser>\n"
+        f"      <AssumedRoleId>{role_id}:s1</AssumedRoleId>\n"
+        f"      <Arn>arn:aws:sts::{ACCOUNT}:assumed-role/reconciler/s1</Arn>\n"
+        "    </AssumedRoleUser>\n"
+        "    <Credentials>\n"
+        f"      <AccessKeyId>{issued['access_key_id']}</AccessKeyId>\n"
+        f"      <SecretAccessKey>{issued['secret_access_key']}</SecretAccessKey>\n"
+        f"      <SessionToken>{issued['session_token']}</SessionToken>\n"
+        f"      <Expiration>{issued['expiration_iso']}</Expiration>\n"
+        "    </Credentials>\n"
+        "  </AssumeRoleResult>\n"
+        "  <ResponseMetadata>\n"
+        f"    <RequestId>{request_id}</RequestId>\n"
+        "  </ResponseMetadata>\n"
+        "</AssumeRoleResponse>\n")
+    assert response_headers["Content-Type"] == "text/xml"
+
+    status, response_headers, text = _raw(fake_sts, "POST", "/", body, headers)
+    request_id = response_headers["x-amzn-RequestId"]
+    assert status == 403
+    assert text == (
+        f'<ErrorResponse xmlns="{NS}">\n'
+        "  <Error>\n"
+        "    <Type>Sender</Type>\n"
+        "    <Code>MissingAuthenticationToken</Code>\n"
+        "    <Message>Request is missing Authentication Token</Message>\n"
+        "  </Error>\n"
+        f"  <RequestId>{request_id}</RequestId>\n"
+        "</ErrorResponse>\n")
+
+
+def test_a_get_with_a_query_string_is_served_too(fake_sts):
+    path = "/?Action=GetCallerIdentity&Version=2011-06-15"
+    signed = sign_request("GET", fake_sts.url + path, b"", {}, fake_sts.credentials,
+                          fake_sts.region, service="sts")
+
+    status, _, text = _raw(fake_sts, "GET", path, None, signed)
+
+    assert status == 200, text
+    assert f"<Arn>{DEFAULT_USER_ARN}</Arn>" in text
+
+
+@pytest.mark.parametrize("query, code", [
+    ("Action=GetSessionToken&Version=2011-06-15", "InvalidAction"),
+    ("Action=GetCallerIdentity&Version=2010-01-01", "InvalidAction"),
+    ("Version=2011-06-15", "MissingAction"),
+])
+def test_an_action_the_fake_does_not_serve_is_refused(fake_sts, query, code):
+    status, _, text = _raw(fake_sts, "POST", "/", query.encode(),
+                           {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400
+    assert f"<Code>{code}</Code>" in text
+
+
+# ---- STS: AssumeRoleWithWebIdentity -------------------------------------------------------
+
+
+def test_web_identity_answers_exactly_what_was_issued(fake_sts):
+    fake_sts.add_role(ROLE)
+    token = fake_sts.add_web_identity_token([ROLE], subject="system:serviceaccount:ops:rec",
+                                            audience="sts.amazonaws.com")
+
+    answer = fake_sts.botocore_client(unsigned=True).assume_role_with_web_identity(
+        RoleArn=ROLE, RoleSessionName="pod-1", WebIdentityToken=token["token"])
+
+    issued = fake_sts.issued("AssumeRoleWithWebIdentity")[0]
+    assert answer["Credentials"]["AccessKeyId"] == issued["access_key_id"]
+    assert answer["Credentials"]["SecretAccessKey"] == issued["secret_access_key"]
+    assert answer["Credentials"]["SessionToken"] == issued["session_token"]
+    assert answer["Credentials"]["Expiration"].timestamp() == issued["expiration"]
+    assert answer["SubjectFromWebIdentityToken"] == "system:serviceaccount:ops:rec"
+    assert answer["Audience"] == "sts.amazonaws.com"
+    assert answer["Provider"] == token["provider"]
+    assert token["provider"].startswith(f"arn:aws:iam::{ACCOUNT}:oidc-provider/")
+    assert answer["AssumedRoleUser"]["Arn"] == \
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/reconciler/pod-1"
+    call = fake_sts.calls("AssumeRoleWithWebIdentity")[0]
+    assert call["access_key_id"] is None
+    assert call["params"]["WebIdentityToken"] == token["token"]
+
+
+def test_web_identity_also_takes_a_signed_request(fake_sts):
+    fake_sts.add_role(ROLE)
+    token = fake_sts.add_web_identity_token([ROLE])
+    fake_sts.botocore_client().assume_role_with_web_identity(
+        RoleArn=ROLE, RoleSessionName="pod-1", WebIdentityToken=token["token"])
+    assert fake_sts.calls()[-1]["outcome"] == "OK"
+
+
+def test_web_identity_errors_are_sts_errors(fake_sts):
+    fake_sts.add_role(ROLE)
+    fake_sts.add_role(OTHER_ROLE)
+    client = fake_sts.botocore_client(unsigned=True)
+
+    def assume(token, role=ROLE):
+        return _client_error(lambda: client.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="pod-1", WebIdentityToken=token))
+
+    _check_error(assume("not-a-jwt-at-all"), "InvalidIdentityToken",
+                 "The ID Token provided is not a valid JWT. (You may see this error if you "
+                 "sent an Access Token)", 400, fake_sts)
+    stranger = make_jwt({"iss": "https://idp.example.com", "sub": "x", "aud": "y"})
+    _check_error(assume(stranger), "InvalidIdentityToken", "No OpenIDConnect provider found "
+                 "in your account for https://idp.example.com", 400, fake_sts)
+
+    expired = fake_sts.add_web_identity_token([ROLE], expires_in=-10)
+    response = _check_error(assume(expired["token"]), "ExpiredTokenException", None, 400,
+                            fake_sts)
+    assert re.match(r"^Token expired: current date/time \d+ must be before the expiration "
+                    r"date/time\d+$", response["Error"]["Message"])
+
+    broken_idp = fake_sts.add_web_identity_token([ROLE], idp_error=True)
+    _check_error(assume(broken_idp["token"]), "IDPCommunicationError", None, 400, fake_sts)
+
+    only_reconciler = fake_sts.add_web_identity_token([ROLE])
+    _check_error(assume(only_reconciler["token"], OTHER_ROLE), "AccessDenied",
+                 "Not authorized to perform sts:AssumeRoleWithWebIdentity", 403, fake_sts)
+    fake_sts.revoke_trust(ROLE)
+    _check_error(assume(only_reconciler["token"]), "AccessDenied", None, 403, fake_sts)
+    assert fake_sts.issued() == []
+
+
+def test_modeled_sts_errors_map_to_botocore_exception_classes(fake_sts):
+    fake_sts.add_role(ROLE)
+    client = fake_sts.botocore_client(unsigned=True)
+    with pytest.raises(client.exceptions.InvalidIdentityTokenException):
+        client.assume_role_with_web_identity(RoleArn=ROLE, RoleSessionName="pod-1",
+                                             WebIdentityToken="garbage-token")
+    with pytest.raises(client.exceptions.ExpiredTokenException):
+        client.assume_role_with_web_identity(
+            RoleArn=ROLE, RoleSessionName="pod-1",
+            WebIdentityToken=fake_sts.add_web_identity_token([ROLE], expires_in=-1)["token"])
+    with pytest.raises(client.exceptions.IDPCommunicationErrorException):
+        client.assume_role_with_web_identity(
+            RoleArn=ROLE, RoleSessionName="pod-1",
+            WebIdentityToken=fake_sts.add_web_identity_token([ROLE], idp_error=True)["token"])
+    fake_sts.disable_region("us-east-1")
+    signed = fake_sts.botocore_client()
+    with pytest.raises(signed.exceptions.RegionDisabledException):
+        signed.assume_role(RoleArn=ROLE, RoleSessionName="s1")
