@@ -114,7 +114,14 @@ class Handler(appstream_server.Handler):
                                                  "InternalServerException",
                                                  "The fake failed; see its log.", 500), call)
         finally:
-            state.log_call(call)
+            self._log(call)
+
+    def _log(self, call):
+        # Logged before the answer goes out, so that a client that got its answer finds
+        # the call in the log; once only.
+        if not call.get("_logged"):
+            call["_logged"] = True
+            self.server.state.log_call(call)
 
     def _serve(self, call, split, body):
         service = call["service"]
@@ -185,12 +192,14 @@ class Handler(appstream_server.Handler):
 
     def _answer(self, call, body, content_type):
         call["status"], call["outcome"] = 200, "OK"
+        self._log(call)
         self._send(200, body, content_type, [("x-amzn-RequestId", call["request_id"])])
 
     def _send_error(self, err, call):
         if err.status is None:
             err = errors.resolve(call["service"], err.code, None, err.message)
         call["status"], call["outcome"] = err.status, err.code
+        self._log(call)
         rid = [("x-amzn-RequestId", call["request_id"])]
         if call["service"] == "sts":
             self._send(err.status, errors.sts_body(err, call["request_id"]), "text/xml", rid)
@@ -213,6 +222,7 @@ class Handler(appstream_server.Handler):
             raise errors.resolve(call["service"], code, status, message)
         if kind == "reset":
             call["outcome"] = kind
+            self._log(call)
             self.aborted = True
             self.close_connection = True
             return True

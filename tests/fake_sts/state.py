@@ -342,6 +342,7 @@ class FakeState:
 
     def log_call(self, entry):
         with self.lock:
+            entry = {k: v for k, v in entry.items() if not k.startswith("_")}
             entry["seq"] = next(self._call_seq)
             self.calls.append(entry)
 

@@ -491,3 +491,352 @@ def test_modeled_sts_errors_map_to_botocore_exception_classes(fake_sts):
     signed = fake_sts.botocore_client()
     with pytest.raises(signed.exceptions.RegionDisabledException):
         signed.assume_role(RoleArn=ROLE, RoleSessionName="s1")
+
+
+# ---- STS: faults, lifetimes, clock ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault, code, status", [
+    ({"kind": "throttle"}, "Throttling", 400),
+    ({"kind": "server_error"}, "InternalFailure", 500),
+    ({"kind": "unavailable"}, "ServiceUnavailable", 503),
+    ({"kind": "error", "code": "AccessDenied", "message": "Denied by an SCP"}, "AccessDenied",
+     403),
+    ({"kind": "error", "code": "ExpiredToken"}, "ExpiredToken", 403),
+    ({"kind": "error", "code": "InvalidClientTokenId"}, "InvalidClientTokenId", 403),
+    ({"kind": "error", "code": "SignatureDoesNotMatch"}, "SignatureDoesNotMatch", 403),
+    ({"kind": "error", "code": "ValidationError"}, "ValidationError", 400),
+    ({"kind": "error", "code": "MalformedPolicyDocument"}, "MalformedPolicyDocument", 400),
+    ({"kind": "error", "code": "RegionDisabledException"}, "RegionDisabledException", 403),
+])
+def test_injected_sts_errors_reach_botocore_as_sts_errors(fake_sts, fault, code, status):
+    fake_sts.add_role(ROLE)
+    fake_sts.add_fault(operations=["AssumeRole"], **fault)
+    client = fake_sts.botocore_client()
+
+    response = _check_error(_client_error(lambda: client.assume_role(
+        RoleArn=ROLE, RoleSessionName="s1")), code, fault.get("message"), status, fake_sts)
+
+    assert response["Error"]["Message"]
+    assert fake_sts.issued() == []
+    client.assume_role(RoleArn=ROLE, RoleSessionName="s1")  # once by default
+    assert fake_sts.calls()[-2]["fault"] == fault["kind"]
+
+
+def test_a_receiver_fault_says_so_in_the_xml(fake_sts):
+    fake_sts.add_fault("server_error")
+    signed = sign_request("POST", fake_sts.url + "/",
+                          b"Action=GetCallerIdentity&Version=2011-06-15",
+                          {"Content-Type": "application/x-www-form-urlencoded"},
+                          fake_sts.credentials, fake_sts.region, service="sts")
+    status, _, text = _raw(fake_sts, "POST", "/", b"Action=GetCallerIdentity&Version="
+                           b"2011-06-15", signed)
+    assert status == 500
+    assert "<Type>Receiver</Type>" in text and "<Code>InternalFailure</Code>" in text
+
+
+def test_web_identity_faults_include_idp_communication_errors(fake_sts):
+    fake_sts.add_role(ROLE)
+    token = fake_sts.add_web_identity_token([ROLE])["token"]
+    fake_sts.add_fault("error", code="IDPCommunicationError", count=2,
+                       operations=["AssumeRoleWithWebIdentity"])
+    client = fake_sts.botocore_client(unsigned=True)
+    for _ in range(2):
+        _check_error(_client_error(lambda: client.assume_role_with_web_identity(
+            RoleArn=ROLE, RoleSessionName="pod", WebIdentityToken=token)),
+            "IDPCommunicationError", None, 400)
+    client.assume_role_with_web_identity(RoleArn=ROLE, RoleSessionName="pod",
+                                         WebIdentityToken=token)
+
+
+def test_a_reset_connection_and_a_slow_answer(fake_sts):
+    fake_sts.add_role(ROLE)
+    client = fake_sts.botocore_client(read_timeout=5)
+    fake_sts.add_fault("reset", operations=["AssumeRole"])
+    with pytest.raises((botocore.exceptions.ConnectionClosedError,
+                        botocore.exceptions.EndpointConnectionError)):
+        client.assume_role(RoleArn=ROLE, RoleSessionName="s1")
+    assert fake_sts.calls()[-1]["outcome"] == "reset"
+    assert fake_sts.issued() == []
+
+    fake_sts.add_fault("slow", delay=1.0)
+    started = time.monotonic()
+    client.assume_role(RoleArn=ROLE, RoleSessionName="s1")
+    assert time.monotonic() - started >= 1.0
+    assert len(fake_sts.issued()) == 1
+
+
+def test_probabilistic_faults_are_seeded(fake_sts):
+    fake_sts.config(seed=7)
+    fake_sts.add_fault("throttle", probability=0.5)
+    client = fake_sts.botocore_client()
+
+    def outcomes():
+        results = []
+        for _ in range(12):
+            try:
+                client.get_caller_identity()
+                results.append("OK")
+            except botocore.exceptions.ClientError as err:
+                results.append(err.response["Error"]["Code"])
+        return results
+
+    first = outcomes()
+    assert set(first) == {"OK", "Throttling"}
+    fake_sts.reset()
+    fake_sts.config(seed=7)
+    fake_sts.add_fault("throttle", probability=0.5)
+    assert outcomes() == first
+
+
+def test_shortened_lifetimes_expire_in_real_time(fake_sts):
+    fake_sts.add_role(ROLE)
+    fake_sts.shorten_lifetimes(2)
+    answer = fake_sts.botocore_client().assume_role(RoleArn=ROLE, RoleSessionName="s1",
+                                                    DurationSeconds=3600)
+    creds = answer["Credentials"]
+    left = creds["Expiration"].timestamp() - time.time()
+    assert 0 < left <= 2.5
+    client = fake_sts.botocore_client(credentials=Credentials(
+        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]))
+    client.get_caller_identity()
+    time.sleep(left + 0.2)
+    _check_error(_client_error(client.get_caller_identity), "ExpiredToken", None, 403)
+
+
+def test_a_manual_clock_stamps_expiration_from_where_it_stands(fake_sts):
+    fake_sts.add_role(ROLE)
+    fake_sts.set_manual_clock()
+    fake_sts.advance(120)
+    now = fake_sts.clock()["wall"]
+
+    answer = fake_sts.botocore_client().assume_role(RoleArn=ROLE, RoleSessionName="s1",
+                                                    DurationSeconds=900)
+
+    assert answer["Credentials"]["Expiration"].timestamp() == int(now + 900)
+    assert fake_sts.clock()["wall"] == now
+    fake_sts.set_manual_clock(False)
+
+
+def test_a_clock_offset_moves_expiration(fake_sts):
+    fake_sts.add_role(ROLE)
+    fake_sts.config(clock_offset=-86400 * 2)
+    answer = fake_sts.botocore_client(parameter_validation=False)
+    # Signatures are judged against the offset clock too, as AWS judges them against its own.
+    _check_error(_client_error(lambda: answer.assume_role(RoleArn=ROLE,
+                                                          RoleSessionName="s1")),
+                 "SignatureDoesNotMatch", None, 403)
+    fake_sts.config(clock_offset=120, max_skew=300)
+    creds = fake_sts.botocore_client().assume_role(RoleArn=ROLE,
+                                                   RoleSessionName="s1")["Credentials"]
+    assert creds["Expiration"].timestamp() - time.time() == pytest.approx(3720, abs=3)
+
+
+# ---- SSO portal: GetRoleCredentials -------------------------------------------------------
+
+
+def test_get_role_credentials_answers_exactly_what_was_issued(fake_sts):
+    token = fake_sts.add_sso_token([(ACCOUNT, "ReconcilerAccess")], user="ops@example.com")
+
+    answer = fake_sts.botocore_client("sso").get_role_credentials(
+        roleName="ReconcilerAccess", accountId=ACCOUNT, accessToken=token["access_token"])
+
+    issued = fake_sts.issued("GetRoleCredentials")[0]
+    creds = answer["roleCredentials"]
+    assert creds == {"accessKeyId": issued["access_key_id"],
+                     "secretAccessKey": issued["secret_access_key"],
+                     "sessionToken": issued["session_token"],
+                     "expiration": int(issued["expiration"]) * 1000}
+    assert answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"] == \
+        answer["ResponseMetadata"]["RequestId"]
+    call = fake_sts.calls("GetRoleCredentials")[0]
+    assert call["params"] == {"role_name": "ReconcilerAccess", "account_id": ACCOUNT,
+                              "access_token": token["access_token"]}
+    assert call["service"] == "sso" and call["access_key_id"] is None
+
+    me = fake_sts.botocore_client(credentials=_creds(issued)).get_caller_identity()
+    assert re.match(rf"^arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_ReconcilerAccess_"
+                    r"[0-9a-f]{16}/ops@example.com$", me["Arn"])
+
+
+def test_get_role_credentials_errors_are_the_portal_errors(fake_sts):
+    token = fake_sts.add_sso_token([(ACCOUNT, "ReconcilerAccess")], expires_in=60)
+    client = fake_sts.botocore_client("sso")
+
+    def get(role="ReconcilerAccess", account=ACCOUNT, access=token["access_token"]):
+        return _client_error(lambda: client.get_role_credentials(
+            roleName=role, accountId=account, accessToken=access))
+
+    response = _check_error(get(access="aoa-unknown"), "UnauthorizedException",
+                            "Session token not found or invalid", 401, fake_sts)
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"].startswith(
+        "UnauthorizedException:")
+    _check_error(get(role="AdministratorAccess"), "ForbiddenException", "No access", 403,
+                 fake_sts)
+    _check_error(get(account="210987654321"), "ForbiddenException", "No access", 403)
+    with pytest.raises(client.exceptions.UnauthorizedException):
+        fake_sts.advance(61)
+        client.get_role_credentials(roleName="ReconcilerAccess", accountId=ACCOUNT,
+                                    accessToken=token["access_token"])
+
+    fresh = fake_sts.add_sso_token([(ACCOUNT, "ReconcilerAccess")])
+    for fault, code, status in (({"kind": "throttle"}, "TooManyRequestsException", 429),
+                                ({"kind": "error", "code": "ResourceNotFoundException"},
+                                 "ResourceNotFoundException", 404),
+                                ({"kind": "error", "code": "InvalidRequestException"},
+                                 "InvalidRequestException", 400)):
+        fake_sts.add_fault(operations=["GetRoleCredentials"], **fault)
+        _check_error(get(access=fresh["access_token"]), code, None, status, fake_sts)
+    assert fake_sts.issued() == []
+
+
+def test_get_role_credentials_without_a_parameter_is_an_invalid_request(fake_sts):
+    status, headers, text = _raw(fake_sts, "GET", "/federation/credentials?account_id="
+                                 f"{ACCOUNT}", None, {"x-amz-sso_bearer_token": "aoa-x"})
+    assert status == 400
+    assert headers["x-amzn-ErrorType"].split(":")[0] == "InvalidRequestException"
+    assert json.loads(text) == {"message": "Missing required parameter: role_name"}
+
+
+# ---- SSO OIDC: CreateToken ------------------------------------------------------------------
+
+
+def test_create_token_refreshes_and_rotates(fake_sts):
+    client_reg = fake_sts.add_oidc_client()
+    refresh = fake_sts.add_refresh_token(client_reg["client_id"],
+                                         [(ACCOUNT, "ReconcilerAccess")])
+    oidc = fake_sts.botocore_client("sso-oidc")
+
+    answer = oidc.create_token(clientId=client_reg["client_id"],
+                               clientSecret=client_reg["client_secret"],
+                               grantType="refresh_token",
+                               refreshToken=refresh["refresh_token"])
+
+    assert answer["tokenType"] == "Bearer"
+    assert answer["expiresIn"] == 3600
+    assert answer["refreshToken"] != refresh["refresh_token"]
+    known = {t["access_token"]: t for t in fake_sts.sso_tokens()}
+    assert known[answer["accessToken"]]["grants"] == [[ACCOUNT, "ReconcilerAccess"]]
+    # The new access token works with the portal...
+    fake_sts.botocore_client("sso").get_role_credentials(
+        roleName="ReconcilerAccess", accountId=ACCOUNT, accessToken=answer["accessToken"])
+    # ... and the refresh token used is spent: tokens rotate.
+    response = _check_error(_client_error(lambda: oidc.create_token(
+        clientId=client_reg["client_id"], clientSecret=client_reg["client_secret"],
+        grantType="refresh_token", refreshToken=refresh["refresh_token"])),
+        "InvalidGrantException", "", 400, fake_sts)
+    assert response["error"] == "invalid_grant"
+    assert response["error_description"] == "Invalid refresh token provided"
+    oidc.create_token(clientId=client_reg["client_id"],
+                      clientSecret=client_reg["client_secret"], grantType="refresh_token",
+                      refreshToken=answer["refreshToken"])
+
+
+def test_create_token_errors_are_oauth_errors(fake_sts):
+    good = fake_sts.add_oidc_client()
+    expired = fake_sts.add_oidc_client(expires_in=-1)
+    no_refresh = fake_sts.add_oidc_client(grant_types=["authorization_code"])
+    oidc = fake_sts.botocore_client("sso-oidc")
+
+    def create(client, grant="refresh_token", secret=None, token=None):
+        token = token or fake_sts.add_refresh_token(client["client_id"], [])["refresh_token"]
+        return _client_error(lambda: oidc.create_token(
+            clientId=client["client_id"], clientSecret=secret or client["client_secret"],
+            grantType=grant, refreshToken=token))
+
+    cases = [
+        (create(good, secret="wrong"), "InvalidClientException", "invalid_client", 401),
+        (create(expired), "InvalidClientException", "invalid_client", 401),
+        (create(no_refresh), "UnauthorizedClientException", "unauthorized_client", 400),
+        (create(good, grant="urn:ietf:params:oauth:grant-type:device_code"),
+         "UnsupportedGrantTypeException", "unsupported_grant_type", 400),
+        (create(good, token="aor-unknown"), "InvalidGrantException", "invalid_grant", 400),
+        (create(good, token=fake_sts.add_refresh_token(good["client_id"], [], expires_in=-1)[
+            "refresh_token"]), "ExpiredTokenException", "expired_token", 400),
+    ]
+    for response, code, oauth, status in cases:
+        _check_error(response, code, "", status)
+        assert response["error"] == oauth
+        assert response["error_description"]
+        assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == code
+    with pytest.raises(oidc.exceptions.InvalidGrantException):
+        oidc.create_token(clientId=good["client_id"], clientSecret=good["client_secret"],
+                          grantType="refresh_token", refreshToken="aor-unknown")
+
+
+# ---- the link to the fake AppStream ---------------------------------------------------------
+
+
+def _appstream(fake, creds):
+    return fake.botocore_client(credentials=creds)
+
+
+def test_appstream_accepts_only_issued_credentials_until_they_expire(fake, fake_sts):
+    fake.generate(1, prefix="ib-")
+    fake_sts.add_role(ROLE)
+    fake_sts.restrict_appstream()
+    _check_error(_client_error(_appstream(fake, fake_sts.credentials).describe_image_builders),
+                 "UnrecognizedClientException", None, 400)
+
+    fake_sts.shorten_lifetimes(3)
+    creds = fake_sts.botocore_client().assume_role(RoleArn=ROLE,
+                                                   RoleSessionName="s1")["Credentials"]
+    as_role = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"],
+                          creds["SessionToken"])
+    listed = _appstream(fake, as_role).describe_image_builders()
+    assert [b["Name"] for b in listed["ImageBuilders"]] == ["ib-01"]
+    assert fake.calls("DescribeImageBuilders")[-1]["access_key_id"] == creds["AccessKeyId"]
+    accepted = {c["access_key_id"]: c for c in fake.accepted_credentials()}
+    assert set(accepted) == {creds["AccessKeyId"]}
+    assert accepted[creds["AccessKeyId"]]["expiration"] == creds["Expiration"].timestamp()
+
+    time.sleep(max(0.0, creds["Expiration"].timestamp() - time.time()) + 0.2)
+    _check_error(_client_error(_appstream(fake, as_role).describe_image_builders),
+                 "ExpiredTokenException", None, 400)
+
+
+def test_sso_and_web_identity_credentials_reach_appstream_too(fake, fake_sts):
+    fake_sts.add_role(ROLE)
+    fake_sts.restrict_appstream()
+    sso_token = fake_sts.add_sso_token([(ACCOUNT, "ReconcilerAccess")])
+    web_token = fake_sts.add_web_identity_token([ROLE])
+
+    from_sso = fake_sts.botocore_client("sso").get_role_credentials(
+        roleName="ReconcilerAccess", accountId=ACCOUNT,
+        accessToken=sso_token["access_token"])["roleCredentials"]
+    from_web = fake_sts.botocore_client(unsigned=True).assume_role_with_web_identity(
+        RoleArn=ROLE, RoleSessionName="pod", WebIdentityToken=web_token["token"])[
+        "Credentials"]
+
+    for creds in (Credentials(from_sso["accessKeyId"], from_sso["secretAccessKey"],
+                              from_sso["sessionToken"]),
+                  Credentials(from_web["AccessKeyId"], from_web["SecretAccessKey"],
+                              from_web["SessionToken"])):
+        _appstream(fake, creds).describe_image_builders()
+    assert len(fake.accepted_credentials()) == 2
+
+
+def test_an_unreachable_appstream_fails_the_issue_loudly(start_fake_sts, start_fake):
+    appstream = start_fake()
+    sts = start_fake_sts(appstream=appstream)
+    sts.add_role(ROLE)
+    appstream.stop()
+
+    _check_error(_client_error(lambda: sts.botocore_client().assume_role(
+        RoleArn=ROLE, RoleSessionName="s1")), "InternalFailure", None, 500)
+    assert "did not take the issued credentials" in sts.log_file.read_text()
+
+
+def test_the_control_api_refuses_what_it_cannot_do(fake_sts):
+    for bad in (lambda: fake_sts.add_fault("explode"),
+                lambda: fake_sts.add_fault("error"),
+                lambda: fake_sts.add_fault("error", code="NoSuchCode"),
+                lambda: fake_sts.add_fault("throttle", operations=["ListRoles"]),
+                lambda: fake_sts.config(nonsense=1),
+                lambda: fake_sts.config(issue_duration=0),
+                lambda: fake_sts.add_role("arn:aws:iam::123:role/short-account"),
+                lambda: fake_sts.add_role(ROLE, max_session_duration=60),
+                lambda: fake_sts.update_role(OTHER_ROLE, revoked=True)):
+        with pytest.raises(FakeError) as info:
+            bad()
+        assert info.value.status in (400, 404)
