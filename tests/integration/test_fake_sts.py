@@ -840,3 +840,254 @@ def test_the_control_api_refuses_what_it_cannot_do(fake_sts):
         with pytest.raises(FakeError) as info:
             bad()
         assert info.value.status in (400, 404)
+
+
+# ---- the SSO token cache --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("session_name", ["corp", None])
+def test_the_sso_cache_file_is_byte_for_byte_what_botocore_writes(tmp_path, session_name):
+    from botocore.tokens import _sso_json_dumps
+    from botocore.utils import JSONFileCache, SSOTokenLoader
+
+    start_url = "https://d-1234567890.awsapps.com/start"
+    expires = datetime.datetime(2031, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
+    client = {"client_id": "cid-1", "client_secret": "csecret-1",
+              "expiration": expires.timestamp() + 86400}
+    ours = write_sso_cache(tmp_path / "ours", start_url, "us-east-1", "aoa-token", expires,
+                           session_name=session_name, client=client, refresh_token="aor-1")
+
+    theirs_dir = tmp_path / "theirs"
+    loader = SSOTokenLoader(cache=JSONFileCache(str(theirs_dir), dumps_func=_sso_json_dumps))
+    loader.save_token(start_url, {
+        "startUrl": start_url, "region": "us-east-1", "accessToken": "aoa-token",
+        "expiresAt": expires, "clientId": "cid-1", "clientSecret": "csecret-1",
+        "registrationExpiresAt": "2031-05-07T07:08:09Z", "refreshToken": "aor-1"},
+        session_name=session_name)
+
+    theirs = theirs_dir / ours.name
+    assert ours == sso_cache_path(tmp_path / "ours", start_url, session_name)
+    assert ours.read_bytes() == theirs.read_bytes()
+    assert ours.stat().st_mode & 0o777 == theirs.stat().st_mode & 0o777 == 0o600
+    assert loader(start_url, session_name=session_name)["accessToken"] == "aoa-token"
+
+
+# ---- real clients under the real host names, in a private namespace --------------------------
+#
+# Debian's AWS CLI 2.9.19 and botocore 1.29.27 predate AWS_ENDPOINT_URL_STS: a profile
+# that assumes a role, web identity and SSO always reach sts.us-east-1.amazonaws.com,
+# portal.sso.us-east-1.amazonaws.com and oidc.us-east-1.amazonaws.com. The isolated fake
+# serves those names on 127.0.0.1:443 inside a network and mount namespace of its own,
+# where /etc/hosts resolves them to it; the clients run there through nsenter.
+
+START_URL = "https://d-1234567890.awsapps.com/start"
+BOTOCORE_CREDENTIALS = """\
+import json, sys, botocore.session
+session = botocore.session.Session(profile=sys.argv[1] if len(sys.argv) > 1 else None)
+frozen = session.get_credentials().get_frozen_credentials()
+print(json.dumps({"access_key": frozen.access_key, "secret_key": frozen.secret_key,
+                  "token": frozen.token}))
+"""
+
+
+@pytest.fixture
+def isolated_sts(start_fake_sts):
+    return start_fake_sts(isolate=True)
+
+
+def _home_env(sts, home, **extra):
+    """A complete environment for a client inside the namespace: nothing from this
+    machine's AWS setup, the test CA, no retries."""
+    (home / ".aws").mkdir(parents=True, exist_ok=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "TZ": "UTC",
+           "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+           "AWS_CA_BUNDLE": str(sts.ca_file), "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_MAX_ATTEMPTS": "1", "AWS_PAGER": ""}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def _cli_identity(sts, env, *args):
+    result = sts.run_inside(["/usr/bin/aws", "sts", "get-caller-identity", "--output",
+                             "json", *args], env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _botocore_credentials(sts, env, profile=None):
+    result = sts.run_inside(["/usr/bin/python3", "-c", BOTOCORE_CREDENTIALS,
+                             *([profile] if profile else [])], env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _matches(frozen, issued):
+    return (frozen["access_key"], frozen["secret_key"], frozen["token"]) == \
+        (issued["access_key_id"], issued["secret_access_key"], issued["session_token"])
+
+
+@pytest.mark.time_limit(90)
+def test_the_namespace_changes_nothing_on_the_machine_and_reaches_no_network(isolated_sts,
+                                                                              tmp_path):
+    hosts_before = open("/etc/hosts", encoding="utf-8").read()
+    env = _home_env(isolated_sts, tmp_path / "home")
+
+    inside = isolated_sts.run_inside(["getent", "hosts", "sts.us-east-1.amazonaws.com"], env)
+    links = isolated_sts.run_inside(["ip", "-o", "link"], env)
+    routes = isolated_sts.run_inside(["ip", "route", "get", "192.0.2.1"], env)
+
+    assert inside.stdout.split() == ["127.0.0.1", "sts.us-east-1.amazonaws.com"]
+    assert [line.split(":")[1].strip() for line in links.stdout.splitlines()] == ["lo"]
+    assert routes.returncode != 0  # no route out of the namespace
+    assert open("/etc/hosts", encoding="utf-8").read() == hosts_before
+    assert "sts.us-east-1.amazonaws.com" not in hosts_before
+
+
+@pytest.mark.time_limit(120)
+def test_the_cli_and_botocore_assume_a_role_through_a_profile(isolated_sts, tmp_path):
+    isolated_sts.add_role(ROLE, external_id="ext-1234")
+    home = tmp_path / "home"
+    env = _home_env(isolated_sts, home)
+    (home / ".aws" / "config").write_text(
+        "[profile src]\n"
+        f"aws_access_key_id = {isolated_sts.credentials.access_key_id}\n"
+        f"aws_secret_access_key = {isolated_sts.credentials.secret_access_key}\n"
+        "region = us-east-1\n\n"
+        "[profile role]\n"
+        f"role_arn = {ROLE}\n"
+        "source_profile = src\n"
+        "external_id = ext-1234\n"
+        "role_session_name = reconciler-profile\n"
+        "region = us-east-1\n")
+
+    identity = _cli_identity(isolated_sts, env, "--profile", "role")
+
+    assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reconciler/" \
+                              "reconciler-profile"
+    assume, caller = isolated_sts.calls()
+    assert assume["operation"] == "AssumeRole"
+    assert assume["host"] == "sts.us-east-1.amazonaws.com"
+    assert assume["access_key_id"] == isolated_sts.credentials.access_key_id
+    assert (assume["params"]["RoleArn"], assume["params"]["ExternalId"],
+            assume["params"]["RoleSessionName"]) == (ROLE, "ext-1234", "reconciler-profile")
+    assert assume["user_agent"].startswith("aws-cli/2.9.19")
+    assert caller["access_key_id"] == assume["issued"]
+
+    frozen = _botocore_credentials(isolated_sts, env, "role")
+    assert _matches(frozen, isolated_sts.issued()[-1])
+    last = isolated_sts.calls("AssumeRole")[-1]
+    assert last["user_agent"].startswith("Botocore/1.29.27")
+    assert (last["params"]["RoleArn"], last["params"]["ExternalId"],
+            last["params"]["RoleSessionName"]) == (ROLE, "ext-1234", "reconciler-profile")
+
+
+@pytest.mark.time_limit(120)
+def test_the_cli_and_botocore_assume_a_role_with_web_identity(isolated_sts, tmp_path):
+    isolated_sts.add_role(ROLE)
+    token = isolated_sts.add_web_identity_token([ROLE])
+    token_file = tmp_path / "token"
+    token_file.write_text(token["token"])
+    env = _home_env(isolated_sts, tmp_path / "home", AWS_WEB_IDENTITY_TOKEN_FILE=token_file,
+                    AWS_ROLE_ARN=ROLE, AWS_ROLE_SESSION_NAME="pod-1", AWS_REGION="us-east-1")
+
+    identity = _cli_identity(isolated_sts, env)
+
+    assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reconciler/pod-1"
+    web, caller = isolated_sts.calls()
+    assert web["operation"] == "AssumeRoleWithWebIdentity"
+    assert web["access_key_id"] is None  # unsigned, as the SDKs send it
+    assert (web["params"]["RoleArn"], web["params"]["RoleSessionName"],
+            web["params"]["WebIdentityToken"]) == (ROLE, "pod-1", token["token"])
+    assert caller["access_key_id"] == web["issued"]
+
+    frozen = _botocore_credentials(isolated_sts, env)
+    assert _matches(frozen, isolated_sts.issued()[-1])
+    assert isolated_sts.calls()[-1]["operation"] == "AssumeRoleWithWebIdentity"
+
+
+def _sso_config(home, form, account=ACCOUNT, role="ReconcilerAccess"):
+    if form == "sso-session":
+        text = ("[profile sso-profile]\n"
+                "sso_session = corp\n"
+                f"sso_account_id = {account}\n"
+                f"sso_role_name = {role}\n"
+                "region = us-east-1\n\n"
+                "[sso-session corp]\n"
+                f"sso_start_url = {START_URL}\n"
+                "sso_region = us-east-1\n")
+    else:
+        text = ("[profile sso-profile]\n"
+                f"sso_start_url = {START_URL}\n"
+                "sso_region = us-east-1\n"
+                f"sso_account_id = {account}\n"
+                f"sso_role_name = {role}\n"
+                "region = us-east-1\n")
+    (home / ".aws" / "config").write_text(text)
+    return "corp" if form == "sso-session" else None
+
+
+@pytest.mark.time_limit(120)
+@pytest.mark.parametrize("form", ["sso-session", "legacy"])
+def test_the_cli_gets_sso_credentials_through_the_token_cache(isolated_sts, tmp_path, form):
+    home = tmp_path / "home"
+    env = _home_env(isolated_sts, home)
+    session_name = _sso_config(home, form)
+    token = isolated_sts.add_sso_token([(ACCOUNT, "ReconcilerAccess")],
+                                       user="ops@example.com")
+    write_sso_cache(home, START_URL, "us-east-1", token["access_token"],
+                    time.time() + 3 * 3600, session_name=session_name)
+
+    identity = _cli_identity(isolated_sts, env, "--profile", "sso-profile")
+
+    assert re.match(rf"^arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_ReconcilerAccess_"
+                    r"[0-9a-f]{16}/ops@example.com$", identity["Arn"])
+    portal, caller = isolated_sts.calls()
+    assert portal["operation"] == "GetRoleCredentials"
+    assert portal["host"] == "portal.sso.us-east-1.amazonaws.com"
+    assert portal["params"] == {"role_name": "ReconcilerAccess", "account_id": ACCOUNT,
+                                "access_token": token["access_token"]}
+    assert caller["access_key_id"] == portal["issued"]
+
+    frozen = _botocore_credentials(isolated_sts, env, "sso-profile")
+    assert _matches(frozen, isolated_sts.issued()[-1])
+
+
+@pytest.mark.time_limit(120)
+@pytest.mark.parametrize("client", ["botocore", "cli"])
+def test_a_cached_sso_token_in_the_refresh_window_is_refreshed_through_create_token(
+        isolated_sts, tmp_path, client):
+    home = tmp_path / "home"
+    env = _home_env(isolated_sts, home)
+    session_name = _sso_config(home, "sso-session")
+    grants = [(ACCOUNT, "ReconcilerAccess")]
+    old = isolated_sts.add_sso_token(grants, expires_in=300)  # botocore refreshes < 15 min
+    registration = isolated_sts.add_oidc_client()
+    refresh = isolated_sts.add_refresh_token(registration["client_id"], grants)
+    cache = write_sso_cache(home, START_URL, "us-east-1", old["access_token"],
+                            time.time() + 300, session_name=session_name,
+                            client=registration, refresh_token=refresh["refresh_token"])
+
+    if client == "botocore":
+        frozen = _botocore_credentials(isolated_sts, env, "sso-profile")
+        assert _matches(frozen, isolated_sts.issued()[-1])
+    else:
+        _cli_identity(isolated_sts, env, "--profile", "sso-profile")
+
+    create, portal = isolated_sts.calls()[:2]
+    assert create["operation"] == "CreateToken"
+    assert create["host"] == "oidc.us-east-1.amazonaws.com"
+    assert create["params"] == {"grantType": "refresh_token",
+                                "clientId": registration["client_id"],
+                                "clientSecret": registration["client_secret"],
+                                "refreshToken": refresh["refresh_token"]}
+    new_access = [t for t in isolated_sts.sso_tokens()
+                  if t["access_token"] != old["access_token"]]
+    assert len(new_access) == 1
+    assert portal["params"]["access_token"] == new_access[0]["access_token"]
+    rotated = [t for t in isolated_sts.refresh_tokens() if not t["used"]]
+    saved = json.loads(cache.read_text())
+    assert saved["accessToken"] == new_access[0]["access_token"]
+    assert saved["refreshToken"] == rotated[0]["refresh_token"]
+    assert ISO.match(saved["expiresAt"])
+    assert saved["clientId"] == registration["client_id"]
