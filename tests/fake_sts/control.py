@@ -28,7 +28,7 @@ from fake_appstream.control import (PYTHON, TESTS_DIR, ControlClient as _BaseCli
                                     Credentials, FakeError, _await_listening, _terminate,
                                     sign_request)
 
-from . import AWS_HOSTNAMES, identity
+from . import identity
 
 __all__ = ["FakeSTS", "ControlClient", "Credentials", "FakeError", "write_sso_cache",
            "sso_cache_path", "make_jwt", "sign_request", "NSENTER"]

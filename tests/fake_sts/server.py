@@ -41,8 +41,11 @@ _GLOBAL_HOSTS = {"sts.amazonaws.com": "us-east-1"}
 
 
 def region_of_host(host, default):
-    name = (host or "").rsplit(":", 1)[0] if not (host or "").endswith("]") else ""
-    name = name.lower()
+    """The region a request to `host` (a Host header) is served in."""
+    try:
+        name = urllib.parse.urlsplit("//" + (host or "")).hostname or ""
+    except ValueError:
+        name = ""
     if name in _GLOBAL_HOSTS:
         return _GLOBAL_HOSTS[name]
     match = _REGIONAL_HOST.match(name)
@@ -66,12 +69,6 @@ class Handler(appstream_server.Handler):
             status, obj = control_api.handle(self.server.state, self.command, split.path,
                                              urllib.parse.parse_qs(split.query), body)
         self._send(status, json.dumps(obj).encode(), "application/json")
-
-    def _peer(self):
-        address = self.client_address
-        if not isinstance(address, tuple) or len(address) < 2:
-            return "local"
-        return super()._peer()
 
     # ---- API ---------------------------------------------------------------------------
 

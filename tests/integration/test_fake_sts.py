@@ -393,6 +393,28 @@ def test_a_get_with_a_query_string_is_served_too(fake_sts):
     assert f"<Arn>{DEFAULT_USER_ARN}</Arn>" in text
 
 
+@pytest.mark.parametrize("host, region", [
+    ("sts.eu-west-1.amazonaws.com", "eu-west-1"),
+    ("sts.amazonaws.com", "us-east-1"),
+    ("sts.cn-north-1.amazonaws.com.cn", "cn-north-1"),
+])
+def test_the_region_is_the_one_the_host_name_names(fake_sts, host, region):
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    signed = sign_request("POST", f"https://{host}/", body, headers, fake_sts.credentials,
+                          region, service="sts")
+    # botocore signs the host of the URL; the request must carry it.
+    status, _, text = _raw(fake_sts, "POST", "/", body, {**signed, "Host": host})
+    assert status == 200, text
+    assert fake_sts.calls()[-1]["region"] == region
+
+    wrong = sign_request("POST", f"https://{host}/", body, headers, fake_sts.credentials,
+                         "ap-south-1", service="sts")
+    status, _, text = _raw(fake_sts, "POST", "/", body, {**wrong, "Host": host})
+    assert status == 403
+    assert "not 'ap-south-1'" in text
+
+
 @pytest.mark.parametrize("query, code", [
     ("Action=GetSessionToken&Version=2011-06-15", "InvalidAction"),
     ("Action=GetCallerIdentity&Version=2010-01-01", "InvalidAction"),
@@ -989,7 +1011,8 @@ def test_the_cli_and_botocore_assume_a_role_with_web_identity(isolated_sts, tmp_
     token_file = tmp_path / "token"
     token_file.write_text(token["token"])
     env = _home_env(isolated_sts, tmp_path / "home", AWS_WEB_IDENTITY_TOKEN_FILE=token_file,
-                    AWS_ROLE_ARN=ROLE, AWS_ROLE_SESSION_NAME="pod-1", AWS_REGION="us-east-1")
+                    AWS_ROLE_ARN=ROLE, AWS_ROLE_SESSION_NAME="pod-1",
+                    AWS_DEFAULT_REGION="us-east-1")
 
     identity = _cli_identity(isolated_sts, env)
 
@@ -1004,6 +1027,38 @@ def test_the_cli_and_botocore_assume_a_role_with_web_identity(isolated_sts, tmp_
     frozen = _botocore_credentials(isolated_sts, env)
     assert _matches(frozen, isolated_sts.issued()[-1])
     assert isolated_sts.calls()[-1]["operation"] == "AssumeRoleWithWebIdentity"
+
+
+BOTOCORE_IDENTITY = """\
+import json, botocore.session
+client = botocore.session.Session().create_client("sts")
+print(json.dumps({"arn": client.get_caller_identity()["Arn"]}))
+"""
+
+
+@pytest.mark.time_limit(90)
+@pytest.mark.parametrize("setting, host", [
+    (None, "sts.amazonaws.com"),  # botocore 1.29's default is legacy
+    ("legacy", "sts.amazonaws.com"),
+    ("regional", "sts.us-east-1.amazonaws.com"),
+])
+def test_botocore_reaches_the_global_or_the_regional_endpoint(isolated_sts, tmp_path,
+                                                              setting, host):
+    """The AWS CLI v2 always calls the regional endpoint (it ignores
+    AWS_STS_REGIONAL_ENDPOINTS), so the global one is shown with botocore. botocore 1.29
+    reads AWS_DEFAULT_REGION, not AWS_REGION."""
+    extra = {"AWS_STS_REGIONAL_ENDPOINTS": setting} if setting else {}
+    env = _home_env(isolated_sts, tmp_path / "home", AWS_DEFAULT_REGION="us-east-1",
+                    AWS_ACCESS_KEY_ID=isolated_sts.credentials.access_key_id,
+                    AWS_SECRET_ACCESS_KEY=isolated_sts.credentials.secret_access_key, **extra)
+
+    result = isolated_sts.run_inside(["/usr/bin/python3", "-c", BOTOCORE_IDENTITY], env)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"arn": DEFAULT_USER_ARN}
+    # Where the request went: botocore's endpoint rules pick the host per request.
+    call = isolated_sts.calls()[-1]
+    assert (call["host"], call["region"]) == (host, "us-east-1")
 
 
 def _sso_config(home, form, account=ACCOUNT, role="ReconcilerAccess"):
