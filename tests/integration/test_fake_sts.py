@@ -545,16 +545,21 @@ def test_injected_sts_errors_reach_botocore_as_sts_errors(fake_sts, fault, code,
     assert fake_sts.calls()[-2]["fault"] == fault["kind"]
 
 
-def test_a_receiver_fault_says_so_in_the_xml(fake_sts):
-    fake_sts.add_fault("server_error")
-    signed = sign_request("POST", fake_sts.url + "/",
-                          b"Action=GetCallerIdentity&Version=2011-06-15",
+@pytest.mark.parametrize("kind, status, code, side", [
+    ("server_error", 500, "InternalFailure", "Receiver"),
+    ("unavailable", 503, "ServiceUnavailable", "Receiver"),
+    ("throttle", 400, "Throttling", "Sender"),
+])
+def test_the_xml_of_an_injected_error_says_whose_fault_it_is(fake_sts, kind, status, code,
+                                                             side):
+    fake_sts.add_fault(kind)
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    signed = sign_request("POST", fake_sts.url + "/", body,
                           {"Content-Type": "application/x-www-form-urlencoded"},
                           fake_sts.credentials, fake_sts.region, service="sts")
-    status, _, text = _raw(fake_sts, "POST", "/", b"Action=GetCallerIdentity&Version="
-                           b"2011-06-15", signed)
-    assert status == 500
-    assert "<Type>Receiver</Type>" in text and "<Code>InternalFailure</Code>" in text
+    answer = _raw(fake_sts, "POST", "/", body, signed)
+    assert answer[0] == status
+    assert f"<Type>{side}</Type>" in answer[2] and f"<Code>{code}</Code>" in answer[2]
 
 
 def test_web_identity_faults_include_idp_communication_errors(fake_sts):
