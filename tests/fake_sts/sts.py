@@ -10,7 +10,9 @@ Order of checks, as STS applies them: the action; SigV4 for ``AssumeRole`` and
 ``GetCallerIdentity`` (``AssumeRoleWithWebIdentity`` needs none and ignores one); the
 parameters' constraints (``ValidationError``, all violations in one message:
 ``2 validation errors detected: Value '...' at 'roleSessionName' failed to satisfy
-constraint: ...; ...``); the region (``RegionDisabledException``); faults; the action.
+constraint: ...; ...``), then the shape of ``RoleArn`` (``ValidationError``, "Request ARN
+is invalid") and of ``Policy`` (``MalformedPolicyDocument``); the region
+(``RegionDisabledException``); faults; the action.
 
 ``AssumeRole`` refuses with ``AccessDenied`` ("User: <caller ARN> is not authorized to
 perform: sts:AssumeRole on resource: <role ARN>"), for one reason AWS does not tell apart
@@ -57,14 +59,14 @@ _STRINGS = {
         "SerialNumber": ("serialNumber", False, 9, 256, r"[\w+=/:,.@-]*"),
         "TokenCode": ("tokenCode", False, 6, 6, r"[\d]*"),
         "SourceIdentity": ("sourceIdentity", False, 2, 64, r"[\w+=,.@-]*"),
-        "Policy": ("policy", False, 1, 100000, None),
+        "Policy": ("policy", False, 1, 2048, None),
     },
     "AssumeRoleWithWebIdentity": {
         "RoleArn": ("roleArn", True, 20, 2048, None),
         "RoleSessionName": ("roleSessionName", True, 2, 64, _SESSION_NAME),
         "WebIdentityToken": ("webIdentityToken", True, 4, 20000, None),
         "ProviderId": ("providerId", False, 4, 2048, None),
-        "Policy": ("policy", False, 1, 100000, None),
+        "Policy": ("policy", False, 1, 2048, None),
     },
     "GetCallerIdentity": {},
 }
@@ -129,9 +131,8 @@ def validate(action, params):
         except ValueError:
             raise error("MalformedPolicyDocument",
                         "The policy is not in the valid JSON format.") from None
-    if identity.parse_role_arn(params.get("RoleArn", "")) is None and "RoleArn" in params:
-        raise error("ValidationError", f"{params['RoleArn']} is invalid"
-                    if not params["RoleArn"].startswith("arn:") else "Request ARN is invalid")
+    if "RoleArn" in params and identity.parse_role_arn(params["RoleArn"]) is None:
+        raise error("ValidationError", "Request ARN is invalid")
 
 
 def _duration_problems(raw):
