@@ -140,6 +140,12 @@ class ControlClient:
         return self.request("POST", "/_fake/credentials",
                             {"credentials": entries})["credentials"]
 
+    def add_credentials(self, *entries):
+        """Accept these credentials as well as those already accepted (an entry replaces
+        the one with its access key id); returns the whole table."""
+        entries = [e.as_entry() if isinstance(e, Credentials) else e for e in entries]
+        return self.request("POST", "/_fake/credentials", {"add": entries})["credentials"]
+
     def accepted_credentials(self):
         return self.request("GET", "/_fake/credentials")["credentials"]
 
@@ -199,7 +205,8 @@ class FakeAppStream(ControlClient):
 
     Attributes: ``url`` (base URL), ``ca_file`` (CA to trust, None for plain HTTP),
     ``tls_dir``, ``region``, ``credentials`` (the :class:`Credentials` that ``env()``
-    hands out: the first accepted entry, updated by ``set_credentials``), ``process``,
+    hands out: the first accepted entry, updated by ``set_credentials``; None when no
+    credentials are accepted), ``process``,
     ``log_file`` (the server's stderr).
     """
 
@@ -236,7 +243,14 @@ class FakeAppStream(ControlClient):
 
     def _learn_settings(self):
         self.region = self.config()["region"]
-        first = self.accepted_credentials()[0]
+        self._learn_credentials(self.accepted_credentials())
+
+    def _learn_credentials(self, table):
+        # With nothing accepted, env() hands out no keys at all.
+        if not table:
+            self.credentials = None
+            return
+        first = table[0]
         self.credentials = Credentials(first["access_key_id"], first["secret_access_key"],
                                        first["session_token"])
 
@@ -256,10 +270,7 @@ class FakeAppStream(ControlClient):
 
     def set_credentials(self, *entries):
         table = super().set_credentials(*entries)
-        if table:
-            first = table[0]
-            self.credentials = Credentials(first["access_key_id"],
-                                           first["secret_access_key"], first["session_token"])
+        self._learn_credentials(table)
         return table
 
     def config(self, **changes):
@@ -271,15 +282,16 @@ class FakeAppStream(ControlClient):
         """The AWS_* variables a client needs to reach this fake with its credentials.
         Keyword arguments override variables; None removes one."""
         env = {
-            "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ENDPOINT_URL": self.url,
             "AWS_ENDPOINT_URL_APPSTREAM": self.url,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
-        if self.credentials.session_token:
+        if self.credentials:
+            env["AWS_ACCESS_KEY_ID"] = self.credentials.access_key_id
+            env["AWS_SECRET_ACCESS_KEY"] = self.credentials.secret_access_key
+        if self.credentials and self.credentials.session_token:
             env["AWS_SESSION_TOKEN"] = self.credentials.session_token
         if self.ca_file:
             env["AWS_CA_BUNDLE"] = self.ca_file

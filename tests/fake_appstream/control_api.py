@@ -15,7 +15,8 @@
 ``GET|POST /_fake/config``  read / change settings (see config.py); answers all settings
 ``GET|POST /_fake/credentials`` read / replace the accepted credentials:
                             ``{"credentials": [{"access_key_id", "secret_access_key",
-                            "session_token"?, "expiration"? | "expires_in"?}]}``
+                            "session_token"?, "expiration"? | "expires_in"?}]}``; or
+                            ``{"add": [...]}`` accepts more (same access key id: replaced)
 ``GET|POST|DELETE /_fake/faults`` list / add one (see faults.py) / remove all
 ``GET /_fake/calls``        ``{"calls": [...]}``, optionally ``?since=SEQ&operation=Op``;
                             ``DELETE`` empties the log
@@ -101,7 +102,10 @@ def _config(state, method, body):
 
 def _credentials(state, method, body):
     if method == "POST":
-        return {"credentials": state.set_credentials(_object(body).get("credentials"))}
+        body = _object(body)
+        if "add" in body:
+            return {"credentials": state.add_credentials(body["add"])}
+        return {"credentials": state.set_credentials(body.get("credentials"))}
     return {"credentials": state.credentials.as_list()}
 
 

@@ -322,12 +322,13 @@ class FakeServer(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address, state, ssl_context=None, verbose=False):
+    def __init__(self, address, state, ssl_context=None, verbose=False, handler=None):
+        """`handler` (default :class:`Handler`) lets another fake reuse this server."""
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.state = state
         self.ssl_context = ssl_context
         self.verbose = verbose
-        super().__init__(address, Handler)
+        super().__init__(address, handler or Handler)
 
     def server_bind(self):
         # HTTPServer.server_bind resolves the host name, which can stall without DNS.

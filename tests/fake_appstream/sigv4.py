@@ -6,7 +6,9 @@ with the signing name ``appstream`` and the server's region. Only the headers th
 listed in ``SignedHeaders`` are used, exactly as received, so a client that signs more
 (or fewer) headers than botocore would is judged fairly.
 
-Checks run in the order AWS applies them, and fail the way JSON 1.1 services fail:
+Checks run in the order AWS applies them, and fail the way JSON 1.1 services fail (the
+codes are the ``JSON_CODES``; a Query-protocol service such as STS passes ``QUERY_CODES``,
+and its signing name, to :class:`Verifier` instead):
 
 =======================================  ==============================================
 no ``Authorization`` header              ``MissingAuthenticationTokenException``
@@ -42,6 +44,23 @@ from botocore.credentials import Credentials
 from .errors import ApiError
 
 SIGNING_NAME = "appstream"
+
+# Error code and HTTP status (None: the Verifier's `status`) of each kind of failure.
+JSON_CODES = {
+    "missing": ("MissingAuthenticationTokenException", None, "Missing Authentication Token"),
+    "incomplete": ("IncompleteSignatureException", None, None),
+    "unrecognized": ("UnrecognizedClientException", None, None),
+    "expired": ("ExpiredTokenException", None, None),
+    "signature": ("InvalidSignatureException", None, None),
+}
+# What Query-protocol services (STS, IAM) answer: other codes, 403 for most.
+QUERY_CODES = {
+    "missing": ("MissingAuthenticationToken", 403, "Request is missing Authentication Token"),
+    "incomplete": ("IncompleteSignature", 400, None),
+    "unrecognized": ("InvalidClientTokenId", 403, None),
+    "expired": ("ExpiredToken", 403, None),
+    "signature": ("SignatureDoesNotMatch", 403, None),
+}
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _INVALID_TOKEN = "The security token included in the request is invalid."
 _MISMATCH = (
@@ -80,6 +99,11 @@ class CredentialTable:
             "expiration": _expiration(entry, wall_now),
         }
 
+    def add(self, entry, wall_now):
+        """Accept one more credential (replacing one with the same access key id)."""
+        self._add(entry, wall_now)
+        return dict(self.entries[entry["access_key_id"]])
+
     def as_list(self):
         return [dict(e) for e in self.entries.values()]
 
@@ -109,8 +133,8 @@ def _expiration(entry, wall_now):
 class _ReceivedRequestSigner(SigV4Auth):
     """SigV4Auth that signs exactly the headers the client said it signed."""
 
-    def __init__(self, credentials, region, signed_headers, received):
-        super().__init__(credentials, SIGNING_NAME, region)
+    def __init__(self, credentials, signing_name, region, signed_headers, received):
+        super().__init__(credentials, signing_name, region)
         self._signed = signed_headers
         self._received = received
 
@@ -136,49 +160,58 @@ def _parse_authorization(value):
     return algorithm, params
 
 
-def _incomplete(message, status):
-    return ApiError("IncompleteSignatureException", message, status)
-
-
-def _request_time(headers, authorization, status):
+def _request_time(headers, authorization, incomplete):
     amz_date = headers.get("x-amz-date")
     if amz_date is None and headers.get("date") is not None:
         parsed = email.utils.parsedate_tz(headers.get("date"))
         if parsed is not None:
             amz_date = _fmt(email.utils.mktime_tz(parsed))
     if amz_date is None:
-        raise _incomplete("Authorization header requires existence of either a "
-                          f"'X-Amz-Date' or a 'Date' header. Authorization={authorization}",
-                          status)
+        raise incomplete("Authorization header requires existence of either a "
+                         f"'X-Amz-Date' or a 'Date' header. Authorization={authorization}")
     try:
         stamp = calendar.timegm(time.strptime(amz_date, _AMZ_DATE))
     except ValueError:
-        raise _incomplete(f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.",
-                          status) from None
+        raise incomplete(f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.") \
+            from None
     return amz_date, stamp
 
 
 class Verifier:
-    """Checks one request against a credential table, a region and a wall clock."""
+    """Checks one request against a credential table, a region and a wall clock.
 
-    def __init__(self, table, region, wall_now, max_skew, status):
+    `status` is the HTTP status of every failure whose code table entry names none;
+    `signing_name` the service the credential scope must name; `codes` JSON_CODES or
+    QUERY_CODES."""
+
+    def __init__(self, table, region, wall_now, max_skew, status, signing_name=SIGNING_NAME,
+                 codes=None):
         self.table = table
         self.region = region
         self.now = wall_now
         self.max_skew = max_skew
         self.status = status
+        self.signing_name = signing_name
+        self.codes = codes or JSON_CODES
+
+    def _error(self, kind, message=None):
+        code, status, default_message = self.codes[kind]
+        return ApiError(code, message or default_message,
+                        self.status if status is None else status)
+
+    def _incomplete(self, message):
+        return self._error("incomplete", message)
 
     def verify(self, method, path, headers, body):
         """Return the access key id of a correctly signed request, else raise ApiError.
         `headers` is an email.message.Message (as http.server gives it)."""
         authorization = headers.get("authorization")
         if authorization is None:
-            raise ApiError("MissingAuthenticationTokenException",
-                           "Missing Authentication Token", self.status)
+            raise self._error("missing")
         algorithm, params = _parse_authorization(authorization)
         self._check_shape(algorithm, params, authorization)
         scope = params["Credential"].split("/")
-        amz_date, stamp = _request_time(headers, authorization, self.status)
+        amz_date, stamp = _request_time(headers, authorization, self._incomplete)
         entry = self._credentials(scope[0], headers.get("x-amz-security-token"))
         self._check_scope(scope, amz_date)
         self._check_skew(amz_date, stamp)
@@ -187,28 +220,27 @@ class Verifier:
 
     def _check_shape(self, algorithm, params, authorization):
         if algorithm != "AWS4-HMAC-SHA256":
-            raise _incomplete(f"Unsupported AWS 'algorithm': '{algorithm}'", self.status)
+            raise self._incomplete(f"Unsupported AWS 'algorithm': '{algorithm}'")
         missing = [k for k in ("Credential", "SignedHeaders", "Signature") if k not in params]
         if missing:
             detail = " ".join(f"Authorization header requires '{k}' parameter." for k in missing)
-            raise _incomplete(f"{detail} Authorization={authorization}", self.status)
+            raise self._incomplete(f"{detail} Authorization={authorization}")
         signed = [h.strip().lower() for h in params["SignedHeaders"].split(";")]
         if "host" not in signed:
-            raise _incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS "
-                              "Authorization.", self.status)
+            raise self._incomplete("'Host' or ':authority' must be a 'SignedHeader' in the "
+                                   "AWS Authorization.")
         if len(params["Credential"].split("/")) != 5:
-            raise _incomplete("Credential must have exactly 5 slash-delimited elements, e.g. "
-                              "keyid/date/region/service/term, got "
-                              f"'{params['Credential']}'", self.status)
+            raise self._incomplete("Credential must have exactly 5 slash-delimited elements, "
+                                   "e.g. keyid/date/region/service/term, got "
+                                   f"'{params['Credential']}'")
 
     def _credentials(self, key_id, token):
         entry = self.table.entries.get(key_id)
         if entry is None or entry["session_token"] != token:
-            raise ApiError("UnrecognizedClientException", _INVALID_TOKEN, self.status)
+            raise self._error("unrecognized", _INVALID_TOKEN)
         if entry["expiration"] is not None and self.now >= entry["expiration"]:
-            raise ApiError("ExpiredTokenException",
-                           "The security token included in the request is expired",
-                           self.status)
+            raise self._error("expired",
+                              "The security token included in the request is expired")
         return entry
 
     def _check_scope(self, scope, amz_date):
@@ -220,37 +252,37 @@ class Verifier:
                        "'X-Amz-Date'.")
         elif region != self.region:
             problem = f"Credential should be scoped to a valid region, not '{region}'. "
-        elif service != SIGNING_NAME:
-            problem = f"Credential should be scoped to correct service: '{SIGNING_NAME}'. "
+        elif service != self.signing_name:
+            problem = f"Credential should be scoped to correct service: '{self.signing_name}'. "
         elif terminator != "aws4_request":
             problem = ("Credential should be scoped with a valid terminator: "
                        f"'aws4_request', not '{terminator}'. ")
         if problem:
-            raise ApiError("InvalidSignatureException", problem, self.status)
+            raise self._error("signature", problem)
 
     def _check_skew(self, amz_date, stamp):
         minutes = f"{self.max_skew / 60:g} min."
         if stamp < self.now - self.max_skew:
-            raise ApiError("InvalidSignatureException",
-                           f"Signature expired: {amz_date} is now earlier than "
-                           f"{_fmt(self.now - self.max_skew)} ({_fmt(self.now)} - {minutes})",
-                           self.status)
+            earliest = _fmt(self.now - self.max_skew)
+            raise self._error("signature",
+                              f"Signature expired: {amz_date} is now earlier than "
+                              f"{earliest} ({_fmt(self.now)} - {minutes})")
         if stamp > self.now + self.max_skew:
-            raise ApiError("InvalidSignatureException",
-                           f"Signature not yet current: {amz_date} is still later than "
-                           f"{_fmt(self.now + self.max_skew)} ({_fmt(self.now)} + {minutes})",
-                           self.status)
+            latest = _fmt(self.now + self.max_skew)
+            raise self._error("signature",
+                              f"Signature not yet current: {amz_date} is still later than "
+                              f"{latest} ({_fmt(self.now)} + {minutes})")
 
     def _check_signature(self, entry, method, path, headers, body, params, amz_date):
         declared = headers.get("x-amz-content-sha256")
         if declared is not None and declared != hashlib.sha256(body).hexdigest():
-            raise ApiError("InvalidSignatureException",
-                           "The provided 'x-amz-content-sha256' header does not match what "
-                           "was computed.", self.status)
+            raise self._error("signature", "The provided 'x-amz-content-sha256' header does "
+                                           "not match what was computed.")
         signed = {h.strip().lower() for h in params["SignedHeaders"].split(";") if h.strip()}
         creds = Credentials(entry["access_key_id"], entry["secret_access_key"],
                             entry["session_token"])
-        signer = _ReceivedRequestSigner(creds, self.region, signed, headers.items())
+        signer = _ReceivedRequestSigner(creds, self.signing_name, self.region, signed,
+                                        headers.items())
         # An http:// URL makes botocore hash the payload whatever the transport was.
         request = AWSRequest(method=method, url="http://fake" + path, data=body)
         if declared is not None:
@@ -261,7 +293,7 @@ class Verifier:
         expected = signer.signature(string_to_sign, request)
         provided = params["Signature"].strip().encode("utf-8", "replace")
         if not hmac.compare_digest(expected.encode(), provided):
-            raise ApiError("InvalidSignatureException",
-                           f"{_MISMATCH}\n\nThe Canonical String for this request should have "
-                           f"been\n'{canonical}'\n\nThe String-to-Sign should have been\n"
-                           f"'{string_to_sign}'\n", self.status)
+            raise self._error("signature",
+                              f"{_MISMATCH}\n\nThe Canonical String for this request should "
+                              f"have been\n'{canonical}'\n\nThe String-to-Sign should have "
+                              f"been\n'{string_to_sign}'\n")

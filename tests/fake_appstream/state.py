@@ -68,6 +68,16 @@ class FakeState:
             self.credentials = CredentialTable(entries, self.clocks.wall())
             return self.credentials.as_list()
 
+    def add_credentials(self, entries):
+        """Accept these credentials too (an entry replaces one with its access key id);
+        return the whole table."""
+        if not isinstance(entries, list):
+            raise ValueError("add must be a list of credentials")
+        with self.lock:
+            table = CredentialTable(entries, self.clocks.wall())
+            self.credentials.entries.update(table.entries)
+            return self.credentials.as_list()
+
     def verifier(self):
         with self.lock:
             return Verifier(self.credentials, self.config.region, self.clocks.wall(),

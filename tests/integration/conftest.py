@@ -20,6 +20,18 @@
     credentials; ``env`` overrides variables (None removes one). Returns the
     CompletedProcess.
 
+``fake_sts``
+    A running fake STS, SSO portal and SSO OIDC (:class:`fake_sts.control.FakeSTS`),
+    linked to ``fake``: every credential it issues is added to the fake AppStream's
+    accepted credentials, with the same expiry. One server serves the whole session,
+    shares ``fake``'s CA (one AWS_CA_BUNDLE for both) and is reset before each test
+    (after ``fake``): the default user (``fake``'s default keys), no roles, tokens, faults
+    or calls. ``fake_sts.restrict_appstream()`` makes ``fake`` accept only what it issues.
+``start_fake_sts(*args, appstream=None, isolate=False, tls=True)``
+    Start a dedicated fake STS with command-line options; ``isolate=True`` serves the real
+    AWS host names in a private namespace (run clients with ``.run_inside()``). Stopped
+    when the test ends.
+
 Every test has a time limit (60 s unless ``@pytest.mark.time_limit(seconds)``) enforced
 with SIGALRM, so a hung client or server fails the test instead of the run.
 """
@@ -37,6 +49,7 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 from fake_appstream.control import FakeAppStream  # noqa: E402
+from fake_sts.control import FakeSTS  # noqa: E402
 
 AWS_CLI = "/usr/bin/aws"
 DEFAULT_TIME_LIMIT = 60
@@ -84,6 +97,40 @@ def fake(_session_fake):
         raise RuntimeError(f"the session's fake AppStream exited with status {status}:\n{log}")
     _session_fake.reset()
     return _session_fake
+
+
+@pytest.fixture(scope="session")
+def _session_fake_sts(fake_workdir, _session_fake):
+    server = FakeSTS.start(fake_workdir / "sts", appstream=_session_fake,
+                           tls_dir=fake_workdir / "tls")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_sts(fake, _session_fake_sts):
+    status = _session_fake_sts.process.poll()
+    if status is not None:
+        log = _session_fake_sts.log_file.read_text(errors="replace")
+        raise RuntimeError(f"the session's fake STS exited with status {status}:\n{log}")
+    _session_fake_sts.reset()
+    return _session_fake_sts
+
+
+@pytest.fixture
+def start_fake_sts(fake_workdir, tmp_path):
+    started = []
+
+    def start(*args, appstream=None, isolate=False, tls=True):
+        server = FakeSTS.start(tmp_path / f"fake-sts-{len(started)}", tls=tls, args=args,
+                               tls_dir=fake_workdir / "tls", appstream=appstream,
+                               isolate=isolate)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture
