@@ -321,9 +321,10 @@ static void answered(struct sts_client *c, const struct http_response *response)
                                       ? RETRY_CLASS_TRANSIENT
                                       : retry_classify(HTTP_OK, response->status, a.error_code))))
                         goto out;
-                finish(c, r, NULL, "%s %s failed: %s: %s (request id %s)", action, c->role_arn,
-                       a.error_code, a.error_message ? a.error_message : "no message",
-                       a.request_id ? a.request_id : "none");
+                /* The code and request id first: the message is STS's, and may be cut. */
+                finish(c, r, NULL, "%s %s failed: %.64s (request id %.64s): %.300s", action,
+                       c->role_arn, a.error_code, a.request_id ? a.request_id : "none",
+                       a.error_message ? a.error_message : "no message");
                 goto out;
         }
         if (creds_parse_time(a.expiration, &expires) < 0) {

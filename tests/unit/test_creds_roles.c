@@ -277,7 +277,7 @@ static void expect_sts_error(const char *code, long status, int r)
         ASSERT_TRUE(strstr(res.error, "profile 'role': AssumeRole " ROLE_A " failed") != NULL);
         ASSERT_TRUE(strstr(res.error, code) != NULL);
         ASSERT_TRUE(strstr(res.error, "it says no") != NULL);
-        ASSERT_TRUE(strstr(res.error, "request id 4fd8-request-id") != NULL);
+        ASSERT_TRUE(strstr(res.error, " (request id 4fd8-request-id): it says no") != NULL);
         ASSERT_TRUE(strstr(res.error, "secret") == NULL);
         ASSERT_EQ_INT(ft.n_log, r == -EAGAIN ? STS_MAX_ATTEMPTS : 1);
         close_chain();
