@@ -174,7 +174,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send_error(ApiError("InternalFailure", "The fake failed; see its log.", 500),
                              call)
         finally:
-            state.log_call(call)
+            self._log(call)
+
+    def _log(self, call):
+        """Logs call once, before its answer goes out: a client that reads the call log as
+        soon as it has its answer must find its own call there."""
+        if "seq" not in call:
+            self.server.state.log_call(call)
 
     def _operation(self):
         target = self.headers.get("X-Amz-Target", "")
@@ -210,14 +216,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call["fault"] = fault["kind"]
         self._fault(call, operation, params, fault)
 
-    def _answer(self, call, result):
-        call["status"], call["outcome"] = 200, "OK"
+    def _answer(self, call, result, outcome="OK"):
+        call["status"], call["outcome"] = 200, outcome
+        self._log(call)
         self._send(200, json.dumps(result).encode(), JSON_11,
                    [("x-amzn-RequestId", call["request_id"])])
 
     def _send_error(self, err, call):
         body, headers = self.server.state.error_wire(err)
         call["status"], call["outcome"] = err.status, err.code
+        self._log(call)
         self._send(err.status, json.dumps(body).encode(), JSON_11,
                    [("x-amzn-RequestId", call["request_id"]), *headers.items()])
 
@@ -234,13 +242,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if kind == "drop":
             self._answer(call, _dropped(state.execute(operation, params), params, fault,
-                                        state.rng))
-            call["outcome"] = kind
+                                        state.rng), outcome=kind)
             return
         if kind in LISTING_KINDS:
             result = state.describe_badly(params, fault)
-            self._answer(call, result)
-            call["outcome"] = kind
+            self._answer(call, result, outcome=kind)
             return
         result = self._fault_result(operation, params, fault)
         call["outcome"] = kind
@@ -249,6 +255,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         call["status"] = fault.get("status", 200)
+        self._log(call)
         rid = [("x-amzn-RequestId", call["request_id"])]
         if kind == "html":
             page = (b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>"
