@@ -8,9 +8,13 @@ session tokens, the web identity token, SSO access and refresh tokens, client se
 appears in anything the daemon wrote. Figures (refreshes seen, calls refused, recovery time)
 are printed for the closing note."""
 import os
+import sys
 import time
 
 from fake_sts.control import write_sso_cache
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fakes_creds"))
+from fake_imds import FakeIMDS  # noqa: E402
 from reconciler import (FAST, accepted, base_config, client_env, run, start_daemon,
                         wait_until)
 
@@ -292,3 +296,32 @@ def test_an_expired_session_is_exit_3_with_the_command_to_run(fake, fake_sts, tm
     assert fake_sts.calls("GetRoleCredentials") == []
     assert fake.calls() == []
     assert_no_secrets([result.stdout, result.stderr], [token])
+
+
+def test_a_login_session_profile_is_refused_and_never_falls_through_to_the_instance_role(
+        fake, tmp_path):
+    """A profile written by `aws login` holds only login_session. The daemon must say it
+    cannot use it, and must not quietly take the EC2 instance role instead, although one is
+    there to be taken."""
+
+    imds = FakeIMDS().start()
+    try:
+        write_aws_config(tmp_path, "[profile signed-in]\nlogin_session = "
+                         "arn:aws:iam::123456789012:user/someone\nregion = us-east-1\n")
+        cfg = base_config(fake, tmp_path)
+        env = client_env(fake, tmp_path / "home", AWS_ACCESS_KEY_ID=None,
+                         AWS_SECRET_ACCESS_KEY=None, AWS_SESSION_TOKEN=None,
+                         AWS_PROFILE="signed-in",
+                         AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url,
+                         AWS_CONFIG_FILE=str(tmp_path / "home" / ".aws" / "config"))
+        env = {k: v for k, v in env.items()
+               if v is not None and k != "AWS_EC2_METADATA_DISABLED"}
+
+        result = run(["-c", str(cfg), "list"], env, timeout=60)
+    finally:
+        imds.stop()
+
+    assert result.returncode == 3, result.stderr
+    assert "profile 'signed-in' signs in with login_session" in result.stderr
+    assert imds.requests == [], "the instance role was never asked"
+    assert fake.calls() == []
