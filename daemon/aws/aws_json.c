@@ -6,7 +6,6 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,30 +457,6 @@ int aws_json_call(struct aws_json_client *c, const char *operation, char *body,
 
 /* ---- Lifetime ---- */
 
-static int split_endpoint(struct aws_json_client *c)
-{
-        CURLU *u = curl_url();
-        char *host = NULL, *port = NULL, *path = NULL;
-        int r = -EINVAL;
-
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, c->url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
-                (void)curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
-                r = port ? asprintf(&c->host, "%s:%s", host, port) : asprintf(&c->host, "%s", host);
-                r = r < 0 ? -ENOMEM : 0;
-                if (r == 0 && !(c->path = strdup(path && *path ? path : "/")))
-                        r = -ENOMEM;
-        }
-        curl_free(host);
-        curl_free(port);
-        curl_free(path);
-        curl_url_cleanup(u);
-        return r;
-}
-
 int aws_json_client_new(const struct aws_json_options *opts, struct aws_json_client **ret,
                         char *err, size_t err_size)
 {
@@ -498,8 +473,9 @@ int aws_json_client_new(const struct aws_json_options *opts, struct aws_json_cli
         c->signing_name = strdup(opts->signing_name);
         c->target_prefix = strdup(opts->target_prefix);
         c->url = strdup(opts->endpoint);
-        r = c->region && c->signing_name && c->target_prefix && c->url ? split_endpoint(c)
-                                                                        : -ENOMEM;
+        r = c->region && c->signing_name && c->target_prefix && c->url
+                ? http_url_host_path(c->url, &c->host, &c->path)
+                : -ENOMEM;
         if (r == 0)
                 r = retry_config_from_env(getenv("AWS_MAX_ATTEMPTS"), getenv("AWS_RETRY_MODE"),
                                           &c->policy, err, err_size);

@@ -597,3 +597,31 @@ void http_client_free(struct http_client *client)
         uv_timer_stop(&client->timer);
         uv_close((uv_handle_t *)&client->timer, timer_closed);
 }
+
+int http_url_host_path(const char *url, char **ret_host, char **ret_path)
+{
+        CURLU *u = curl_url();
+        char *host = NULL, *port = NULL, *path = NULL;
+        int r = -EINVAL;
+
+        *ret_host = *ret_path = NULL;
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && *host &&
+            curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+                (void)curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
+                r = port ? asprintf(ret_host, "%s:%s", host, port) : asprintf(ret_host, "%s", host);
+                r = r < 0 ? -ENOMEM : 0;
+                if (r == 0 && !(*ret_path = strdup(path && *path ? path : "/"))) {
+                        free(*ret_host);
+                        *ret_host = NULL;
+                        r = -ENOMEM;
+                }
+        }
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+        curl_url_cleanup(u);
+        return r;
+}

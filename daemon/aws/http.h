@@ -80,6 +80,11 @@ int http_send(struct http_client *client, const struct http_request *request, ht
  * done callback. */
 const char *http_response_header(const struct http_response *response, const char *name);
 
+/* The Host header and the request path of url as a signer needs them: "host[:port]" (the
+ * port only when the URL names one) and the path, "/" when empty. Both are owned by the
+ * caller. Returns 0, -EINVAL (not a URL with a host) or -ENOMEM. */
+int http_url_host_path(const char *url, char **ret_host, char **ret_path);
+
 /* Number of transfers not yet completed. */
 size_t http_client_pending(const struct http_client *client);
 

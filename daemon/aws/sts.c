@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "aws_common.h"
 #include "creds_provider.h"
 #include "retry.h"
@@ -46,30 +44,6 @@ struct sts_client {
         void *userdata;
 };
 
-static int split_url(struct sts_client *c)
-{
-        CURLU *u = curl_url();
-        char *host = NULL, *port = NULL, *path = NULL;
-        int r = -EINVAL;
-
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, c->url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && *host &&
-            curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
-                (void)curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
-                r = port ? asprintf(&c->host, "%s:%s", host, port) : asprintf(&c->host, "%s", host);
-                r = r < 0 ? -ENOMEM : 0;
-                if (r == 0 && !(c->path = strdup(path && *path ? path : "/")))
-                        r = -ENOMEM;
-        }
-        curl_free(host);
-        curl_free(port);
-        curl_free(path);
-        curl_url_cleanup(u);
-        return r;
-}
-
 int sts_client_new(const struct sts_client_options *opts, struct sts_client **ret)
 {
         struct sts_client *c;
@@ -87,7 +61,7 @@ int sts_client_new(const struct sts_client_options *opts, struct sts_client **re
         c->rng = uv_hrtime() ^ 0x2545f4914f6cdd1dULL;
         c->url = strdup(opts->url);
         c->region = strdup(opts->region);
-        r = c->url && c->region ? split_url(c) : -ENOMEM;
+        r = c->url && c->region ? http_url_host_path(c->url, &c->host, &c->path) : -ENOMEM;
         if (r < 0) {
                 free(c->url);
                 free(c->region);
