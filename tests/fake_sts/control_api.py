@@ -31,17 +31,10 @@ import copy
 import sys
 import traceback
 
-
-class ControlError(Exception):
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
-
-def _object(body):
-    if not isinstance(body, dict):
-        raise ValueError("the request body must be a JSON object")
-    return body
+# The pieces both fakes' control APIs share: the error type, the body check, settings,
+# faults and the call log.
+from fake_appstream.control_api import (ControlError, _calls, _config,  # noqa: F401
+                                        _faults, _object)
 
 
 def _listing(name, records):
@@ -80,32 +73,6 @@ def _collection(state, head, method, body):
     if method != "GET":
         raise ControlError(405, f"{method} is not supported here")
     return _listing(key, records(state))
-
-
-def _config(state, method, body):
-    if method == "POST":
-        return state.apply_config(_object(body))
-    return state.config.as_dict()
-
-
-def _faults(state, method, body):
-    if method == "POST":
-        return state.faults.add(_object(body))
-    if method == "DELETE":
-        state.faults.clear()
-    return {"faults": state.faults.as_list()}
-
-
-def _calls(state, method, query):
-    if method == "DELETE":
-        state.calls.clear()
-        return {"calls": []}
-    try:
-        since = int(query.get("since", ["0"])[0])
-    except ValueError:
-        raise ValueError("since must be an integer") from None
-    operation = query.get("operation", [None])[0]
-    return {"calls": state.calls_since(since, operation)}
 
 
 def _clock(state, method, body):
