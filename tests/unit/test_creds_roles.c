@@ -198,9 +198,25 @@ static void test_credential_source(void)
         ASSERT_TRUE(logged(0, "headers", "Credential=AKIDENV/"));
         close_chain();
 
-        /* no credentials in the named source is an error, not a fall-through */
+        /* Ec2InstanceMetadata: the instance role's credentials sign the AssumeRole */
         unsetenv("AWS_ACCESS_KEY_ID");
         unsetenv("AWS_SECRET_ACCESS_KEY");
+        unsetenv("AWS_EC2_METADATA_DISABLED");
+        set_config("[profile role]\nrole_arn = " ROLE_A "\ncredential_source = Ec2InstanceMetadata\n");
+        open_chain("role");
+        fake_push_imds(&ft, "ASIAINSTANCE", "2024-01-01T06:00:00Z");
+        fake_push(&ft, HTTP_OK, 200, sts_ok("AssumeRole", "ASIAFROMIMDS", "2024-01-01T01:00:00Z"));
+        run_get(&loop, chain, &res);
+        ASSERT_EQ_INT(res.r, 0);
+        ASSERT_STREQ(res.key, "ASIAFROMIMDS");
+        ASSERT_EQ_INT(ft.n_log, 4);
+        ASSERT_TRUE(logged(3, "headers", "Credential=ASIAINSTANCE/"));
+        ASSERT_TRUE(logged(3, "headers", "X-Amz-Security-Token: token-of-ASIAINSTANCE\n"));
+        close_chain();
+        setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+
+        /* no credentials in the named source is an error, not a fall-through */
+        set_config("[profile role]\nrole_arn = " ROLE_A "\ncredential_source = Environment\n");
         resolve("role");
         ASSERT_EQ_INT(res.r, -ENOKEY);
         ASSERT_TRUE(strstr(res.error, "credential_source (env) has no credentials") != NULL);
