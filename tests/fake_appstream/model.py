@@ -10,13 +10,25 @@ Input validation follows what the Coral framework does in front of a JSON 1.1 se
 a value of the wrong JSON type is a ``SerializationException`` (the request cannot be
 deserialised into the model's types), while a well-typed value that breaks a constraint
 (required, length, range, enum, pattern) is a ``ValidationException`` listing every
-violation with the member path in lower camel case (``names.1.member``).
+violation with the member path in lower camel case (``names.1.member``). A value that
+is not a string is shown as Java shows it (``[a, b]``, ``{k=v}``). A map's keys and values
+are judged together, as Coral does: one violation for all its bad keys (``Map keys must
+satisfy constraint: [...]``) and one for all its bad values (``Map value must satisfy
+constraint: [...]``), the value shown being the whole map.
+
+Patterns are the model's Java regular expressions. The Unicode classes they use
+(``\\p{L}``, ``\\p{Z}``, ``\\p{N}`` in the tag shapes, or any other general category)
+are spelled out as code point ranges from Python's Unicode database, so a tag key such as
+``aws:x`` or ``a*b`` is refused exactly as the model says.
 """
 
+import functools
 import json
 import os
 import pathlib
 import re
+import sys
+import unicodedata
 
 from .errors import ApiError, validation
 
@@ -53,13 +65,87 @@ def _json_type(value):
     return "structure or map"
 
 
+@functools.lru_cache(maxsize=None)
+def _category_ranges():
+    """General category (one letter and two letters) -> code point ranges, in order."""
+    ranges = {}
+    for code in range(sys.maxunicode + 1):
+        full = unicodedata.category(chr(code))
+        for category in (full[0], full):
+            spans = ranges.setdefault(category, [])
+            if spans and spans[-1][1] == code - 1:
+                spans[-1][1] = code
+            else:
+                spans.append([code, code])
+    return ranges
+
+
+def _category_class(category):
+    """The members of a Unicode general category, as the inside of a character class."""
+    spans = _category_ranges().get(category)
+    if spans is None:
+        raise re.error(f"unknown Unicode category {category!r}")
+
+    def char(code):
+        return f"\\U{code:08x}"
+
+    return "".join(char(a) if a == b else f"{char(a)}-{char(b)}" for a, b in spans)
+
+
+_UNICODE_CLASS = re.compile(r"\\(\\|p\{(\w+)\})")
+
+
+def _java_to_python(pattern):
+    """Java's \\p{X} general categories spelled out; the rest reads the same in Python."""
+    out, pos, depth = [], 0, 0
+    for match in _UNICODE_CLASS.finditer(pattern):
+        before = pattern[pos:match.start()]
+        out.append(before)
+        depth += _class_depth(before)
+        pos = match.end()
+        if match.group(2) is None:
+            out.append(match.group(0))
+            continue
+        inner = _category_class(match.group(2))
+        out.append(inner if depth > 0 else f"[{inner}]")
+    out.append(pattern[pos:])
+    return "".join(out)
+
+
+def _class_depth(text):
+    """How many character classes text opens minus those it closes (escapes skipped)."""
+    depth, escaped = 0, False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+    return depth
+
+
 def _compile_pattern(pattern):
-    # Java patterns with \p{...} classes have no Python equivalent; those shapes are
-    # only reached by operations the fake answers minimally, so their pattern is skipped.
     try:
-        return re.compile(pattern)
+        return re.compile(_java_to_python(pattern) if "\\p{" in pattern else pattern)
     except re.error:
+        # A construct Java has and Python lacks: the shape's pattern is not checked.
         return None
+
+
+def _java_text(value):
+    """A value as Java's toString shows it in Coral's messages."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_java_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_java_text(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class ApiModel:
@@ -146,25 +232,42 @@ class ApiModel:
         if not isinstance(value, dict):
             raise self._type_error("a map", value, path)
         self._check_length(shape, len(value), value, path, problems)
+        bad_keys, bad_values = [], []
         for key, item in value.items():
-            self._check(shape["key"]["shape"], key, f"{path}.key", problems)
-            self._check(shape["value"]["shape"], item, f"{path}.{key}", problems)
+            for found, side, item_path, member in ((bad_keys, "key", f"{path}.key", key),
+                                                   (bad_values, "value", f"{path}.{key}", item)):
+                side_shape = shape[side]["shape"]
+                if self.shapes[side_shape]["type"] != "string":
+                    self._check(side_shape, member, item_path, problems)
+                    continue
+                for constraint in self._string_constraints(side_shape, member, item_path):
+                    if constraint not in found:
+                        found.append(constraint)
+        shown = _java_text(value)
+        for found, what in ((bad_keys, "Map keys"), (bad_values, "Map value")):
+            if found:
+                problems.append(
+                    f"Value '{shown}' at '{path}' failed to satisfy constraint: "
+                    f"{what} must satisfy constraint: [{', '.join(found)}]"
+                )
 
     def _check_string(self, shape_name, shape, value, path, problems):
+        for constraint in self._string_constraints(shape_name, value, path):
+            problems.append(f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                            f"{constraint}")
+
+    def _string_constraints(self, shape_name, value, path):
+        """The constraints of a string shape that value breaks ("Member must ...")."""
         if not isinstance(value, str):
             raise self._type_error("a string", value, path)
-        self._check_length(shape, len(value), value, path, problems)
+        shape = self.shapes[shape_name]
+        out = self._length_constraints(shape, len(value))
         if "enum" in shape and value not in shape["enum"]:
-            problems.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
-                f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]"
-            )
+            out.append(f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]")
         pattern = self._pattern(shape_name, shape["pattern"]) if "pattern" in shape else None
         if pattern is not None and not pattern.fullmatch(value):
-            problems.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
-                f"Member must satisfy regular expression pattern: {shape['pattern']}"
-            )
+            out.append(f"Member must satisfy regular expression pattern: {shape['pattern']}")
+        return out
 
     def _check_integer(self, shape_name, shape, value, path, problems):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -189,17 +292,19 @@ class ApiModel:
             raise self._type_error("a timestamp in epoch seconds", value, path)
 
     def _check_length(self, shape, length, value, path, problems):
-        shown = value if isinstance(value, str) else json.dumps(value)
+        shown = _java_text(value)
+        for constraint in self._length_constraints(shape, length):
+            problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: "
+                            f"{constraint}")
+
+    @staticmethod
+    def _length_constraints(shape, length):
+        out = []
         if "min" in shape and length < shape["min"]:
-            problems.append(
-                f"Value '{shown}' at '{path}' failed to satisfy constraint: "
-                f"Member must have length greater than or equal to {shape['min']}"
-            )
+            out.append(f"Member must have length greater than or equal to {shape['min']}")
         if "max" in shape and length > shape["max"]:
-            problems.append(
-                f"Value '{shown}' at '{path}' failed to satisfy constraint: "
-                f"Member must have length less than or equal to {shape['max']}"
-            )
+            out.append(f"Member must have length less than or equal to {shape['max']}")
+        return out
 
     def conformance(self, shape_name, value, path="$"):
         """List how an output value departs from the model (unknown members, wrong types,
