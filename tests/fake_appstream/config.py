@@ -7,6 +7,10 @@ Every key, its default and its meaning:
     ARNs carry it.
 ``account_id`` (``123456789012``)
     Account in builder ARNs.
+``caller_arn`` (null)
+    The identity ``AccessDeniedException`` messages name (see denies.py); null is
+    ``arn:aws:iam::<account_id>:user/appstream-agent-reconciler``. The fake does not tie
+    identities to access keys: every caller is this one.
 ``latest_version`` (``09-05-2025``)
     The newest agent AWS ships. ``[LATEST]`` starts move a builder to it, and a builder's
     ``LatestAppstreamAgentVersion`` is ``TRUE`` exactly when its version is not older.
@@ -50,6 +54,7 @@ import copy
 DEFAULTS = {
     "region": "us-east-1",
     "account_id": "123456789012",
+    "caller_arn": None,
     "latest_version": "09-05-2025",
     "durations": {"stopping": 1.0, "pending": 1.0, "updating_agent": 2.0},
     "page_size": 25,
@@ -160,6 +165,6 @@ class Config:
             return _choice(value, key, ERROR_FORMATS)
         if key == "auth_error_status":
             return _choice(value, key, (400, 403))
-        if key == "watch_state":
+        if key in ("watch_state", "caller_arn"):
             return None if value is None else _text(value, key)
         return _seed(value, key)

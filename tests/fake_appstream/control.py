@@ -124,6 +124,50 @@ class ControlClient:
     def delete_builder(self, name):
         self.request("DELETE", "/_fake/builders/" + urllib.parse.quote(name, safe=""))
 
+    # ---- tags and denies -----------------------------------------------------------
+
+    def _tags_path(self, name):
+        return "/_fake/builders/" + urllib.parse.quote(name, safe="") + "/tags"
+
+    def tags(self, name):
+        """A builder's tags, as ListTagsForResource answers them."""
+        return self.request("GET", self._tags_path(name))["tags"]
+
+    def tag(self, name, tags=None, **more):
+        """Add or overwrite tags as an external actor would; keys that are no Python
+        names (``appstream-agent-reconciler:hold``) go in the `tags` dict. Returns all
+        the builder's tags."""
+        return self.request("POST", self._tags_path(name),
+                            {"tags": {**(tags or {}), **more}})["tags"]
+
+    def untag(self, name, *keys):
+        """Remove these tag keys (absent ones are no error); returns the tags left."""
+        return self.request("POST", self._tags_path(name), {"remove": list(keys)})["tags"]
+
+    def deny(self, operations, tag_key=None, tag_value=None, names=None, reason="explicit"):
+        """Refuse calls as an IAM policy would (see fake_appstream.denies): `operations`
+        on builders tagged `tag_key` (with `tag_value`, or any value when None) at the
+        time of the call, and/or on the builders `names`; with neither, every call to
+        them. reason: "explicit" or "no_allow" (the message's wording). Returns the deny
+        with its id."""
+        if isinstance(operations, str):
+            operations = [operations]
+        spec = {"operations": list(operations), "reason": reason}
+        if tag_key is not None:
+            spec["tag_key"] = tag_key
+        if tag_value is not None:
+            spec["tag_value"] = tag_value
+        if names is not None:
+            spec["names"] = [names] if isinstance(names, str) else list(names)
+        return self.request("POST", "/_fake/denies", spec)
+
+    def denies(self):
+        """The denies in force, each with how often it ``fired``."""
+        return self.request("GET", "/_fake/denies")["denies"]
+
+    def clear_denies(self):
+        self.request("DELETE", "/_fake/denies")
+
     # ---- settings, credentials, faults ---------------------------------------------
 
     def config(self, **changes):
@@ -182,7 +226,8 @@ class ControlClient:
         return self.request("POST", "/_fake/clock", {"manual": manual})
 
     def reset(self):
-        """Back to the start-up state: settings, fleet, credentials; no faults, no calls."""
+        """Back to the start-up state: settings, fleet, credentials; no faults, denies or
+        calls."""
         self.request("POST", "/_fake/reset")
 
     def wait_for_state(self, name, states, timeout=10.0, interval=0.05):
@@ -204,7 +249,7 @@ class FakeAppStream(ControlClient):
     """A fake server running as a child process, plus what a client needs to reach it.
 
     Attributes: ``url`` (base URL), ``ca_file`` (CA to trust, None for plain HTTP),
-    ``tls_dir``, ``region``, ``credentials`` (the :class:`Credentials` that ``env()``
+    ``tls_dir``, ``region``, ``account_id``, ``credentials`` (the :class:`Credentials` that ``env()``
     hands out: the first accepted entry, updated by ``set_credentials``; None when no
     credentials are accepted), ``process``,
     ``log_file`` (the server's stderr).
@@ -242,7 +287,7 @@ class FakeAppStream(ControlClient):
         return cls(process, url, ca_file, tls_dir if tls else None, log_file)
 
     def _learn_settings(self):
-        self.region = self.config()["region"]
+        self.config()  # learns region and account_id
         self._learn_credentials(self.accepted_credentials())
 
     def _learn_credentials(self, table):
@@ -275,7 +320,7 @@ class FakeAppStream(ControlClient):
 
     def config(self, **changes):
         settings = super().config(**changes)
-        self.region = settings["region"]
+        self.region, self.account_id = settings["region"], settings["account_id"]
         return settings
 
     def env(self, **overrides):

@@ -12,18 +12,27 @@
 ``POST /_fake/builders/N``  change members/knobs as an external actor would (a ``State``
                             cancels the transition under way); ``{"delete": true}`` deletes
 ``DELETE /_fake/builders/N`` delete
+``GET /_fake/builders/N/tags`` ``{"tags": {...}}``: the builder's tags
+``POST /_fake/builders/N/tags`` ``{"tags": {"k": "v"}, "remove": ["k2"]}`` adds or overwrites
+                            the tags given, then removes the keys listed (as TagResource
+                            and UntagResource would, without the model's checks or the
+                            50-tag limit); answers ``{"tags": {...}}``. The ``tags`` knob
+                            (``POST /_fake/builders/N``) replaces the whole set.
 ``GET|POST /_fake/config``  read / change settings (see config.py); answers all settings
 ``GET|POST /_fake/credentials`` read / replace the accepted credentials:
                             ``{"credentials": [{"access_key_id", "secret_access_key",
                             "session_token"?, "expiration"? | "expires_in"?}]}``; or
                             ``{"add": [...]}`` accepts more (same access key id: replaced)
 ``GET|POST|DELETE /_fake/faults`` list / add one (see faults.py) / remove all
+``GET|POST|DELETE /_fake/denies`` list (``{"denies": [...]}``, each with its ``fired``
+                            count) / add one (see denies.py; answers it with its ``id``) /
+                            remove all
 ``GET /_fake/calls``        ``{"calls": [...]}``, optionally ``?since=SEQ&operation=Op``;
                             ``DELETE`` empties the log
 ``GET|POST /_fake/clock``   ``{"advance": seconds}`` and/or ``{"manual": bool}``; answers
                             ``{"now", "manual", "wall"}``
 ``POST /_fake/reset``       back to the start-up settings, fleet and credentials; faults,
-                            calls and pagination tokens are forgotten
+                            denies, calls and pagination tokens are forgotten
 ==========================  ===================================================================
 
 Errors: 400 ``{"error": "..."}`` for a bad request, 404 for an unknown path or builder.
@@ -57,6 +66,10 @@ def _builders(state, method, rest, body):
             return {"names": _add_builders(fleet, _object(body))}
         raise ControlError(405, f"{method} is not supported here")
     name = urllib.parse.unquote(rest[0])
+    if rest[1:] == ["tags"]:
+        return _tags(fleet, method, name, body)
+    if len(rest) > 1:
+        raise ControlError(404, f"no such control endpoint under builder {name!r}")
     if method == "GET":
         for item in fleet.snapshot():
             if item["Name"] == name:
@@ -71,6 +84,18 @@ def _builders(state, method, rest, body):
     fleet.tick()
     fleet.update(name, spec)
     return fleet.render(fleet.builders[name])
+
+
+def _tags(fleet, method, name, body):
+    if method == "POST":
+        body = _object(body)
+        unknown = set(body) - {"tags", "remove"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}")
+        return {"tags": fleet.retag(name, body.get("tags", {}), body.get("remove", []))}
+    if method != "GET":
+        raise ControlError(405, f"{method} is not supported here")
+    return {"tags": fleet.retag(name, {}, [])}
 
 
 def _add_builders(fleet, body):
@@ -115,6 +140,14 @@ def _faults(state, method, body):
     if method == "DELETE":
         state.faults.clear()
     return {"faults": state.faults.as_list()}
+
+
+def _denies(state, method, body):
+    if method == "POST":
+        return state.denies.add(_object(body))
+    if method == "DELETE":
+        state.denies.clear()
+    return {"denies": state.denies.as_list()}
 
 
 def _calls(state, method, query):
@@ -171,6 +204,8 @@ def handle(state, method, path, query, body):
                 return 200, _credentials(state, method, body)
             if head == "faults":
                 return 200, _faults(state, method, body)
+            if head == "denies":
+                return 200, _denies(state, method, body)
             if head == "calls":
                 return 200, _calls(state, method, query)
             if head == "clock":

@@ -7,6 +7,10 @@ A fault is an object with a ``kind`` and optional matching and repetition keys:
     ``server_error``  error, default ``InternalServerError`` / 500
     ``unavailable``   error, default ``ServiceUnavailable`` / 503
     ``error``         error with the ``code``, ``status`` and ``message`` given
+    ``access_denied`` ``AccessDeniedException`` / 400 with IAM's message for this call
+                      (see denies.py): ``reason`` ``explicit`` (default) or ``no_allow``;
+                      ``message`` and ``status`` override. For a deny that follows a
+                      builder's tags, use a deny (``POST /_fake/denies``) instead.
     ``reset``         the connection is closed (RST) without an answer
     ``slow``          the answer comes after ``delay`` seconds (default 2.0)
     ``truncated``     the JSON body is cut in half; ``mode`` ``body`` (default) sends a
@@ -67,7 +71,7 @@ _ERROR_DEFAULTS = {
     "unavailable": ("ServiceUnavailable", 503,
                     "The service is unavailable. Try again later."),
 }
-ERROR_KINDS = set(_ERROR_DEFAULTS) | {"error"}
+ERROR_KINDS = set(_ERROR_DEFAULTS) | {"error", "access_denied"}
 LISTING_KINDS = {"duplicate", "repeat_token", "empty_pages", "drop"}
 # Listing faults that only a page continuing a listing (a request with a NextToken) meets.
 CONTINUATION_KINDS = {"duplicate", "repeat_token"}
@@ -81,6 +85,7 @@ _EXTRA = {
     "html": {"status"},
     "oversize": {"size"},
     "duplicate": {"builder", "members"},
+    "access_denied": {"reason", "message", "status"},
     "drop": {"builder"},
 }
 
@@ -107,7 +112,18 @@ def _names(spec, key, allowed=None):
 
 def _extra(kind, spec):
     out = {}
-    if kind in ERROR_KINDS:
+    if kind == "access_denied":
+        out["code"] = "AccessDeniedException"
+        out["status"] = _int(spec, "status", 400, 400)
+        out["message"] = spec.get("message")
+        out["reason"] = spec.get("reason", "explicit")
+        if out["status"] > 599:
+            raise ValueError("status must be between 400 and 599")
+        if out["message"] is not None and not isinstance(out["message"], str):
+            raise ValueError("message must be a string")
+        if out["reason"] not in ("explicit", "no_allow"):
+            raise ValueError("reason must be 'explicit' or 'no_allow'")
+    elif kind in ERROR_KINDS:
         code, status, message = _ERROR_DEFAULTS.get(kind, (None, None, ""))
         out["code"] = spec.get("code", code)
         out["status"] = spec.get("status", status)
@@ -169,7 +185,7 @@ class FaultTable:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {sorted(KINDS)}")
         allowed = _COMMON | _EXTRA.get(kind, set())
-        if kind in ERROR_KINDS:
+        if kind in ERROR_KINDS and kind != "access_denied":
             allowed |= _EXTRA["error"]
         unknown = set(spec) - allowed
         if unknown:

@@ -37,7 +37,9 @@ Per-builder knobs (snake_case keys next to the API members when a builder is def
     ``"TRUE"``/``"FALSE"`` forces ``LatestAppstreamAgentVersion`` until the next
     completed start; null computes it from the version.
 ``tags``
-    The builder's tags, answered by ListTagsForResource.
+    The builder's tags: what ListTagsForResource answers, TagResource and UntagResource
+    change, and the denies of denies.py judge. Set through the control API they replace
+    the whole set, and need only be strings: like names, they may be what AWS never allows.
 
 A builder defined without ``AppstreamAgentVersion`` runs the latest agent; members not
 given take realistic defaults (see ``default_fields``), and ``None`` leaves one out.
@@ -48,6 +50,23 @@ account and the name unless set. ``Name`` may be any string, even one AWS never 
 (empty, a million characters, control characters): the control API defines builders
 without the model's checks, as a broken or hostile service could answer them. Calls naming
 such a builder still meet the model's validation, as they would at AWS.
+
+Tagging (ListTagsForResource, TagResource, UntagResource) takes a builder's ARN,
+``arn:aws:appstream:REGION:ACCOUNT:image-builder/NAME`` (or the ``Arn`` member it was given).
+The model checks the ARN's form, the keys (1 to 128 characters, letters, digits, spaces
+and ``_ . : / = + - @``, no ``aws:`` prefix), the values (0 to 256 of the same) and the
+counts (1 to 50 tags or keys a call). The fake then answers:
+
+* An ARN of no builder it holds (one of another region, another account, another service,
+  another resource type such as ``fleet/`` or ``image/``, or a builder that does not
+  exist): ``ResourceNotFoundException``, the only error the model lists for all three
+  calls. AWS's answer for another account or service is not documented; it may well be
+  ``AccessDeniedException`` there.
+* TagResource adds or overwrites; a builder may carry at most 50 tags, so a call that
+  would leave more is ``LimitExceededException`` (the model's error for it; the message
+  is the fake's) and changes nothing. Both answer ``{}``.
+* UntagResource removes the keys given; a key the builder does not have is no error.
+* ListTagsForResource answers ``{"Tags": {...}}``, ``{}`` inside when there are none.
 
 The listing faults of faults.py (``duplicate``, ``repeat_token``, ``empty_pages``) shape
 DescribeImageBuilders answers the way AWS never does: see ``describe_badly``.
@@ -90,6 +109,7 @@ KNOBS = {
 }
 
 DEFAULT_IMAGE = "AppStream-WinServer2019-06-12-2023"
+MAX_TAGS = 50
 _VERSION = re.compile(r"(\d{2})-(\d{2})-(\d{4})")
 _DAY = 86400.0
 
@@ -247,6 +267,18 @@ class Fleet:
         builder.knobs.update(knobs)
         if "State" in fields:
             builder.timeline.clear()
+
+    def retag(self, name, add, remove):
+        """Add or overwrite the tags `add`, then remove the keys `remove`, as an external
+        actor would (no model checks, no limit); return the tags."""
+        builder = self._get(name)
+        add = _check_knob("tags", add)
+        if not isinstance(remove, list) or not all(isinstance(k, str) for k in remove):
+            raise ValueError("remove must be a list of tag keys")
+        builder.knobs["tags"].update(add)
+        for key in remove:
+            builder.knobs["tags"].pop(key, None)
+        return copy.deepcopy(builder.knobs["tags"])
 
     def delete(self, name):
         self._get(name)
@@ -482,13 +514,40 @@ class Fleet:
             result["NextToken"] = token
         return result
 
-    def list_tags(self, params):
-        """ListTagsForResource for builder ARNs."""
-        arn = params["ResourceArn"]
+    def by_arn(self, arn):
+        """The builder whose ARN is arn, or None."""
         for builder in self.builders.values():
-            if self.render(builder)["Arn"] == arn:
-                return {"Tags": copy.deepcopy(builder.knobs["tags"])}
-        raise not_found("resource", arn)
+            if builder.fields.get("Arn", self.arn(builder.name)) == arn:
+                return builder
+        return None
+
+    def _tagged(self, arn):
+        builder = self.by_arn(arn)
+        if builder is None:
+            raise not_found("resource", arn)
+        return builder
+
+    def list_tags(self, params):
+        """ListTagsForResource."""
+        return {"Tags": copy.deepcopy(self._tagged(params["ResourceArn"]).knobs["tags"])}
+
+    def tag(self, params):
+        """TagResource."""
+        builder = self._tagged(params["ResourceArn"])
+        merged = {**builder.knobs["tags"], **params["Tags"]}
+        if len(merged) > MAX_TAGS:
+            raise ApiError("LimitExceededException",
+                           f"The resource {params['ResourceArn']} would have {len(merged)} "
+                           f"tags; a resource can have at most {MAX_TAGS}.")
+        builder.knobs["tags"] = merged
+        return {}
+
+    def untag(self, params):
+        """UntagResource."""
+        builder = self._tagged(params["ResourceArn"])
+        for key in params["TagKeys"]:
+            builder.knobs["tags"].pop(key, None)
+        return {}
 
     # ---- pagination ------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ Wire behaviour of the API (what AWS JSON 1.1 services do):
   type or target prefix, or an operation the fake does not serve, is
   ``UnknownOperationException`` (400): the framework cannot tell which operation is meant.
 * Then, in order: SigV4 (see sigv4.py), JSON decoding (``SerializationException``),
-  validation against the model (see model.py), faults (see faults.py), the operation.
+  validation against the model (see model.py), IAM-style denies (``AccessDeniedException``,
+  see denies.py), faults (see faults.py), the operation.
 * Every answer carries ``x-amzn-RequestId`` (a fresh UUID), ``Content-Type:
   application/x-amz-json-1.1``, ``Content-Length`` and ``Date`` (RFC 1123, from the
   server's possibly offset wall clock). Errors add ``x-amzn-ErrorType`` and the body
@@ -20,7 +21,9 @@ Every API request, whatever its outcome, is logged (see ``GET /_fake/calls``) wi
 ``time`` (simulation clock), ``wall``, ``operation``, ``names``, ``params``, ``status``,
 ``outcome`` (``OK``, the error code, or the fault kind for non-error faults), ``fault``,
 ``request_id``, ``access_key_id`` (as claimed in the Authorization header), ``user_agent``
-and ``peer`` (client address and port: one peer for several calls shows keep-alive).
+and ``peer`` (client address and port: one peer for several calls shows keep-alive); a call
+a deny refused also has ``denied_by``, the deny's id (its outcome is
+``AccessDeniedException``).
 """
 
 import email.utils
@@ -208,6 +211,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call["names"] = names_in(params)
         if state.config.watch_state and operation in ("StopImageBuilder", "StartImageBuilder"):
             call["state_on_disk"] = state.state_on_disk(params["Name"])
+        denial = state.denial(operation, params)
+        if denial is not None:
+            call["denied_by"] = denial[0]["id"]
+            raise denial[1]
         fault = state.pick_fault(operation, call["names"],
                                  continuation=bool(params.get("NextToken")))
         if fault is None:
@@ -234,6 +241,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _fault(self, call, operation, params, fault):
         state = self.server.state
         kind = fault["kind"]
+        if kind == "access_denied":
+            error = state.denied_error(operation, params, fault["reason"])
+            raise ApiError(error.code, fault["message"] or error.message, fault["status"])
         if kind in ERROR_KINDS:
             raise ApiError(fault["code"], fault["message"], fault["status"])
         if kind == "slow":

@@ -1,5 +1,5 @@
 """Everything one fake server knows, behind one lock: settings, clocks, fleet,
-credentials, faults and the call log. ``reset()`` returns to the start-up state."""
+credentials, faults, denies and the call log. ``reset()`` returns to the start-up state."""
 
 import copy
 import itertools
@@ -7,8 +7,10 @@ import json
 import random
 import threading
 
+from . import denies
 from .clock import Clocks
 from .config import Config
+from .errors import ApiError
 from .faults import FaultTable
 from .fleet import Fleet
 from .model import ApiModel
@@ -20,7 +22,10 @@ OPERATIONS = (
     "StartImageBuilder",
     "DescribeImages",
     "ListTagsForResource",
+    "TagResource",
+    "UntagResource",
 )
+BUILDER_PREFIX = "image-builder/"
 READ_ONLY = {"DescribeImageBuilders", "DescribeImages", "ListTagsForResource"}
 
 
@@ -46,6 +51,7 @@ class FakeState:
                 self.fleet.generate(**seed_fleet)
             self.credentials = CredentialTable(credentials, self.clocks.wall())
             self.faults = FaultTable(OPERATIONS)
+            self.denies = denies.DenyTable(OPERATIONS)
             self.calls = []
             self._call_seq = itertools.count(1)
             self.rng = random.Random(self.config.seed)
@@ -106,7 +112,54 @@ class FakeState:
                 return self.fleet.start(params["Name"], params.get("AppstreamAgentVersion"))
             if operation == "DescribeImages":
                 return self.fleet.describe_images(params)
+            if operation == "TagResource":
+                return self.fleet.tag(params)
+            if operation == "UntagResource":
+                return self.fleet.untag(params)
             return self.fleet.list_tags(params)
+
+    def caller_arn(self):
+        """The identity AccessDeniedException messages name."""
+        with self.lock:
+            return (self.config.caller_arn
+                    or f"arn:aws:iam::{self.config.account_id}:user/appstream-agent-reconciler")
+
+    def _resource(self, operation, params):
+        """(builder name, its ARN, its tags or None) a call acts on; the name is None when
+        the ARN is not one of a builder of this region and account."""
+        if operation in ("StopImageBuilder", "StartImageBuilder"):
+            name = params["Name"]
+            builder = self.fleet.builders.get(name)
+            arn = self.fleet.render(builder)["Arn"] if builder else self.fleet.arn(name)
+        else:
+            arn = params["ResourceArn"]
+            builder = self.fleet.by_arn(arn)
+            prefix = self.fleet.arn("")
+            name = builder.name if builder else (arn[len(prefix):] if arn.startswith(prefix)
+                                                 else None)
+        return name, arn, (builder.knobs["tags"] if builder else None)
+
+    def denial(self, operation, params):
+        """(deny, AccessDeniedException) when a deny refuses this call, else None."""
+        with self.lock:
+            self.fleet.tick()
+            name = arn = tags = None
+            if operation in denies.SINGLE_RESOURCE:
+                name, arn, tags = self._resource(operation, params)
+            deny = self.denies.match(operation, name, tags)
+            if deny is None:
+                return None
+            text = denies.message(self.caller_arn(), operation, arn, deny["reason"])
+            return deny, ApiError("AccessDeniedException", text)
+
+    def denied_error(self, operation, params, reason="explicit"):
+        """The AccessDeniedException this call would meet, for the access_denied fault."""
+        with self.lock:
+            arn = None
+            if operation in denies.SINGLE_RESOURCE:
+                arn = self._resource(operation, params)[1]
+            return ApiError("AccessDeniedException",
+                            denies.message(self.caller_arn(), operation, arn, reason))
 
     def describe_badly(self, params, fault):
         """DescribeImageBuilders as a listing fault answers it (see faults.py)."""
@@ -116,6 +169,8 @@ class FakeState:
     def preview(self, operation, params):
         """What a mutating call would answer about its builder, without performing it."""
         with self.lock:
+            if operation in ("TagResource", "UntagResource"):
+                return {}
             self.fleet.tick()
             builder = self.fleet.builders.get(params.get("Name"))
             if builder is None:
@@ -145,9 +200,16 @@ class FakeState:
 
 
 def names_in(params):
-    """Builder names a request refers to, for the call log and fault matching."""
+    """Builder names a request refers to, for the call log and fault matching: a
+    ``Name``, the ``Names``, or the name in a builder ARN (``...:image-builder/NAME``)."""
     if isinstance(params.get("Name"), str):
         return [params["Name"]]
+    arn = params.get("ResourceArn")
+    if isinstance(arn, str):
+        parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[2] == "appstream" and parts[5].startswith(BUILDER_PREFIX):
+            return [parts[5][len(BUILDER_PREFIX):]]
+        return []
     names = params.get("Names")
     if isinstance(names, list):
         return [n for n in names if isinstance(n, str)]
