@@ -18,10 +18,12 @@ What it does, module by module:
 * sigv4.py - SigV4 verification with botocore, and the errors AWS gives for each failure.
 * model.py - request validation against the reference model (SerializationException,
   ValidationException).
-* fleet.py - builders, their state machine, fault knobs, pagination. Its docstring says
+* fleet.py - builders, their state machine, fault knobs, tags, pagination. Its docstring says
   which error each wrong-state call gets, and why.
 * faults.py - throttling, 5xx, connection resets, slow, truncated, HTML and oversize
   answers on demand.
+* denies.py - AccessDeniedException as IAM policies give it, by operation, builder name
+  or the builder's tags at the time of the call.
 * config.py - every run-time setting and its default.
 * control_api.py - the control endpoints.
 * tls.py - the throwaway CA and server certificate.

@@ -25,6 +25,7 @@ def _parser():
     p.add_argument("--tls-dir", metavar="DIR",
                    help="serve HTTPS with a throwaway CA in DIR (made if missing; DIR/ca.pem)")
     p.add_argument("--region", default=DEFAULTS["region"])
+    p.add_argument("--account-id", default=DEFAULTS["account_id"], help="account in ARNs")
     p.add_argument("--access-key", default=DEFAULT_ACCESS_KEY_ID)
     p.add_argument("--secret-key", default=DEFAULT_SECRET_ACCESS_KEY)
     p.add_argument("--session-token", help="require this session token with the key")
@@ -57,6 +58,7 @@ def _parser():
 def _state(args):
     settings = {
         "region": args.region,
+        "account_id": args.account_id,
         "latest_version": args.latest_version,
         "page_size": args.page_size,
         "durations": {"stopping": args.stopping_duration, "pending": args.pending_duration,
