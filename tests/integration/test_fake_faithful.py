@@ -221,12 +221,17 @@ def test_botocore_parses_every_member_the_fake_sends(fake):
         "DescribeImages": client.describe_images(),
         "ListTagsForResource": client.list_tags_for_resource(
             ResourceArn=fake.builder("failing")["Arn"]),
+        "TagResource": client.tag_resource(ResourceArn=fake.builder("var-03")["Arn"],
+                                           Tags={"env": "prod"}),
+        "UntagResource": client.untag_resource(ResourceArn=fake.builder("var-03")["Arn"],
+                                               TagKeys=["env"]),
     }
 
     reference = _reference_service()
     botocore_model = client.meta.service_model
     dropped = set()
     assert len(bodies) == len(results)
+    assert set(results) == set(reference.operation_names)
     for raw, (operation, result) in zip(bodies, results.items()):
         ref_shape = reference.operation_model(operation).output_shape
         assert _model_problems(raw, ref_shape, operation) == []
@@ -273,6 +278,12 @@ def test_botocore_sees_the_right_error_codes(fake, error_format):
          "ResourceNotFoundException"),
         (lambda: client.describe_images(Names=["a"], Arns=["arn:aws:appstream:us-east-1::image/a"]),
          "InvalidParameterCombinationException"),
+        (lambda: client.list_tags_for_resource(
+            ResourceArn="arn:aws:appstream:us-east-1:123456789012:image-builder/missing"),
+         "ResourceNotFoundException"),
+        (lambda: client.tag_resource(ResourceArn=fake.builder("running")["Arn"],
+                                     Tags={f"k{i}": "" for i in range(51)}),
+         "ValidationException"),
     ]
     for call, code in cases:
         response = _error(call)
