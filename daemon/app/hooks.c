@@ -529,12 +529,6 @@ void hooks_notify(struct hooks *h, enum log_event ev, const struct log_fields *f
         start_next(h);
 }
 
-void hooks_log_sink(void *userdata, enum log_event ev, const struct log_fields *fields,
-                    const char *message)
-{
-        hooks_notify(userdata, ev, fields, message);
-}
-
 /* ---- the hooks ---- */
 
 static char **copy_argv(char *const *argv)

@@ -61,14 +61,11 @@ int hooks_configure(struct hooks *h, char *const *argv, uint64_t timeout_ms);
 /* Whether events of kind ev run the program. */
 bool hooks_runs_on(enum log_event ev);
 
-/* Queues a run for one event when ev is one hooks_runs_on() and a program is set; fields
- * (may be NULL) and message are copied. Never waits. */
+/* Queues a run for one event when ev is one hooks_runs_on() and a program is set (the
+ * daemon calls it from a log sink, log_add_sink()); fields (may be NULL) and message are
+ * copied. Never waits. */
 void hooks_notify(struct hooks *h, enum log_event ev, const struct log_fields *fields,
                   const char *message);
-
-/* hooks_notify() as a log sink (log_add_sink()); userdata is the struct hooks. */
-void hooks_log_sink(void *userdata, enum log_event ev, const struct log_fields *fields,
-                    const char *message);
 
 /* Whether a run is under way or events wait. */
 bool hooks_busy(const struct hooks *h);
@@ -83,5 +80,5 @@ void hooks_shutdown(struct hooks *h, uint64_t grace_ms, void (*done)(void *userd
 
 /* Frees h; accepts NULL. A run still under way gets SIGKILL (its group, too) and is logged as
  * failed; its handles finish closing, and the child is reaped, the next time the loop runs,
- * which must happen before the loop is closed. Remove h as a log sink first. */
+ * which must happen before the loop is closed. Unsubscribe the sink that feeds h first. */
 void hooks_free(struct hooks *h);

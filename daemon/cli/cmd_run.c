@@ -377,6 +377,32 @@ static int take_state(struct daemon *d, const struct config *cfg)
         return 0;
 }
 
+/* The log sink of notify_command: an event about a builder that does not say its target
+ * (update-succeeded and update-failed do not) gets the builder's target under the running
+ * configuration, "latest" or a version, so that the program always learns what was aimed
+ * at. */
+static void hooks_sink(void *userdata, enum log_event ev, const struct log_fields *fields,
+                       const char *message)
+{
+        struct daemon *d = userdata;
+        struct log_fields f;
+        struct builder_policy bp;
+        char version[16];
+
+        if (!hooks_runs_on(ev))
+                return;
+        if (!fields || !fields->builder || fields->target_version) {
+                hooks_notify(d->hooks, ev, fields, message);
+                return;
+        }
+        f = *fields;
+        config_policy_for(d->cfg, fields->builder, &bp);
+        f.target_version = bp.target->latest
+                                   ? "latest"
+                                   : version_format(bp.target->minimum, version, sizeof(version));
+        hooks_notify(d->hooks, ev, &f, message);
+}
+
 /* The runner of notify_command, subscribed to the log even without one, which a reload may
  * set. Returns 0 or a negative errno, with d->hooks NULL then. */
 static int start_hooks(struct daemon *d)
@@ -387,7 +413,7 @@ static int start_hooks(struct daemon *d)
 
         if (r == 0) {
                 configure_hooks(d, d->cfg);
-                r = log_add_sink(hooks_log_sink, d->hooks);
+                r = log_add_sink(hooks_sink, d);
         }
         if (r < 0) {
                 hooks_free(d->hooks);
@@ -447,7 +473,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                 d->loop_running = false;
         }
         /* What is logged from here on would start a program that nothing would wait for. */
-        log_remove_sink(hooks_log_sink, d->hooks);
+        log_remove_sink(hooks_sink, d);
         /* The API client goes first: calls it cancels still report to a live reconciler. */
         appstream_client_free(d->session->api);
         d->session->api = NULL;
