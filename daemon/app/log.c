@@ -45,6 +45,11 @@ static const struct event_kind kinds[EV__COUNT] = {
         [EV_OPERATION_RESUMED] = {"operation-resumed", "3ebc237784654d17859b15c00caa1215",
                                   LOG_NOTICE},
         [EV_BREAKER_OPEN] = {"breaker-open", "bf9ac31772634d7dbe845581f5c9e14f", LOG_ERR},
+        [EV_UPDATE_SCHEDULED] = {"update-scheduled", "808e189f4fa54a218a9dbd810a9cc486",
+                                 LOG_NOTICE},
+        [EV_UPDATE_DENIED] = {"update-denied", "441ac29236474588a95c2330b13be568", LOG_WARNING},
+        [EV_HOOK_OUTPUT] = {"hook-output", "834e5ee5d9a047dd8082466d639b21f4", LOG_INFO},
+        [EV_HOOK_FAILED] = {"hook-failed", "4400f2432db34c43898abd7887c36aab", LOG_WARNING},
         [EV_DRY_RUN_ACTION] = {"dry-run-action", "57b6fe5ebd5f480eb2d926568c65c9dc", LOG_INFO},
         [EV_STATE_CORRUPT] = {"state-corrupt", "39c00a4679af42d788cadddbfd2c9205", LOG_ERR},
         [EV_STATE_WRITE_FAILED] = {"state-write-failed", "503e3c75465145e8bd0f55e5a2ef41dd",
@@ -65,8 +70,6 @@ static const struct event_kind kinds[EV__COUNT] = {
 
 /* The journal entry's own fields (MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER, EVENT). */
 #define JOURNAL_FIXED_FIELDS 5
-/* Members of struct log_fields. */
-#define MAX_FIELDS 8
 /* The longest field value an event carries, in bytes; longer ones are cut and end in "...".
  * Values come from AWS (names, messages, reasons): a hostile one of a megabyte must make no
  * event of a megabyte, let alone several per builder and pass. No real value comes close. */
@@ -78,6 +81,12 @@ static bool to_journal;
 static bool verbose;
 static void (*observer)(void *userdata, enum log_event ev, const struct log_fields *fields);
 static void *observer_userdata;
+static struct {
+        log_sink_fn *sink;
+        void *userdata;
+} sinks[LOG_MAX_SINKS];
+static size_t n_sinks;
+static bool in_sink; /* a sink is running: what it logs reaches no sink */
 
 /* systemd sets JOURNAL_STREAM=<dev>:<inode> for the stderr it connects to the journal; a child
  * that inherited the variable but not the descriptor must not believe it. */
@@ -130,6 +139,26 @@ void log_set_observer(void (*observe)(void *userdata, enum log_event ev,
         observer_userdata = observe ? userdata : NULL;
 }
 
+int log_add_sink(log_sink_fn *sink, void *userdata)
+{
+        if (n_sinks == LOG_MAX_SINKS)
+                return -ENOSPC;
+        sinks[n_sinks].sink = sink;
+        sinks[n_sinks++].userdata = userdata;
+        return 0;
+}
+
+void log_remove_sink(log_sink_fn *sink, void *userdata)
+{
+        for (size_t i = 0; i < n_sinks; i++) {
+                if (sinks[i].sink != sink || sinks[i].userdata != userdata)
+                        continue;
+                memmove(&sinks[i], &sinks[i + 1], (n_sinks - i - 1) * sizeof(sinks[0]));
+                n_sinks--;
+                return;
+        }
+}
+
 const char *log_event_id(enum log_event ev)
 {
         return kinds[ev].id;
@@ -145,12 +174,7 @@ const char *log_event_name(enum log_event ev)
         return kinds[ev].name;
 }
 
-struct named_field {
-        const char *key;
-        const char *value;
-};
-
-static size_t collect_fields(const struct log_fields *f, struct named_field *out)
+size_t log_fields_list(const struct log_fields *f, struct log_field out[LOG_MAX_FIELDS])
 {
         size_t n = 0;
 
@@ -158,7 +182,7 @@ static size_t collect_fields(const struct log_fields *f, struct named_field *out
                 return 0;
 #define ADD(k, v)                                                                              \
         if (v)                                                                                 \
-        out[n++] = (struct named_field){k, v}
+        out[n++] = (struct log_field){k, v}
         ADD("BUILDER_NAME", f->builder);
         ADD("BUILDER_STATE", f->state);
         ADD("AGENT_VERSION", f->agent_version);
@@ -167,6 +191,12 @@ static size_t collect_fields(const struct log_fields *f, struct named_field *out
         ADD("AWS_REQUEST_ID", f->request_id);
         ADD("AWS_ERROR_CODE", f->error_code);
         ADD("REASON", f->reason);
+        ADD("FROM_VERSION", f->from_version);
+        ADD("AT", f->at);
+        ADD("TARGET", f->target);
+        ADD("ACCOUNT_ID", f->account_id);
+        ADD("REGION", f->region);
+        ADD("HOOK_EVENT", f->hook_event);
 #undef ADD
         return n;
 }
@@ -232,7 +262,7 @@ static bool needs_quotes(const char *value)
 }
 
 static void emit_stderr(const struct event_kind *k, const char *message,
-                        const struct named_field *f, size_t n)
+                        const struct log_field *f, size_t n)
 {
         flockfile(stderr);
         fprintf(stderr, "%s: ", priority_word(k->priority));
@@ -252,11 +282,11 @@ static void emit_stderr(const struct event_kind *k, const char *message,
 }
 
 static void emit_journal(const struct event_kind *k, const char *message,
-                         const struct named_field *f, size_t n)
+                         const struct log_field *f, size_t n)
 {
         /* Room for the longest message or field and its key. */
-        char buf[JOURNAL_FIXED_FIELDS + MAX_FIELDS][MESSAGE_MAX + 32];
-        struct iovec iov[JOURNAL_FIXED_FIELDS + MAX_FIELDS];
+        char buf[JOURNAL_FIXED_FIELDS + LOG_MAX_FIELDS][MESSAGE_MAX + 32];
+        struct iovec iov[JOURNAL_FIXED_FIELDS + LOG_MAX_FIELDS];
         size_t m = 0;
 
         snprintf(buf[m++], sizeof(buf[0]), "MESSAGE=%s", message);
@@ -280,7 +310,7 @@ static void emit_journal(const struct event_kind *k, const char *message,
 void log_event(enum log_event ev, const struct log_fields *fields, const char *fmt, ...)
 {
         const struct event_kind *k = &kinds[ev];
-        struct named_field f[MAX_FIELDS];
+        struct log_field f[LOG_MAX_FIELDS];
         char message[MESSAGE_MAX];
         size_t n;
         va_list ap;
@@ -288,7 +318,7 @@ void log_event(enum log_event ev, const struct log_fields *fields, const char *f
 
         if (observer)
                 observer(observer_userdata, ev, fields);
-        if (k->priority == LOG_DEBUG && !verbose) {
+        if (k->priority == LOG_DEBUG && !verbose && (n_sinks == 0 || in_sink)) {
                 errno = saved_errno;
                 return;
         }
@@ -297,7 +327,17 @@ void log_event(enum log_event ev, const struct log_fields *fields, const char *f
         va_end(ap);
         if (len >= (int)sizeof(message))
                 mark_cut(message, sizeof(message));
-        n = collect_fields(fields, f);
+        if (!in_sink) {
+                in_sink = true;
+                for (size_t i = 0; i < n_sinks; i++)
+                        sinks[i].sink(sinks[i].userdata, ev, fields, message);
+                in_sink = false;
+        }
+        if (k->priority == LOG_DEBUG && !verbose) {
+                errno = saved_errno;
+                return;
+        }
+        n = log_fields_list(fields, f);
         if (to_journal)
                 emit_journal(k, message, f, n);
         else

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 enum log_event {
@@ -33,6 +34,10 @@ enum log_event {
         EV_OPERATION_ABANDONED,
         EV_OPERATION_RESUMED,
         EV_BREAKER_OPEN,
+        EV_UPDATE_SCHEDULED,
+        EV_UPDATE_DENIED,
+        EV_HOOK_OUTPUT,
+        EV_HOOK_FAILED,
         EV_DRY_RUN_ACTION,
         EV_STATE_CORRUPT,
         EV_STATE_WRITE_FAILED,
@@ -57,7 +62,28 @@ struct log_fields {
         const char *request_id;     /* AWS_REQUEST_ID */
         const char *error_code;     /* AWS_ERROR_CODE */
         const char *reason;         /* REASON */
+        const char *from_version;   /* FROM_VERSION: the agent's version before an update */
+        const char *at;             /* AT: ISO 8601 UTC, when the event takes effect where that
+                                     * is not now (update-scheduled: when the builder will be
+                                     * stopped) */
+        const char *target;         /* TARGET */
+        const char *account_id;     /* ACCOUNT_ID */
+        const char *region;         /* REGION */
+        const char *hook_event;     /* HOOK_EVENT: the event a notify_command ran for */
 };
+
+/* A field by its journal key, as log_fields_list() gives them. */
+struct log_field {
+        const char *key;
+        const char *value;
+};
+
+/* The members of struct log_fields. */
+#define LOG_MAX_FIELDS 14
+
+/* The fields of f that are set, in a fixed order, as journal key and value (borrowed from f);
+ * returns how many. f may be NULL. */
+size_t log_fields_list(const struct log_fields *f, struct log_field out[LOG_MAX_FIELDS]);
 
 /* Chooses the sink once at start-up: journald when stderr is the journal stream. */
 void log_open(bool verbose);
@@ -76,6 +102,21 @@ bool log_on_journal(void);
 void log_set_observer(void (*observe)(void *userdata, enum log_event ev,
                                       const struct log_fields *fields),
                       void *userdata);
+
+/* A sink sees the events of every kind after the observer, debug ones included whatever the
+ * verbosity, with the message as formatted (at most 1023 bytes). fields and message are
+ * borrowed for the call. Events that a sink logs itself reach no sink, so a sink cannot
+ * recurse. */
+typedef void log_sink_fn(void *userdata, enum log_event ev, const struct log_fields *fields,
+                         const char *message);
+
+/* Adds a sink; userdata is borrowed and must stay valid until log_remove_sink(). Returns 0,
+ * or -ENOSPC when LOG_MAX_SINKS are subscribed. */
+#define LOG_MAX_SINKS 4
+int log_add_sink(log_sink_fn *sink, void *userdata);
+
+/* Removes the sink added with these arguments; nothing when there is none. */
+void log_remove_sink(log_sink_fn *sink, void *userdata);
 
 /* Emits one event at the kind's priority; fields may be NULL. */
 void log_event(enum log_event ev, const struct log_fields *fields, const char *fmt, ...)

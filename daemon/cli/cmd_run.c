@@ -14,6 +14,7 @@
 #include "appstream.h"
 #include "commands.h"
 #include "config.h"
+#include "hooks.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -28,6 +29,11 @@
  * start; well inside systemd's default stop timeout. */
 #define SHUTDOWN_GRACE_MS 20000
 
+/* How long notify_command may go on once the reconciler has wound down, so that its last
+ * events (an update that finished meanwhile) still reach the operator; short, since systemd
+ * waits for us. */
+#define HOOKS_SHUTDOWN_GRACE_MS 3000
+
 /* Consecutive failed describe passes after which `once` gives up with exit code 3. */
 #define ONCE_MAX_FAILED_PASSES 5
 
@@ -41,6 +47,7 @@ struct daemon {
         const char *config_path;
         struct reconciler *rec;
         struct metrics *metrics;
+        struct hooks *hooks; /* notify_command; subscribed to the log while it exists */
         char *state_path; /* cfg's state_file resolved (state_resolve_path()) */
         int lock_fd;
         bool lock_lost;
@@ -106,15 +113,24 @@ static void on_grace_expired(uv_timer_t *timer)
         uv_stop(&d->session->loop);
 }
 
+static void on_hooks_done(void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (d->loop_running)
+                uv_stop(&d->session->loop);
+}
+
 static void on_shutdown_done(void *userdata)
 {
         struct daemon *d = userdata;
 
         /* Also called when the API client cancels what is still in flight after the loop has
          * returned (a second signal, the grace period over): a stop then would cut short the
-         * run that closes the handles. */
+         * run that closes the handles. The hooks go last, so that the events of the calls
+         * that were still answered get their notify_command too. */
         if (d->loop_running)
-                uv_stop(&d->session->loop);
+                hooks_shutdown(d->hooks, HOOKS_SHUTDOWN_GRACE_MS, on_hooks_done, d);
 }
 
 static void begin_shutdown(struct daemon *d, int exit_code)
@@ -215,6 +231,13 @@ static bool needs_restart(const struct config *old, const struct config *fresh)
                !same_text(old->state_file, fresh->state_file);
 }
 
+/* Keeps the previous notify_command when there is no memory for the new one, saying so. */
+static void configure_hooks(struct daemon *d, const struct config *cfg)
+{
+        if (hooks_configure(d->hooks, cfg->notify_argv, (uint64_t)cfg->notify_timeout * 1000) < 0)
+                log_event(EV_ERROR, NULL, "cannot set notify_command: out of memory");
+}
+
 static void reload(struct daemon *d)
 {
         struct config *fresh;
@@ -228,6 +251,7 @@ static void reload(struct daemon *d)
                 bool restart = needs_restart(d->cfg, fresh);
 
                 reconciler_set_config(d->rec, fresh);
+                configure_hooks(d, fresh);
                 config_free(d->cfg);
                 d->cfg = fresh;
                 log_event(EV_CONFIG_RELOADED, NULL, "configuration reloaded from %s%s",
@@ -353,6 +377,51 @@ static int take_state(struct daemon *d, const struct config *cfg)
         return 0;
 }
 
+/* The log sink of notify_command: an event about a builder that does not say its target
+ * (update-succeeded and update-failed do not) gets the builder's target under the running
+ * configuration, "latest" or a version, so that the program always learns what was aimed
+ * at. */
+static void hooks_sink(void *userdata, enum log_event ev, const struct log_fields *fields,
+                       const char *message)
+{
+        struct daemon *d = userdata;
+        struct log_fields f;
+        struct builder_policy bp;
+        char version[16];
+
+        if (!hooks_runs_on(ev))
+                return;
+        if (!fields || !fields->builder || fields->target_version) {
+                hooks_notify(d->hooks, ev, fields, message);
+                return;
+        }
+        f = *fields;
+        config_policy_for(d->cfg, fields->builder, &bp);
+        f.target_version = bp.target->latest
+                                   ? "latest"
+                                   : version_format(bp.target->minimum, version, sizeof(version));
+        hooks_notify(d->hooks, ev, &f, message);
+}
+
+/* The runner of notify_command, subscribed to the log even without one, which a reload may
+ * set. Returns 0 or a negative errno, with d->hooks NULL then. */
+static int start_hooks(struct daemon *d)
+{
+        int r = hooks_new(&(struct hooks_options){.loop = &d->session->loop,
+                                                  .region = d->session->region},
+                          &d->hooks);
+
+        if (r == 0) {
+                configure_hooks(d, d->cfg);
+                r = log_add_sink(hooks_sink, d);
+        }
+        if (r < 0) {
+                hooks_free(d->hooks);
+                d->hooks = NULL;
+        }
+        return r;
+}
+
 static int daemon_main(struct daemon *d, const struct cli_options *opts)
 {
         const struct config *cfg = d->cfg;
@@ -371,20 +440,23 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                 state_free(st);
                 return EXIT_USAGE;
         }
-        r = reconciler_new(&(struct reconciler_options){.loop = &d->session->loop,
-                                                         .api = reconcile_api_of_client(
-                                                             d->session->api),
-                                                         .cfg = cfg,
-                                                         .state = st,
-                                                         .state_path = d->state_path,
-                                                         .dry_run = opts->dry_run,
-                                                         .may_act = check_lock,
-                                                         .on_pass = on_pass,
-                                                         .userdata = d},
-                           &d->rec);
+        r = start_hooks(d);
+        if (r == 0)
+                r = reconciler_new(
+                    &(struct reconciler_options){.loop = &d->session->loop,
+                                                 .api = reconcile_api_of_client(d->session->api),
+                                                 .cfg = cfg,
+                                                 .state = st,
+                                                 .state_path = d->state_path,
+                                                 .dry_run = opts->dry_run,
+                                                 .may_act = check_lock,
+                                                 .on_pass = on_pass,
+                                                 .userdata = d},
+                    &d->rec);
         if (r < 0) {
                 state_free(st);
-                log_event(EV_ERROR, NULL, "cannot start the reconciler: %s", strerror(-r));
+                log_event(EV_ERROR, NULL, "cannot start the reconciler: %s%s", strerror(-r),
+                          d->hooks ? "" : " (setting up notify_command)");
                 d->exit_code = EXIT_USAGE;
         } else if ((r = setup_handles(d, err, sizeof(err))) < 0) {
                 log_event(EV_ERROR, NULL, "cannot start the daemon: %s", err);
@@ -400,6 +472,8 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                 (void)uv_run(&d->session->loop, UV_RUN_DEFAULT);
                 d->loop_running = false;
         }
+        /* What is logged from here on would start a program that nothing would wait for. */
+        log_remove_sink(hooks_sink, d);
         /* The API client goes first: calls it cancels still report to a live reconciler. */
         appstream_client_free(d->session->api);
         d->session->api = NULL;
@@ -410,6 +484,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                                     : "the next start of the daemon resumes it and starts the "
                                       "builder; `status` shows it");
         reconciler_free(d->rec);
+        hooks_free(d->hooks);
         close_handles(d);
         if (session_close(d->session) < 0)
                 log_event(EV_ERROR, NULL, "event loop closed with handles still open");

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "duration.h"
 #include "endpoint.h"
 #include "fileio.h"
@@ -64,6 +65,8 @@ enum key {
         KEY_STATE_FILE,
         KEY_METRICS_FILE,
         KEY_DRY_RUN,
+        KEY_NOTIFY_COMMAND,
+        KEY_NOTIFY_TIMEOUT,
         KEY_TARGET,
         KEY_INCLUDE,
         KEY_EXCLUDE,
@@ -494,6 +497,79 @@ static int apply_dry_run(struct parser *p, const char *name, const char *value)
         return parse_bool(p, name, value, &p->config->dry_run);
 }
 
+/* Where the program of notify_command is: name itself when absolute, else the first
+ * CONFIG_NOTIFY_PATH entry holding it, as execvp(3) would find it in the hook's environment.
+ * Relative paths with a '/' are refused: the daemon runs in '/', not where the operator
+ * wrote the file. Returns 0 with *ret (owned by the caller) or fails the parse. */
+static int find_program(struct parser *p, const char *name, char **ret)
+{
+        const char *dir = CONFIG_NOTIFY_PATH;
+        struct stat st;
+        char *path;
+
+        if (strchr(name, '/') && name[0] != '/')
+                return fail_value(p, "notify_command: the program must be an absolute path or "
+                                     "a name found on " CONFIG_NOTIFY_PATH,
+                                  name);
+        for (;;) {
+                size_t len = strcspn(dir, ":");
+
+                if (name[0] == '/')
+                        path = strdup(name);
+                else if (asprintf(&path, "%.*s/%s", (int)len, dir, name) < 0)
+                        path = NULL;
+                if (!path)
+                        return out_of_memory(p);
+                if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0) {
+                        *ret = path;
+                        return 0;
+                }
+                free(path);
+                if (name[0] == '/' || dir[len] == '\0')
+                        break;
+                dir += len + 1;
+        }
+        if (name[0] == '/')
+                return fail_value(p, "notify_command: the program is not an executable file",
+                                  name);
+        return fail_value(p, "notify_command: the program is not found on " CONFIG_NOTIFY_PATH,
+                          name);
+}
+
+static int apply_notify_command(struct parser *p, const char *name, const char *value)
+{
+        char **argv, *program;
+        size_t n;
+        int r = cmdline_split(value, &argv, &n);
+
+        (void)name;
+        if (r == -ENOMEM)
+                return out_of_memory(p);
+        if (r < 0)
+                return fail_value(p, "notify_command has an unclosed quote or a trailing "
+                                     "backslash",
+                                  value);
+        if (n == 0 || !argv[0][0]) {
+                cmdline_free(argv);
+                return fail_value(p, "notify_command names no program", value);
+        }
+        r = find_program(p, argv[0], &program);
+        if (r < 0) {
+                cmdline_free(argv);
+                return r;
+        }
+        free(argv[0]);
+        argv[0] = program;
+        cmdline_free(p->config->notify_argv);
+        p->config->notify_argv = argv;
+        return 0;
+}
+
+static int apply_notify_timeout(struct parser *p, const char *name, const char *value)
+{
+        return parse_duration_value(p, name, value, 1, &p->config->notify_timeout);
+}
+
 static int apply_target(struct parser *p, const char *name, const char *value)
 {
         (void)name;
@@ -573,6 +649,8 @@ static const struct key_def keys[] = {
         {"state_file", SECTION_RECONCILER, KEY_STATE_FILE, false, apply_state_file},
         {"metrics_file", SECTION_RECONCILER, KEY_METRICS_FILE, false, apply_metrics_file},
         {"dry_run", SECTION_RECONCILER, KEY_DRY_RUN, false, apply_dry_run},
+        {"notify_command", SECTION_RECONCILER, KEY_NOTIFY_COMMAND, false, apply_notify_command},
+        {"notify_timeout", SECTION_RECONCILER, KEY_NOTIFY_TIMEOUT, false, apply_notify_timeout},
         {"target", SECTION_POLICY, KEY_TARGET, false, apply_target},
         {"include", SECTION_POLICY, KEY_INCLUDE, false, apply_include},
         {"exclude", SECTION_POLICY, KEY_EXCLUDE, false, apply_exclude},
@@ -929,6 +1007,7 @@ void config_free(struct config *c)
         free(c->endpoint);
         free(c->state_file);
         free(c->metrics_file);
+        cmdline_free(c->notify_argv);
         free_strv(c->include, c->n_include);
         free_strv(c->exclude, c->n_exclude);
         window_set_clear(&c->windows);
@@ -952,6 +1031,7 @@ static struct config *config_new(const char *path)
         c->max_failures = 3;
         c->stop_timeout = 1200;
         c->update_timeout = 3600;
+        c->notify_timeout = 30;
         c->target.latest = true;
         c->stopped = STOPPED_SKIP;
         c->min_window_left = 1800;

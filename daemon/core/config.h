@@ -12,6 +12,10 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/appstream-agent-reconciler/reconciler.conf"
 
+/* The PATH notify_command runs with, whatever the daemon's own: its program, when named
+ * without a '/', is looked up here when the configuration is loaded. systemd's default. */
+#define CONFIG_NOTIFY_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 enum stopped_policy {
         STOPPED_SKIP,            /* leave stopped builders alone */
         STOPPED_UPDATE,          /* start them with [LATEST] and leave them running */
@@ -54,6 +58,9 @@ struct config {
         char *state_file;   /* absolute; default /var/lib/appstream-agent-reconciler/state.json */
         char *metrics_file; /* absolute, not state_file; NULL: no metrics */
         bool dry_run;       /* default no */
+        char **notify_argv; /* notify_command split (cmdline.h), NULL-terminated, argv[0] the
+                             * program's absolute path, found executable at load; NULL: none */
+        int64_t notify_timeout; /* default 30, at least 1 */
 
         /* [policy] */
         struct target target;       /* default latest */

@@ -55,6 +55,8 @@ static void test_defaults(void)
         ASSERT_EQ_INT(c->windows.n, 1);
         ASSERT_EQ_INT(c->min_window_left, 1800);
         ASSERT_EQ_INT(c->n_overrides, 0);
+        ASSERT_TRUE(c->notify_argv == NULL);
+        ASSERT_EQ_INT(c->notify_timeout, 30);
         config_free(c);
         config_free(NULL);
 }
@@ -242,6 +244,40 @@ static void test_endpoints(void)
                         ASSERT_STREQ(c->endpoint, good[i]);
                 config_free(c);
         }
+}
+
+/* notify_command is split without a shell and its program resolved to an absolute path:
+ * a bare name on CONFIG_NOTIFY_PATH, as the hook's own PATH would find it. */
+static void test_notify_command(void)
+{
+        static const char *const want[] = {"/bin/echo", "a;b",       "$(touch x)", "`id`",
+                                           "two words", "",          "q\"uote",    "it's"};
+        struct config *c = parse_ok("[reconciler]\n"
+                                    "notify_command = /bin/echo 'a;b' \"$(touch x)\" `id` "
+                                    "two\\ words '' \"q\\\"uote\" \"it's\"\n"
+                                    "notify_timeout = 2m\n" MINIMAL);
+        char bare[64];
+
+        if (c) {
+                for (size_t i = 0; i < 8; i++)
+                        ASSERT_STREQ(c->notify_argv[i], want[i]);
+                ASSERT_TRUE(c->notify_argv[8] == NULL);
+                ASSERT_EQ_INT(c->notify_timeout, 120);
+        }
+        config_free(c);
+
+        /* A bare name: the first directory of the PATH holding it, as execvp(3) looks. */
+        c = parse_ok("[reconciler]\nnotify_command = true --flag\n" MINIMAL);
+        if (c) {
+                snprintf(bare, sizeof(bare), "%s/true",
+                         access("/usr/local/bin/true", X_OK) == 0 ? "/usr/local/bin"
+                         : access("/usr/bin/true", X_OK) == 0     ? "/usr/bin"
+                                                                  : "/bin");
+                ASSERT_STREQ(c->notify_argv[0], bare);
+                ASSERT_STREQ(c->notify_argv[1], "--flag");
+                ASSERT_TRUE(c->notify_argv[2] == NULL);
+        }
+        config_free(c);
 }
 
 /* ---- errors ---- */
@@ -444,7 +480,32 @@ static const struct error_case error_cases[] = {
          "section never applies: [builder *] on line 3 matches every builder first: "
          "'[builder prod-*]'"},
         {MINIMAL "[builder prod-*]\n[builder   prod-*]\n", 4,
-         "duplicate section (first on line 3): '[builder   prod-*]'"},
+         "duplicate section (first on line 3): '[builder   prod-*]'"},        /* notify_command and notify_timeout. */
+        {"[reconciler]\nnotify_command = /bin/echo 'open\n" MINIMAL, 2,
+         "notify_command has an unclosed quote or a trailing backslash: '/bin/echo 'open'"},
+        {"[reconciler]\nnotify_command = /bin/echo \\\n" MINIMAL, 2,
+         "notify_command has an unclosed quote or a trailing backslash: '/bin/echo \\'"},
+        {"[reconciler]\nnotify_command = ''\n" MINIMAL, 2, "notify_command names no program: ''''"},
+        {"[reconciler]\nnotify_command =\n" MINIMAL, 2, "missing value: 'notify_command ='"},
+        {"[reconciler]\nnotify_command = bin/hook\n" MINIMAL, 2,
+         "notify_command: the program must be an absolute path or a name found on " CONFIG_NOTIFY_PATH
+         ": 'bin/hook'"},
+        {"[reconciler]\nnotify_command = ./hook.sh\n" MINIMAL, 2,
+         "notify_command: the program must be an absolute path or a name found on " CONFIG_NOTIFY_PATH
+         ": './hook.sh'"},
+        {"[reconciler]\nnotify_command = no-such-hook-anywhere\n" MINIMAL, 2,
+         "notify_command: the program is not found on " CONFIG_NOTIFY_PATH
+         ": 'no-such-hook-anywhere'"},
+        {"[reconciler]\nnotify_command = /nonexistent/hook\n" MINIMAL, 2,
+         "notify_command: the program is not an executable file: '/nonexistent/hook'"},
+        {"[reconciler]\nnotify_command = /etc/passwd\n" MINIMAL, 2,
+         "notify_command: the program is not an executable file: '/etc/passwd'"},
+        {"[reconciler]\nnotify_command = /bin\n" MINIMAL, 2,
+         "notify_command: the program is not an executable file: '/bin'"},
+        {"[reconciler]\nnotify_timeout = 0s\n" MINIMAL, 2,
+         "notify_timeout must be at least 1s: '0s'"},
+        {"[reconciler]\nnotify_command = /bin/true\nnotify_command = /bin/true\n" MINIMAL, 3,
+         "duplicate key (first set on line 2): 'notify_command'"},
 };
 
 static void check_error(const struct error_case *t)
@@ -816,6 +877,7 @@ int main(void)
         test_syntax();
         test_endpoints();
         test_errors();
+        test_notify_command();
         test_windows_that_fit();
         test_long_line();
         test_long_section();

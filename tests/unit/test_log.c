@@ -85,6 +85,11 @@ static void test_priorities(void)
         ASSERT_EQ_INT(log_event_priority(EV_STATE_CORRUPT), LOG_ERR);
         ASSERT_EQ_INT(log_event_priority(EV_DEBUG), LOG_DEBUG);
         ASSERT_EQ_INT(log_event_priority(EV_PASS_SUMMARY), LOG_DEBUG);
+        ASSERT_EQ_INT(log_event_priority(EV_UPDATE_SCHEDULED), LOG_NOTICE);
+        ASSERT_EQ_INT(log_event_priority(EV_UPDATE_DENIED), LOG_WARNING);
+        ASSERT_EQ_INT(log_event_priority(EV_HOOK_FAILED), LOG_WARNING);
+        ASSERT_STREQ(log_event_name(EV_UPDATE_SCHEDULED), "update-scheduled");
+        ASSERT_STREQ(log_event_name(EV_UPDATE_DENIED), "update-denied");
 }
 
 static void test_stderr_line(void)
@@ -243,6 +248,75 @@ static void test_observer(void)
         ASSERT_TRUE(s.builder == NULL);
 }
 
+struct sunk {
+        int count;
+        enum log_event last;
+        char message[64];
+        const char *builder;
+};
+
+static void sink(void *userdata, enum log_event ev, const struct log_fields *fields,
+                 const char *message)
+{
+        struct sunk *s = userdata;
+
+        s->count++;
+        s->last = ev;
+        snprintf(s->message, sizeof(s->message), "%s", message);
+        s->builder = fields ? fields->builder : NULL;
+        /* What a sink logs reaches no sink, itself included. */
+        log_event(EV_API_RETRY, NULL, "logged by a sink");
+}
+
+/* Sinks get every event with its message as formatted, debug ones too when not verbose; the
+ * new fields print in order after the old ones. */
+static void test_sinks(void)
+{
+        struct sunk a = {0}, b = {0};
+        const char *out;
+
+        log_open(false);
+        ASSERT_EQ_INT(log_add_sink(sink, &a), 0);
+        ASSERT_EQ_INT(log_add_sink(sink, &b), 0);
+        capture_begin();
+        log_event(EV_DEBUG, NULL, "quiet %d", 1);
+        ASSERT_EQ_INT(a.count, 1);
+        ASSERT_STREQ(a.message, "quiet 1");
+        log_event(EV_UPDATE_SCHEDULED,
+                  &(struct log_fields){.builder = "b",
+                                       .from_version = "f",
+                                       .at = "2030-01-01T00:00:00Z",
+                                       .target = "t",
+                                       .account_id = "1",
+                                       .region = "r",
+                                       .hook_event = "h"},
+                  "scheduled %s", "b");
+        log_remove_sink(sink, &a);
+        log_event(EV_UPDATE_DENIED, NULL, "denied");
+        log_remove_sink(sink, &b);
+        log_remove_sink(sink, &b);
+        out = capture_end();
+        ASSERT_EQ_INT(a.count, 2);
+        ASSERT_EQ_INT(a.last, EV_UPDATE_SCHEDULED);
+        ASSERT_STREQ(a.message, "scheduled b");
+        ASSERT_STREQ(a.builder, "b");
+        ASSERT_EQ_INT(b.count, 3);
+        ASSERT_EQ_INT(b.last, EV_UPDATE_DENIED);
+        ASSERT_STREQ(out, "warning: logged by a sink\n"
+                          "warning: logged by a sink\n"
+                          "warning: logged by a sink\n"
+                          "warning: logged by a sink\n"
+                          "notice: scheduled b BUILDER_NAME=b FROM_VERSION=f "
+                          "AT=2030-01-01T00:00:00Z TARGET=t ACCOUNT_ID=1 REGION=r HOOK_EVENT=h\n"
+                          "warning: logged by a sink\n"
+                          "warning: denied\n");
+        for (int i = 0; i < LOG_MAX_SINKS; i++)
+                ASSERT_EQ_INT(log_add_sink(sink, &a), 0);
+        ASSERT_EQ_INT(log_add_sink(sink, &b), -ENOSPC);
+        for (int i = 0; i < LOG_MAX_SINKS; i++)
+                log_remove_sink(sink, &a);
+}
+
 static void test_errno_kept(void)
 {
         log_open(false);
@@ -309,6 +383,7 @@ int main(void)
         test_all_fields_in_order();
         test_verbosity();
         test_observer();
+        test_sinks();
         test_errno_kept();
         test_journal_stream_detection();
         unlink(capture_path);
