@@ -24,9 +24,12 @@ static int end_word(struct words *w)
 
         if (!w->in_word)
                 return 0;
-        copy = strndup(w->word, w->len);
+        /* The word is not NUL-terminated: copied by length, not as a string. */
+        copy = malloc(w->len + 1);
         if (!copy)
                 return -ENOMEM;
+        memcpy(copy, w->word, w->len);
+        copy[w->len] = '\0';
         grown = realloc(w->v, (w->n + 2) * sizeof(*grown));
         if (!grown) {
                 free(copy);
