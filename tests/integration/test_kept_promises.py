@@ -154,14 +154,15 @@ def test_calls_resume_in_the_same_process_once_the_disk_has_room(fake, tmp_path,
 def test_an_agent_that_does_not_stick_is_not_updated_again_in_the_window(fake, tmp_path, daemons):
     fake.config(durations=FAST)
     name = fake.generate(1, prefix="stick-", version=OLD)[0]
-    cfg = base_config(fake, tmp_path)
+    # idle polls every second, so that four of them pass quickly even on a loaded machine
+    cfg = base_config(fake, tmp_path, reconciler={"poll_interval": "1s"})
     env = env_of(fake, tmp_path)
     d = start_daemon(daemons, cfg, env, tmp_path)
     wait_until(lambda: "updated: " in d.log() and not phases(tmp_path), what="the update")
 
     fake.update_builder(name, AppstreamAgentVersion=OLD)  # the old agent is back
     before = len(fake.calls("DescribeImageBuilders"))
-    wait_until(lambda: len(fake.calls("DescribeImageBuilders")) >= before + 4,
+    wait_until(lambda: len(fake.calls("DescribeImageBuilders")) >= before + 4, timeout=40,
                what="four more polls")
     assert len(accepted(fake, "StopImageBuilder", name)) == 1
     assert d.stop() == 0
