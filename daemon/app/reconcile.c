@@ -27,6 +27,7 @@
 #include "state.h"
 #include "state_file.h"
 #include "state_json.h"
+#include "version.h"
 
 #define LATEST_AGENT "[LATEST]"
 
@@ -180,14 +181,37 @@ static const char *call_operation(enum op_call call)
 
 /* ---- Steps of operations ---- */
 
-static void log_finished(const struct operation *op, const struct op_step *step,
-                         const struct builder *b)
+/* What the builder's update aims at under the running configuration: "latest" or a version. */
+static const char *target_of(const struct config *cfg, const char *builder, char *buf,
+                             size_t size)
 {
-        struct log_fields f = {.builder = op->builder,
-                               .state = b ? b->state : NULL,
-                               .agent_version = b ? b->agent_version : NULL,
-                               .operation = op_phase_name(op->phase),
-                               .reason = step->reason};
+        struct builder_policy bp;
+
+        config_policy_for(cfg, builder, &bp);
+        return bp.target->latest ? "latest" : version_format(bp.target->minimum, buf, size);
+}
+
+/* The fields of an event about an operation: what it began from and aims at, so that the
+ * journal and notify_command learn both. */
+static struct log_fields operation_fields(const struct reconciler *rec,
+                                          const struct operation *op, const struct builder *b,
+                                          const char *reason, char *target, size_t target_size)
+{
+        return (struct log_fields){.builder = op->builder,
+                                   .state = b ? b->state : NULL,
+                                   .agent_version = b ? b->agent_version : NULL,
+                                   .from_version = op->from_version[0] ? op->from_version : NULL,
+                                   .target_version = target_of(rec->cfg, op->builder, target,
+                                                               target_size),
+                                   .operation = op_phase_name(op->phase),
+                                   .reason = reason};
+}
+
+static void log_finished(const struct reconciler *rec, const struct operation *op,
+                         const struct op_step *step, const struct builder *b)
+{
+        char target[16];
+        struct log_fields f = operation_fields(rec, op, b, step->reason, target, sizeof(target));
 
         switch (step->result) {
         case OP_RESULT_SUCCEEDED:
@@ -222,15 +246,16 @@ static void apply_step(struct reconciler *rec, const char *builder, const struct
 
         if (!op)
                 return;
-        if (step->overdue || step->attention)
-                log_event(EV_UPDATE_FAILED,
-                          &(struct log_fields){.builder = builder,
-                                               .state = b ? b->state : NULL,
-                                               .operation = op_phase_name(op->phase),
-                                               .reason = step->reason},
-                          "builder %s needs attention: %s", builder, step->reason);
+        if (step->overdue || step->attention) {
+                char target[16];
+                struct log_fields f =
+                    operation_fields(rec, op, b, step->reason, target, sizeof(target));
+
+                log_event(EV_UPDATE_FAILED, &f, "builder %s needs attention: %s", builder,
+                          step->reason);
+        }
         if (step->finished) {
-                log_finished(op, step, b);
+                log_finished(rec, op, step, b);
                 if (step->result == OP_RESULT_SUCCEEDED)
                         rec->summary.succeeded++;
                 else if (step->result != OP_RESULT_ABANDONED)

@@ -377,30 +377,14 @@ static int take_state(struct daemon *d, const struct config *cfg)
         return 0;
 }
 
-/* The log sink of notify_command: an event about a builder that does not say its target
- * (update-succeeded and update-failed do not) gets the builder's target under the running
- * configuration, "latest" or a version, so that the program always learns what was aimed
- * at. */
+/* The log sink of notify_command: the events it runs on, with their fields. */
 static void hooks_sink(void *userdata, enum log_event ev, const struct log_fields *fields,
                        const char *message)
 {
         struct daemon *d = userdata;
-        struct log_fields f;
-        struct builder_policy bp;
-        char version[16];
 
-        if (!hooks_runs_on(ev))
-                return;
-        if (!fields || !fields->builder || fields->target_version) {
+        if (hooks_runs_on(ev))
                 hooks_notify(d->hooks, ev, fields, message);
-                return;
-        }
-        f = *fields;
-        config_policy_for(d->cfg, fields->builder, &bp);
-        f.target_version = bp.target->latest
-                                   ? "latest"
-                                   : version_format(bp.target->minimum, version, sizeof(version));
-        hooks_notify(d->hooks, ev, &f, message);
 }
 
 /* The runner of notify_command, subscribed to the log even without one, which a reload may

@@ -64,6 +64,7 @@ def test_update_succeeded_runs_the_hook_per_builder_with_a_clean_environment(fak
     latest = fake.config()["latest_version"]
     for e in envs:
         assert e["TARGET_VERSION"] == "latest"
+        assert e["FROM_VERSION"] == OLD
         assert e["AGENT_VERSION"] == latest
         assert e["MESSAGE_ID"] == "3bdf322a931f4321b3503797b8f17e78"
         assert e["MESSAGE"].startswith(f"builder {e['BUILDER_NAME']} updated")
