@@ -13,8 +13,9 @@ struct aws_credentials {
         char *session_token; /* NULL when none */
         int64_t expires_at;  /* Unix seconds; 0 when they never expire */
         const char *source;  /* static: "environment", "shared-credentials-file",
-                                 "shared-config-file", "credential-process", "container",
-                                 "imds" */
+                                 "shared-config-file", "credential-process", "assume-role",
+                                 "assume-role-with-web-identity", "sso", "container", "imds"
+                                 ("sts" inside the STS client) */
 };
 
 /* The clocks the chain reads; tests replace them so that expiry and backoff need no sleeping. */

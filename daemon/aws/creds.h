@@ -36,9 +36,11 @@ typedef void (*creds_done_fn)(int r, const struct aws_credentials *creds, const 
 struct creds_chain;
 
 /* Creates a chain on opts->loop. The provider order is botocore's: the environment (skipped
- * when opts->profile is set, as botocore skips it for an explicit profile), the shared
- * credentials file, credential_process, the shared config file, the container endpoint, then
- * EC2 instance metadata. Nothing is read until the first get; once a provider has answered,
+ * when opts->profile is set, as botocore skips it for an explicit profile), the profile of
+ * the shared files as creds_plan.h plans it (an assumed role, web identity, IAM Identity
+ * Center, the credentials file, credential_process, the config file), the container
+ * endpoint, then EC2 instance metadata. opts->region and opts->endpoints say where STS and
+ * IAM Identity Center are called. Nothing is read until the first get; once a provider has answered,
  * refreshes ask that provider again, as botocore's refreshable credentials do. On success
  * *ret is owned by the caller (creds_chain_free()); opts and the strings in it are copied,
  * the loop, the HTTP client, the clock and the transport are borrowed and must outlive the

@@ -21,6 +21,7 @@ struct planner {
         const struct aws_profile_files *files;
         const char *visited[PLAN_MAX_CHAIN + 1];
         size_t n_visited;
+        bool web_identity_from_env; /* the base is the environment's, of no profile */
         char *err;
         size_t err_size;
 };
@@ -149,6 +150,7 @@ static int plan_web_identity(struct planner *pl, const char *profile, bool env_d
                             "the profile or AWS_ROLE_ARN",
                             from_env ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "the profile");
         plan->base = CREDS_BASE_WEB_IDENTITY;
+        pl->web_identity_from_env = from_env;
         r = aws_profile_expand_path(file, &plan->token_file);
         if (r == 0)
                 r = dup_or_null(role, &plan->web_identity_role_arn);
@@ -188,8 +190,8 @@ static int plan_static(struct planner *pl, const char *profile,
 
 /* ProfileProviderBuilder.providers(): the first of web identity, SSO, the credentials file,
  * credential_process and the config file that the profile configures. */
-static int plan_profile_chain(struct planner *pl, const char *profile, bool env_disabled,
-                              struct creds_plan *plan, bool *found)
+static int find_base(struct planner *pl, const char *profile, bool env_disabled,
+                     struct creds_plan *plan, bool *found)
 {
         const struct aws_ini_section *cred = aws_profile_credentials_section(pl->files, profile);
         const struct aws_ini_section *conf = aws_profile_config_section(pl->files, profile);
@@ -298,6 +300,18 @@ static int add_role(struct planner *pl, const char *profile, struct creds_plan *
         return r;
 }
 
+/* The base of profile, and the profile it comes from (none for the environment's web
+ * identity). */
+static int plan_profile_chain(struct planner *pl, const char *profile, bool env_disabled,
+                              struct creds_plan *plan, bool *found)
+{
+        int r = find_base(pl, profile, env_disabled, plan, found);
+
+        if (r == 0 && *found && !pl->web_identity_from_env)
+                r = dup_or_null(profile, &plan->base_profile);
+        return r;
+}
+
 static int plan_assume_role(struct planner *pl, const char *profile, struct creds_plan *plan);
 
 /* botocore's _resolve_credentials_from_profile() for a source profile. */
@@ -311,8 +325,6 @@ static int plan_source_profile(struct planner *pl, const char *source, struct cr
         r = plan_profile_chain(pl, source, true, plan, &found);
         if (r == 0 && !found)
                 r = fail(pl, -EINVAL, "the source profile '%s' has no credentials", source);
-        if (r == 0 && !plan->base_profile)
-                r = dup_or_null(source, &plan->base_profile);
         return r;
 }
 
@@ -370,10 +382,6 @@ int creds_plan_build(const struct aws_profile_files *files, const char *profile,
         else {
                 found = false;
                 r = plan_profile_chain(&pl, profile, env_disabled, plan, &found);
-                if (r == 0 && found && plan->base != CREDS_BASE_WEB_IDENTITY)
-                        r = dup_or_null(profile, &plan->base_profile);
-                else if (r == 0 && found && !env(env_disabled, "AWS_WEB_IDENTITY_TOKEN_FILE"))
-                        r = dup_or_null(profile, &plan->base_profile);
         }
         if (r == -ENOMEM && !err[0])
                 (void)snprintf(err, err_size, "planning the credentials of profile '%s': out of memory",

@@ -3,7 +3,7 @@
  * base (static keys, a credential_process, a web identity, IAM Identity Center, or a
  * credential_source) and the roles to assume from it, in order. Pure: the files and the
  * environment in, a plan or an error naming the profile and the setting out. creds_profile.c
- * carries the plan out; tool_creds_plan prints it for the parity check against botocore. */
+ * carries the plan out (tool_creds_roles runs it for the parity check against botocore). */
 #pragma once
 
 #include <stdbool.h>
