@@ -12,34 +12,24 @@ import subprocess
 import sys
 import tempfile
 
+from checklib import Tally, with_sanitizers
+
 sys.path.insert(0, os.path.join(os.environ["TESTS_DIR"], "fakes_creds"))
 from fake_container import FakeContainer  # noqa: E402
 from fake_imds import FakeIMDS  # noqa: E402
 
 TOOL = os.path.join(os.environ["BUILD_DIR"], "tool_creds_fetch")
-failures = 0
-passed = 0
+check = Tally("check_creds_endpoints")
 outputs = []  # every stdout and stderr, for the secrets check at the end
 secret_values = []
 
 
-def check(cond, what):
-    global failures, passed
-    if cond:
-        passed += 1
-    else:
-        failures += 1
-        print("FAIL:", what, file=sys.stderr)
-
 
 def base_env(home, **extra):
     """A clean environment: no AWS variables or proxies from the caller, no shared files."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": home,
-           "AWS_CONFIG_FILE": os.path.join(home, "no-config"),
-           "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "no-credentials")}
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-        if k in os.environ:
-            env[k] = os.environ[k]
+    env = with_sanitizers({"PATH": "/usr/bin:/bin", "HOME": home,
+                           "AWS_CONFIG_FILE": os.path.join(home, "no-config"),
+                           "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "no-credentials")})
     env.update(extra)
     return env
 
@@ -265,8 +255,7 @@ def main():
         check_container(home)
         check_process(home)
         check_no_secrets()
-    print(f"check_creds_endpoints: {passed} passed, {failures} failed")
-    return 1 if failures else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

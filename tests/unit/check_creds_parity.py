@@ -20,20 +20,13 @@ import botocore.configloader
 import botocore.exceptions
 import botocore.session
 
+from checklib import Tally, with_sanitizers
+
 BUILD = os.environ["BUILD_DIR"]
 INI_TOOL = os.path.join(BUILD, "tool_creds_ini")
 FETCH_TOOL = os.path.join(BUILD, "tool_creds_fetch")
-failures = 0
-passed = 0
+check = Tally("check_creds_parity")
 
-
-def check(cond, what):
-    global failures, passed
-    if cond:
-        passed += 1
-    else:
-        failures += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 def tool(*args):
@@ -319,11 +312,9 @@ def check_chain(d):
             f.write(conf_text)
         with open(creds, "w") as f:
             f.write(cred_text)
-        env = {"PATH": "/usr/bin:/bin", "HOME": d, "AWS_CONFIG_FILE": config,
-               "AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_EC2_METADATA_DISABLED": "true"}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if k in os.environ:
-                env[k] = os.environ[k]
+        env = with_sanitizers({"PATH": "/usr/bin:/bin", "HOME": d, "AWS_CONFIG_FILE": config,
+                               "AWS_SHARED_CREDENTIALS_FILE": creds,
+                               "AWS_EC2_METADATA_DISABLED": "true"})
         env.update(extra)
         cases.append((name, env, profile))
     boto = subprocess.run(["/usr/bin/python3", "-c", BOTO_PROBE], capture_output=True,
@@ -354,8 +345,7 @@ def main():
         check_profiles(d)
         check_shlex()
         check_chain(d)
-    print(f"check_creds_parity: {passed} passed, {failures} failed")
-    return 1 if failures else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

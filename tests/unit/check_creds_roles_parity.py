@@ -18,10 +18,11 @@ import subprocess
 import sys
 import tempfile
 
+from checklib import Tally, with_sanitizers
+
 BUILD = os.environ["BUILD_DIR"]
 TOOL = os.path.join(BUILD, "tool_creds_roles")
-failures = 0
-passed = 0
+check = Tally("check_creds_roles_parity")
 
 METHODS = {"env": "environment", "shared-credentials-file": "shared-credentials-file",
            "config-file": "shared-config-file", "custom-process": "credential-process",
@@ -103,14 +104,6 @@ json.dump(results, sys.stdout)
 BOTOCORE_DEFECTS = {"role from an sso-session source": (
     "AttributeError", ["GetRoleCredentials", "AssumeRole"])}
 
-
-def check(cond, what):
-    global failures, passed
-    if cond:
-        passed += 1
-    else:
-        failures += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 ARN = "arn:aws:iam::123456789012:role/{}"
@@ -261,7 +254,6 @@ def generated(d, count):
 
 
 def main():
-    global failures
     with tempfile.TemporaryDirectory() as d:
         cases = []
         for i, (name, extra, conf, cred, profile) in enumerate(
@@ -284,12 +276,9 @@ def main():
         check(len(expectations) == len(cases), f"botocore answered every case: {boto.stderr}")
         kinds = {}
         for (name, env, profile), expected in zip(cases, expectations):
-            run_env = dict(env)
-            for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-                if k in os.environ:
-                    run_env[k] = os.environ[k]
             out = subprocess.run([TOOL] + (["--profile", profile] if profile else []),
-                                 capture_output=True, text=True, env=run_env, timeout=60)
+                                 capture_output=True, text=True, env=with_sanitizers(env),
+                                 timeout=60)
             [got] = [json.loads(line) for line in out.stdout.splitlines()]
             if name in BOTOCORE_DEFECTS:
                 error, actions = BOTOCORE_DEFECTS[name]
@@ -309,8 +298,7 @@ def main():
                   f"{name}: botocore {expected}, ours {got}")
         print(f"check_creds_roles_parity: {len(cases)} cases; botocore outcomes: "
               f"{dict(sorted(kinds.items()))}")
-    print(f"check_creds_roles_parity: {passed} passed, {failures} failed")
-    return 1 if failures else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

@@ -12,18 +12,11 @@ import sys
 import tempfile
 import threading
 
+from checklib import Tally
+
 TOOL = os.path.join(os.environ["BUILD_DIR"], "tool_http_fetch")
-failures = 0
-passed = 0
+check = Tally("check_http")
 
-
-def check(cond, what):
-    global failures, passed
-    if cond:
-        passed += 1
-    else:
-        failures += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -213,8 +206,7 @@ def main():
                              timeout=60)
         check('"failure": "tls"' in out.stdout, f"system store does not trust a test CA {out.stdout}")
 
-    print(f"check_http: {passed} passed, {failures} failed")
-    return 1 if failures else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

@@ -25,22 +25,15 @@ from botocore.stub import Stubber
 from botocore.tokens import SSOTokenProvider, _sso_json_dumps
 from botocore.utils import JSONFileCache, SSOTokenLoader
 
+from checklib import Tally
+
 BUILD = os.environ["BUILD_DIR"]
 TOOL = os.path.join(BUILD, "tool_creds_sso")
 NOW = datetime.datetime(2024, 1, 1, tzinfo=tzutc())
 NOW_UNIX = 1704067200
 START_URL = "https://corp.awsapps.com/start"
-failures = 0
-passed = 0
+check = Tally("check_sso_cache_botocore")
 
-
-def check(cond, what):
-    global failures, passed
-    if cond:
-        passed += 1
-    else:
-        failures += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 def tool(*args):
@@ -218,8 +211,7 @@ def main():
         check_refreshes(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"check_sso_cache_botocore: {passed} checks passed, {failures} failed")
-    return 1 if failures else 0
+    return check.summary()
 
 
 if __name__ == "__main__":
