@@ -15,26 +15,12 @@
 
 #include "creds.h"
 #include "http.h"
+#include "tool_json.h"
 
 static struct creds_chain *chain;
 static int gets_left = 1;
 static bool invalidate;
 static int failures;
-
-/* JSON string escaping for the error text. */
-static void print_json_string(const char *s)
-{
-        putchar('"');
-        for (; *s; s++) {
-                if (*s == '"' || *s == '\\')
-                        printf("\\%c", *s);
-                else if ((unsigned char)*s < 0x20)
-                        printf("\\u%04x", *s);
-                else
-                        putchar(*s);
-        }
-        putchar('"');
-}
 
 static void start_get(void);
 
@@ -43,13 +29,13 @@ static void on_done(int r, const struct aws_credentials *creds, const char *erro
         (void)userdata;
         if (r == 0) {
                 printf("{\"r\": 0, \"source\": \"%s\", \"access_key_id\": ", creds->source);
-                print_json_string(creds->access_key_id);
+                tool_print_json_string(creds->access_key_id);
                 printf(", \"expires_at\": %lld, \"has_token\": %s}\n", (long long)creds->expires_at,
                        creds->session_token ? "true" : "false");
         } else {
                 failures++;
                 printf("{\"r\": %d, \"error\": ", r);
-                print_json_string(error ? error : "");
+                tool_print_json_string(error ? error : "");
                 printf("}\n");
         }
         fflush(stdout);

@@ -8,29 +8,16 @@
 #include <string.h>
 
 #include "aws_profile.h"
-
-static void json_string(const char *s)
-{
-        putchar('"');
-        for (; *s; s++) {
-                if (*s == '"' || *s == '\\')
-                        printf("\\%c", *s);
-                else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-                        printf("\\u%04x", (unsigned char)*s);
-                else
-                        putchar(*s);
-        }
-        putchar('"');
-}
+#include "tool_json.h"
 
 static void section_object(const struct aws_ini_section *s)
 {
         putchar('{');
         for (size_t j = 0; j < s->n_entries; j++) {
                 printf(j ? ", " : "");
-                json_string(s->entries[j].key);
+                tool_print_json_string(s->entries[j].key);
                 printf(": ");
-                json_string(s->entries[j].value);
+                tool_print_json_string(s->entries[j].value);
         }
         putchar('}');
 }
@@ -43,14 +30,14 @@ static void cmd_parse(const char *path)
 
         if (r < 0) {
                 printf("{\"ok\": false, \"r\": %d, \"error\": ", r);
-                json_string(err);
+                tool_print_json_string(err);
                 printf("}\n");
                 return;
         }
         printf("{\"ok\": true, \"sections\": {");
         for (size_t i = 0; i < ini->n_sections; i++) {
                 printf(i ? ", " : "");
-                json_string(ini->sections[i].name);
+                tool_print_json_string(ini->sections[i].name);
                 printf(": ");
                 section_object(&ini->sections[i]);
         }
@@ -69,17 +56,17 @@ static void merged_object(const struct aws_profile_files *f, const char *name)
         putchar('{');
         for (size_t j = 0; cred && j < cred->n_entries; j++, n++) {
                 printf(n ? ", " : "");
-                json_string(cred->entries[j].key);
+                tool_print_json_string(cred->entries[j].key);
                 printf(": ");
-                json_string(cred->entries[j].value);
+                tool_print_json_string(cred->entries[j].value);
         }
         for (size_t j = 0; conf && j < conf->n_entries; j++) {
                 if (aws_ini_get(cred, conf->entries[j].key))
                         continue;
                 printf(n++ ? ", " : "");
-                json_string(conf->entries[j].key);
+                tool_print_json_string(conf->entries[j].key);
                 printf(": ");
-                json_string(aws_profile_get(f, name, conf->entries[j].key));
+                tool_print_json_string(aws_profile_get(f, name, conf->entries[j].key));
         }
         putchar('}');
 }
@@ -91,14 +78,14 @@ static int cmd_profiles(const char *config, const char *credentials, char **name
 
         if (aws_profile_files_load_paths(config, credentials, &f, err, sizeof(err)) < 0) {
                 printf("{\"ok\": false, \"error\": ");
-                json_string(err);
+                tool_print_json_string(err);
                 printf("}\n");
                 return 0;
         }
         printf("{\"ok\": true, \"profiles\": {");
         for (int i = 0; i < n; i++) {
                 printf(i ? ", " : "");
-                json_string(names[i]);
+                tool_print_json_string(names[i]);
                 printf(": {\"exists\": %s, \"merged\": ",
                        aws_profile_exists(f, names[i]) ? "true" : "false");
                 merged_object(f, names[i]);
@@ -121,7 +108,7 @@ static void cmd_shlex(const char *text)
         printf("{\"ok\": true, \"words\": [");
         for (size_t i = 0; i < n; i++) {
                 printf(i ? ", " : "");
-                json_string(words[i]);
+                tool_print_json_string(words[i]);
         }
         printf("]}\n");
         aws_profile_strv_free(words);

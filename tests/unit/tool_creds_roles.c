@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "creds.h"
+#include "tool_json.h"
 
 struct pending {
         uv_timer_t timer;
@@ -22,20 +23,6 @@ struct pending {
 };
 
 static char calls[8192] = "";
-
-static void print_json_string(const char *s)
-{
-        putchar('"');
-        for (; *s; s++) {
-                if (*s == '"' || *s == '\\')
-                        printf("\\%c", *s);
-                else if ((unsigned char)*s < 0x20)
-                        printf("\\u%04x", *s);
-                else
-                        putchar(*s);
-        }
-        putchar('"');
-}
 
 /* The value of name in a form body, %XX decoded, into buf. */
 static const char *form_value(const char *body, const char *name, char *buf, size_t size)
@@ -169,10 +156,10 @@ static void on_done(int r, const struct aws_credentials *creds, const char *erro
         (void)userdata;
         if (r == 0) {
                 printf("{\"r\": 0, \"source\": \"%s\", \"access_key_id\": ", creds->source);
-                print_json_string(creds->access_key_id);
+                tool_print_json_string(creds->access_key_id);
         } else {
                 printf("{\"r\": %d, \"error\": ", r);
-                print_json_string(error ? error : "");
+                tool_print_json_string(error ? error : "");
         }
         printf(", \"calls\": [%s]}\n", calls);
 }
