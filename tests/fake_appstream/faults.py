@@ -171,46 +171,47 @@ def _operations(kind, spec, allowed):
     return operations
 
 
-class FaultTable:
-    def __init__(self, operations):
-        self._operations = operations
+def _probability(spec):
+    probability = spec.get("probability")
+    if probability is not None and (
+        isinstance(probability, bool) or not isinstance(probability, (int, float))
+        or not 0 < probability <= 1
+    ):
+        raise ValueError("probability must be in (0, 1]")
+    return probability
+
+
+class FaultList:
+    """What every fake's fault table does alike: the repetition keys (count, probability,
+    skip), ids, the fired counter, and picking the first fault that matches a call. A
+    table says which keys a kind takes and how a fault matches (``_matches``)."""
+
+    def __init__(self):
         self._faults = []
         self._ids = itertools.count(1)
 
-    def add(self, spec):
-        """Validate and append a fault; return it as stored (with its id)."""
+    def _common(self, spec, kinds, allowed_keys):
+        """The checked kind and repetition fields of spec; allowed_keys(kind) is the set
+        of keys that kind takes."""
         if not isinstance(spec, dict):
             raise ValueError("a fault must be an object")
         kind = spec.get("kind")
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {sorted(KINDS)}")
-        allowed = _COMMON | _EXTRA.get(kind, set())
-        if kind in ERROR_KINDS and kind != "access_denied":
-            allowed |= _EXTRA["error"]
-        unknown = set(spec) - allowed
+        if kind not in kinds:
+            raise ValueError(f"kind must be one of {sorted(kinds)}")
+        unknown = set(spec) - allowed_keys(kind)
         if unknown:
             raise ValueError(f"unknown keys for a {kind} fault: {sorted(unknown)}")
-        probability = spec.get("probability")
-        if probability is not None and (
-            isinstance(probability, bool) or not isinstance(probability, (int, float))
-            or not 0 < probability <= 1
-        ):
-            raise ValueError("probability must be in (0, 1]")
-        execute = spec.get("execute", False)
-        if not isinstance(execute, bool):
-            raise ValueError("execute must be true or false")
-        fault = {
+        probability = _probability(spec)
+        return {
             "id": next(self._ids),
             "kind": kind,
-            "operations": _operations(kind, spec, self._operations),
-            "names": _names(spec, "names"),
             "count": _int(spec, "count", 1, 1 if probability is None else None),
             "probability": probability,
             "skip": _int(spec, "skip", 0, 0),
-            "execute": execute,
             "fired": 0,
-            **_extra(kind, spec),
         }
+
+    def _append(self, fault):
         self._faults.append(fault)
         return copy.deepcopy(fault)
 
@@ -220,11 +221,11 @@ class FaultTable:
     def as_list(self):
         return copy.deepcopy(self._faults)
 
-    def pick(self, operation, names, rng, continuation=False):
-        """The fault that fires for this call, if any; updates the counters. continuation:
-        the call asks for a later page of a listing (it has a NextToken)."""
+    def _pick(self, matches, rng):
+        """The first fault matches() accepts that fires for this call, if any; updates the
+        counters."""
         for fault in self._faults:
-            if not self._matches(fault, operation, names, continuation):
+            if not matches(fault):
                 continue
             if fault["skip"] > 0:
                 fault["skip"] -= 1
@@ -238,6 +239,38 @@ class FaultTable:
                     self._faults.remove(fault)
             return copy.deepcopy(fault)
         return None
+
+
+class FaultTable(FaultList):
+    def __init__(self, operations):
+        super().__init__()
+        self._operations = operations
+
+    def _allowed(self, kind):
+        allowed = _COMMON | _EXTRA.get(kind, set())
+        if kind in ERROR_KINDS and kind != "access_denied":
+            allowed |= _EXTRA["error"]
+        return allowed
+
+    def add(self, spec):
+        """Validate and append a fault; return it as stored (with its id)."""
+        fault = self._common(spec, KINDS, self._allowed)
+        kind = fault["kind"]
+        execute = spec.get("execute", False)
+        if not isinstance(execute, bool):
+            raise ValueError("execute must be true or false")
+        fault.update({
+            "operations": _operations(kind, spec, self._operations),
+            "names": _names(spec, "names"),
+            "execute": execute,
+            **_extra(kind, spec),
+        })
+        return self._append(fault)
+
+    def pick(self, operation, names, rng, continuation=False):
+        """The fault that fires for this call, if any; updates the counters. continuation:
+        the call asks for a later page of a listing (it has a NextToken)."""
+        return self._pick(lambda f: self._matches(f, operation, names, continuation), rng)
 
     @staticmethod
     def _matches(fault, operation, names, continuation):

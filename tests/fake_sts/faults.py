@@ -33,8 +33,7 @@ front of the service would; nothing is issued when one fires (but ``slow``, whic
 late). The first matching fault wins.
 """
 
-import copy
-import itertools
+from fake_appstream.faults import FaultList
 
 from .errors import CATALOGUES
 
@@ -58,15 +57,6 @@ ERROR_KINDS = set(_SHORTHANDS) | {"error"}
 KINDS = ERROR_KINDS | {"reset", "slow"}
 _COMMON = {"kind", "operations", "count", "probability", "skip"}
 _EXTRA = {"error": {"code", "status", "message"}, "slow": {"delay"}}
-
-
-def _int(spec, key, minimum, default):
-    value = spec.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{key} must be an integer of at least {minimum}")
-    return value
 
 
 def _operations(spec):
@@ -108,65 +98,20 @@ def error_of(fault, operation):
     return code, status, None
 
 
-class FaultTable:
-    def __init__(self):
-        self._faults = []
-        self._ids = itertools.count(1)
-
+class FaultTable(FaultList):
     def add(self, spec):
         """Validate and append a fault; return it as stored (with its id)."""
-        if not isinstance(spec, dict):
-            raise ValueError("a fault must be an object")
-        kind = spec.get("kind")
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {sorted(KINDS)}")
-        unknown = set(spec) - (_COMMON | _EXTRA.get(kind, set()))
-        if unknown:
-            raise ValueError(f"unknown keys for a {kind} fault: {sorted(unknown)}")
-        probability = spec.get("probability")
-        if probability is not None and (
-            isinstance(probability, bool) or not isinstance(probability, (int, float))
-            or not 0 < probability <= 1
-        ):
-            raise ValueError("probability must be in (0, 1]")
-        fault = {
-            "id": next(self._ids),
-            "kind": kind,
-            "operations": _operations(spec),
-            "count": _int(spec, "count", 1, 1 if probability is None else None),
-            "probability": probability,
-            "skip": _int(spec, "skip", 0, 0),
-            "fired": 0,
-            **_extra(kind, spec),
-        }
+        fault = self._common(spec, KINDS, lambda kind: _COMMON | _EXTRA.get(kind, set()))
+        kind = fault["kind"]
+        fault.update({"operations": _operations(spec), **_extra(kind, spec)})
         if kind == "error" and fault["status"] is None:
             services = {OPERATIONS[op] for op in fault["operations"] or OPERATIONS}
             if not any(fault["code"] in CATALOGUES[s] for s in services):
                 raise ValueError(f"the services matched never answer {fault['code']!r} on "
                                  "their own; give a status")
-        self._faults.append(fault)
-        return copy.deepcopy(fault)
-
-    def clear(self):
-        self._faults.clear()
-
-    def as_list(self):
-        return copy.deepcopy(self._faults)
+        return self._append(fault)
 
     def pick(self, operation, rng):
         """The fault that fires for this call, if any; updates the counters."""
-        for fault in self._faults:
-            if fault["operations"] is not None and operation not in fault["operations"]:
-                continue
-            if fault["skip"] > 0:
-                fault["skip"] -= 1
-                continue
-            if fault["probability"] is not None and rng.random() >= fault["probability"]:
-                continue
-            fault["fired"] += 1
-            if fault["count"] is not None:
-                fault["count"] -= 1
-                if fault["count"] == 0:
-                    self._faults.remove(fault)
-            return copy.deepcopy(fault)
-        return None
+        return self._pick(lambda f: f["operations"] is None or operation in f["operations"],
+                          rng)
