@@ -122,11 +122,14 @@ def _seed(value, key):
     return _integer(value, key, 0)
 
 
-class Config:
-    """The current settings; ``update`` validates the whole change before applying any of it."""
+class Settings:
+    """Settings with defaults; ``update`` validates the whole change before applying any of
+    it. A fake's subclass gives DEFAULTS and ``_coerce(key, value, current)``."""
+
+    DEFAULTS = {}
 
     def __init__(self, **overrides):
-        self._values = copy.deepcopy(DEFAULTS)
+        self._values = copy.deepcopy(self.DEFAULTS)
         self.update(overrides)
 
     def __getattr__(self, name):
@@ -146,6 +149,12 @@ class Config:
                 raise ValueError(f"unknown setting {key!r}; known: {sorted(new)}")
             new[key] = self._coerce(key, value, new[key])
         self._values = new
+
+
+class Config(Settings):
+    """fake_appstream's settings."""
+
+    DEFAULTS = DEFAULTS
 
     @staticmethod
     def _coerce(key, value, current):

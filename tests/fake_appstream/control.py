@@ -245,7 +245,22 @@ class ControlClient:
             time.sleep(interval)
 
 
-class FakeAppStream(ControlClient):
+class FakeProcess:
+    """A fake running as a child process (``self.process``): stopped at the end of a with
+    block or by stop()."""
+
+    def stop(self, timeout=10.0):
+        """SIGTERM, wait, SIGKILL if it did not stop; returns the exit status."""
+        return _terminate(self.process, timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class FakeAppStream(FakeProcess, ControlClient):
     """A fake server running as a child process, plus what a client needs to reach it.
 
     Attributes: ``url`` (base URL), ``ca_file`` (CA to trust, None for plain HTTP),
@@ -298,16 +313,6 @@ class FakeAppStream(ControlClient):
         first = table[0]
         self.credentials = Credentials(first["access_key_id"], first["secret_access_key"],
                                        first["session_token"])
-
-    def stop(self, timeout=10.0):
-        """SIGTERM, wait, SIGKILL if it did not stop; returns the exit status."""
-        return _terminate(self.process, timeout)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def reset(self):
         super().reset()

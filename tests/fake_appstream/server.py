@@ -54,6 +54,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     # Idle keep-alive connections are dropped after this many seconds.
     timeout = 120
+    # The module that answers /_fake/ (a fake built on this handler names its own).
+    control_api = control_api
 
     aborted = False
 
@@ -144,8 +146,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status, obj = 400, {"error": f"bad request body: {exc}"}
         else:
             split = urllib.parse.urlsplit(self.path)
-            status, obj = control_api.handle(self.server.state, self.command, split.path,
-                                             urllib.parse.parse_qs(split.query), body)
+            status, obj = self.control_api.handle(self.server.state, self.command,
+                                                  split.path,
+                                                  urllib.parse.parse_qs(split.query), body)
         self._send(status, json.dumps(obj).encode(), "application/json")
 
     # ---- API ---------------------------------------------------------------------------

@@ -96,7 +96,7 @@ class CredentialTable:
             "access_key_id": key_id,
             "secret_access_key": secret,
             "session_token": token,
-            "expiration": _expiration(entry, wall_now),
+            "expiration": expiry(entry, wall_now),
         }
 
     def add(self, entry, wall_now):
@@ -108,15 +108,17 @@ class CredentialTable:
         return [dict(e) for e in self.entries.values()]
 
 
-def _expiration(entry, wall_now):
-    if entry.get("expires_in") is not None:
-        seconds = entry["expires_in"]
+def expiry(spec, now, default=None):
+    """Epoch seconds from a spec's ``expires_in`` or ``expiration`` (epoch seconds or ISO
+    8601), else `default` seconds from now (None: never). Shared with fake_sts."""
+    if spec.get("expires_in") is not None:
+        seconds = spec["expires_in"]
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
             raise ValueError("expires_in must be a number of seconds")
-        return wall_now + seconds
-    value = entry.get("expiration")
+        return now + seconds
+    value = spec.get("expiration")
     if value is None:
-        return None
+        return None if default is None else now + default
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):

@@ -47,7 +47,7 @@ Every key, its default and its meaning:
     from the OS.
 """
 
-import copy
+from fake_appstream.config import Settings
 
 DEFAULTS = {
     "region": "us-east-1",
@@ -117,27 +117,11 @@ def _coerce(key, value):
     return value
 
 
-class Config:
-    """The current settings; ``update`` validates the whole change before applying any of it."""
+class Config(Settings):
+    """fake_sts's settings."""
 
-    def __init__(self, **overrides):
-        self._values = copy.deepcopy(DEFAULTS)
-        self.update(overrides)
+    DEFAULTS = DEFAULTS
 
-    def __getattr__(self, name):
-        try:
-            return self.__dict__["_values"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def as_dict(self):
-        return copy.deepcopy(self._values)
-
-    def update(self, changes):
-        """Apply a dict of changes; raise ValueError (and change nothing) if any is bad."""
-        new = copy.deepcopy(self._values)
-        for key, value in changes.items():
-            if key not in new:
-                raise ValueError(f"unknown setting {key!r}; known: {sorted(new)}")
-            new[key] = _coerce(key, value)
-        self._values = new
+    @staticmethod
+    def _coerce(key, value, current):
+        return _coerce(key, value)

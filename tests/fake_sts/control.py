@@ -25,8 +25,8 @@ import pathlib
 import subprocess
 
 from fake_appstream.control import (PYTHON, TESTS_DIR, ControlClient as _BaseClient,
-                                    Credentials, FakeError, _await_listening, _terminate,
-                                    sign_request)
+                                    Credentials, FakeError, FakeProcess, _await_listening,
+                                    _terminate, sign_request)
 
 from . import identity
 
@@ -151,7 +151,7 @@ class ControlClient(_BaseClient):
         self.request("POST", "/_fake/reset")
 
 
-class FakeSTS(ControlClient):
+class FakeSTS(FakeProcess, ControlClient):
     """A fake STS running as a child process, plus what a client needs to reach it.
 
     Attributes: ``url``, ``ca_file``, ``tls_dir``, ``region``, ``credentials`` (the
@@ -206,16 +206,6 @@ class FakeSTS(ControlClient):
         except Exception:
             _terminate(process)
             raise
-
-    def stop(self, timeout=10.0):
-        """SIGTERM, wait, SIGKILL if it did not stop; returns the exit status."""
-        return _terminate(self.process, timeout)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def reset(self):
         super().reset()

@@ -54,21 +54,10 @@ def region_of_host(host, default):
 
 class Handler(appstream_server.Handler):
     server_version = "FakeSTS/1.0"
+    control_api = control_api
 
     def do_PATCH(self):
         self._dispatch()
-
-    def _control(self):
-        try:
-            raw = self._read_body()
-            body = json.loads(raw) if raw.strip() else {}
-        except (ApiError, ValueError) as exc:
-            status, obj = 400, {"error": f"bad request body: {exc}"}
-        else:
-            split = urllib.parse.urlsplit(self.path)
-            status, obj = control_api.handle(self.server.state, self.command, split.path,
-                                             urllib.parse.parse_qs(split.query), body)
-        self._send(status, json.dumps(obj).encode(), "application/json")
 
     # ---- API ---------------------------------------------------------------------------
 

@@ -42,14 +42,13 @@ until it expires, and pushed to the linked fake AppStream (``appstream_control``
 """
 
 import copy
-import datetime
 import itertools
 import random
 import threading
 import time
 
 from fake_appstream.control import ControlClient, FakeError
-from fake_appstream.sigv4 import QUERY_CODES, CredentialTable, Verifier
+from fake_appstream.sigv4 import QUERY_CODES, CredentialTable, Verifier, expiry
 
 from . import identity
 from .clock import WallClock
@@ -64,30 +63,6 @@ DEFAULT_ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E5
 
 def iso(epoch):
     return time.strftime(ISO, time.gmtime(epoch))
-
-
-def expiry(spec, now, default=None):
-    """Epoch seconds from a spec's ``expires_in`` or ``expiration``, else `default`
-    seconds from now (None: never)."""
-    if spec.get("expires_in") is not None:
-        seconds = spec["expires_in"]
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            raise ValueError("expires_in must be a number of seconds")
-        return now + seconds
-    value = spec.get("expiration")
-    if value is None:
-        return None if default is None else now + default
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"expiration {value!r} is not ISO 8601") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-        return parsed.timestamp()
-    raise ValueError("expiration must be epoch seconds or an ISO 8601 string")
 
 
 def _only(spec, allowed, what):
