@@ -162,18 +162,23 @@ def _calls(state, method, query):
     return {"calls": state.calls_since(since, operation)}
 
 
+def _move_clock(state, body):
+    """A POST to /_fake/clock: {"advance": seconds} and/or {"manual": bool}."""
+    body = _object(body)
+    unknown = set(body) - {"advance", "manual"}
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}")
+    if "manual" in body:
+        state.apply_config({"manual_clock": body["manual"]})
+    seconds = body.get("advance", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise ValueError("advance must be a non-negative number of seconds")
+    state.clocks.advance(seconds)
+
+
 def _clock(state, method, body):
     if method == "POST":
-        body = _object(body)
-        unknown = set(body) - {"advance", "manual"}
-        if unknown:
-            raise ValueError(f"unknown keys {sorted(unknown)}")
-        if "manual" in body:
-            state.apply_config({"manual_clock": body["manual"]})
-        seconds = body.get("advance", 0)
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ValueError("advance must be a non-negative number of seconds")
-        state.clocks.advance(seconds)
+        _move_clock(state, body)
         state.fleet.tick()
     return {"now": state.clocks.now(), "manual": state.clocks.manual,
             "wall": state.clocks.wall()}

@@ -34,7 +34,7 @@ import traceback
 # The pieces both fakes' control APIs share: the error type, the body check, settings,
 # faults and the call log.
 from fake_appstream.control_api import (ControlError, _calls, _config,  # noqa: F401
-                                        _faults, _object)
+                                        _faults, _move_clock, _object)
 
 
 def _listing(name, records):
@@ -77,16 +77,7 @@ def _collection(state, head, method, body):
 
 def _clock(state, method, body):
     if method == "POST":
-        body = _object(body)
-        unknown = set(body) - {"advance", "manual"}
-        if unknown:
-            raise ValueError(f"unknown keys {sorted(unknown)}")
-        if "manual" in body:
-            state.apply_config({"manual_clock": body["manual"]})
-        seconds = body.get("advance", 0)
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ValueError("advance must be a non-negative number of seconds")
-        state.clocks.advance(seconds)
+        _move_clock(state, body)
     return {"wall": state.wall(), "manual": state.clocks.manual,
             "offset": state.clocks.offset}
 
