@@ -231,7 +231,7 @@ def sso_config(tmp_path):
 
 
 def test_iam_identity_center_through_the_token_cache(fake, fake_sts, tmp_path):
-    fake.generate(2, prefix="sso-", version="06-19-2023")
+    names = fake.generate(2, prefix="sso-", version="06-19-2023")
     token = fake_sts.add_sso_token([(ACCOUNT, SSO_ROLE)])["access_token"]
     fake_sts.restrict_appstream()
     sso_config(tmp_path)
@@ -243,11 +243,11 @@ def test_iam_identity_center_through_the_token_cache(fake, fake_sts, tmp_path):
     result = run(["-c", str(cfg), "list"], env, timeout=60)
 
     assert result.returncode == 0, result.stderr
-    assert "sso-" in result.stdout
+    assert all(name in result.stdout for name in names)
     [get] = fake_sts.calls("GetRoleCredentials")
     assert get["outcome"] == "OK"
-    assert get["params"] == {"account_id": ACCOUNT, "role_name": SSO_ROLE} or \
-        (get["params"]["account_id"] == ACCOUNT and get["params"]["role_name"] == SSO_ROLE)
+    assert get["params"] == {"account_id": ACCOUNT, "role_name": SSO_ROLE,
+                             "access_token": token}
     assert {c["access_key_id"] for c in fake.calls()} <= issued_keys(fake_sts)
     assert_no_secrets([result.stdout, result.stderr], secrets_of(fake_sts, token))
 
