@@ -96,7 +96,8 @@ const char *creds_plan_base_name(const struct creds_plan *plan)
         return "unknown";
 }
 
-int creds_plan_credential_source(const char *v, enum creds_base_kind *ret)
+/* The credential_source values botocore knows, and the base each gives; -EINVAL for others. */
+static int credential_source(const char *v, enum creds_base_kind *ret)
 {
         if (strcmp(v, "Environment") == 0)
                 *ret = CREDS_BASE_ENVIRONMENT;
@@ -348,7 +349,7 @@ static int plan_assume_role(struct planner *pl, const char *profile, struct cred
                             "daemon cannot prompt for one; use a role without an MFA condition",
                             profile);
         if (cred_source) {
-                if (creds_plan_credential_source(cred_source, &plan->base) < 0)
+                if (credential_source(cred_source, &plan->base) < 0)
                         return fail(pl, -EINVAL,
                                     "profile '%s': credential_source '%s' is not one of "
                                     "Environment, Ec2InstanceMetadata, EcsContainer",

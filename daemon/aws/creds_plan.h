@@ -79,6 +79,3 @@ void creds_plan_free(struct creds_plan *plan);
  * "shared-credentials-file", "shared-config-file", "custom-process",
  * "assume-role-with-web-identity", "sso", "env", "ec2-instance-metadata", "container-role". */
 const char *creds_plan_base_name(const struct creds_plan *plan);
-
-/* The credential_source values botocore knows, and the base each gives; -EINVAL for others. */
-int creds_plan_credential_source(const char *value, enum creds_base_kind *ret);

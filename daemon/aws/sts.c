@@ -367,7 +367,8 @@ int sts_client_call(struct sts_client *c, enum sts_action action,
         return r;
 }
 
-void sts_client_cancel(struct sts_client *c)
+/* Abandons the call in flight, if any: its done is never called. */
+static void cancel(struct sts_client *c)
 {
         if (!c || !c->busy)
                 return;
@@ -390,6 +391,6 @@ void sts_client_free(struct sts_client *c)
 {
         if (!c)
                 return;
-        sts_client_cancel(c);
+        cancel(c);
         uv_close((uv_handle_t *)&c->backoff, on_closed);
 }

@@ -95,8 +95,6 @@ int sts_client_call(struct sts_client *c, enum sts_action action,
                     const struct sts_assume_role_params *params,
                     const struct aws_credentials *source, sts_done_fn done, void *userdata);
 
-/* Abandons the call in flight, if any: its done is never called. */
-void sts_client_cancel(struct sts_client *c);
-
-/* Cancels and releases; the client's timer closes on the loop afterwards. Accepts NULL. */
+/* Abandons the call in flight, if any (its done is never called) and releases; the client's
+ * timer closes on the loop afterwards. Accepts NULL. */
 void sts_client_free(struct sts_client *c);
