@@ -494,6 +494,7 @@ bool hooks_runs_on(enum log_event ev)
         case EV_UPDATE_SUCCEEDED:
         case EV_UPDATE_FAILED:
         case EV_UPDATE_DENIED:
+        case EV_UPDATE_WITHDRAWN:
         case EV_BREAKER_OPEN:
                 return true;
         default:

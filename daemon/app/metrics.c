@@ -156,6 +156,21 @@ static void put_builders(FILE *f, const struct reconcile_summary *s)
                   "Non-compliant image builders waiting for a window, a slot or a backoff.",
                   (long long)s->waiting);
         put_gauge(f, "operations_in_flight", "Agent updates in progress.", (long long)s->in_flight);
+        put_gauge(f, "updates_scheduled",
+                  "Agent updates announced (notice) whose builder is not stopped yet.",
+                  (long long)s->scheduled);
+        put_gauge(f, "operations_settling",
+                  "Updated builders inside settle, not yet counted as succeeded.",
+                  (long long)s->settling);
+        put_header(f, "builders_held", "gauge",
+                   "Non-compliant image builders an operator holds, by how: the hold tag "
+                   "(or tags that could not be read), or a pause.");
+        fprintf(f, PREFIX "builders_held{by=\"tag\"} %zu\n", s->held);
+        fprintf(f, PREFIX "builders_held{by=\"pause\"} %zu\n", s->paused);
+        put_gauge(f, "builders_denied",
+                  "Image builders whose Stop or Start IAM refused lately (not asked again for "
+                  "24h).",
+                  (long long)s->denied);
         put_header(f, "builders_by_compliance", "gauge",
                    "Image builders by compliance with the policy in the last pass.");
         fprintf(f, PREFIX "builders_by_compliance{compliance=\"compliant\"} %zu\n", s->compliant);
@@ -175,6 +190,10 @@ static void put_updates(FILE *f, const struct reconcile_summary *s)
                    "Agent updates finished since the daemon started, by result.");
         fprintf(f, PREFIX "updates_total{result=\"succeeded\"} %u\n", s->succeeded);
         fprintf(f, PREFIX "updates_total{result=\"failed\"} %u\n", s->failed);
+        put_header(f, "denials_total", "counter",
+                   "StopImageBuilder or StartImageBuilder calls IAM refused "
+                   "(AccessDeniedException) since the daemon started.");
+        fprintf(f, PREFIX "denials_total %u\n", s->denials);
         put_gauge(f, "breaker_open",
                   "1 while max_failures is reached and no new update starts until the next "
                   "window.",

@@ -1,9 +1,12 @@
 /* The reconcile loop. Each pass:
  *   1. DescribeImageBuilders, every page, once for the whole fleet;
  *   2. every operation in flight takes one step from what its builder now shows;
- *   3. the policy decides the rest and new operations begin, each persisted first;
+ *   3. the policy decides the rest, in rounds: the builders it chooses have their tags read
+ *      (ListTagsForResource, the hold tag, I10), those not held begin (or, with notice, are
+ *      announced), each persisted first; when some were held, the policy decides again
+ *      knowing it, so that their slots go to the next in line;
  *   4. the next pass is scheduled: sooner while operations run, and never later than the next
- *      window opening that could start one.
+ *      window opening or notice end that could start one.
  * At most one API call per builder is in flight; a builder with a call in flight is not
  * stepped again until the call has answered.
  *
@@ -21,8 +24,12 @@
 
 #include "appstream.h"
 #include "config.h"
+#include "duration.h"
+#include "hold.h"
 #include "log.h"
 #include "operation.h"
+#include "pause.h"
+#include "pause_file.h"
 #include "policy.h"
 #include "state.h"
 #include "state_file.h"
@@ -37,11 +44,20 @@ struct last_decision {
         enum decision_kind kind;
 };
 
-/* A Stop, a Start or a lookup by name (call == OP_CALL_NONE) in flight for one builder. */
+/* A Stop, a Start, a lookup by name (call == OP_CALL_NONE) or a tag read (tags) in flight
+ * for one builder. */
 struct pending_call {
         struct reconciler *rec; /* NULL once the reconciler is gone */
         char *builder;
+        char *arn; /* the builder's ARN as last listed, for messages; may be NULL */
         enum op_call call;
+        bool tags;
+};
+
+/* A builder found held in this pass: by its hold tag, or because its tags could not be read. */
+struct pass_hold {
+        char *builder;
+        char why[320];
 };
 
 struct reconciler {
@@ -66,6 +82,18 @@ struct reconciler {
 
         struct pending_call **calls;
         size_t n_calls;
+
+        /* The pass under way, from its listing to its end: the listing (owned), the plan of the
+         * current round, its tag reads still out, and the builders found held so far. */
+        struct builder_list *pass_list;
+        struct policy_plan *round_plan;
+        size_t tags_pending;
+        bool round_found_held;
+        struct pass_hold *holds;
+        size_t n_holds;
+
+        struct pause_watch pauses; /* the operators' pause file, read again when it changes */
+        bool pauses_bad;           /* it cannot be read: every builder counts as paused */
         struct last_decision *seen;
         size_t n_seen;
         int64_t breaker_logged_span;
@@ -230,10 +258,13 @@ static void log_finished(const struct reconciler *rec, const struct operation *o
                 log_event(EV_OPERATION_ABANDONED, &f, "update of builder %s abandoned: %s",
                           op->builder, step->reason);
                 break;
+        case OP_RESULT_DENIED:
+                break; /* on_call_done() said so, naming the action and the ARN */
         }
 }
 
-static void issue_call(struct reconciler *rec, const char *builder, enum op_call call);
+static void issue_call(struct reconciler *rec, const char *builder, const char *arn,
+                       enum op_call call);
 static void look_up(struct reconciler *rec, const char *builder);
 
 /* Applies a step to builder's operation: finish it, or persist the new phase, then make the
@@ -258,7 +289,7 @@ static void apply_step(struct reconciler *rec, const char *builder, const struct
                 log_finished(rec, op, step, b);
                 if (step->result == OP_RESULT_SUCCEEDED)
                         rec->summary.succeeded++;
-                else if (step->result != OP_RESULT_ABANDONED)
+                else if (step->result != OP_RESULT_ABANDONED && step->result != OP_RESULT_DENIED)
                         rec->summary.failed++;
                 (void)state_finish_operation(rec->state, builder, step->result,
                                              b ? b->agent_version : NULL, step->reason, now);
@@ -269,6 +300,14 @@ static void apply_step(struct reconciler *rec, const char *builder, const struct
                 op_apply(op, step);
                 if (persist(rec) < 0)
                         return;
+                if (op->phase == OP_SETTLING) {
+                        char target[16];
+                        struct log_fields f = operation_fields(rec, op, b, NULL, target,
+                                                               sizeof(target));
+
+                        log_event(EV_UPDATE_SETTLING, &f, "builder %s: %s", builder,
+                                  step->reason);
+                }
         }
         if (step->confirm_gone && !rec->shutting_down) {
                 look_up(rec, builder);
@@ -286,13 +325,17 @@ static void apply_step(struct reconciler *rec, const char *builder, const struct
                           op_call_name(step->call), builder, op_phase_name(op->phase));
                 return;
         }
-        issue_call(rec, builder, step->call);
+        issue_call(rec, builder, b ? b->arn : NULL, step->call);
 }
 
 static enum op_call_result classify_call(int r, const struct api_error *err)
 {
         if (r >= 0)
                 return OP_CALL_ACCEPTED;
+        /* IAM decides before the builder is touched, and decided the same for any earlier
+         * sending, so a denial is final whatever the attempt. */
+        if (err && err->code && strcmp(err->code, "AccessDeniedException") == 0)
+                return OP_CALL_DENIED;
         /* Throttling, a lost connection, or a 200 whose body is not the API's (a proxy's page, a
          * body cut short): the call may or may not have been carried out, and taking it for
          * refused or accepted could strand the builder or wait out stop_timeout for a stop that
@@ -305,6 +348,30 @@ static enum op_call_result classify_call(int r, const struct api_error *err)
         if (err->attempts > 1)
                 return OP_CALL_RETRY_LATER;
         return OP_CALL_FATAL;
+}
+
+static void call_free(struct pending_call *pc)
+{
+        free(pc->builder);
+        free(pc->arn);
+        free(pc);
+}
+
+/* A Stop or Start that IAM refused: at err, naming the IAM action and the builder's ARN, as
+ * the operator needs both to decide whether the policy or the builder is wrong. */
+static void log_denied(struct reconciler *rec, const struct pending_call *pc,
+                       struct log_fields *f, const char *msg, bool finished)
+{
+        char target[16];
+
+        rec->summary.denials++;
+        f->reason = "denied";
+        f->target_version = target_of(rec->cfg, pc->builder, target, sizeof(target));
+        log_event(EV_UPDATE_DENIED, f,
+                  "IAM denied appstream:%s on %s (builder %s): %s; %s", call_operation(pc->call),
+                  pc->arn ? pc->arn : "an ARN the listing did not give", pc->builder, msg,
+                  finished ? "nothing was done to it; marked denied, not asked again for 24h"
+                           : "asking again every poll, because this update stopped it");
 }
 
 static void on_call_done(int r, const struct builder *b, const struct api_error *err,
@@ -337,6 +404,8 @@ static void on_call_done(int r, const struct builder *b, const struct api_error 
         if (result == OP_CALL_ACCEPTED)
                 log_event(pc->call == OP_CALL_STOP ? EV_STOP_REQUESTED : EV_START_REQUESTED, &f,
                           "%s accepted for builder %s", call_operation(pc->call), pc->builder);
+        else if (result == OP_CALL_DENIED)
+                log_denied(rec, pc, &f, msg, have_step && step.finished);
         else
                 log_event(result == OP_CALL_RETRY_LATER ? EV_API_RETRY : EV_API_ERROR, &f,
                           "%s for builder %s: %s",
@@ -347,18 +416,17 @@ static void on_call_done(int r, const struct builder *b, const struct api_error 
                 apply_step(rec, pc->builder, &step, b);
         }
 out:
-        free(pc->builder);
-        free(pc);
+        call_free(pc);
 }
 
 /* Registers a call about to be made for builder; NULL (logged) when out of memory. */
 static struct pending_call *call_track(struct reconciler *rec, const char *builder,
-                                       enum op_call call)
+                                       const char *arn, enum op_call call)
 {
         struct pending_call *pc = calloc(1, sizeof(*pc));
         struct pending_call **grown;
 
-        if (!pc || !(pc->builder = strdup(builder)))
+        if (!pc || !(pc->builder = strdup(builder)) || (arn && !(pc->arn = strdup(arn))))
                 goto nomem;
         grown = realloc(rec->calls, (rec->n_calls + 1) * sizeof(*grown));
         if (!grown)
@@ -370,8 +438,7 @@ static struct pending_call *call_track(struct reconciler *rec, const char *build
         return pc;
 nomem:
         if (pc)
-                free(pc->builder);
-        free(pc);
+                call_free(pc);
         log_event(EV_ERROR, &(struct log_fields){.builder = builder}, "out of memory");
         return NULL;
 }
@@ -382,16 +449,16 @@ static void call_untrack(struct reconciler *rec, struct pending_call *pc, const 
         log_event(EV_ERROR, &(struct log_fields){.builder = pc->builder},
                   "cannot send %s for builder %s: %s", what, pc->builder, strerror(-r));
         call_forget(rec, pc);
-        free(pc->builder);
-        free(pc);
+        call_free(pc);
 }
 
-static void issue_call(struct reconciler *rec, const char *builder, enum op_call call)
+static void issue_call(struct reconciler *rec, const char *builder, const char *arn,
+                       enum op_call call)
 {
         struct pending_call *pc;
         int r;
 
-        if (!may_act(rec) || !saved(rec) || !(pc = call_track(rec, builder, call)))
+        if (!may_act(rec) || !saved(rec) || !(pc = call_track(rec, builder, arn, call)))
                 return;
         r = call == OP_CALL_STOP
                     ? rec->api.stop(rec->api.ctx, builder, on_call_done, pc)
@@ -453,14 +520,13 @@ out:
                 builder_list_free(list);
                 free(list);
         }
-        free(pc->builder);
-        free(pc);
+        call_free(pc);
 }
 
 static void look_up(struct reconciler *rec, const char *builder)
 {
         const char *names[] = {builder};
-        struct pending_call *pc = call_track(rec, builder, OP_CALL_NONE);
+        struct pending_call *pc = call_track(rec, builder, NULL, OP_CALL_NONE);
         int r;
 
         if (!pc)
@@ -580,6 +646,10 @@ static enum log_event decision_event(enum decision_kind kind)
         switch (kind) {
         case DECISION_UNKNOWN_VERSION:
                 return EV_BUILDER_UNKNOWN_VERSION;
+        case DECISION_PAUSED:
+        case DECISION_HELD:
+                return EV_BUILDER_HELD;
+        case DECISION_DENIED:
         case DECISION_OUTSIDE_WINDOW:
         case DECISION_TOO_LITTLE_WINDOW_LEFT:
         case DECISION_UPDATED_THIS_WINDOW:
@@ -601,8 +671,9 @@ static void log_decisions(struct reconciler *rec, const struct policy_plan *plan
                 const struct decision *d = &plan->decisions[i];
                 const struct builder *b = &list->items[i];
 
+                /* What begins, and what was announced, said so when it happened. */
                 if (d->kind == DECISION_IN_OPERATION || d->kind == DECISION_START_UPDATE ||
-                    !decision_changed(rec, d))
+                    d->kind == DECISION_SCHEDULED || !decision_changed(rec, d))
                         continue;
                 if (d->kind == DECISION_COMPLIANT) {
                         log_event(EV_DEBUG, &(struct log_fields){.builder = d->builder},
@@ -638,6 +709,155 @@ static void log_breaker(struct reconciler *rec, const struct policy_plan *plan)
         }
 }
 
+static const struct pass_hold *pass_hold_of(const struct reconciler *rec, const char *builder)
+{
+        for (size_t i = 0; i < rec->n_holds; i++)
+                if (strcmp(rec->holds[i].builder, builder) == 0)
+                        return &rec->holds[i];
+        return NULL;
+}
+
+static void pass_hold_add(struct reconciler *rec, const char *builder, const char *why)
+{
+        struct pass_hold *grown;
+        char *name = strdup(builder);
+
+        grown = name ? realloc(rec->holds, (rec->n_holds + 1) * sizeof(*grown)) : NULL;
+        if (!grown) {
+                free(name);
+                log_event(EV_ERROR, &(struct log_fields){.builder = builder}, "out of memory");
+                return;
+        }
+        rec->holds = grown;
+        rec->holds[rec->n_holds].builder = name;
+        snprintf(rec->holds[rec->n_holds].why, sizeof(rec->holds[0].why), "%s", why);
+        rec->n_holds++;
+        rec->round_found_held = true;
+}
+
+static void pass_holds_clear(struct reconciler *rec)
+{
+        for (size_t i = 0; i < rec->n_holds; i++)
+                free(rec->holds[i].builder);
+        free(rec->holds);
+        rec->holds = NULL;
+        rec->n_holds = 0;
+}
+
+static const char *iso_time(int64_t t, char *buf, size_t size)
+{
+        time_t tt = (time_t)t;
+        struct tm tm;
+
+        if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+                snprintf(buf, size, "%lld", (long long)t);
+        return buf;
+}
+
+/* An update begins: its operation is persisted (replacing its notice, when it had one) before
+ * the first call (I4). */
+static void begin_update(struct reconciler *rec, const struct op_begin *ob,
+                         const struct builder *b, int64_t now)
+{
+        const struct notice *n = ob->notice_over ? state_find_notice_const(rec->state, ob->builder)
+                                                 : NULL;
+        struct notice kept = n ? *n : (struct notice){0};
+        bool had_notice = n && state_remove_notice(rec->state, ob->builder) == 0;
+        const struct operation *op;
+        struct op_step step;
+
+        if (state_add_operation(rec->state, ob->builder, ob->from_stopped, ob->stop_after,
+                                ob->from_version[0] ? ob->from_version : NULL,
+                                ob->window_closes_at, now) < 0)
+                goto restore;
+        state_find_operation(rec->state, ob->builder)->phase_since_mono = mono_of(rec);
+        if (persist(rec) < 0) {
+                /* Without the intent on disk no call may go out (I4); nothing was done, so
+                 * the next pass may try again. */
+                (void)state_discard_operation(rec->state, ob->builder);
+                goto restore;
+        }
+        log_event(EV_UPDATE_STARTED,
+                  &(struct log_fields){.builder = ob->builder,
+                                       .state = b ? b->state : NULL,
+                                       .agent_version = b ? b->agent_version : NULL,
+                                       .target_version = LATEST_AGENT},
+                  "starting agent update of builder %s (agent %s, %s)", ob->builder,
+                  ob->from_version[0] ? ob->from_version : "unknown",
+                  ob->from_stopped ? "stopped" : "running");
+        op = state_find_operation_const(rec->state, ob->builder);
+        if (op && op_step(op, b, now, mono_of(rec), rec->cfg,
+                          rec->state->has_newest_seen ? &rec->state->newest_seen : NULL,
+                          &step) == 0)
+                apply_step(rec, ob->builder, &step, b);
+        return;
+restore:
+        /* The file still holds the notice: so does memory. */
+        if (had_notice)
+                (void)state_add_notice(rec->state, ob->builder, kept.announced_at, kept.at,
+                                       kept.at_mono, kept.window_closes_at);
+}
+
+/* notice: the update is announced, persisted first, so that a restart keeps the instant the
+ * users were told, and stopped no earlier than then (I11). */
+static void announce_update(struct reconciler *rec, const struct op_begin *ob,
+                            const struct builder *b, int64_t now)
+{
+        int64_t at = now + rec->cfg->notice;
+        char when[32], target[16], lead[32];
+
+        if (state_add_notice(rec->state, ob->builder, now, at, mono_of(rec) + rec->cfg->notice,
+                             ob->window_closes_at) < 0)
+                return;
+        if (persist(rec) < 0) {
+                (void)state_remove_notice(rec->state, ob->builder);
+                return;
+        }
+        log_event(EV_UPDATE_SCHEDULED,
+                  &(struct log_fields){.builder = ob->builder,
+                                       .state = b ? b->state : NULL,
+                                       .agent_version = b ? b->agent_version : NULL,
+                                       .from_version = ob->from_version[0] ? ob->from_version
+                                                                           : NULL,
+                                       .target_version = target_of(rec->cfg, ob->builder, target,
+                                                                   sizeof(target)),
+                                       .at = iso_time(at, when, sizeof(when))},
+                  "agent update of builder %s announced: it will be %s at %s (notice %s) unless "
+                  "held, paused or compliant by then",
+                  ob->builder, ob->from_stopped ? "started" : "stopped", when,
+                  duration_format(rec->cfg->notice, lead, sizeof(lead)));
+}
+
+/* Announcements the policy no longer stands behind are taken back, and said so (I11). */
+static void withdraw_notices(struct reconciler *rec, const struct policy_plan *plan)
+{
+        bool dirty = false;
+
+        for (size_t i = 0; i < plan->n_withdrawals; i++) {
+                const struct op_withdrawal *w = &plan->withdrawals[i];
+                const struct notice *n = state_find_notice_const(rec->state, w->builder);
+                char *name = strdup(w->builder);
+                char when[32];
+
+                if (!n || !name) {
+                        free(name);
+                        continue;
+                }
+                log_event(EV_UPDATE_WITHDRAWN,
+                          &(struct log_fields){.builder = name,
+                                               .reason = policy_decision_name(w->kind),
+                                               .at = iso_time(n->at, when, sizeof(when))},
+                          "announced update of builder %s (for %s) withdrawn: %s%s%s", name,
+                          when, policy_decision_name(w->kind), w->reason[0] ? ": " : "",
+                          w->reason[0] ? w->reason : "missing from the listing");
+                (void)state_remove_notice(rec->state, name);
+                free(name);
+                dirty = true;
+        }
+        if (dirty)
+                (void)persist(rec);
+}
+
 static void begin_operations(struct reconciler *rec, const struct policy_plan *plan,
                              const struct builder_list *list, int64_t now)
 {
@@ -646,34 +866,136 @@ static void begin_operations(struct reconciler *rec, const struct policy_plan *p
         for (size_t i = 0; i < plan->n_begins && !rec->shutting_down; i++) {
                 const struct op_begin *ob = &plan->begins[i];
                 const struct builder *b = find_builder(list, ob->builder);
-                const struct operation *op;
-                struct op_step step;
 
-                if (state_add_operation(rec->state, ob->builder, ob->from_stopped, ob->stop_after,
-                                        ob->from_version[0] ? ob->from_version : NULL,
-                                        ob->window_closes_at, now) < 0)
-                        continue;
-                state_find_operation(rec->state, ob->builder)->phase_since_mono = mono_of(rec);
-                if (persist(rec) < 0) {
-                        /* Without the intent on disk no call may go out (I4); nothing was
-                         * done, so the next pass may try again. */
-                        (void)state_discard_operation(rec->state, ob->builder);
+                if (pass_hold_of(rec, ob->builder))
+                        continue; /* the next round decides it again, as held */
+                if (ob->announce)
+                        announce_update(rec, ob, b, now);
+                else
+                        begin_update(rec, ob, b, now);
+        }
+}
+
+/* ---- Holds (I10) ---- */
+
+static void on_tags(int r, const struct tag_list *tags, const struct api_error *err,
+                    void *userdata);
+static void finish_round(struct reconciler *rec);
+
+/* Reads the tags of every builder the round would begin or announce; returns how many reads
+ * went out. A builder whose tags cannot be asked for is held (I10). */
+static size_t read_holds(struct reconciler *rec, const struct policy_plan *plan)
+{
+        size_t sent = 0;
+
+        if (!rec->cfg->hold_tag || !rec->api.list_tags)
+                return 0;
+        for (size_t i = 0; i < plan->n_begins; i++) {
+                const char *name = plan->begins[i].builder;
+                const struct builder *b = find_builder(rec->pass_list, name);
+                struct pending_call *pc;
+                int r;
+
+                if (!b || !b->arn) {
+                        pass_hold_add(rec, name, "hold tag unreadable: the listing gave no ARN; "
+                                                 "held for this pass");
                         continue;
                 }
-                log_event(EV_UPDATE_STARTED,
-                          &(struct log_fields){.builder = ob->builder,
-                                               .state = b ? b->state : NULL,
-                                               .agent_version = b ? b->agent_version : NULL,
-                                               .target_version = LATEST_AGENT},
-                          "starting agent update of builder %s (agent %s, %s)", ob->builder,
-                          ob->from_version[0] ? ob->from_version : "unknown",
-                          ob->from_stopped ? "stopped" : "running");
-                op = state_find_operation_const(rec->state, ob->builder);
-                if (op && op_step(op, b, now, mono_of(rec), rec->cfg,
-                                  rec->state->has_newest_seen ? &rec->state->newest_seen : NULL,
-                                  &step) == 0)
-                        apply_step(rec, ob->builder, &step, b);
+                if (!(pc = call_track(rec, name, b->arn, OP_CALL_NONE))) {
+                        pass_hold_add(rec, name, "hold tag unreadable: out of memory");
+                        continue;
+                }
+                pc->tags = true;
+                r = rec->api.list_tags(rec->api.ctx, b->arn, on_tags, pc);
+                if (r < 0) {
+                        pass_hold_add(rec, name, "hold tag unreadable: the request could not "
+                                                 "be sent; held for this pass");
+                        call_untrack(rec, pc, "ListTagsForResource", r);
+                        continue;
+                }
+                sent++;
         }
+        return sent;
+}
+
+static void on_tags(int r, const struct tag_list *tags, const struct api_error *err,
+                    void *userdata)
+{
+        struct pending_call *pc = userdata;
+        struct reconciler *rec = pc->rec;
+        char why[320], msg[512] = "";
+        struct hold h;
+
+        if (!rec)
+                goto out;
+        call_forget(rec, pc);
+        if (r < 0) {
+                if (err)
+                        api_error_format(err, msg, sizeof(msg));
+                log_event(EV_API_ERROR,
+                          &(struct log_fields){.builder = pc->builder,
+                                               .operation = "ListTagsForResource",
+                                               .request_id = err ? err->request_id : NULL,
+                                               .error_code = err ? err->code : NULL},
+                          "cannot read the tags of builder %s: %s; it counts as held for this "
+                          "pass",
+                          pc->builder, err ? msg : strerror(-r));
+                snprintf(why, sizeof(why), "hold tag unreadable (ListTagsForResource: %.200s); "
+                                           "held for this pass",
+                         err && err->code ? err->code : strerror(-r));
+                pass_hold_add(rec, pc->builder, why);
+        } else {
+                hold_evaluate(tags, rec->cfg->hold_tag, now_of(rec), &h);
+                if (h.held)
+                        pass_hold_add(rec, pc->builder, hold_describe(&h, why, sizeof(why)));
+        }
+        if (--rec->tags_pending == 0)
+                finish_round(rec);
+out:
+        call_free(pc);
+}
+
+/* The holds the policy is told of: an operator's pause, or a hold found this pass. */
+static enum decision_kind check_hold(void *ctx, const char *builder, char *why, size_t size)
+{
+        struct reconciler *rec = ctx;
+        const struct pass_hold *h = pass_hold_of(rec, builder);
+        const struct pause *p;
+
+        if (rec->pauses_bad) {
+                snprintf(why, size, "paused: the pause file cannot be read (%s), so every "
+                                    "builder counts as paused",
+                         pause_watch_error(&rec->pauses));
+                return DECISION_PAUSED;
+        }
+        p = pause_set_covering(pause_watch_set(&rec->pauses), builder, now_of(rec));
+        if (p) {
+                pause_describe(p, now_of(rec), why, size);
+                return DECISION_PAUSED;
+        }
+        if (h) {
+                snprintf(why, size, "%s", h->why);
+                return DECISION_HELD;
+        }
+        return DECISION_START_UPDATE;
+}
+
+/* The pause file, read again when it changed; a file that cannot be read pauses everything
+ * (I10), and says so once. */
+static void refresh_pauses(struct reconciler *rec)
+{
+        char err[512];
+        bool bad;
+
+        (void)pause_watch_refresh(&rec->pauses, err, sizeof(err));
+        bad = pause_watch_bad(&rec->pauses);
+        if (bad && !rec->pauses_bad)
+                log_event(EV_ERROR, NULL,
+                          "%s; every builder counts as paused until it can be read",
+                          pause_watch_error(&rec->pauses));
+        else if (!bad && rec->pauses_bad)
+                log_event(EV_CONFIG_RELOADED, NULL, "the pause file can be read again");
+        rec->pauses_bad = bad;
 }
 
 static void summarize(struct reconciler *rec, const struct policy_plan *plan,
@@ -683,6 +1005,7 @@ static void summarize(struct reconciler *rec, const struct policy_plan *plan,
         bool more_now = plan->n_begins > 0;
 
         s->compliant = s->non_compliant = s->unknown = s->covered = s->waiting = 0;
+        s->held = s->paused = s->denied = s->settling = 0;
         memset(s->by_state, 0, sizeof(s->by_state));
         for (size_t i = 0; i < list->n; i++)
                 s->by_state[state_index(list->items[i].state)]++;
@@ -703,14 +1026,21 @@ static void summarize(struct reconciler *rec, const struct policy_plan *plan,
                         more_now = true;
                 if (d->kind >= DECISION_OUTSIDE_WINDOW && d->kind <= DECISION_WAITING_FOR_SLOT)
                         s->waiting++;
+                s->held += d->kind == DECISION_HELD;
+                s->paused += d->kind == DECISION_PAUSED;
+                s->denied += d->kind == DECISION_DENIED;
                 if (d->has_next_window && d->next_window != INT64_MAX &&
                     (!s->next_window || d->next_window < s->next_window))
                         s->next_window = d->next_window;
         }
         s->in_flight = rec->state->n_ops;
+        s->scheduled = rec->state->n_notices;
+        for (size_t i = 0; i < rec->state->n_ops; i++)
+                s->settling += rec->state->ops[i].phase == OP_SETTLING;
         reconciler_refresh_holding(rec);
         /* A dry run calls nothing, so nothing moves on: one pass shows all it would do. */
-        s->settled = dry_run_of(rec) || (s->in_flight == 0 && !more_now && !rec->unsaved);
+        s->settled = dry_run_of(rec) || (s->in_flight == 0 && s->scheduled == 0 && !more_now &&
+                                         !rec->unsaved);
 }
 
 /* ---- The pass ---- */
@@ -724,19 +1054,98 @@ static void schedule_next(struct reconciler *rec, int64_t now)
         /* Wake for a window opening rather than finding out a poll later. */
         if (rec->summary.next_window > now && rec->summary.next_window - now < delay)
                 delay = rec->summary.next_window - now;
+        /* And for the end of a notice, on whichever clock ends it later (I11). */
+        for (size_t i = 0; i < rec->state->n_notices; i++) {
+                const struct notice *n = &rec->state->notices[i];
+                int64_t wall = n->at - now, mono = n->at_mono - mono_of(rec);
+                int64_t left = wall > mono ? wall : mono;
+
+                if (left > 0 && left < delay)
+                        delay = left;
+        }
         if (delay < 1)
                 delay = 1;
         if (!rec->shutting_down)
                 (void)uv_timer_start(&rec->timer, on_timer, (uint64_t)delay * 1000, 0);
 }
 
-static void reconcile(struct reconciler *rec, const struct builder_list *list)
+/* The pass is over: its listing goes, and the next one is scheduled. */
+static void end_pass(struct reconciler *rec)
+{
+        if (rec->pass_list) {
+                builder_list_free(rec->pass_list);
+                free(rec->pass_list);
+                rec->pass_list = NULL;
+        }
+        pass_holds_clear(rec);
+        rec->describing = false;
+        if (rec->shutting_down) {
+                call_forget(rec, NULL);
+                return;
+        }
+        schedule_next(rec, now_of(rec));
+        if (rec->on_pass)
+                rec->on_pass(rec, rec->userdata);
+}
+
+static void run_round(struct reconciler *rec);
+
+/* Every tag read of the round has answered: those not held begin; if some were, the policy
+ * decides again, else the pass is summed up. */
+static void finish_round(struct reconciler *rec)
+{
+        struct policy_plan *plan = rec->round_plan;
+        const struct builder_list *list = rec->pass_list;
+        bool again = rec->round_found_held && !rec->shutting_down;
+
+        if (!rec->shutting_down)
+                begin_operations(rec, plan, list, now_of(rec));
+        if (again) {
+                policy_plan_free(plan);
+                rec->round_plan = NULL;
+                run_round(rec);
+                return;
+        }
+        log_decisions(rec, plan, list);
+        log_breaker(rec, plan);
+        remember_decisions(rec, plan);
+        summarize(rec, plan, list);
+        log_event(EV_PASS_SUMMARY, NULL,
+                  "pass %u: %zu builders, %zu compliant, %zu in flight, %zu waiting",
+                  rec->summary.passes, rec->summary.builders, rec->summary.compliant,
+                  rec->summary.in_flight, rec->summary.waiting);
+        policy_plan_free(plan);
+        rec->round_plan = NULL;
+        end_pass(rec);
+}
+
+static void run_round(struct reconciler *rec)
+{
+        struct policy_holds holds = {.check = check_hold, .ctx = rec};
+        struct policy_plan *plan = NULL;
+
+        rec->round_found_held = false;
+        if (policy_evaluate_with(rec->cfg, rec->pass_list, rec->state, now_of(rec), mono_of(rec),
+                                 dry_run_of(rec), &holds, &plan) < 0) {
+                log_event(EV_ERROR, NULL, "cannot evaluate the policy: out of memory");
+                end_pass(rec);
+                return;
+        }
+        rec->round_plan = plan;
+        withdraw_notices(rec, plan);
+        rec->tags_pending = rec->shutting_down ? 0 : read_holds(rec, plan);
+        if (rec->tags_pending == 0)
+                finish_round(rec);
+}
+
+/* Takes list over; the pass ends in end_pass(), perhaps after tag reads. */
+static void reconcile(struct reconciler *rec, struct builder_list *list)
 {
         int64_t now = now_of(rec);
-        struct policy_plan *plan = NULL;
         bool dirty = false;
         char note[192];
 
+        rec->pass_list = list;
         dirty |= state_observe_versions(rec->state, list, now, note, sizeof(note)) > 0;
         if (note[0])
                 log_event(EV_API_INVALID_DATA, NULL, "%s", note);
@@ -745,21 +1154,8 @@ static void reconcile(struct reconciler *rec, const struct builder_list *list)
         if (dirty || rec->unsaved)
                 (void)persist(rec);
         step_operations(rec, list, now);
-        if (policy_evaluate(rec->cfg, list, rec->state, now, dry_run_of(rec), &plan) < 0) {
-                log_event(EV_ERROR, NULL, "cannot evaluate the policy: out of memory");
-                return;
-        }
-        log_decisions(rec, plan, list);
-        log_breaker(rec, plan);
-        if (!rec->shutting_down)
-                begin_operations(rec, plan, list, now);
-        remember_decisions(rec, plan);
-        summarize(rec, plan, list);
-        log_event(EV_PASS_SUMMARY, NULL,
-                  "pass %u: %zu builders, %zu compliant, %zu in flight, %zu waiting",
-                  rec->summary.passes, rec->summary.builders, rec->summary.compliant,
-                  rec->summary.in_flight, rec->summary.waiting);
-        policy_plan_free(plan);
+        refresh_pauses(rec);
+        run_round(rec);
 }
 
 static void on_described(int r, struct builder_list *list, const struct api_error *err,
@@ -767,7 +1163,6 @@ static void on_described(int r, struct builder_list *list, const struct api_erro
 {
         struct reconciler *rec = userdata;
 
-        rec->describing = false;
         rec->summary.passes++;
         if (r < 0) {
                 rec->summary.describe_ok = false;
@@ -780,22 +1175,19 @@ static void on_described(int r, struct builder_list *list, const struct api_erro
                                                .request_id = err ? err->request_id : NULL,
                                                .error_code = err ? err->code : NULL},
                           "cannot describe image builders: %s", rec->summary.last_error);
-        } else {
-                rec->summary.describe_ok = true;
-                rec->summary.unreachable = false;
-                rec->summary.last_error[0] = '\0';
-                if (!rec->shutting_down)
-                        reconcile(rec, list);
-                builder_list_free(list);
-                free(list);
-        }
-        if (rec->shutting_down) {
-                call_forget(rec, NULL);
+                end_pass(rec);
                 return;
         }
-        schedule_next(rec, now_of(rec));
-        if (rec->on_pass)
-                rec->on_pass(rec, rec->userdata);
+        rec->summary.describe_ok = true;
+        rec->summary.unreachable = false;
+        rec->summary.last_error[0] = '\0';
+        if (rec->shutting_down) {
+                builder_list_free(list);
+                free(list);
+                end_pass(rec);
+                return;
+        }
+        reconcile(rec, list);
 }
 
 static void on_timer(uv_timer_t *timer)
@@ -833,11 +1225,17 @@ static int client_start(void *ctx, const char *name, const char *agent_version,
         return appstream_start(ctx, name, agent_version, done, userdata);
 }
 
+static int client_list_tags(void *ctx, const char *arn, appstream_tags_fn done, void *userdata)
+{
+        return appstream_list_tags(ctx, arn, done, userdata);
+}
+
 struct reconcile_api reconcile_api_of_client(struct appstream_client *client)
 {
         return (struct reconcile_api){.describe = client_describe,
                                       .stop = client_stop,
                                       .start = client_start,
+                                      .list_tags = client_list_tags,
                                       .ctx = client};
 }
 
@@ -852,6 +1250,11 @@ static void rebuild_monotonic_starts(struct reconciler *rec)
                 int64_t age = now > op->phase_since ? now - op->phase_since : 0;
 
                 op->phase_since_mono = mono - age;
+        }
+        for (size_t i = 0; i < rec->state->n_notices; i++) {
+                struct notice *n = &rec->state->notices[i];
+
+                n->at_mono = mono + (n->at - now);
         }
 }
 
@@ -895,11 +1298,15 @@ size_t reconciler_log_left_stopped(const struct reconciler *rec, const char *nex
 int reconciler_new(const struct reconciler_options *opts, struct reconciler **ret)
 {
         struct reconciler *rec = calloc(1, sizeof(*rec));
+        char path[4096];
 
         if (!rec)
                 return -ENOMEM;
         rec->state_path = strdup(opts->state_path);
-        if (!rec->state_path || uv_timer_init(opts->loop, &rec->timer) < 0) {
+        if (!rec->state_path || pause_file_path(opts->state_path, path, sizeof(path)) < 0 ||
+            pause_watch_init(&rec->pauses, path) < 0 ||
+            uv_timer_init(opts->loop, &rec->timer) < 0) {
+                pause_watch_done(&rec->pauses);
                 free(rec->state_path);
                 free(rec);
                 return -ENOMEM;
@@ -917,6 +1324,7 @@ int reconciler_new(const struct reconciler_options *opts, struct reconciler **re
         rec->on_pass = opts->on_pass;
         rec->userdata = opts->userdata;
         rec->summary.in_flight = rec->state->n_ops;
+        rec->summary.scheduled = rec->state->n_notices;
         rebuild_monotonic_starts(rec);
         for (size_t i = 0; i < rec->state->n_ops; i++)
                 log_event(EV_OPERATION_RESUMED,
@@ -965,6 +1373,13 @@ void reconciler_free(struct reconciler *rec)
         for (size_t i = 0; i < rec->n_calls; i++)
                 rec->calls[i]->rec = NULL;
         free(rec->calls);
+        if (rec->pass_list) {
+                builder_list_free(rec->pass_list);
+                free(rec->pass_list);
+        }
+        policy_plan_free(rec->round_plan);
+        pass_holds_clear(rec);
+        pause_watch_done(&rec->pauses);
         for (size_t i = 0; i < rec->n_seen; i++)
                 free(rec->seen[i].builder);
         free(rec->seen);

@@ -33,6 +33,12 @@ struct reconcile_summary {
         size_t by_state[RECONCILE_STATE_COUNT]; /* indexed like reconcile_state_names */
         size_t covered;        /* builders the policy covers (not excluded or left alone) */
         size_t in_flight;      /* operations in the state */
+        size_t scheduled;      /* updates announced, their notice still running */
+        size_t settling;       /* operations in SETTLING */
+        size_t held;           /* non-compliant builders held by their hold tag */
+        size_t paused;         /* non-compliant builders an operator's pause covers */
+        size_t denied;         /* builders whose Stop or Start IAM refused lately */
+        unsigned denials;      /* calls IAM refused since start */
         size_t waiting;        /* non-compliant, waiting for a window, a slot or a backoff */
         int64_t next_window;   /* earliest next window opening among waiting builders, or 0 */
         unsigned succeeded;    /* operations finished since start */
@@ -59,6 +65,8 @@ struct reconcile_api {
         int (*stop)(void *ctx, const char *name, appstream_builder_fn done, void *userdata);
         int (*start)(void *ctx, const char *name, const char *agent_version,
                      appstream_builder_fn done, void *userdata);
+        /* ListTagsForResource, for the hold tag (I10); appstream_list_tags()'s contract. */
+        int (*list_tags)(void *ctx, const char *arn, appstream_tags_fn done, void *userdata);
         void *ctx;
 };
 

@@ -117,6 +117,28 @@ static void backoff_to_json(struct json_out *o, cJSON *root, const struct state 
                 put_count(o, item, "failures", e->failures);
                 put_time(o, item, "not_before", e->not_before);
                 put_time(o, item, "span_closes_at", e->span_closes_at);
+                if (e->denied != OP_CALL_NONE)
+                        put_string(o, item, "denied", op_call_name(e->denied));
+        }
+}
+
+static void notices_to_json(struct json_out *o, cJSON *root, const struct state *s)
+{
+        cJSON *array;
+
+        if (!s->n_notices)
+                return; /* a format 1 file, as long as nothing needs more */
+        array = put_array(o, root, "notices");
+        for (size_t i = 0; i < s->n_notices; i++) {
+                const struct notice *n = &s->notices[i];
+                cJSON *item = put_item(o, array);
+
+                if (!item)
+                        return;
+                put_string(o, item, "builder", n->builder);
+                put_time(o, item, "announced_at", n->announced_at);
+                put_time(o, item, "at", n->at);
+                put_time(o, item, "window_closes_at", n->window_closes_at);
         }
 }
 
@@ -166,7 +188,7 @@ int state_to_json(const struct state *s, char **ret)
 
         if (!root)
                 return -ENOMEM;
-        put_count(&o, root, "format", STATE_FORMAT_VERSION);
+        put_count(&o, root, "format", state_format_of(s));
         if (s->has_newest_seen) {
                 char buf[11];
 
@@ -176,6 +198,7 @@ int state_to_json(const struct state *s, char **ret)
         backoff_to_json(&o, root, s);
         failures_to_json(&o, root, s);
         history_to_json(&o, root, s);
+        notices_to_json(&o, root, s);
         text = o.r == 0 ? cJSON_Print(root) : NULL;
         cJSON_Delete(root);
         if (o.r < 0)
@@ -335,12 +358,42 @@ static bool parse_backoff(struct json_in *in, const cJSON *item, const char *whe
 {
         double failures;
 
+        const char *denied;
+
         if (!get_name(in, item, where, &e->builder) ||
-            !get_integer(in, item, where, "failures", 1, UINT_MAX, &failures))
+            !get_integer(in, item, where, "failures", 0, UINT_MAX, &failures))
                 return false;
         e->failures = (unsigned)failures;
-        return get_time(in, item, where, "not_before", false, &e->not_before) &&
-               get_time(in, item, where, "span_closes_at", true, &e->span_closes_at);
+        if (!get_time(in, item, where, "not_before", false, &e->not_before) ||
+            !get_time(in, item, where, "span_closes_at", true, &e->span_closes_at))
+                return false;
+        if (!cJSON_GetObjectItemCaseSensitive(item, "denied"))
+                return e->failures > 0 ||
+                       json_fail(in, -EBADMSG, "%s.failures: 0 without a denial", where);
+        if (!get_string(in, item, where, "denied", &denied))
+                return false;
+        if (strcmp(denied, op_call_name(OP_CALL_STOP)) == 0)
+                e->denied = OP_CALL_STOP;
+        else if (strcmp(denied, op_call_name(OP_CALL_START)) == 0)
+                e->denied = OP_CALL_START;
+        else
+                return json_fail(in, -EBADMSG, "%s.denied: unknown call '%.40s'", where, denied);
+        return true;
+}
+
+static bool parse_notice(struct json_in *in, const cJSON *item, const char *where,
+                         struct notice *n)
+{
+        if (!get_name(in, item, where, &n->builder) ||
+            !get_time(in, item, where, "announced_at", false, &n->announced_at) ||
+            !get_time(in, item, where, "at", false, &n->at) ||
+            !get_time(in, item, where, "window_closes_at", true, &n->window_closes_at))
+                return false;
+        if (n->at < n->announced_at)
+                return json_fail(in, -EBADMSG, "%s.at: before announced_at", where);
+        /* Not persisted: the reconciler rebuilds it from at on its own clock. */
+        n->at_mono = n->at;
+        return true;
 }
 
 static bool parse_failure(struct json_in *in, const cJSON *item, const char *where,
@@ -472,6 +525,33 @@ static bool parse_failures(struct json_in *in, const cJSON *root, struct state *
         return true;
 }
 
+static bool parse_notices(struct json_in *in, const cJSON *root, struct state *s)
+{
+        const cJSON *array, *item;
+        char where[64];
+
+        if (!get_array(in, root, "notices", sizeof(*s->notices), &array, (void **)&s->notices))
+                return false;
+        cJSON_ArrayForEach(item, array)
+        {
+                struct notice *n = &s->notices[s->n_notices++];
+
+                if (!object_item(in, item, "notices", s->n_notices - 1, where, sizeof(where)) ||
+                    !parse_notice(in, item, where, n))
+                        return false;
+                for (size_t j = 0; j + 1 < s->n_notices; j++)
+                        if (strcmp(s->notices[j].builder, n->builder) == 0)
+                                return json_fail(in, -EBADMSG,
+                                                 "%s: second notice for builder '%s'", where,
+                                                 n->builder);
+                if (state_find_operation_const(s, n->builder))
+                        return json_fail(in, -EBADMSG,
+                                         "%s: builder '%s' has an operation too", where,
+                                         n->builder);
+        }
+        return true;
+}
+
 /* Keeps the newest STATE_HISTORY_MAX entries of a longer list. */
 static void history_trim(struct state *s)
 {
@@ -547,7 +627,7 @@ int state_from_json(const char *text, struct state **ret, char *err, size_t err_
         } else {
                 (void)(parse_header(&in, root, s) && parse_ops(&in, root, s) &&
                        parse_backoffs(&in, root, s) && parse_failures(&in, root, s) &&
-                       parse_histories(&in, root, s));
+                       parse_histories(&in, root, s) && parse_notices(&in, root, s));
         }
         cJSON_Delete(root);
         r = in.r;

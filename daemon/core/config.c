@@ -73,8 +73,14 @@ enum key {
         KEY_STOPPED,
         KEY_WINDOW,
         KEY_MIN_WINDOW_LEFT,
+        KEY_RUNNING,
+        KEY_HOLD_TAG,
+        KEY_NOTICE,
+        KEY_RAMP,
+        KEY_SETTLE,
         KEY_BUILDER_TARGET,
         KEY_BUILDER_STOPPED,
+        KEY_BUILDER_RUNNING,
         KEY_BUILDER_WINDOW,
         KEY_BUILDER_EXCLUDE,
         N_KEYS,
@@ -301,6 +307,17 @@ static int parse_stopped(struct parser *p, const char *value, enum stopped_polic
         else
                 return fail_value(p, "bad value for stopped (skip, update or update-and-stop)",
                                   value);
+        return 0;
+}
+
+static int parse_running(struct parser *p, const char *value, enum running_policy *ret)
+{
+        if (strcasecmp(value, "update") == 0)
+                *ret = RUNNING_UPDATE;
+        else if (strcasecmp(value, "skip") == 0)
+                *ret = RUNNING_SKIP;
+        else
+                return fail_value(p, "bad value for running (update or skip)", value);
         return 0;
 }
 
@@ -594,6 +611,82 @@ static int apply_stopped(struct parser *p, const char *name, const char *value)
         return parse_stopped(p, value, &p->config->stopped);
 }
 
+static int apply_running(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_running(p, value, &p->config->running);
+}
+
+/* AppStream's tag key pattern: not starting with "aws:", at most 128 characters, each a
+ * letter, digit, blank or one of _ . : / = + - @ (non-ASCII letters pass as UTF-8 bytes).
+ * "none" turns holds by tag off. */
+static bool tag_key_valid(const char *key)
+{
+        static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789 _.:/=+-@";
+
+        if (strlen(key) > 128 || strncasecmp(key, "aws:", 4) == 0)
+                return false;
+        for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+                if (*c < 0x80 && !strchr(allowed, *c))
+                        return false;
+        return true;
+}
+
+static int apply_hold_tag(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        free(p->config->hold_tag);
+        p->config->hold_tag = NULL;
+        if (strcasecmp(value, "none") == 0)
+                return 0;
+        if (!tag_key_valid(value))
+                return fail_value(p,
+                                  "bad hold_tag (a tag key of at most 128 letters, digits, "
+                                  "blanks or _.:/=+-@, not starting with aws:; or none)",
+                                  value);
+        return set_string(p, &p->config->hold_tag, value);
+}
+
+static int apply_notice(struct parser *p, const char *name, const char *value)
+{
+        return parse_duration_value(p, name, value, 0, &p->config->notice);
+}
+
+static int apply_settle(struct parser *p, const char *name, const char *value)
+{
+        return parse_duration_value(p, name, value, 0, &p->config->settle);
+}
+
+/* "1, 2, 4": the in-flight limit of each ramp step. */
+static int apply_ramp(struct parser *p, const char *name, const char *value)
+{
+        struct config *c = p->config;
+        const char *s = value;
+
+        (void)name;
+        c->n_ramp = 0;
+        for (;;) {
+                char *end;
+                long n;
+
+                s += strspn(s, " \t");
+                n = strtol(s, &end, 10);
+                if (end == s || n < 1 || n > MAX_CONCURRENT_LIMIT || c->n_ramp == CONFIG_RAMP_MAX)
+                        return fail_value(p,
+                                          "bad ramp (up to 16 comma-separated counts, each "
+                                          "1..100, such as 1, 2, 4)",
+                                          value);
+                c->ramp[c->n_ramp++] = (unsigned)n;
+                s = end + strspn(end, " \t");
+                if (!*s)
+                        return 0;
+                if (*s++ != ',')
+                        return fail_value(p, "bad ramp (comma-separated counts, such as 1, 2, 4)",
+                                          value);
+        }
+}
+
 static int apply_window(struct parser *p, const char *name, const char *value)
 {
         (void)name;
@@ -616,6 +709,15 @@ static int apply_builder_stopped(struct parser *p, const char *name, const char 
         (void)name;
         o->has_stopped = true;
         return parse_stopped(p, value, &o->stopped);
+}
+
+static int apply_builder_running(struct parser *p, const char *name, const char *value)
+{
+        struct builder_override *o = current_override(p);
+
+        (void)name;
+        o->has_running = true;
+        return parse_running(p, value, &o->running);
 }
 
 static int apply_builder_window(struct parser *p, const char *name, const char *value)
@@ -657,8 +759,14 @@ static const struct key_def keys[] = {
         {"stopped", SECTION_POLICY, KEY_STOPPED, false, apply_stopped},
         {"window", SECTION_POLICY, KEY_WINDOW, true, apply_window},
         {"min_window_left", SECTION_POLICY, KEY_MIN_WINDOW_LEFT, false, apply_min_window_left},
+        {"running", SECTION_POLICY, KEY_RUNNING, false, apply_running},
+        {"hold_tag", SECTION_POLICY, KEY_HOLD_TAG, false, apply_hold_tag},
+        {"notice", SECTION_POLICY, KEY_NOTICE, false, apply_notice},
+        {"ramp", SECTION_POLICY, KEY_RAMP, false, apply_ramp},
+        {"settle", SECTION_POLICY, KEY_SETTLE, false, apply_settle},
         {"target", SECTION_BUILDER, KEY_BUILDER_TARGET, false, apply_builder_target},
         {"stopped", SECTION_BUILDER, KEY_BUILDER_STOPPED, false, apply_builder_stopped},
+        {"running", SECTION_BUILDER, KEY_BUILDER_RUNNING, false, apply_builder_running},
         {"window", SECTION_BUILDER, KEY_BUILDER_WINDOW, true, apply_builder_window},
         {"exclude", SECTION_BUILDER, KEY_BUILDER_EXCLUDE, false, apply_builder_exclude},
 };
@@ -922,13 +1030,14 @@ static int check_windows_fit(struct parser *p)
                         l->set ? &c->overrides[l->set - 1].windows : &c->windows;
                 int64_t span = window_set_span_of(set, l->item);
 
-                if (span > c->min_window_left)
+                if (span > c->min_window_left + c->notice)
                         continue;
                 fail(p, l->line, -EINVAL,
                      "bad window (open for at most %s at a time, not longer than "
-                     "min_window_left (%s): no update could ever start in it): '%s'",
+                     "min_window_left%s (%s): no update could ever start in it): '%s'",
                      duration_format(span, have, sizeof(have)),
-                     duration_format(c->min_window_left, need, sizeof(need)),
+                     c->notice ? " plus notice" : "",
+                     duration_format(c->min_window_left + c->notice, need, sizeof(need)),
                      window_text(set->items[l->item]));
                 return -EINVAL;
         }
@@ -943,7 +1052,7 @@ static int check_overrides(struct parser *p)
                 const struct builder_override *o = &c->overrides[i];
 
                 if (o->has_exclude && o->exclude &&
-                    (o->has_target || o->has_stopped || o->has_windows)) {
+                    (o->has_target || o->has_stopped || o->has_running || o->has_windows)) {
                         fail(p, o->line, -EINVAL,
                              "exclude = yes leaves the section's other keys without effect: "
                              "'[builder %s]'",
@@ -1007,6 +1116,7 @@ void config_free(struct config *c)
         free(c->endpoint);
         free(c->state_file);
         free(c->metrics_file);
+        free(c->hold_tag);
         cmdline_free(c->notify_argv);
         free_strv(c->include, c->n_include);
         free_strv(c->exclude, c->n_exclude);
@@ -1037,12 +1147,13 @@ static struct config *config_new(const char *path)
         c->min_window_left = 1800;
         c->path = strdup(path);
         c->state_file = strdup(DEFAULT_STATE_FILE);
+        c->hold_tag = strdup(CONFIG_DEFAULT_HOLD_TAG);
         c->include = calloc(1, sizeof(*c->include));
         if (c->include) {
                 c->include[0] = strdup("*");
                 c->n_include = 1;
         }
-        if (!c->path || !c->state_file || !c->include || !c->include[0]) {
+        if (!c->path || !c->state_file || !c->hold_tag || !c->include || !c->include[0]) {
                 config_free(c);
                 return NULL;
         }
@@ -1158,6 +1269,7 @@ void config_policy_for(const struct config *c, const char *builder_name,
                            !matches_any(c->exclude, c->n_exclude, builder_name),
                 .target = &c->target,
                 .stopped = c->stopped,
+                .running = c->running,
                 .windows = &c->windows,
                 .override = o,
         };
@@ -1169,6 +1281,8 @@ void config_policy_for(const struct config *c, const char *builder_name,
                 ret->target = &o->target;
         if (o->has_stopped)
                 ret->stopped = o->stopped;
+        if (o->has_running)
+                ret->running = o->running;
         if (o->has_windows)
                 ret->windows = &o->windows;
 }

@@ -22,6 +22,14 @@ enum stopped_policy {
         STOPPED_UPDATE_AND_STOP, /* start them with [LATEST], then stop them again */
 };
 
+enum running_policy {
+        RUNNING_UPDATE, /* stop running builders, then start them with [LATEST] */
+        RUNNING_SKIP,   /* leave running builders alone: only STOPPED ones are updated */
+};
+
+#define CONFIG_DEFAULT_HOLD_TAG "appstream-agent-reconciler:hold"
+#define CONFIG_RAMP_MAX 16
+
 /* target = latest, or target = MM-DD-YYYY */
 struct target {
         bool latest;
@@ -32,9 +40,10 @@ struct target {
 struct builder_override {
         char *glob;
         unsigned line; /* line of the section header, for messages */
-        bool has_target, has_stopped, has_windows, has_exclude; /* set in the section */
+        bool has_target, has_stopped, has_running, has_windows, has_exclude; /* set in it */
         struct target target;
         enum stopped_policy stopped;
+        enum running_policy running;
         struct window_set windows; /* replaces the policy's windows when has_windows */
         bool exclude; /* when has_exclude: yes leaves matching builders alone, no covers
                        * them whatever [policy] include/exclude say */
@@ -69,9 +78,17 @@ struct config {
         char **exclude;             /* globs; default none */
         size_t n_exclude;
         enum stopped_policy stopped; /* default skip */
+        enum running_policy running; /* default update */
         struct window_set windows;  /* at least one is required */
         int64_t min_window_left;    /* default 1800; each window set in the file (the
-                                     * policy's, each override's) can stay open this long */
+                                     * policy's, each override's) can stay open this long,
+                                     * plus notice */
+        char *hold_tag;             /* default CONFIG_DEFAULT_HOLD_TAG; NULL: "none", no
+                                     * tag is read */
+        int64_t notice;             /* default 0: updates begin without an announcement */
+        unsigned ramp[CONFIG_RAMP_MAX]; /* in-flight limits per ramp step, each 1..100 */
+        size_t n_ramp;              /* 0: no ramp, max_concurrent from the start */
+        int64_t settle;             /* default 0: RUNNING and compliant is success at once */
 
         struct builder_override *overrides; /* in file order; first match wins */
         size_t n_overrides;
@@ -105,6 +122,7 @@ struct builder_policy {
                        * else the name matches include and no exclude glob */
         const struct target *target;
         enum stopped_policy stopped;
+        enum running_policy running;
         const struct window_set *windows;
         const struct builder_override *override; /* NULL when no section matched */
 };

@@ -263,11 +263,31 @@ static void start_stage_stopped(const struct ctx *c)
             late ? "; update_timeout has passed, retrying because we stopped it" : "");
 }
 
+/* RUNNING and compliant after the Start: settle before it counts (op_step()'s table). */
+static bool begin_settling(const struct ctx *c)
+{
+        struct builder_policy pol;
+        char d[32];
+
+        if (c->cfg->settle <= 0)
+                return false;
+        config_policy_for(c->cfg, c->op->builder, &pol);
+        if (compliance_of(pol.target, c->b, c->newest_seen, c->now) != COMPLIANCE_COMPLIANT)
+                return false;
+        go(c, OP_SETTLING, true, OP_CALL_NONE);
+        say(c->step, "builder RUNNING on agent %s; settling for %s",
+            c->b->agent_version ? c->b->agent_version : "unknown",
+            duration_format(c->cfg->settle, d, sizeof(d)));
+        return true;
+}
+
 static void step_starting(const struct ctx *c)
 {
         bool late;
 
         if (c->obs == OBS_RUNNING) {
+                if (begin_settling(c))
+                        return;
                 if (c->op->stop_after) {
                         go(c, OP_RESTOP_INTENT, true, OP_CALL_STOP);
                         say(c->step, "builder RUNNING after the update; stopping it again as "
@@ -362,6 +382,41 @@ static void step_restop_intent(const struct ctx *c)
         }
 }
 
+/* Inside settle anything but RUNNING on a compliant agent is a failed update: the agent did
+ * not prove itself. Once settle has passed the update succeeds, or is stopped again. */
+static void step_settling(const struct ctx *c)
+{
+        struct builder_policy pol;
+        char d[32], desc[160];
+
+        config_policy_for(c->cfg, c->op->builder, &pol);
+        compliance_describe(pol.target, c->b, c->newest_seen, c->now, desc, sizeof(desc));
+        if (c->obs != OBS_RUNNING) {
+                finish(c, OP_RESULT_FAILED);
+                say(c->step, "did not settle: builder %s within settle (%s)", state_text(c),
+                    duration_format(c->cfg->settle, d, sizeof(d)));
+                return;
+        }
+        if (compliance_of(pol.target, c->b, c->newest_seen, c->now) != COMPLIANCE_COMPLIANT) {
+                finish(c, OP_RESULT_FAILED);
+                say(c->step, "did not settle: %s", desc);
+                return;
+        }
+        if (!stage_timed_out(c, c->cfg->settle)) {
+                go(c, OP_SETTLING, false, OP_CALL_NONE);
+                say(c->step, "settling: %s", desc);
+                return;
+        }
+        if (c->op->stop_after) {
+                go(c, OP_RESTOP_INTENT, true, OP_CALL_STOP);
+                say(c->step, "settled; stopping it again as stopped = update-and-stop asks");
+                return;
+        }
+        finish(c, OP_RESULT_SUCCEEDED);
+        say(c->step, "updated and settled for %s: %s",
+            duration_format(c->cfg->settle, d, sizeof(d)), desc);
+}
+
 int op_step(const struct operation *op, const struct builder *observed, int64_t now,
             int64_t now_mono, const struct config *cfg, const struct agent_version *newest_seen,
             struct op_step *ret)
@@ -401,6 +456,9 @@ int op_step(const struct operation *op, const struct builder *observed, int64_t 
                         break;
                 case OP_RESTOPPING:
                         step_restopping(&c);
+                        break;
+                case OP_SETTLING:
+                        step_settling(&c);
                         break;
                 }
         }
@@ -489,6 +547,31 @@ static void call_fatal(const struct operation *op, const char *error, struct op_
                 say(s, "final StopImageBuilder refused: %.120s; builder left RUNNING", error);
 }
 
+/* IAM said no before anything was done, except to a builder this operation stopped, whose
+ * Start must go on being asked for (I3). */
+static void call_denied(const struct operation *op, const char *error, struct op_step *s)
+{
+        if (op->phase == OP_START_INTENT && !op->was_stopped) {
+                call_fatal(op, error, s);
+                return;
+        }
+        s->finished = true;
+        s->result = OP_RESULT_DENIED;
+        switch (op->phase) {
+        case OP_STOP_INTENT:
+                say(s, "StopImageBuilder denied: %.120s; builder left RUNNING, untouched", error);
+                break;
+        case OP_START_INTENT:
+                say(s, "StartImageBuilder denied: %.120s; builder left STOPPED, as it was found",
+                    error);
+                break;
+        default:
+                say(s, "final StopImageBuilder denied: %.120s; builder left RUNNING, updated",
+                    error);
+                break;
+        }
+}
+
 int op_call_done(const struct operation *op, enum op_call call, enum op_call_result result,
                  const char *error, struct op_step *ret)
 {
@@ -519,6 +602,9 @@ int op_call_done(const struct operation *op, enum op_call call, enum op_call_res
         case OP_CALL_FATAL:
                 call_fatal(op, error, &s);
                 break;
+        case OP_CALL_DENIED:
+                call_denied(op, error, &s);
+                break;
         default:
                 return -EINVAL;
         }
@@ -539,6 +625,7 @@ static const char *const phase_names[OP_PHASE_COUNT] = {
     [OP_STOP_INTENT] = "STOP_INTENT",     [OP_STOPPING] = "STOPPING",
     [OP_START_INTENT] = "START_INTENT",   [OP_STARTING] = "STARTING",
     [OP_RESTOP_INTENT] = "RESTOP_INTENT", [OP_RESTOPPING] = "RESTOPPING",
+    [OP_SETTLING] = "SETTLING",
 };
 
 static const char *const result_names[OP_RESULT_COUNT] = {
@@ -546,6 +633,7 @@ static const char *const result_names[OP_RESULT_COUNT] = {
     [OP_RESULT_FAILED] = "failed",
     [OP_RESULT_TIMED_OUT] = "timed-out",
     [OP_RESULT_ABANDONED] = "abandoned",
+    [OP_RESULT_DENIED] = "denied",
 };
 
 const char *op_phase_name(enum op_phase phase)

@@ -35,6 +35,10 @@
  *     the operation (op_gone());
  *   - RUNNING at the end of the start stage is checked against the builder's target (still
  *     non-compliant: failed); with stop_after the check happens once it is STOPPED again;
+ *   - with settle, RUNNING and compliant at the end of the start stage is not yet success:
+ *     SETTLING follows, and the builder must stay RUNNING and compliant for settle (on the
+ *     monotonic clock) before the update succeeds (or, with stop_after, is stopped again);
+ *     anything else inside it ends the update as failed;
  *   - windows play no part: an operation that began continues after its window closes.
  *
  * No I/O, no clock reads, no knowledge of HTTP: the caller persists, calls and observes. */
@@ -54,9 +58,10 @@ enum op_phase {
         OP_STARTING,      /* Start accepted; waiting through PENDING/UPDATING_AGENT to RUNNING */
         OP_RESTOP_INTENT, /* update-and-stop: persisted before the final StopImageBuilder */
         OP_RESTOPPING,    /* final Stop accepted; waiting for STOPPED */
+        OP_SETTLING,      /* updated and RUNNING; must stay so for settle before success */
 };
 
-#define OP_PHASE_COUNT 6
+#define OP_PHASE_COUNT 7
 
 struct operation {
         char *builder;
@@ -78,9 +83,11 @@ enum op_result {
         OP_RESULT_FAILED,
         OP_RESULT_TIMED_OUT,
         OP_RESULT_ABANDONED, /* the builder vanished or someone else took it over */
+        OP_RESULT_DENIED,    /* IAM refused a call (AccessDeniedException) that would have
+                              * begun or ended the update; nothing was done to the builder */
 };
 
-#define OP_RESULT_COUNT 4
+#define OP_RESULT_COUNT 5
 
 enum op_call {
         OP_CALL_NONE,
@@ -138,7 +145,8 @@ enum op_call_result {
         OP_CALL_RETRY_LATER, /* throttled, transient, ConcurrentModificationException, or
                               * IncorrectStateException (the builder was not, or no longer,
                               * in a state that allows the call: a stale observation) */
-        OP_CALL_FATAL,       /* refused for good (validation, permissions, not found, ...) */
+        OP_CALL_FATAL,       /* refused for good (validation, not found, ...) */
+        OP_CALL_DENIED,      /* AccessDeniedException: IAM refused it before anything was done */
 };
 
 /* What the operation does after the call that op_step() asked for ended with result; error
@@ -147,7 +155,9 @@ enum op_call_result {
  * observation still asks for it; fatal ends the operation, except for the first Stop, which
  * the next observation decides on (an earlier, unanswered sending may have stopped the
  * builder), and a Start on a builder this operation stopped, which keeps being retried (I3)
- * with attention set. Fills *ret and
+ * with attention set. Denied ends the operation as denied (IAM evaluates before the builder
+ * is touched, so an earlier sending was denied too), except for that same Start, which is
+ * retried as for fatal. Fills *ret and
  * returns 0, or -EINVAL (ret untouched) when call is not the call op's phase makes. */
 int op_call_done(const struct operation *op, enum op_call call, enum op_call_result result,
                  const char *error, struct op_step *ret);

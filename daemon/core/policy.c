@@ -1,6 +1,7 @@
 /* The policy decisions; the rules and their order are documented in policy.h. */
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +21,17 @@ const char *policy_decision_name(enum decision_kind kind)
             [DECISION_UNKNOWN_VERSION] = "unknown-version",
             [DECISION_COMPLIANT] = "compliant",
             [DECISION_STOPPED_SKIP] = "stopped-skip",
+            [DECISION_RUNNING_SKIP] = "running-skip",
+            [DECISION_PAUSED] = "paused",
+            [DECISION_HELD] = "held",
             [DECISION_OUTSIDE_WINDOW] = "outside-window",
             [DECISION_TOO_LITTLE_WINDOW_LEFT] = "too-little-window-left",
             [DECISION_UPDATED_THIS_WINDOW] = "updated-this-window",
             [DECISION_BREAKER_OPEN] = "breaker-open",
+            [DECISION_DENIED] = "denied",
             [DECISION_BACKOFF] = "backoff",
             [DECISION_WAITING_FOR_SLOT] = "waiting-for-slot",
+            [DECISION_SCHEDULED] = "scheduled",
             [DECISION_WOULD_UPDATE] = "would-update",
             [DECISION_START_UPDATE] = "start-update",
         };
@@ -88,6 +94,31 @@ static const char *describe_next_open(const struct window_set *set, int64_t afte
         return buf;
 }
 
+unsigned policy_ramp_limit(const struct config *cfg, const struct state *st,
+                           int64_t span_closes_at, int64_t now, size_t *ret_step)
+{
+        size_t step = 0;
+        unsigned done = 0;
+
+        for (size_t i = 0; i < st->n_history && step < cfg->n_ramp; i++) {
+                const struct history_entry *h = &st->history[i];
+
+                if (h->window_closes_at != span_closes_at ||
+                    (span_closes_at == INT64_MAX &&
+                     now - h->finished_at >= STATE_ALWAYS_FAILURE_AGE))
+                        continue;
+                if (h->result == OP_RESULT_FAILED || h->result == OP_RESULT_TIMED_OUT)
+                        break; /* a failure holds the ramp at its step */
+                if (h->result == OP_RESULT_SUCCEEDED && ++done >= cfg->ramp[step]) {
+                        step++;
+                        done = 0;
+                }
+        }
+        if (ret_step)
+                *ret_step = step;
+        return step < cfg->n_ramp ? cfg->ramp[step] : UINT_MAX;
+}
+
 struct candidate {
         size_t index; /* into the builder list and the decisions */
         const char *name;
@@ -95,12 +126,15 @@ struct candidate {
         bool from_stopped;
         bool stop_after;
         int64_t window_closes_at;
+        const struct notice *notice; /* its announcement, if any */
 };
 
 struct eval {
         const struct config *cfg;
         const struct state *st;
         int64_t now;
+        int64_t now_mono;
+        const struct policy_holds *holds;
         const struct agent_version *newest_seen;
         const struct target *formatted; /* the target whose version want holds */
         char want[11];
@@ -154,9 +188,9 @@ static void decide_uncovered(const struct config *cfg, const struct builder_poli
 /* The window rules (I1): outside every window, or too little of the span left. Returns true
  * when the builder may go on, with the span's closing instant in *ret_closes. */
 static bool decide_window(const struct eval *e, const struct builder_policy *pol, const char *desc,
-                          struct decision *d, int64_t *ret_closes)
+                          int64_t lead, struct decision *d, int64_t *ret_closes)
 {
-        char next[256], closes_text[32], left[32];
+        char next[256], closes_text[32], left[32], notice[48] = "";
         int64_t closes;
 
         if (!window_set_is_open(pol->windows, e->now, &closes)) {
@@ -165,13 +199,19 @@ static bool decide_window(const struct eval *e, const struct builder_policy *pol
                 set_reason(d, DECISION_OUTSIDE_WINDOW, "%s; outside its windows; %s", desc, next);
                 return false;
         }
-        if (closes - e->now < e->cfg->min_window_left) {
+        if (closes - e->now < e->cfg->min_window_left + lead) {
+                char d_lead[32];
+
+                if (lead > 0)
+                        snprintf(notice, sizeof(notice), " plus a notice of %s",
+                                 duration_format(lead, d_lead, sizeof(d_lead)));
                 describe_next_open(pol->windows, closes, &d->next_window, next, sizeof(next));
                 d->has_next_window = true;
                 set_reason(d, DECISION_TOO_LITTLE_WINDOW_LEFT,
-                           "%s; the window closes %s, less than min_window_left %s away; %s", desc,
-                           format_time(closes, closes_text, sizeof(closes_text)),
-                           duration_format(e->cfg->min_window_left, left, sizeof(left)), next);
+                           "%s; the window closes %s, less than min_window_left %s%s away; %s",
+                           desc, format_time(closes, closes_text, sizeof(closes_text)),
+                           duration_format(e->cfg->min_window_left, left, sizeof(left)), notice,
+                           next);
                 return false;
         }
         *ret_closes = closes;
@@ -235,6 +275,15 @@ static bool decide_failures(const struct eval *e, const struct builder_policy *p
         }
         if (!b)
                 return true;
+        if (b->denied != OP_CALL_NONE && e->now < b->not_before) {
+                d->not_before = b->not_before;
+                set_reason(d, DECISION_DENIED,
+                           "%s; denied: IAM refused appstream:%s for it; not asked again before "
+                           "%s",
+                           desc, op_call_name(b->denied),
+                           format_time(b->not_before, when, sizeof(when)));
+                return false;
+        }
         if (b->span_closes_at == closes && closes != INT64_MAX) {
                 describe_next_open(pol->windows, closes, &d->next_window, next, sizeof(next));
                 d->has_next_window = true;
@@ -255,15 +304,33 @@ static bool decide_failures(const struct eval *e, const struct builder_policy *p
         return true;
 }
 
+/* An operator's pause, or a hold tag read this pass (I10). */
+static bool decide_held(const struct eval *e, const char *name, const char *desc,
+                        struct decision *d)
+{
+        enum decision_kind kind;
+        char why[256];
+
+        if (!e->holds || !e->holds->check)
+                return true;
+        why[0] = '\0';
+        kind = e->holds->check(e->holds->ctx, name, why, sizeof(why));
+        if (kind != DECISION_PAUSED && kind != DECISION_HELD)
+                return true;
+        set_reason(d, kind, "%.150s; %.220s", desc, why);
+        return false;
+}
+
 /* Decides one builder up to the point where only a free slot is missing; returns true (and
  * fills *c) for such a candidate. */
 static bool decide(struct eval *e, const struct builder *b, struct decision *d, struct candidate *c)
 {
         struct builder_policy pol;
         const struct operation *op;
+        const struct notice *notice;
         char desc[160], since[32];
         bool running, stopped;
-        int64_t closes;
+        int64_t closes, lead;
 
         d->builder = b->name ? b->name : "";
         if (!b->name) {
@@ -308,7 +375,15 @@ static bool decide(struct eval *e, const struct builder *b, struct decision *d, 
                 set_reason(d, DECISION_STOPPED_SKIP, "%s; STOPPED and stopped = skip", desc);
                 return false;
         }
-        if (!decide_window(e, &pol, desc, d, &closes) ||
+        if (running && pol.running == RUNNING_SKIP) {
+                set_reason(d, DECISION_RUNNING_SKIP, "%s; RUNNING and running = skip", desc);
+                return false;
+        }
+        if (!decide_held(e, b->name, desc, d))
+                return false;
+        notice = state_find_notice_const(e->st, b->name);
+        lead = notice ? (notice->at > e->now ? notice->at - e->now : 0) : e->cfg->notice;
+        if (!decide_window(e, &pol, desc, lead, d, &closes) ||
             !decide_not_again(e, &pol, b->name, desc, closes, d) ||
             !decide_failures(e, &pol, b->name, desc, closes, d))
                 return false;
@@ -317,7 +392,8 @@ static bool decide(struct eval *e, const struct builder *b, struct decision *d, 
             .name = b->name,
             .from_stopped = stopped,
             .stop_after = stopped && pol.stopped == STOPPED_UPDATE_AND_STOP,
-            .window_closes_at = closes,
+            .window_closes_at = notice ? notice->window_closes_at : closes,
+            .notice = notice,
         };
         (void)version_parse(b->agent_version, &c->version);
         snprintf(d->reason, sizeof(d->reason), "%s", desc);
@@ -337,89 +413,225 @@ static int candidate_cmp(const void *a, const void *b)
         return r;
 }
 
-static void assign_slot(struct policy_plan *p, const struct candidate *c, bool dry_run,
-                        const struct builder *b)
+/* How the update of c goes, for reasons. */
+static const char *update_how(const struct candidate *c)
 {
-        struct decision *d = &p->decisions[c->index];
-        char desc[sizeof(d->reason)];
-        const char *how = c->from_stopped ? (c->stop_after ? "start with [LATEST], then stop again"
-                                                           : "start with [LATEST]")
-                                          : "stop, then start with [LATEST]";
+        return c->from_stopped ? (c->stop_after ? "start with [LATEST], then stop again"
+                                                : "start with [LATEST]")
+                               : "stop, then start with [LATEST]";
+}
 
-        snprintf(desc, sizeof(desc), "%s", d->reason);
-        p->free_slots--;
-        if (dry_run) {
-                set_reason(d, DECISION_WOULD_UPDATE, "%.200s; dry run: would %s", desc, how);
-                return;
-        }
-        set_reason(d, DECISION_START_UPDATE, "%.200s; updating: %s", desc, how);
+static void add_begin(struct policy_plan *p, const struct candidate *c, const struct builder *b)
+{
         p->begins[p->n_begins] = (struct op_begin){
             .builder = c->name,
             .from_stopped = c->from_stopped,
             .stop_after = c->stop_after,
             .window_closes_at = c->window_closes_at,
+            .notice_over = c->notice != NULL,
         };
         snprintf(p->begins[p->n_begins].from_version, 11, "%s", b->agent_version);
         p->n_begins++;
 }
 
-static void assign_slots(struct policy_plan *p, struct candidate *cands, size_t n,
-                         const struct builder_list *list, unsigned max_concurrent, bool dry_run)
+/* A candidate that was announced: it holds its slot; it begins once the notice has run out
+ * on both clocks (I11). */
+static void keep_notice(const struct eval *e, struct policy_plan *p, const struct candidate *c,
+                        bool dry_run, const struct builder *b)
 {
-        size_t busy = p->in_flight;
+        struct decision *d = &p->decisions[c->index];
+        char desc[sizeof(d->reason)], when[32];
+
+        snprintf(desc, sizeof(desc), "%s", d->reason);
+        if (e->now < c->notice->at || e->now_mono < c->notice->at_mono) {
+                d->not_before = c->notice->at;
+                set_reason(d, DECISION_SCHEDULED, "%.200s; update announced, to %s at %s", desc,
+                           update_how(c), format_time(c->notice->at, when, sizeof(when)));
+                return;
+        }
+        if (dry_run) {
+                set_reason(d, DECISION_WOULD_UPDATE, "%.200s; notice over; dry run: would %s",
+                           desc, update_how(c));
+                return;
+        }
+        set_reason(d, DECISION_START_UPDATE, "%.200s; notice over; updating: %s", desc,
+                   update_how(c));
+        add_begin(p, c, b);
+}
+
+static void assign_slot(const struct eval *e, struct policy_plan *p, const struct candidate *c,
+                        bool dry_run, const struct builder *b)
+{
+        struct decision *d = &p->decisions[c->index];
+        char desc[sizeof(d->reason)], lead[32], when[32];
+
+        snprintf(desc, sizeof(desc), "%s", d->reason);
+        p->free_slots--;
+        if (e->cfg->notice > 0) {
+                d->not_before = e->now + e->cfg->notice;
+                set_reason(d, dry_run ? DECISION_WOULD_UPDATE : DECISION_START_UPDATE,
+                           "%.200s; %sannouncing the update (notice %s): %s at %s", desc,
+                           dry_run ? "dry run: would be " : "",
+                           duration_format(e->cfg->notice, lead, sizeof(lead)), update_how(c),
+                           format_time(d->not_before, when, sizeof(when)));
+        } else if (dry_run) {
+                set_reason(d, DECISION_WOULD_UPDATE, "%.200s; dry run: would %s", desc,
+                           update_how(c));
+        } else {
+                set_reason(d, DECISION_START_UPDATE, "%.200s; updating: %s", desc,
+                           update_how(c));
+        }
+        if (dry_run)
+                return;
+        add_begin(p, c, b);
+        p->begins[p->n_begins - 1].announce = e->cfg->notice > 0;
+        p->begins[p->n_begins - 1].notice_over = false;
+}
+
+/* Operations and notices of the span closing at span, plus those this plan has added. */
+static size_t span_in_flight(const struct state *st, int64_t span, const int64_t *added,
+                             size_t n_added)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < st->n_ops; i++)
+                n += st->ops[i].window_closes_at == span;
+        for (size_t i = 0; i < st->n_notices; i++)
+                n += st->notices[i].window_closes_at == span;
+        for (size_t i = 0; i < n_added; i++)
+                n += added[i] == span;
+        return n;
+}
+
+/* Whether the ramp lets one more update of c's span begin; says why not in d. */
+static bool ramp_allows(const struct eval *e, const struct candidate *c, const int64_t *added,
+                        size_t n_added, struct decision *d)
+{
+        size_t step, busy;
+        unsigned limit = policy_ramp_limit(e->cfg, e->st, c->window_closes_at, e->now, &step);
+        char desc[sizeof(d->reason)];
+
+        if (limit == UINT_MAX)
+                return true;
+        busy = span_in_flight(e->st, c->window_closes_at, added, n_added);
+        if (busy < limit)
+                return true;
+        snprintf(desc, sizeof(desc), "%s", d->reason);
+        set_reason(d, DECISION_WAITING_FOR_SLOT,
+                   "%.200s; waiting for a slot: ramp step %zu of %zu allows %u in flight in this "
+                   "window (%zu)",
+                   desc, step + 1, e->cfg->n_ramp, limit, busy);
+        return false;
+}
+
+/* added has room for n spans: those of the updates this plan begins or announces. */
+static void assign_slots(const struct eval *e, struct policy_plan *p, struct candidate *cands,
+                         size_t n, const struct builder_list *list, bool dry_run, int64_t *added)
+{
+        size_t busy = p->in_flight, n_added = 0;
 
         qsort(cands, n, sizeof(*cands), candidate_cmp);
         for (size_t i = 0; i < n; i++) {
                 struct decision *d = &p->decisions[cands[i].index];
                 char desc[sizeof(d->reason)];
 
+                if (cands[i].notice) {
+                        keep_notice(e, p, &cands[i], dry_run, &list->items[cands[i].index]);
+                        continue;
+                }
                 if (p->free_slots > 0) {
-                        assign_slot(p, &cands[i], dry_run, &list->items[cands[i].index]);
+                        if (!ramp_allows(e, &cands[i], added, n_added, d))
+                                continue;
+                        assign_slot(e, p, &cands[i], dry_run, &list->items[cands[i].index]);
+                        added[n_added++] = cands[i].window_closes_at;
                         busy++;
                         continue;
                 }
                 snprintf(desc, sizeof(desc), "%s", d->reason);
                 set_reason(d, DECISION_WAITING_FOR_SLOT,
                            "%.200s; waiting for a slot: max_concurrent %u reached (%zu %s)", desc,
-                           max_concurrent, busy, dry_run ? "in flight or would be" : "in flight");
+                           e->cfg->max_concurrent, busy,
+                           dry_run ? "in flight or would be" : "in flight");
         }
 }
 
-int policy_evaluate(const struct config *cfg, const struct builder_list *list,
-                    const struct state *st, int64_t now, bool dry_run, struct policy_plan **ret)
+static const struct decision *decision_of(const struct policy_plan *p, const char *builder)
+{
+        for (size_t i = 0; i < p->n_decisions; i++)
+                if (strcmp(p->decisions[i].builder, builder) == 0)
+                        return &p->decisions[i];
+        return NULL;
+}
+
+/* Every announcement whose builder is no longer chosen is taken back (I11). */
+static void withdraw_notices(const struct state *st, struct policy_plan *p)
+{
+        for (size_t i = 0; i < st->n_notices; i++) {
+                const struct notice *n = &st->notices[i];
+                const struct decision *d = decision_of(p, n->builder);
+
+                if (d && (d->kind == DECISION_SCHEDULED || d->kind == DECISION_START_UPDATE ||
+                          d->kind == DECISION_WOULD_UPDATE))
+                        continue;
+                p->withdrawals[p->n_withdrawals++] = (struct op_withdrawal){
+                    .builder = n->builder,
+                    .kind = d ? d->kind : DECISION_NOT_COVERED,
+                    .reason = d ? d->reason : "",
+                };
+        }
+}
+
+int policy_evaluate_with(const struct config *cfg, const struct builder_list *list,
+                         const struct state *st, int64_t now, int64_t now_mono, bool dry_run,
+                         const struct policy_holds *holds, struct policy_plan **ret)
 {
         struct eval e = {
             .cfg = cfg,
             .st = st,
             .now = now,
+            .now_mono = now_mono,
+            .holds = holds,
             .newest_seen = st->has_newest_seen ? &st->newest_seen : NULL,
         };
         struct policy_plan *p = calloc(1, sizeof(*p));
         struct candidate *cands = calloc(list->n + 1, sizeof(*cands));
-        size_t n_cands = 0;
+        int64_t *added = calloc(list->n + 1, sizeof(*added));
+        size_t n_cands = 0, busy = st->n_ops + st->n_notices;
 
+        dry_run = dry_run || cfg->dry_run;
         if (p) {
                 p->decisions = calloc(list->n + 1, sizeof(*p->decisions));
                 p->begins = calloc(list->n + 1, sizeof(*p->begins));
+                p->withdrawals = calloc(st->n_notices + 1, sizeof(*p->withdrawals));
         }
-        if (!p || !p->decisions || !p->begins || !cands) {
+        if (!p || !p->decisions || !p->begins || !p->withdrawals || !cands || !added) {
                 policy_plan_free(p);
                 free(cands);
+                free(added);
                 return -ENOMEM;
         }
         p->n_decisions = list->n;
-        p->in_flight = st->n_ops;
-        p->free_slots = cfg->max_concurrent > st->n_ops ? cfg->max_concurrent - st->n_ops : 0;
+        p->in_flight = busy;
+        p->free_slots = cfg->max_concurrent > busy ? cfg->max_concurrent - busy : 0;
         for (size_t i = 0; i < list->n; i++) {
                 if (decide(&e, &list->items[i], &p->decisions[i], &cands[n_cands])) {
                         cands[n_cands].index = i;
                         n_cands++;
                 }
         }
-        assign_slots(p, cands, n_cands, list, cfg->max_concurrent, dry_run || cfg->dry_run);
+        assign_slots(&e, p, cands, n_cands, list, dry_run, added);
+        if (!dry_run)
+                withdraw_notices(st, p);
         free(cands);
+        free(added);
         *ret = p;
         return 0;
+}
+
+int policy_evaluate(const struct config *cfg, const struct builder_list *list,
+                    const struct state *st, int64_t now, bool dry_run, struct policy_plan **ret)
+{
+        return policy_evaluate_with(cfg, list, st, now, INT64_MAX, dry_run, NULL, ret);
 }
 
 void policy_plan_free(struct policy_plan *p)
@@ -428,5 +640,6 @@ void policy_plan_free(struct policy_plan *p)
                 return;
         free(p->decisions);
         free(p->begins);
+        free(p->withdrawals);
         free(p);
 }

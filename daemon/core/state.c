@@ -32,6 +32,9 @@ void state_free(struct state *s)
                 free(s->history[i].builder);
                 free(s->history[i].reason);
         }
+        for (size_t i = 0; i < s->n_notices; i++)
+                free(s->notices[i].builder);
+        free(s->notices);
         free(s->ops);
         free(s->backoff);
         free(s->failures);
@@ -220,8 +223,15 @@ static void history_append(struct state *s, struct history_entry *e)
         s->history[s->n_history++] = *e;
 }
 
-static void backoff_step(struct state *s, const struct operation *op, char *new_builder,
-                         int64_t now)
+/* The call a denied operation was refused: a Stop to begin or to end it, else a Start. */
+static enum op_call denied_call_of(const struct operation *op)
+{
+        return op->phase == OP_START_INTENT || op->phase == OP_STARTING ? OP_CALL_START
+                                                                         : OP_CALL_STOP;
+}
+
+static void backoff_step(struct state *s, const struct operation *op, enum op_result result,
+                         char *new_builder, int64_t now)
 {
         size_t i = backoff_index(s, op->builder);
         struct backoff_entry *e = &s->backoff[i];
@@ -230,6 +240,13 @@ static void backoff_step(struct state *s, const struct operation *op, char *new_
                 *e = (struct backoff_entry){.builder = new_builder};
                 s->n_backoff++;
         }
+        if (result == OP_RESULT_DENIED) {
+                /* Not a failure of the update: the count and the span rule stay as they were. */
+                e->denied = denied_call_of(op);
+                e->not_before = now + STATE_DENIED_BACKOFF;
+                return;
+        }
+        e->denied = OP_CALL_NONE;
         if (e->failures < UINT_MAX)
                 e->failures++;
         e->not_before = now + backoff_delay(e->failures);
@@ -278,9 +295,83 @@ int state_finish_operation(struct state *s, const char *builder, enum op_result 
         if (result == OP_RESULT_SUCCEEDED)
                 backoff_clear(s, builder);
         else
-                backoff_step(s, op, a.backoff_builder, now);
+                backoff_step(s, op, result, a.backoff_builder, now);
         operation_remove(s, op);
         return 0;
+}
+
+static size_t notice_index(const struct state *s, const char *builder)
+{
+        size_t i = 0;
+
+        while (i < s->n_notices && strcmp(s->notices[i].builder, builder) != 0)
+                i++;
+        return i;
+}
+
+struct notice *state_find_notice(struct state *s, const char *builder)
+{
+        size_t i = notice_index(s, builder);
+
+        return i < s->n_notices ? &s->notices[i] : NULL;
+}
+
+const struct notice *state_find_notice_const(const struct state *s, const char *builder)
+{
+        size_t i = notice_index(s, builder);
+
+        return i < s->n_notices ? &s->notices[i] : NULL;
+}
+
+int state_add_notice(struct state *s, const char *builder, int64_t announced_at, int64_t at,
+                     int64_t at_mono, int64_t window_closes_at)
+{
+        char *name;
+
+        if (state_find_notice(s, builder) || state_find_operation(s, builder))
+                return -EEXIST;
+        name = strdup(builder);
+        if (!name || state_grow((void **)&s->notices, s->n_notices, sizeof(*s->notices)) < 0) {
+                free(name);
+                return -ENOMEM;
+        }
+        s->notices[s->n_notices++] = (struct notice){
+            .builder = name,
+            .announced_at = announced_at,
+            .at = at,
+            .at_mono = at_mono,
+            .window_closes_at = window_closes_at,
+        };
+        return 0;
+}
+
+int state_remove_notice(struct state *s, const char *builder)
+{
+        size_t i = notice_index(s, builder);
+
+        if (i == s->n_notices)
+                return -ENOENT;
+        free(s->notices[i].builder);
+        memmove(&s->notices[i], &s->notices[i + 1],
+                (s->n_notices - i - 1) * sizeof(*s->notices));
+        s->n_notices--;
+        return 0;
+}
+
+unsigned state_format_of(const struct state *s)
+{
+        if (s->n_notices)
+                return 2;
+        for (size_t i = 0; i < s->n_ops; i++)
+                if (s->ops[i].phase == OP_SETTLING)
+                        return 2;
+        for (size_t i = 0; i < s->n_backoff; i++)
+                if (s->backoff[i].denied != OP_CALL_NONE || s->backoff[i].failures == 0)
+                        return 2;
+        for (size_t i = 0; i < s->n_history; i++)
+                if (s->history[i].result == OP_RESULT_DENIED)
+                        return 2;
+        return 1;
 }
 
 int state_discard_operation(struct state *s, const char *builder)

@@ -14,8 +14,11 @@
 #include "operation.h"
 #include "version.h"
 
-/* Bumped when a change makes older daemons misread the file; they refuse newer formats. */
-#define STATE_FORMAT_VERSION 1
+/* Bumped when a change makes older daemons misread the file; they refuse newer formats. A
+ * file is written in the oldest format that holds everything in it (state_format_of()), so a
+ * downgrade keeps working until a new kind of entry (a notice, a settling operation, a denial)
+ * appears. Format 2 added those. */
+#define STATE_FORMAT_VERSION 2
 
 /* Finished operations kept for `status`; older ones are dropped first. */
 #define STATE_HISTORY_MAX 200
@@ -33,11 +36,29 @@
  * does not keep every builder that ever failed. */
 #define STATE_BACKOFF_FORGET (30 * 86400)
 
+/* A Stop or Start that IAM refused (AccessDeniedException) is not asked again for this long:
+ * a permission rarely changes by itself, and asking every pass only fills CloudTrail. */
+#define STATE_DENIED_BACKOFF 86400
+
 struct backoff_entry {
         char *builder;
-        unsigned failures;      /* consecutive failed or abandoned operations, >= 1 */
+        unsigned failures;      /* consecutive failed or abandoned operations (0: a denial
+                                 * alone) */
         int64_t not_before;     /* no new operation before this instant */
         int64_t span_closes_at; /* the window span of the last failure: none again in it */
+        enum op_call denied;    /* the call IAM refused last, or OP_CALL_NONE */
+};
+
+/* An update announced with `notice` (SPEC "Holds, notices and pacing"): the builder is not
+ * stopped before at, and then only if the policy still chooses it (I11). It holds a slot. */
+struct notice {
+        char *builder;
+        int64_t announced_at;     /* wall clock */
+        int64_t at;               /* announced_at + notice: the instant named to the users */
+        int64_t at_mono;          /* the same instant on the monotonic clock; in memory only,
+                                   * rebuilt from at on load, so a wall clock step forward
+                                   * cannot cut the notice short */
+        int64_t window_closes_at; /* the span it was announced in (INT64_MAX: endless) */
 };
 
 /* A failed (or timed-out) operation, counted by the circuit breaker against the window span
@@ -72,6 +93,8 @@ struct state {
         size_t n_failures;
         struct history_entry *history; /* oldest first, at most STATE_HISTORY_MAX */
         size_t n_history;
+        struct notice *notices; /* announced updates, in announcement order */
+        size_t n_notices;
 };
 
 /* An empty state. Returns 0 or -ENOMEM; *ret is owned by the caller (state_free()). */
@@ -94,10 +117,28 @@ int state_add_operation(struct state *s, const char *builder, bool was_stopped, 
  * part can be forgotten: history (capped); on failed or timed-out a failure record against the
  * operation's window span and a backoff step; on abandoned a backoff step only (someone
  * else took the builder over; do not fight them, but it is not our failure); on success the
- * backoff entry is cleared. to_version (may be NULL) is kept only if it parses; reason is
+ * backoff entry is cleared; on denied a backoff of STATE_DENIED_BACKOFF naming the refused call
+ * (the Stop of STOP_INTENT and RESTOP_INTENT, else the Start), but no failure record: nothing
+ * was done to the builder. to_version (may be NULL) is kept only if it parses; reason is
  * copied. Returns 0, -ENOENT when builder has no operation, -ENOMEM. */
 int state_finish_operation(struct state *s, const char *builder, enum op_result result,
                            const char *to_version, const char *reason, int64_t now);
+
+/* The notice of builder, or NULL. Borrows from s. */
+struct notice *state_find_notice(struct state *s, const char *builder);
+const struct notice *state_find_notice_const(const struct state *s, const char *builder);
+
+/* Records an announced update of builder (copied). Returns 0, -EEXIST when builder already has
+ * a notice or an operation, -ENOMEM. */
+int state_add_notice(struct state *s, const char *builder, int64_t announced_at, int64_t at,
+                     int64_t at_mono, int64_t window_closes_at);
+
+/* Forgets builder's notice: it was withdrawn, or its operation has begun. Returns 0 or
+ * -ENOENT. */
+int state_remove_notice(struct state *s, const char *builder);
+
+/* The format the file of s needs: 1 unless it holds something only format 2 can say. */
+unsigned state_format_of(const struct state *s);
 
 /* Forgets builder's operation without recording anything: for an intent that never reached
  * the disk, so no call was made and there is nothing to remember (no history, no backoff).

@@ -86,7 +86,7 @@ static void test_priorities(void)
         ASSERT_EQ_INT(log_event_priority(EV_DEBUG), LOG_DEBUG);
         ASSERT_EQ_INT(log_event_priority(EV_PASS_SUMMARY), LOG_DEBUG);
         ASSERT_EQ_INT(log_event_priority(EV_UPDATE_SCHEDULED), LOG_NOTICE);
-        ASSERT_EQ_INT(log_event_priority(EV_UPDATE_DENIED), LOG_WARNING);
+        ASSERT_EQ_INT(log_event_priority(EV_UPDATE_DENIED), LOG_ERR);
         ASSERT_EQ_INT(log_event_priority(EV_HOOK_FAILED), LOG_WARNING);
         ASSERT_STREQ(log_event_name(EV_UPDATE_SCHEDULED), "update-scheduled");
         ASSERT_STREQ(log_event_name(EV_UPDATE_DENIED), "update-denied");
@@ -309,7 +309,7 @@ static void test_sinks(void)
                           "notice: scheduled b BUILDER_NAME=b FROM_VERSION=f "
                           "AT=2030-01-01T00:00:00Z TARGET=t ACCOUNT_ID=1 REGION=r HOOK_EVENT=h\n"
                           "warning: logged by a sink\n"
-                          "warning: denied\n");
+                          "error: denied\n");
         for (int i = 0; i < LOG_MAX_SINKS; i++)
                 ASSERT_EQ_INT(log_add_sink(sink, &a), 0);
         ASSERT_EQ_INT(log_add_sink(sink, &b), -ENOSPC);

@@ -511,6 +511,19 @@ static void test_call_done(void)
              {CONT, 0, OP_START_INTENT, NONE, false, false, true}},
             {__LINE__, OP_START_INTENT, 1, START, OP_CALL_FATAL, 0, D(FAIL)},
             {__LINE__, OP_RESTOP_INTENT, 1, STOP, OP_CALL_FATAL, 0, D(FAIL)},
+            /* IAM said no before anything was done: denied, not failed, for the first Stop,
+             * the Start of a builder found STOPPED and the final Stop ... */
+            {__LINE__, OP_STOP_INTENT, 0, STOP, OP_CALL_DENIED, 0, D(OP_RESULT_DENIED)},
+            {__LINE__, OP_START_INTENT, 1, START, OP_CALL_DENIED, 0, D(OP_RESULT_DENIED)},
+            {__LINE__, OP_RESTOP_INTENT, 1, STOP, OP_CALL_DENIED, 0, D(OP_RESULT_DENIED)},
+            /* ... but a builder this update stopped is asked to start again and again (I3). */
+            {__LINE__,
+             OP_START_INTENT,
+             0,
+             START,
+             OP_CALL_DENIED,
+             0,
+             {CONT, 0, OP_START_INTENT, NONE, false, false, true}},
             /* A call that the phase does not make is a caller bug. */
             {__LINE__, OP_STOPPING, 0, STOP, OP_CALL_ACCEPTED, -EINVAL, D(FAIL)},
             {__LINE__, OP_STARTING, 0, START, OP_CALL_ACCEPTED, -EINVAL, D(FAIL)},
@@ -712,6 +725,66 @@ static void test_crash_recovery(void)
         fixture_done(&f);
 }
 
+/* settle: RUNNING and compliant after the Start is not yet success; the builder must stay so
+ * for settle on the monotonic clock, and anything else inside it is a failed update. */
+static void test_settle(void)
+{
+        struct fixture f;
+        struct operation op = mkop(OP_STARTING, false, false);
+        struct builder ok = mkbuilder("ib-1", "RUNNING", "09-05-2025");
+        struct builder old = mkbuilder("ib-1", "RUNNING", "06-19-2023");
+        struct builder stopped = mkbuilder("ib-1", "STOPPED", "09-05-2025");
+        struct op_step s;
+
+        fixture_init(&f, "always");
+        f.cfg.settle = 600;
+        ASSERT_EQ_INT(op_step(&op, &ok, T0 + 100, T0 + 100, &f.cfg, NULL, &s), 0);
+        ASSERT_TRUE(!s.finished && s.phase_changed && s.phase == OP_SETTLING);
+        ASSERT_EQ_INT(s.phase_since_mono, T0 + 100);
+        ASSERT_EQ_INT(s.call, OP_CALL_NONE);
+        ASSERT_TRUE(strstr(s.reason, "settling for 10m") != NULL);
+        op_apply(&op, &s);
+        ASSERT_TRUE(!op_may_hold_stopped(&op));
+
+        /* A non-compliant agent at the end of the Start fails at once, as without settle. */
+        {
+                struct operation starting = mkop(OP_STARTING, false, false);
+
+                ASSERT_EQ_INT(op_step(&starting, &old, T0 + 100, T0 + 100, &f.cfg, NULL, &s), 0);
+                ASSERT_TRUE(s.finished && s.result == OP_RESULT_FAILED);
+        }
+        /* Inside settle: waiting, even with the wall clock far ahead. */
+        ASSERT_EQ_INT(op_step(&op, &ok, T0 + 9999, T0 + 699, &f.cfg, NULL, &s), 0);
+        ASSERT_TRUE(!s.finished && !s.phase_changed && s.phase == OP_SETTLING);
+        /* Settled: succeeded. */
+        ASSERT_EQ_INT(op_step(&op, &ok, T0 + 700, T0 + 700, &f.cfg, NULL, &s), 0);
+        ASSERT_TRUE(s.finished && s.result == OP_RESULT_SUCCEEDED);
+        ASSERT_TRUE(strstr(s.reason, "updated and settled for 10m") != NULL);
+        /* Stopped, fallen back, FAILED or gone inside settle. */
+        ASSERT_EQ_INT(op_step(&op, &stopped, T0 + 200, T0 + 200, &f.cfg, NULL, &s), 0);
+        ASSERT_TRUE(s.finished && s.result == OP_RESULT_FAILED);
+        ASSERT_TRUE(strstr(s.reason, "did not settle: builder STOPPED") != NULL);
+        ASSERT_EQ_INT(op_step(&op, &old, T0 + 200, T0 + 200, &f.cfg, NULL, &s), 0);
+        ASSERT_TRUE(s.finished && s.result == OP_RESULT_FAILED);
+        {
+                struct builder failed = mkbuilder("ib-1", "FAILED", "09-05-2025");
+
+                ASSERT_EQ_INT(op_step(&op, &failed, T0 + 200, T0 + 200, &f.cfg, NULL, &s), 0);
+                ASSERT_TRUE(s.finished && s.result == OP_RESULT_FAILED);
+        }
+        ASSERT_EQ_INT(op_step(&op, GONE, T0 + 200, T0 + 200, &f.cfg, NULL, &s), 0);
+        ASSERT_TRUE(!s.finished && s.confirm_gone);
+
+        /* update-and-stop: settled, then stopped again. */
+        op.stop_after = true;
+        ASSERT_EQ_INT(op_step(&op, &ok, T0 + 700, T0 + 700, &f.cfg, NULL, &s), 0);
+        ASSERT_TRUE(!s.finished && s.phase == OP_RESTOP_INTENT && s.call == OP_CALL_STOP);
+        ASSERT_EQ_INT(s.phase_since_mono, T0 + 700);
+        ASSERT_STREQ(op_phase_name(OP_SETTLING), "SETTLING");
+        ASSERT_STREQ(op_result_name(OP_RESULT_DENIED), "denied");
+        fixture_done(&f);
+}
+
 static void test_names(void)
 {
         for (int i = 0; i < OP_PHASE_COUNT; i++) {
@@ -805,6 +878,7 @@ int main(void)
         test_call_done();
         test_runs();
         test_crash_recovery();
+        test_settle();
         test_names();
         test_invalid_phase();
         test_clock_steps();

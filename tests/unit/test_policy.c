@@ -1,6 +1,9 @@
 /* Compliance and policy decisions: one row per rule and per interaction of rules, then the
  * scenarios that involve several builders (slots, dry run, breaker, backoff). */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -798,6 +801,339 @@ static void test_window_spans(void)
         fixture_done(&f);
 }
 
+/* Ends an operation of builder, begun in the span closing at closes, with result at `at`. */
+static void add_result(struct state *st, const char *builder, int64_t closes,
+                       enum op_result result, int64_t at)
+{
+        ASSERT_EQ_INT(state_add_operation(st, builder, false, false, OLD, closes, at - 60), 0);
+        ASSERT_EQ_INT(state_finish_operation(st, builder, result, TARGET, "", at), 0);
+}
+
+/* running = skip is stopped = skip's counterpart: only STOPPED builders are updated. */
+static void test_running_skip(void)
+{
+        struct builder b[] = {mkbuilder("upd-1", "RUNNING", OLD), mkbuilder("upd-2", "STOPPED", OLD)};
+        struct builder_list list = {.items = b, .n = 2};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        f.cfg.running = RUNNING_SKIP;
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_RUNNING_SKIP);
+        ASSERT_STREQ(policy_decision_name(p->decisions[0].kind), "running-skip");
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_START_UPDATE);
+        ASSERT_EQ_INT(p->n_begins, 1);
+        ASSERT_STREQ(p->begins[0].builder, "upd-2");
+        policy_plan_free(p);
+
+        /* A [builder] section can say running = update again for its builders. */
+        f.overrides[2].has_running = true;
+        f.overrides[2].running = RUNNING_UPDATE;
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+        state_free(st);
+        fixture_done(&f);
+}
+
+struct fake_holds {
+        const char *paused, *held;
+};
+
+static enum decision_kind fake_check(void *ctx, const char *builder, char *why, size_t size)
+{
+        const struct fake_holds *h = ctx;
+
+        if (h->paused && strcmp(builder, h->paused) == 0) {
+                snprintf(why, size, "paused by alice: migrating");
+                return DECISION_PAUSED;
+        }
+        if (h->held && strcmp(builder, h->held) == 0) {
+                snprintf(why, size, "held by tag");
+                return DECISION_HELD;
+        }
+        return DECISION_START_UPDATE;
+}
+
+/* Held and paused builders never begin (I10); their slots go to the next in line; a
+ * compliant builder stays compliant whatever holds it. */
+static void test_holds(void)
+{
+        struct builder b[] = {mkbuilder("ib-1", "RUNNING", OLDER), mkbuilder("ib-2", "RUNNING", OLDER),
+                              mkbuilder("ib-3", "RUNNING", OLD), mkbuilder("ib-4", "RUNNING", TARGET)};
+        struct builder_list list = {.items = b, .n = 4};
+        struct fake_holds fh = {.paused = "ib-1", .held = "ib-2"};
+        struct policy_holds holds = {.check = fake_check, .ctx = &fh};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, &holds, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_PAUSED);
+        ASSERT_TRUE(strstr(p->decisions[0].reason, "paused by alice: migrating") != NULL);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_HELD);
+        ASSERT_STREQ(policy_decision_name(DECISION_HELD), "held");
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_START_UPDATE);
+        ASSERT_EQ_INT(p->decisions[3].kind, DECISION_COMPLIANT);
+        ASSERT_EQ_INT(p->n_begins, 1);
+        ASSERT_STREQ(p->begins[0].builder, "ib-3");
+        policy_plan_free(p);
+
+        /* A held builder outside its window shows held: the operator's word comes first. */
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, SAT_CLOSE + H, T0, false, &holds,
+                                           &p), 0);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_HELD);
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_OUTSIDE_WINDOW);
+        policy_plan_free(p);
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* A denied update is not a failure: no breaker count, a 24 h wait, its own decision. */
+static void test_denied(void)
+{
+        struct builder b = mkbuilder("all-1", "RUNNING", OLD);
+        struct builder_list list = {.items = &b, .n = 1};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        f.cfg.max_failures = 1;
+        ASSERT_EQ_INT(state_new(&st), 0);
+        add_result(st, "all-1", INT64_MAX, OP_RESULT_DENIED, T0);
+        ASSERT_EQ_INT(st->n_failures, 0);
+        ASSERT_EQ_INT(state_find_backoff(st, "all-1")->denied, OP_CALL_STOP);
+        ASSERT_EQ_INT(state_find_backoff(st, "all-1")->failures, 0);
+        ASSERT_EQ_INT(state_format_of(st), 2);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + 10, false, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_DENIED);
+        ASSERT_EQ_INT(p->decisions[0].not_before, T0 + STATE_DENIED_BACKOFF);
+        ASSERT_TRUE(strstr(p->decisions[0].reason, "appstream:StopImageBuilder") != NULL);
+        policy_plan_free(p);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0 + STATE_DENIED_BACKOFF, false, &p),
+                      0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+
+        /* The file keeps the denial, and an older daemon is told the format is newer. */
+        {
+                char *json = NULL, err[256];
+                struct state *back = NULL;
+
+                ASSERT_EQ_INT(state_to_json(st, &json), 0);
+                ASSERT_TRUE(strstr(json, "\"format\":\t2") != NULL);
+                ASSERT_TRUE(strstr(json, "\"denied\":\t\"StopImageBuilder\"") != NULL);
+                ASSERT_EQ_INT(state_from_json(json, &back, err, sizeof(err)), 0);
+                ASSERT_EQ_INT(state_find_backoff(back, "all-1")->denied, OP_CALL_STOP);
+                free(json);
+                state_free(back);
+        }
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* notice (I11): a new update is announced, holds its slot, begins only once the notice has
+ * run out on both clocks, and is withdrawn when the builder is no longer chosen. */
+static void test_notice(void)
+{
+        struct builder b[] = {mkbuilder("ib-1", "RUNNING", OLDER), mkbuilder("ib-2", "RUNNING", OLD),
+                              mkbuilder("ib-3", "RUNNING", OLD)};
+        struct builder_list list = {.items = b, .n = 3};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        f.cfg.notice = 900;
+        f.cfg.max_concurrent = 2;
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, NULL, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 2);
+        ASSERT_TRUE(p->begins[0].announce && !p->begins[0].notice_over);
+        ASSERT_EQ_INT(p->decisions[0].not_before, T0 + 900);
+        ASSERT_TRUE(strstr(p->decisions[0].reason, "announcing the update (notice 15m)") != NULL);
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_WAITING_FOR_SLOT);
+        policy_plan_free(p);
+
+        ASSERT_EQ_INT(state_add_notice(st, "ib-1", T0, T0 + 900, T0 + 900, SAT_CLOSE), 0);
+        ASSERT_EQ_INT(state_add_notice(st, "ib-2", T0, T0 + 900, T0 + 900, SAT_CLOSE), 0);
+        ASSERT_EQ_INT(state_add_notice(st, "ib-2", T0, T0 + 900, T0 + 900, SAT_CLOSE), -EEXIST);
+        /* During the notice: scheduled, slots held, nothing begins. */
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 899, T0 + 899, false, NULL, &p),
+                      0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_SCHEDULED);
+        ASSERT_EQ_INT(p->decisions[0].not_before, T0 + 900);
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_WAITING_FOR_SLOT);
+        ASSERT_EQ_INT(p->n_begins, 0);
+        ASSERT_EQ_INT(p->n_withdrawals, 0);
+        policy_plan_free(p);
+        /* The wall clock jumped ahead, the monotonic one did not: still scheduled. */
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 5000, T0 + 899, false, NULL,
+                                           &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_SCHEDULED);
+        policy_plan_free(p);
+        /* Over on both: they begin in the slots they held. */
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 900, T0 + 900, false, NULL, &p),
+                      0);
+        ASSERT_EQ_INT(p->n_begins, 2);
+        ASSERT_TRUE(p->begins[0].notice_over && !p->begins[0].announce);
+        ASSERT_EQ_INT(p->decisions[2].kind, DECISION_WAITING_FOR_SLOT);
+        policy_plan_free(p);
+
+        /* ib-1 became compliant during its notice: withdrawn, and its slot goes to ib-3. */
+        b[0] = mkbuilder("ib-1", "RUNNING", TARGET);
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 300, T0 + 300, false, NULL, &p),
+                      0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_COMPLIANT);
+        ASSERT_EQ_INT(p->n_withdrawals, 1);
+        ASSERT_STREQ(p->withdrawals[0].builder, "ib-1");
+        ASSERT_EQ_INT(p->withdrawals[0].kind, DECISION_COMPLIANT);
+        policy_plan_free(p);
+
+        /* Too little window left at the announced instant: withdrawn before it. */
+        b[0] = mkbuilder("ib-1", "RUNNING", OLDER);
+        st->notices[0].at = st->notices[0].at_mono = SAT_CLOSE - 1700;
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, SAT_CLOSE - 1800, SAT_CLOSE - 1800,
+                                           false, NULL, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_TOO_LITTLE_WINDOW_LEFT);
+        ASSERT_EQ_INT(p->n_withdrawals, 1);
+        policy_plan_free(p);
+
+        /* A new announcement needs min_window_left plus the notice. */
+        ASSERT_EQ_INT(state_remove_notice(st, "ib-1"), 0);
+        ASSERT_EQ_INT(state_remove_notice(st, "ib-2"), 0);
+        ASSERT_EQ_INT(state_remove_notice(st, "ib-2"), -ENOENT);
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, SAT_CLOSE - 2699, SAT_CLOSE - 2699,
+                                           false, NULL, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_TOO_LITTLE_WINDOW_LEFT);
+        ASSERT_TRUE(strstr(p->decisions[0].reason, "plus a notice of 15m") != NULL);
+        policy_plan_free(p);
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, SAT_CLOSE - 2700, SAT_CLOSE - 2700,
+                                           false, NULL, &p), 0);
+        ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
+        policy_plan_free(p);
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* Notices survive the file; their monotonic instant is rebuilt from the wall clock. */
+static void test_notice_file(void)
+{
+        struct state *st = NULL, *back = NULL;
+        char *json = NULL, err[256];
+
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(state_format_of(st), 1);
+        ASSERT_EQ_INT(state_add_notice(st, "ib-1", T0, T0 + 900, 77, INT64_MAX), 0);
+        ASSERT_EQ_INT(state_format_of(st), 2);
+        ASSERT_EQ_INT(state_to_json(st, &json), 0);
+        ASSERT_EQ_INT(state_from_json(json, &back, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(back->n_notices, 1);
+        ASSERT_STREQ(back->notices[0].builder, "ib-1");
+        ASSERT_EQ_INT(back->notices[0].announced_at, T0);
+        ASSERT_EQ_INT(back->notices[0].at, T0 + 900);
+        ASSERT_EQ_INT(back->notices[0].window_closes_at, INT64_MAX);
+        free(json);
+        state_free(back);
+        /* A notice and an operation for one builder cannot both be. */
+        ASSERT_EQ_INT(state_from_json("{\"format\":2,\"operations\":[{\"builder\":\"ib-1\","
+                                      "\"phase\":\"STOPPING\",\"was_stopped\":false,"
+                                      "\"stop_after\":false,\"started_at\":1,\"phase_since\":1,"
+                                      "\"from_version\":\"\",\"window_closes_at\":null}],"
+                                      "\"notices\":[{\"builder\":\"ib-1\",\"announced_at\":1,"
+                                      "\"at\":2,\"window_closes_at\":null}]}",
+                                      &back, err, sizeof(err)),
+                      -EBADMSG);
+        ASSERT_TRUE(strstr(err, "has an operation too") != NULL);
+        ASSERT_EQ_INT(state_from_json("{\"format\":2,\"notices\":[{\"builder\":\"ib-1\","
+                                      "\"announced_at\":5,\"at\":2,\"window_closes_at\":null}]}",
+                                      &back, err, sizeof(err)),
+                      -EBADMSG);
+        ASSERT_TRUE(strstr(err, "before announced_at") != NULL);
+        ASSERT_EQ_INT(state_from_json("{\"format\":3}", &back, err, sizeof(err)),
+                      -EPROTONOSUPPORT);
+        state_free(st);
+}
+
+/* ramp = 1, 2, 4: one in flight, two after one success, four after two more, then
+ * max_concurrent; a failure holds the step; each window starts over. */
+static void test_ramp(void)
+{
+        struct builder b[8];
+        struct builder_list list = {.items = b, .n = 8};
+        char names[8][8];
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+        size_t step;
+
+        for (int i = 0; i < 8; i++) {
+                snprintf(names[i], sizeof(names[i]), "ib-%d", i);
+                b[i] = mkbuilder(names[i], "RUNNING", OLD);
+        }
+        fixture_init(&f);
+        f.cfg.max_concurrent = 6;
+        f.cfg.ramp[0] = 1;
+        f.cfg.ramp[1] = 2;
+        f.cfg.ramp[2] = 4;
+        f.cfg.n_ramp = 3;
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 1);
+        ASSERT_EQ_INT(p->decisions[1].kind, DECISION_WAITING_FOR_SLOT);
+        ASSERT_TRUE(strstr(p->decisions[1].reason, "ramp step 1 of 3 allows 1 in flight") != NULL);
+        policy_plan_free(p);
+
+        /* Last week's successes are another window's. */
+        add_result(st, "ib-7", LAST_SAT_CLOSE, OP_RESULT_SUCCEEDED, T0 - 7 * 24 * H);
+        ASSERT_EQ_INT(policy_ramp_limit(&f.cfg, st, SAT_CLOSE, T0, &step), 1);
+        ASSERT_EQ_INT(step, 0);
+
+        add_result(st, "ib-0", SAT_CLOSE, OP_RESULT_SUCCEEDED, T0);
+        ASSERT_EQ_INT(policy_ramp_limit(&f.cfg, st, SAT_CLOSE, T0, &step), 2);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 2);
+        policy_plan_free(p);
+        /* One in flight at step 2: one more may begin. */
+        ASSERT_EQ_INT(state_add_operation(st, "ib-1", false, false, OLD, SAT_CLOSE, T0), 0);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 1);
+        policy_plan_free(p);
+        ASSERT_EQ_INT(state_finish_operation(st, "ib-1", OP_RESULT_SUCCEEDED, TARGET, "", T0), 0);
+        add_result(st, "ib-2", SAT_CLOSE, OP_RESULT_SUCCEEDED, T0);
+        ASSERT_EQ_INT(policy_ramp_limit(&f.cfg, st, SAT_CLOSE, T0, &step), 4);
+        ASSERT_EQ_INT(step, 2);
+        ASSERT_EQ_INT(policy_evaluate(&f.cfg, &list, st, T0, false, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 4);
+        policy_plan_free(p);
+
+        /* A failure at step 3 holds the ramp there, whatever succeeds after it. */
+        add_result(st, "ib-3", SAT_CLOSE, OP_RESULT_FAILED, T0);
+        for (int i = 4; i < 8; i++)
+                add_result(st, names[i], SAT_CLOSE, OP_RESULT_SUCCEEDED, T0);
+        ASSERT_EQ_INT(policy_ramp_limit(&f.cfg, st, SAT_CLOSE, T0, &step), 4);
+        ASSERT_EQ_INT(step, 2);
+
+        /* Without the failure, past the last step: max_concurrent alone. */
+        f.cfg.ramp[2] = 3;
+        ASSERT_EQ_INT(policy_ramp_limit(&f.cfg, st, SAT_CLOSE, T0, &step), 3);
+        f.cfg.n_ramp = 2;
+        ASSERT_EQ_INT(policy_ramp_limit(&f.cfg, st, SAT_CLOSE, T0, &step), UINT_MAX);
+        ASSERT_EQ_INT(step, 2);
+        /* The next window starts over. */
+        ASSERT_EQ_INT(policy_ramp_limit(&f.cfg, st, SAT_CLOSE + 7 * 24 * H, T0, &step), 1);
+        f.cfg.n_ramp = 0;
+        ASSERT_EQ_INT(policy_ramp_limit(&f.cfg, st, SAT_CLOSE, T0, &step), UINT_MAX);
+        state_free(st);
+        fixture_done(&f);
+}
+
 static void test_names(void)
 {
         ASSERT_STREQ(policy_decision_name(DECISION_IN_OPERATION), "in-operation");
@@ -822,6 +1158,12 @@ int main(void)
         test_backoff();
         test_updated_this_window();
         test_window_spans();
+        test_running_skip();
+        test_holds();
+        test_denied();
+        test_notice();
+        test_notice_file();
+        test_ramp();
         test_names();
         return test_summary("test_policy");
 }

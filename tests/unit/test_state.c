@@ -241,7 +241,7 @@ static void test_json_rejects(void)
             {__LINE__, "{\"format\":\"1\"}", -EBADMSG, "state.format: not a number"},
             {__LINE__, "{\"format\":0}", -EBADMSG, "state.format"},
             {__LINE__, "{\"format\":1.5}", -EBADMSG, "state.format"},
-            {__LINE__, "{\"format\":2}", -EPROTONOSUPPORT, "newer"},
+            {__LINE__, "{\"format\":3}", -EPROTONOSUPPORT, "newer"},
             {__LINE__, "{\"format\":1,\"newest_seen\":\"2025-09-05\"}", -EBADMSG, "newest_seen"},
             {__LINE__, "{\"format\":1,\"newest_seen\":20250905}", -EBADMSG, "newest_seen"},
             {__LINE__, "{\"format\":1,\"operations\":{}}", -EBADMSG, "operations: not an array"},
@@ -902,7 +902,7 @@ static void test_read_only(void)
         free(after);
         ASSERT_EQ_INT(count_entries(dir), 1);
 
-        write_text(path, "{\"format\":2}", 12);
+        write_text(path, "{\"format\":3}", 12);
         ASSERT_EQ_INT(state_read(path, &s, err, sizeof(err)), -EPROTONOSUPPORT);
         ASSERT_TRUE(s == sentinel);
 
