@@ -28,22 +28,11 @@ static int move_aside(const char *path, int64_t now, char *aside, size_t aside_s
 {
         time_t t = (time_t)now;
         struct tm tm;
-        char stamp[32];
+        char suffix[48];
 
-        if (!gmtime_r(&t, &tm) || !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm))
-                snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
-        for (int i = 0; i < 100; i++) {
-                int n = i == 0 ? snprintf(aside, aside_size, "%s.corrupt-%s", path, stamp)
-                               : snprintf(aside, aside_size, "%s.corrupt-%s-%d", path, stamp, i);
-
-                if (n < 0 || (size_t)n >= aside_size)
-                        return -ENAMETOOLONG;
-                if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) == 0)
-                        return 0;
-                if (errno != EEXIST)
-                        return -errno;
-        }
-        return -EEXIST;
+        if (!gmtime_r(&t, &tm) || !strftime(suffix, sizeof(suffix), ".corrupt-%Y%m%dT%H%M%SZ", &tm))
+                snprintf(suffix, sizeof(suffix), ".corrupt-%lld", (long long)now);
+        return fileio_move_aside(path, suffix, aside, aside_size);
 }
 
 static int load_corrupt(const char *path, int64_t now, const char *why, struct state **ret,

@@ -6,6 +6,14 @@
 #include <string.h>
 
 #include "config.h"
+#include "duration.h"
+#include "pause.h"
+
+/* Long options without a short form. */
+enum {
+        OPT_FOR = 256,
+        OPT_REASON,
+};
 
 static const struct {
         const char *name;
@@ -13,11 +21,15 @@ static const struct {
 } commands[] = {
         {"run", CMD_RUN},       {"once", CMD_ONCE},     {"plan", CMD_PLAN},
         {"list", CMD_LIST},     {"status", CMD_STATUS}, {"check-config", CMD_CHECK_CONFIG},
+        {"pause", CMD_PAUSE},   {"resume", CMD_RESUME},
 };
 
 const char *cli_usage(void)
 {
         return "Usage: appstream-agent-reconciler [OPTIONS] [COMMAND]\n"
+               "       appstream-agent-reconciler [OPTIONS] pause [--for DURATION] [--reason TEXT]"
+               " [GLOB...]\n"
+               "       appstream-agent-reconciler [OPTIONS] resume [GLOB...]\n"
                "\n"
                "Keeps Amazon AppStream 2.0 image builders on an up-to-date agent.\n"
                "\n"
@@ -29,17 +41,23 @@ const char *cli_usage(void)
                "  list           list builders: name, state, agent version, compliance\n"
                "  status         show the persisted state: operations in flight, recent results\n"
                "  check-config   validate the configuration and exit\n"
+               "  pause          pause updates of every builder, or of those the GLOBs match,\n"
+               "                 until resumed or for --for; the running daemon honours it\n"
+               "  resume         end the pauses of the GLOBs given (as given to pause), or all\n"
                "\n"
                "Options:\n"
                "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
                "  -n, --dry-run       decide and log, never call Stop/Start\n"
                "      --json          machine-readable output for plan, list and status\n"
                "  -v, --verbose       debug-level logging\n"
+               "      --for DURATION  pause: end the pause after DURATION (30m, 2h, 1d, ...)\n"
+               "      --reason TEXT   pause: why, shown by status and plan\n"
                "  -h, --help          show this help\n"
                "  -V, --version       show the version\n"
                "\n"
-               "Exit codes: 0 success; 1 an update failed or the failure breaker opened;\n"
-               "2 usage or configuration error; 3 the AWS API could not be reached or refused us.\n";
+               "Exit codes: 0 success; 1 an update failed or the failure breaker opened, or\n"
+               "resume named a GLOB no pause has; 2 usage or configuration error; 3 the AWS API\n"
+               "could not be reached or refused us.\n";
 }
 
 static int parse_command(const char *word, enum command *ret, char *err, unsigned err_size)
@@ -53,12 +71,70 @@ static int parse_command(const char *word, enum command *ret, char *err, unsigne
         return -EINVAL;
 }
 
+static int parse_for(const char *text, int64_t *ret, char *err, unsigned err_size)
+{
+        int64_t seconds;
+
+        if (duration_parse(text, &seconds) < 0) {
+                snprintf(err, err_size,
+                         "option '--for': '%s' is not a duration (like 30m, 2h or 1d12h)", text);
+                return -EINVAL;
+        }
+        if (seconds <= 0) {
+                snprintf(err, err_size, "option '--for' must be longer than 0s");
+                return -EINVAL;
+        }
+        *ret = seconds;
+        return 0;
+}
+
+/* What follows the command: GLOBs for pause and resume, nothing for the others. */
+static int parse_arguments(int argc, char **argv, struct cli_options *o, char *err,
+                           unsigned err_size)
+{
+        if (o->command != CMD_PAUSE && o->command != CMD_RESUME) {
+                if (optind < argc) {
+                        snprintf(err, err_size, "unexpected argument '%s'", argv[optind]);
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        for (int i = optind; i < argc; i++)
+                if (!pause_text_valid(argv[i])) {
+                        snprintf(err, err_size,
+                                 "GLOB '%s' is empty or has a control character", argv[i]);
+                        return -EINVAL;
+                }
+        o->globs = argv + optind;
+        o->n_globs = (size_t)(argc - optind);
+        return 0;
+}
+
+/* --for and --reason describe a pause: with another command they would be silently lost. */
+static int check_pause_options(const struct cli_options *o, char *err, unsigned err_size)
+{
+        if (o->command != CMD_PAUSE && (o->pause_for || o->reason)) {
+                snprintf(err, err_size, "option '%s' is only for the pause command",
+                         o->pause_for ? "--for" : "--reason");
+                return -EINVAL;
+        }
+        if (o->reason && !pause_text_valid(o->reason)) {
+                snprintf(err, err_size,
+                         "option '--reason' must be one line of text, not empty and without "
+                         "control characters");
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigned err_size)
 {
         static const struct option longopts[] = {
                 {"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
                 {"json", no_argument, NULL, 'j'},         {"verbose", no_argument, NULL, 'v'},
                 {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+                {"for", required_argument, NULL, OPT_FOR},
+                {"reason", required_argument, NULL, OPT_REASON},
                 {NULL, 0, NULL, 0},
         };
         struct cli_options o = {.command = CMD_RUN, .config_path = CONFIG_DEFAULT_PATH};
@@ -75,6 +151,11 @@ int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigne
                 case 'v': o.verbose = true; break;
                 case 'h': help = true; break;
                 case 'V': version = true; break;
+                case OPT_FOR:
+                        if (parse_for(optarg, &o.pause_for, err, err_size) < 0)
+                                return -EINVAL;
+                        break;
+                case OPT_REASON: o.reason = optarg; break;
                 case ':':
                         snprintf(err, err_size, "option '%s' needs a value", argv[optind - 1]);
                         return -EINVAL;
@@ -86,10 +167,9 @@ int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigne
         }
         if (optind < argc && parse_command(argv[optind++], &o.command, err, err_size) < 0)
                 return -EINVAL;
-        if (optind < argc) {
-                snprintf(err, err_size, "unexpected argument '%s'", argv[optind]);
+        if (parse_arguments(argc, argv, &o, err, err_size) < 0 ||
+            check_pause_options(&o, err, err_size) < 0)
                 return -EINVAL;
-        }
         if (help)
                 o.command = CMD_HELP;
         else if (version)

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum command {
         CMD_RUN,
@@ -10,6 +12,8 @@ enum command {
         CMD_LIST,
         CMD_STATUS,
         CMD_CHECK_CONFIG,
+        CMD_PAUSE,
+        CMD_RESUME,
         CMD_HELP,
         CMD_VERSION,
 };
@@ -18,6 +22,7 @@ enum command {
 enum exit_code {
         EXIT_OK = 0,
         EXIT_UPDATE_FAILED = 1,
+        EXIT_NOT_PAUSED = 1, /* `resume` of a glob that no pause has */
         EXIT_USAGE = 2,
         EXIT_UNREACHABLE = 3,
 };
@@ -28,10 +33,15 @@ struct cli_options {
         bool dry_run;
         bool json;
         bool verbose;
+        int64_t pause_for;  /* pause --for, in seconds (> 0); 0 when not given */
+        const char *reason; /* pause --reason; NULL when not given */
+        char **globs;       /* the GLOBs of pause and resume, borrowed from argv */
+        size_t n_globs;
 };
 
 /* Parses argv. On success returns 0; on a usage error returns -EINVAL with the reason in err.
- * Pointers in *ret borrow from argv. */
+ * Pointers in *ret borrow from argv. Only pause and resume take arguments after the command
+ * (GLOBs), and only pause takes --for and --reason. */
 int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigned err_size);
 
 /* The --help text. */

@@ -44,7 +44,7 @@ static enum table_style decision_style(enum decision_kind k)
 }
 
 static int print_table(const struct policy_plan *plan, const struct builder_list *list,
-                       int64_t now)
+                       const struct pause_report *pauses, int64_t now)
 {
         static const char *const header[] = {"NAME",     "STATE", "AGENT", "COMPLIANCE",
                                              "DECISION", "NEXT WINDOW", "REASON"};
@@ -80,6 +80,9 @@ static int print_table(const struct policy_plan *plan, const struct builder_list
                         return -ENOMEM;
                 }
         }
+        cmd_print_pauses(pauses, now, true);
+        if (pauses->r < 0 || pauses->active.n)
+                printf("\n");
         table_print(t, stdout);
         printf("\n%zu operation(s) in flight, %zu slot(s) free after this plan\n",
                plan->in_flight, plan->free_slots);
@@ -87,23 +90,14 @@ static int print_table(const struct policy_plan *plan, const struct builder_list
         return 0;
 }
 
-static char *iso_time(int64_t t, char *buf, size_t size)
-{
-        time_t tt = (time_t)t;
-        struct tm tm;
-
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
-        return buf;
-}
-
 static int print_json(const struct policy_plan *plan, const struct builder_list *list,
-                      int64_t now)
+                      const struct pause_report *pauses, int64_t now)
 {
         cJSON *root = cJSON_CreateObject();
         cJSON *array = cJSON_AddArrayToObject(root, "builders");
         char when[32], *text;
 
-        cJSON_AddStringToObject(root, "now", iso_time(now, when, sizeof(when)));
+        cJSON_AddStringToObject(root, "now", table_format_utc(now, when, sizeof(when)));
         cJSON_AddNumberToObject(root, "in_flight", (double)plan->in_flight);
         cJSON_AddNumberToObject(root, "free_slots", (double)plan->free_slots);
         for (size_t i = 0; i < plan->n_decisions; i++) {
@@ -121,13 +115,13 @@ static int print_json(const struct policy_plan *plan, const struct builder_list 
                 cJSON_AddStringToObject(o, "decision", policy_decision_name(d->kind));
                 cJSON_AddItemToObject(o, "next_window",
                                       d->has_next_window && d->next_window != INT64_MAX
-                                              ? cJSON_CreateString(iso_time(
+                                              ? cJSON_CreateString(table_format_utc(
                                                         d->next_window, when, sizeof(when)))
                                               : cJSON_CreateNull());
                 cJSON_AddStringToObject(o, "reason", d->reason);
                 cJSON_AddItemToArray(array, o);
         }
-        text = cJSON_Print(root);
+        text = cmd_pauses_to_json(pauses, root) == 0 ? cJSON_Print(root) : NULL;
         cJSON_Delete(root);
         if (!text)
                 return -ENOMEM;
@@ -138,6 +132,7 @@ static int print_json(const struct policy_plan *plan, const struct builder_list 
 
 int cmd_plan(const struct config *cfg, const struct cli_options *opts)
 {
+        struct pause_report pauses = {0};
         struct builder_list *list = NULL;
         struct policy_plan *plan = NULL;
         struct state *st = NULL;
@@ -152,11 +147,14 @@ int cmd_plan(const struct config *cfg, const struct cli_options *opts)
                 goto out;
         /* As the daemon does: the listing's own versions count as seen (in memory only). */
         cmd_observe_versions(st, list, now);
+        cmd_read_pauses(cfg, now, &pauses);
         r = policy_evaluate(cfg, list, st, now, true, &plan);
         if (r >= 0)
-                r = opts->json ? print_json(plan, list, now) : print_table(plan, list, now);
+                r = opts->json ? print_json(plan, list, &pauses, now)
+                               : print_table(plan, list, &pauses, now);
         code = r < 0 ? EXIT_UPDATE_FAILED : EXIT_OK;
 out:
+        cmd_free_pauses(&pauses);
         policy_plan_free(plan);
         state_free(st);
         builder_list_free(list);

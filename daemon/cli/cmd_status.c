@@ -1,5 +1,8 @@
-/* `status`: the persisted state: operations in flight and recent results. Reads the state
- * file without locking it, so it works while the daemon runs. */
+/* `status`: the persisted state (operations in flight, recent results) and the operators'
+ * pauses. Reads the state and pause files without locking them, so it works while the daemon
+ * runs. */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -76,30 +79,56 @@ static void print_history(const struct state *st, int64_t now)
         table_free(t);
 }
 
+/* The state file's JSON with the pauses added: what the daemon has done and what operators
+ * asked it not to do, in one document. */
+static int print_json(const struct state *st, const struct pause_report *pauses)
+{
+        char *text = NULL;
+        cJSON *root = NULL;
+        int r = state_to_json(st, &text);
+
+        if (r == 0 && !(root = cJSON_Parse(text)))
+                r = -ENOMEM;
+        free(text);
+        text = NULL;
+        if (r == 0)
+                r = cmd_pauses_to_json(pauses, root);
+        if (r == 0 && !(text = cJSON_Print(root)))
+                r = -ENOMEM;
+        cJSON_Delete(root);
+        if (r == 0)
+                printf("%s\n", text);
+        free(text);
+        return r;
+}
+
 int cmd_status(const struct config *cfg, const struct cli_options *opts)
 {
+        struct pause_report pauses;
         struct state *st = NULL;
         int64_t now = time(NULL);
-        char version[16], *text;
+        char version[16];
+        int code = EXIT_OK;
 
         if (cmd_read_state(cfg->state_file, &st) < 0)
                 return EXIT_USAGE;
+        cmd_read_pauses(cfg, now, &pauses);
         if (opts->json) {
-                if (state_to_json(st, &text) < 0) {
-                        state_free(st);
-                        return EXIT_UPDATE_FAILED;
-                }
-                printf("%s\n", text);
-                free(text);
-                state_free(st);
-                return EXIT_OK;
+                if (print_json(st, &pauses) < 0)
+                        code = EXIT_UPDATE_FAILED;
+                goto out;
         }
         printf("State file: %s\n", cfg->state_file);
         printf("Newest agent seen: %s\n",
                st->has_newest_seen ? version_format(st->newest_seen, version, sizeof(version))
                                    : "none yet");
+        cmd_print_pauses(&pauses, now, false);
+        if (pauses.r == 0 && pauses.active.n)
+                printf("\n");
         print_operations(st, now);
         print_history(st, now);
+out:
+        cmd_free_pauses(&pauses);
         state_free(st);
-        return EXIT_OK;
+        return code;
 }

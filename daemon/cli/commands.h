@@ -5,14 +5,20 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "pause.h"
 
 struct builder_list;
+struct cJSON;
 struct config;
 struct state;
 
 int cmd_list(const struct config *cfg, const struct cli_options *opts);
 int cmd_plan(const struct config *cfg, const struct cli_options *opts);
 int cmd_status(const struct config *cfg, const struct cli_options *opts);
+
+/* `pause` and `resume`: change the pause file beside cfg's state file, under its lock. */
+int cmd_pause(const struct config *cfg, const struct cli_options *opts);
+int cmd_resume(const struct config *cfg, const struct cli_options *opts);
 
 /* `run` and `once`: the daemon, which takes cfg over (freeing it at the end) and replaces it
  * with a new one on reload (SIGHUP). */
@@ -31,3 +37,25 @@ int cmd_read_state(const char *path, struct state **ret);
 /* state_observe_versions() in memory, as the daemon does before judging a listing, logging
  * what it has to say (a remembered newest version from the future). */
 void cmd_observe_versions(struct state *st, const struct builder_list *list, int64_t now);
+
+/* The pauses as `status` and `plan` show them: read from the pause file without its lock,
+ * changing nothing; only those active now. */
+struct pause_report {
+        struct pause_set active;
+        int r;           /* 0, or why the file could not be read (negative errno) */
+        char error[768]; /* then: the file and why */
+};
+
+/* Fills *ret (cmd_free_pauses()) from cfg's pause file at now. */
+void cmd_read_pauses(const struct config *cfg, int64_t now, struct pause_report *ret);
+
+/* "Pauses: N" and a table of them (GLOB, BY, SINCE, UNTIL, REASON), or an error line for a file
+ * that cannot be read; with quiet, nothing at all when there are no pauses and no error. */
+void cmd_print_pauses(const struct pause_report *rep, int64_t now, bool quiet);
+
+/* Adds "pauses" (an array of {glob, who, reason, since, until}, times in ISO 8601 UTC, reason
+ * and until null when not set) and "pauses_error" (null or the error) to root. Returns 0 or
+ * -ENOMEM. */
+int cmd_pauses_to_json(const struct pause_report *rep, struct cJSON *root);
+
+void cmd_free_pauses(struct pause_report *rep);

@@ -46,6 +46,12 @@ static int dispatch(struct config *cfg, const struct cli_options *opts)
         case CMD_STATUS:
                 r = cmd_status(cfg, opts);
                 break;
+        case CMD_PAUSE:
+                r = cmd_pause(cfg, opts);
+                break;
+        case CMD_RESUME:
+                r = cmd_resume(cfg, opts);
+                break;
         default:
                 return cmd_run(cfg, opts, false);
         }

@@ -212,3 +212,13 @@ char *table_format_time(int64_t t, int64_t now, char *buf, size_t size)
                 snprintf(buf, size, "%s (%s ago)", abs, rel);
         return buf;
 }
+
+char *table_format_utc(int64_t t, char *buf, size_t size)
+{
+        time_t tt = (time_t)t;
+        struct tm tm;
+
+        if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+                snprintf(buf, size, "%" PRId64, t);
+        return buf;
+}

@@ -49,3 +49,6 @@ size_t table_visible_width(const char *s);
 
 /* "2026-11-28 02:00 CET (in 3h12m)": local, absolute, and relative to now. */
 char *table_format_time(int64_t t, int64_t now, char *buf, size_t size);
+
+/* "2026-11-28T01:00:00Z": ISO 8601 in UTC, as the JSON outputs write times. */
+char *table_format_utc(int64_t t, char *buf, size_t size);

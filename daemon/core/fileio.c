@@ -174,10 +174,16 @@ static int fsync_dir(const char *dir)
         return r;
 }
 
-/* Writes, flushes and closes the temporary file fd. */
-static int fill_temp(int fd, const char *text, size_t len, mode_t mode)
+/* Gives, writes, flushes and closes the temporary file fd. The owner goes first: chown
+ * may clear mode bits. */
+static int fill_temp(int fd, const char *text, size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
-        int r = fchmod(fd, mode) < 0 ? -errno : 0;
+        int r = 0;
+
+        if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
+                r = -errno;
+        if (r == 0 && fchmod(fd, mode) < 0)
+                r = -errno;
 
         if (r == 0)
                 r = write_all(fd, text, len);
@@ -205,6 +211,13 @@ int fileio_split_path(const char *path, char **ret_dir, const char **ret_base)
 int fileio_write_atomic(const char *path, const char *text, size_t len, mode_t mode, char *why,
                         size_t why_size)
 {
+        return fileio_write_atomic_owned(path, text, len, mode, (uid_t)-1, (gid_t)-1, why,
+                                         why_size);
+}
+
+int fileio_write_atomic_owned(const char *path, const char *text, size_t len, mode_t mode,
+                              uid_t uid, gid_t gid, char *why, size_t why_size)
+{
         const char *step = "creating a file beside it in", *what, *base;
         char *dir = NULL, *tmp = NULL;
         int r = fileio_split_path(path, &dir, &base);
@@ -216,7 +229,7 @@ int fileio_write_atomic(const char *path, const char *text, size_t len, mode_t m
         if (r >= 0) {
                 step = "writing";
                 what = tmp;
-                r = fill_temp(r, text, len, mode);
+                r = fill_temp(r, text, len, mode, uid, gid);
                 if (r == 0) {
                         step = "renaming";
                         r = rename(tmp, path) < 0 ? -errno : 0;
@@ -234,4 +247,20 @@ int fileio_write_atomic(const char *path, const char *text, size_t len, mode_t m
         free(tmp);
         free(dir);
         return r < 0 ? r : 0;
+}
+
+int fileio_move_aside(const char *path, const char *suffix, char *aside, size_t aside_size)
+{
+        for (int i = 0; i < 100; i++) {
+                int n = i == 0 ? snprintf(aside, aside_size, "%s%s", path, suffix)
+                               : snprintf(aside, aside_size, "%s%s-%d", path, suffix, i);
+
+                if (n < 0 || (size_t)n >= aside_size)
+                        return -ENAMETOOLONG;
+                if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) == 0)
+                        return 0;
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
 }

@@ -54,3 +54,14 @@ int fileio_split_path(const char *path, char **ret_dir, const char **ret_base);
  * and path is untouched unless only the final directory fsync failed. */
 int fileio_write_atomic(const char *path, const char *text, size_t len, mode_t mode, char *why,
                         size_t why_size);
+
+/* fileio_write_atomic() giving the new file to uid and gid first ((uid_t)-1 and (gid_t)-1
+ * leave either as it is): root writes files that a daemon of another user must read. */
+int fileio_write_atomic_owned(const char *path, const char *text, size_t len, mode_t mode,
+                              uid_t uid, gid_t gid, char *why, size_t why_size);
+
+/* Renames path to "<path><suffix>", or "<path><suffix>-N" (N from 1) when that exists, never
+ * replacing anything: a file that cannot be used is kept for a person to look at. The name
+ * chosen goes into aside. Returns 0, -ENAMETOOLONG when no name fits in aside, -EEXIST when
+ * 100 are taken, or the error of rename. */
+int fileio_move_aside(const char *path, const char *suffix, char *aside, size_t aside_size);

@@ -138,6 +138,55 @@ static void test_write_atomic(void)
         ASSERT_EQ_INT(entries(dir), before + 1);
 }
 
+/* Root gives what it writes to the daemon's user; the owner is set before the mode, so the
+ * mode holds. */
+static void test_write_atomic_owned(void)
+{
+        const char *path = in_dir("owned");
+        char why[256] = "";
+        struct stat st;
+
+        ASSERT_EQ_INT(fileio_write_atomic_owned(path, "x", 1, 0600, (uid_t)-1, (gid_t)-1, why,
+                                                sizeof(why)),
+                      0);
+        ASSERT_EQ_INT(stat(path, &st), 0);
+        ASSERT_EQ_INT(st.st_uid, geteuid());
+        if (geteuid() != 0)
+                return;
+        ASSERT_EQ_INT(fileio_write_atomic_owned(path, "y", 1, 0600, 65534, 65534, why,
+                                                sizeof(why)),
+                      0);
+        ASSERT_EQ_INT(stat(path, &st), 0);
+        ASSERT_TRUE(st.st_uid == 65534 && st.st_gid == 65534);
+        ASSERT_EQ_INT(st.st_mode & 07777, 0600);
+}
+
+/* A file moved aside never replaces another: the next one gets "-1", "-2", ... */
+static void test_move_aside(void)
+{
+        char aside[128], expected[128];
+        int fd;
+
+        for (int i = 0; i < 3; i++) {
+                fd = open(in_dir("bad"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                ASSERT_TRUE(fd >= 0);
+                ASSERT_EQ_INT(write(fd, "x", 1), 1);
+                close(fd);
+                ASSERT_EQ_INT(fileio_move_aside(in_dir("bad"), ".corrupt-7", aside, sizeof(aside)),
+                              0);
+                if (i == 0)
+                        snprintf(expected, sizeof(expected), "%s.corrupt-7", in_dir("bad"));
+                else
+                        snprintf(expected, sizeof(expected), "%s.corrupt-7-%d", in_dir("bad"), i);
+                ASSERT_STREQ(aside, expected);
+                ASSERT_EQ_INT(access(aside, F_OK), 0);
+                ASSERT_TRUE(access(in_dir("bad"), F_OK) < 0 && errno == ENOENT);
+        }
+        ASSERT_EQ_INT(fileio_move_aside(in_dir("bad"), ".corrupt-7", aside, sizeof(aside)),
+                      -ENOENT);
+        ASSERT_EQ_INT(fileio_move_aside(in_dir("bad"), ".corrupt-7", aside, 8), -ENAMETOOLONG);
+}
+
 int main(void)
 {
         char cmd[64];
@@ -148,6 +197,8 @@ int main(void)
         test_other_kinds();
         test_read_capped();
         test_write_atomic();
+        test_write_atomic_owned();
+        test_move_aside();
         ASSERT_STREQ(fileio_type_name(S_IFBLK | 0600), "block device");
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         ASSERT_EQ_INT(system(cmd), 0);
