@@ -4,7 +4,8 @@
  *                  "latest_agent": false, "compliance": "non-compliant"}, ...]}
  * where state and agent_version are null when AWS left them out, latest_agent is null when
  * LatestAppstreamAgentVersion is absent, and compliance is "compliant", "non-compliant" or
- * "unknown". */
+ * "unknown". With --json each builder also has the policy's "decision" and its "reason", as
+ * `plan` decides them (pauses and hold tags included: "held", "paused"). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -80,7 +81,8 @@ static cJSON *string_or_null(const char *s)
 }
 
 static int print_json(const struct config *cfg, const struct state *st,
-                      const struct builder_list *list, int64_t now)
+                      const struct builder_list *list, const struct policy_plan *plan,
+                      int64_t now)
 {
         cJSON *root = cJSON_CreateObject();
         cJSON *array = cJSON_AddArrayToObject(root, "builders");
@@ -99,6 +101,9 @@ static int print_json(const struct config *cfg, const struct state *st,
                                               : cJSON_CreateBool(b->latest == LATEST_TRUE));
                 cJSON_AddStringToObject(o, "compliance",
                                         compliance_name(builder_compliance(cfg, st, b, now)));
+                cJSON_AddStringToObject(o, "decision",
+                                        policy_decision_name(plan->decisions[i].kind));
+                cJSON_AddStringToObject(o, "reason", plan->decisions[i].reason);
                 cJSON_AddItemToArray(array, o);
         }
         text = cJSON_Print(root);
@@ -132,9 +137,20 @@ int cmd_list(const struct config *cfg, const struct cli_options *opts)
         cmd_observe_versions(st, list, now);
         if (list->n > 1) /* an empty account has no items array, and qsort wants one */
                 qsort(list->items, list->n, sizeof(struct builder), compare_names);
-        r = opts->json ? print_json(cfg, st, list, now) : print_table(cfg, st, list, now);
+        if (opts->json) {
+                struct pause_report pauses = {0};
+                struct policy_plan *plan = NULL;
+
+                cmd_read_pauses(cfg, now, &pauses);
+                code = cmd_evaluate(cfg, list, st, &pauses, now, &plan);
+                r = code == EXIT_OK ? print_json(cfg, st, list, plan, now) : 0;
+                policy_plan_free(plan);
+                cmd_free_pauses(&pauses);
+        } else {
+                r = print_table(cfg, st, list, now);
+        }
         state_free(st);
         builder_list_free(list);
         free(list);
-        return r < 0 ? EXIT_UPDATE_FAILED : EXIT_OK;
+        return r < 0 ? EXIT_UPDATE_FAILED : code;
 }

@@ -118,6 +118,11 @@ static int print_json(const struct policy_plan *plan, const struct builder_list 
                                               ? cJSON_CreateString(table_format_utc(
                                                         d->next_window, when, sizeof(when)))
                                               : cJSON_CreateNull());
+                /* scheduled: when it is to be stopped; backoff and denied: the earliest retry */
+                cJSON_AddItemToObject(o, "not_before",
+                                      d->not_before ? cJSON_CreateString(table_format_utc(
+                                                              d->not_before, when, sizeof(when)))
+                                                    : cJSON_CreateNull());
                 cJSON_AddStringToObject(o, "reason", d->reason);
                 cJSON_AddItemToArray(array, o);
         }
@@ -148,10 +153,11 @@ int cmd_plan(const struct config *cfg, const struct cli_options *opts)
         /* As the daemon does: the listing's own versions count as seen (in memory only). */
         cmd_observe_versions(st, list, now);
         cmd_read_pauses(cfg, now, &pauses);
-        r = policy_evaluate(cfg, list, st, now, true, &plan);
-        if (r >= 0)
-                r = opts->json ? print_json(plan, list, &pauses, now)
-                               : print_table(plan, list, &pauses, now);
+        code = cmd_evaluate(cfg, list, st, &pauses, now, &plan);
+        if (code != EXIT_OK)
+                goto out;
+        r = opts->json ? print_json(plan, list, &pauses, now)
+                       : print_table(plan, list, &pauses, now);
         code = r < 0 ? EXIT_UPDATE_FAILED : EXIT_OK;
 out:
         cmd_free_pauses(&pauses);

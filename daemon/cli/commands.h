@@ -53,6 +53,16 @@ void cmd_read_pauses(const struct config *cfg, int64_t now, struct pause_report 
  * that cannot be read; with quiet, nothing at all when there are no pauses and no error. */
 void cmd_print_pauses(const struct pause_report *rep, int64_t now, bool quiet);
 
+struct policy_plan;
+
+/* The policy in a dry run as plan and list show it: with the pauses (pauses->r < 0 pauses
+ * everything) and the hold tag of each builder it would stop, read from AWS in rounds as the
+ * daemon does. Returns EXIT_OK with *ret owned by the caller (policy_plan_free()), or the
+ * exit code of the failure after logging it. */
+int cmd_evaluate(const struct config *cfg, const struct builder_list *list,
+                 const struct state *st, const struct pause_report *pauses, int64_t now,
+                 struct policy_plan **ret);
+
 /* Adds "pauses" (an array of {glob, who, reason, since, until}, times in ISO 8601 UTC, reason
  * and until null when not set) and "pauses_error" (null or the error) to root. Returns 0 or
  * -ENOMEM. */

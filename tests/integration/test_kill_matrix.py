@@ -22,7 +22,7 @@ import random
 import pytest
 
 from reconciler import (Daemon, DiskFlapper, SmallFs, Ticker, accepted, assert_write_ahead,
-                        base_config, client_env, phases, run, wait_until)
+                        base_config, client_env, phases, read_state, run, wait_until)
 
 OLD = "06-19-2023"
 BUILDERS = 2  # in the update when the daemon is killed (max_concurrent)
@@ -35,7 +35,13 @@ PHASES = {
     "after-start": ["plain", "plain", "plain", "plain+waiting"],
     "updating-agent": ["plain", "plain", "plain", "plain+waiting"],
     "re-stop": ["plain", "throttled", "stopped-again", "plain+waiting"],
+    "announced": ["plain", "plain", "plain+waiting"],
+    "settling": ["plain", "plain", "plain+waiting"],
 }
+# The daemon's own clock, not the fake's, measures these: long enough that the kill lands
+# inside them, short enough that recovery waits little.
+NOTICE = "6s"
+SETTLE = "4s"
 
 OUTCOMES = collections.defaultdict(list)
 
@@ -48,6 +54,7 @@ class Run:
         self.dir = tmp_path / f"{phase}-{index}"
         self.dir.mkdir()
         self.restop = phase == "re-stop"
+        self.phase = phase
         fake.reset()
         fake.config(manual_clock=True)
         self.durations = fake.config()["durations"]
@@ -55,6 +62,10 @@ class Run:
         self.names = fake.generate(BUILDERS + waiting, prefix=f"k{index}-", version=OLD,
                                    state="STOPPED" if self.restop else "RUNNING")
         policy = {"stopped": "update-and-stop"} if self.restop else {}
+        if phase == "announced":
+            policy["notice"] = NOTICE
+        if phase == "settling":
+            policy["settle"] = SETTLE
         self.cfg = base_config(fake, self.dir, reconciler={"max_concurrent": BUILDERS},
                                policy=policy)
         self.env = client_env(fake, self.dir / "home", AWS_MAX_ATTEMPTS=1)
@@ -62,6 +73,9 @@ class Run:
 
     def phases(self):
         return phases(self.dir)
+
+    def notices(self):
+        return (read_state(self.dir) or {}).get("notices", [])
 
     def wait_phase(self, *wanted):
         wait_until(lambda: len(self.phases()) == BUILDERS
@@ -93,6 +107,7 @@ class Run:
     def kill(self):
         """SIGKILL; returns the phases on disk and the states of their builders just before."""
         ops = self.phases()
+        ops.update({n["builder"]: "ANNOUNCED" for n in self.notices()})
         seen = (sorted(set(ops.values())),
                 sorted({self.fake.builder(n)["State"] for n in ops}))
         self.daemon.kill()
@@ -109,6 +124,19 @@ def drive_to(r, phase, variant):
     """Starts the daemon and brings the update to the phase; returns once it is there."""
     if phase == "re-stop":
         return drive_to_restop(r, variant)
+    if phase == "announced":
+        r.start()
+        wait_until(lambda: len(r.notices()) == BUILDERS, what="the announcements")
+        r.announced = [n["builder"] for n in r.notices()]
+        return
+    if phase == "settling":
+        r.start()
+        r.wait_phase("STOPPING")
+        r.advance("stopping")
+        r.wait_phase("STARTING")
+        r.advance("pending", "updating_agent")
+        r.wait_phase("SETTLING")
+        return
     if phase == "before-stop":
         r.hold(variant, "StopImageBuilder")
     r.start()
@@ -160,14 +188,18 @@ def recover_and_check(r, variant, fs=None):
         with Ticker(r.fake):
             once = run(["-c", str(r.cfg), "once"], r.env)
     assert once.returncode == 0, once.stderr
-    assert once.stderr.count("resuming the update of builder") == BUILDERS
+    # Announced updates had no operation yet: nothing to resume, and nothing announced twice.
+    resumed = 0 if r.phase == "announced" else BUILDERS
+    assert once.stderr.count("resuming the update of builder") == resumed
+    for n in getattr(r, "announced", []):
+        assert f"agent update of builder {n} announced" not in once.stderr, n
     final = "STOPPED" if r.restop else "RUNNING"
     for n in r.names:
         b = r.fake.builder(n)
         assert (b["State"], b["AppstreamAgentVersion"]) == (final, r.latest), n
         assert len(accepted(r.fake, "StopImageBuilder", n)) == 1, n
         assert len(accepted(r.fake, "StartImageBuilder", n)) == 1, n
-    assert r.phases() == {}
+    assert r.phases() == {} and r.notices() == []
 
 
 @pytest.mark.time_limit(120)

@@ -13,9 +13,12 @@ so that the kills keep landing in updates. (A builder is updated once per window
 The hostile run does the same on a state directory that fills up (ENOSPC) and frees again
 at random instants, with describe listings that leave out a random builder now and then.
 
+Every update is announced a second ahead (notice) and settles for a second, so kills also
+land while an update is announced and while it settles.
+
 At the end a last daemon runs undisturbed until the fleet converges. Then: every builder is
-RUNNING on the latest agent, the state file holds no operation (and held no more than
-max_concurrent at any kill), nothing was logged at error level (but the failed saves of the
+RUNNING on the latest agent, the state file holds no operation or notice (and held no more
+than max_concurrent of them at any kill), nothing was logged at error level (but the failed saves of the
 hostile run), every Stop and Start arrived while the state file named its intent (the fake
 reads it at each call), and each builder had exactly one accepted Stop and one accepted
 Start (the fake's call log).
@@ -59,23 +62,34 @@ class Campaign:
         self.fleet = fake.generate(FLEET, prefix="rk-", version=OLD)
         self.names = list(self.fleet)
         self.releases = 1
+        # A notice and a settle put two more phases under the kills: announced (a notice on
+        # disk, nothing stopped yet) and settling (updated, not yet counted).
         self.cfg = base_config(fake, tmp_path, reconciler={
-            "max_concurrent": CONCURRENT, "poll_interval": "1s", "active_poll_interval": "1s"})
+            "max_concurrent": CONCURRENT, "poll_interval": "1s", "active_poll_interval": "1s"},
+            policy={"notice": "1s", "settle": "1s"})
         self.env = client_env(fake, tmp_path / "home")
         self.log_path = tmp_path / "daemon.log"
 
-    def operations(self):
+    def state(self):
         try:
-            text = (self.dir / "state" / "state.json").read_text()
+            return json.loads((self.dir / "state" / "state.json").read_text())
         except FileNotFoundError:
-            return []
-        return json.loads(text)["operations"]
+            return {}
+
+    def operations(self):
+        return self.state().get("operations", [])
+
+    def in_flight(self):
+        """The phases holding a slot: each operation's, and ANNOUNCED for each notice."""
+        st = self.state()
+        return ([op["phase"] for op in st.get("operations", [])]
+                + ["ANNOUNCED" for _ in st.get("notices", [])])
 
     def converged(self):
         fleet = {b["Name"]: (b["State"], b["AppstreamAgentVersion"])
                  for b in self.fake.builders()}
         return (fleet == {n: ("RUNNING", self.latest) for n in self.fleet}
-                and self.operations() == [])
+                and self.in_flight() == [])
 
     def release_if_converged(self):
         """A new agent and a new fleet on the last one, once the fleet has caught up."""
@@ -134,9 +148,9 @@ def campaign(c, capsys, calm_end=lambda: None):
             assert d.proc.poll() is None, f"the daemon exited:\n{c.log_path.read_text()[-3000:]}"
         finally:
             d.kill()
-        ops = c.operations()
+        ops = c.in_flight()
         most_in_flight = max(most_in_flight, len(ops))
-        at_kill.update(op["phase"] for op in ops)
+        at_kill.update(ops)
         if not ops:
             at_kill["(none in flight)"] += 1
 
@@ -155,6 +169,8 @@ def campaign(c, capsys, calm_end=lambda: None):
 
     log = c.log_path.read_text()
     assert most_in_flight <= CONCURRENT
+    # The new phases were hit too, or the campaign did not test them.
+    assert at_kill["ANNOUNCED"] and at_kill["SETTLING"], at_kill
     assert [line for line in log.splitlines() if line.startswith("error:")
             and "cannot write" not in line and "saving state file" not in line] == []
     assert_write_ahead(fake)
