@@ -1,7 +1,7 @@
 /* The AppStream operations on the AWS JSON 1.1 engine (aws_json.h): DescribeImageBuilders
  * through every page, with the checks that make a listing the API's whole, true answer, and
  * the reports of the entries it left out; StopImageBuilder and StartImageBuilder, whose
- * answers must show the builder. */
+ * answers must show the builder; ListTagsForResource, whose answer must be a map of tags. */
 #include "appstream.h"
 
 #include <cjson/cJSON.h>
@@ -265,22 +265,32 @@ static void on_builder_call(const struct aws_json_answer *answer, const struct a
         free(job);
 }
 
+/* Calls operation with input (freed here) as its body; on_answer gets job, which the caller
+ * frees when this fails. */
+static int send_input(struct appstream_client *client, const char *operation, cJSON *input,
+                      aws_json_done_fn on_answer, void *job)
+{
+        char *body = cJSON_PrintUnformatted(input);
+
+        cJSON_Delete(input);
+        if (!body)
+                return -ENOMEM;
+        return aws_json_call(client->api, operation, body, on_answer, job);
+}
+
 static int builder_call(struct appstream_client *client, const char *operation, cJSON *input,
                         appstream_builder_fn done, void *userdata)
 {
         struct builder_job *job = calloc(1, sizeof(*job));
-        char *body = cJSON_PrintUnformatted(input);
         int r;
 
-        cJSON_Delete(input);
-        if (!job || !body) {
-                free(job);
-                free(body);
+        if (!job) {
+                cJSON_Delete(input);
                 return -ENOMEM;
         }
         job->done = done;
         job->userdata = userdata;
-        r = aws_json_call(client->api, operation, body, on_builder_call, job);
+        r = send_input(client, operation, input, on_builder_call, job);
         if (r < 0)
                 free(job);
         return r;
@@ -304,6 +314,64 @@ int appstream_start(struct appstream_client *client, const char *name, const cha
         if (agent_version)
                 cJSON_AddStringToObject(input, "AppstreamAgentVersion", agent_version);
         return builder_call(client, "StartImageBuilder", input, done, userdata);
+}
+
+struct tags_job {
+        appstream_tags_fn done;
+        void *userdata;
+};
+
+static void on_tags_call(const struct aws_json_answer *answer, const struct api_error *err,
+                         void *userdata)
+{
+        struct tags_job *job = userdata;
+        struct tag_list tags;
+        struct api_error invalid;
+        char msg[256];
+        int r;
+
+        if (err) {
+                job->done(-EIO, NULL, err, job->userdata);
+                free(job);
+                return;
+        }
+        r = appstream_parse_tags(answer->body, answer->len, &tags, msg, sizeof(msg));
+        if (r == 0) {
+                job->done(0, &tags, NULL, job->userdata);
+                tag_list_free(&tags);
+        } else if (r == -EBADMSG) {
+                aws_json_invalid_answer(answer, msg, &invalid);
+                job->done(r, NULL, &invalid, job->userdata);
+        } else {
+                job->done(r, NULL, NULL, job->userdata);
+        }
+        free(job);
+}
+
+int appstream_list_tags(struct appstream_client *client, const char *resource_arn,
+                        appstream_tags_fn done, void *userdata)
+{
+        struct tags_job *job;
+        cJSON *input;
+        int r;
+
+        if (!resource_arn || !*resource_arn)
+                return -EINVAL;
+        job = calloc(1, sizeof(*job));
+        if (!job)
+                return -ENOMEM;
+        job->done = done;
+        job->userdata = userdata;
+        input = cJSON_CreateObject();
+        if (!cJSON_AddStringToObject(input, "ResourceArn", resource_arn)) {
+                cJSON_Delete(input);
+                free(job);
+                return -ENOMEM;
+        }
+        r = send_input(client, "ListTagsForResource", input, on_tags_call, job);
+        if (r < 0)
+                free(job);
+        return r;
 }
 
 /* ---- Lifetime ---- */

@@ -1,7 +1,7 @@
-/* The AppStream 2.0 API client: DescribeImageBuilders (every page), StopImageBuilder and
- * StartImageBuilder over AWS JSON 1.1, SigV4-signed, on the event loop. The operations are in
- * appstream.c, the text they read in appstream_parse.c; the calls themselves (signing,
- * retries, errors) are aws_json.h's, which also gives struct api_error. */
+/* The AppStream 2.0 API client: DescribeImageBuilders (every page), StopImageBuilder,
+ * StartImageBuilder and ListTagsForResource over AWS JSON 1.1, SigV4-signed, on the event
+ * loop. The operations are in appstream.c, the text they read in appstream_parse.c; the calls
+ * themselves (signing, retries, errors) are aws_json.h's, which also gives struct api_error. */
 #pragma once
 
 #include <stdbool.h>
@@ -71,6 +71,15 @@ int appstream_check_unique(const struct builder_list *list, char *err, size_t er
  * carried out. Returns 0, -EBADMSG or -ENOMEM; *ret is untouched on failure. */
 int appstream_parse_builder_answer(const char *body, size_t len, struct builder *ret, char *err,
                                    size_t err_size);
+
+/* The tags of a ListTagsForResource answer, {"Tags": {"key": "value", ...}}, into *ret
+ * (tag_list_free()); Tags absent, null or empty is no tag. Strict, since a hold is decided
+ * from them: a body that is not a JSON object, a Tags that is not an object, or a tag that
+ * is not the API model's (a value that is not a string, an empty key, a control character,
+ * a key given twice) is -EBADMSG with the reason in err. Returns 0, -EBADMSG or -ENOMEM;
+ * *ret is untouched on failure. */
+int appstream_parse_tags(const char *body, size_t len, struct tag_list *ret, char *err,
+                         size_t err_size);
 
 /* The AWS JSON 1.1 error code of a failed response, as the calls read it: aws_json_parse_error().
  * *ret_code and *ret_message are owned by the caller; either may come back NULL. */
@@ -154,3 +163,16 @@ int appstream_stop(struct appstream_client *client, const char *name, appstream_
  * copied. done as for appstream_describe_all(). */
 int appstream_start(struct appstream_client *client, const char *name, const char *agent_version,
                     appstream_builder_fn done, void *userdata);
+
+/* r is 0 on success with the resource's tags (never NULL, maybe empty; valid only during the
+ * call, as a Stop's builder is: copy what is to be kept). On failure r is negative, tags is
+ * NULL and err, when not NULL, says why: an answer that is not the API's is an
+ * InvalidResponse error with its request id, an ARN of nothing AppStream has a
+ * ResourceNotFoundException. */
+typedef void (*appstream_tags_fn)(int r, const struct tag_list *tags, const struct api_error *err,
+                                  void *userdata);
+
+/* ListTagsForResource of resource_arn (copied; an image builder's is its Arn). done as for
+ * appstream_describe_all(); a NULL or empty resource_arn is -EINVAL. */
+int appstream_list_tags(struct appstream_client *client, const char *resource_arn,
+                        appstream_tags_fn done, void *userdata);

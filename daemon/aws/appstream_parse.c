@@ -388,6 +388,139 @@ int appstream_parse_builder_answer(const char *body, size_t len, struct builder 
         return r;
 }
 
+/* ---- ListTagsForResource ---- */
+
+/* -EBADMSG, with why the tag named key cannot be one AWS gave in err; the key is shown as a
+ * rejected name is, escaped and cut, since it came from the answer. */
+static int bad_tag(const char *key, const char *why, char *err, size_t err_size)
+{
+        char *shown = show_name(key, strlen(key));
+
+        snprintf(err, err_size, "tag '%s' %s", shown ? shown : "?", why);
+        free(shown);
+        return -EBADMSG;
+}
+
+static bool has_control_char(const char *s)
+{
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        return true;
+        return false;
+}
+
+/* The API model's TagKey and TagValue: a key of at least one character, a string value, and
+ * letters, digits, spaces and a few marks in both, so never a control character. What the
+ * daemon decides from tags (a hold) must come from an answer that is the API's. */
+static int check_tag(const cJSON *item, char *err, size_t err_size)
+{
+        const char *key = item->string ? item->string : "";
+
+        if (!*key) {
+                snprintf(err, err_size, "Tags holds a tag with an empty key");
+                return -EBADMSG;
+        }
+        if (!cJSON_IsString(item) || !item->valuestring)
+                return bad_tag(key, "has a value that is not a string", err, err_size);
+        if (has_control_char(key) || has_control_char(item->valuestring))
+                return bad_tag(key, "holds a control character", err, err_size);
+        return 0;
+}
+
+/* A JSON object may repeat a key, a map of tags may not: which value would be the tag's? */
+static int check_distinct_keys(const struct tag_list *tags, char *err, size_t err_size)
+{
+        char **keys;
+        int r = 0;
+
+        if (tags->n < 2)
+                return 0;
+        keys = malloc(tags->n * sizeof(*keys));
+        if (!keys)
+                return -ENOMEM;
+        for (size_t i = 0; i < tags->n; i++)
+                keys[i] = tags->items[i].key;
+        qsort(keys, tags->n, sizeof(*keys), compare_names);
+        for (size_t i = 1; i < tags->n && r == 0; i++)
+                if (strcmp(keys[i - 1], keys[i]) == 0)
+                        r = bad_tag(keys[i], "is given twice", err, err_size);
+        free(keys);
+        return r;
+}
+
+static int copy_tags(const cJSON *object, struct tag_list *ret)
+{
+        size_t n = (size_t)cJSON_GetArraySize(object);
+        struct tag_list tags = {0};
+        const cJSON *item;
+
+        if (n && !(tags.items = calloc(n, sizeof(*tags.items))))
+                return -ENOMEM;
+        cJSON_ArrayForEach(item, object)
+        {
+                struct tag *t = &tags.items[tags.n++];
+
+                t->key = strdup(item->string);
+                t->value = strdup(item->valuestring);
+                if (!t->key || !t->value) {
+                        tag_list_free(&tags);
+                        return -ENOMEM;
+                }
+        }
+        *ret = tags;
+        return 0;
+}
+
+static int read_tags(const cJSON *object, struct tag_list *ret, char *err, size_t err_size)
+{
+        struct tag_list tags = {0};
+        const cJSON *item;
+        int r;
+
+        cJSON_ArrayForEach(item, object)
+        {
+                r = check_tag(item, err, err_size);
+                if (r < 0)
+                        return r;
+        }
+        r = copy_tags(object, &tags);
+        if (r == 0)
+                r = check_distinct_keys(&tags, err, err_size);
+        if (r < 0) {
+                tag_list_free(&tags);
+                return r;
+        }
+        *ret = tags;
+        return 0;
+}
+
+int appstream_parse_tags(const char *body, size_t len, struct tag_list *ret, char *err,
+                         size_t err_size)
+{
+        struct json_arena arena = {0};
+        const cJSON *root = json_arena_parse(&arena, body, len);
+        const cJSON *object = NULL;
+        struct tag_list tags = {0};
+        int r = 0;
+
+        if (cJSON_IsObject(root))
+                object = cJSON_GetObjectItemCaseSensitive(root, "Tags");
+        if (!cJSON_IsObject(root)) {
+                snprintf(err, err_size,
+                         root ? "response is not a JSON object" : "response is not valid JSON");
+                r = -EBADMSG;
+        } else if (object && !cJSON_IsObject(object) && !cJSON_IsNull(object)) {
+                snprintf(err, err_size, "Tags is not an object");
+                r = -EBADMSG;
+        } else if (cJSON_IsObject(object)) {
+                r = read_tags(object, &tags, err, err_size);
+        }
+        json_arena_release(&arena);
+        if (r == 0)
+                *ret = tags;
+        return r;
+}
+
 void appstream_parse_error(const char *error_type_header, const char *body, size_t len,
                            char **ret_code, char **ret_message)
 {

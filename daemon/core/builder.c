@@ -1,4 +1,4 @@
-/* The builder model: state names and freeing. */
+/* The builder model: state names and freeing, of builders and of tags. */
 #include "builder.h"
 
 #include <stdlib.h>
@@ -62,4 +62,17 @@ void builder_list_free(struct builder_list *list)
         free(list->rejected);
         list->rejected = NULL;
         list->n_rejected = 0;
+}
+
+void tag_list_free(struct tag_list *tags)
+{
+        if (!tags)
+                return;
+        for (size_t i = 0; i < tags->n; i++) {
+                free(tags->items[i].key);
+                free(tags->items[i].value);
+        }
+        free(tags->items);
+        tags->items = NULL;
+        tags->n = 0;
 }

@@ -1,6 +1,7 @@
 /* The image builder as the rest of the program sees it: what DescribeImageBuilders says of
- * one builder, with its state read once into an enum. Pure data; the AWS client fills it in
- * (appstream.h), the decisions read it (policy.h, operation.h). */
+ * one builder, with its state read once into an enum, and what ListTagsForResource says of its
+ * tags. Pure data; the AWS client fills it in (appstream.h), the decisions read it (policy.h,
+ * operation.h, hold.h). */
 #pragma once
 
 #include <stddef.h>
@@ -67,6 +68,18 @@ struct builder_list {
         size_t n_rejected;
 };
 
+/* A resource's tags as ListTagsForResource gives them, in the answer's order. Keys are
+ * distinct and case-sensitive, as AWS's are; a value may be empty, never NULL. */
+struct tag {
+        char *key;
+        char *value;
+};
+
+struct tag_list {
+        struct tag *items;
+        size_t n;
+};
+
 /* The enum of a state's text; NULL and states never heard of are BUILDER_UNKNOWN. */
 enum builder_state builder_state_parse(const char *text);
 
@@ -78,3 +91,6 @@ void builder_clear(struct builder *b);
 
 /* Frees everything list holds and empties it; accepts NULL. */
 void builder_list_free(struct builder_list *list);
+
+/* Frees everything tags holds and empties it; accepts NULL. */
+void tag_list_free(struct tag_list *tags);

@@ -1,6 +1,6 @@
-/* appstream_parse_builders, appstream_parse_builder_answer, appstream_parse_error and
- * appstream_resolve_endpoint: what the client makes of the text AWS sends and of the endpoint
- * settings it is given. */
+/* appstream_parse_builders, appstream_parse_builder_answer, appstream_parse_tags,
+ * appstream_parse_error and appstream_resolve_endpoint: what the client makes of the text AWS
+ * sends and of the endpoint settings it is given. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,6 +422,108 @@ static void test_builder_answer(void)
         }
 }
 
+/* ---- ListTagsForResource ---- */
+
+static int parse_tags(const char *body, struct tag_list *ret, char *err, size_t err_size)
+{
+        err[0] = '\0';
+        return appstream_parse_tags(body, strlen(body), ret, err, err_size);
+}
+
+static void test_tags(void)
+{
+        const char *body = "{\"Tags\": {\"env\": \"prod\", \"appstream-agent-reconciler:hold\": "
+                           "\"\", \"team\": \"video\", \"\\u00c9quipe vid\\u00e9o\": "
+                           "\"\\u65e5\\u672c 2\"}, \"Unknown\": [1]}";
+        struct tag_list tags = {0};
+        char err[128];
+
+        ASSERT_EQ_INT(parse_tags(body, &tags, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(tags.n, 4);
+        if (tags.n == 4) {
+                ASSERT_STREQ(tags.items[0].key, "env");
+                ASSERT_STREQ(tags.items[0].value, "prod");
+                ASSERT_STREQ(tags.items[1].key, "appstream-agent-reconciler:hold");
+                ASSERT_STREQ(tags.items[1].value, "");
+                ASSERT_STREQ(tags.items[2].key, "team");
+                ASSERT_STREQ(tags.items[2].value, "video");
+                ASSERT_STREQ(tags.items[3].key, "\xc3\x89quipe vid\xc3\xa9o");
+                ASSERT_STREQ(tags.items[3].value, "\xe6\x97\xa5\xe6\x9c\xac 2");
+        }
+        tag_list_free(&tags);
+        ASSERT_TRUE(tags.items == NULL && tags.n == 0);
+        tag_list_free(NULL);
+}
+
+/* An untagged resource: Tags empty, null or left out altogether. */
+static void test_no_tags(void)
+{
+        static const char *const bodies[] = {"{\"Tags\": {}}", "{}", "{\"Tags\": null}",
+                                             "{\"NextToken\": \"x\"}"};
+
+        for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+                struct tag_list tags = {.n = 99};
+                char err[128];
+
+                ASSERT_EQ_INT(parse_tags(bodies[i], &tags, err, sizeof(err)), 0);
+                ASSERT_TRUE(tags.n == 0 && tags.items == NULL);
+        }
+}
+
+static void test_bad_tags(void)
+{
+        static const struct {
+                const char *body, *reason;
+        } bad[] = {
+            {"", "not valid JSON"},
+            {"<html>Bad Gateway</html>", "not valid JSON"},
+            {"{\"Tags\": {\"env\": \"prod\"", "not valid JSON"},
+            {"[]", "not a JSON object"},
+            {"\"Tags\"", "not a JSON object"},
+            {"{\"Tags\": []}", "Tags is not an object"},
+            {"{\"Tags\": [{\"Key\": \"env\", \"Value\": \"prod\"}]}", "Tags is not an object"},
+            {"{\"Tags\": \"env=prod\"}", "Tags is not an object"},
+            {"{\"Tags\": 1}", "Tags is not an object"},
+            {"{\"Tags\": true}", "Tags is not an object"},
+            {"{\"Tags\": {\"env\": 1}}", "tag 'env' has a value that is not a string"},
+            {"{\"Tags\": {\"env\": null}}", "tag 'env' has a value that is not a string"},
+            {"{\"Tags\": {\"env\": true}}", "tag 'env' has a value that is not a string"},
+            {"{\"Tags\": {\"env\": [\"prod\"]}}", "tag 'env' has a value that is not a string"},
+            {"{\"Tags\": {\"a\": \"b\", \"env\": {\"v\": \"prod\"}}}",
+             "tag 'env' has a value that is not a string"},
+            {"{\"Tags\": {\"\": \"x\"}}", "a tag with an empty key"},
+            {"{\"Tags\": {\"a\\nb\": \"x\"}}", "tag 'a\\nb' holds a control character"},
+            {"{\"Tags\": {\"a\": \"x\\u0001\"}}", "tag 'a' holds a control character"},
+            {"{\"Tags\": {\"a\": \"x\\u007f\"}}", "tag 'a' holds a control character"},
+            {"{\"Tags\": {\"a\": \"1\", \"b\": \"2\", \"a\": \"3\"}}", "tag 'a' is given twice"},
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                struct tag_list tags = {.n = 99};
+                char err[128];
+
+                ASSERT_EQ_INT(parse_tags(bad[i].body, &tags, err, sizeof(err)), -EBADMSG);
+                assert_reason(bad[i].body, err, bad[i].reason);
+                ASSERT_TRUE(tags.n == 99 && tags.items == NULL);
+        }
+}
+
+/* A hostile key is shown cut and escaped, as a rejected builder name is. */
+static void test_bad_tag_key_is_shown_cut(void)
+{
+        size_t len = 5000;
+        char *body = malloc(len + 64), err[512];
+        struct tag_list tags = {0};
+        int n = sprintf(body, "{\"Tags\": {\"");
+
+        memset(body + n, 'k', len);
+        strcpy(body + n + len, "\": 7}}");
+        ASSERT_EQ_INT(parse_tags(body, &tags, err, sizeof(err)), -EBADMSG);
+        ASSERT_TRUE(strstr(err, "...' has a value that is not a string") != NULL);
+        ASSERT_TRUE(strlen(err) < 200);
+        free(body);
+}
+
 static const struct {
         const char *header;
         const char *body;
@@ -588,6 +690,10 @@ int main(void)
         test_pages_accumulate();
         test_bad_bodies();
         test_builder_answer();
+        test_tags();
+        test_no_tags();
+        test_bad_tags();
+        test_bad_tag_key_is_shown_cut();
         test_parse_error();
         test_resolve_endpoint();
         return test_summary("test_appstream_parse");
