@@ -25,7 +25,7 @@
 #include "appstream.h"
 #include "config.h"
 #include "duration.h"
-#include "hold.h"
+#include "holds.h"
 #include "log.h"
 #include "operation.h"
 #include "pause.h"
@@ -54,11 +54,6 @@ struct pending_call {
         bool tags;
 };
 
-/* A builder found held in this pass: by its hold tag, or because its tags could not be read. */
-struct pass_hold {
-        char *builder;
-        char why[320];
-};
 
 struct reconciler {
         uv_loop_t *loop;
@@ -88,9 +83,7 @@ struct reconciler {
         struct builder_list *pass_list;
         struct policy_plan *round_plan;
         size_t tags_pending;
-        bool round_found_held;
-        struct pass_hold *holds;
-        size_t n_holds;
+        struct pass_holds holds;
 
         struct pause_watch pauses; /* the operators' pause file, read again when it changes */
         bool pauses_bad;           /* it cannot be read: every builder counts as paused */
@@ -709,41 +702,6 @@ static void log_breaker(struct reconciler *rec, const struct policy_plan *plan)
         }
 }
 
-static const struct pass_hold *pass_hold_of(const struct reconciler *rec, const char *builder)
-{
-        for (size_t i = 0; i < rec->n_holds; i++)
-                if (strcmp(rec->holds[i].builder, builder) == 0)
-                        return &rec->holds[i];
-        return NULL;
-}
-
-static void pass_hold_add(struct reconciler *rec, const char *builder, const char *why)
-{
-        struct pass_hold *grown;
-        char *name = strdup(builder);
-
-        grown = name ? realloc(rec->holds, (rec->n_holds + 1) * sizeof(*grown)) : NULL;
-        if (!grown) {
-                free(name);
-                log_event(EV_ERROR, &(struct log_fields){.builder = builder}, "out of memory");
-                return;
-        }
-        rec->holds = grown;
-        rec->holds[rec->n_holds].builder = name;
-        snprintf(rec->holds[rec->n_holds].why, sizeof(rec->holds[0].why), "%s", why);
-        rec->n_holds++;
-        rec->round_found_held = true;
-}
-
-static void pass_holds_clear(struct reconciler *rec)
-{
-        for (size_t i = 0; i < rec->n_holds; i++)
-                free(rec->holds[i].builder);
-        free(rec->holds);
-        rec->holds = NULL;
-        rec->n_holds = 0;
-}
-
 static const char *iso_time(int64_t t, char *buf, size_t size)
 {
         time_t tt = (time_t)t;
@@ -867,7 +825,7 @@ static void begin_operations(struct reconciler *rec, const struct policy_plan *p
                 const struct op_begin *ob = &plan->begins[i];
                 const struct builder *b = find_builder(list, ob->builder);
 
-                if (pass_hold_of(rec, ob->builder))
+                if (pass_holds_why(&rec->holds, ob->builder))
                         continue; /* the next round decides it again, as held */
                 if (ob->announce)
                         announce_update(rec, ob, b, now);
@@ -897,18 +855,18 @@ static size_t read_holds(struct reconciler *rec, const struct policy_plan *plan)
                 int r;
 
                 if (!b || !b->arn) {
-                        pass_hold_add(rec, name, "hold tag unreadable: the listing gave no ARN; "
+                        pass_holds_add(&rec->holds, name, "hold tag unreadable: the listing gave no ARN; "
                                                  "held for this pass");
                         continue;
                 }
                 if (!(pc = call_track(rec, name, b->arn, OP_CALL_NONE))) {
-                        pass_hold_add(rec, name, "hold tag unreadable: out of memory");
+                        pass_holds_add(&rec->holds, name, "hold tag unreadable: out of memory");
                         continue;
                 }
                 pc->tags = true;
                 r = rec->api.list_tags(rec->api.ctx, b->arn, on_tags, pc);
                 if (r < 0) {
-                        pass_hold_add(rec, name, "hold tag unreadable: the request could not "
+                        pass_holds_add(&rec->holds, name, "hold tag unreadable: the request could not "
                                                  "be sent; held for this pass");
                         call_untrack(rec, pc, "ListTagsForResource", r);
                         continue;
@@ -923,35 +881,14 @@ static void on_tags(int r, const struct tag_list *tags, const struct api_error *
 {
         struct pending_call *pc = userdata;
         struct reconciler *rec = pc->rec;
-        char why[320], msg[512] = "";
-        struct hold h;
 
-        if (!rec)
-                goto out;
-        call_forget(rec, pc);
-        if (r < 0) {
-                if (err)
-                        api_error_format(err, msg, sizeof(msg));
-                log_event(EV_API_ERROR,
-                          &(struct log_fields){.builder = pc->builder,
-                                               .operation = "ListTagsForResource",
-                                               .request_id = err ? err->request_id : NULL,
-                                               .error_code = err ? err->code : NULL},
-                          "cannot read the tags of builder %s: %s; it counts as held for this "
-                          "pass",
-                          pc->builder, err ? msg : strerror(-r));
-                snprintf(why, sizeof(why), "hold tag unreadable (ListTagsForResource: %.200s); "
-                                           "held for this pass",
-                         err && err->code ? err->code : strerror(-r));
-                pass_hold_add(rec, pc->builder, why);
-        } else {
-                hold_evaluate(tags, rec->cfg->hold_tag, now_of(rec), &h);
-                if (h.held)
-                        pass_hold_add(rec, pc->builder, hold_describe(&h, why, sizeof(why)));
+        if (rec) {
+                call_forget(rec, pc);
+                pass_holds_take_tags(&rec->holds, pc->builder, rec->cfg->hold_tag, now_of(rec),
+                                     r, tags, err);
+                if (--rec->tags_pending == 0)
+                        finish_round(rec);
         }
-        if (--rec->tags_pending == 0)
-                finish_round(rec);
-out:
         call_free(pc);
 }
 
@@ -959,25 +896,10 @@ out:
 static enum decision_kind check_hold(void *ctx, const char *builder, char *why, size_t size)
 {
         struct reconciler *rec = ctx;
-        const struct pass_hold *h = pass_hold_of(rec, builder);
-        const struct pause *p;
 
-        if (rec->pauses_bad) {
-                snprintf(why, size, "paused: the pause file cannot be read (%s), so every "
-                                    "builder counts as paused",
-                         pause_watch_error(&rec->pauses));
-                return DECISION_PAUSED;
-        }
-        p = pause_set_covering(pause_watch_set(&rec->pauses), builder, now_of(rec));
-        if (p) {
-                pause_describe(p, now_of(rec), why, size);
-                return DECISION_PAUSED;
-        }
-        if (h) {
-                snprintf(why, size, "%s", h->why);
-                return DECISION_HELD;
-        }
-        return DECISION_START_UPDATE;
+        return holds_check(pause_watch_set(&rec->pauses),
+                           rec->pauses_bad ? pause_watch_error(&rec->pauses) : NULL, &rec->holds,
+                           builder, now_of(rec), why, size);
 }
 
 /* The pause file, read again when it changed; a file that cannot be read pauses everything
@@ -1077,7 +999,7 @@ static void end_pass(struct reconciler *rec)
                 free(rec->pass_list);
                 rec->pass_list = NULL;
         }
-        pass_holds_clear(rec);
+        pass_holds_clear(&rec->holds);
         rec->describing = false;
         if (rec->shutting_down) {
                 call_forget(rec, NULL);
@@ -1096,7 +1018,7 @@ static void finish_round(struct reconciler *rec)
 {
         struct policy_plan *plan = rec->round_plan;
         const struct builder_list *list = rec->pass_list;
-        bool again = rec->round_found_held && !rec->shutting_down;
+        bool again = rec->holds.found_new && !rec->shutting_down;
 
         if (!rec->shutting_down)
                 begin_operations(rec, plan, list, now_of(rec));
@@ -1124,7 +1046,7 @@ static void run_round(struct reconciler *rec)
         struct policy_holds holds = {.check = check_hold, .ctx = rec};
         struct policy_plan *plan = NULL;
 
-        rec->round_found_held = false;
+        rec->holds.found_new = false;
         if (policy_evaluate_with(rec->cfg, rec->pass_list, rec->state, now_of(rec), mono_of(rec),
                                  dry_run_of(rec), &holds, &plan) < 0) {
                 log_event(EV_ERROR, NULL, "cannot evaluate the policy: out of memory");
@@ -1378,7 +1300,7 @@ void reconciler_free(struct reconciler *rec)
                 free(rec->pass_list);
         }
         policy_plan_free(rec->round_plan);
-        pass_holds_clear(rec);
+        pass_holds_clear(&rec->holds);
         pause_watch_done(&rec->pauses);
         for (size_t i = 0; i < rec->n_seen; i++)
                 free(rec->seen[i].builder);

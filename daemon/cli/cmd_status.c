@@ -49,6 +49,32 @@ static void print_operations(const struct state *st, int64_t now)
         table_free(t);
 }
 
+/* Updates announced with notice: who is to be stopped, and when. */
+static void print_notices(const struct state *st, int64_t now)
+{
+        static const char *const header[] = {"BUILDER", "STOP AT", "ANNOUNCED"};
+        struct table *t;
+        char at[96], announced[96];
+
+        if (!st->n_notices)
+                return;
+        t = table_new(3, header);
+        if (!t)
+                return;
+        table_set_colour(t, table_colour_wanted(stdout));
+        for (size_t i = 0; i < st->n_notices; i++) {
+                const struct notice *n = &st->notices[i];
+                const char *row[] = {n->builder, table_format_time(n->at, now, at, sizeof(at)),
+                                     table_format_time(n->announced_at, now, announced,
+                                                       sizeof(announced))};
+
+                (void)table_add(t, row);
+        }
+        printf("\nUpdates announced: %zu\n", st->n_notices);
+        table_print(t, stdout);
+        table_free(t);
+}
+
 static void print_history(const struct state *st, int64_t now)
 {
         static const char *const header[] = {"BUILDER", "RESULT", "FINISHED", "FROM", "TO",
@@ -126,6 +152,7 @@ int cmd_status(const struct config *cfg, const struct cli_options *opts)
         if (pauses.r == 0 && pauses.active.n)
                 printf("\n");
         print_operations(st, now);
+        print_notices(st, now);
         print_history(st, now);
 out:
         cmd_free_pauses(&pauses);

@@ -246,7 +246,8 @@ def test_a_burst_of_server_errors_shorter_than_the_retries(fleet, tmp_path):
     _no_secrets(result)
     assert result.returncode == 0, result.stderr
     assert [b["name"] for b in json.loads(result.stdout)["builders"]] == ["ib-01", "ib-02"]
-    assert [c["outcome"] for c in fleet.calls()] == ["InternalServerError"] * 2 + ["OK"]
+    assert [c["outcome"] for c in fleet.calls("DescribeImageBuilders")] == (
+        ["InternalServerError"] * 2 + ["OK"])
 
 
 def test_truncated_json(fleet, tmp_path):

@@ -217,6 +217,8 @@ def test_an_announcement_survives_a_restart_with_its_instant(fake, tmp_path, dae
     assert d.stop() == 0
     notices = json.loads(state_path(tmp_path).read_text())["notices"]
     assert [n["builder"] for n in notices] == [name]
+    status = run(["-c", str(cfg), "status"], env)
+    assert "Updates announced: 1" in status.stdout and name in status.stdout, status.stdout
 
     d = start_daemon(daemons, cfg, env, tmp_path)
     wait_until(lambda: updated(fake, name), timeout=30, what="the update")

@@ -57,6 +57,11 @@ static void test_defaults(void)
         ASSERT_EQ_INT(c->n_overrides, 0);
         ASSERT_TRUE(c->notify_argv == NULL);
         ASSERT_EQ_INT(c->notify_timeout, 30);
+        ASSERT_EQ_INT(c->running, RUNNING_UPDATE);
+        ASSERT_STREQ(c->hold_tag, "appstream-agent-reconciler:hold");
+        ASSERT_EQ_INT(c->notice, 0);
+        ASSERT_EQ_INT(c->n_ramp, 0);
+        ASSERT_EQ_INT(c->settle, 0);
         config_free(c);
         config_free(NULL);
 }
@@ -367,6 +372,28 @@ static const struct error_case error_cases[] = {
          "bad duration for update_timeout (examples: 30s, 5m, 1h30m): 'soon'"},
         {"[policy]\nwindow = always\nmin_window_left = -5m\n", 3,
          "bad duration for min_window_left (examples: 30s, 5m, 1h30m): '-5m'"},
+        {"[policy]\nwindow = always\nrunning = sometimes\n", 3,
+         "bad value for running (update or skip): 'sometimes'"},
+        {"[policy]\nwindow = always\n[builder x]\nrunning = no\n", 4,
+         "bad value for running (update or skip): 'no'"},
+        {"[policy]\nwindow = always\nhold_tag = aws:hold\n", 3, "bad hold_tag"},
+        {"[policy]\nwindow = always\nhold_tag = hold#1\n", 3, "bad hold_tag"},
+        {"[policy]\nwindow = always\nnotice = soon\n", 3,
+         "bad duration for notice (examples: 30s, 5m, 1h30m): 'soon'"},
+        {"[policy]\nwindow = always\nsettle = -1m\n", 3, "bad duration for settle"},
+        {"[policy]\nwindow = always\nramp = 1, 0, 4\n", 3,
+         "bad ramp (up to 16 comma-separated counts, each 1..100, such as 1, 2, 4): "
+         "'1, 0, 4'"},
+        {"[policy]\nwindow = always\nramp = 1,, 2\n", 3, "bad ramp"},
+        {"[policy]\nwindow = always\nramp = 1 2\n", 3, "bad ramp (comma-separated counts"},
+        {"[policy]\nwindow = always\nramp = 101\n", 3, "bad ramp"},
+        {"[policy]\nwindow = always\nramp = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n", 3,
+         "bad ramp"},
+        {"[policy]\nwindow = Sat 02:00-03:00 UTC\nmin_window_left = 30m\nnotice = 30m\n", 2,
+         "bad window (open for at most 1h at a time, not longer than min_window_left plus "
+         "notice (1h)"},
+        {"[builder x]\nexclude = yes\nrunning = skip\n" MINIMAL, 1,
+         "exclude = yes leaves the section's other keys without effect"},
         {"[reconciler]\nmax_concurrent = 0\n" MINIMAL, 2,
          "bad value for max_concurrent (a number from 1 to 100): '0'"},
         {"[reconciler]\nmax_concurrent = 101\n" MINIMAL, 2,
@@ -523,6 +550,36 @@ static void check_error(const struct error_case *t)
         ASSERT_TRUE(strncmp(err, prefix, strlen(prefix)) == 0);
         ASSERT_TRUE(strstr(err, t->message) == err + strlen(prefix));
         ASSERT_TRUE(c == sentinel); /* untouched */
+}
+
+/* The keys of "Holds, notices and pacing". */
+static void test_operator_keys(void)
+{
+        struct config *c = parse_ok("[policy]\nwindow = always\nrunning = SKIP\n"
+                                    "hold_tag = team hold/until\nnotice = 15m\n"
+                                    "ramp = 1, 2 ,4\nsettle = 1h30m\n"
+                                    "[builder lab-*]\nrunning = update\n");
+        struct builder_policy bp;
+
+        if (!c)
+                return;
+        ASSERT_EQ_INT(c->running, RUNNING_SKIP);
+        ASSERT_STREQ(c->hold_tag, "team hold/until");
+        ASSERT_EQ_INT(c->notice, 900);
+        ASSERT_EQ_INT(c->n_ramp, 3);
+        ASSERT_EQ_INT(c->ramp[0], 1);
+        ASSERT_EQ_INT(c->ramp[1], 2);
+        ASSERT_EQ_INT(c->ramp[2], 4);
+        ASSERT_EQ_INT(c->settle, 5400);
+        config_policy_for(c, "lab-1", &bp);
+        ASSERT_EQ_INT(bp.running, RUNNING_UPDATE);
+        config_policy_for(c, "prod-1", &bp);
+        ASSERT_EQ_INT(bp.running, RUNNING_SKIP);
+        config_free(c);
+        c = parse_ok("[policy]\nwindow = always\nhold_tag = none\n");
+        if (c)
+                ASSERT_TRUE(c->hold_tag == NULL);
+        config_free(c);
 }
 
 static void test_errors(void)
@@ -872,6 +929,7 @@ static void test_shipped_example(void)
 int main(void)
 {
         test_defaults();
+        test_operator_keys();
         test_spec_example();
         test_values();
         test_syntax();

@@ -106,7 +106,13 @@ static struct reconcile_summary sample_summary(void)
                                           .failed = 1,
                                           .breaker_open = false,
                                           .describe_ok = true,
-                                          .passes = 40};
+                                          .passes = 40,
+                                          .scheduled = 3,
+                                          .settling = 1,
+                                          .held = 4,
+                                          .paused = 6,
+                                          .denied = 2,
+                                          .denials = 7};
 }
 
 static void test_render(void)
@@ -125,6 +131,13 @@ static void test_render(void)
         ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_covered 11"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_waiting 1"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_operations_in_flight 2"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_updates_scheduled 3"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_operations_settling 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_held{by=\"tag\"} 4"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_held{by=\"pause\"} 6"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_denied 2"));
+        ASSERT_TRUE(has_line(text, "# TYPE appstream_reconciler_denials_total counter"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_denials_total 7"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_by_compliance"
                                    "{compliance=\"non-compliant\"} 2"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_by_compliance"
