@@ -44,14 +44,13 @@ struct last_decision {
         enum decision_kind kind;
 };
 
-/* A Stop, a Start, a lookup by name (call == OP_CALL_NONE) or a tag read (tags) in flight
- * for one builder. */
+/* A Stop, a Start, or (call == OP_CALL_NONE) a lookup by name or a tag read, in flight for
+ * one builder. */
 struct pending_call {
         struct reconciler *rec; /* NULL once the reconciler is gone */
         char *builder;
         char *arn; /* the builder's ARN as last listed, for messages; may be NULL */
         enum op_call call;
-        bool tags;
 };
 
 
@@ -468,8 +467,10 @@ static bool is_not_found(const struct api_error *err)
         return err && err->code && strcmp(err->code, "ResourceNotFoundException") == 0;
 }
 
-/* The answer to a lookup by name of a builder that an operation follows and the listing left
- * out. Only the API's word that the name does not exist ends the operation; a builder that is
+static void withdraw_gone(struct reconciler *rec, const char *builder);
+
+/* The answer to a lookup by name of a builder that an operation (or a notice) follows and the
+ * listing left out. Only the API's word that the name does not exist ends the operation; a builder that is
  * there after all takes its step from this observation; anything else leaves the operation
  * as it was, to be looked at again next poll (I3). */
 static void on_looked_up(int r, struct builder_list *list, const struct api_error *err,
@@ -486,8 +487,11 @@ static void on_looked_up(int r, struct builder_list *list, const struct api_erro
                 goto out;
         call_forget(rec, pc);
         op = state_find_operation_const(rec->state, pc->builder);
-        if (!op)
+        if (!op) {
+                if (r < 0 && is_not_found(err))
+                        withdraw_gone(rec, pc->builder);
                 goto out;
+        }
         if (r < 0 && is_not_found(err)) {
                 op_gone(op, &step);
                 apply_step(rec, pc->builder, &step, NULL);
@@ -805,15 +809,45 @@ static void withdraw_notices(struct reconciler *rec, const struct policy_plan *p
                           &(struct log_fields){.builder = name,
                                                .reason = policy_decision_name(w->kind),
                                                .at = iso_time(n->at, when, sizeof(when))},
-                          "announced update of builder %s (for %s) withdrawn: %s%s%s", name,
-                          when, policy_decision_name(w->kind), w->reason[0] ? ": " : "",
-                          w->reason[0] ? w->reason : "missing from the listing");
+                          "announced update of builder %s (for %s) withdrawn: %s: %s", name,
+                          when, policy_decision_name(w->kind), w->reason);
                 (void)state_remove_notice(rec->state, name);
                 free(name);
                 dirty = true;
         }
         if (dirty)
                 (void)persist(rec);
+}
+
+/* A notice whose builder the API says does not exist is taken back. */
+static void withdraw_gone(struct reconciler *rec, const char *builder)
+{
+        const struct notice *n = state_find_notice_const(rec->state, builder);
+        char when[32];
+
+        if (!n)
+                return;
+        log_event(EV_UPDATE_WITHDRAWN,
+                  &(struct log_fields){.builder = builder,
+                                       .reason = "gone",
+                                       .at = iso_time(n->at, when, sizeof(when))},
+                  "announced update of builder %s (for %s) withdrawn: the builder no longer "
+                  "exists (DescribeImageBuilders for its name: ResourceNotFoundException)",
+                  builder, when);
+        (void)state_remove_notice(rec->state, builder);
+        (void)persist(rec);
+}
+
+/* Notices of builders the listing left out are looked up by name: a listing can lag, and only
+ * the API's word that the name is gone ends one. */
+static void look_up_unlisted_notices(struct reconciler *rec)
+{
+        for (size_t i = 0; i < rec->state->n_notices && !rec->shutting_down; i++) {
+                const char *name = rec->state->notices[i].builder;
+
+                if (!find_builder(rec->pass_list, name) && !call_pending(rec, name))
+                        look_up(rec, name);
+        }
 }
 
 static void begin_operations(struct reconciler *rec, const struct policy_plan *plan,
@@ -855,19 +889,18 @@ static size_t read_holds(struct reconciler *rec, const struct policy_plan *plan)
                 int r;
 
                 if (!b || !b->arn) {
-                        pass_holds_add(&rec->holds, name, "hold tag unreadable: the listing gave no ARN; "
-                                                 "held for this pass");
+                        pass_holds_add(&rec->holds, name,
+                                       "hold tag unreadable: the listing gave no ARN");
                         continue;
                 }
                 if (!(pc = call_track(rec, name, b->arn, OP_CALL_NONE))) {
                         pass_holds_add(&rec->holds, name, "hold tag unreadable: out of memory");
                         continue;
                 }
-                pc->tags = true;
                 r = rec->api.list_tags(rec->api.ctx, b->arn, on_tags, pc);
                 if (r < 0) {
-                        pass_holds_add(&rec->holds, name, "hold tag unreadable: the request could not "
-                                                 "be sent; held for this pass");
+                        pass_holds_add(&rec->holds, name,
+                                       "hold tag unreadable: the request could not be sent");
                         call_untrack(rec, pc, "ListTagsForResource", r);
                         continue;
                 }
@@ -1055,6 +1088,7 @@ static void run_round(struct reconciler *rec)
         }
         rec->round_plan = plan;
         withdraw_notices(rec, plan);
+        look_up_unlisted_notices(rec);
         rec->tags_pending = rec->shutting_down ? 0 : read_holds(rec, plan);
         if (rec->tags_pending == 0)
                 finish_round(rec);

@@ -570,13 +570,14 @@ static void withdraw_notices(const struct state *st, struct policy_plan *p)
                 const struct notice *n = &st->notices[i];
                 const struct decision *d = decision_of(p, n->builder);
 
-                if (d && (d->kind == DECISION_SCHEDULED || d->kind == DECISION_START_UPDATE ||
-                          d->kind == DECISION_WOULD_UPDATE))
+                /* Not listed decides nothing: a listing can lag (the caller looks it up). */
+                if (!d || d->kind == DECISION_SCHEDULED || d->kind == DECISION_START_UPDATE ||
+                    d->kind == DECISION_WOULD_UPDATE)
                         continue;
                 p->withdrawals[p->n_withdrawals++] = (struct op_withdrawal){
                     .builder = n->builder,
-                    .kind = d ? d->kind : DECISION_NOT_COVERED,
-                    .reason = d ? d->reason : "",
+                    .kind = d->kind,
+                    .reason = d->reason,
                 };
         }
 }

@@ -108,11 +108,12 @@ struct op_begin {
         bool notice_over; /* its notice has run out: begin, replacing the notice */
 };
 
-/* An announcement to take back: its builder is no longer chosen (I11). */
+/* An announcement to take back: its builder is no longer chosen (I11). A builder missing
+ * from the listing keeps its notice: only a lookup by name can say it is gone. */
 struct op_withdrawal {
         const char *builder; /* borrowed from the state's notice */
         enum decision_kind kind; /* the decision that ended it */
-        const char *reason;  /* borrowed from the plan's decision; "" when not listed */
+        const char *reason;  /* borrowed from the plan's decision */
 };
 
 /* What holds builders back besides the configuration and the state, as the caller knows it:

@@ -258,7 +258,11 @@ def test_cli_tags_lists_and_untags(fake, aws_cli):
     assert _cli_json(aws_cli("appstream", "untag-resource", "--resource-arn", arn,
                              "--tag-keys", "env", HOLD)) == {}
     assert fake.tags("ib-1") == {"team": "video"}
-    assert all(c["user_agent"].startswith("aws-cli/") for c in fake.calls())
+    tagging = [c for c in fake.calls()
+               if c["operation"] in ("TagResource", "ListTagsForResource", "UntagResource")]
+    assert [c["operation"] for c in tagging] == ["TagResource", "ListTagsForResource",
+                                                 "UntagResource"]
+    assert all((c["user_agent"] or "").startswith("aws-cli/") for c in tagging), tagging
 
 
 def _cli_error(result, code, operation):

@@ -91,6 +91,26 @@ def test_a_held_builder_is_never_stopped_and_removing_the_hold_lets_the_next_pas
     assert d.stop() == 0
 
 
+def test_a_held_builder_gives_its_slot_to_the_next_in_line_in_the_same_pass(fake, tmp_path):
+    fake.config(durations=FAST)
+    first, second = fake.generate(2, prefix="a-", version=OLDER_THAN_ALL)
+    (third,) = fake.generate(1, prefix="b-", version=OLD)
+    fake.tag(first, {HOLD: ""})
+    fake.tag(second, {HOLD: "2099-01-01T00:00:00Z"})
+    cfg = base_config(fake, tmp_path, reconciler={"max_concurrent": 1})
+
+    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path))
+
+    assert once.returncode == 0, once.stderr
+    assert updated(fake, third)
+    assert [c["names"][0] for c in fake.calls("StopImageBuilder")] == [third]
+    # The oldest go first: each read once in the first pass, then the third's.
+    reads = [c["names"][0] for c in fake.calls("ListTagsForResource")]
+    assert reads[:3] == [first, second, third], reads
+    first_stop = fake.calls("StopImageBuilder")[0]["time"]
+    assert [c for c in fake.calls("DescribeImageBuilders") if c["time"] < first_stop][1:] == []
+
+
 def test_a_dated_hold_holds_until_then_and_a_past_date_holds_nothing(fake, tmp_path):
     fake.config(durations=FAST)
     future, past, word = fake.generate(3, prefix="d-", version=OLD)
@@ -150,7 +170,14 @@ def notice_config(fake, tmp_path, notice="3s", **reconciler):
     return cfg, out
 
 
-def test_the_notice_is_kept_to_the_second_and_the_hook_hears_of_it(fake, tmp_path, daemons):
+def report(capsys, text):
+    """A figure for the closing note, printed past pytest's capture."""
+    with capsys.disabled():
+        print(f"\n    [operators] {text}")
+
+
+def test_the_notice_is_kept_to_the_second_and_the_hook_hears_of_it(fake, tmp_path, daemons,
+                                                                     capsys):
     fake.config(durations=FAST)
     (name,) = fake.generate(1, prefix="nt-", version=OLD)
     cfg, out = notice_config(fake, tmp_path)
@@ -168,6 +195,8 @@ def test_the_notice_is_kept_to_the_second_and_the_hook_hears_of_it(fake, tmp_pat
     announced = [c for c in fake.calls("ListTagsForResource") if name in c["names"]]
     # Tags read at the announcement and again at its end.
     assert len(announced) == 2 and announced[1]["wall"] >= at
+    report(capsys, f"notice 3s: announced at {scheduled['AT']}, Stop sent "
+                   f"{stop['wall'] - at:+.2f} s after AT")
     wait_until(lambda: recorded(out, "update-succeeded"), timeout=20, what="update-succeeded")
     assert d.stop() == 0
 
@@ -207,6 +236,27 @@ def test_a_builder_made_compliant_during_the_notice_is_not_stopped(fake, tmp_pat
     assert d.stop() == 0
 
 
+def test_a_listing_that_leaves_the_builder_out_keeps_the_notice_and_a_deletion_ends_it(
+        fake, tmp_path, daemons):
+    fake.config(durations=FAST)
+    kept, deleted = fake.generate(2, prefix="nl-", version=OLD)
+    cfg, out = notice_config(fake, tmp_path, notice="5s", active_poll_interval="1s",
+                             poll_interval="1s")
+    d = start_daemon(daemons, cfg, env_of(fake, tmp_path), tmp_path)
+    wait_until(lambda: len(recorded(out, "update-scheduled")) == 2, timeout=20,
+               what="two announcements")
+    # Listings that leave a builder out now and then, and one builder deleted for good.
+    fake.add_fault("drop", probability=0.5)
+    fake.delete_builder(deleted)
+    wait_until(lambda: recorded(out, "update-withdrawn"), timeout=20, what="the withdrawal")
+    wait_until(lambda: updated(fake, kept), timeout=40, what="the kept builder updated")
+
+    (withdrawn,) = recorded(out, "update-withdrawn")
+    assert withdrawn["BUILDER_NAME"] == deleted and withdrawn["REASON"] == "gone"
+    assert [e["BUILDER_NAME"] for e in recorded(out, "update-scheduled")].count(kept) == 1
+    assert d.stop() == 0
+
+
 def test_an_announcement_survives_a_restart_with_its_instant(fake, tmp_path, daemons):
     fake.config(durations=FAST)
     (name,) = fake.generate(1, prefix="nr-", version=OLD)
@@ -232,7 +282,7 @@ def test_an_announcement_survives_a_restart_with_its_instant(fake, tmp_path, dae
 
 
 def test_pause_while_run_is_updating_stops_new_updates_and_lets_in_flight_ones_finish(
-        fake, tmp_path, daemons):
+        fake, tmp_path, daemons, capsys):
     fake.config(durations={"stopping": 2.0, "pending": 1.0, "updating_agent": 1.0})
     names = fake.generate(5, prefix="p-", version=OLD)
     cfg = base_config(fake, tmp_path, reconciler={"poll_interval": "1s"})
@@ -254,6 +304,9 @@ def test_pause_while_run_is_updating_stops_new_updates_and_lets_in_flight_ones_f
                what="three more passes")
     later = [c for c in fake.calls("StopImageBuilder") if c["wall"] > pause_time + 1.5]
     assert later == []
+    last_stop = max(c["wall"] for c in fake.calls("StopImageBuilder"))
+    report(capsys, f"pause during updates: last Stop {last_stop - pause_time:+.2f} s from the "
+                   f"pause command; 2 in flight finished, 3 held back")
     assert len(fake.calls("StopImageBuilder")) == 2
     status = run(["-c", str(cfg), "status", "--json"], env)
     pauses = json.loads(status.stdout)["pauses"]
@@ -338,7 +391,7 @@ def in_flight_profile(log):
     return profile
 
 
-def test_ramp_goes_one_then_two_then_four(fake, tmp_path):
+def test_ramp_goes_one_then_two_then_four(fake, tmp_path, capsys):
     fake.config(durations={"stopping": 0.5, "pending": 0.5, "updating_agent": 0.5})
     fake.generate(9, prefix="rp-", version=OLD)
     cfg = base_config(fake, tmp_path, reconciler={"max_concurrent": 8},
@@ -356,6 +409,8 @@ def test_ramp_goes_one_then_two_then_four(fake, tmp_path):
         else:
             peak[step] = max(peak[step], flying)
     assert peak == {0: 1, 1: 2, 2: 4}, (peak, profile)
+    report(capsys, "ramp 1, 2, 4 over 9 builders: in flight after each start "
+                   + " ".join(str(f) for k, f in profile if k == "start"))
 
 
 def test_a_failure_holds_the_ramp(fake, tmp_path):

@@ -986,6 +986,18 @@ static void test_notice(void)
         ASSERT_EQ_INT(p->decisions[2].kind, DECISION_WAITING_FOR_SLOT);
         policy_plan_free(p);
 
+        /* A listing that left ib-1 out decides nothing about it: its notice and slot stay. */
+        {
+                struct builder_list lagging = {.items = b + 1, .n = 2};
+
+                ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &lagging, st, T0 + 300, T0 + 300, false,
+                                                   NULL, &p), 0);
+                ASSERT_EQ_INT(p->n_withdrawals, 0);
+                ASSERT_EQ_INT(p->in_flight, 2);
+                ASSERT_EQ_INT(p->decisions[1].kind, DECISION_WAITING_FOR_SLOT);
+                policy_plan_free(p);
+        }
+
         /* ib-1 became compliant during its notice: withdrawn, and its slot goes to ib-3. */
         b[0] = mkbuilder("ib-1", "RUNNING", TARGET);
         ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 300, T0 + 300, false, NULL, &p),
