@@ -372,7 +372,8 @@ static void test_lock(void)
                 fd = open(lock_path, O_RDWR);
                 if (r == 0 && fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
                         r = 1;
-                (void)write(ready[1], "x", 1);
+                if (write(ready[1], "x", 1) != 1)
+                        _exit(2);
                 usleep(300 * 1000);
                 free(other);
                 free(lock_path);
