@@ -1,6 +1,7 @@
-/* The AppStream operations on the AWS JSON 1.1 engine (aws_json.h): DescribeImageBuilders
- * through every page, with the checks that make a listing the API's whole, true answer, and
- * the reports of the entries it left out; StopImageBuilder and StartImageBuilder, whose
+/* The AppStream operations on the AWS JSON 1.1 engine (aws_json.h): DescribeImageBuilders,
+ * DescribeImages and DescribeFleets through every page, on one paging engine with the checks
+ * that make a listing the API's whole, true answer, and the reports of the builders a listing
+ * left out; StopImageBuilder and StartImageBuilder, whose
  * answers must show the builder; ListTagsForResource, whose answer must be a map of tags. */
 #include "appstream.h"
 
@@ -21,57 +22,6 @@ struct appstream_client {
         uint64_t *reported; /* keys of the last successful listing's rejected entries, sorted */
         size_t n_reported;
 };
-
-struct describe_job {
-        struct appstream_client *client;
-        struct builder_list *list;
-        char **names;
-        size_t n_names;
-        struct listing_pages pages;
-        appstream_list_fn done;
-        void *userdata;
-};
-
-static void describe_job_free(struct describe_job *job)
-{
-        if (!job)
-                return;
-        if (job->list) {
-                builder_list_free(job->list);
-                free(job->list);
-        }
-        for (size_t i = 0; i < job->n_names; i++)
-                free(job->names[i]);
-        free(job->names);
-        appstream_listing_pages_clear(&job->pages);
-        free(job);
-}
-
-static char *describe_body(const struct describe_job *job, const char *token)
-{
-        cJSON *o = cJSON_CreateObject();
-        char *text;
-
-        if (!o)
-                return NULL;
-        if (job->n_names)
-                cJSON_AddItemToObject(o, "Names",
-                                      cJSON_CreateStringArray((const char *const *)job->names,
-                                                              (int)job->n_names));
-        if (token)
-                cJSON_AddStringToObject(o, "NextToken", token);
-        text = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        return text;
-}
-
-static void describe_fail(struct describe_job *job, int r, const struct api_error *err)
-{
-        job->done(r, NULL, err, job->userdata);
-        describe_job_free(job);
-}
-
-static int describe_page(struct describe_job *job, const char *token);
 
 static int compare_keys(const void *a, const void *b)
 {
@@ -141,94 +91,341 @@ static void report_rejected(struct appstream_client *c, const struct builder_lis
         c->n_reported = n;
 }
 
-static void describe_done(struct describe_job *job)
-{
-        struct builder_list *list = job->list;
+/* ---- Listings ---- */
 
-        job->list = NULL;
-        report_rejected(job->client, list);
-        job->done(0, list, NULL, job->userdata);
-        describe_job_free(job);
+struct listing_job;
+
+/* What makes DescribeImageBuilders, DescribeImages and DescribeFleets differ as listings: the
+ * operation, what it lists and the list it fills in. Paging, the checks of a listing as a whole
+ * and the promise of an answer are shared. */
+struct listing_kind {
+        const char *operation;
+        const char *noun; /* one entry, in messages */
+        size_t list_size;
+        int (*parse)(const char *body, size_t len, void *list, char **ret_next_token, char *err,
+                     size_t err_size);
+        size_t (*entries)(const void *list); /* rejected ones included */
+        int (*check_unique)(const void *list, char *err, size_t err_size);
+        void (*free_list)(void *list);
+        /* Calls the caller's done with list (NULL on failure), which it then owns. */
+        void (*answer)(const struct listing_job *job, int r, void *list,
+                       const struct api_error *err);
+};
+
+struct listing_job {
+        struct appstream_client *client;
+        const struct listing_kind *kind;
+        void *list;
+        cJSON *input; /* the request but its NextToken */
+        struct listing_pages pages;
+        union {
+                appstream_list_fn builders;
+                appstream_images_fn images;
+                appstream_fleets_fn fleets;
+        } done;
+        void *userdata;
+};
+
+static void listing_job_free(struct listing_job *job)
+{
+        if (!job)
+                return;
+        if (job->list) {
+                job->kind->free_list(job->list);
+                free(job->list);
+        }
+        cJSON_Delete(job->input);
+        appstream_listing_pages_clear(&job->pages);
+        free(job);
 }
 
-static void on_describe_page(const struct aws_json_answer *answer, const struct api_error *err,
-                             void *userdata)
+static void listing_fail(struct listing_job *job, int r, const struct api_error *err)
 {
-        struct describe_job *job = userdata;
-        size_t before = job->list->n + job->list->n_rejected;
+        job->kind->answer(job, r, NULL, err);
+        listing_job_free(job);
+}
+
+static void listing_done(struct listing_job *job)
+{
+        void *list = job->list;
+
+        job->list = NULL;
+        job->kind->answer(job, 0, list, NULL);
+        listing_job_free(job);
+}
+
+static int listing_page(struct listing_job *job, const char *token);
+
+static void on_listing_page(const struct aws_json_answer *answer, const struct api_error *err,
+                            void *userdata)
+{
+        struct listing_job *job = userdata;
+        const struct listing_kind *kind = job->kind;
+        size_t before = kind->entries(job->list);
         char msg[256] = "", *token = NULL;
         struct api_error perr;
         int r;
 
         if (err) {
-                describe_fail(job, -EIO, err);
+                listing_fail(job, -EIO, err);
                 return;
         }
-        r = appstream_parse_builders(answer->body, answer->len, job->list, &token, msg,
-                                     sizeof(msg));
+        r = kind->parse(answer->body, answer->len, job->list, &token, msg, sizeof(msg));
         if (r == 0)
-                r = appstream_listing_page(&job->pages, token,
-                                           job->list->n + job->list->n_rejected - before, msg,
-                                           sizeof(msg));
+                r = appstream_listing_page(&job->pages, token, kind->entries(job->list) - before,
+                                           msg, sizeof(msg));
         if (r == 0 && !token)
-                r = appstream_check_unique(job->list, msg, sizeof(msg));
+                r = kind->check_unique(job->list, msg, sizeof(msg));
         if (r < 0 && r != -ENOMEM) {
                 aws_json_invalid_answer(answer, msg, &perr);
                 free(token);
-                describe_fail(job, r, &perr);
+                listing_fail(job, r, &perr);
                 return;
         }
         if (r == 0 && !token) {
-                describe_done(job);
+                listing_done(job);
                 return;
         }
         if (r == 0)
-                r = describe_page(job, token);
+                r = listing_page(job, token);
         free(token);
         if (r < 0) {
                 perr = (struct api_error){.operation = answer->operation,
                                           .message = strerror(-r),
                                           .attempts = answer->attempts};
-                describe_fail(job, r, &perr);
+                listing_fail(job, r, &perr);
         }
 }
 
-static int describe_page(struct describe_job *job, const char *token)
+/* Asks for the page after token (NULL: the first). */
+static int listing_page(struct listing_job *job, const char *token)
 {
-        char *body = describe_body(job, token);
+        char *body;
 
+        cJSON_DeleteItemFromObjectCaseSensitive(job->input, "NextToken");
+        if (token && !cJSON_AddStringToObject(job->input, "NextToken", token))
+                return -ENOMEM;
+        body = cJSON_PrintUnformatted(job->input);
         if (!body)
                 return -ENOMEM;
-        return aws_json_call(job->client->api, "DescribeImageBuilders", body, on_describe_page,
-                             job);
+        return aws_json_call(job->client->api, job->kind->operation, body, on_listing_page, job);
+}
+
+/* Starts a listing of kind for job, whose done and userdata are set, with input as the request
+ * of every page but for its NextToken (NULL: there was no memory for it). Both are taken, also
+ * on failure. */
+static int listing_start(struct appstream_client *client, const struct listing_kind *kind,
+                         struct listing_job *job, cJSON *input)
+{
+        int r;
+
+        job->client = client;
+        job->kind = kind;
+        job->input = input;
+        job->pages.noun = kind->noun;
+        job->list = calloc(1, kind->list_size);
+        if (!input || !job->list) {
+                listing_job_free(job);
+                return -ENOMEM;
+        }
+        r = listing_page(job, NULL);
+        if (r < 0)
+                listing_job_free(job);
+        return r;
+}
+
+/* The three kinds. The adapters give each list's functions the engine's untyped form. */
+
+static int builders_parse(const char *body, size_t len, void *list, char **ret_next_token,
+                          char *err, size_t err_size)
+{
+        return appstream_parse_builders(body, len, list, ret_next_token, err, err_size);
+}
+
+static size_t builders_entries(const void *list)
+{
+        const struct builder_list *l = list;
+
+        return l->n + l->n_rejected;
+}
+
+static int builders_check_unique(const void *list, char *err, size_t err_size)
+{
+        return appstream_check_unique(list, err, err_size);
+}
+
+static void builders_free(void *list)
+{
+        builder_list_free(list);
+}
+
+static void builders_answer(const struct listing_job *job, int r, void *list,
+                            const struct api_error *err)
+{
+        if (list)
+                report_rejected(job->client, list);
+        job->done.builders(r, list, err, job->userdata);
+}
+
+static const struct listing_kind builders_kind = {
+    .operation = "DescribeImageBuilders",
+    .noun = "image builder",
+    .list_size = sizeof(struct builder_list),
+    .parse = builders_parse,
+    .entries = builders_entries,
+    .check_unique = builders_check_unique,
+    .free_list = builders_free,
+    .answer = builders_answer,
+};
+
+static int images_parse(const char *body, size_t len, void *list, char **ret_next_token, char *err,
+                        size_t err_size)
+{
+        return appstream_parse_images(body, len, list, ret_next_token, err, err_size);
+}
+
+static size_t images_entries(const void *list)
+{
+        const struct image_list *l = list;
+
+        return l->n + l->n_rejected;
+}
+
+static int images_check_unique(const void *list, char *err, size_t err_size)
+{
+        return appstream_check_unique_images(list, err, err_size);
+}
+
+static void images_free(void *list)
+{
+        image_list_free(list);
+}
+
+static void images_answer(const struct listing_job *job, int r, void *list,
+                          const struct api_error *err)
+{
+        job->done.images(r, list, err, job->userdata);
+}
+
+static const struct listing_kind images_kind = {
+    .operation = "DescribeImages",
+    .noun = "image",
+    .list_size = sizeof(struct image_list),
+    .parse = images_parse,
+    .entries = images_entries,
+    .check_unique = images_check_unique,
+    .free_list = images_free,
+    .answer = images_answer,
+};
+
+static int fleets_parse(const char *body, size_t len, void *list, char **ret_next_token, char *err,
+                        size_t err_size)
+{
+        return appstream_parse_fleets(body, len, list, ret_next_token, err, err_size);
+}
+
+static size_t fleets_entries(const void *list)
+{
+        const struct fleet_list *l = list;
+
+        return l->n + l->n_rejected;
+}
+
+static int fleets_check_unique(const void *list, char *err, size_t err_size)
+{
+        return appstream_check_unique_fleets(list, err, err_size);
+}
+
+static void fleets_free(void *list)
+{
+        fleet_list_free(list);
+}
+
+static void fleets_answer(const struct listing_job *job, int r, void *list,
+                          const struct api_error *err)
+{
+        job->done.fleets(r, list, err, job->userdata);
+}
+
+static const struct listing_kind fleets_kind = {
+    .operation = "DescribeFleets",
+    .noun = "fleet",
+    .list_size = sizeof(struct fleet_list),
+    .parse = fleets_parse,
+    .entries = fleets_entries,
+    .check_unique = fleets_check_unique,
+    .free_list = fleets_free,
+    .answer = fleets_answer,
+};
+
+/* The request of a DescribeImageBuilders page: the names asked for, if any. NULL without
+ * memory. */
+static cJSON *builders_input(const char *const *names, size_t n_names)
+{
+        cJSON *input = cJSON_CreateObject(), *array;
+
+        if (!input || !n_names)
+                return input;
+        array = cJSON_CreateStringArray(names, (int)n_names);
+        if (!array || !cJSON_AddItemToObject(input, "Names", array)) {
+                cJSON_Delete(array);
+                cJSON_Delete(input);
+                return NULL;
+        }
+        return input;
 }
 
 int appstream_describe_all(struct appstream_client *client, const char *const *names,
                            size_t n_names, appstream_list_fn done, void *userdata)
 {
-        struct describe_job *job = calloc(1, sizeof(*job));
-        int r;
+        struct listing_job *job = calloc(1, sizeof(*job));
 
         if (!job)
                 return -ENOMEM;
-        job->client = client;
-        job->done = done;
+        job->done.builders = done;
         job->userdata = userdata;
-        job->list = calloc(1, sizeof(*job->list));
-        job->names = n_names ? calloc(n_names, sizeof(char *)) : NULL;
-        if (!job->list || (n_names && !job->names)) {
-                describe_job_free(job);
-                return -ENOMEM;
+        return listing_start(client, &builders_kind, job, builders_input(names, n_names));
+}
+
+/* DescribeImages gives at most this many images a page, and this many when asked. */
+#define IMAGES_PAGE_SIZE 25
+
+/* The request of a DescribeImages page: the account's own images, as many a page as may be.
+ * NULL without memory. */
+static cJSON *images_input(void)
+{
+        cJSON *input = cJSON_CreateObject();
+
+        if (input && (!cJSON_AddStringToObject(input, "Type", "PRIVATE") ||
+                      !cJSON_AddNumberToObject(input, "MaxResults", IMAGES_PAGE_SIZE))) {
+                cJSON_Delete(input);
+                return NULL;
         }
-        for (; job->n_names < n_names; job->n_names++)
-                if (!(job->names[job->n_names] = strdup(names[job->n_names]))) {
-                        describe_job_free(job);
-                        return -ENOMEM;
-                }
-        r = describe_page(job, NULL);
-        if (r < 0)
-                describe_job_free(job);
-        return r;
+        return input;
+}
+
+int appstream_describe_images(struct appstream_client *client, appstream_images_fn done,
+                              void *userdata)
+{
+        struct listing_job *job = calloc(1, sizeof(*job));
+
+        if (!job)
+                return -ENOMEM;
+        job->done.images = done;
+        job->userdata = userdata;
+        return listing_start(client, &images_kind, job, images_input());
+}
+
+int appstream_describe_fleets(struct appstream_client *client, appstream_fleets_fn done,
+                              void *userdata)
+{
+        struct listing_job *job = calloc(1, sizeof(*job));
+
+        if (!job)
+                return -ENOMEM;
+        job->done.fleets = done;
+        job->userdata = userdata;
+        return listing_start(client, &fleets_kind, job, cJSON_CreateObject());
 }
 
 struct builder_job {

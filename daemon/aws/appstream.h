@@ -1,7 +1,8 @@
-/* The AppStream 2.0 API client: DescribeImageBuilders (every page), StopImageBuilder,
- * StartImageBuilder and ListTagsForResource over AWS JSON 1.1, SigV4-signed, on the event
- * loop. The operations are in appstream.c, the text they read in appstream_parse.c; the calls
- * themselves (signing, retries, errors) are aws_json.h's, which also gives struct api_error. */
+/* The AppStream 2.0 API client: DescribeImageBuilders, DescribeImages and DescribeFleets
+ * (every page), StopImageBuilder, StartImageBuilder and ListTagsForResource over AWS JSON 1.1,
+ * SigV4-signed, on the event loop. The operations are in appstream.c, the text they read in
+ * appstream_parse.c; the calls themselves (signing, retries, errors) are aws_json.h's, which also
+ * gives struct api_error. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 
 #include "aws_json.h"
 #include "builder.h"
+#include "image.h"
 
 /* AppStream's rule for a name, from the API model: ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$. */
 #define APPSTREAM_NAME_MAX 101
@@ -35,35 +37,56 @@ uint64_t appstream_digest(const char *s);
 int appstream_parse_builders(const char *body, size_t len, struct builder_list *list,
                              char **ret_next_token, char *err, size_t err_size);
 
-/* The limits of one listing (appstream_describe_all()). The AWS SDKs' paginators stop at a
- * NextToken they have seen before; they follow empty pages for ever. A service may hand out
- * an empty page with a token now and then (a filtered backend that ran out of time), but not
- * ten in a row: each costs a request, and a listing that never ends must fail within a few
- * seconds rather than stall the daemon for minutes. */
+/* The same for one DescribeImages response, {"Images": [...], "NextToken": ...}: as tolerant
+ * and as strict as appstream_parse_builders(), an entry without a valid Name goes to
+ * list->rejected. LatestAppstreamAgentVersion is read as a builder's is; a CreatedTime that is
+ * not a number of seconds from 1970 to 9999 is 0. */
+int appstream_parse_images(const char *body, size_t len, struct image_list *list,
+                           char **ret_next_token, char *err, size_t err_size);
+
+/* The same for one DescribeFleets response, {"Fleets": [...], "NextToken": ...}. A
+ * ComputeCapacityStatus that is not an object leaves has_capacity false; a count in it that is
+ * absent or not a whole number from 0 to INT_MAX is FLEET_COUNT_UNKNOWN. */
+int appstream_parse_fleets(const char *body, size_t len, struct fleet_list *list,
+                           char **ret_next_token, char *err, size_t err_size);
+
+/* The limits of one listing (appstream_describe_all(), appstream_describe_images(),
+ * appstream_describe_fleets()). The AWS SDKs' paginators stop at a NextToken they have seen
+ * before; they follow empty pages for ever. A service may hand out an empty page with a token
+ * now and then (a filtered backend that ran out of time), but not ten in a row: each costs a
+ * request, and a listing that never ends must fail within a few seconds rather than stall the
+ * daemon for minutes. */
 #define APPSTREAM_MAX_EMPTY_PAGES 10
 #define APPSTREAM_MAX_PAGES 10000
 
-/* Where a listing stands, to recognise one that would never end. Zero-initialise. */
+/* Where a listing stands, to recognise one that would never end. Zero-initialise; noun may be
+ * set before the first page. */
 struct listing_pages {
+        const char *noun;   /* borrowed: what the listing lists, in messages; NULL "entry" */
         unsigned pages;     /* pages that handed out a NextToken so far */
         unsigned empty_run; /* of those, how many in a row held no entry */
         uint64_t *tokens;   /* appstream_digest() of each NextToken handed out */
 };
 
 /* Takes the next page of a listing: its NextToken (NULL on the last page) and how many entries
- * it held (builders and rejected ones). Returns 0 while the listing may go on (or has ended),
+ * it held (rejected ones included). Returns 0 while the listing may go on (or has ended),
  * or -ELOOP with the reason in err when it would never end: a token handed out before in this
  * listing, APPSTREAM_MAX_EMPTY_PAGES pages in a row with no entry but a token, more than
  * APPSTREAM_MAX_PAGES pages. -ENOMEM leaves p as it was. */
 int appstream_listing_page(struct listing_pages *p, const char *token, size_t entries, char *err,
                            size_t err_size);
 
-/* Frees what p holds and zeroes it. */
+/* Frees what p holds and zeroes it (noun too). */
 void appstream_listing_pages_clear(struct listing_pages *p);
 
 /* A builder listed twice (a stale copy on another page) makes the whole listing untrustworthy:
- * which copy is the builder as it is now? Returns -EBADMSG naming it in err, 0, or -ENOMEM. */
+ * which copy is the builder as it is now? Returns -EBADMSG naming it in err, 0, or -ENOMEM.
+ * Rejected entries are not looked at. */
 int appstream_check_unique(const struct builder_list *list, char *err, size_t err_size);
+
+/* The same for images and for fleets. */
+int appstream_check_unique_images(const struct image_list *list, char *err, size_t err_size);
+int appstream_check_unique_fleets(const struct fleet_list *list, char *err, size_t err_size);
 
 /* The builder of a StopImageBuilder or StartImageBuilder answer, {"ImageBuilder": {...}}, into
  * *ret (builder_clear()). A body that is not JSON, or does not hold an ImageBuilder object with
@@ -110,7 +133,8 @@ struct appstream_options {
         struct creds_chain *creds; /* borrowed */
         const char *region;
         const char *endpoint; /* from appstream_resolve_endpoint() */
-        /* Told of the entries a successful listing left out (struct builder_list's rejected),
+        /* Told of the entries a successful listing of builders left out (struct builder_list's
+         * rejected; the listings of images and fleets leave theirs to the caller),
          * each once while it keeps appearing: when a listing first shows it, and again only
          * after a successful listing without it. At most APPSTREAM_REJECTED_REPORT_MAX one by
          * one per listing, then once with entry NULL and the number of the others. entry is
@@ -142,12 +166,35 @@ typedef void (*appstream_list_fn)(int r, struct builder_list *list, const struct
 
 /* DescribeImageBuilders, following NextToken through every page. names (copied) may be NULL.
  * A listing that cannot be the API's whole, true answer fails as a whole (r < 0, an
- * InvalidResponse error naming the operation), so that nothing in it is acted on: one that
- * would never end (appstream_listing_page()) or names a builder twice
- * (appstream_check_unique()). A later page that cannot be asked for ends the listing through
- * done with r < 0. */
+ * InvalidResponse error naming the operation, with the request id of the page that showed
+ * it), so that nothing in it is acted on: one that would never end (appstream_listing_page())
+ * or names a builder twice (appstream_check_unique()). A later page that cannot be asked for
+ * ends the listing through done with r < 0. Each page is one call of the shared engine, with
+ * its retries. */
 int appstream_describe_all(struct appstream_client *client, const char *const *names,
                            size_t n_names, appstream_list_fn done, void *userdata);
+
+/* As appstream_list_fn, for images: list is owned by the callback (image_list_free(), then
+ * free()). */
+typedef void (*appstream_images_fn)(int r, struct image_list *list, const struct api_error *err,
+                                    void *userdata);
+
+/* DescribeImages of the account's private images (Type PRIVATE, 25 a page, the most the API
+ * allows), following NextToken through every page; fails as appstream_describe_all() does,
+ * an image named twice included (appstream_check_unique_images()). */
+int appstream_describe_images(struct appstream_client *client, appstream_images_fn done,
+                              void *userdata);
+
+/* As appstream_list_fn, for fleets: list is owned by the callback (fleet_list_free(), then
+ * free()). */
+typedef void (*appstream_fleets_fn)(int r, struct fleet_list *list, const struct api_error *err,
+                                    void *userdata);
+
+/* DescribeFleets of every fleet of the account, following NextToken through every page; fails
+ * as appstream_describe_all() does, a fleet named twice included
+ * (appstream_check_unique_fleets()). */
+int appstream_describe_fleets(struct appstream_client *client, appstream_fleets_fn done,
+                              void *userdata);
 
 /* r is 0 on success with the builder as the response shows it (never NULL; valid during the
  * call). On failure r is negative, builder is NULL and err, when not NULL, says why: an

@@ -1,4 +1,4 @@
-/* The builder model: state names and freeing, of builders and of tags. */
+/* The builder model: state names and freeing, of builders, of rejected entries and of tags. */
 #include "builder.h"
 
 #include <stdlib.h>
@@ -57,11 +57,16 @@ void builder_list_free(struct builder_list *list)
         free(list->items);
         list->items = NULL;
         list->n = 0;
-        for (size_t i = 0; i < list->n_rejected; i++)
-                free(list->rejected[i].shown);
-        free(list->rejected);
-        list->rejected = NULL;
-        list->n_rejected = 0;
+        rejected_entries_free(&list->rejected, &list->n_rejected);
+}
+
+void rejected_entries_free(struct rejected_entry **entries, size_t *n)
+{
+        for (size_t i = 0; i < *n; i++)
+                free((*entries)[i].shown);
+        free(*entries);
+        *entries = NULL;
+        *n = 0;
 }
 
 void tag_list_free(struct tag_list *tags)

@@ -92,5 +92,9 @@ void builder_clear(struct builder *b);
 /* Frees everything list holds and empties it; accepts NULL. */
 void builder_list_free(struct builder_list *list);
 
+/* Frees the n entries of *entries and the array, and sets *entries to NULL and *n to 0: the
+ * rejected entries of any listing (builders, images, fleets). */
+void rejected_entries_free(struct rejected_entry **entries, size_t *n);
+
 /* Frees everything tags holds and empties it; accepts NULL. */
 void tag_list_free(struct tag_list *tags);

@@ -277,7 +277,7 @@ static void test_listing_repeated_token(void)
  * the listing; a page with an entry, even a rejected one, starts the count again. */
 static void test_listing_empty_pages(void)
 {
-        struct listing_pages p = {0};
+        struct listing_pages p = {.noun = "image builder"};
         char err[160] = "", token[32];
         unsigned n = 0;
 
@@ -297,6 +297,16 @@ static void test_listing_empty_pages(void)
                           "listing would never end");
         /* An empty last page is just the end. */
         ASSERT_EQ_INT(appstream_listing_page(&p, NULL, 0, err, sizeof(err)), 0);
+        appstream_listing_pages_clear(&p);
+        ASSERT_TRUE(p.noun == NULL);
+        /* A listing that does not say what it lists. */
+        for (unsigned i = 0; i < APPSTREAM_MAX_EMPTY_PAGES - 1; i++) {
+                snprintf(token, sizeof(token), "f%u", i);
+                ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), 0);
+        }
+        ASSERT_EQ_INT(appstream_listing_page(&p, "last", 0, err, sizeof(err)), -ELOOP);
+        ASSERT_STREQ(err, "10 pages in a row held no entry but a NextToken: the listing would "
+                          "never end");
         appstream_listing_pages_clear(&p);
 }
 
