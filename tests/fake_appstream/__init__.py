@@ -18,8 +18,12 @@ What it does, module by module:
 * sigv4.py - SigV4 verification with botocore, and the errors AWS gives for each failure.
 * model.py - request validation against the reference model (SerializationException,
   ValidationException).
-* fleet.py - builders, their state machine, fault knobs, tags, pagination. Its docstring says
-  which error each wrong-state call gets, and why.
+* fleet.py - builders, their state machine, fault knobs, tags. Its docstring says which
+  error each wrong-state call gets, and why.
+* images.py - images (DescribeImages): defaults, visibility, the public images builders and
+  fleets imply.
+* fleets.py - AppStream fleets (DescribeFleets): defaults, capacity, the image they run.
+* pagination.py - NextToken pages of the three Describe calls, and the listing faults.
 * faults.py - throttling, 5xx, connection resets, slow, truncated, HTML and oversize
   answers on demand.
 * denies.py - AccessDeniedException as IAM policies give it, by operation, builder name

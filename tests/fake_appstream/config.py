@@ -6,20 +6,24 @@ Every key, its default and its meaning:
     The region the fake serves: the credential scope of every request must name it, and
     ARNs carry it.
 ``account_id`` (``123456789012``)
-    Account in builder ARNs.
+    Account in builder, private image and fleet ARNs.
 ``caller_arn`` (null)
     The identity ``AccessDeniedException`` messages name (see denies.py); null is
     ``arn:aws:iam::<account_id>:user/appstream-agent-reconciler``. The fake does not tie
     identities to access keys: every caller is this one.
 ``latest_version`` (``09-05-2025``)
     The newest agent AWS ships. ``[LATEST]`` starts move a builder to it, and a builder's
-    ``LatestAppstreamAgentVersion`` is ``TRUE`` exactly when its version is not older.
+    (or an image's) ``LatestAppstreamAgentVersion`` is ``TRUE`` exactly when its version
+    is not older.
 ``durations`` (``{"stopping": 1.0, "pending": 1.0, "updating_agent": 2.0}``)
     Seconds of simulation time a builder spends in STOPPING, PENDING and UPDATING_AGENT.
 ``page_size`` (25)
-    Builders (or images) per page when the request has no ``MaxResults``.
+    Builders, images or fleets per page when the request has no ``MaxResults``
+    (DescribeFleets has none); DescribeImages answers at most 25, as AWS does (see
+    pagination.py).
 ``omit_latest_flag`` (false)
-    Leave ``LatestAppstreamAgentVersion`` out of every builder, as older API versions do.
+    Leave ``LatestAppstreamAgentVersion`` out of every builder and image, as older API
+    versions do.
 ``clock_offset`` (0)
     Seconds added to the server's wall clock: the ``Date`` header, the signature-expiry
     check and credential expiry all use the offset clock.

@@ -124,6 +124,83 @@ class ControlClient:
     def delete_builder(self, name):
         self.request("DELETE", "/_fake/builders/" + urllib.parse.quote(name, safe=""))
 
+    # ---- images and AppStream fleets -----------------------------------------------
+
+    @staticmethod
+    def _path(kind, name):
+        return f"/_fake/{kind}/" + urllib.parse.quote(name, safe="")
+
+    def images(self):
+        """Every image DescribeImages shows (the defined ones and the public images builders
+        and fleets use), each with a ``_fake`` entry: its knobs and ``implied``."""
+        return self.request("GET", "/_fake/images")["images"]
+
+    def image(self, name):
+        return self.request("GET", self._path("images", name))
+
+    def add_images(self, *specs, replace=False):
+        """Add images (dicts with Name, any API members, knobs; see fake_appstream.images);
+        a spec may be just a name. Same-named images are replaced; replace=True drops all
+        other defined images. Returns the names."""
+        specs = [{"Name": s} if isinstance(s, str) else s for s in specs]
+        return self.request("POST", "/_fake/images",
+                            {"images": specs, "replace": replace})["names"]
+
+    def generate_images(self, count, prefix="image-", version=None, state="AVAILABLE",
+                        first=1, visibility="PRIVATE"):
+        """Add `count` realistic images named prefix01, prefix02, ... with the agent
+        `version` (default the latest); returns the names."""
+        spec = {"count": count, "prefix": prefix, "state": state, "first": first,
+                "visibility": visibility}
+        if version is not None:
+            spec["version"] = version
+        return self.request("POST", "/_fake/images", {"generate": spec})["names"]
+
+    def update_image(self, name, **changes):
+        """Change members or knobs as an external actor would (a None member is removed);
+        returns the image."""
+        return self.request("POST", self._path("images", name), changes)
+
+    def delete_image(self, name):
+        """Delete an image; the fleets that run it keep its ARN."""
+        self.request("DELETE", self._path("images", name))
+
+    def fleets(self):
+        """Every AppStream fleet as DescribeFleets shows it, each with a ``_fake`` entry
+        holding its knobs."""
+        return self.request("GET", "/_fake/fleets")["fleets"]
+
+    def fleet(self, name):
+        return self.request("GET", self._path("fleets", name))
+
+    def add_fleets(self, *specs, replace=False):
+        """Add fleets (dicts with Name, any API members, knobs; see fake_appstream.fleets);
+        a spec may be just a name. Same-named fleets are replaced; replace=True drops all
+        others. Returns the names."""
+        specs = [{"Name": s} if isinstance(s, str) else s for s in specs]
+        return self.request("POST", "/_fake/fleets",
+                            {"fleets": specs, "replace": replace})["names"]
+
+    def generate_fleets(self, count, prefix="fleet-", image=None, state="RUNNING", first=1,
+                        fleet_type=None):
+        """Add `count` realistic fleets named prefix01, prefix02, ... running `image` (a
+        name or an image ARN; default AWS's public Windows Server 2019 image); returns
+        the names."""
+        spec = {"count": count, "prefix": prefix, "state": state, "first": first}
+        if image is not None:
+            spec["image"] = image
+        if fleet_type is not None:
+            spec["fleet_type"] = fleet_type
+        return self.request("POST", "/_fake/fleets", {"generate": spec})["names"]
+
+    def update_fleet(self, name, **changes):
+        """Change members or knobs as an external actor would (a None member is removed);
+        returns the fleet."""
+        return self.request("POST", self._path("fleets", name), changes)
+
+    def delete_fleet(self, name):
+        self.request("DELETE", self._path("fleets", name))
+
     # ---- tags and denies -----------------------------------------------------------
 
     def _tags_path(self, name):

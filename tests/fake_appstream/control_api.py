@@ -18,6 +18,31 @@
                             and UntagResource would, without the model's checks or the
                             50-tag limit); answers ``{"tags": {...}}``. The ``tags`` knob
                             (``POST /_fake/builders/N``) replaces the whole set.
+``GET /_fake/images``       ``{"images": [...]}``: every image DescribeImages shows (see
+                            images.py), plus ``_fake``: its knobs and whether it is
+                            ``implied`` (a public image builders or fleets use)
+``POST /_fake/images``      ``{"images": [spec, ...], "replace": false}`` adds images (or
+                            replaces same-named ones; ``replace`` true drops all other
+                            defined ones); ``{"generate": {"count": 300, "prefix":
+                            "img-", "version": "06-19-2023", "state": "AVAILABLE",
+                            "first": 1, "visibility": "PRIVATE"}}`` adds a numbered series.
+                            Answers ``{"names": [...]}``.
+``GET /_fake/images/N``     one image
+``POST /_fake/images/N``    change members/knobs as an external actor would (answers the
+                            image); ``{"delete": true}`` deletes
+``DELETE /_fake/images/N``  delete (the fleets that run it keep its ARN); an implied image
+                            can be neither changed nor deleted (400)
+``GET /_fake/fleets``       ``{"fleets": [...]}``: every AppStream fleet as DescribeFleets
+                            shows it (see fleets.py), plus ``_fake``: its knobs
+``POST /_fake/fleets``      ``{"fleets": [spec, ...], "replace": false}`` as for images;
+                            ``{"generate": {"count": 3, "prefix": "fleet-", "image":
+                            "img-01", "state": "RUNNING", "first": 1, "fleet_type":
+                            "ALWAYS_ON"}}`` (``image``: a name or an image ARN). Answers
+                            ``{"names": [...]}``.
+``GET /_fake/fleets/N``     one fleet
+``POST /_fake/fleets/N``    change members/knobs (answers the fleet); ``{"delete": true}``
+                            deletes
+``DELETE /_fake/fleets/N``  delete
 ``GET|POST /_fake/config``  read / change settings (see config.py); answers all settings
 ``GET|POST /_fake/credentials`` read / replace the accepted credentials:
                             ``{"credentials": [{"access_key_id", "secret_access_key",
@@ -31,11 +56,13 @@
                             ``DELETE`` empties the log
 ``GET|POST /_fake/clock``   ``{"advance": seconds}`` and/or ``{"manual": bool}``; answers
                             ``{"now", "manual", "wall"}``
-``POST /_fake/reset``       back to the start-up settings, fleet and credentials; faults,
-                            denies, calls and pagination tokens are forgotten
+``POST /_fake/reset``       back to the start-up settings, builders and credentials, no
+                            images or fleets; faults, denies, calls and pagination tokens
+                            are forgotten
 ==========================  ===================================================================
 
-Errors: 400 ``{"error": "..."}`` for a bad request, 404 for an unknown path or builder.
+Errors: 400 ``{"error": "..."}`` for a bad request, 404 for an unknown path, builder, image
+or fleet.
 """
 
 import sys
@@ -117,6 +144,90 @@ def _add_builders(fleet, body):
         except TypeError as exc:
             raise ValueError(f"bad generate arguments: {exc}") from None
     return names
+
+
+def _add(store, body, key):
+    """POST /_fake/images or /_fake/fleets: add (or replace) specs, generate a series."""
+    unknown = set(body) - {key, "replace", "generate"}
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}")
+    specs = body.get(key, [])
+    if not isinstance(specs, list):
+        raise ValueError(f"{key} must be a list")
+    generate = body.get("generate")
+    if generate is not None and not isinstance(generate, dict):
+        raise ValueError("generate must be an object")
+    replace = body.get("replace", False)
+    if not isinstance(replace, bool):
+        raise ValueError("replace must be true or false")
+    items = getattr(store, key)
+    before = dict(items)
+    try:
+        if replace:
+            items.clear()
+        names = [store.put(spec) for spec in specs]
+        if generate:
+            try:
+                names += store.generate(**generate)
+            except TypeError as exc:
+                raise ValueError(f"bad generate arguments: {exc}") from None
+    except ValueError:
+        # A bad spec changes nothing.
+        items.clear()
+        items.update(before)
+        raise
+    return names
+
+
+def _one(snapshot, name, kind):
+    for item in snapshot:
+        if item["Name"] == name:
+            return item
+    raise ControlError(404, f"no {kind} named {name!r}")
+
+
+def _images(state, method, rest, body):
+    images = state.images
+    if not rest:
+        if method == "GET":
+            return {"images": images.snapshot()}
+        if method == "POST":
+            return {"names": _add(images, _object(body), "images")}
+        raise ControlError(405, f"{method} is not supported here")
+    if len(rest) > 1:
+        raise ControlError(404, "no such control endpoint under an image")
+    name = urllib.parse.unquote(rest[0])
+    if method == "GET":
+        return _one(images.snapshot(), name, "image")
+    if method not in ("POST", "DELETE"):
+        raise ControlError(405, f"{method} is not supported here")
+    spec = dict(_object(body)) if method == "POST" else {"delete": True}
+    if spec.pop("delete", False):
+        state.delete_image(name)
+        return {"deleted": name}
+    return images.update(name, spec)
+
+
+def _fleets(state, method, rest, body):
+    fleets = state.fleets
+    if not rest:
+        if method == "GET":
+            return {"fleets": fleets.snapshot()}
+        if method == "POST":
+            return {"names": _add(fleets, _object(body), "fleets")}
+        raise ControlError(405, f"{method} is not supported here")
+    if len(rest) > 1:
+        raise ControlError(404, "no such control endpoint under a fleet")
+    name = urllib.parse.unquote(rest[0])
+    if method == "GET":
+        return _one(fleets.snapshot(), name, "fleet")
+    if method not in ("POST", "DELETE"):
+        raise ControlError(405, f"{method} is not supported here")
+    spec = dict(_object(body)) if method == "POST" else {"delete": True}
+    if spec.pop("delete", False):
+        fleets.delete(name)
+        return {"deleted": name}
+    return fleets.update(name, spec)
 
 
 def _config(state, method, body):
@@ -201,6 +312,10 @@ def handle(state, method, path, query, body):
         with state.lock:
             if head == "builders":
                 return 200, _builders(state, method, rest, body)
+            if head == "images":
+                return 200, _images(state, method, rest, body)
+            if head == "fleets":
+                return 200, _fleets(state, method, rest, body)
             if rest:
                 raise ControlError(404, f"no such control endpoint: {path}")
             if head == "config":

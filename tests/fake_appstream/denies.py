@@ -24,8 +24,8 @@ A deny is an object:
 With both ``names`` and ``tag_key``, a call must match both. With neither, every call to
 the operations is refused. ``tag_key`` and ``names`` judge the one builder a call names
 (StopImageBuilder, StartImageBuilder, ListTagsForResource, TagResource, UntagResource);
-DescribeImageBuilders and DescribeImages name no single resource, so only a deny with
-neither refuses them.
+DescribeImageBuilders, DescribeImages and DescribeFleets name no single resource, so only a
+deny with neither refuses them.
 
 The message is AWS's::
 

@@ -19,29 +19,32 @@ A fault is an object with a ``kind`` and optional matching and repetition keys:
     ``html``          an HTML page with ``status`` (default 200) instead of JSON
     ``oversize``      a well-formed JSON body of ``size`` bytes (default 20 MiB)
 
-    Listing faults, for ``DescribeImageBuilders`` only (a listing AWS itself never gives,
-    as a broken or hostile service, or a proxy replaying answers, might):
+    Listing faults (a listing AWS itself never gives, as a broken or hostile service, or a
+    proxy replaying answers, might), for ``DescribeImageBuilders`` unless ``operations``
+    names others among ``DescribeImageBuilders``, ``DescribeImages`` and
+    ``DescribeFleets``. "Builder" below is the listed item: an image or a fleet for those.
 
     ``duplicate``     a page that continues a listing (the request has a ``NextToken``)
                       also holds a second, stale copy of a builder the listing shows
-                      elsewhere: ``builder`` (default: the first builder by name, which
-                      the first page holds), as it is now or with the API members given in
+                      elsewhere: ``builder`` (default: the first builder by name the
+                      request selects, which the first page holds), as it is now or with the API members given in
                       ``members`` instead (``null`` removes one)
     ``repeat_token``  a page that continues a listing hands back the ``NextToken`` it was
                       given, so that a client following tokens never reaches the end
     ``empty_pages``   a page with no builders and a fresh ``NextToken`` that resumes where
                       the request stood; with ``count`` the listing goes on normally after
                       that many, with ``probability`` 1 it never ends
-    ``drop``          a listing page (a request without ``Names``) leaves out one of its
-                      builders, as an eventually consistent or shifting listing can:
-                      ``builder`` if it is on the page, else one at random; a lookup by name
-                      is answered whole
+    ``drop``          a listing page (a request without ``Names`` or ``Arns``) leaves out
+                      one of its builders, as an eventually consistent or shifting listing
+                      can: ``builder`` if it is on the page, else one at random; a lookup
+                      by name is answered whole
 ``code``, ``status``, ``message``
     Override the error of the error kinds.
 ``operations``
     Only calls to these operations match (default: all).
 ``names``
-    Only calls naming one of these builders match (default: all).
+    Only calls naming one of these builders match (default: all); for the Describe calls,
+    the builders, images (by name or ARN) or fleets the request names.
 ``count``
     The fault fires for this many matching calls, then disappears. Without ``count``
     and ``probability`` it fires once.
@@ -76,6 +79,7 @@ LISTING_KINDS = {"duplicate", "repeat_token", "empty_pages", "drop"}
 # Listing faults that only a page continuing a listing (a request with a NextToken) meets.
 CONTINUATION_KINDS = {"duplicate", "repeat_token"}
 LISTING_OPERATION = "DescribeImageBuilders"
+LISTING_OPERATIONS = ("DescribeImageBuilders", "DescribeImages", "DescribeFleets")
 KINDS = ERROR_KINDS | LISTING_KINDS | {"reset", "slow", "truncated", "html", "oversize"}
 _COMMON = {"kind", "operations", "names", "count", "probability", "skip", "execute"}
 _EXTRA = {
@@ -165,9 +169,10 @@ def _extra(kind, spec):
 def _operations(kind, spec, allowed):
     operations = _names(spec, "operations", allowed)
     if kind in LISTING_KINDS:
-        if operations not in (None, [LISTING_OPERATION]):
-            raise ValueError(f"a {kind} fault applies to {LISTING_OPERATION} only")
-        return [LISTING_OPERATION]
+        if operations is None:
+            return [LISTING_OPERATION]
+        if not operations or not set(operations) <= set(LISTING_OPERATIONS):
+            raise ValueError(f"a {kind} fault applies to {list(LISTING_OPERATIONS)} only")
     return operations
 
 

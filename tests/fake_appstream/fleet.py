@@ -71,27 +71,19 @@ counts (1 to 50 tags or keys a call). The fake then answers:
 The listing faults of faults.py (``duplicate``, ``repeat_token``, ``empty_pages``) shape
 DescribeImageBuilders answers the way AWS never does: see ``describe_badly``.
 
-Pagination is by builder name: the opaque NextToken is signed with a per-run secret,
-bound to the request's filter and valid for ``token_ttl`` simulation seconds. A token
-that does not decode, was issued by another run (or before ``/_fake/reset``), belongs to
-another filter or has expired is answered with ``ValidationException``; the model lists
-no pagination error for these operations and ``ValidationException`` is the common error
-AWS uses for a bad parameter value.
+Pagination is by builder name, with the signed, expiring tokens of pagination.py.
+
+Images (DescribeImages) are in images.py, AppStream fleets (DescribeFleets) in fleets.py.
 
 The fleet is not thread-safe by itself: the server serialises every call into it.
 """
 
-import base64
-import bisect
 import copy
-import hashlib
-import hmac
-import json
-import os
 import re
 import zlib
 
-from .errors import ApiError, not_found, validation
+from . import pagination
+from .errors import ApiError, not_found
 
 STATES = (
     "DELETING", "FAILED", "PENDING", "PENDING_IMAGE_IMPORT", "PENDING_QUALIFICATION",
@@ -148,20 +140,46 @@ def _check_knob(key, value):
     return copy.deepcopy(value)
 
 
-def split_spec(spec):
-    """Split a control-API builder definition into API members and knobs."""
+def split_spec(spec, kind="builder", knobs=KNOBS, check=_check_knob):
+    """Split a control-API definition (of a builder unless `kind` says otherwise, with
+    its `knobs` and their `check`) into API members and knobs."""
     if not isinstance(spec, dict):
-        raise ValueError("a builder definition must be an object")
-    fields, knobs = {}, {}
+        raise ValueError(f"a {kind} definition must be an object")
+    fields, found = {}, {}
     for key, value in spec.items():
         if key[:1].isupper():
             fields[key] = copy.deepcopy(value)
-        elif key in KNOBS:
-            knobs[key] = _check_knob(key, value)
+        elif key in knobs:
+            found[key] = check(key, value)
         else:
-            raise ValueError(f"unknown builder key {key!r}: API members are capitalised, "
-                             f"knobs are {sorted(KNOBS)}")
-    return fields, knobs
+            raise ValueError(f"unknown {kind} key {key!r}: API members are capitalised, "
+                             f"knobs are {sorted(knobs)}")
+    return fields, found
+
+
+def drop_nulls(fields):
+    """Remove the members whose value is None (a definition's way to leave one out)."""
+    for key in [k for k, v in fields.items() if v is None]:
+        del fields[key]
+
+
+def numbered(prefix, count, first):
+    """prefix01, prefix02, ...: the names of a generated series (at least two digits)."""
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValueError("count must be a non-negative integer")
+    if not isinstance(first, int) or isinstance(first, bool):
+        raise ValueError("first must be an integer")
+    if not isinstance(prefix, str):
+        raise ValueError("prefix must be a string")
+    width = max(2, len(str(first + count - 1)))
+    return [f"{prefix}{i:0{width}d}" for i in range(first, first + count)]
+
+
+def latest_flag(version, latest):
+    """LatestAppstreamAgentVersion of an agent version, given the latest one."""
+    if version is None or is_older(version, latest):
+        return "FALSE"
+    return "TRUE"
 
 
 class Builder:
@@ -181,11 +199,16 @@ class Builder:
 
 
 class Fleet:
-    def __init__(self, config, clocks):
+    """The image builders (not to be confused with AppStream fleets: fleets.py)."""
+
+    OPERATION = "DescribeImageBuilders"
+    RESULT_KEY = "ImageBuilders"
+
+    def __init__(self, config, clocks, pager=None):
         self.config = config
         self.clocks = clocks
         self.builders = {}
-        self._token_key = os.urandom(32)
+        self.pager = pager or pagination.Pager(config, clocks)
 
     # ---- definition (control API) -------------------------------------------------
 
@@ -245,15 +268,9 @@ class Fleet:
 
     def generate(self, count, prefix="builder-", version=None, state="RUNNING", first=1):
         """Add `count` default builders named prefix01, prefix02, ..."""
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValueError("count must be a non-negative integer")
-        width = max(2, len(str(first + count - 1)))
         version = version or self.config.latest_version
-        names = []
-        for i in range(first, first + count):
-            names.append(self.put({"Name": f"{prefix}{i:0{width}d}",
-                                   "AppstreamAgentVersion": version, "State": state}))
-        return names
+        return [self.put({"Name": name, "AppstreamAgentVersion": version, "State": state})
+                for name in numbered(prefix, count, first)]
 
     def update(self, name, spec):
         """Change a builder as an external actor would: members given replace (null
@@ -299,7 +316,7 @@ class Fleet:
         return out
 
     def rotate_token_key(self):
-        self._token_key = os.urandom(32)
+        self.pager.rotate_key()
 
     # ---- time ------------------------------------------------------------------------
 
@@ -325,8 +342,7 @@ class Fleet:
 
     @staticmethod
     def _drop_nulls(fields):
-        for key in [k for k, v in fields.items() if v is None]:
-            del fields[key]
+        drop_nulls(fields)
 
     # ---- rendering -------------------------------------------------------------------
 
@@ -348,10 +364,8 @@ class Fleet:
     def _latest_flag(self, builder):
         if builder.knobs["latest_flag"] is not None:
             return builder.knobs["latest_flag"]
-        version = builder.fields.get("AppstreamAgentVersion")
-        if version is None or is_older(version, self.config.latest_version):
-            return "FALSE"
-        return "TRUE"
+        return latest_flag(builder.fields.get("AppstreamAgentVersion"),
+                           self.config.latest_version)
 
     # ---- operations ------------------------------------------------------------------
 
@@ -421,98 +435,35 @@ class Fleet:
                           "_latest_flag": None}))
         return plan
 
+    # ---- listing (see pagination.py) ---------------------------------------------------
+
+    def filter_key(self, params):
+        return params.get("Names") or None
+
+    def selection(self, params):
+        names = params.get("Names") or None
+        if not names:
+            return sorted(self.builders)
+        for name in names:
+            self._get(name)
+        return sorted(set(names))
+
+    def all_names(self):
+        return sorted(self.builders)
+
+    def item(self, name):
+        return self.render(self.builders[name])
+
+    def limit(self, params):
+        return pagination.max_results(params, self.config.page_size)
+
     def describe(self, params):
         """DescribeImageBuilders."""
-        self.tick()
-        names = params.get("Names") or None
-        if names:
-            for name in names:
-                self._get(name)
-            selection = sorted(set(names))
-        else:
-            selection = sorted(self.builders)
-        page, token = self._page("DescribeImageBuilders", selection, names, params)
-        result = {"ImageBuilders": [self.render(self.builders[n]) for n in page]}
-        if token:
-            result["NextToken"] = token
-        return result
+        return pagination.describe(self, params)
 
     def describe_badly(self, params, fault):
         """DescribeImageBuilders as a listing fault answers it (see faults.py)."""
-        if fault["kind"] == "empty_pages":
-            self.tick()
-            names = params.get("Names") or None
-            after = None
-            if params.get("NextToken"):
-                after = self._open_token(params["NextToken"], "DescribeImageBuilders", names)
-            token = self._make_token("DescribeImageBuilders", names, after, fresh=True)
-            return {"ImageBuilders": [], "NextToken": token}
-        result = self.describe(params)
-        if fault["kind"] == "repeat_token":
-            result["NextToken"] = params["NextToken"]
-        elif self.builders:
-            name = fault["builder"]
-            if name not in self.builders:
-                name = sorted(self.builders)[0]
-            copy_ = self.render(self.builders[name])
-            copy_.update(copy.deepcopy(fault["members"]))
-            self._drop_nulls(copy_)
-            result["ImageBuilders"].append(copy_)
-        return result
-
-    def images(self):
-        """The images the builders were made from, keyed by ARN."""
-        out = {}
-        for name in sorted(self.builders):
-            builder = self.builders[name]
-            arn = builder.fields.get("ImageArn")
-            if not arn or arn in out:
-                continue
-            image_name = arn.rsplit("/", 1)[-1]
-            out[arn] = {
-                "Name": image_name,
-                "Arn": arn,
-                "DisplayName": image_name,
-                "Description": f"Base image {image_name}",
-                "State": "AVAILABLE",
-                "Visibility": "PUBLIC" if "::image/" in arn else "PRIVATE",
-                "ImageBuilderSupported": True,
-                "Platform": builder.fields.get("Platform", "WINDOWS_SERVER_2019"),
-                "CreatedTime": builder.fields.get("CreatedTime", 0),
-                "PublicBaseImageReleasedDate": builder.fields.get("CreatedTime", 0),
-                "AppstreamAgentVersion": builder.image_version or self.config.latest_version,
-                "ImagePermissions": {"allowFleet": True, "allowImageBuilder": True},
-                "Applications": [],
-            }
-        return out
-
-    def describe_images(self, params):
-        """DescribeImages, over the images the builders use."""
-        if params.get("Names") and params.get("Arns"):
-            raise ApiError("InvalidParameterCombinationException",
-                           "Names and Arns cannot be specified together.")
-        images = self.images()
-        by_name = {img["Name"]: img for img in images.values()}
-        if params.get("Arns"):
-            for arn in params["Arns"]:
-                if arn not in images:
-                    raise not_found("image", arn)
-            chosen = {images[a]["Name"]: images[a] for a in params["Arns"]}
-        elif params.get("Names"):
-            for name in params["Names"]:
-                if name not in by_name:
-                    raise not_found("image", name)
-            chosen = {n: by_name[n] for n in params["Names"]}
-        else:
-            chosen = by_name
-        if params.get("Type"):
-            chosen = {n: i for n, i in chosen.items() if i["Visibility"] == params["Type"]}
-        key = {k: params.get(k) for k in ("Names", "Arns", "Type")}
-        page, token = self._page("DescribeImages", sorted(chosen), key, params)
-        result = {"Images": [chosen[n] for n in page]}
-        if token:
-            result["NextToken"] = token
-        return result
+        return pagination.describe_badly(self, params, fault)
 
     def by_arn(self, arn):
         """The builder whose ARN is arn, or None."""
@@ -548,57 +499,3 @@ class Fleet:
         for key in params["TagKeys"]:
             builder.knobs["tags"].pop(key, None)
         return {}
-
-    # ---- pagination ------------------------------------------------------------------
-
-    def _page(self, operation, selection, filter_key, params):
-        limit = params.get("MaxResults") or self.config.page_size
-        if limit < 0:
-            raise validation([f"Value '{limit}' at 'maxResults' failed to satisfy "
-                              "constraint: Member must have value greater than or equal to 0"])
-        start = 0
-        if params.get("NextToken"):
-            after = self._open_token(params["NextToken"], operation, filter_key)
-            # None: a token of an empty page handed out before the first builder.
-            start = 0 if after is None else bisect.bisect_right(selection, after)
-        page = selection[start:start + limit]
-        token = None
-        if start + limit < len(selection):
-            token = self._make_token(operation, filter_key, page[-1])
-        return page, token
-
-    def _filter_digest(self, operation, filter_key):
-        text = json.dumps([operation, filter_key], sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-    def _make_token(self, operation, filter_key, after, fresh=False):
-        """A token that resumes after the name `after` (None: from the start); `fresh` makes
-        it differ from every other token for the same place."""
-        data = {
-            "a": after,
-            "f": self._filter_digest(operation, filter_key),
-            "x": round(self.clocks.now() + self.config.token_ttl, 3),
-        }
-        if fresh:
-            data["n"] = os.urandom(8).hex()
-        payload = json.dumps(data, separators=(",", ":")).encode()
-        mac = hmac.new(self._token_key, payload, hashlib.sha256).digest()[:16]
-        return base64.urlsafe_b64encode(payload + mac).decode().rstrip("=")
-
-    def _open_token(self, token, operation, filter_key):
-        invalid = ApiError("ValidationException", "The NextToken value is not valid.")
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (ValueError, TypeError):
-            raise invalid from None
-        payload, mac = raw[:-16], raw[-16:]
-        good = hmac.new(self._token_key, payload, hashlib.sha256).digest()[:16]
-        if len(raw) <= 16 or not hmac.compare_digest(mac, good):
-            raise invalid
-        data = json.loads(payload)
-        if data["f"] != self._filter_digest(operation, filter_key):
-            raise ApiError("ValidationException",
-                           "The NextToken does not belong to a request with these parameters.")
-        if self.clocks.now() > data["x"]:
-            raise ApiError("ValidationException", "The NextToken has expired.")
-        return data["a"]

@@ -23,7 +23,9 @@ Every API request, whatever its outcome, is logged (see ``GET /_fake/calls``) wi
 ``request_id``, ``access_key_id`` (as claimed in the Authorization header), ``user_agent``
 and ``peer`` (client address and port: one peer for several calls shows keep-alive); a call
 a deny refused also has ``denied_by``, the deny's id (its outcome is
-``AccessDeniedException``).
+``AccessDeniedException``). ``names`` are those the request names (see
+``state.names_in``): a builder's, the ``Names`` of builders, images or fleets, the builder of
+a tagging call's ARN, the images of DescribeImages' ``Arns``.
 """
 
 import email.utils
@@ -40,6 +42,7 @@ import uuid
 from . import control_api
 from .errors import ApiError
 from .faults import ERROR_KINDS, LISTING_KINDS
+from .pagination import dropped
 from .state import OPERATIONS, READ_ONLY, names_in
 
 JSON_11 = "application/x-amz-json-1.1"
@@ -254,11 +257,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._answer(call, state.execute(operation, params))
             return
         if kind == "drop":
-            self._answer(call, _dropped(state.execute(operation, params), params, fault,
-                                        state.rng), outcome=kind)
+            self._answer(call, dropped(operation, state.execute(operation, params), params,
+                                       fault, state.rng), outcome=kind)
             return
         if kind in LISTING_KINDS:
-            result = state.describe_badly(params, fault)
+            result = state.describe_badly(operation, params, fault)
             self._answer(call, result, outcome=kind)
             return
         result = self._fault_result(operation, params, fault)
@@ -299,18 +302,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _oversize(self, size, rid):
         self._send(200, _padded_json(size), JSON_11, rid, length=size)
-
-
-def _dropped(result, params, fault, rng):
-    """A listing that leaves out one of its builders, as an eventually consistent or shifting
-    listing can; a lookup by name is answered whole."""
-    listed = result.get("ImageBuilders", [])
-    if params.get("Names") or not listed:
-        return result
-    names = [b["Name"] for b in listed]
-    victim = fault["builder"] if fault["builder"] in names else rng.choice(names)
-    result["ImageBuilders"] = [b for b in listed if b["Name"] != victim]
-    return result
 
 
 def _padded_json(size):

@@ -1,5 +1,6 @@
-"""Everything one fake server knows, behind one lock: settings, clocks, fleet,
-credentials, faults, denies and the call log. ``reset()`` returns to the start-up state."""
+"""Everything one fake server knows, behind one lock: settings, clocks, builders
+(``fleet``), images, AppStream fleets (``fleets``), credentials, faults, denies and the call
+log. ``reset()`` returns to the start-up state."""
 
 import copy
 import itertools
@@ -13,7 +14,10 @@ from .config import Config
 from .errors import ApiError
 from .faults import FaultTable
 from .fleet import Fleet
+from .fleets import FleetSet
+from .images import ImageSet
 from .model import ApiModel
+from .pagination import Pager
 from .sigv4 import CredentialTable, Verifier
 
 OPERATIONS = (
@@ -21,12 +25,15 @@ OPERATIONS = (
     "StopImageBuilder",
     "StartImageBuilder",
     "DescribeImages",
+    "DescribeFleets",
     "ListTagsForResource",
     "TagResource",
     "UntagResource",
 )
 BUILDER_PREFIX = "image-builder/"
-READ_ONLY = {"DescribeImageBuilders", "DescribeImages", "ListTagsForResource"}
+IMAGE_PREFIX = "image/"
+READ_ONLY = {"DescribeImageBuilders", "DescribeImages", "DescribeFleets",
+             "ListTagsForResource"}
 
 
 class FakeState:
@@ -46,7 +53,10 @@ class FakeState:
         with self.lock:
             self.config = Config(**settings)
             self.clocks.restart(self.config.manual_clock, self.config.clock_offset)
-            self.fleet = Fleet(self.config, self.clocks)
+            pager = Pager(self.config, self.clocks)
+            self.fleet = Fleet(self.config, self.clocks, pager)
+            self.images = ImageSet(self.config, self.clocks, pager, self._image_references)
+            self.fleets = FleetSet(self.config, self.clocks, pager, self.images)
             if seed_fleet:
                 self.fleet.generate(**seed_fleet)
             self.credentials = CredentialTable(credentials, self.clocks.wall())
@@ -56,6 +66,29 @@ class FakeState:
             self._call_seq = itertools.count(1)
             self.rng = random.Random(self.config.seed)
             self._error_count = 0
+
+    def _image_references(self):
+        """(image ARN, members) of every builder, then every fleet: the images they use."""
+        out = []
+        for name in sorted(self.fleet.builders):
+            builder = self.fleet.builders[name]
+            out.append((builder.fields.get("ImageArn"),
+                        {"Platform": builder.fields.get("Platform"),
+                         "AppstreamAgentVersion": builder.image_version}))
+        return out + self.fleets.references()
+
+    def delete_image(self, name):
+        """Delete a defined image; the fleets that run it keep its ARN."""
+        with self.lock:
+            image = self.images.images.get(name)
+            if image is not None:
+                self.fleets.keep_image_arn(self.images.render(image).get("Arn"))
+            return self.images.delete(name)
+
+    def listing(self, operation):
+        """The builders, images or fleets a Describe operation lists."""
+        return {"DescribeImageBuilders": self.fleet, "DescribeImages": self.images,
+                "DescribeFleets": self.fleets}[operation]
 
     def apply_config(self, changes):
         with self.lock:
@@ -111,7 +144,9 @@ class FakeState:
             if operation == "StartImageBuilder":
                 return self.fleet.start(params["Name"], params.get("AppstreamAgentVersion"))
             if operation == "DescribeImages":
-                return self.fleet.describe_images(params)
+                return self.images.describe(params)
+            if operation == "DescribeFleets":
+                return self.fleets.describe(params)
             if operation == "TagResource":
                 return self.fleet.tag(params)
             if operation == "UntagResource":
@@ -161,10 +196,10 @@ class FakeState:
             return ApiError("AccessDeniedException",
                             denies.message(self.caller_arn(), operation, arn, reason))
 
-    def describe_badly(self, params, fault):
-        """DescribeImageBuilders as a listing fault answers it (see faults.py)."""
+    def describe_badly(self, operation, params, fault):
+        """A Describe call as a listing fault answers it (see faults.py)."""
         with self.lock:
-            return self.fleet.describe_badly(params, fault)
+            return self.listing(operation).describe_badly(params, fault)
 
     def preview(self, operation, params):
         """What a mutating call would answer about its builder, without performing it."""
@@ -200,8 +235,10 @@ class FakeState:
 
 
 def names_in(params):
-    """Builder names a request refers to, for the call log and fault matching: a
-    ``Name``, the ``Names``, or the name in a builder ARN (``...:image-builder/NAME``)."""
+    """Names a request refers to, for the call log and fault matching: a builder's
+    ``Name``, the ``Names`` of builders, images or fleets, the name in a builder ARN
+    (``...:image-builder/NAME``), or the names in DescribeImages' image ARNs
+    (``...:image/NAME``)."""
     if isinstance(params.get("Name"), str):
         return [params["Name"]]
     arn = params.get("ResourceArn")
@@ -210,8 +247,15 @@ def names_in(params):
         if len(parts) == 6 and parts[2] == "appstream" and parts[5].startswith(BUILDER_PREFIX):
             return [parts[5][len(BUILDER_PREFIX):]]
         return []
+    out = []
     names = params.get("Names")
     if isinstance(names, list):
-        return [n for n in names if isinstance(n, str)]
-    return []
+        out += [n for n in names if isinstance(n, str)]
+    arns = params.get("Arns")
+    if isinstance(arns, list):
+        for item in arns:
+            parts = item.split(":", 5) if isinstance(item, str) else []
+            if len(parts) == 6 and parts[5].startswith(IMAGE_PREFIX):
+                out.append(parts[5][len(IMAGE_PREFIX):])
+    return out
 

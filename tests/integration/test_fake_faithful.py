@@ -209,6 +209,12 @@ def _varied_fleet(fake):
 def test_botocore_parses_every_member_the_fake_sends(fake):
     names = _varied_fleet(fake)
     fake.set_state("var-02", "STOPPED")
+    fake.add_images({"Name": "golden", "AppstreamAgentVersion": OLD},
+                    {"Name": "broken", "State": "FAILED"},
+                    {"Name": "shared", "Visibility": "SHARED"})
+    fleets = fake.generate_fleets(8, prefix="fl-", image="golden")
+    fake.add_fleets({"Name": "elastic", "FleetType": "ELASTIC"},
+                    {"Name": "stopped", "State": "STOPPED"})
     client = fake.botocore_client()
     client.start_image_builder(Name="failing", AppstreamAgentVersion="[LATEST]")
     fake.advance(60)
@@ -219,6 +225,7 @@ def test_botocore_parses_every_member_the_fake_sends(fake):
         "StopImageBuilder": client.stop_image_builder(Name="var-01"),
         "StartImageBuilder": client.start_image_builder(Name="var-02"),
         "DescribeImages": client.describe_images(),
+        "DescribeFleets": client.describe_fleets(),
         "ListTagsForResource": client.list_tags_for_resource(
             ResourceArn=fake.builder("failing")["Arn"]),
         "TagResource": client.tag_resource(ResourceArn=fake.builder("var-03")["Arn"],
@@ -238,8 +245,8 @@ def test_botocore_parses_every_member_the_fake_sends(fake):
         shape = botocore_model.operation_model(operation).output_shape
         dropped |= {d.split(".")[-1] for d in _unparsed_members(raw, result, shape, operation)}
 
-    # The only member botocore 1.29.27 does not know is the newer agent flag, which the
-    # reference model has.
+    # The only member botocore 1.29.27 does not know is the newer agent flag (of builders
+    # and images), which the reference model has.
     assert dropped == {"LatestAppstreamAgentVersion"}
     listed = results["DescribeImageBuilders"]["ImageBuilders"]
     assert sorted(b["Name"] for b in listed) == sorted(names)
@@ -251,7 +258,17 @@ def test_botocore_parses_every_member_the_fake_sends(fake):
     assert {"AccessEndpoints", "IamRoleArn", "DomainJoinInfo", "VpcConfig",
             "NetworkAccessConfiguration", "StateChangeReason"} <= seen
     assert results["ListTagsForResource"]["Tags"] == {"team": "video"}
-    assert results["DescribeImages"]["Images"][0]["State"] == "AVAILABLE"
+    images = {i["Name"]: i for i in results["DescribeImages"]["Images"]}
+    assert sorted(images) == sorted(["AppStream-WinServer2019-06-12-2023", "golden", "broken",
+                                     "shared"])
+    assert images["broken"]["State"] == "FAILED"
+    assert images["broken"]["ImageErrors"][0]["ErrorCode"] == "INTERNAL_SERVICE_ERROR"
+    assert {i["Visibility"] for i in images.values()} == {"PUBLIC", "PRIVATE", "SHARED"}
+    listed_fleets = {f["Name"]: f for f in results["DescribeFleets"]["Fleets"]}
+    assert sorted(listed_fleets) == sorted(fleets + ["elastic", "stopped"])
+    assert listed_fleets["fl-01"]["ImageArn"] == images["golden"]["Arn"]
+    assert listed_fleets["elastic"]["MaxConcurrentSessions"] > 0
+    assert listed_fleets["stopped"]["ComputeCapacityStatus"]["Running"] == 0
     assert results["StopImageBuilder"]["ImageBuilder"]["State"] == "STOPPING"
     assert results["StartImageBuilder"]["ImageBuilder"]["State"] == "PENDING"
 
@@ -278,6 +295,8 @@ def test_botocore_sees_the_right_error_codes(fake, error_format):
          "ResourceNotFoundException"),
         (lambda: client.describe_images(Names=["a"], Arns=["arn:aws:appstream:us-east-1::image/a"]),
          "InvalidParameterCombinationException"),
+        (lambda: client.describe_images(Names=["missing"]), "ResourceNotFoundException"),
+        (lambda: client.describe_fleets(Names=["missing"]), "ResourceNotFoundException"),
         (lambda: client.list_tags_for_resource(
             ResourceArn="arn:aws:appstream:us-east-1:123456789012:image-builder/missing"),
          "ResourceNotFoundException"),

@@ -567,9 +567,12 @@ def test_tokens_do_not_survive_a_reset(fake):
 
 
 def test_describe_images_and_tags(fake):
+    fake.add_images("custom")
     fake.add_builders({"Name": "tagged", "tags": {"env": "prod"}},
-                      {"Name": "other", "ImageArn": "arn:aws:appstream:us-east-1:123456789012:image/custom"})
+                      {"Name": "other", "ImageArn": "arn:aws:appstream:us-east-1:123456789012:image/custom"},
+                      {"Name": "orphan", "ImageArn": "arn:aws:appstream:us-east-1:123456789012:image/gone"})
     images = fake.call("DescribeImages").json()["Images"]
+    # A builder implies the public image it was made from, never a private one.
     assert sorted(i["Name"] for i in images) == ["AppStream-WinServer2019-06-12-2023", "custom"]
     private = fake.call("DescribeImages", {"Type": "PRIVATE"}).json()["Images"]
     assert [i["Name"] for i in private] == ["custom"]
