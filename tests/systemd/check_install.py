@@ -1,7 +1,8 @@
 """`cmake --install` into a staging tree (DESTDIR): the binary, both units and the catalog in
 the directories systemd.pc names, the man pages (compressed), the copyright file and the
-Debian changelog, the example configuration in /etc/appstream-agent-reconciler (valid for the
-installed binary), and a second install that keeps an edited configuration."""
+Debian changelog, the Prometheus alert rules and the Grafana dashboard, the example
+configuration in /etc/appstream-agent-reconciler (valid for the installed binary), and a
+second install that keeps an edited configuration."""
 import gzip
 import os
 import stat
@@ -67,6 +68,17 @@ def main():
                 (SOURCE_DIR / "packaging/debian/copyright").read_bytes(), "copyright file")
         c.check(gzip.decompress((docs / "changelog.Debian.gz").read_bytes()) ==
                 (SOURCE_DIR / "packaging/debian/changelog").read_bytes(), "changelog.Debian.gz")
+        share = staged(root, f"{prefix()}/share/appstream-agent-reconciler")
+        for shipped, source in (
+                ("prometheus/appstream-agent-reconciler.rules.yml",
+                 "config/prometheus/appstream-agent-reconciler.rules.yml"),
+                ("grafana/appstream-agent-reconciler.json",
+                 "config/grafana/appstream-agent-reconciler.json")):
+            installed_file = share / shipped
+            c.check(installed_file.is_file() and
+                    installed_file.read_bytes() == (SOURCE_DIR / source).read_bytes() and
+                    stat.S_IMODE(installed_file.stat().st_mode) == 0o644,
+                    f"{source} installed as share/appstream-agent-reconciler/{shipped}, 0644")
 
         conf = staged(root, "/etc/appstream-agent-reconciler/reconciler.conf")
         c.check(conf.read_bytes() == (SOURCE_DIR / "config/reconciler.conf").read_bytes(),

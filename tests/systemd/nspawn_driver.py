@@ -251,9 +251,12 @@ def check_package():
               "/usr/share/man/man8/appstream-agent-reconciler.8.gz",
               "/usr/share/man/man5/reconciler.conf.5.gz",
               f"/usr/share/doc/{PACKAGE}/copyright",
-              f"/usr/share/doc/{PACKAGE}/changelog.Debian.gz"}
+              f"/usr/share/doc/{PACKAGE}/changelog.Debian.gz",
+              f"/usr/share/{PACKAGE}/prometheus/appstream-agent-reconciler.rules.yml",
+              f"/usr/share/{PACKAGE}/grafana/appstream-agent-reconciler.json"}
     R.check(wanted <= files, f"it installs the binary, both units, the catalog, the man pages, "
-                             f"the copyright and changelog (missing: {sorted(wanted - files)})")
+                             f"the copyright and changelog, the alert rules and the dashboard "
+                             f"(missing: {sorted(wanted - files)})")
     catalog = run("journalctl", "--list-catalog", "--no-pager").stdout
     R.check(ID["update-succeeded"] in catalog,
             "its postinst ran journalctl --update-catalog: the catalog lists our entries")
