@@ -224,6 +224,7 @@ enum builder_member {
         B_PLATFORM,
         B_STATE_CHANGE_REASON,
         B_LATEST,
+        B_IMAGE_ARN,
         N_BUILDER_MEMBERS
 };
 
@@ -236,6 +237,7 @@ static const char *const builder_members[N_BUILDER_MEMBERS] = {
     [B_PLATFORM] = "Platform",
     [B_STATE_CHANGE_REASON] = "StateChangeReason",
     [B_LATEST] = "LatestAppstreamAgentVersion",
+    [B_IMAGE_ARN] = "ImageArn",
 };
 
 static int copy_builder(const cJSON *const *m, void *entry)
@@ -251,6 +253,7 @@ static int copy_builder(const cJSON *const *m, void *entry)
         r |= copy_string(m[B_AGENT_VERSION], &b->agent_version);
         r |= copy_string(m[B_INSTANCE_TYPE], &b->instance_type);
         r |= copy_string(m[B_PLATFORM], &b->platform);
+        r |= copy_string(m[B_IMAGE_ARN], &b->image_arn);
         r |= copy_reason(m[B_STATE_CHANGE_REASON], &b->state_reason_code, &b->state_reason_message);
         b->latest = parse_latest(m[B_LATEST]);
         if (r) {

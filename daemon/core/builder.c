@@ -45,6 +45,7 @@ void builder_clear(struct builder *b)
         free(b->state_reason_message);
         free(b->instance_type);
         free(b->platform);
+        free(b->image_arn);
         memset(b, 0, sizeof(*b));
 }
 

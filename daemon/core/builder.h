@@ -48,6 +48,7 @@ struct builder {
         char *state_reason_message;
         char *instance_type;
         char *platform;
+        char *image_arn; /* ImageArn: the image it was created from */
 };
 
 /* An entry of a listing that is not a builder anyone may act on: it has no Name, or its Name

@@ -34,7 +34,8 @@ static void test_full_builder(void)
             " \"LatestAppstreamAgentVersion\": \"FALSE\", \"InstanceType\": "
             "\"stream.standard.small\","
             " \"Platform\": \"WINDOWS_SERVER_2019\", \"StateChangeReason\":"
-            " {\"Code\": \"INTERNAL_ERROR\", \"Message\": \"it broke\"}}],"
+            " {\"Code\": \"INTERNAL_ERROR\", \"Message\": \"it broke\"},"
+            " \"ImageArn\": \"arn:aws:appstream:eu-west-1:123456789012:image/golden\"}],"
             " \"NextToken\": \"tok-1\"}";
         struct builder_list list = {0};
         char err[128], *token = NULL;
@@ -53,6 +54,7 @@ static void test_full_builder(void)
                 ASSERT_STREQ(b->platform, "WINDOWS_SERVER_2019");
                 ASSERT_STREQ(b->state_reason_code, "INTERNAL_ERROR");
                 ASSERT_STREQ(b->state_reason_message, "it broke");
+                ASSERT_STREQ(b->image_arn, "arn:aws:appstream:eu-west-1:123456789012:image/golden");
         }
         ASSERT_STREQ(token, "tok-1");
         free(token);

@@ -71,7 +71,7 @@ struct answer {
         const char *code;
 };
 
-struct fleet {
+struct fake_api {
         uv_loop_t loop;
         uv_idle_t deliver;
         struct answer *head, **tail;
@@ -121,7 +121,7 @@ static void append(char *buf, size_t size, const char *word)
         snprintf(buf + len, size - len, "%s%s", len ? " " : "", word);
 }
 
-static struct fake_builder *fleet_find(struct fleet *f, const char *name)
+static struct fake_builder *fleet_find(struct fake_api *f, const char *name)
 {
         for (size_t i = 0; i < f->n; i++)
                 if (strcmp(f->b[i].name, name) == 0)
@@ -129,7 +129,7 @@ static struct fake_builder *fleet_find(struct fleet *f, const char *name)
         return NULL;
 }
 
-static struct fake_builder *fleet_add(struct fleet *f, const char *name, const char *state,
+static struct fake_builder *fleet_add(struct fake_api *f, const char *name, const char *state,
                                       const char *agent)
 {
         struct fake_builder *b = &f->b[f->n++];
@@ -150,7 +150,7 @@ static void copy_builder(const struct fake_builder *fb, struct builder *ret)
 
 static void on_deliver(uv_idle_t *idle);
 
-static struct answer *answer_new(struct fleet *f)
+static struct answer *answer_new(struct fake_api *f)
 {
         struct answer *a = calloc(1, sizeof(*a));
 
@@ -165,7 +165,7 @@ static struct answer *answer_new(struct fleet *f)
 /* One answer per loop iteration, in the order of the calls. */
 static void on_deliver(uv_idle_t *idle)
 {
-        struct fleet *f = idle->data;
+        struct fake_api *f = idle->data;
         struct answer *a = f->head;
         struct api_error err;
 
@@ -198,7 +198,7 @@ static void on_deliver(uv_idle_t *idle)
 }
 
 /* STOPPING and the start's states last one listing each. */
-static void fleet_advance(struct fleet *f)
+static void fleet_advance(struct fake_api *f)
 {
         for (size_t i = 0; i < f->n; i++) {
                 struct fake_builder *b = &f->b[i];
@@ -220,7 +220,7 @@ static bool at_rest_on_new(const struct fake_builder *b)
                strcmp(b->version, NEW) == 0;
 }
 
-static void work_begins(struct fleet *f, struct fake_builder *b)
+static void work_begins(struct fake_api *f, struct fake_builder *b)
 {
         if (!b->worked_on) {
                 b->worked_on = true;
@@ -232,7 +232,7 @@ static void work_begins(struct fleet *f, struct fake_builder *b)
 
 /* An answer that shows the work done (or the builder gone) is where the reconciler learns it
  * is; its slot is free from then on. */
-static void work_ends(struct fleet *f, struct fake_builder *b)
+static void work_ends(struct fake_api *f, struct fake_builder *b)
 {
         if (b->worked_on) {
                 b->worked_on = false;
@@ -246,7 +246,7 @@ static void refuse(struct answer *a, const char *code)
         a->code = code;
 }
 
-static struct builder_list *list_of(struct fleet *f, const char *only)
+static struct builder_list *list_of(struct fake_api *f, const char *only)
 {
         struct builder_list *list = calloc(1, sizeof(*list));
 
@@ -271,7 +271,7 @@ static struct builder_list *list_of(struct fleet *f, const char *only)
 static int fake_describe(void *ctx, const char *const *names, size_t n_names,
                          appstream_list_fn done, void *userdata)
 {
-        struct fleet *f = ctx;
+        struct fake_api *f = ctx;
         struct answer *a;
         struct fake_builder *b;
 
@@ -304,7 +304,7 @@ static int fake_describe(void *ctx, const char *const *names, size_t n_names,
 }
 
 /* The intent a call must find on disk when it is made (I4). */
-static void check_intent(struct fleet *f, const char *name, enum op_call call)
+static void check_intent(struct fake_api *f, const char *name, enum op_call call)
 {
         const struct operation *op;
         struct state *st = NULL;
@@ -333,7 +333,7 @@ static void check_intent(struct fleet *f, const char *name, enum op_call call)
 }
 
 /* Renaming a file over a non-empty directory fails, so every save fails while it is there. */
-static void block_state(struct fleet *f)
+static void block_state(struct fake_api *f)
 {
         char blocker[128];
         int fd;
@@ -348,7 +348,7 @@ static void block_state(struct fleet *f)
         f->calls_at_block = f->stops + f->starts;
 }
 
-static void unblock_state(struct fleet *f)
+static void unblock_state(struct fake_api *f)
 {
         char blocker[128];
 
@@ -361,7 +361,7 @@ static void unblock_state(struct fleet *f)
 
 /* A mutating call: counted against max_concurrent and checked against the disk. Returns the
  * builder, or NULL when the script does not know it. */
-static struct fake_builder *mutating_call(struct fleet *f, const char *name, enum op_call call)
+static struct fake_builder *mutating_call(struct fake_api *f, const char *name, enum op_call call)
 {
         struct fake_builder *b = fleet_find(f, name);
 
@@ -376,7 +376,7 @@ static struct fake_builder *mutating_call(struct fleet *f, const char *name, enu
 
 static int fake_stop(void *ctx, const char *name, appstream_builder_fn done, void *userdata)
 {
-        struct fleet *f = ctx;
+        struct fake_api *f = ctx;
         struct fake_builder *b = fleet_find(f, name);
         struct answer *a;
 
@@ -413,7 +413,7 @@ static int fake_stop(void *ctx, const char *name, appstream_builder_fn done, voi
 static int fake_start(void *ctx, const char *name, const char *agent_version,
                       appstream_builder_fn done, void *userdata)
 {
-        struct fleet *f = ctx;
+        struct fake_api *f = ctx;
         struct fake_builder *b;
         struct answer *a;
 
@@ -440,17 +440,17 @@ static int fake_start(void *ctx, const char *name, const char *agent_version,
 
 static int64_t fake_now(void *userdata)
 {
-        return ((const struct fleet *)userdata)->now;
+        return ((const struct fake_api *)userdata)->now;
 }
 
 static int64_t fake_mono(void *userdata)
 {
-        return ((const struct fleet *)userdata)->mono;
+        return ((const struct fake_api *)userdata)->mono;
 }
 
 static void on_shutdown(void *userdata)
 {
-        ((struct fleet *)userdata)->shut_down = true;
+        ((struct fake_api *)userdata)->shut_down = true;
 }
 
 /* After every pass: the run ends once the reconciler has settled; until then the poll interval
@@ -458,7 +458,7 @@ static void on_shutdown(void *userdata)
  * which cannot be faked) to now. */
 static void on_pass(struct reconciler *r, void *userdata)
 {
-        struct fleet *f = userdata;
+        struct fake_api *f = userdata;
         const struct reconcile_summary *s = reconciler_summary(r);
 
         f->passes++;
@@ -478,7 +478,7 @@ static void on_pass(struct reconciler *r, void *userdata)
 }
 
 /* A fresh loop and a temporary directory for the state. */
-static void fleet_init(struct fleet *f)
+static void fleet_init(struct fake_api *f)
 {
         memset(f, 0, sizeof(*f));
         f->tail = &f->head;
@@ -494,7 +494,7 @@ static void fleet_init(struct fleet *f)
 }
 
 /* Runs a reconciler on the state file (missing: a fresh state) until it settles. */
-static void fleet_run(struct fleet *f, const struct config *cfg, bool dry_run)
+static void fleet_run(struct fake_api *f, const struct config *cfg, bool dry_run)
 {
         struct state *st = NULL;
         char err[512];
@@ -556,7 +556,7 @@ static void remove_tree(const char *path)
 
 /* The checks every run makes, then the end of the run: the reconciler is freed, the loop
  * closes with every handle, and the directory goes. */
-static void fleet_finish(struct fleet *f)
+static void fleet_finish(struct fake_api *f)
 {
         ASSERT_EQ_INT(f->answered_inside, 0);
         ASSERT_EQ_INT(f->answered_early, 0);
@@ -572,7 +572,7 @@ static void fleet_finish(struct fleet *f)
 }
 
 /* The state on disk after a run; NULL (a failed check) when it cannot be read. */
-static struct state *read_state(const struct fleet *f)
+static struct state *read_state(const struct fake_api *f)
 {
         struct state *st = NULL;
         char err[512];
@@ -592,7 +592,7 @@ static int history_result(const struct state *st, const char *builder)
 
 /* Writes a state file holding one operation in phase, of a builder that was running, as a
  * daemon that stopped there would have left it. */
-static void write_operation(struct fleet *f, const char *builder, enum op_phase phase,
+static void write_operation(struct fake_api *f, const char *builder, enum op_phase phase,
                             bool stop_after)
 {
         struct state *st = NULL;
@@ -657,7 +657,7 @@ static void fixture_done(struct fixture *x)
 static void test_intent_on_disk_before_every_call(void)
 {
         struct fixture x;
-        struct fleet f;
+        struct fake_api f;
         struct state *st;
 
         fixture_init(&x, 3);
@@ -690,7 +690,7 @@ static void test_never_more_than_max_concurrent(void)
 {
         char name[16];
         struct fixture x;
-        struct fleet f;
+        struct fake_api f;
         struct state *st;
 
         fixture_init(&x, 2);
@@ -751,7 +751,7 @@ static void test_resume_every_phase(void)
                 const char *name = rows[i].stop_after ? "uas-1" : "ib-1";
                 struct fake_builder *b;
                 struct fixture x;
-                struct fleet f;
+                struct fake_api f;
                 struct state *st;
 
                 fixture_init(&x, 2);
@@ -782,7 +782,7 @@ static void test_dry_run_makes_no_mutating_call(void)
         for (int from_config = 0; from_config <= 1; from_config++) {
                 const struct operation *op;
                 struct fixture x;
-                struct fleet f;
+                struct fake_api f;
                 struct state *st;
 
                 fixture_init(&x, 2);
@@ -882,7 +882,7 @@ static void check_client_fails_without_answering(void)
 static void test_no_callback_inside_its_call(void)
 {
         struct fixture x;
-        struct fleet f;
+        struct fake_api f;
         struct state *st;
 
         fixture_init(&x, 3);
@@ -915,7 +915,7 @@ static void test_no_callback_inside_its_call(void)
 static void test_missing_builder_is_looked_up(void)
 {
         struct fixture x;
-        struct fleet f;
+        struct fake_api f;
         struct state *st;
 
         fixture_init(&x, 2);
@@ -945,7 +945,7 @@ static void test_missing_builder_is_looked_up(void)
 static void test_calls_held_while_state_cannot_be_written(void)
 {
         struct fixture x;
-        struct fleet f;
+        struct fake_api f;
         struct state *st;
 
         fixture_init(&x, 2);
