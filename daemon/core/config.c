@@ -58,6 +58,7 @@ enum key {
         KEY_ENDPOINT,
         KEY_POLL_INTERVAL,
         KEY_ACTIVE_POLL_INTERVAL,
+        KEY_IMAGE_POLL_INTERVAL,
         KEY_MAX_CONCURRENT,
         KEY_MAX_FAILURES,
         KEY_STOP_TIMEOUT,
@@ -474,6 +475,16 @@ static int apply_active_poll_interval(struct parser *p, const char *name, const 
         return parse_duration_value(p, name, value, 1, &p->config->active_poll_interval);
 }
 
+/* SPEC says "0 turns it off": a bare 0 is taken as well as 0s. */
+static int apply_image_poll_interval(struct parser *p, const char *name, const char *value)
+{
+        if (strcmp(value, "0") == 0) {
+                p->config->image_poll_interval = 0;
+                return 0;
+        }
+        return parse_duration_value(p, name, value, 0, &p->config->image_poll_interval);
+}
+
 static int apply_stop_timeout(struct parser *p, const char *name, const char *value)
 {
         return parse_duration_value(p, name, value, 1, &p->config->stop_timeout);
@@ -744,6 +755,8 @@ static const struct key_def keys[] = {
         {"poll_interval", SECTION_RECONCILER, KEY_POLL_INTERVAL, false, apply_poll_interval},
         {"active_poll_interval", SECTION_RECONCILER, KEY_ACTIVE_POLL_INTERVAL, false,
          apply_active_poll_interval},
+        {"image_poll_interval", SECTION_RECONCILER, KEY_IMAGE_POLL_INTERVAL, false,
+         apply_image_poll_interval},
         {"max_concurrent", SECTION_RECONCILER, KEY_MAX_CONCURRENT, false, apply_max_concurrent},
         {"max_failures", SECTION_RECONCILER, KEY_MAX_FAILURES, false, apply_max_failures},
         {"stop_timeout", SECTION_RECONCILER, KEY_STOP_TIMEOUT, false, apply_stop_timeout},
@@ -1137,6 +1150,7 @@ static struct config *config_new(const char *path)
                 return NULL;
         c->poll_interval = 300;
         c->active_poll_interval = 15;
+        c->image_poll_interval = 3600;
         c->max_concurrent = 2;
         c->max_failures = 3;
         c->stop_timeout = 1200;

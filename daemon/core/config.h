@@ -60,6 +60,7 @@ struct config {
         /* [reconciler]; durations in seconds */
         int64_t poll_interval;        /* default 300, at least 1 */
         int64_t active_poll_interval; /* default 15, at least 1, at most poll_interval */
+        int64_t image_poll_interval;  /* the image report's; default 3600, 0 = off */
         unsigned max_concurrent;      /* default 2, 1..100 */
         unsigned max_failures;        /* default 3, 1..1000 */
         int64_t stop_timeout;         /* default 1200, at least 1 */

@@ -40,6 +40,7 @@ static void test_defaults(void)
         ASSERT_TRUE(c->region == NULL && c->profile == NULL && c->endpoint == NULL);
         ASSERT_EQ_INT(c->poll_interval, 300);
         ASSERT_EQ_INT(c->active_poll_interval, 15);
+        ASSERT_EQ_INT(c->image_poll_interval, 3600);
         ASSERT_EQ_INT(c->max_concurrent, 2);
         ASSERT_EQ_INT(c->max_failures, 3);
         ASSERT_EQ_INT(c->stop_timeout, 1200);
@@ -367,6 +368,10 @@ static const struct error_case error_cases[] = {
          "poll_interval must be at least 1s: '0s'"},
         {"[reconciler]\nactive_poll_interval = 0s\n" MINIMAL, 2,
          "active_poll_interval must be at least 1s: '0s'"},
+        {"[reconciler]\nimage_poll_interval = 00\n" MINIMAL, 2,
+         "bad duration for image_poll_interval (examples: 30s, 5m, 1h30m): '00'"},
+        {"[reconciler]\nimage_poll_interval = -1h\n" MINIMAL, 2,
+         "bad duration for image_poll_interval"},
         {"[reconciler]\nstop_timeout = 0s\n" MINIMAL, 2, "stop_timeout must be at least 1s: '0s'"},
         {"[reconciler]\nupdate_timeout = soon\n" MINIMAL, 2,
          "bad duration for update_timeout (examples: 30s, 5m, 1h30m): 'soon'"},
@@ -580,6 +585,25 @@ static void test_operator_keys(void)
         if (c)
                 ASSERT_TRUE(c->hold_tag == NULL);
         config_free(c);
+}
+
+/* image_poll_interval: a duration, and 0 (bare or 0s) turns the image report off. */
+static void test_image_poll_interval(void)
+{
+        const char *values[] = {"0", "0s", "90s", "2h"};
+        const int64_t want[] = {0, 0, 90, 7200};
+        char text[256];
+
+        for (size_t i = 0; i < 4; i++) {
+                struct config *c;
+
+                snprintf(text, sizeof(text), "[reconciler]\nimage_poll_interval = %s\n%s",
+                         values[i], MINIMAL);
+                c = parse_ok(text);
+                if (c)
+                        ASSERT_EQ_INT(c->image_poll_interval, want[i]);
+                config_free(c);
+        }
 }
 
 static void test_errors(void)
@@ -890,6 +914,7 @@ static void test_shipped_example(void)
         ASSERT_TRUE(c->region == NULL && c->profile == NULL && c->endpoint == NULL);
         ASSERT_EQ_INT(c->poll_interval, 300);
         ASSERT_EQ_INT(c->active_poll_interval, 15);
+        ASSERT_EQ_INT(c->image_poll_interval, 3600);
         ASSERT_EQ_INT(c->max_concurrent, 2);
         ASSERT_EQ_INT(c->max_failures, 3);
         ASSERT_EQ_INT(c->stop_timeout, 1200);
@@ -930,6 +955,7 @@ int main(void)
 {
         test_defaults();
         test_operator_keys();
+        test_image_poll_interval();
         test_spec_example();
         test_values();
         test_syntax();
