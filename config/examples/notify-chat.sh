@@ -22,7 +22,7 @@ json() {
 
 body=$(printf '{"text": "%s"' "$(json "${EVENT:-event}: ${MESSAGE:-}")"
         for key in EVENT BUILDER_NAME AGENT_VERSION FROM_VERSION TARGET_VERSION AT REASON \
-                REGION TARGET ACCOUNT_ID MESSAGE_ID; do
+                REGION TARGET ACCOUNT_ID FLEET_NAME IMAGE_NAME MESSAGE_ID; do
                 eval "value=\${$key:-}"
                 [ -z "$value" ] || printf ', "%s": "%s"' "$key" "$(json "$value")"
         done

@@ -21,7 +21,7 @@ subject=$(printf 'AppStream agent: %s %s' "${EVENT:-event}" "${BUILDER_NAME:-}" 
         tr -c '[:print:]' ' ' | cut -c 1-100)
 message=$(printf '%s\n\n' "${MESSAGE:-}"
         for key in EVENT BUILDER_NAME AGENT_VERSION FROM_VERSION TARGET_VERSION AT REASON \
-                REGION TARGET ACCOUNT_ID MESSAGE_ID; do
+                REGION TARGET ACCOUNT_ID FLEET_NAME IMAGE_NAME MESSAGE_ID; do
                 eval "value=\${$key:-}"
                 [ -z "$value" ] || printf '%s=%s\n' "$key" "$value"
         done)

@@ -496,6 +496,7 @@ bool hooks_runs_on(enum log_event ev)
         case EV_UPDATE_DENIED:
         case EV_UPDATE_WITHDRAWN:
         case EV_BREAKER_OPEN:
+        case EV_FLEET_ON_OLD_AGENT:
                 return true;
         default:
                 return false;

@@ -52,6 +52,10 @@ static const struct event_kind kinds[EV__COUNT] = {
                                  LOG_NOTICE},
         [EV_UPDATE_SETTLING] = {"update-settling", "ea24a44131b24e32964fbdb907e529cc", LOG_INFO},
         [EV_BUILDER_HELD] = {"builder-held", "2fc8bb6da3854d7a9b04c19f8dbb79d6", LOG_NOTICE},
+        [EV_FLEET_ON_OLD_AGENT] = {"fleet-on-old-agent", "d35a435a29334a8e9562c4c64013cd37",
+                                   LOG_WARNING},
+        [EV_FLEET_OFF_OLD_AGENT] = {"fleet-off-old-agent", "3064c9e5cc76450fa20fead66e436cc4",
+                                    LOG_NOTICE},
         [EV_HOOK_OUTPUT] = {"hook-output", "834e5ee5d9a047dd8082466d639b21f4", LOG_INFO},
         [EV_HOOK_FAILED] = {"hook-failed", "4400f2432db34c43898abd7887c36aab", LOG_WARNING},
         [EV_DRY_RUN_ACTION] = {"dry-run-action", "57b6fe5ebd5f480eb2d926568c65c9dc", LOG_INFO},
@@ -201,6 +205,8 @@ size_t log_fields_list(const struct log_fields *f, struct log_field out[LOG_MAX_
         ADD("ACCOUNT_ID", f->account_id);
         ADD("REGION", f->region);
         ADD("HOOK_EVENT", f->hook_event);
+        ADD("FLEET_NAME", f->fleet);
+        ADD("IMAGE_NAME", f->image);
 #undef ADD
         return n;
 }

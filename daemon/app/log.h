@@ -39,6 +39,8 @@ enum log_event {
         EV_UPDATE_WITHDRAWN,
         EV_UPDATE_SETTLING,
         EV_BUILDER_HELD,
+        EV_FLEET_ON_OLD_AGENT,
+        EV_FLEET_OFF_OLD_AGENT,
         EV_HOOK_OUTPUT,
         EV_HOOK_FAILED,
         EV_DRY_RUN_ACTION,
@@ -73,6 +75,8 @@ struct log_fields {
         const char *account_id;     /* ACCOUNT_ID */
         const char *region;         /* REGION */
         const char *hook_event;     /* HOOK_EVENT: the event a notify_command ran for */
+        const char *fleet;          /* FLEET_NAME */
+        const char *image;          /* IMAGE_NAME */
 };
 
 /* A field by its journal key, as log_fields_list() gives them. */
@@ -82,7 +86,7 @@ struct log_field {
 };
 
 /* The members of struct log_fields. */
-#define LOG_MAX_FIELDS 14
+#define LOG_MAX_FIELDS 16
 
 /* The fields of f that are set, in a fixed order, as journal key and value (borrowed from f);
  * returns how many. f may be NULL. */

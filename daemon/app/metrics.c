@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compliance.h"
 #include "fileio.h"
+#include "image_report.h"
 #include "reconcile.h"
 
 #define PREFIX "appstream_reconciler_"
@@ -21,9 +23,30 @@ struct error_count {
         uint64_t count;
 };
 
+/* A RUNNING fleet as the last image report saw it. */
+struct fleet_sample {
+        char *fleet;
+        char *image; /* its image's name, private or not */
+        enum compliance compliance;
+        long long running;
+};
+
+/* What the metrics show of the last image report. */
+struct image_sample {
+        bool reported;      /* a report was attempted: the image metrics are in the file */
+        bool ok;            /* the last one succeeded */
+        bool has_success;   /* one ever succeeded: the numbers below are its */
+        int64_t last_ok;    /* wall clock, seconds */
+        size_t by_compliance[3]; /* indexed by enum compliance */
+        size_t fleets_on_old_agent;
+        struct fleet_sample *fleets;
+        size_t n_fleets;
+};
+
 struct metrics {
         struct error_count *errors;
         size_t n_errors;
+        struct image_sample images;
         bool has_describe_ok;
         int64_t last_describe_ok; /* wall clock, seconds */
         bool write_failing;       /* the last write failed and was logged */
@@ -39,6 +62,15 @@ int metrics_new(struct metrics **ret)
         return 0;
 }
 
+static void free_fleet_samples(struct fleet_sample *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].fleet);
+                free(v[i].image);
+        }
+        free(v);
+}
+
 void metrics_free(struct metrics *m)
 {
         if (!m)
@@ -48,6 +80,7 @@ void metrics_free(struct metrics *m)
                 free(m->errors[i].code);
         }
         free(m->errors);
+        free_fleet_samples(m->images.fleets, m->images.n_fleets);
         free(m);
 }
 
@@ -114,6 +147,60 @@ void metrics_record_pass(struct metrics *m, const struct reconcile_summary *s, i
                 return;
         m->has_describe_ok = true;
         m->last_describe_ok = now;
+}
+
+/* The running fleets of r, copied. Returns 0 or -ENOMEM (nothing kept). */
+static int sample_fleets(const struct image_report *r, struct fleet_sample **ret, size_t *ret_n)
+{
+        struct fleet_sample *v = calloc(r->n_fleets + 1, sizeof(*v));
+        size_t n = 0;
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->n_fleets; i++) {
+                const struct fleet_entry *e = &r->fleets[i];
+                const char *image = e->image ? e->image->name : e->fleet->image_name;
+
+                struct fleet_sample *x = &v[n];
+
+                if (!e->running)
+                        continue;
+                n++;
+                x->fleet = strdup(e->fleet->name ? e->fleet->name : "");
+                x->image = strdup(image ? image : "");
+                x->compliance = e->compliance;
+                x->running = e->fleet->has_capacity && e->fleet->running > 0 ? e->fleet->running
+                                                                             : 0;
+                if (!x->fleet || !x->image) {
+                        free_fleet_samples(v, n);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int metrics_record_images(struct metrics *m, const struct image_report *r, int64_t now)
+{
+        struct image_sample *s = &m->images;
+        struct fleet_sample *fleets;
+        size_t n;
+
+        s->reported = true;
+        s->ok = false;
+        if (!r)
+                return 0;
+        if (sample_fleets(r, &fleets, &n) < 0)
+                return -ENOMEM;
+        free_fleet_samples(s->fleets, s->n_fleets);
+        s->fleets = fleets;
+        s->n_fleets = n;
+        memcpy(s->by_compliance, r->images_by_compliance, sizeof(s->by_compliance));
+        s->fleets_on_old_agent = r->fleets_on_old_agent;
+        s->ok = s->has_success = true;
+        s->last_ok = now;
+        return 0;
 }
 
 /* ---- The text format ---- */
@@ -228,6 +315,39 @@ static void put_api(FILE *f, const struct metrics *m, const struct reconcile_sum
         }
 }
 
+static void put_images(FILE *f, const struct image_sample *s)
+{
+        static const enum compliance order[] = {COMPLIANCE_COMPLIANT, COMPLIANCE_NON_COMPLIANT,
+                                                COMPLIANCE_UNKNOWN};
+
+        if (!s->reported)
+                return;
+        put_gauge(f, "image_report_ok", "1 when the last image report succeeded.", s->ok);
+        if (!s->has_success)
+                return;
+        put_gauge(f, "last_image_report_timestamp_seconds",
+                  "When the last image report succeeded (Unix time).", (long long)s->last_ok);
+        put_header(f, "images", "gauge",
+                   "Private images by the compliance of their agent with the policy's target.");
+        for (size_t i = 0; i < 3; i++)
+                fprintf(f, PREFIX "images{compliance=\"%s\"} %zu\n",
+                        compliance_name(order[i]), s->by_compliance[order[i]]);
+        put_gauge(f, "fleets_on_old_agent",
+                  "Running fleets whose image's agent is behind the policy's target.",
+                  (long long)s->fleets_on_old_agent);
+        put_header(f, "fleet_running_capacity", "gauge",
+                   "Running instances of each running fleet, with its image and the compliance "
+                   "of the image's agent (unknown: a public or shared image).");
+        for (size_t i = 0; i < s->n_fleets; i++) {
+                fputs(PREFIX "fleet_running_capacity{fleet=\"", f);
+                put_label_value(f, s->fleets[i].fleet);
+                fputs("\",image=\"", f);
+                put_label_value(f, s->fleets[i].image);
+                fprintf(f, "\",compliance=\"%s\"} %lld\n",
+                        compliance_name(s->fleets[i].compliance), s->fleets[i].running);
+        }
+}
+
 int metrics_render(const struct metrics *m, const struct reconcile_summary *s, char **ret)
 {
         char *text = NULL;
@@ -239,6 +359,7 @@ int metrics_render(const struct metrics *m, const struct reconcile_summary *s, c
         put_builders(f, s);
         put_updates(f, s);
         put_api(f, m, s);
+        put_images(f, &m->images);
         if (ferror(f) | fclose(f)) {
                 free(text);
                 return -ENOMEM;
@@ -271,9 +392,14 @@ int metrics_write(const struct metrics *m, const struct reconcile_summary *s, co
 void metrics_pass(struct metrics *m, const struct reconcile_summary *s, const char *path,
                   int64_t now)
 {
+        metrics_record_pass(m, s, now);
+        metrics_flush(m, s, path);
+}
+
+void metrics_flush(struct metrics *m, const struct reconcile_summary *s, const char *path)
+{
         char err[1024];
 
-        metrics_record_pass(m, s, now);
         if (!path)
                 return;
         if (metrics_write(m, s, path, err, sizeof(err)) == 0) {

@@ -14,6 +14,7 @@
 
 #include "log.h"
 
+struct image_report;
 struct metrics;
 struct reconcile_summary;
 
@@ -39,6 +40,13 @@ void metrics_log_observer(void *userdata, enum log_event ev, const struct log_fi
  * describe when the pass's describe succeeded. s is borrowed. */
 void metrics_record_pass(struct metrics *m, const struct reconcile_summary *s, int64_t now);
 
+/* Takes in an image report (image_scan.h), copying what the metrics show of it: images by
+ * compliance, the running fleets with their image's compliance and running capacity. NULL
+ * says that a report failed: image_report_ok becomes 0 and the last report's numbers stay.
+ * Until the first call the file has no image metrics at all (image_poll_interval = 0).
+ * Returns 0, or -ENOMEM (the previous report's numbers stay). */
+int metrics_record_images(struct metrics *m, const struct image_report *r, int64_t now);
+
 /* The text exposition of m and s. On success returns 0 and *ret (NUL-terminated) is owned by
  * the caller (free()); -ENOMEM otherwise. */
 int metrics_render(const struct metrics *m, const struct reconcile_summary *s, char **ret);
@@ -48,8 +56,11 @@ int metrics_render(const struct metrics *m, const struct reconcile_summary *s, c
 int metrics_write(const struct metrics *m, const struct reconcile_summary *s, const char *path,
                   char *err, size_t err_size);
 
-/* What the daemon does after each pass: metrics_record_pass(), then metrics_write() when path
- * is not NULL. A failed write is logged as metrics-write-failed once, not again each pass until
- * a write has succeeded. */
+/* What the daemon does after each pass: metrics_record_pass(), then metrics_flush(). */
 void metrics_pass(struct metrics *m, const struct reconcile_summary *s, const char *path,
                   int64_t now);
+
+/* metrics_write() when path is not NULL (after an image report, with the last pass's s). A
+ * failed write is logged as metrics-write-failed once, not again until a write has
+ * succeeded. */
+void metrics_flush(struct metrics *m, const struct reconcile_summary *s, const char *path);

@@ -35,15 +35,29 @@ static const struct image *image_of_fleet(const struct image_list *images,
         return NULL;
 }
 
+/* An image as compliance.h sees a builder: a name, an agent and the latest flag. */
+static struct builder as_builder(const struct image *im)
+{
+        return (struct builder){
+            .name = im->name, .agent_version = im->agent_version, .latest = im->latest};
+}
+
 /* Compliance of an image's agent as compliance_of() judges a builder's. */
 static enum compliance image_compliance(const struct target *target, const struct image *im,
                                         const struct agent_version *newest_seen, int64_t now)
 {
-        struct builder as_builder = {.name = im->name,
-                                     .agent_version = im->agent_version,
-                                     .latest = im->latest};
+        struct builder b = as_builder(im);
 
-        return compliance_of(target, &as_builder, newest_seen, now);
+        return compliance_of(target, &b, newest_seen, now);
+}
+
+char *image_report_describe(const struct image_report *r, const struct image *image, char *buf,
+                            size_t size)
+{
+        struct builder b = as_builder(image);
+
+        return compliance_describe(&r->target, &b, r->has_newest_seen ? &r->newest_seen : NULL,
+                                   r->now, buf, size);
 }
 
 static int fleet_cmp(const void *a, const void *b)
@@ -117,6 +131,11 @@ int image_report_build(const struct target *target, const struct image_list *ima
         if (!r || !(r->images = calloc(images->n + 1, sizeof(*r->images))) ||
             !(r->fleets = calloc(fleets->n + 1, sizeof(*r->fleets))))
                 goto nomem;
+        r->target = *target;
+        r->has_newest_seen = newest_seen != NULL;
+        if (newest_seen)
+                r->newest_seen = *newest_seen;
+        r->now = now;
         for (size_t i = 0; i < images->n; i++) {
                 struct image_entry *e = &r->images[r->n_images++];
 

@@ -46,6 +46,11 @@ struct image_report {
         size_t n_fleets;
         size_t images_by_compliance[3]; /* indexed by enum compliance */
         size_t fleets_on_old_agent;     /* RUNNING fleets on a non-compliant image */
+        /* What it was judged by, for image_report_describe(). */
+        struct target target;
+        bool has_newest_seen;
+        struct agent_version newest_seen;
+        int64_t now;
 };
 
 /* Builds the report. A fleet uses an image when its ImageArn names it, or (without an ARN) its
@@ -57,6 +62,11 @@ int image_report_build(const struct target *target, const struct image_list *ima
                        const struct fleet_list *fleets, const struct builder_list *builders,
                        const struct agent_version *newest_seen, int64_t now,
                        struct image_report **ret);
+
+/* Why image has the compliance it has in r, as compliance_describe() says it of a builder
+ * ("agent 06-19-2023 older than target 09-05-2025"), into buf; returns buf. */
+char *image_report_describe(const struct image_report *r, const struct image *image, char *buf,
+                            size_t size);
 
 /* Frees a report; accepts NULL. */
 void image_report_free(struct image_report *r);

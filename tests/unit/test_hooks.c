@@ -209,8 +209,9 @@ static void test_kinds(void)
 
         ASSERT_TRUE(hooks_runs_on(EV_UPDATE_SCHEDULED) && hooks_runs_on(EV_UPDATE_SUCCEEDED) &&
                     hooks_runs_on(EV_UPDATE_FAILED) && hooks_runs_on(EV_UPDATE_DENIED) &&
-                    hooks_runs_on(EV_BREAKER_OPEN));
-        ASSERT_TRUE(!hooks_runs_on(EV_UPDATE_STARTED) && !hooks_runs_on(EV_HOOK_FAILED) &&
+                    hooks_runs_on(EV_BREAKER_OPEN) && hooks_runs_on(EV_FLEET_ON_OLD_AGENT));
+        ASSERT_TRUE(!hooks_runs_on(EV_UPDATE_STARTED) && !hooks_runs_on(EV_FLEET_OFF_OLD_AGENT) &&
+                    !hooks_runs_on(EV_HOOK_FAILED) &&
                     !hooks_runs_on(EV_HOOK_OUTPUT) && !hooks_runs_on(EV_DEBUG));
         setup(&f, 0, 0);
         notify(&f, EV_UPDATE_FAILED, "before");

@@ -103,6 +103,13 @@ static void test_mixed_estate(void)
         ASSERT_STREQ(r->fleets[4].fleet->name, "f-current");
         ASSERT_STREQ(r->fleets[5].fleet->name, "f-big-stopped");
         ASSERT_TRUE(!r->fleets[5].running);
+        {
+                char why[128];
+
+                ASSERT_STREQ(image_report_describe(r, r->images[0].image, why, sizeof(why)),
+                             "agent 06-19-2023 older than the newest seen on any builder, "
+                             "09-05-2025");
+        }
         /* The image's fleets are listed in the fleets' order. */
         ASSERT_STREQ(r->fleets[r->images[0].fleets[0]].fleet->name, "f-big");
         ASSERT_STREQ(r->fleets[r->images[0].fleets[1]].fleet->name, "f-big-stopped");

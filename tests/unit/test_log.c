@@ -289,7 +289,9 @@ static void test_sinks(void)
                                        .target = "t",
                                        .account_id = "1",
                                        .region = "r",
-                                       .hook_event = "h"},
+                                       .hook_event = "h",
+                                       .fleet = "fl",
+                                       .image = "im"},
                   "scheduled %s", "b");
         log_remove_sink(sink, &a);
         log_event(EV_UPDATE_DENIED, NULL, "denied");
@@ -307,7 +309,8 @@ static void test_sinks(void)
                           "warning: logged by a sink\n"
                           "warning: logged by a sink\n"
                           "notice: scheduled b BUILDER_NAME=b FROM_VERSION=f "
-                          "AT=2030-01-01T00:00:00Z TARGET=t ACCOUNT_ID=1 REGION=r HOOK_EVENT=h\n"
+                          "AT=2030-01-01T00:00:00Z TARGET=t ACCOUNT_ID=1 REGION=r HOOK_EVENT=h "
+                          "FLEET_NAME=fl IMAGE_NAME=im\n"
                           "warning: logged by a sink\n"
                           "error: denied\n");
         for (int i = 0; i < LOG_MAX_SINKS; i++)
