@@ -1214,6 +1214,11 @@ static void rebuild_monotonic_starts(struct reconciler *rec)
         }
 }
 
+const struct agent_version *reconciler_newest_seen(const struct reconciler *rec)
+{
+        return rec->state->has_newest_seen ? &rec->state->newest_seen : NULL;
+}
+
 void reconciler_refresh_holding(struct reconciler *rec)
 {
         int64_t mono = mono_of(rec);

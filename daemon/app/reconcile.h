@@ -109,6 +109,10 @@ void reconciler_shutdown(struct reconciler *rec, void (*done)(void *userdata), v
 
 const struct reconcile_summary *reconciler_summary(const struct reconciler *rec);
 
+/* The newest agent seen on any builder (state.h's newest_seen), or NULL when none yet;
+ * borrowed, valid until the next pass. */
+const struct agent_version *reconciler_newest_seen(const struct reconciler *rec);
+
 /* Brings the summary's holding_stopped and holding_overdue up to the clocks now (they change
  * as time passes even when no pass succeeds). */
 void reconciler_refresh_holding(struct reconciler *rec);

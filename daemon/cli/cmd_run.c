@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "config.h"
 #include "hooks.h"
+#include "image_watch.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -48,6 +49,7 @@ struct daemon {
         struct reconciler *rec;
         struct metrics *metrics;
         struct hooks *hooks; /* notify_command; subscribed to the log while it exists */
+        struct image_watch *images; /* the image report (run only, not once) */
         char *state_path; /* cfg's state_file resolved (state_resolve_path()) */
         int lock_fd;
         bool lock_lost;
@@ -143,6 +145,7 @@ static void begin_shutdown(struct daemon *d, int exit_code)
         d->exit_code = exit_code;
         notify_stopping();
         (void)uv_timer_start(&d->grace, on_grace_expired, SHUTDOWN_GRACE_MS, 0);
+        image_watch_stop(d->images);
         reconciler_shutdown(d->rec, on_shutdown_done, d);
 }
 
@@ -251,6 +254,8 @@ static void reload(struct daemon *d)
                 bool restart = needs_restart(d->cfg, fresh);
 
                 reconciler_set_config(d->rec, fresh);
+                if (d->images)
+                        image_watch_set_config(d->images, fresh);
                 configure_hooks(d, fresh);
                 config_free(d->cfg);
                 d->cfg = fresh;
@@ -329,6 +334,43 @@ static void close_handles(struct daemon *d)
 {
         while (d->n_open > 0)
                 uv_close(d->open[--d->n_open], NULL);
+}
+
+static const struct agent_version *newest_seen(void *userdata)
+{
+        struct daemon *d = userdata;
+
+        return reconciler_newest_seen(d->rec);
+}
+
+static void on_image_report(const struct image_report *r, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (metrics_record_images(d->metrics, r, (int64_t)time(NULL)) < 0)
+                log_event(EV_ERROR, NULL, "image report: out of memory for its metrics");
+        metrics_flush(d->metrics, reconciler_summary(d->rec), d->cfg->metrics_file);
+}
+
+/* The image report runs in the daemon only: `once` is a job that ends when the builders are
+ * done, and `images` shows the report by hand. Off with image_poll_interval = 0, and then
+ * started by a reload that sets one. */
+static int start_image_watch(struct daemon *d)
+{
+        int r;
+
+        if (d->once)
+                return 0;
+        r = image_watch_new(&(struct image_watch_options){.loop = &d->session->loop,
+                                                          .client = d->session->api,
+                                                          .cfg = d->cfg,
+                                                          .newest_seen = newest_seen,
+                                                          .on_report = on_image_report,
+                                                          .userdata = d},
+                            &d->images);
+        if (r == 0)
+                image_watch_start(d->images);
+        return r;
 }
 
 /* Loads the state, under the lock, after removing what a save cut short by a crash left
@@ -445,6 +487,9 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         } else if ((r = setup_handles(d, err, sizeof(err))) < 0) {
                 log_event(EV_ERROR, NULL, "cannot start the daemon: %s", err);
                 d->exit_code = EXIT_USAGE;
+        } else if ((r = start_image_watch(d)) < 0) {
+                log_event(EV_ERROR, NULL, "cannot start the image report: %s", strerror(-r));
+                d->exit_code = EXIT_USAGE;
         } else {
                 log_event(EV_DAEMON_STARTED, NULL, "%s: region %s, endpoint %s%s",
                           d->once ? "reconciling once" : "daemon started", d->session->region,
@@ -459,6 +504,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         /* What is logged from here on would start a program that nothing would wait for. */
         log_remove_sink(hooks_sink, d);
         /* The API client goes first: calls it cancels still report to a live reconciler. */
+        image_watch_stop(d->images);
         appstream_client_free(d->session->api);
         d->session->api = NULL;
         if (d->rec)
@@ -468,6 +514,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                                     : "the next start of the daemon resumes it and starts the "
                                       "builder; `status` shows it");
         reconciler_free(d->rec);
+        image_watch_free(d->images);
         hooks_free(d->hooks);
         close_handles(d);
         if (session_close(d->session) < 0)

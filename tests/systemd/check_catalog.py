@@ -62,7 +62,8 @@ def main():
                 f"{message_id}: Documentation")
         c.check(len(body) > 80, f"{message_id}: says what happened and what to do")
         for field in re.findall(r"@([A-Z_]+)@", keys.get("Subject", "") + body):
-            c.check(field in ("BUILDER_NAME", "AGENT_VERSION", "BUILDER_STATE"),
+            c.check(field in ("BUILDER_NAME", "AGENT_VERSION", "BUILDER_STATE", "FLEET_NAME",
+                              "IMAGE_NAME"),
                     f"{message_id}: @{field}@ is a field the event carries")
     c.check(man_table() == events, f"the man page's table matches log.c: {man_table()}")
 

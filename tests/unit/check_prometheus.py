@@ -33,18 +33,12 @@ RULES = SOURCE_DIR / "config" / "prometheus" / "appstream-agent-reconciler.rules
 DASHBOARD = SOURCE_DIR / "config" / "grafana" / "appstream-agent-reconciler.json"
 CASES = TESTS_DIR / "prometheus"
 
-# Metrics the rules and the dashboard use that the daemon does not write yet: the image and
-# fleet report. Each maps its label names to the values the label takes (None: any, such as
-# a name from AWS). Once the daemon writes one, this check fails until it is deleted here.
+# Metrics the rules and the dashboard may use before the daemon writes them, each mapping its
+# label names to the values the label takes (None: any, such as a name from AWS). Empty: the
+# daemon writes every metric they use. Once the daemon writes one, this check fails until it
+# is deleted here.
 COMPLIANCE = {"compliant", "non-compliant", "unknown"}
-PENDING = {
-    "appstream_reconciler_images": {"compliance": COMPLIANCE},
-    "appstream_reconciler_fleets_on_old_agent": {},
-    "appstream_reconciler_fleet_running_capacity": {"fleet": None, "image": None,
-                                                    "compliance": COMPLIANCE},
-    "appstream_reconciler_image_report_ok": {},
-    "appstream_reconciler_last_image_report_timestamp_seconds": {},
-}
+PENDING = {}
 # Labels whose values are names from AWS rather than a set of the daemon's own.
 FREE_VALUES = {"operation", "code", "fleet", "image"}
 # What the scrape adds to every series.

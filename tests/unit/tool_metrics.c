@@ -3,12 +3,47 @@
  *   tool_metrics
  * Every sample the daemon can write is there: the pass listed the builders (so the last
  * successful describe's time is given), a builder waits for a window, the breaker is open, and
- * one API error was counted. Exits 0, or 1 when the file cannot be rendered. */
+ * one API error was counted, and an image report found a running fleet on an old agent, one on
+ * a current one and one on a public image. Exits 0, or 1 when the file cannot be rendered. */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "image_report.h"
 #include "metrics.h"
 #include "reconcile.h"
+
+#define ARN "arn:aws:appstream:eu-west-1:123456789012:image/"
+
+/* Records an image report of two images and three running fleets into m. */
+static int record_images(struct metrics *m)
+{
+        struct image images[] = {
+            {.name = "sales-2023", .arn = ARN "sales-2023", .agent_version = "06-19-2023",
+             .latest = LATEST_FALSE},
+            {.name = "sales-2025", .arn = ARN "sales-2025", .agent_version = "09-05-2025",
+             .latest = LATEST_TRUE},
+        };
+        struct fleet fleets[] = {
+            {.name = "sales", .state_kind = FLEET_RUNNING, .image_name = "sales-2023",
+             .has_capacity = true, .running = 10},
+            {.name = "sales-next", .state_kind = FLEET_RUNNING, .image_name = "sales-2025",
+             .has_capacity = true, .running = 2},
+            {.name = "kiosk", .state_kind = FLEET_RUNNING,
+             .image_name = "AppStream-WinServer2019-06-12-2023", .has_capacity = true,
+             .running = 1},
+        };
+        struct image_list il = {.items = images, .n = 2};
+        struct fleet_list fl = {.items = fleets, .n = 3};
+        struct target latest = {.latest = true};
+        struct image_report *r = NULL;
+        int ret;
+
+        if (image_report_build(&latest, &il, &fl, NULL, NULL, 1767225600, &r) < 0)
+                return -1;
+        ret = metrics_record_images(m, r, 1767225600);
+        image_report_free(r);
+        return ret;
+}
 
 int main(void)
 {
@@ -42,6 +77,10 @@ int main(void)
                         &(struct log_fields){.operation = "DescribeImageBuilders",
                                              .error_code = "ThrottlingException"});
         metrics_record_pass(m, &s, 1767225600);
+        if (record_images(m) < 0) {
+                metrics_free(m);
+                return 1;
+        }
         if (metrics_render(m, &s, &text) < 0) {
                 metrics_free(m);
                 return 1;
