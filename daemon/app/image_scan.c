@@ -174,10 +174,12 @@ int image_scan_start(struct appstream_client *client, const struct image_scan_po
         if (r < 0)
                 goto refused_later;
         job->pending++;
-        r = appstream_describe_all(client, NULL, 0, on_builders, job);
-        if (r < 0)
-                goto refused_later;
-        job->pending++;
+        if (policy->builders) {
+                r = appstream_describe_all(client, NULL, 0, on_builders, job);
+                if (r < 0)
+                        goto refused_later;
+                job->pending++;
+        }
         one_answered(job);
         return 0;
 refused:

@@ -1,9 +1,10 @@
 /* One look at the agent picture beyond builders (SPEC "Images and fleets"): DescribeImages,
- * DescribeFleets and DescribeImageBuilders, every page of each, at once on the event loop,
- * and the image report built from the three. Shared by the `images` command and the daemon's
+ * DescribeFleets and (when asked) DescribeImageBuilders, every page of each, at once on the
+ * event loop, and the image report built from them. Shared by the `images` command and the daemon's
  * image poll. Read-only: it never changes an image, a fleet or a builder. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +15,7 @@
 struct image_scan {
         struct image_list *images;
         struct fleet_list *fleets;
-        struct builder_list *builders;
+        struct builder_list *builders; /* NULL unless asked for */
         struct image_report *report;
 };
 
@@ -40,6 +41,9 @@ struct image_scan_policy {
         const struct target *target;
         const struct agent_version *newest_seen;
         int64_t now;
+        /* Lists the builders too, to show which were made from each image (the `images`
+         * command); the daemon's metrics and events need none, and it lists them anyway. */
+        bool builders;
 };
 
 /* Starts the three listings on client. Returns 0, and done is called exactly once, later,
