@@ -178,3 +178,27 @@ def test_zero_turns_it_off_and_a_reload_turns_it_on(fake, tmp_path, daemons):
                timeout=30, what="an image report after the reload")
     assert len(events(d, "fleet-on-old-agent")) == 1
     d.stop()
+
+
+def test_one_report_costs_the_page_count_floor(fake, tmp_path, daemons):
+    """300 private images (and public ones, which the report never asks for) and 60 fleets:
+    one report is exactly one DescribeImages call per page of 25 private images and one
+    DescribeFleets call per page of fleets, and no DescribeImageBuilders beyond the passes'."""
+    fake.generate_images(300, prefix="img-", version=OLD)
+    fake.generate_images(40, prefix="pub-", visibility="PUBLIC")
+    fake.generate_fleets(60, prefix="fleet-", image="img-001")
+    page = fake.config()["page_size"]
+    d, prom, _ = start(fake, tmp_path, daemons, interval="1h")
+    wait_until(lambda: metrics(prom).get("appstream_reconciler_image_report_ok") == 1,
+               timeout=60, what="the image report")
+    images, fleets = fake.calls("DescribeImages"), fake.calls("DescribeFleets")
+    floor_images, floor_fleets = -(-300 // 25), -(-60 // page)
+    print(f"\n    [images] daemon calls per image poll: {len(images)} DescribeImages + "
+          f"{len(fleets)} DescribeFleets for 300 private images and 60 fleets "
+          f"(page-count floor {floor_images} + {floor_fleets})")
+    assert len(images) == floor_images and len(fleets) == floor_fleets
+    assert all(c["params"].get("Type") == "PRIVATE" for c in images)
+    m = metrics(prom)
+    assert m['appstream_reconciler_images{compliance="non-compliant"}'] == 300
+    assert m["appstream_reconciler_fleets_on_old_agent"] == 60
+    d.stop()
