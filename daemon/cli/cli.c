@@ -13,6 +13,7 @@
 enum {
         OPT_FOR = 256,
         OPT_REASON,
+        OPT_FLEETS,
 };
 
 static const struct {
@@ -21,7 +22,7 @@ static const struct {
 } commands[] = {
         {"run", CMD_RUN},       {"once", CMD_ONCE},     {"plan", CMD_PLAN},
         {"list", CMD_LIST},     {"status", CMD_STATUS}, {"check-config", CMD_CHECK_CONFIG},
-        {"pause", CMD_PAUSE},   {"resume", CMD_RESUME},
+        {"pause", CMD_PAUSE},   {"resume", CMD_RESUME}, {"images", CMD_IMAGES},
 };
 
 const char *cli_usage(void)
@@ -40,6 +41,8 @@ const char *cli_usage(void)
                "  plan           show what would be done now and when windows open; changes nothing\n"
                "  list           list builders: name, state, agent version, compliance\n"
                "  status         show the persisted state: operations in flight, recent results\n"
+               "  images         private images, their agents and compliance, and the fleets\n"
+               "                 and builders using them; with --fleets, one row per fleet\n"
                "  check-config   validate the configuration and exit\n"
                "  pause          pause updates of every builder, or of those the GLOBs match,\n"
                "                 until resumed or for --for; the running daemon honours it\n"
@@ -48,10 +51,11 @@ const char *cli_usage(void)
                "Options:\n"
                "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
                "  -n, --dry-run       decide and log, never call Stop/Start\n"
-               "      --json          machine-readable output for plan, list and status\n"
+               "      --json          machine-readable output for plan, list, status and images\n"
                "  -v, --verbose       debug-level logging\n"
                "      --for DURATION  pause: end the pause after DURATION (30m, 2h, 1d, ...)\n"
                "      --reason TEXT   pause: why, shown by status and plan\n"
+               "      --fleets        images: one row per fleet, those on old agents first\n"
                "  -h, --help          show this help\n"
                "  -V, --version       show the version\n"
                "\n"
@@ -110,9 +114,14 @@ static int parse_arguments(int argc, char **argv, struct cli_options *o, char *e
         return 0;
 }
 
-/* --for and --reason describe a pause: with another command they would be silently lost. */
-static int check_pause_options(const struct cli_options *o, char *err, unsigned err_size)
+/* --for and --reason describe a pause, --fleets a view of images: with another command they
+ * would be silently lost. */
+static int check_command_options(const struct cli_options *o, char *err, unsigned err_size)
 {
+        if (o->command != CMD_IMAGES && o->fleets) {
+                snprintf(err, err_size, "option '--fleets' is only for the images command");
+                return -EINVAL;
+        }
         if (o->command != CMD_PAUSE && (o->pause_for || o->reason)) {
                 snprintf(err, err_size, "option '%s' is only for the pause command",
                          o->pause_for ? "--for" : "--reason");
@@ -135,6 +144,7 @@ int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigne
                 {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
                 {"for", required_argument, NULL, OPT_FOR},
                 {"reason", required_argument, NULL, OPT_REASON},
+                {"fleets", no_argument, NULL, OPT_FLEETS},
                 {NULL, 0, NULL, 0},
         };
         struct cli_options o = {.command = CMD_RUN, .config_path = CONFIG_DEFAULT_PATH};
@@ -156,6 +166,7 @@ int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigne
                                 return -EINVAL;
                         break;
                 case OPT_REASON: o.reason = optarg; break;
+                case OPT_FLEETS: o.fleets = true; break;
                 case ':':
                         snprintf(err, err_size, "option '%s' needs a value", argv[optind - 1]);
                         return -EINVAL;
@@ -168,7 +179,7 @@ int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigne
         if (optind < argc && parse_command(argv[optind++], &o.command, err, err_size) < 0)
                 return -EINVAL;
         if (parse_arguments(argc, argv, &o, err, err_size) < 0 ||
-            check_pause_options(&o, err, err_size) < 0)
+            check_command_options(&o, err, err_size) < 0)
                 return -EINVAL;
         if (help)
                 o.command = CMD_HELP;

@@ -11,6 +11,7 @@ enum command {
         CMD_PLAN,
         CMD_LIST,
         CMD_STATUS,
+        CMD_IMAGES,
         CMD_CHECK_CONFIG,
         CMD_PAUSE,
         CMD_RESUME,
@@ -33,6 +34,7 @@ struct cli_options {
         bool dry_run;
         bool json;
         bool verbose;
+        bool fleets;        /* images --fleets: one row per fleet */
         int64_t pause_for;  /* pause --for, in seconds (> 0); 0 when not given */
         const char *reason; /* pause --reason; NULL when not given */
         char **globs;       /* the GLOBs of pause and resume, borrowed from argv */
@@ -41,7 +43,7 @@ struct cli_options {
 
 /* Parses argv. On success returns 0; on a usage error returns -EINVAL with the reason in err.
  * Pointers in *ret borrow from argv. Only pause and resume take arguments after the command
- * (GLOBs), and only pause takes --for and --reason. */
+ * (GLOBs), only pause takes --for and --reason, and only images takes --fleets. */
 int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigned err_size);
 
 /* The --help text. */

@@ -16,6 +16,9 @@ int cmd_list(const struct config *cfg, const struct cli_options *opts);
 int cmd_plan(const struct config *cfg, const struct cli_options *opts);
 int cmd_status(const struct config *cfg, const struct cli_options *opts);
 
+/* `images` (with --fleets, --json): the image report of SPEC "Images and fleets", read-only. */
+int cmd_images(const struct config *cfg, const struct cli_options *opts);
+
 /* `pause` and `resume`: change the pause file beside cfg's state file, under its lock. */
 int cmd_pause(const struct config *cfg, const struct cli_options *opts);
 int cmd_resume(const struct config *cfg, const struct cli_options *opts);

@@ -46,6 +46,9 @@ static int dispatch(struct config *cfg, const struct cli_options *opts)
         case CMD_STATUS:
                 r = cmd_status(cfg, opts);
                 break;
+        case CMD_IMAGES:
+                r = cmd_images(cfg, opts);
+                break;
         case CMD_PAUSE:
                 r = cmd_pause(cfg, opts);
                 break;

@@ -50,6 +50,10 @@ def _parser():
     p.add_argument("--error-format", choices=ERROR_FORMATS, default=DEFAULTS["error_format"])
     p.add_argument("--omit-latest-flag", action="store_true",
                    help="never send LatestAppstreamAgentVersion")
+    p.add_argument("--image-estate", action="store_true",
+                   help="seed a small estate of private images and AppStream fleets (some on "
+                        "old agents, one stopped, one on a public image); the first seeded "
+                        "builders are made from some of the images")
     p.add_argument("--seed", type=int, help="seed for probabilistic faults")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return p
@@ -75,7 +79,7 @@ def _state(args):
     if args.builders:
         seed_fleet = {"count": args.builders, "prefix": args.name_prefix,
                       "version": args.old_version, "state": args.builder_state}
-    return FakeState(settings, credentials, seed_fleet)
+    return FakeState(settings, credentials, seed_fleet, seed_estate=args.image_estate)
 
 
 def _ssl_context(tls_dir):

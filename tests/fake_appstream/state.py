@@ -8,7 +8,7 @@ import json
 import random
 import threading
 
-from . import denies
+from . import DEFAULT_OLD_VERSION, denies, estate
 from .clock import Clocks
 from .config import Config
 from .errors import ApiError
@@ -37,14 +37,17 @@ READ_ONLY = {"DescribeImageBuilders", "DescribeImages", "DescribeFleets",
 
 
 class FakeState:
-    def __init__(self, settings=None, credentials=(), seed_fleet=None, model=None):
+    def __init__(self, settings=None, credentials=(), seed_fleet=None, model=None,
+                 seed_estate=False):
         """settings: Config overrides; credentials: CredentialTable entries; seed_fleet:
-        keyword arguments of Fleet.generate for the start-up fleet (or None)."""
+        keyword arguments of Fleet.generate for the start-up fleet (or None); seed_estate:
+        add estate.py's images and fleets too (and point seeded builders at them)."""
         self.lock = threading.RLock()
         self.model = model or ApiModel()
         self.stopping = threading.Event()
         self._initial = (dict(settings or {}), [dict(c) for c in credentials],
                          dict(seed_fleet) if seed_fleet else None)
+        self._seed_estate = seed_estate
         self.clocks = Clocks()
         self.reset()
 
@@ -59,6 +62,9 @@ class FakeState:
             self.fleets = FleetSet(self.config, self.clocks, pager, self.images)
             if seed_fleet:
                 self.fleet.generate(**seed_fleet)
+            if self._seed_estate:
+                old = (seed_fleet or {}).get("version") or DEFAULT_OLD_VERSION
+                estate.seed(self.images, self.fleets, self.fleet, self.config, old)
             self.credentials = CredentialTable(credentials, self.clocks.wall())
             self.faults = FaultTable(OPERATIONS)
             self.denies = denies.DenyTable(OPERATIONS)

@@ -813,6 +813,53 @@ def test_command_line_seeds_a_fleet(start_fake):
     assert len(_all_pages(server)) == 3
 
 
+def test_command_line_seeds_an_image_estate(start_fake):
+    """--image-estate (scripts/demo) adds private images on every kind of agent, fleets on
+    them and on a public image, and points the first builders at the images they came from;
+    a reset brings it back."""
+    server = start_fake("--builders", "5", "--name-prefix", "demo-", "--old-version", OLD,
+                        "--image-estate")
+    latest = server.config()["latest_version"]
+    private = server.call("DescribeImages", {"Type": "PRIVATE"}).json()["Images"]
+    agents = {i["Name"]: (i.get("AppstreamAgentVersion"), i.get("LatestAppstreamAgentVersion"),
+                          i["State"]) for i in private}
+    assert agents == {
+        "finance-v12": (latest, "TRUE", "AVAILABLE"),
+        "golden-base": (latest, "TRUE", "AVAILABLE"),
+        "engineering-v7": (OLD, "FALSE", "AVAILABLE"),
+        "call-centre-v3": ("01-26-2023", "FALSE", "AVAILABLE"),
+        "lab-nightly": (OLD, "FALSE", "FAILED"),
+        "legacy-import": (None, None, "AVAILABLE"),
+    }
+    fleets = {f["Name"]: f for f in server.call("DescribeFleets").json()["Fleets"]}
+    assert {n: (f["State"], f["ImageName"]) for n, f in fleets.items()} == {
+        "finance": ("RUNNING", "finance-v12"),
+        "engineering": ("RUNNING", "engineering-v7"),
+        "engineering-training": ("STOPPED", "engineering-v7"),
+        "call-centre": ("RUNNING", "call-centre-v3"),
+        "archive": ("RUNNING", "legacy-import"),
+        "kiosk": ("RUNNING", "AppStream-WinServer2019-06-12-2023"),
+    }
+    assert fleets["kiosk"]["ImageArn"].split(":")[4] == ""  # AWS's public image: no account
+    assert fleets["engineering"]["ImageArn"] == private_arn(server, "engineering-v7")
+    made_from = {b["Name"]: b["ImageArn"] for b in server.builders()}
+    assert made_from == {
+        "demo-01": private_arn(server, "golden-base"),
+        "demo-02": private_arn(server, "golden-base"),
+        "demo-03": private_arn(server, "golden-base"),
+        "demo-04": private_arn(server, "engineering-v7"),
+        "demo-05": made_from["demo-05"]}
+    assert ":image/AppStream-" in made_from["demo-05"]
+    server.reset()
+    assert len(server.fleets()) == 6 and server.builder("demo-04")["ImageArn"] == \
+        private_arn(server, "engineering-v7")
+
+
+def private_arn(server, name):
+    settings = server.config()
+    return f"arn:aws:appstream:{settings['region']}:{settings['account_id']}:image/{name}"
+
+
 def test_plain_http_and_ipv6(start_fake):
     plain = start_fake(tls=False)
     assert plain.url.startswith("http://127.0.0.1:")

@@ -98,6 +98,31 @@ def test_list_on_a_terminal_is_coloured_and_aligned(fleet, tmp_path):
     assert_aligned(strip(shown), ["NAME", "STATE", "AGENT", "LATEST", "COMPLIANCE"])
 
 
+def test_images_on_a_terminal_colour_compliance_in_both_views(fake, tmp_path):
+    latest = fake.config()["latest_version"]
+    fake.add_images({"Name": "img-old", "AppstreamAgentVersion": OLD},
+                    {"Name": "img-new", "AppstreamAgentVersion": latest},
+                    {"Name": "img-none", "AppstreamAgentVersion": None})
+    fake.add_fleets({"Name": "on-old", "ImageName": "img-old", "capacity": 3},
+                    {"Name": "on-public"})
+    config = str(base_config(fake, tmp_path))
+    views = {(): ["NAME", "STATE", "AGENT", "LATEST", "COMPLIANCE", "CREATED", "FLEETS",
+                  "BUILDERS"],
+             ("--fleets",): ["FLEET", "STATE", "TYPE", "IMAGE", "AGENT", "COMPLIANCE",
+                             "DESIRED", "RUNNING"]}
+    for args, header in views.items():
+        status, shown, stderr = run_on_tty(["-c", config, "images", *args],
+                                           env_for(fake, tmp_path))
+        assert status == 0, stderr
+        assert "\x1b[31mnon-compliant\x1b[0m" in shown and "\x1b[33munknown\x1b[0m" in shown
+        piped = run(["-c", config, "images", *args], env_for(fake, tmp_path))
+        assert piped.returncode == 0 and "\x1b" not in piped.stdout
+        assert strip(shown) == piped.stdout
+        assert_aligned(strip(shown).split("\n\n")[0], header)
+    assert "\x1b[32mcompliant\x1b[0m" in run_on_tty(["-c", config, "images"],
+                                                    env_for(fake, tmp_path))[1]
+
+
 def test_no_color_turns_colour_off_on_a_terminal(fleet, tmp_path):
     config = str(base_config(fleet, tmp_path))
     for command in ("list", "plan"):
