@@ -98,10 +98,10 @@ static const char *plural(long long n, const char *one, const char *many)
         return n == 1 ? one : many;
 }
 
-/* AWS's spelling of LatestAppstreamAgentVersion, or "-" when it did not say. */
+/* LatestAppstreamAgentVersion as `list` shows it: yes, no, or "-" when AWS did not say. */
 static const char *latest_text(enum latest_flag f)
 {
-        return f == LATEST_TRUE ? "TRUE" : f == LATEST_FALSE ? "FALSE" : "-";
+        return f == LATEST_TRUE ? "yes" : f == LATEST_FALSE ? "no" : "-";
 }
 
 /* "2 (1 running, 40 instances)": the fleets on an image, and what of them runs now. */
@@ -284,7 +284,8 @@ int cmd_images(const struct config *cfg, const struct cli_options *opts)
                     &(struct image_scan_policy){.target = &cfg->target,
                                                 .newest_seen =
                                                     st->has_newest_seen ? &st->newest_seen : NULL,
-                                                .now = now},
+                                                .now = now,
+                                                .builders = true},
                     &found);
         state_free(st);
         if (code != EXIT_OK)

@@ -196,7 +196,7 @@ def _fleets_cell(e):
 
 def _image_row(e):
     im = e["image"]
-    flag = {True: "TRUE", False: "FALSE", None: "-"}[_latest_flag(im)]
+    flag = {True: "yes", False: "no", None: "-"}[_latest_flag(im)]
     return [im["Name"], im["State"], im.get("AppstreamAgentVersion") or "-", flag,
             e["compliance"], _iso(im.get("CreatedTime"), "%Y-%m-%d") or "-", _fleets_cell(e),
             str(len(e["builders"]))]
@@ -223,7 +223,7 @@ def test_images_table_puts_the_worst_exposure_first(fake, tmp_path, capsys):
     assert len(rows) == 300
     assert rows == [_image_row(e) for e in images]
     # The worst first: the image of the biggest running fleets on an old agent.
-    assert rows[0] == ["old-001", "AVAILABLE", OLD, "FALSE", "non-compliant", rows[0][5],
+    assert rows[0] == ["old-001", "AVAILABLE", OLD, "no", "non-compliant", rows[0][5],
                        "2 (2 running, 45 instances)", "2"]
     summary = _summary(images, fleets)
     assert summary == {"images": {"non-compliant": 140, "unknown": 30, "compliant": 130},
