@@ -332,7 +332,14 @@ class Estate(EstateControl):
 
 class ControlClient(EstateControl):
     """Client of the control API of a fake listening at `url`: the default estate's
-    methods (EstateControl), the fake's settings, credentials, clock and other estates."""
+    methods (EstateControl), the fake's settings, credentials, clock, other estates and
+    its organization (``.organization``, see fake_organizations.control)."""
+
+    @property
+    def organization(self):
+        from fake_organizations.control import OrganizationControl
+
+        return OrganizationControl(self)
 
     # ---- estates -------------------------------------------------------------------
 
@@ -395,8 +402,8 @@ class ControlClient(EstateControl):
         return self.request("POST", "/_fake/clock", {"manual": manual})
 
     def reset(self):
-        """Back to the start-up state: settings, fleet, credentials; no other estates, no
-        faults, denies or calls."""
+        """Back to the start-up state: settings, fleet, credentials, organization; no other
+        estates, no faults, denies or calls."""
         self.request("POST", "/_fake/reset")
 
 
@@ -422,7 +429,8 @@ class FakeAppStream(FakeProcess, ControlClient):
     ``tls_dir``, ``region``, ``account_id`` (the default estate's), ``credentials`` (the
     :class:`Credentials` that ``env()`` hands out: the first accepted entry, updated by
     ``set_credentials``; None when no credentials are accepted), ``process``,
-    ``log_file`` (the server's stderr).
+    ``log_file`` (the server's stderr), ``organization`` (the fake AWS Organizations it
+    also serves, see fake_organizations.control).
     """
 
     def __init__(self, process, url, ca_file, tls_dir, log_file):
@@ -542,20 +550,21 @@ class FakeAppStream(FakeProcess, ControlClient):
 
     def call(self, operation, params=None, *, credentials=None, region=None, when=None,
              service="appstream", headers=None, unsigned_headers=None, body=None,
-             tamper_body=None, sign=True, connection=None, timeout=15.0):
+             tamper_body=None, sign=True, connection=None, timeout=15.0,
+             target_prefix="PhotonAdminProxyService"):
         """Send one API request by hand and return the RawResponse.
 
-        The request is what an SDK sends (POST /, JSON 1.1 content type and target),
-        signed with botocore for `credentials` (default: the fake's), `region` (default:
-        the fake's), the signing name `service` and the time `when` (epoch seconds,
-        default now). `headers` are added before signing and
+        The request is what an SDK sends (POST /, JSON 1.1 content type and the target
+        `target_prefix`.`operation`), signed with botocore for `credentials` (default: the
+        fake's), `region` (default: the fake's), the signing name `service` and the time
+        `when` (epoch seconds, default now). `headers` are added before signing and
         `unsigned_headers` after it (None values remove a header). `body` (bytes) is sent
         and signed instead of the JSON of `params`; `tamper_body` is sent instead of what
         was signed. `connection` reuses an http.client connection from connection()."""
         payload = body if body is not None else json.dumps(
             params if params is not None else {}).encode()
         send_headers = {"Content-Type": "application/x-amz-json-1.1",
-                        "X-Amz-Target": f"PhotonAdminProxyService.{operation}"}
+                        "X-Amz-Target": f"{target_prefix}.{operation}"}
         send_headers.update(headers or {})
         send_headers = {k: v for k, v in send_headers.items() if v is not None}
         if sign:
@@ -576,9 +585,9 @@ class FakeAppStream(FakeProcess, ControlClient):
             if connection is None:
                 conn.close()
 
-    def botocore_client(self, credentials=None, region=None, **config):
-        """A botocore AppStream client for this fake: no retries, short timeouts, nothing
-        read from this machine's AWS configuration.
+    def botocore_client(self, credentials=None, region=None, service="appstream", **config):
+        """A botocore client of `service` (AppStream, or ``organizations``) for this fake:
+        no retries, short timeouts, nothing read from this machine's AWS configuration.
         `credentials` default to the fake's (the default account's), `region` to the
         fake's; `config` goes to botocore's Config."""
         import botocore.config
@@ -592,7 +601,7 @@ class FakeAppStream(FakeProcess, ControlClient):
                    "connect_timeout": 5, "read_timeout": 15}
         options.update(config)
         return session.create_client(
-            "appstream", region_name=region or self.region, endpoint_url=self.url,
+            service, region_name=region or self.region, endpoint_url=self.url,
             verify=self.ca_file if self.ca_file else False,
             aws_access_key_id=creds.access_key_id,
             aws_secret_access_key=creds.secret_access_key,

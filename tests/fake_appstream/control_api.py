@@ -67,14 +67,17 @@
                             in region R, as the paths above serve the default estate's;
                             ``GET /_fake/estates/A/R`` answers the estate. An estate that
                             does not exist is 404
-``POST /_fake/reset``       back to the start-up settings, builders and credentials, no
-                            images, fleets or other estates; faults, denies, calls and
-                            pagination tokens are forgotten
+``GET|POST /_fake/organization...`` the fake AWS Organizations (see
+                            fake_organizations.control_api)
+``POST /_fake/reset``       back to the start-up settings, builders, credentials and
+                            organization, no images, fleets or other estates; faults, denies,
+                            calls and pagination tokens are forgotten
 ==========================  ===================================================================
 
 ``/_fake/calls`` (and an estate's) also take ``account``, ``region`` and ``service``
-in the query: only the calls with those values are listed (or, with ``DELETE``,
-forgotten). The root's lists every call of every estate.
+(``appstream``, ``organizations``) in the query: only the calls with those values are
+listed (or, with ``DELETE``, forgotten). The root's lists every call of every estate and
+service.
 
 Errors: 400 ``{"error": "..."}`` for a bad request, 404 for an unknown path, builder, image,
 fleet or estate.
@@ -84,6 +87,8 @@ import re
 import sys
 import traceback
 import urllib.parse
+
+from fake_organizations import control_api as organization_api
 
 from .errors import ApiError, ControlError
 
@@ -390,6 +395,8 @@ def _estates(state, method, rest, query, body):
 def _global(state, method, head, rest, query, body):
     if head == "estates":
         return _estates(state, method, rest, query, body)
+    if head == "organization":
+        return organization_api.handle(state, method, rest, body)
     if rest:
         raise ControlError(404, f"no such control endpoint: /_fake/{head}/...")
     if head == "config":

@@ -13,6 +13,9 @@ Wire behaviour of the API (what AWS JSON 1.1 services do):
   decoding (``SerializationException``), validation against the model (see model.py),
   IAM-style denies of the estate (``AccessDeniedException``, see denies.py), faults of the
   estate (see faults.py), the operation.
+* A request whose ``X-Amz-Target`` starts ``AWSOrganizationsV20161128.`` goes to the fake
+  AWS Organizations instead (``fake_organizations.service``), on the same listener, with
+  the same credentials and call log.
 * Every answer carries ``x-amzn-RequestId`` (a fresh UUID), ``Content-Type:
   application/x-amz-json-1.1``, ``Content-Length`` and ``Date`` (RFC 1123, from the
   server's possibly offset wall clock). Errors add ``x-amzn-ErrorType`` and the body
@@ -21,7 +24,7 @@ Wire behaviour of the API (what AWS JSON 1.1 services do):
   honoured.
 
 Every API request, whatever its outcome, is logged (see ``GET /_fake/calls``) with: ``seq``,
-``time`` (simulation clock), ``wall``, ``service`` (``appstream``),
+``time`` (simulation clock), ``wall``, ``service`` (``appstream`` or ``organizations``),
 ``operation``, ``account`` (that of the access key the Authorization header claims, if
 the fake knows it), ``region`` (the region the request was served in: the one the
 ``Host`` names, else the one the credential scope claims), ``names``, ``params``,
@@ -44,6 +47,10 @@ import sys
 import traceback
 import urllib.parse
 import uuid
+
+from fake_organizations import organization as organizations_model
+from fake_organizations import service as organizations
+from fake_organizations.faults import ERROR_KINDS as ORGANIZATIONS_ERROR_KINDS
 
 from . import control_api
 from .errors import ApiError
@@ -216,6 +223,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _api_call(self, call):
         state = self.server.state
         body = self._read_body()
+        if self.headers.get("X-Amz-Target", "").startswith(organizations.TARGET_PREFIX):
+            self._organizations(call, body)
+            return
         operation = call["operation"] = self._operation()
         entry, region = state.verifier(self.headers.get("Host")).verify_entry(
             self.command, self.path, self.headers, body)
@@ -244,6 +254,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         call["fault"] = fault["kind"]
         self._fault(call, estate, caller, operation, params, fault)
+
+    def _organizations(self, call, body):
+        """A call to the fake AWS Organizations (see fake_organizations.service)."""
+        state = self.server.state
+        call["service"] = "organizations"
+        operation = call["operation"] = organizations.operation_of(
+            self.command, self.path, self.headers.get("Content-Type"),
+            self.headers.get("X-Amz-Target", ""))
+        entry, region = state.organizations_verifier().verify_entry(
+            self.command, self.path, self.headers, body)
+        account = call["account"] = state.account_of(entry)
+        call["region"] = region
+        params = call["params"] = organizations.parse(body)
+        organizations_model.validate(operation, params)
+        with state.lock:
+            state.organization.check_caller(account)
+            fault = state.organization.faults.pick(operation, state.rng)
+        kind = call["fault"] = fault and fault["kind"]
+        if kind in ORGANIZATIONS_ERROR_KINDS:
+            raise organizations.fault_error(fault, operation, state.caller_arn(entry, account))
+        if kind == "reset":
+            call["outcome"] = kind
+            self.aborted = True
+            self.close_connection = True
+            return
+        if kind == "slow" and state.stopping.wait(fault["delay"]):
+            return
+        with state.lock:
+            result = state.organization.list_accounts(params, empty=kind == "empty_page")
+        self._answer(call, result, outcome=kind if kind == "empty_page" else "OK")
 
     def _answer(self, call, result, outcome="OK"):
         call["status"], call["outcome"] = 200, outcome

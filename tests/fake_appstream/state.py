@@ -1,6 +1,6 @@
 """Everything one fake server knows, behind one lock: settings, clocks, the estates (each
 account's builders, images, AppStream fleets, faults and denies in each region; see
-estates.py), credentials and the call log.
+estates.py), credentials, the organization (see fake_organizations) and the call log.
 ``reset()`` returns to the start-up state."""
 
 import copy
@@ -10,6 +10,8 @@ import random
 import re
 import threading
 import urllib.parse
+
+from fake_organizations.organization import Organization
 
 from . import DEFAULT_OLD_VERSION
 from . import estate as seeded_estate
@@ -66,6 +68,7 @@ class FakeState:
                 old = (seed_fleet or {}).get("version") or DEFAULT_OLD_VERSION
                 seeded_estate.seed(self.images, self.fleets, self.fleet, self.config, old)
             self.credentials = CredentialTable(credentials, self.clocks.wall())
+            self.organization = Organization(self.config.account_id, self.clocks)
             self.calls = []
             self._call_seq = itertools.count(1)
             self.rng = random.Random(self.config.seed)
@@ -193,6 +196,13 @@ class FakeState:
             return Verifier(self.credentials, regions, self.clocks.wall(),
                             self.config.max_skew, self.config.auth_error_status,
                             disabled=disabled)
+
+    def organizations_verifier(self):
+        """The Verifier of an Organizations request: its signing name and region."""
+        with self.lock:
+            return Verifier(self.credentials, self.organization.settings.region,
+                            self.clocks.wall(), self.config.max_skew,
+                            self.config.auth_error_status, signing_name="organizations")
 
     def error_wire(self, error):
         """Body and headers for an error, in the configured (or the alternating) form."""

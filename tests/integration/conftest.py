@@ -11,7 +11,8 @@
     (``generate``, ``add_builders``, ``set_state``, ``config``, ``set_credentials``,
     ``add_fault``, ``calls``, ``advance``, ...). Use ``fake.config(manual_clock=True)``
     for deterministic transitions. Other accounts and regions: ``fake.estate(account,
-    region)`` (the same control methods for that estate); the reset drops them.
+    region)`` (the same control methods for that estate); the fake AWS Organizations it
+    also serves: ``fake.organization``. The reset drops both back to their start.
 ``start_fake(*args, tls=True, host="127.0.0.1")``
     Start a dedicated fake with command-line options (e.g. ``"--builders", "12"``); it is
     stopped when the test ends.
