@@ -14,7 +14,9 @@ drives it and stops it.
 What it does, module by module:
 
 * server.py - HTTP/1.1 (keep-alive) or HTTPS, AWS JSON 1.1 on ``POST /``, the control API
-  under ``/_fake/``, the call log.
+  under ``/_fake/``, the call log; Organizations' requests go to ``fake_organizations``.
+* estates.py - one (account, region) each: which one a request reaches (the account of its
+  credentials, the region it is sent to), disabled regions.
 * sigv4.py - SigV4 verification with botocore, and the errors AWS gives for each failure.
 * model.py - request validation against the reference model (SerializationException,
   ValidationException).

@@ -24,8 +24,9 @@ def _parser():
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
     p.add_argument("--tls-dir", metavar="DIR",
                    help="serve HTTPS with a throwaway CA in DIR (made if missing; DIR/ca.pem)")
-    p.add_argument("--region", default=DEFAULTS["region"])
-    p.add_argument("--account-id", default=DEFAULTS["account_id"], help="account in ARNs")
+    p.add_argument("--region", default=DEFAULTS["region"], help="the default estate's region")
+    p.add_argument("--account-id", default=DEFAULTS["account_id"],
+                   help="the default estate's account (in its ARNs), that of the credentials")
     p.add_argument("--access-key", default=DEFAULT_ACCESS_KEY_ID)
     p.add_argument("--secret-key", default=DEFAULT_SECRET_ACCESS_KEY)
     p.add_argument("--session-token", help="require this session token with the key")

@@ -3,14 +3,26 @@
 Every key, its default and its meaning:
 
 ``region`` (``us-east-1``)
-    The region the fake serves: the credential scope of every request must name it, and
-    ARNs carry it.
+    The region of the default estate (see estates.py): ARNs of its builders, images and
+    fleets carry it, and the fake serves it.
 ``account_id`` (``123456789012``)
-    Account in builder, private image and fleet ARNs.
+    The account of the default estate, in its ARNs; the account of every credential
+    that names none (the default credentials among them).
+``regions`` (``[]``)
+    More regions the fake serves, for every account, besides ``region`` and the region
+    of every estate. A request whose credential scope names a region the fake does not
+    serve is ``InvalidSignatureException``, as a regional endpoint answers a request
+    signed for another region.
+``disabled_regions`` (``{}``)
+    Account -> the regions it has not enabled (opt-in regions), e.g.
+    ``{"222233334444": ["ap-east-1"]}``: a request signed with that account's credentials
+    for one of them is ``UnrecognizedClientException``, "The security token included in
+    the request is invalid." (see estates.py), whether the fake serves it or not.
 ``caller_arn`` (null)
-    The identity ``AccessDeniedException`` messages name (see denies.py); null is
-    ``arn:aws:iam::<account_id>:user/appstream-agent-reconciler``. The fake does not tie
-    identities to access keys: every caller is this one.
+    The identity ``AccessDeniedException`` messages name (see denies.py), for every
+    caller; null is the ``arn`` of the caller's credentials when they have one (fake_sts
+    gives the assumed role's), else ``arn:aws:iam::<account>:user/appstream-agent-
+    reconciler`` with the caller's account.
 ``latest_version`` (``09-05-2025``)
     The newest agent AWS ships. ``[LATEST]`` starts move a builder to it, and a builder's
     (or an image's) ``LatestAppstreamAgentVersion`` is ``TRUE`` exactly when its version
@@ -58,6 +70,8 @@ import copy
 DEFAULTS = {
     "region": "us-east-1",
     "account_id": "123456789012",
+    "regions": [],
+    "disabled_regions": {},
     "caller_arn": None,
     "latest_version": "09-05-2025",
     "durations": {"stopping": 1.0, "pending": 1.0, "updating_agent": 2.0},
@@ -120,6 +134,23 @@ def _choice(value, key, choices):
     return value
 
 
+def _region_list(value, key):
+    if not isinstance(value, list) or not all(isinstance(r, str) and r for r in value):
+        raise ValueError(f"{key} must be a list of region names, not {value!r}")
+    return sorted(set(value))
+
+
+def _disabled_regions(value):
+    if not isinstance(value, dict):
+        raise ValueError("disabled_regions must be an object: account -> [regions]")
+    out = {}
+    for account, regions in value.items():
+        if not (len(account) == 12 and account.isdigit()):
+            raise ValueError(f"disabled_regions: {account!r} is not a 12-digit account")
+        out[account] = _region_list(regions, f"disabled_regions.{account}")
+    return out
+
+
 def _seed(value, key):
     if value is None:
         return None
@@ -166,6 +197,10 @@ class Config(Settings):
             return _durations(value, current)
         if key in ("region", "account_id", "latest_version"):
             return _text(value, key)
+        if key == "regions":
+            return _region_list(value, key)
+        if key == "disabled_regions":
+            return _disabled_regions(value)
         if key == "page_size":
             return _integer(value, key, 1)
         if key in ("omit_latest_flag", "error_type_header", "manual_clock"):

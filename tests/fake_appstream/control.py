@@ -14,6 +14,15 @@ sends SIGTERM. The handle is also a client of the control API::
     assert [c["operation"] for c in fake.calls()] == [...]
     fake.stop()
 
+Other accounts and regions are estates of their own (see fake_appstream.estates), with the
+same control methods::
+
+    west = fake.estate(account="222233334444", region="us-west-2")
+    west.generate(2, prefix="west-")
+    west.add_fault("throttle", count=3)            # only this estate is throttled
+    client = west.botocore_client(role_creds)      # credentials of account 222233334444
+    assert {c["account"] for c in west.calls()} == {"222233334444"}
+
 Every control method raises :class:`FakeError` when the fake refuses the request.
 """
 
@@ -61,8 +70,8 @@ class Credentials:
         return entry
 
 
-class ControlClient:
-    """Client of the control API of a fake listening at `url`."""
+class _Transport:
+    """Requests to the control API of a fake listening at `url`."""
 
     def __init__(self, url, ca_file=None, timeout=15.0):
         self.url = url.rstrip("/")
@@ -88,21 +97,31 @@ class ControlClient:
                 message = err.reason
             raise FakeError(err.code, message) from None
 
+
+class EstateControl(_Transport):
+    """The control methods of one estate (see fake_appstream.estates): its builders,
+    images, AppStream fleets, tags, denies, faults and calls. The fake's own handle
+    (ControlClient) acts on the default estate; ``fake.estate(account, region)`` answers
+    an :class:`Estate` with the same methods for another."""
+
+    # The control API path of the estate's endpoints.
+    _scope = "/_fake"
+
     # ---- the fleet -----------------------------------------------------------------
 
     def builders(self):
         """Every builder as DescribeImageBuilders shows it, each with a ``_fake`` entry
         holding its knobs and scheduled transitions."""
-        return self.request("GET", "/_fake/builders")["builders"]
+        return self.request("GET", self._scope + "/builders")["builders"]
 
     def builder(self, name):
-        return self.request("GET", "/_fake/builders/" + urllib.parse.quote(name, safe=""))
+        return self.request("GET", self._path("builders", name))
 
     def add_builders(self, *specs, replace=False):
         """Add builders (dicts with Name, any API members, knobs); a spec may be just a
         name. Same-named builders are replaced; replace=True drops all others."""
         specs = [{"Name": s} if isinstance(s, str) else s for s in specs]
-        return self.request("POST", "/_fake/builders",
+        return self.request("POST", self._scope + "/builders",
                             {"builders": specs, "replace": replace})["names"]
 
     def generate(self, count, prefix="builder-", version=None, state="RUNNING", first=1):
@@ -110,30 +129,28 @@ class ControlClient:
         spec = {"count": count, "prefix": prefix, "state": state, "first": first}
         if version is not None:
             spec["version"] = version
-        return self.request("POST", "/_fake/builders", {"generate": spec})["names"]
+        return self.request("POST", self._scope + "/builders", {"generate": spec})["names"]
 
     def update_builder(self, name, **changes):
         """Change members or knobs as an external actor would; a State cancels the
         transition under way; a None member is removed. Returns the builder."""
-        return self.request("POST", "/_fake/builders/" + urllib.parse.quote(name, safe=""),
-                            changes)
+        return self.request("POST", self._path("builders", name), changes)
 
     def set_state(self, name, state, **changes):
         return self.update_builder(name, State=state, **changes)
 
     def delete_builder(self, name):
-        self.request("DELETE", "/_fake/builders/" + urllib.parse.quote(name, safe=""))
+        self.request("DELETE", self._path("builders", name))
 
     # ---- images and AppStream fleets -----------------------------------------------
 
-    @staticmethod
-    def _path(kind, name):
-        return f"/_fake/{kind}/" + urllib.parse.quote(name, safe="")
+    def _path(self, kind, name):
+        return f"{self._scope}/{kind}/" + urllib.parse.quote(name, safe="")
 
     def images(self):
         """Every image DescribeImages shows (the defined ones and the public images builders
         and fleets use), each with a ``_fake`` entry: its knobs and ``implied``."""
-        return self.request("GET", "/_fake/images")["images"]
+        return self.request("GET", self._scope + "/images")["images"]
 
     def image(self, name):
         return self.request("GET", self._path("images", name))
@@ -143,7 +160,7 @@ class ControlClient:
         a spec may be just a name. Same-named images are replaced; replace=True drops all
         other defined images. Returns the names."""
         specs = [{"Name": s} if isinstance(s, str) else s for s in specs]
-        return self.request("POST", "/_fake/images",
+        return self.request("POST", self._scope + "/images",
                             {"images": specs, "replace": replace})["names"]
 
     def generate_images(self, count, prefix="image-", version=None, state="AVAILABLE",
@@ -154,7 +171,7 @@ class ControlClient:
                 "visibility": visibility}
         if version is not None:
             spec["version"] = version
-        return self.request("POST", "/_fake/images", {"generate": spec})["names"]
+        return self.request("POST", self._scope + "/images", {"generate": spec})["names"]
 
     def update_image(self, name, **changes):
         """Change members or knobs as an external actor would (a None member is removed);
@@ -168,7 +185,7 @@ class ControlClient:
     def fleets(self):
         """Every AppStream fleet as DescribeFleets shows it, each with a ``_fake`` entry
         holding its knobs."""
-        return self.request("GET", "/_fake/fleets")["fleets"]
+        return self.request("GET", self._scope + "/fleets")["fleets"]
 
     def fleet(self, name):
         return self.request("GET", self._path("fleets", name))
@@ -178,7 +195,7 @@ class ControlClient:
         a spec may be just a name. Same-named fleets are replaced; replace=True drops all
         others. Returns the names."""
         specs = [{"Name": s} if isinstance(s, str) else s for s in specs]
-        return self.request("POST", "/_fake/fleets",
+        return self.request("POST", self._scope + "/fleets",
                             {"fleets": specs, "replace": replace})["names"]
 
     def generate_fleets(self, count, prefix="fleet-", image=None, state="RUNNING", first=1,
@@ -191,7 +208,7 @@ class ControlClient:
             spec["image"] = image
         if fleet_type is not None:
             spec["fleet_type"] = fleet_type
-        return self.request("POST", "/_fake/fleets", {"generate": spec})["names"]
+        return self.request("POST", self._scope + "/fleets", {"generate": spec})["names"]
 
     def update_fleet(self, name, **changes):
         """Change members or knobs as an external actor would (a None member is removed);
@@ -204,7 +221,7 @@ class ControlClient:
     # ---- tags and denies -----------------------------------------------------------
 
     def _tags_path(self, name):
-        return "/_fake/builders/" + urllib.parse.quote(name, safe="") + "/tags"
+        return self._path("builders", name) + "/tags"
 
     def tags(self, name):
         """A builder's tags, as ListTagsForResource answers them."""
@@ -236,16 +253,120 @@ class ControlClient:
             spec["tag_value"] = tag_value
         if names is not None:
             spec["names"] = [names] if isinstance(names, str) else list(names)
-        return self.request("POST", "/_fake/denies", spec)
+        return self.request("POST", self._scope + "/denies", spec)
 
     def denies(self):
         """The denies in force, each with how often it ``fired``."""
-        return self.request("GET", "/_fake/denies")["denies"]
+        return self.request("GET", self._scope + "/denies")["denies"]
 
     def clear_denies(self):
-        self.request("DELETE", "/_fake/denies")
+        self.request("DELETE", self._scope + "/denies")
 
-    # ---- settings, credentials, faults ---------------------------------------------
+    # ---- faults and calls ------------------------------------------------------------
+
+    def add_fault(self, kind, **options):
+        """Inject a fault (see fake_appstream.faults); returns it with its id."""
+        return self.request("POST", self._scope + "/faults", {"kind": kind, **options})
+
+    def faults(self):
+        return self.request("GET", self._scope + "/faults")["faults"]
+
+    def clear_faults(self):
+        self.request("DELETE", self._scope + "/faults")
+
+    def calls(self, operation=None, since=0, **filters):
+        """The API call log (see fake_appstream.server for the fields); `filters`
+        (account, region, service) keep the calls with those values."""
+        query = {"since": since, **{k: v for k, v in filters.items() if v is not None}}
+        if operation:
+            query["operation"] = operation
+        return self.request("GET", self._scope + "/calls?"
+                            + urllib.parse.urlencode(query))["calls"]
+
+    def clear_calls(self, **filters):
+        """Forget the calls (those with the values `filters` give)."""
+        query = {k: v for k, v in filters.items() if v is not None}
+        self.request("DELETE", self._scope + "/calls"
+                     + ("?" + urllib.parse.urlencode(query) if query else ""))
+
+    def wait_for_state(self, name, states, timeout=10.0, interval=0.05):
+        """Poll (in real time) until the builder is in one of `states`; return it.
+        Raises TimeoutError with the last state seen."""
+        states = {states} if isinstance(states, str) else set(states)
+        deadline = time.monotonic() + timeout
+        while True:
+            builder = self.builder(name)
+            if builder.get("State") in states:
+                return builder
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{name} is {builder.get('State')}, not {sorted(states)}, "
+                                   f"after {timeout} s")
+            time.sleep(interval)
+
+
+class Estate(EstateControl):
+    """The control methods of the estate of `account` in `region` (``fake.estate()``),
+    and a botocore client for it. Its ``calls()`` are those the estate served."""
+
+    def __init__(self, fake, account, region):
+        super().__init__(fake.url, fake.ca_file, fake.timeout)
+        self.fake = fake
+        self.account = account
+        self.region = region
+        self._scope = (f"/_fake/estates/{urllib.parse.quote(account, safe='')}/"
+                       f"{urllib.parse.quote(region, safe='')}")
+
+    def summary(self):
+        """``{"account", "region", "builders", "images", "fleets", "faults", "denies"}``."""
+        return self.request("GET", self._scope)
+
+    def arn(self, name, kind="image-builder"):
+        """The ARN of the builder (or ``kind`` ``fleet``, ``image``) `name` here."""
+        return f"arn:aws:appstream:{self.region}:{self.account}:{kind}/{name}"
+
+    def botocore_client(self, credentials, **config):
+        """A botocore AppStream client of this estate's region, signing with
+        `credentials` (of its account: see FakeAppStream.botocore_client)."""
+        return self.fake.botocore_client(credentials, region=self.region, **config)
+
+
+class ControlClient(EstateControl):
+    """Client of the control API of a fake listening at `url`: the default estate's
+    methods (EstateControl), the fake's settings, credentials, clock, other estates and
+    its organization (``.organization``, see fake_organizations.control)."""
+
+    @property
+    def organization(self):
+        from fake_organizations.control import OrganizationControl
+
+        return OrganizationControl(self)
+
+    # ---- estates -------------------------------------------------------------------
+
+    def estate(self, account=None, region=None):
+        """The estate of `account` in `region` (default: the default estate's), made
+        empty if the fake has none yet."""
+        body = {k: v for k, v in (("account", account), ("region", region)) if v}
+        made = self.request("POST", "/_fake/estates", body)
+        return Estate(self, made["account"], made["region"])
+
+    def estates(self):
+        """Every estate (the default one first) with its counts."""
+        return self.request("GET", "/_fake/estates")["estates"]
+
+    def disable_region(self, region, account=None, disabled=True):
+        """Requests of `account` (default: the default account) signed for `region` are
+        UnrecognizedClientException (or no longer), as in an opt-in region it has not
+        enabled."""
+        settings = self.config()
+        account = account or settings["account_id"]
+        table = settings["disabled_regions"]
+        regions = set(table.get(account, ()))
+        regions = regions | {region} if disabled else regions - {region}
+        table[account] = sorted(regions)
+        return self.config(disabled_regions={k: v for k, v in table.items() if v})
+
+    # ---- settings, credentials, clock ------------------------------------------------
 
     def config(self, **changes):
         """Change settings (see fake_appstream.config); returns all settings."""
@@ -270,28 +391,6 @@ class ControlClient:
     def accepted_credentials(self):
         return self.request("GET", "/_fake/credentials")["credentials"]
 
-    def add_fault(self, kind, **options):
-        """Inject a fault (see fake_appstream.faults); returns it with its id."""
-        return self.request("POST", "/_fake/faults", {"kind": kind, **options})
-
-    def faults(self):
-        return self.request("GET", "/_fake/faults")["faults"]
-
-    def clear_faults(self):
-        self.request("DELETE", "/_fake/faults")
-
-    # ---- observation and time ------------------------------------------------------
-
-    def calls(self, operation=None, since=0):
-        """The API call log (see fake_appstream.server for the fields)."""
-        query = {"since": since}
-        if operation:
-            query["operation"] = operation
-        return self.request("GET", "/_fake/calls?" + urllib.parse.urlencode(query))["calls"]
-
-    def clear_calls(self):
-        self.request("DELETE", "/_fake/calls")
-
     def clock(self):
         return self.request("GET", "/_fake/clock")
 
@@ -303,23 +402,9 @@ class ControlClient:
         return self.request("POST", "/_fake/clock", {"manual": manual})
 
     def reset(self):
-        """Back to the start-up state: settings, fleet, credentials; no faults, denies or
-        calls."""
+        """Back to the start-up state: settings, fleet, credentials, organization; no other
+        estates, no faults, denies or calls."""
         self.request("POST", "/_fake/reset")
-
-    def wait_for_state(self, name, states, timeout=10.0, interval=0.05):
-        """Poll (in real time) until the builder is in one of `states`; return it.
-        Raises TimeoutError with the last state seen."""
-        states = {states} if isinstance(states, str) else set(states)
-        deadline = time.monotonic() + timeout
-        while True:
-            builder = self.builder(name)
-            if builder.get("State") in states:
-                return builder
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"{name} is {builder.get('State')}, not {sorted(states)}, "
-                                   f"after {timeout} s")
-            time.sleep(interval)
 
 
 class FakeProcess:
@@ -341,10 +426,11 @@ class FakeAppStream(FakeProcess, ControlClient):
     """A fake server running as a child process, plus what a client needs to reach it.
 
     Attributes: ``url`` (base URL), ``ca_file`` (CA to trust, None for plain HTTP),
-    ``tls_dir``, ``region``, ``account_id``, ``credentials`` (the :class:`Credentials` that ``env()``
-    hands out: the first accepted entry, updated by ``set_credentials``; None when no
-    credentials are accepted), ``process``,
-    ``log_file`` (the server's stderr).
+    ``tls_dir``, ``region``, ``account_id`` (the default estate's), ``credentials`` (the
+    :class:`Credentials` that ``env()`` hands out: the first accepted entry, updated by
+    ``set_credentials``; None when no credentials are accepted), ``process``,
+    ``log_file`` (the server's stderr), ``organization`` (the fake AWS Organizations it
+    also serves, see fake_organizations.control).
     """
 
     def __init__(self, process, url, ca_file, tls_dir, log_file):
@@ -464,20 +550,21 @@ class FakeAppStream(FakeProcess, ControlClient):
 
     def call(self, operation, params=None, *, credentials=None, region=None, when=None,
              service="appstream", headers=None, unsigned_headers=None, body=None,
-             tamper_body=None, sign=True, connection=None, timeout=15.0):
+             tamper_body=None, sign=True, connection=None, timeout=15.0,
+             target_prefix="PhotonAdminProxyService"):
         """Send one API request by hand and return the RawResponse.
 
-        The request is what an SDK sends (POST /, JSON 1.1 content type and target),
-        signed with botocore for `credentials` (default: the fake's), `region` (default:
-        the fake's) and the time `when` (epoch seconds, default now). `headers` are added
-        before signing and `unsigned_headers` after it (None values remove a header).
-        `body` (bytes) is sent and signed instead of the JSON of `params`; `tamper_body`
-        is sent instead of what was signed. `connection` reuses an http.client
-        connection from connection()."""
+        The request is what an SDK sends (POST /, JSON 1.1 content type and the target
+        `target_prefix`.`operation`), signed with botocore for `credentials` (default: the
+        fake's), `region` (default: the fake's), the signing name `service` and the time
+        `when` (epoch seconds, default now). `headers` are added before signing and
+        `unsigned_headers` after it (None values remove a header). `body` (bytes) is sent
+        and signed instead of the JSON of `params`; `tamper_body` is sent instead of what
+        was signed. `connection` reuses an http.client connection from connection()."""
         payload = body if body is not None else json.dumps(
             params if params is not None else {}).encode()
         send_headers = {"Content-Type": "application/x-amz-json-1.1",
-                        "X-Amz-Target": f"PhotonAdminProxyService.{operation}"}
+                        "X-Amz-Target": f"{target_prefix}.{operation}"}
         send_headers.update(headers or {})
         send_headers = {k: v for k, v in send_headers.items() if v is not None}
         if sign:
@@ -498,9 +585,11 @@ class FakeAppStream(FakeProcess, ControlClient):
             if connection is None:
                 conn.close()
 
-    def botocore_client(self, credentials=None, **config):
-        """A botocore AppStream client for this fake: no retries, short timeouts, nothing
-        read from this machine's AWS configuration. `config` goes to botocore's Config."""
+    def botocore_client(self, credentials=None, region=None, service="appstream", **config):
+        """A botocore client of `service` (AppStream, or ``organizations``) for this fake:
+        no retries, short timeouts, nothing read from this machine's AWS configuration.
+        `credentials` default to the fake's (the default account's), `region` to the
+        fake's; `config` goes to botocore's Config."""
         import botocore.config
         import botocore.session
 
@@ -512,7 +601,7 @@ class FakeAppStream(FakeProcess, ControlClient):
                    "connect_timeout": 5, "read_timeout": 15}
         options.update(config)
         return session.create_client(
-            "appstream", region_name=self.region, endpoint_url=self.url,
+            service, region_name=region or self.region, endpoint_url=self.url,
             verify=self.ca_file if self.ca_file else False,
             aws_access_key_id=creds.access_key_id,
             aws_secret_access_key=creds.secret_access_key,

@@ -56,26 +56,44 @@
                             ``DELETE`` empties the log
 ``GET|POST /_fake/clock``   ``{"advance": seconds}`` and/or ``{"manual": bool}``; answers
                             ``{"now", "manual", "wall"}``
-``POST /_fake/reset``       back to the start-up settings, builders and credentials, no
-                            images or fleets; faults, denies, calls and pagination tokens
-                            are forgotten
+``GET /_fake/estates``      ``{"estates": [...]}``: every estate (see estates.py), the
+                            default one first, each ``{"account", "region", "builders",
+                            "images", "fleets", "faults", "denies"}`` (counts)
+``POST /_fake/estates``     ``{"account": "222233334444", "region": "us-west-2"}`` makes
+                            that estate (empty; existing: kept) and answers it; either key
+                            left out is the default estate's
+``/_fake/estates/A/R/...``  ``builders``, ``images``, ``fleets`` (and what is under them),
+                            ``faults``, ``denies`` and ``calls`` of the estate of account A
+                            in region R, as the paths above serve the default estate's;
+                            ``GET /_fake/estates/A/R`` answers the estate. An estate that
+                            does not exist is 404
+``GET|POST /_fake/organization...`` the fake AWS Organizations (see
+                            fake_organizations.control_api)
+``POST /_fake/reset``       back to the start-up settings, builders, credentials and
+                            organization, no images, fleets or other estates; faults, denies,
+                            calls and pagination tokens are forgotten
 ==========================  ===================================================================
 
-Errors: 400 ``{"error": "..."}`` for a bad request, 404 for an unknown path, builder, image
-or fleet.
+``/_fake/calls`` (and an estate's) also take ``account``, ``region`` and ``service``
+(``appstream``, ``organizations``) in the query: only the calls with those values are
+listed (or, with ``DELETE``, forgotten). The root's lists every call of every estate and
+service.
+
+Errors: 400 ``{"error": "..."}`` for a bad request, 404 for an unknown path, builder, image,
+fleet or estate.
 """
 
+import re
 import sys
 import traceback
 import urllib.parse
 
-from .errors import ApiError
+from fake_organizations import control_api as organization_api
 
+from .errors import ApiError, ControlError
 
-class ControlError(Exception):
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z0-9-]+")
 
 
 def _object(body):
@@ -84,8 +102,8 @@ def _object(body):
     return body
 
 
-def _builders(state, method, rest, body):
-    fleet = state.fleet
+def _builders(estate, method, rest, body):
+    fleet = estate.fleet
     if not rest:
         if method == "GET":
             return {"builders": fleet.snapshot()}
@@ -186,8 +204,8 @@ def _one(snapshot, name, kind):
     raise ControlError(404, f"no {kind} named {name!r}")
 
 
-def _images(state, method, rest, body):
-    images = state.images
+def _images(estate, method, rest, body):
+    images = estate.images
     if not rest:
         if method == "GET":
             return {"images": images.snapshot()}
@@ -203,13 +221,13 @@ def _images(state, method, rest, body):
         raise ControlError(405, f"{method} is not supported here")
     spec = dict(_object(body)) if method == "POST" else {"delete": True}
     if spec.pop("delete", False):
-        state.delete_image(name)
+        estate.delete_image(name)
         return {"deleted": name}
     return images.update(name, spec)
 
 
-def _fleets(state, method, rest, body):
-    fleets = state.fleets
+def _fleets(estate, method, rest, body):
+    fleets = estate.fleets
     if not rest:
         if method == "GET":
             return {"fleets": fleets.snapshot()}
@@ -253,23 +271,34 @@ def _faults(state, method, body):
     return {"faults": state.faults.as_list()}
 
 
-def _denies(state, method, body):
+def _denies(estate, method, body):
     if method == "POST":
-        return state.denies.add(_object(body))
+        return estate.denies.add(_object(body))
     if method == "DELETE":
-        state.denies.clear()
-    return {"denies": state.denies.as_list()}
+        estate.denies.clear()
+    return {"denies": estate.denies.as_list()}
 
 
-def _calls(state, method, query):
+def _calls(state, method, query, **scope):
+    """The call log, or the part of it `scope` and the query's account, region and
+    service select."""
+    filters = dict(scope)
+    for key in ("account", "region", "service"):
+        if key in query:
+            filters[key] = query[key][0]
     if method == "DELETE":
-        state.calls.clear()
+        if filters:
+            state.clear_calls(**filters)
+        else:
+            state.calls.clear()
         return {"calls": []}
     try:
         since = int(query.get("since", ["0"])[0])
     except ValueError:
         raise ValueError("since must be an integer") from None
     operation = query.get("operation", [None])[0]
+    if filters:
+        return {"calls": state.calls_since(since, operation, **filters)}
     return {"calls": state.calls_since(since, operation)}
 
 
@@ -290,7 +319,8 @@ def _move_clock(state, body):
 def _clock(state, method, body):
     if method == "POST":
         _move_clock(state, body)
-        state.fleet.tick()
+        for estate in state.all_estates():
+            estate.fleet.tick()
     return {"now": state.clocks.now(), "manual": state.clocks.manual,
             "wall": state.clocks.wall()}
 
@@ -302,6 +332,84 @@ def _reset(state, method):
     return {"reset": True}
 
 
+def _scoped(state, estate, method, head, rest, query, body, root=False):
+    """A control request about one estate (the default one for the `root` paths, whose
+    call log is every estate's); None when `head` names nothing an estate has."""
+    if head == "builders":
+        return _builders(estate, method, rest, body)
+    if head == "images":
+        return _images(estate, method, rest, body)
+    if head == "fleets":
+        return _fleets(estate, method, rest, body)
+    if head in ("faults", "denies", "calls") and rest:
+        raise ControlError(404, f"no such control endpoint under {head}")
+    if head == "faults":
+        return _faults(estate, method, body)
+    if head == "denies":
+        return _denies(estate, method, body)
+    if head == "calls" and root:
+        return _calls(state, method, query)
+    if head == "calls":
+        return _calls(state, method, query, account=estate.account, region=estate.region)
+    return None
+
+
+def _estate_key(account, region):
+    account, region = urllib.parse.unquote(account), urllib.parse.unquote(region)
+    if not _ACCOUNT.fullmatch(account):
+        raise ValueError(f"{account!r} is not a 12-digit account id")
+    if not _REGION.fullmatch(region):
+        raise ValueError(f"{region!r} is not a region name")
+    return account, region
+
+
+def _estates(state, method, rest, query, body):
+    if not rest:
+        if method == "GET":
+            return {"estates": [e.summary() for e in state.all_estates()]}
+        if method != "POST":
+            raise ControlError(405, f"{method} is not supported here")
+        body = _object(body)
+        unknown = set(body) - {"account", "region"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}")
+        key = _estate_key(body.get("account", state.config.account_id),
+                          body.get("region", state.config.region))
+        return state.estate(*key, create=True).summary()
+    if len(rest) < 2:
+        raise ControlError(404, "an estate is /_fake/estates/ACCOUNT/REGION")
+    estate = state.estate(*_estate_key(rest[0], rest[1]))
+    if estate is None:
+        raise ControlError(404, f"no estate of account {rest[0]} in {rest[1]}; make it "
+                                "with POST /_fake/estates")
+    if len(rest) == 2:
+        if method != "GET":
+            raise ControlError(405, f"{method} is not supported here")
+        return estate.summary()
+    answer = _scoped(state, estate, method, rest[2], rest[3:], query, body)
+    if answer is None:
+        raise ControlError(404, f"no such control endpoint under an estate: {rest[2]}")
+    return answer
+
+
+def _global(state, method, head, rest, query, body):
+    if head == "estates":
+        return _estates(state, method, rest, query, body)
+    if head == "organization":
+        return organization_api.handle(state, method, rest, body)
+    if rest:
+        raise ControlError(404, f"no such control endpoint: /_fake/{head}/...")
+    if head == "config":
+        return _config(state, method, body)
+    if head == "credentials":
+        return _credentials(state, method, body)
+    if head == "clock":
+        return _clock(state, method, body)
+    if head == "reset":
+        return _reset(state, method)
+    raise ControlError(404, f"no such control endpoint: /_fake/{head}")
+
+
 def handle(state, method, path, query, body):
     """Serve one control request; return (status, JSON-able object)."""
     parts = [p for p in path.split("/") if p][1:]
@@ -310,29 +418,10 @@ def handle(state, method, path, query, body):
     head, rest = parts[0], parts[1:]
     try:
         with state.lock:
-            if head == "builders":
-                return 200, _builders(state, method, rest, body)
-            if head == "images":
-                return 200, _images(state, method, rest, body)
-            if head == "fleets":
-                return 200, _fleets(state, method, rest, body)
-            if rest:
-                raise ControlError(404, f"no such control endpoint: {path}")
-            if head == "config":
-                return 200, _config(state, method, body)
-            if head == "credentials":
-                return 200, _credentials(state, method, body)
-            if head == "faults":
-                return 200, _faults(state, method, body)
-            if head == "denies":
-                return 200, _denies(state, method, body)
-            if head == "calls":
-                return 200, _calls(state, method, query)
-            if head == "clock":
-                return 200, _clock(state, method, body)
-            if head == "reset":
-                return 200, _reset(state, method)
-            raise ControlError(404, f"no such control endpoint: {path}")
+            answer = _scoped(state, state.default, method, head, rest, query, body, root=True)
+            if answer is None:
+                answer = _global(state, method, head, rest, query, body)
+            return 200, answer
     except ControlError as exc:
         return exc.status, {"error": str(exc)}
     except ApiError as exc:

@@ -62,6 +62,14 @@ class ApiError(Exception):
         return {"__type": type_, "message": self.message}, headers
 
 
+class ControlError(Exception):
+    """A control API request refused with `status` (400, 404, 405)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
 def not_found(kind, name):
     """ResourceNotFoundException for a named resource."""
     return ApiError("ResourceNotFoundException", f"The {kind} '{name}' does not exist.")

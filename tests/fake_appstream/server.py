@@ -7,9 +7,15 @@ Wire behaviour of the API (what AWS JSON 1.1 services do):
   ``X-Amz-Target: PhotonAdminProxyService.<Operation>``. Another method, path, content
   type or target prefix, or an operation the fake does not serve, is
   ``UnknownOperationException`` (400): the framework cannot tell which operation is meant.
-* Then, in order: SigV4 (see sigv4.py), JSON decoding (``SerializationException``),
-  validation against the model (see model.py), IAM-style denies (``AccessDeniedException``,
-  see denies.py), faults (see faults.py), the operation.
+* Then, in order: SigV4 (see sigv4.py), which also tells the account (that of the
+  signing credentials) and the region (the one the ``Host`` names, else the credential
+  scope's): together they choose the estate the call acts on (see estates.py); JSON
+  decoding (``SerializationException``), validation against the model (see model.py),
+  IAM-style denies of the estate (``AccessDeniedException``, see denies.py), faults of the
+  estate (see faults.py), the operation.
+* A request whose ``X-Amz-Target`` starts ``AWSOrganizationsV20161128.`` goes to the fake
+  AWS Organizations instead (``fake_organizations.service``), on the same listener, with
+  the same credentials and call log.
 * Every answer carries ``x-amzn-RequestId`` (a fresh UUID), ``Content-Type:
   application/x-amz-json-1.1``, ``Content-Length`` and ``Date`` (RFC 1123, from the
   server's possibly offset wall clock). Errors add ``x-amzn-ErrorType`` and the body
@@ -18,11 +24,14 @@ Wire behaviour of the API (what AWS JSON 1.1 services do):
   honoured.
 
 Every API request, whatever its outcome, is logged (see ``GET /_fake/calls``) with: ``seq``,
-``time`` (simulation clock), ``wall``, ``operation``, ``names``, ``params``, ``status``,
-``outcome`` (``OK``, the error code, or the fault kind for non-error faults), ``fault``,
-``request_id``, ``access_key_id`` (as claimed in the Authorization header), ``user_agent``
-and ``peer`` (client address and port: one peer for several calls shows keep-alive); a call
-a deny refused also has ``denied_by``, the deny's id (its outcome is
+``time`` (simulation clock), ``wall``, ``service`` (``appstream`` or ``organizations``),
+``operation``, ``account`` (that of the access key the Authorization header claims, if
+the fake knows it), ``region`` (the region the request was served in: the one the
+``Host`` names, else the one the credential scope claims), ``names``, ``params``,
+``status``, ``outcome`` (``OK``, the error code, or the fault kind for non-error faults),
+``fault``, ``request_id``, ``access_key_id`` (as claimed in the Authorization header),
+``user_agent`` and ``peer`` (client address and port: one peer for several calls shows
+keep-alive); a call a deny refused also has ``denied_by``, the deny's id (its outcome is
 ``AccessDeniedException``). ``names`` are those the request names (see
 ``state.names_in``): a builder's, the ``Names`` of builders, images or fleets, the builder of
 a tagging call's ARN, the images of DescribeImages' ``Arns``.
@@ -39,11 +48,16 @@ import traceback
 import urllib.parse
 import uuid
 
+from fake_organizations import organization as organizations_model
+from fake_organizations import service as organizations
+from fake_organizations.faults import ERROR_KINDS as ORGANIZATIONS_ERROR_KINDS
+
 from . import control_api
 from .errors import ApiError
 from .faults import ERROR_KINDS, LISTING_KINDS
 from .pagination import dropped
-from .state import OPERATIONS, READ_ONLY, names_in
+from .estates import OPERATIONS, READ_ONLY
+from .state import names_in, region_of_host
 
 JSON_11 = "application/x-amz-json-1.1"
 TARGET_PREFIX = "PhotonAdminProxyService."
@@ -158,17 +172,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _api(self):
         state = self.server.state
+        key_id, scope_region = _claimed_scope(self.headers.get("Authorization"))
         call = {
             "time": state.clocks.now(),
             "wall": state.clocks.wall(),
+            "service": "appstream",
             "operation": None,
+            "account": state.account_of_key(key_id),
+            "region": region_of_host(self.headers.get("Host")) or scope_region,
             "names": [],
             "params": None,
             "status": None,
             "outcome": None,
             "fault": None,
             "request_id": str(uuid.uuid4()),
-            "access_key_id": _claimed_key_id(self.headers.get("Authorization")),
+            "access_key_id": key_id,
             "user_agent": self.headers.get("User-Agent"),
             "peer": self._peer(),
         }
@@ -205,8 +223,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _api_call(self, call):
         state = self.server.state
         body = self._read_body()
+        if self.headers.get("X-Amz-Target", "").startswith(organizations.TARGET_PREFIX):
+            self._organizations(call, body)
+            return
         operation = call["operation"] = self._operation()
-        state.verifier().verify(self.command, self.path, self.headers, body)
+        entry, region = state.verifier(self.headers.get("Host")).verify_entry(
+            self.command, self.path, self.headers, body)
+        account = call["account"] = state.account_of(entry)
+        call["region"] = region
+        estate = state.estate(account, region, create=True)
+        caller = state.caller_arn(entry, account)
         try:
             params = json.loads(body.decode("utf-8")) if body.strip() else {}
         except (UnicodeDecodeError, ValueError):
@@ -217,17 +243,47 @@ class Handler(http.server.BaseHTTPRequestHandler):
         call["names"] = names_in(params)
         if state.config.watch_state and operation in ("StopImageBuilder", "StartImageBuilder"):
             call["state_on_disk"] = state.state_on_disk(params["Name"])
-        denial = state.denial(operation, params)
+        denial = state.denial(estate, operation, params, caller)
         if denial is not None:
             call["denied_by"] = denial[0]["id"]
             raise denial[1]
-        fault = state.pick_fault(operation, call["names"],
+        fault = state.pick_fault(estate, operation, call["names"],
                                  continuation=bool(params.get("NextToken")))
         if fault is None:
-            self._answer(call, state.execute(operation, params))
+            self._answer(call, state.execute(estate, operation, params))
             return
         call["fault"] = fault["kind"]
-        self._fault(call, operation, params, fault)
+        self._fault(call, estate, caller, operation, params, fault)
+
+    def _organizations(self, call, body):
+        """A call to the fake AWS Organizations (see fake_organizations.service)."""
+        state = self.server.state
+        call["service"] = "organizations"
+        operation = call["operation"] = organizations.operation_of(
+            self.command, self.path, self.headers.get("Content-Type"),
+            self.headers.get("X-Amz-Target", ""))
+        entry, region = state.organizations_verifier().verify_entry(
+            self.command, self.path, self.headers, body)
+        account = call["account"] = state.account_of(entry)
+        call["region"] = region
+        params = call["params"] = organizations.parse(body)
+        organizations_model.validate(operation, params)
+        with state.lock:
+            state.organization.check_caller(account)
+            fault = state.organization.faults.pick(operation, state.rng)
+        kind = call["fault"] = fault and fault["kind"]
+        if kind in ORGANIZATIONS_ERROR_KINDS:
+            raise organizations.fault_error(fault, operation, state.caller_arn(entry, account))
+        if kind == "reset":
+            call["outcome"] = kind
+            self.aborted = True
+            self.close_connection = True
+            return
+        if kind == "slow" and state.stopping.wait(fault["delay"]):
+            return
+        with state.lock:
+            result = state.organization.list_accounts(params, empty=kind == "empty_page")
+        self._answer(call, result, outcome=kind if kind == "empty_page" else "OK")
 
     def _answer(self, call, result, outcome="OK"):
         call["status"], call["outcome"] = 200, outcome
@@ -244,27 +300,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # ---- faults ----------------------------------------------------------------------
 
-    def _fault(self, call, operation, params, fault):
+    def _fault(self, call, estate, caller, operation, params, fault):
         state = self.server.state
         kind = fault["kind"]
         if kind == "access_denied":
-            error = state.denied_error(operation, params, fault["reason"])
+            error = state.denied_error(estate, operation, params, caller, fault["reason"])
             raise ApiError(error.code, fault["message"] or error.message, fault["status"])
         if kind in ERROR_KINDS:
             raise ApiError(fault["code"], fault["message"], fault["status"])
         if kind == "slow":
             if not state.stopping.wait(fault["delay"]):
-                self._answer(call, state.execute(operation, params))
+                self._answer(call, state.execute(estate, operation, params))
             return
         if kind == "drop":
-            self._answer(call, dropped(operation, state.execute(operation, params), params,
-                                       fault, state.rng), outcome=kind)
+            self._answer(call, dropped(operation, state.execute(estate, operation, params),
+                                       params, fault, state.rng), outcome=kind)
             return
         if kind in LISTING_KINDS:
-            result = state.describe_badly(operation, params, fault)
+            result = state.describe_badly(estate, operation, params, fault)
             self._answer(call, result, outcome=kind)
             return
-        result = self._fault_result(operation, params, fault)
+        result = self._fault_result(estate, operation, params, fault)
         call["outcome"] = kind
         if kind == "reset":
             self.aborted = True
@@ -282,12 +338,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._oversize(fault["size"], rid)
 
-    def _fault_result(self, operation, params, fault):
+    def _fault_result(self, estate, operation, params, fault):
         state = self.server.state
         if operation not in READ_ONLY and not fault["execute"]:
-            return state.preview(operation, params)
+            return state.preview(estate, operation, params)
         try:
-            return state.execute(operation, params)
+            return state.execute(estate, operation, params)
         except ApiError as err:
             return err.wire(False)[0]
 
@@ -317,13 +373,19 @@ def _padded_json(size):
 
 
 def _claimed_key_id(authorization):
-    if not authorization:
-        return None
+    return _claimed_scope(authorization)[0]
+
+
+def _claimed_scope(authorization):
+    """(access key id, region) the Authorization header's credential scope claims; None
+    for what it does not say."""
     marker = "Credential="
-    start = authorization.find(marker)
+    start = (authorization or "").find(marker)
     if start < 0:
-        return None
-    return authorization[start + len(marker):].split("/")[0].split(",")[0].strip() or None
+        return None, None
+    scope = authorization[start + len(marker):].split(",")[0].strip().split("/")
+    region = scope[2] if len(scope) > 2 and scope[2] else None
+    return scope[0] or None, region
 
 
 class FakeServer(http.server.ThreadingHTTPServer):

@@ -2,9 +2,11 @@
 
 The signature is recomputed by ``botocore.auth.SigV4Auth`` over an ``AWSRequest`` rebuilt
 from the received method, path, headers and body, at the request's own ``X-Amz-Date``,
-with the signing name ``appstream`` and the server's region. Only the headers the client
-listed in ``SignedHeaders`` are used, exactly as received, so a client that signs more
-(or fewer) headers than botocore would is judged fairly.
+with the signing name ``appstream`` and the region of the credential scope, which must be
+one the server serves (a fake serving several regions tells them apart by the scope, as
+AWS tells them apart by the endpoint). Only the headers the client listed in
+``SignedHeaders`` are used, exactly as received, so a client that signs more (or fewer)
+headers than botocore would is judged fairly.
 
 Checks run in the order AWS applies them, and fail the way JSON 1.1 services fail (the
 codes are the ``JSON_CODES``; a Query-protocol service such as STS passes ``QUERY_CODES``,
@@ -17,9 +19,12 @@ malformed header, no date header,        ``IncompleteSignatureException``
 unknown access key id                    ``UnrecognizedClientException``
 session token missing, wrong, or sent    ``UnrecognizedClientException``
 for a key that has none
+a region not enabled for the key's       ``UnrecognizedClientException`` ("The security
+account (an opt-in region)               token included in the request is invalid.")
 credentials past their expiry            ``ExpiredTokenException``
-credential scope: date, region,          ``InvalidSignatureException``
-service or terminator wrong
+credential scope: date, region (one the  ``InvalidSignatureException``
+server does not serve), service or
+terminator wrong
 ``X-Amz-Date`` more than ``max_skew``    ``InvalidSignatureException`` ("Signature
 from the server's clock                  expired: ... is now earlier than ..." or
                                          "Signature not yet current: ... is still later
@@ -72,7 +77,9 @@ _MISMATCH = (
 
 class CredentialTable:
     """Accepted credentials: access key id -> secret, optional session token, optional
-    expiry (epoch seconds on the server's wall clock)."""
+    expiry (epoch seconds on the server's wall clock), optional ``account`` (the 12-digit
+    account the key belongs to; null: the server's default account) and ``arn`` (the
+    identity behind it, as AccessDenied messages name it)."""
 
     def __init__(self, entries, wall_now):
         self.entries = {}
@@ -83,7 +90,7 @@ class CredentialTable:
         if not isinstance(entry, dict):
             raise ValueError("each credential must be an object")
         unknown = set(entry) - {"access_key_id", "secret_access_key", "session_token",
-                                "expiration", "expires_in"}
+                                "expiration", "expires_in", "account", "arn"}
         if unknown:
             raise ValueError(f"unknown credential keys {sorted(unknown)}")
         key_id, secret = entry.get("access_key_id"), entry.get("secret_access_key")
@@ -92,11 +99,20 @@ class CredentialTable:
         token = entry.get("session_token")
         if token is not None and (not isinstance(token, str) or not token):
             raise ValueError("session_token must be a non-empty string or null")
+        account = entry.get("account")
+        if account is not None and not (isinstance(account, str) and len(account) == 12
+                                        and account.isdigit()):
+            raise ValueError(f"account must be 12 digits or null, not {account!r}")
+        arn = entry.get("arn")
+        if arn is not None and (not isinstance(arn, str) or not arn.startswith("arn:")):
+            raise ValueError(f"arn must be an ARN or null, not {arn!r}")
         self.entries[key_id] = {
             "access_key_id": key_id,
             "secret_access_key": secret,
             "session_token": token,
             "expiration": expiry(entry, wall_now),
+            "account": account,
+            "arn": arn,
         }
 
     def add(self, entry, wall_now):
@@ -180,16 +196,19 @@ def _request_time(headers, authorization, incomplete):
 
 
 class Verifier:
-    """Checks one request against a credential table, a region and a wall clock.
+    """Checks one request against a credential table, the regions served and a wall clock.
 
+    `region` is the region served, or a collection of them (the scope must name one);
     `status` is the HTTP status of every failure whose code table entry names none;
     `signing_name` the service the credential scope must name; `codes` JSON_CODES or
-    QUERY_CODES."""
+    QUERY_CODES; `disabled(entry, region)`, when given, is true when the scope's region is
+    not enabled for the account of the credentials `entry`."""
 
     def __init__(self, table, region, wall_now, max_skew, status, signing_name=SIGNING_NAME,
-                 codes=None):
+                 codes=None, disabled=None):
         self.table = table
-        self.region = region
+        self.regions = {region} if isinstance(region, str) else set(region)
+        self.disabled = disabled
         self.now = wall_now
         self.max_skew = max_skew
         self.status = status
@@ -207,6 +226,11 @@ class Verifier:
     def verify(self, method, path, headers, body):
         """Return the access key id of a correctly signed request, else raise ApiError.
         `headers` is an email.message.Message (as http.server gives it)."""
+        return self.verify_entry(method, path, headers, body)[0]["access_key_id"]
+
+    def verify_entry(self, method, path, headers, body):
+        """(the credential table's entry, the scope's region) of a correctly signed
+        request, else raise ApiError."""
         authorization = headers.get("authorization")
         if authorization is None:
             raise self._error("missing")
@@ -214,11 +238,11 @@ class Verifier:
         self._check_shape(algorithm, params, authorization)
         scope = params["Credential"].split("/")
         amz_date, stamp = _request_time(headers, authorization, self._incomplete)
-        entry = self._credentials(scope[0], headers.get("x-amz-security-token"))
+        entry = self._credentials(scope[0], headers.get("x-amz-security-token"), scope[2])
         self._check_scope(scope, amz_date)
         self._check_skew(amz_date, stamp)
-        self._check_signature(entry, method, path, headers, body, params, amz_date)
-        return entry["access_key_id"]
+        self._check_signature(entry, method, path, headers, body, params, amz_date, scope[2])
+        return entry, scope[2]
 
     def _check_shape(self, algorithm, params, authorization):
         if algorithm != "AWS4-HMAC-SHA256":
@@ -236,9 +260,12 @@ class Verifier:
                                    "e.g. keyid/date/region/service/term, got "
                                    f"'{params['Credential']}'")
 
-    def _credentials(self, key_id, token):
+    def _credentials(self, key_id, token, region):
         entry = self.table.entries.get(key_id)
         if entry is None or entry["session_token"] != token:
+            raise self._error("unrecognized", _INVALID_TOKEN)
+        # An opt-in region the account has not enabled does not know its credentials.
+        if self.disabled is not None and self.disabled(entry, region):
             raise self._error("unrecognized", _INVALID_TOKEN)
         if entry["expiration"] is not None and self.now >= entry["expiration"]:
             raise self._error("expired",
@@ -252,7 +279,7 @@ class Verifier:
             problem = ("Date in Credential scope does not match YYYYMMDD from ISO-8601 "
                        f"version of date from HTTP: '{date}' != '{amz_date[:8]}', from "
                        "'X-Amz-Date'.")
-        elif region != self.region:
+        elif region not in self.regions:
             problem = f"Credential should be scoped to a valid region, not '{region}'. "
         elif service != self.signing_name:
             problem = f"Credential should be scoped to correct service: '{self.signing_name}'. "
@@ -275,7 +302,7 @@ class Verifier:
                               f"Signature not yet current: {amz_date} is still later than "
                               f"{latest} ({_fmt(self.now)} + {minutes})")
 
-    def _check_signature(self, entry, method, path, headers, body, params, amz_date):
+    def _check_signature(self, entry, method, path, headers, body, params, amz_date, region):
         declared = headers.get("x-amz-content-sha256")
         if declared is not None and declared != hashlib.sha256(body).hexdigest():
             raise self._error("signature", "The provided 'x-amz-content-sha256' header does "
@@ -283,7 +310,7 @@ class Verifier:
         signed = {h.strip().lower() for h in params["SignedHeaders"].split(";") if h.strip()}
         creds = Credentials(entry["access_key_id"], entry["secret_access_key"],
                             entry["session_token"])
-        signer = _ReceivedRequestSigner(creds, self.signing_name, self.region, signed,
+        signer = _ReceivedRequestSigner(creds, self.signing_name, region, signed,
                                         headers.items())
         # An http:// URL makes botocore hash the payload whatever the transport was.
         request = AWSRequest(method=method, url="http://fake" + path, data=body)

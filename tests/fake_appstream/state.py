@@ -1,39 +1,42 @@
-"""Everything one fake server knows, behind one lock: settings, clocks, builders
-(``fleet``), images, AppStream fleets (``fleets``), credentials, faults, denies and the call
-log. ``reset()`` returns to the start-up state."""
+"""Everything one fake server knows, behind one lock: settings, clocks, the estates (each
+account's builders, images, AppStream fleets, faults and denies in each region; see
+estates.py), credentials, the organization (see fake_organizations) and the call log.
+``reset()`` returns to the start-up state."""
 
 import copy
 import itertools
 import json
 import random
+import re
 import threading
+import urllib.parse
 
-from . import DEFAULT_OLD_VERSION, denies, estate
+from fake_organizations.organization import Organization
+
+from . import DEFAULT_OLD_VERSION
+from . import estate as seeded_estate
 from .clock import Clocks
 from .config import Config
-from .errors import ApiError
-from .faults import FaultTable
-from .fleet import Fleet
-from .fleets import FleetSet
-from .images import ImageSet
+from .estates import Estate, EstateConfig
 from .model import ApiModel
-from .pagination import Pager
 from .sigv4 import CredentialTable, Verifier
 
-OPERATIONS = (
-    "DescribeImageBuilders",
-    "StopImageBuilder",
-    "StartImageBuilder",
-    "DescribeImages",
-    "DescribeFleets",
-    "ListTagsForResource",
-    "TagResource",
-    "UntagResource",
-)
 BUILDER_PREFIX = "image-builder/"
 IMAGE_PREFIX = "image/"
-READ_ONLY = {"DescribeImageBuilders", "DescribeImages", "DescribeFleets",
-             "ListTagsForResource"}
+# AppStream's endpoints (standard, FIPS, dual-stack): the region a request is sent to.
+_REGIONAL_HOST = re.compile(r"^appstream2(?:-fips)?\.([a-z0-9-]+)\."
+                            r"(?:amazonaws\.com(?:\.cn)?|api\.aws)$")
+
+
+def region_of_host(host):
+    """The region an AppStream endpoint host name names (``appstream2.eu-west-1.
+    amazonaws.com``), or None (an IP address, localhost, any other name)."""
+    try:
+        name = urllib.parse.urlsplit("//" + (host or "")).hostname or ""
+    except ValueError:
+        name = ""
+    match = _REGIONAL_HOST.match(name)
+    return match.group(1) if match else None
 
 
 class FakeState:
@@ -41,7 +44,8 @@ class FakeState:
                  seed_estate=False):
         """settings: Config overrides; credentials: CredentialTable entries; seed_fleet:
         keyword arguments of Fleet.generate for the start-up fleet (or None); seed_estate:
-        add estate.py's images and fleets too (and point seeded builders at them)."""
+        add estate.py's images and fleets too (and point seeded builders at them). Both
+        seed the default estate."""
         self.lock = threading.RLock()
         self.model = model or ApiModel()
         self.stopping = threading.Event()
@@ -56,45 +60,99 @@ class FakeState:
         with self.lock:
             self.config = Config(**settings)
             self.clocks.restart(self.config.manual_clock, self.config.clock_offset)
-            pager = Pager(self.config, self.clocks)
-            self.fleet = Fleet(self.config, self.clocks, pager)
-            self.images = ImageSet(self.config, self.clocks, pager, self._image_references)
-            self.fleets = FleetSet(self.config, self.clocks, pager, self.images)
+            self.default = Estate(self.config, self.clocks)
+            self.estates = {}
             if seed_fleet:
                 self.fleet.generate(**seed_fleet)
             if self._seed_estate:
                 old = (seed_fleet or {}).get("version") or DEFAULT_OLD_VERSION
-                estate.seed(self.images, self.fleets, self.fleet, self.config, old)
+                seeded_estate.seed(self.images, self.fleets, self.fleet, self.config, old)
             self.credentials = CredentialTable(credentials, self.clocks.wall())
-            self.faults = FaultTable(OPERATIONS)
-            self.denies = denies.DenyTable(OPERATIONS)
+            self.organization = Organization(self.config.account_id, self.clocks)
             self.calls = []
             self._call_seq = itertools.count(1)
             self.rng = random.Random(self.config.seed)
             self._error_count = 0
 
-    def _image_references(self):
-        """(image ARN, members) of every builder, then every fleet: the images they use."""
-        out = []
-        for name in sorted(self.fleet.builders):
-            builder = self.fleet.builders[name]
-            out.append((builder.fields.get("ImageArn"),
-                        {"Platform": builder.fields.get("Platform"),
-                         "AppstreamAgentVersion": builder.image_version}))
-        return out + self.fleets.references()
+    # ---- the default estate, as every control request that names none sees it --------
+
+    @property
+    def fleet(self):
+        return self.default.fleet
+
+    @property
+    def images(self):
+        return self.default.images
+
+    @property
+    def fleets(self):
+        return self.default.fleets
+
+    @property
+    def faults(self):
+        return self.default.faults
+
+    @property
+    def denies(self):
+        return self.default.denies
 
     def delete_image(self, name):
-        """Delete a defined image; the fleets that run it keep its ARN."""
+        """Delete a defined image of the default estate."""
         with self.lock:
-            image = self.images.images.get(name)
-            if image is not None:
-                self.fleets.keep_image_arn(self.images.render(image).get("Arn"))
-            return self.images.delete(name)
+            return self.default.delete_image(name)
 
-    def listing(self, operation):
-        """The builders, images or fleets a Describe operation lists."""
-        return {"DescribeImageBuilders": self.fleet, "DescribeImages": self.images,
-                "DescribeFleets": self.fleets}[operation]
+    # ---- estates and accounts --------------------------------------------------------
+
+    def estate(self, account, region, create=False):
+        """The estate of (account, region): the default one when they are the settings'
+        account_id and region; another one made empty when `create`, else None."""
+        with self.lock:
+            if (account, region) == (self.config.account_id, self.config.region):
+                return self.default
+            found = self.estates.get((account, region))
+            if found is None and create:
+                found = self.estates[(account, region)] = Estate(
+                    EstateConfig(self.config, account, region), self.clocks)
+            return found
+
+    def all_estates(self):
+        """The default estate, then the others by account and region."""
+        with self.lock:
+            return [self.default] + [self.estates[k] for k in sorted(self.estates)
+                                     if k != (self.config.account_id, self.config.region)]
+
+    def served_regions(self):
+        """Regions whose requests the fake serves: its ``region``, the ``regions``
+        setting and the region of every estate."""
+        with self.lock:
+            return ({self.config.region} | set(self.config.regions)
+                    | {region for _, region in self.estates})
+
+    def account_of(self, entry):
+        """The account the credentials `entry` belong to (the default one when they name
+        none)."""
+        return entry.get("account") or self.config.account_id
+
+    def account_of_key(self, key_id):
+        """The account of an access key id the fake knows, else None."""
+        with self.lock:
+            entry = self.credentials.entries.get(key_id)
+            return self.account_of(entry) if entry else None
+
+    def region_disabled(self, account, region):
+        with self.lock:
+            return region in self.config.disabled_regions.get(account, ())
+
+    def caller_arn(self, entry=None, account=None):
+        """The identity AccessDeniedException messages name: the ``caller_arn`` setting,
+        else the identity of the credentials (fake_sts passes the assumed role's), else
+        a user of their account."""
+        with self.lock:
+            account = account or self.config.account_id
+            return (self.config.caller_arn or (entry or {}).get("arn")
+                    or f"arn:aws:iam::{account}:user/appstream-agent-reconciler")
+
+    # ---- settings and credentials ----------------------------------------------------
 
     def apply_config(self, changes):
         with self.lock:
@@ -123,10 +181,28 @@ class FakeState:
             self.credentials.entries.update(table.entries)
             return self.credentials.as_list()
 
-    def verifier(self):
+    def verifier(self, host=None):
+        """The Verifier of an AppStream request sent to `host` (its Host header): only
+        the region the host names, else every region served."""
         with self.lock:
-            return Verifier(self.credentials, self.config.region, self.clocks.wall(),
-                            self.config.max_skew, self.config.auth_error_status)
+            regions = self.served_regions()
+            named = region_of_host(host)
+            if named is not None:
+                regions &= {named}
+
+            def disabled(entry, region):
+                return region in self.config.disabled_regions.get(self.account_of(entry), ())
+
+            return Verifier(self.credentials, regions, self.clocks.wall(),
+                            self.config.max_skew, self.config.auth_error_status,
+                            disabled=disabled)
+
+    def organizations_verifier(self):
+        """The Verifier of an Organizations request: its signing name and region."""
+        with self.lock:
+            return Verifier(self.credentials, self.organization.settings.region,
+                            self.clocks.wall(), self.config.max_skew,
+                            self.config.auth_error_status, signing_name="organizations")
 
     def error_wire(self, error):
         """Body and headers for an error, in the configured (or the alternating) form."""
@@ -136,87 +212,34 @@ class FakeState:
             self._error_count += 1
             return error.wire(bool(namespaced), self.config.error_type_header)
 
-    def pick_fault(self, operation, names, continuation=False):
-        with self.lock:
-            return self.faults.pick(operation, names, self.rng, continuation)
+    # ---- API calls, on one estate ----------------------------------------------------
 
-    def execute(self, operation, params):
-        """Run an API operation; return its result dict or raise ApiError."""
+    def pick_fault(self, estate, operation, names, continuation=False):
         with self.lock:
-            if operation == "DescribeImageBuilders":
-                return self.fleet.describe(params)
-            if operation == "StopImageBuilder":
-                return self.fleet.stop(params["Name"])
-            if operation == "StartImageBuilder":
-                return self.fleet.start(params["Name"], params.get("AppstreamAgentVersion"))
-            if operation == "DescribeImages":
-                return self.images.describe(params)
-            if operation == "DescribeFleets":
-                return self.fleets.describe(params)
-            if operation == "TagResource":
-                return self.fleet.tag(params)
-            if operation == "UntagResource":
-                return self.fleet.untag(params)
-            return self.fleet.list_tags(params)
+            return estate.faults.pick(operation, names, self.rng, continuation)
 
-    def caller_arn(self):
-        """The identity AccessDeniedException messages name."""
+    def execute(self, estate, operation, params):
+        """Run an API operation in `estate`; return its result dict or raise ApiError."""
         with self.lock:
-            return (self.config.caller_arn
-                    or f"arn:aws:iam::{self.config.account_id}:user/appstream-agent-reconciler")
+            return estate.execute(operation, params)
 
-    def _resource(self, operation, params):
-        """(builder name, its ARN, its tags or None) a call acts on; the name is None when
-        the ARN is not one of a builder of this region and account."""
-        if operation in ("StopImageBuilder", "StartImageBuilder"):
-            name = params["Name"]
-            builder = self.fleet.builders.get(name)
-            arn = self.fleet.render(builder)["Arn"] if builder else self.fleet.arn(name)
-        else:
-            arn = params["ResourceArn"]
-            builder = self.fleet.by_arn(arn)
-            prefix = self.fleet.arn("")
-            name = builder.name if builder else (arn[len(prefix):] if arn.startswith(prefix)
-                                                 else None)
-        return name, arn, (builder.knobs["tags"] if builder else None)
-
-    def denial(self, operation, params):
-        """(deny, AccessDeniedException) when a deny refuses this call, else None."""
+    def denial(self, estate, operation, params, caller):
+        """(deny, AccessDeniedException) when a deny of `estate` refuses this call by
+        `caller` (an ARN), else None."""
         with self.lock:
-            self.fleet.tick()
-            name = arn = tags = None
-            if operation in denies.SINGLE_RESOURCE:
-                name, arn, tags = self._resource(operation, params)
-            deny = self.denies.match(operation, name, tags)
-            if deny is None:
-                return None
-            text = denies.message(self.caller_arn(), operation, arn, deny["reason"])
-            return deny, ApiError("AccessDeniedException", text)
+            return estate.denial(operation, params, caller)
 
-    def denied_error(self, operation, params, reason="explicit"):
-        """The AccessDeniedException this call would meet, for the access_denied fault."""
+    def denied_error(self, estate, operation, params, caller, reason="explicit"):
         with self.lock:
-            arn = None
-            if operation in denies.SINGLE_RESOURCE:
-                arn = self._resource(operation, params)[1]
-            return ApiError("AccessDeniedException",
-                            denies.message(self.caller_arn(), operation, arn, reason))
+            return estate.denied_error(operation, params, caller, reason)
 
-    def describe_badly(self, operation, params, fault):
-        """A Describe call as a listing fault answers it (see faults.py)."""
+    def describe_badly(self, estate, operation, params, fault):
         with self.lock:
-            return self.listing(operation).describe_badly(params, fault)
+            return estate.describe_badly(operation, params, fault)
 
-    def preview(self, operation, params):
-        """What a mutating call would answer about its builder, without performing it."""
+    def preview(self, estate, operation, params):
         with self.lock:
-            if operation in ("TagResource", "UntagResource"):
-                return {}
-            self.fleet.tick()
-            builder = self.fleet.builders.get(params.get("Name"))
-            if builder is None:
-                return {}
-            return {"ImageBuilder": self.fleet.render(builder)}
+            return estate.preview(operation, params)
 
     def state_on_disk(self, name):
         """What the watched state file says of builder name's operation right now."""
@@ -229,15 +252,29 @@ class FakeState:
         phases = {op.get("builder"): op.get("phase") for op in document.get("operations", [])}
         return {"phase": phases.get(name), "error": None}
 
+    # ---- the call log ----------------------------------------------------------------
+
     def log_call(self, entry):
         with self.lock:
             entry["seq"] = next(self._call_seq)
             self.calls.append(entry)
 
-    def calls_since(self, since=0, operation=None):
+    @staticmethod
+    def _selected(call, operation, filters):
+        return ((operation is None or call["operation"] == operation)
+                and all(call.get(key) == value for key, value in filters.items()))
+
+    def calls_since(self, since=0, operation=None, **filters):
+        """Calls after `since` of `operation` whose fields have the values `filters`
+        give (account, region, service)."""
         with self.lock:
             return [copy.deepcopy(c) for c in self.calls
-                    if c["seq"] > since and (operation is None or c["operation"] == operation)]
+                    if c["seq"] > since and self._selected(c, operation, filters)]
+
+    def clear_calls(self, **filters):
+        """Forget the calls whose fields have the values `filters` give (all without)."""
+        with self.lock:
+            self.calls[:] = [c for c in self.calls if not self._selected(c, None, filters)]
 
 
 def names_in(params):

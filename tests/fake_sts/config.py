@@ -7,6 +7,10 @@ Every key, its default and its meaning:
     ``sts.REGION.amazonaws.com`` (or ``.amazonaws.com.cn``) is served as REGION, one to the
     global ``sts.amazonaws.com`` as ``us-east-1``, as AWS does; the credential scope of a
     signed request must name the region it is served in.
+``regions`` (``[]``)
+    More regions served when the ``Host`` names none: a request whose credential scope
+    names one of them is served there (what a client meets that calls STS in each of its
+    regions through one endpoint override, ``AWS_ENDPOINT_URL_STS``).
 ``account_id`` (``123456789012``)
     Account of the default long-term user (see ``__init__.py``).
 ``clock_offset`` (0)
@@ -51,6 +55,7 @@ from fake_appstream.config import Settings
 
 DEFAULTS = {
     "region": "us-east-1",
+    "regions": [],
     "account_id": "123456789012",
     "clock_offset": 0.0,
     "manual_clock": False,
@@ -106,9 +111,9 @@ def _coerce(key, value):
         return None if value is None else _number(value, key, 1)
     if key in ("sso_role_duration", "oidc_token_duration"):
         return _integer(value, key, 1)
-    if key == "disabled_regions":
+    if key in ("disabled_regions", "regions"):
         if not isinstance(value, list) or not all(isinstance(r, str) and r for r in value):
-            raise ValueError("disabled_regions must be a list of region names")
+            raise ValueError(f"{key} must be a list of region names")
         return list(value)
     if key in ("appstream_control", "appstream_ca"):
         return _text(value, key, optional=True)

@@ -29,6 +29,7 @@ from fake_appstream.control import (PYTHON, TESTS_DIR, ControlClient as _BaseCli
                                     _terminate, sign_request)
 
 from . import identity
+from .state import appstream_entry
 
 __all__ = ["FakeSTS", "ControlClient", "Credentials", "FakeError", "write_sso_cache",
            "sso_cache_path", "make_jwt", "sign_request", "NSENTER"]
@@ -219,9 +220,7 @@ class FakeSTS(FakeProcess, ControlClient):
         if self.appstream is None:
             raise FakeError(400, "this fake STS is not linked to a fake AppStream")
         now = self.clock()["wall"]
-        live = [{k: i[k] for k in ("access_key_id", "secret_access_key", "session_token",
-                                    "expiration")}
-                for i in self.issued() if i["expiration"] > now]
+        live = [appstream_entry(i) for i in self.issued() if i["expiration"] > now]
         return self.appstream.set_credentials(*live)
 
     # ---- clients -------------------------------------------------------------------

@@ -11,8 +11,10 @@ and methods do not collide):
 Every answer carries ``x-amzn-RequestId`` (a fresh UUID), ``Content-Type`` (``text/xml``
 for STS, ``application/json`` for SSO), ``Content-Length`` and ``Date`` (from the fake's
 wall clock). The region a request is served in comes from its ``Host`` when that names
-one (``sts.eu-west-1.amazonaws.com``; ``sts.amazonaws.com`` is us-east-1), else from the
-``region`` setting.
+one (``sts.eu-west-1.amazonaws.com``; ``sts.amazonaws.com`` is us-east-1); else it is the
+region its credential scope names when that is one of the ``regions`` setting (a client
+that calls STS in each of its regions through one endpoint override), else the ``region``
+setting.
 
 Every API request, whatever its outcome, is logged (see ``GET /_fake/calls``) with:
 ``seq``, ``wall``, ``service`` (``sts``, ``sso``, ``sso-oidc``), ``operation``,
@@ -75,7 +77,7 @@ class Handler(appstream_server.Handler):
             "service": service,
             "operation": None,
             "params": None,
-            "region": region_of_host(self.headers.get("Host"), state.config.region),
+            "region": self._region(),
             "host": self.headers.get("Host"),
             "status": None,
             "outcome": None,
@@ -101,6 +103,14 @@ class Handler(appstream_server.Handler):
                                                  "The fake failed; see its log.", 500), call)
         finally:
             self._log(call)
+
+    def _region(self):
+        """The region the request is served in (see the module's docstring)."""
+        named = region_of_host(self.headers.get("Host"), None)
+        if named is not None:
+            return named
+        scope = appstream_server._claimed_scope(self.headers.get("Authorization"))[1]
+        return self.server.state.served_region(scope)
 
     def _log(self, call):
         # Logged before the answer goes out, so that a client that got its answer finds

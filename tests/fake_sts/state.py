@@ -38,7 +38,9 @@ Every issued credential is kept (``GET /_fake/issued``): ``access_key_id``,
 ``secret_access_key``, ``session_token``, ``expiration`` (epoch seconds),
 ``expiration_iso``, ``issued_at``, ``operation``, ``role_arn``, ``arn``, ``user_id``,
 ``account``, ``session_name``, ``source_identity``. Each is accepted by the fake's STS
-until it expires, and pushed to the linked fake AppStream (``appstream_control``).
+until it expires, and pushed to the linked fake AppStream (``appstream_control``) with
+its ``account`` (the role's: the fake AppStream serves that account's estates to it) and
+``arn`` (the assumed-role ARN its AccessDenied messages name).
 """
 
 import copy
@@ -59,6 +61,16 @@ ISO = "%Y-%m-%dT%H:%M:%SZ"
 SSO_TOKEN_LIFETIME = 8 * 3600
 CLIENT_LIFETIME = 90 * 86400
 DEFAULT_ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+
+
+def appstream_entry(issued):
+    """What the linked fake AppStream accepts of an issued credential: the keys, the
+    expiry, the account they belong to (its estates are chosen by it) and the identity
+    AccessDenied messages name."""
+    entry = {k: issued[k] for k in ("access_key_id", "secret_access_key", "session_token",
+                                    "expiration", "account")}
+    entry["arn"] = issued["arn"]
+    return entry
 
 
 def iso(epoch):
@@ -266,6 +278,14 @@ class FakeState:
 
     # ---- requests --------------------------------------------------------------------
 
+    def served_region(self, scope_region):
+        """The region a request whose Host names none is served in: the one its
+        credential scope names if it is among the ``regions`` setting, else ``region``."""
+        with self.lock:
+            if scope_region in self.config.regions:
+                return scope_region
+            return self.config.region
+
     def verifier(self, region):
         with self.lock:
             return Verifier(self.credentials, region, self.wall(), self.config.max_skew,
@@ -303,10 +323,8 @@ class FakeState:
         url, ca_file = self.config.appstream_control, self.config.appstream_ca
         if not url:
             return
-        entry = {k: issued[k] for k in ("access_key_id", "secret_access_key",
-                                        "session_token", "expiration")}
         try:
-            ControlClient(url, ca_file, timeout=10).add_credentials(entry)
+            ControlClient(url, ca_file, timeout=10).add_credentials(appstream_entry(issued))
         except (FakeError, OSError) as exc:
             raise RuntimeError(f"the fake AppStream at {url} did not take the issued "
                                f"credentials: {exc}") from exc

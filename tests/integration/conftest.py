@@ -10,7 +10,9 @@
     hand-made signed request), ``.botocore_client()``, and the control methods
     (``generate``, ``add_builders``, ``set_state``, ``config``, ``set_credentials``,
     ``add_fault``, ``calls``, ``advance``, ...). Use ``fake.config(manual_clock=True)``
-    for deterministic transitions.
+    for deterministic transitions. Other accounts and regions: ``fake.estate(account,
+    region)`` (the same control methods for that estate); the fake AWS Organizations it
+    also serves: ``fake.organization``. The reset drops both back to their start.
 ``start_fake(*args, tls=True, host="127.0.0.1")``
     Start a dedicated fake with command-line options (e.g. ``"--builders", "12"``); it is
     stopped when the test ends.
@@ -27,6 +29,7 @@
     shares ``fake``'s CA (one AWS_CA_BUNDLE for both) and is reset before each test
     (after ``fake``): the default user (``fake``'s default keys), no roles, tokens, faults
     or calls. ``fake_sts.restrict_appstream()`` makes ``fake`` accept only what it issues.
+    Role credentials belong to the role's account, at both fakes.
 ``start_fake_sts(*args, appstream=None, isolate=False, tls=True)``
     Start a dedicated fake STS with command-line options; ``isolate=True`` serves the real
     AWS host names in a private namespace (run clients with ``.run_inside()``). Stopped
