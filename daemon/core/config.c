@@ -282,18 +282,18 @@ static bool endpoint_valid(const char *url)
         return true;
 }
 
-static int parse_target(struct parser *p, const char *value, struct target *ret)
+static int parse_target(struct parser *p, const char *value, struct agent_target *ret)
 {
         struct agent_version v;
 
         if (strcasecmp(value, "latest") == 0) {
-                *ret = (struct target){.latest = true};
+                *ret = (struct agent_target){.latest = true};
                 return 0;
         }
         if (!version_parse(value, &v))
                 return fail_value(p, "bad target (latest, or a version such as 06-19-2023)",
                                   value);
-        *ret = (struct target){.latest = false, .minimum = v};
+        *ret = (struct agent_target){.latest = false, .minimum = v};
         return 0;
 }
 

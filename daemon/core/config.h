@@ -31,7 +31,7 @@ enum running_policy {
 #define CONFIG_RAMP_MAX 16
 
 /* target = latest, or target = MM-DD-YYYY */
-struct target {
+struct agent_target {
         bool latest;
         struct agent_version minimum; /* meaningful when !latest */
 };
@@ -41,7 +41,7 @@ struct builder_override {
         char *glob;
         unsigned line; /* line of the section header, for messages */
         bool has_target, has_stopped, has_running, has_windows, has_exclude; /* set in it */
-        struct target target;
+        struct agent_target target;
         enum stopped_policy stopped;
         enum running_policy running;
         struct window_set windows; /* replaces the policy's windows when has_windows */
@@ -73,7 +73,7 @@ struct config {
         int64_t notify_timeout; /* default 30, at least 1 */
 
         /* [policy] */
-        struct target target;       /* default latest */
+        struct agent_target target; /* default latest */
         char **include;             /* globs; default {"*"} */
         size_t n_include;
         char **exclude;             /* globs; default none */
@@ -121,7 +121,7 @@ void config_free(struct config *c);
 struct builder_policy {
         bool covered; /* the override's exclude (yes: false, no: true) when it sets one;
                        * else the name matches include and no exclude glob */
-        const struct target *target;
+        const struct agent_target *target;
         enum stopped_policy stopped;
         enum running_policy running;
         const struct window_set *windows;
