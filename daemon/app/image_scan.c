@@ -13,7 +13,7 @@
 
 struct scan_job {
         struct image_scan scan;
-        struct target target;
+        struct agent_target target;
         bool has_newest;
         struct agent_version newest;
         int64_t now;

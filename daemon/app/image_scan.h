@@ -38,7 +38,7 @@ typedef void (*image_scan_fn)(int r, struct image_scan *scan, const struct image
 /* What the report judges by: the policy's target, and for target latest the newest agent
  * seen (NULL: none) for an image without LatestAppstreamAgentVersion. Both are copied. */
 struct image_scan_policy {
-        const struct target *target;
+        const struct agent_target *target;
         const struct agent_version *newest_seen;
         int64_t now;
         /* Lists the builders too, to show which were made from each image (the `images`

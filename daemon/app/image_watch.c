@@ -61,7 +61,7 @@ static bool is_exposed(const struct fleet_entry *e)
                e->image && e->image->name;
 }
 
-static void target_text(const struct target *t, char *buf, size_t size)
+static void target_text(const struct agent_target *t, char *buf, size_t size)
 {
         if (t->latest)
                 snprintf(buf, size, "[LATEST]");

@@ -158,7 +158,7 @@ static void print_exposure(const struct images_summary *s)
                plural(s->running_capacity_on_old_agent, "instance", "instances"));
 }
 
-static void print_image_summary(const struct image_report *r, const struct target *target)
+static void print_image_summary(const struct image_report *r, const struct agent_target *target)
 {
         struct images_summary s;
         char want[16];
@@ -172,7 +172,7 @@ static void print_image_summary(const struct image_report *r, const struct targe
         print_exposure(&s);
 }
 
-static int print_images(const struct image_report *r, const struct target *target)
+static int print_images(const struct image_report *r, const struct agent_target *target)
 {
         static const char *const header[] = {"NAME",       "STATE",   "AGENT",  "LATEST",
                                              "COMPLIANCE", "CREATED", "FLEETS", "BUILDERS"};
@@ -222,7 +222,7 @@ static int add_fleet_row(struct table *t, const struct fleet_entry *e)
         return table_add_styled(t, row, styles);
 }
 
-static void print_fleet_summary(const struct image_report *r, const struct target *target)
+static void print_fleet_summary(const struct image_report *r, const struct agent_target *target)
 {
         struct images_summary s;
         char want[16];
@@ -234,7 +234,7 @@ static void print_fleet_summary(const struct image_report *r, const struct targe
         print_exposure(&s);
 }
 
-static int print_fleets(const struct image_report *r, const struct target *target)
+static int print_fleets(const struct image_report *r, const struct agent_target *target)
 {
         static const char *const header[] = {"FLEET", "STATE",      "TYPE",    "IMAGE",
                                              "AGENT", "COMPLIANCE", "DESIRED", "RUNNING"};
@@ -254,7 +254,7 @@ static int print_fleets(const struct image_report *r, const struct target *targe
         return 0;
 }
 
-static int print_json(const struct image_scan *scan, const struct target *target)
+static int print_json(const struct image_scan *scan, const struct agent_target *target)
 {
         cJSON *root = images_view_json(scan->report, scan->builders, target);
         char *text = root ? cJSON_Print(root) : NULL;

@@ -33,7 +33,7 @@ void images_view_summarize(const struct image_report *r, struct images_summary *
         *ret = s;
 }
 
-char *images_view_target(const struct target *target, char *buf, size_t size)
+char *images_view_target(const struct agent_target *target, char *buf, size_t size)
 {
         if (target->latest)
                 snprintf(buf, size, "latest");
@@ -169,7 +169,7 @@ static bool add_summary(const struct image_report *r, cJSON *root)
 }
 
 cJSON *images_view_json(const struct image_report *r, const struct builder_list *builders,
-                        const struct target *target)
+                        const struct agent_target *target)
 {
         cJSON *root = cJSON_CreateObject();
         cJSON *images = root ? cJSON_AddArrayToObject(root, "images") : NULL;

@@ -39,7 +39,7 @@ struct images_summary {
 void images_view_summarize(const struct image_report *r, struct images_summary *ret);
 
 /* "latest" or the minimum version, into buf; returns buf. */
-char *images_view_target(const struct target *target, char *buf, size_t size);
+char *images_view_target(const struct agent_target *target, char *buf, size_t size);
 
 /* The instances a fleet runs, as the report counts them: its running capacity when it is
  * RUNNING and AWS gave one, else 0. */
@@ -48,4 +48,4 @@ long long images_view_running(const struct fleet_entry *f);
 /* The document above for r, whose builder indexes point into builders (NULL: none). Returns
  * it owned by the caller (cJSON_Delete()), or NULL when out of memory. */
 struct cJSON *images_view_json(const struct image_report *r, const struct builder_list *builders,
-                               const struct target *target);
+                               const struct agent_target *target);

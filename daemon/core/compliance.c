@@ -10,8 +10,8 @@ static const struct agent_version *usable_newest(const struct agent_version *new
         return newest_seen && !version_is_future(*newest_seen, now) ? newest_seen : NULL;
 }
 
-enum compliance compliance_of(const struct target *target, const struct builder *b,
-                                  const struct agent_version *newest_seen, int64_t now)
+enum compliance compliance_of(const struct agent_target *target, const struct builder *b,
+                              const struct agent_version *newest_seen, int64_t now)
 {
         struct agent_version v;
 
@@ -53,7 +53,7 @@ static const char *describe_latest(const struct builder *b, const struct agent_v
         return buf;
 }
 
-char *compliance_describe_as(const struct target *target, const char *want,
+char *compliance_describe_as(const struct agent_target *target, const char *want,
                              const struct builder *b, const struct agent_version *newest_seen,
                              int64_t now, char *buf, size_t size)
 {
@@ -85,7 +85,7 @@ char *compliance_describe_as(const struct target *target, const char *want,
         return buf;
 }
 
-char *compliance_describe(const struct target *target, const struct builder *b,
+char *compliance_describe(const struct agent_target *target, const struct builder *b,
                           const struct agent_version *newest_seen, int64_t now, char *buf,
                           size_t size)
 {

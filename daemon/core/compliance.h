@@ -20,18 +20,18 @@ enum compliance {
  * says. target latest: LatestAppstreamAgentVersion TRUE is compliant, FALSE non-compliant;
  * absent, the version is compared with newest_seen (NULL, or itself from the future: nothing
  * newer is known, so compliant). target version: compliant when not older. */
-enum compliance compliance_of(const struct target *target, const struct builder *b,
+enum compliance compliance_of(const struct agent_target *target, const struct builder *b,
                               const struct agent_version *newest_seen, int64_t now);
 
 /* The reason text of a compliance verdict ("agent 06-19-2023 older than target 09-05-2025")
  * into buf; returns buf. */
-char *compliance_describe(const struct target *target, const struct builder *b,
+char *compliance_describe(const struct agent_target *target, const struct builder *b,
                           const struct agent_version *newest_seen, int64_t now, char *buf,
                           size_t size);
 
 /* compliance_describe() with the target version already formatted as want (unused for target
  * latest), so that a pass formats each target once rather than once a builder. */
-char *compliance_describe_as(const struct target *target, const char *want,
+char *compliance_describe_as(const struct agent_target *target, const char *want,
                              const struct builder *b, const struct agent_version *newest_seen,
                              int64_t now, char *buf, size_t size);
 

@@ -30,18 +30,22 @@
 #include "duration.h"
 #include "endpoint.h"
 #include "fileio.h"
+#include "iam.h"
 
 #define DEFAULT_STATE_FILE "/var/lib/appstream-agent-reconciler/state.json"
 #define MAX_FILE_SIZE (1024 * 1024)
 #define MAX_CONCURRENT_LIMIT 100
 #define MAX_FAILURES_LIMIT 1000
+#define MAX_CONCURRENT_TOTAL_LIMIT 1000
 
 enum section {
         SECTION_NONE,
         SECTION_AWS,
         SECTION_RECONCILER,
         SECTION_POLICY,
-        SECTION_BUILDER,
+        SECTION_ORGANIZATION,
+        SECTION_BUILDER, /* this one and the next are named: [builder GLOB], [target NAME] */
+        SECTION_TARGET,
         N_SECTIONS,
 };
 
@@ -49,7 +53,9 @@ static const char *const section_names[N_SECTIONS] = {
         [SECTION_AWS] = "aws",
         [SECTION_RECONCILER] = "reconciler",
         [SECTION_POLICY] = "policy",
+        [SECTION_ORGANIZATION] = "organization",
         [SECTION_BUILDER] = "builder",
+        [SECTION_TARGET] = "target",
 };
 
 enum key {
@@ -68,6 +74,8 @@ enum key {
         KEY_DRY_RUN,
         KEY_NOTIFY_COMMAND,
         KEY_NOTIFY_TIMEOUT,
+        KEY_MAX_CONCURRENT_TOTAL,
+        KEY_LEGACY_TARGET,
         KEY_TARGET,
         KEY_INCLUDE,
         KEY_EXCLUDE,
@@ -84,13 +92,45 @@ enum key {
         KEY_BUILDER_RUNNING,
         KEY_BUILDER_WINDOW,
         KEY_BUILDER_EXCLUDE,
+        KEY_TARGET_PROFILE, /* from here to KEY_TARGET_MAX_FAILURES: [target NAME] */
+        KEY_TARGET_ROLE_ARN,
+        KEY_TARGET_EXTERNAL_ID,
+        KEY_TARGET_REGIONS,
+        KEY_TARGET_ENDPOINT,
+        KEY_TARGET_TARGET,
+        KEY_TARGET_INCLUDE,
+        KEY_TARGET_EXCLUDE,
+        KEY_TARGET_STOPPED,
+        KEY_TARGET_RUNNING,
+        KEY_TARGET_WINDOW,
+        KEY_TARGET_MIN_WINDOW_LEFT,
+        KEY_TARGET_HOLD_TAG,
+        KEY_TARGET_NOTICE,
+        KEY_TARGET_RAMP,
+        KEY_TARGET_SETTLE,
+        KEY_TARGET_MAX_CONCURRENT,
+        KEY_TARGET_MAX_FAILURES,
+        KEY_ORG_ROLE_NAME,
+        KEY_ORG_EXTERNAL_ID,
+        KEY_ORG_REGIONS,
+        KEY_ORG_ACCOUNTS,
+        KEY_ORG_EXCLUDE_ACCOUNTS,
+        KEY_ORG_REFRESH,
         N_KEYS,
 };
 
-/* Where a window came from: its set (0: [policy]'s, i + 1: the i-th [builder] section's), its
- * index in that set, and its line. */
+/* The sections a window can be in. */
+enum window_owner {
+        OWNER_POLICY,
+        OWNER_BUILDER,
+        OWNER_TARGET,
+};
+
+/* Where a window came from: its set (the owner's, index-th of its kind), its index in that
+ * set, and its line. */
 struct window_line {
-        size_t set, item;
+        enum window_owner owner;
+        size_t index, item;
         unsigned line;
 };
 
@@ -160,6 +200,11 @@ static int out_of_memory(struct parser *p)
 static struct builder_override *current_override(struct parser *p)
 {
         return &p->config->overrides[p->config->n_overrides - 1];
+}
+
+static struct config_target *current_target(struct parser *p)
+{
+        return &p->config->targets[p->config->n_targets - 1];
 }
 
 static bool has_blank(const char *s)
@@ -282,18 +327,18 @@ static bool endpoint_valid(const char *url)
         return true;
 }
 
-static int parse_target(struct parser *p, const char *value, struct target *ret)
+static int parse_target(struct parser *p, const char *value, struct agent_target *ret)
 {
         struct agent_version v;
 
         if (strcasecmp(value, "latest") == 0) {
-                *ret = (struct target){.latest = true};
+                *ret = (struct agent_target){.latest = true};
                 return 0;
         }
         if (!version_parse(value, &v))
                 return fail_value(p, "bad target (latest, or a version such as 06-19-2023)",
                                   value);
-        *ret = (struct target){.latest = false, .minimum = v};
+        *ret = (struct agent_target){.latest = false, .minimum = v};
         return 0;
 }
 
@@ -329,9 +374,10 @@ static void free_strv(char **v, size_t n)
         free(v);
 }
 
-/* Appends one glob, trimmed, from [s, s + len). */
-static int add_glob(struct parser *p, const char *list, const char *s, size_t len, char ***v,
-                    size_t *n)
+/* Appends one item of a list (a glob, a region, ...: what, for messages), trimmed, from
+ * [s, s + len). */
+static int add_item(struct parser *p, const char *what, const char *list, const char *s,
+                    size_t len, char ***v, size_t *n)
 {
         char **grown;
         char *glob;
@@ -342,13 +388,15 @@ static int add_glob(struct parser *p, const char *list, const char *s, size_t le
         }
         while (len > 0 && isspace((unsigned char)s[len - 1]))
                 len--;
-        if (len == 0)
-                return fail_value(p, "empty glob in list", list);
+        if (len == 0) {
+                fail(p, p->line, -EINVAL, "empty %s in list: '%s'", what, list);
+                return -EINVAL;
+        }
         glob = strndup(s, len);
         if (!glob)
                 return out_of_memory(p);
         if (has_blank(glob)) {
-                fail(p, p->line, -EINVAL, "glob contains a blank: '%s'", glob);
+                fail(p, p->line, -EINVAL, "%s contains a blank: '%s'", what, glob);
                 free(glob);
                 return -EINVAL;
         }
@@ -362,14 +410,17 @@ static int add_glob(struct parser *p, const char *list, const char *s, size_t le
         return 0;
 }
 
-static int parse_globs(struct parser *p, const char *value, char ***ret, size_t *ret_n)
+/* A comma-separated list of items (what, for messages), each trimmed, none empty or with a
+ * blank inside; it replaces *ret. */
+static int parse_list(struct parser *p, const char *what, const char *value, char ***ret,
+                      size_t *ret_n)
 {
         char **v = NULL;
         size_t n = 0;
 
         for (const char *s = value;;) {
                 size_t len = strcspn(s, ",");
-                int r = add_glob(p, value, s, len, &v, &n);
+                int r = add_item(p, what, value, s, len, &v, &n);
 
                 if (r < 0) {
                         free_strv(v, n);
@@ -385,12 +436,34 @@ static int parse_globs(struct parser *p, const char *value, char ***ret, size_t 
         return 0;
 }
 
-/* Adds a window to [policy]'s set (set_index 0) or to that of [builder] section set_index - 1,
- * and remembers its line for check_windows_fit(). */
-static int add_window(struct parser *p, size_t set_index, const char *value)
+static int parse_globs(struct parser *p, const char *value, char ***ret, size_t *ret_n)
 {
-        struct window_set *set = set_index ? &p->config->overrides[set_index - 1].windows
-                                           : &p->config->windows;
+        return parse_list(p, "glob", value, ret, ret_n);
+}
+
+/* The windows of the index-th section of its kind (index unused for [policy]). */
+static struct window_set *window_set_of(struct config *c, enum window_owner owner,
+                                        size_t index)
+{
+        switch (owner) {
+        case OWNER_BUILDER:
+                return &c->overrides[index].windows;
+        case OWNER_TARGET:
+                return &c->targets[index].windows;
+        case OWNER_POLICY:
+        default:
+                return &c->windows;
+        }
+}
+
+/* Adds a window to the set of the current section of its kind, and remembers its line for
+ * check_windows_fit(). */
+static int add_window(struct parser *p, enum window_owner owner, const char *value)
+{
+        size_t index = owner == OWNER_BUILDER  ? p->config->n_overrides - 1
+                       : owner == OWNER_TARGET ? p->config->n_targets - 1
+                                               : 0;
+        struct window_set *set = window_set_of(p->config, owner, index);
         char reason[160], what[200];
         struct window_line *lines;
         struct window *w;
@@ -413,8 +486,8 @@ static int add_window(struct parser *p, size_t set_index, const char *value)
                 window_free(w);
                 return out_of_memory(p);
         }
-        lines[p->n_window_lines++] =
-                (struct window_line){.set = set_index, .item = set->n - 1, .line = p->line};
+        lines[p->n_window_lines++] = (struct window_line){
+                .owner = owner, .index = index, .item = set->n - 1, .line = p->line};
         return 0;
 }
 
@@ -431,12 +504,34 @@ static int set_string(struct parser *p, char **ret, const char *value)
         return 0;
 }
 
+static bool region_valid(const char *region)
+{
+        return strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(region);
+}
+
 static int apply_region(struct parser *p, const char *name, const char *value)
 {
         (void)name;
-        if (strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(value))
+        if (!region_valid(value))
                 return fail_value(p, "bad region (such as eu-central-1)", value);
         return set_string(p, &p->config->region, value);
+}
+
+/* "a, b": distinct regions, each as [aws] region is checked. */
+static int parse_regions(struct parser *p, const char *value, char ***ret, size_t *ret_n)
+{
+        int r = parse_list(p, "region", value, ret, ret_n);
+
+        for (size_t i = 0; r == 0 && i < *ret_n; i++) {
+                const char *region = (*ret)[i];
+
+                if (!region_valid(region))
+                        return fail_value(p, "bad region (such as eu-central-1)", region);
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp((*ret)[j], region) == 0)
+                                return fail_value(p, "region listed twice", region);
+        }
+        return r;
 }
 
 static int apply_profile(struct parser *p, const char *name, const char *value)
@@ -445,9 +540,8 @@ static int apply_profile(struct parser *p, const char *name, const char *value)
         return set_string(p, &p->config->profile, value);
 }
 
-static int apply_endpoint(struct parser *p, const char *name, const char *value)
+static int parse_endpoint(struct parser *p, const char *value, char **ret)
 {
-        (void)name;
         if (!endpoint_valid(value))
                 return fail_value(p, "bad endpoint (an http:// or https:// URL without user "
                                      "information)",
@@ -462,7 +556,13 @@ static int apply_endpoint(struct parser *p, const char *name, const char *value)
                 if (!endpoint_plain_http_allowed(host))
                         return fail_value(p, ENDPOINT_PLAIN_HTTP_REFUSED, value);
         }
-        return set_string(p, &p->config->endpoint, value);
+        return set_string(p, ret, value);
+}
+
+static int apply_endpoint(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_endpoint(p, value, &p->config->endpoint);
 }
 
 static int apply_poll_interval(struct parser *p, const char *name, const char *value)
@@ -644,11 +744,11 @@ static bool tag_key_valid(const char *key)
         return true;
 }
 
-static int apply_hold_tag(struct parser *p, const char *name, const char *value)
+/* A tag key into *ret, or NULL for "none". */
+static int parse_hold_tag(struct parser *p, const char *value, char **ret)
 {
-        (void)name;
-        free(p->config->hold_tag);
-        p->config->hold_tag = NULL;
+        free(*ret);
+        *ret = NULL;
         if (strcasecmp(value, "none") == 0)
                 return 0;
         if (!tag_key_valid(value))
@@ -656,7 +756,13 @@ static int apply_hold_tag(struct parser *p, const char *name, const char *value)
                                   "bad hold_tag (a tag key of at most 128 letters, digits, "
                                   "blanks or _.:/=+-@, not starting with aws:; or none)",
                                   value);
-        return set_string(p, &p->config->hold_tag, value);
+        return set_string(p, ret, value);
+}
+
+static int apply_hold_tag(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_hold_tag(p, value, &p->config->hold_tag);
 }
 
 static int apply_notice(struct parser *p, const char *name, const char *value)
@@ -669,39 +775,45 @@ static int apply_settle(struct parser *p, const char *name, const char *value)
         return parse_duration_value(p, name, value, 0, &p->config->settle);
 }
 
-/* "1, 2, 4": the in-flight limit of each ramp step. */
-static int apply_ramp(struct parser *p, const char *name, const char *value)
+/* "1, 2, 4": the in-flight limit of each ramp step, into ramp[CONFIG_RAMP_MAX]. */
+static int parse_ramp(struct parser *p, const char *value, unsigned *ramp, size_t *ret_n)
 {
-        struct config *c = p->config;
         const char *s = value;
+        size_t n = 0;
 
-        (void)name;
-        c->n_ramp = 0;
         for (;;) {
                 char *end;
-                long n;
+                long count;
 
                 s += strspn(s, " \t");
-                n = strtol(s, &end, 10);
-                if (end == s || n < 1 || n > MAX_CONCURRENT_LIMIT || c->n_ramp == CONFIG_RAMP_MAX)
+                count = strtol(s, &end, 10);
+                if (end == s || count < 1 || count > MAX_CONCURRENT_LIMIT || n == CONFIG_RAMP_MAX)
                         return fail_value(p,
                                           "bad ramp (up to 16 comma-separated counts, each "
                                           "1..100, such as 1, 2, 4)",
                                           value);
-                c->ramp[c->n_ramp++] = (unsigned)n;
+                ramp[n++] = (unsigned)count;
                 s = end + strspn(end, " \t");
-                if (!*s)
+                if (!*s) {
+                        *ret_n = n;
                         return 0;
+                }
                 if (*s++ != ',')
                         return fail_value(p, "bad ramp (comma-separated counts, such as 1, 2, 4)",
                                           value);
         }
 }
 
+static int apply_ramp(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_ramp(p, value, p->config->ramp, &p->config->n_ramp);
+}
+
 static int apply_window(struct parser *p, const char *name, const char *value)
 {
         (void)name;
-        return add_window(p, 0, value);
+        return add_window(p, OWNER_POLICY, value);
 }
 
 static int apply_builder_target(struct parser *p, const char *name, const char *value)
@@ -737,7 +849,7 @@ static int apply_builder_window(struct parser *p, const char *name, const char *
 
         (void)name;
         o->has_windows = true;
-        return add_window(p, p->config->n_overrides, value);
+        return add_window(p, OWNER_BUILDER, value);
 }
 
 static int apply_builder_exclude(struct parser *p, const char *name, const char *value)
@@ -746,6 +858,257 @@ static int apply_builder_exclude(struct parser *p, const char *name, const char 
 
         o->has_exclude = true;
         return parse_bool(p, name, value, &o->exclude);
+}
+
+static int apply_max_concurrent_total(struct parser *p, const char *name, const char *value)
+{
+        return parse_count(p, name, value, MAX_CONCURRENT_TOTAL_LIMIT,
+                           &p->config->max_concurrent_total);
+}
+
+/* Checked against the targets once the whole file is read (check_legacy_target()). */
+static int apply_legacy_target(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return set_string(p, &p->config->legacy_target, value);
+}
+
+/* ---- identities ---- */
+
+static int parse_external_id(struct parser *p, const char *value, char **ret)
+{
+        if (!iam_external_id_valid(value))
+                return fail_value(p,
+                                  "bad external_id (2 to 1224 letters, digits or +=,.@:/_-)",
+                                  value);
+        return set_string(p, ret, value);
+}
+
+static int parse_accounts(struct parser *p, const char *value, char ***ret, size_t *ret_n)
+{
+        int r = parse_list(p, "account", value, ret, ret_n);
+
+        for (size_t i = 0; r == 0 && i < *ret_n; i++)
+                if (!iam_account_glob_valid((*ret)[i]))
+                        return fail_value(p,
+                                          "bad account (a 12-digit account id, or a glob of "
+                                          "them such as 1234*)",
+                                          (*ret)[i]);
+        return r;
+}
+
+/* ---- [target NAME] ---- */
+
+static int apply_target_profile(struct parser *p, const char *name, const char *value)
+{
+        if (p->key_line[KEY_TARGET_ROLE_ARN]) {
+                fail(p, p->line, -EINVAL,
+                     "%s: a target takes profile or role_arn, not both (role_arn on line %u): "
+                     "'%s'",
+                     name, p->key_line[KEY_TARGET_ROLE_ARN], value);
+                return -EINVAL;
+        }
+        return set_string(p, &current_target(p)->profile, value);
+}
+
+static int apply_target_role_arn(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+        char account[13];
+
+        if (p->key_line[KEY_TARGET_PROFILE]) {
+                fail(p, p->line, -EINVAL,
+                     "%s: a target takes profile or role_arn, not both (profile on line %u): "
+                     "'%s'",
+                     name, p->key_line[KEY_TARGET_PROFILE], value);
+                return -EINVAL;
+        }
+        if (!iam_role_arn_parse(value, account))
+                return fail_value(p,
+                                  "bad role_arn (an IAM role's ARN, "
+                                  "arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME)",
+                                  value);
+        if (set_string(p, &t->role_arn, value) < 0)
+                return -ENOMEM;
+        return set_string(p, &t->account_id, account);
+}
+
+static int apply_target_external_id(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_external_id(p, value, &current_target(p)->external_id);
+}
+
+static int apply_target_regions(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        (void)name;
+        return parse_regions(p, value, &t->regions, &t->n_regions);
+}
+
+static int apply_target_endpoint(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_endpoint(p, value, &current_target(p)->endpoint);
+}
+
+static int apply_target_target(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        (void)name;
+        t->has_target = true;
+        return parse_target(p, value, &t->target);
+}
+
+static int apply_target_include(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        (void)name;
+        t->has_include = true;
+        return parse_globs(p, value, &t->include, &t->n_include);
+}
+
+static int apply_target_exclude(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        (void)name;
+        t->has_exclude = true;
+        return parse_globs(p, value, &t->exclude, &t->n_exclude);
+}
+
+static int apply_target_stopped(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        (void)name;
+        t->has_stopped = true;
+        return parse_stopped(p, value, &t->stopped);
+}
+
+static int apply_target_running(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        (void)name;
+        t->has_running = true;
+        return parse_running(p, value, &t->running);
+}
+
+static int apply_target_window(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        current_target(p)->has_windows = true;
+        return add_window(p, OWNER_TARGET, value);
+}
+
+static int apply_target_min_window_left(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        t->has_min_window_left = true;
+        return parse_duration_value(p, name, value, 0, &t->min_window_left);
+}
+
+static int apply_target_hold_tag(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        (void)name;
+        t->has_hold_tag = true;
+        return parse_hold_tag(p, value, &t->hold_tag);
+}
+
+static int apply_target_notice(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        t->has_notice = true;
+        return parse_duration_value(p, name, value, 0, &t->notice);
+}
+
+static int apply_target_ramp(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        (void)name;
+        t->has_ramp = true;
+        return parse_ramp(p, value, t->ramp, &t->n_ramp);
+}
+
+static int apply_target_settle(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        t->has_settle = true;
+        return parse_duration_value(p, name, value, 0, &t->settle);
+}
+
+static int apply_target_max_concurrent(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        t->has_max_concurrent = true;
+        return parse_count(p, name, value, MAX_CONCURRENT_LIMIT, &t->max_concurrent);
+}
+
+static int apply_target_max_failures(struct parser *p, const char *name, const char *value)
+{
+        struct config_target *t = current_target(p);
+
+        t->has_max_failures = true;
+        return parse_count(p, name, value, MAX_FAILURES_LIMIT, &t->max_failures);
+}
+
+/* ---- [organization] ---- */
+
+static int apply_org_role_name(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        if (!iam_role_name_valid(value))
+                return fail_value(p,
+                                  "bad role_name (an IAM role's name, such as "
+                                  "OrganizationAccountAccessRole, or PATH/NAME)",
+                                  value);
+        return set_string(p, &p->config->organization.role_name, value);
+}
+
+static int apply_org_external_id(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_external_id(p, value, &p->config->organization.external_id);
+}
+
+static int apply_org_regions(struct parser *p, const char *name, const char *value)
+{
+        struct config_organization *o = &p->config->organization;
+
+        (void)name;
+        return parse_regions(p, value, &o->regions, &o->n_regions);
+}
+
+static int apply_org_accounts(struct parser *p, const char *name, const char *value)
+{
+        struct config_organization *o = &p->config->organization;
+
+        (void)name;
+        return parse_accounts(p, value, &o->accounts, &o->n_accounts);
+}
+
+static int apply_org_exclude_accounts(struct parser *p, const char *name, const char *value)
+{
+        struct config_organization *o = &p->config->organization;
+
+        (void)name;
+        return parse_accounts(p, value, &o->exclude_accounts, &o->n_exclude_accounts);
+}
+
+static int apply_org_refresh(struct parser *p, const char *name, const char *value)
+{
+        return parse_duration_value(p, name, value, 60, &p->config->organization.refresh);
 }
 
 static const struct key_def keys[] = {
@@ -782,6 +1145,37 @@ static const struct key_def keys[] = {
         {"running", SECTION_BUILDER, KEY_BUILDER_RUNNING, false, apply_builder_running},
         {"window", SECTION_BUILDER, KEY_BUILDER_WINDOW, true, apply_builder_window},
         {"exclude", SECTION_BUILDER, KEY_BUILDER_EXCLUDE, false, apply_builder_exclude},
+        {"max_concurrent_total", SECTION_RECONCILER, KEY_MAX_CONCURRENT_TOTAL, false,
+         apply_max_concurrent_total},
+        {"legacy_target", SECTION_RECONCILER, KEY_LEGACY_TARGET, false, apply_legacy_target},
+        {"profile", SECTION_TARGET, KEY_TARGET_PROFILE, false, apply_target_profile},
+        {"role_arn", SECTION_TARGET, KEY_TARGET_ROLE_ARN, false, apply_target_role_arn},
+        {"external_id", SECTION_TARGET, KEY_TARGET_EXTERNAL_ID, false, apply_target_external_id},
+        {"regions", SECTION_TARGET, KEY_TARGET_REGIONS, false, apply_target_regions},
+        {"endpoint", SECTION_TARGET, KEY_TARGET_ENDPOINT, false, apply_target_endpoint},
+        {"target", SECTION_TARGET, KEY_TARGET_TARGET, false, apply_target_target},
+        {"include", SECTION_TARGET, KEY_TARGET_INCLUDE, false, apply_target_include},
+        {"exclude", SECTION_TARGET, KEY_TARGET_EXCLUDE, false, apply_target_exclude},
+        {"stopped", SECTION_TARGET, KEY_TARGET_STOPPED, false, apply_target_stopped},
+        {"running", SECTION_TARGET, KEY_TARGET_RUNNING, false, apply_target_running},
+        {"window", SECTION_TARGET, KEY_TARGET_WINDOW, true, apply_target_window},
+        {"min_window_left", SECTION_TARGET, KEY_TARGET_MIN_WINDOW_LEFT, false,
+         apply_target_min_window_left},
+        {"hold_tag", SECTION_TARGET, KEY_TARGET_HOLD_TAG, false, apply_target_hold_tag},
+        {"notice", SECTION_TARGET, KEY_TARGET_NOTICE, false, apply_target_notice},
+        {"ramp", SECTION_TARGET, KEY_TARGET_RAMP, false, apply_target_ramp},
+        {"settle", SECTION_TARGET, KEY_TARGET_SETTLE, false, apply_target_settle},
+        {"max_concurrent", SECTION_TARGET, KEY_TARGET_MAX_CONCURRENT, false,
+         apply_target_max_concurrent},
+        {"max_failures", SECTION_TARGET, KEY_TARGET_MAX_FAILURES, false,
+         apply_target_max_failures},
+        {"role_name", SECTION_ORGANIZATION, KEY_ORG_ROLE_NAME, false, apply_org_role_name},
+        {"external_id", SECTION_ORGANIZATION, KEY_ORG_EXTERNAL_ID, false, apply_org_external_id},
+        {"regions", SECTION_ORGANIZATION, KEY_ORG_REGIONS, false, apply_org_regions},
+        {"accounts", SECTION_ORGANIZATION, KEY_ORG_ACCOUNTS, false, apply_org_accounts},
+        {"exclude_accounts", SECTION_ORGANIZATION, KEY_ORG_EXCLUDE_ACCOUNTS, false,
+         apply_org_exclude_accounts},
+        {"refresh", SECTION_ORGANIZATION, KEY_ORG_REFRESH, false, apply_org_refresh},
 };
 
 static const struct key_def *find_key(enum section section, const char *name)
@@ -796,6 +1190,8 @@ static const char *section_label(struct parser *p, char *buf, size_t size)
 {
         if (p->section == SECTION_BUILDER)
                 snprintf(buf, size, "[builder %s]", current_override(p)->glob);
+        else if (p->section == SECTION_TARGET)
+                snprintf(buf, size, "[target %s]", current_target(p)->name);
         else
                 snprintf(buf, size, "[%s]", section_names[p->section]);
         return buf;
@@ -906,12 +1302,136 @@ static int open_builder_section(struct parser *p, const char *glob)
         return 0;
 }
 
+/* A name that also goes into file names and journal fields: 1 to CONFIG_TARGET_NAME_MAX
+ * letters, digits, '-', '_' and '.', starting with a letter or a digit. */
+static bool target_name_valid(const char *name)
+{
+        size_t len = strlen(name);
+
+        return len >= 1 && len <= CONFIG_TARGET_NAME_MAX && isalnum((unsigned char)name[0]) &&
+               strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+                       len;
+}
+
+static int open_target_section(struct parser *p, const char *name)
+{
+        struct config *c = p->config;
+        struct config_target *grown;
+
+        if (!*name)
+                return fail_value(p, "empty name in section header (such as [target prod])",
+                                  p->raw);
+        if (!target_name_valid(name))
+                return fail_value(p,
+                                  "bad target name (1 to 64 letters, digits, '-', '_' or '.', "
+                                  "starting with a letter or a digit)",
+                                  name);
+        for (size_t i = 0; i < c->n_targets; i++) {
+                if (strcmp(c->targets[i].name, name) == 0) {
+                        fail(p, p->line, -EINVAL, "duplicate section (first on line %u): '%s'",
+                             c->targets[i].line, p->raw);
+                        return -EINVAL;
+                }
+        }
+        grown = realloc(c->targets, (c->n_targets + 1) * sizeof(*grown));
+        if (!grown)
+                return out_of_memory(p);
+        c->targets = grown;
+        grown[c->n_targets] = (struct config_target){.line = p->line};
+        grown[c->n_targets].name = strdup(name);
+        c->n_targets++;
+        if (!grown[c->n_targets - 1].name)
+                return out_of_memory(p);
+        for (enum key k = KEY_TARGET_PROFILE; k <= KEY_TARGET_MAX_FAILURES; k++)
+                p->key_line[k] = 0;
+        p->section = SECTION_TARGET;
+        return 0;
+}
+
+/* [organization] covers every account until accounts says otherwise. */
+static int open_organization_section(struct parser *p)
+{
+        struct config_organization *o = &p->config->organization;
+
+        o->line = p->line;
+        o->refresh = 3600;
+        o->accounts = calloc(1, sizeof(*o->accounts));
+        if (!o->accounts)
+                return out_of_memory(p);
+        o->accounts[0] = strdup("*");
+        if (!o->accounts[0])
+                return out_of_memory(p);
+        o->n_accounts = 1;
+        return 0;
+}
+
+/* What a [target] section must say, once all of it is read. */
+static int check_target_section(struct parser *p)
+{
+        const struct config_target *t = current_target(p);
+
+        if (t->n_regions == 0) {
+                fail(p, t->line, -EINVAL,
+                     "no regions: [target %s] needs 'regions = ...': '[target %s]'", t->name,
+                     t->name);
+                return -EINVAL;
+        }
+        if (t->external_id && !t->role_arn) {
+                fail(p, p->key_line[KEY_TARGET_EXTERNAL_ID], -EINVAL,
+                     "external_id without role_arn: it is given when [target %s] assumes its "
+                     "role: '%s'",
+                     t->name, t->external_id);
+                return -EINVAL;
+        }
+        /* Such a name is the one [organization] gives the account's targets, so that a
+         * section can take over a found account under its name. */
+        if (iam_account_id_valid(t->name) &&
+            (!t->account_id || strcmp(t->account_id, t->name) != 0)) {
+                fail(p, t->line, -EINVAL,
+                     "a target named by 12 digits is that account: it needs a role_arn in "
+                     "account %s: '[target %s]'",
+                     t->name, t->name);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int check_organization_section(struct parser *p)
+{
+        const struct config_organization *o = &p->config->organization;
+
+        if (!o->role_name) {
+                fail(p, o->line, -EINVAL,
+                     "no role_name: [organization] needs 'role_name = ...' (such as "
+                     "OrganizationAccountAccessRole): '[organization]'");
+                return -EINVAL;
+        }
+        if (o->n_regions == 0) {
+                fail(p, o->line, -EINVAL,
+                     "no regions: [organization] needs 'regions = ...': '[organization]'");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Checks of the section just read, when the next one begins or the file ends. */
+static int close_section(struct parser *p)
+{
+        if (p->section == SECTION_TARGET)
+                return check_target_section(p);
+        if (p->section == SECTION_ORGANIZATION)
+                return check_organization_section(p);
+        return 0;
+}
+
 /* "[name]", optionally followed by an inline comment. */
 static int open_section(struct parser *p)
 {
         char *s = p->scratch, *name;
         size_t len;
 
+        if (close_section(p) < 0)
+                return -EINVAL;
         strcpy(s, p->raw);
         s[comment_start(s)] = '\0';
         len = strlen(trim(s));
@@ -924,6 +1444,9 @@ static int open_section(struct parser *p)
         if (strncmp(name, "builder", 7) == 0 &&
             (name[7] == '\0' || isspace((unsigned char)name[7])))
                 return open_builder_section(p, trim(name + 7));
+        if (strncmp(name, "target", 6) == 0 &&
+            (name[6] == '\0' || isspace((unsigned char)name[6])))
+                return open_target_section(p, trim(name + 6));
         for (enum section k = SECTION_AWS; k < SECTION_BUILDER; k++) {
                 if (strcmp(name, section_names[k]) != 0)
                         continue;
@@ -934,7 +1457,7 @@ static int open_section(struct parser *p)
                 }
                 p->section_line[k] = p->line;
                 p->section = k;
-                return 0;
+                return k == SECTION_ORGANIZATION ? open_organization_section(p) : 0;
         }
         fail(p, p->line, -EINVAL, "unknown section: '%s'", p->raw);
         return -EINVAL;
@@ -1031,28 +1554,55 @@ static char *read_line(char *str, int num, void *stream)
 /* An update starts only while at least min_window_left of its window is left, so a window
  * whose spans are never longer than that (joined with the windows of its set that overlap or
  * touch it) could never start one. "always" never closes; an overnight window counts to its
- * end on the next day, and 00:00-24:00 a whole day. */
+ * end on the next day, and 00:00-24:00 a whole day. The lead is that of the builders the
+ * window is for: the target t's (NULL: [policy]'s). */
+static int check_window_fits(struct parser *p, const struct window_line *l,
+                             const struct config_target *t)
+{
+        const struct window_set *set = window_set_of(p->config, l->owner, l->index);
+        int64_t span = window_set_span_of(set, l->item);
+        char need[32], have[32], of[96] = "";
+        struct target_policy tp;
+
+        config_target_policy(p->config, t, &tp);
+        if (span > tp.min_window_left + tp.notice)
+                return 0;
+        if (t)
+                snprintf(of, sizeof(of), " of [target %s]", t->name);
+        fail(p, l->line, -EINVAL,
+             "bad window (open for at most %s at a time, not longer than min_window_left%s%s "
+             "(%s): no update could ever start in it): '%s'",
+             duration_format(span, have, sizeof(have)), tp.notice ? " plus notice" : "", of,
+             duration_format(tp.min_window_left + tp.notice, need, sizeof(need)),
+             window_text(set->items[l->item]));
+        return -EINVAL;
+}
+
+/* [policy]'s windows serve [policy]'s builders and those of the targets without windows of
+ * their own, with the lead each asks for; a [target]'s serve its builders; a [builder]
+ * section's are checked against [policy]'s lead only, since which targets hold its builders
+ * is not known here (where a target asks for more, plan says too-little-window-left). */
 static int check_windows_fit(struct parser *p)
 {
         const struct config *c = p->config;
-        char need[32], have[32];
 
         for (size_t i = 0; i < p->n_window_lines; i++) {
                 const struct window_line *l = &p->window_lines[i];
-                const struct window_set *set =
-                        l->set ? &c->overrides[l->set - 1].windows : &c->windows;
-                int64_t span = window_set_span_of(set, l->item);
 
-                if (span > c->min_window_left + c->notice)
+                if (l->owner == OWNER_TARGET) {
+                        if (check_window_fits(p, l, &c->targets[l->index]) < 0)
+                                return -EINVAL;
                         continue;
-                fail(p, l->line, -EINVAL,
-                     "bad window (open for at most %s at a time, not longer than "
-                     "min_window_left%s (%s): no update could ever start in it): '%s'",
-                     duration_format(span, have, sizeof(have)),
-                     c->notice ? " plus notice" : "",
-                     duration_format(c->min_window_left + c->notice, need, sizeof(need)),
-                     window_text(set->items[l->item]));
-                return -EINVAL;
+                }
+                if (check_window_fits(p, l, NULL) < 0)
+                        return -EINVAL;
+                for (size_t j = 0; l->owner == OWNER_POLICY && j < c->n_targets; j++) {
+                        const struct config_target *t = &c->targets[j];
+
+                        if (!t->has_windows && (t->has_min_window_left || t->has_notice) &&
+                            check_window_fits(p, l, t) < 0)
+                                return -EINVAL;
+                }
         }
         return 0;
 }
@@ -1076,11 +1626,31 @@ static int check_overrides(struct parser *p)
         return 0;
 }
 
+/* Every target needs a window: its own, or [policy]'s. The accounts [organization] finds and
+ * the single target of a file without [target] or [organization] have only [policy]'s. */
 static int check_policy_windows(struct parser *p)
 {
+        const struct config *c = p->config;
         unsigned line = p->section_line[SECTION_POLICY];
 
-        if (p->config->windows.n > 0)
+        if (c->windows.n > 0)
+                return check_windows_fit(p);
+        for (size_t i = 0; i < c->n_targets; i++) {
+                if (c->targets[i].has_windows)
+                        continue;
+                fail(p, c->targets[i].line, -EINVAL,
+                     "no maintenance window: [target %s] has no 'window = ...' and [policy] "
+                     "none either: '[target %s]'",
+                     c->targets[i].name, c->targets[i].name);
+                return -EINVAL;
+        }
+        if (c->organization.line) {
+                fail(p, c->organization.line, -EINVAL,
+                     "no maintenance window: the accounts of [organization] follow [policy], "
+                     "which has no 'window = ...': '[organization]'");
+                return -EINVAL;
+        }
+        if (c->n_targets > 0)
                 return check_windows_fit(p);
         if (line)
                 fail(p, line, -EINVAL,
@@ -1091,6 +1661,110 @@ static int check_policy_windows(struct parser *p)
                      "no maintenance window: there is no [policy] section with a "
                      "'window = ...': '%s'",
                      p->name);
+        return -EINVAL;
+}
+
+/* Who a target's credentials belong to, as far as the file tells: two targets of one identity
+ * are in one account. The base identity is [aws]'s profile when it names one. */
+static void identity_of(const struct config *c, const struct config_target *t, char *buf,
+                        size_t size)
+{
+        if (t->account_id)
+                snprintf(buf, size, "account %s", t->account_id);
+        else if (t->profile || c->profile)
+                snprintf(buf, size, "profile %s", t->profile ? t->profile : c->profile);
+        else
+                snprintf(buf, size, "the base identity");
+}
+
+static const char *common_region(const struct config_target *a, const struct config_target *b)
+{
+        for (size_t i = 0; i < a->n_regions; i++)
+                for (size_t j = 0; j < b->n_regions; j++)
+                        if (strcmp(a->regions[i], b->regions[j]) == 0)
+                                return a->regions[i];
+        return NULL;
+}
+
+/* One account and region is one target: two would each take max_concurrent of its builders
+ * and race each other over them. */
+static int check_targets_distinct(struct parser *p)
+{
+        const struct config *c = p->config;
+        char a[300], b[300];
+
+        for (size_t j = 1; j < c->n_targets; j++) {
+                identity_of(c, &c->targets[j], b, sizeof(b));
+                for (size_t i = 0; i < j; i++) {
+                        const char *region = common_region(&c->targets[i], &c->targets[j]);
+
+                        identity_of(c, &c->targets[i], a, sizeof(a));
+                        if (!region || strcmp(a, b) != 0)
+                                continue;
+                        fail(p, c->targets[j].line, -EINVAL,
+                             "[target %s] reaches %s in %s, as [target %s] on line %u does: "
+                             "'%s'",
+                             c->targets[j].name, b, region, c->targets[i].name,
+                             c->targets[i].line, region);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static bool matches_any(char *const *globs, size_t n, const char *name);
+
+static bool listed(char *const *v, size_t n, const char *s)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+/* Whether NAME/REGION (name and region already split) is a target this file can have. */
+static bool target_possible(const struct config *c, const char *name, const char *region)
+{
+        const struct config_organization *o = &c->organization;
+
+        for (size_t i = 0; i < c->n_targets; i++)
+                if (strcmp(c->targets[i].name, name) == 0)
+                        return listed(c->targets[i].regions, c->targets[i].n_regions, region);
+        return o->line && iam_account_id_valid(name) &&
+               listed(o->regions, o->n_regions, region) &&
+               matches_any(o->accounts, o->n_accounts, name) &&
+               !matches_any(o->exclude_accounts, o->n_exclude_accounts, name);
+}
+
+static int check_legacy_target(struct parser *p)
+{
+        const struct config *c = p->config;
+        unsigned line = p->key_line[KEY_LEGACY_TARGET];
+        const char *slash;
+        char *name;
+        bool possible;
+
+        if (!c->legacy_target)
+                return 0;
+        if (c->n_targets == 0 && !c->organization.line) {
+                fail(p, line, -EINVAL,
+                     "legacy_target without [target] or [organization] sections (the one "
+                     "target inherits the state file): '%s'",
+                     c->legacy_target);
+                return -EINVAL;
+        }
+        slash = strrchr(c->legacy_target, '/');
+        name = slash ? strndup(c->legacy_target, (size_t)(slash - c->legacy_target)) : NULL;
+        if (slash && !name)
+                return out_of_memory(p);
+        possible = name && target_possible(c, name, slash + 1);
+        free(name);
+        if (possible)
+                return 0;
+        fail(p, line, -EINVAL,
+             "legacy_target names no target of this file (NAME/REGION of a [target] section, "
+             "or ACCOUNT/REGION of an account [organization] covers): '%s'",
+             c->legacy_target);
         return -EINVAL;
 }
 
@@ -1116,7 +1790,24 @@ static int check_combinations(struct parser *p)
                      "metrics_file is the state file: '%s'", c->metrics_file);
                 return -EINVAL;
         }
-        return check_overrides(p);
+        if (check_overrides(p) < 0 || check_targets_distinct(p) < 0)
+                return -EINVAL;
+        return check_legacy_target(p);
+}
+
+static void config_target_clear(struct config_target *t)
+{
+        free(t->name);
+        free(t->profile);
+        free(t->role_arn);
+        free(t->account_id);
+        free(t->external_id);
+        free_strv(t->regions, t->n_regions);
+        free(t->endpoint);
+        free_strv(t->include, t->n_include);
+        free_strv(t->exclude, t->n_exclude);
+        window_set_clear(&t->windows);
+        free(t->hold_tag);
 }
 
 void config_free(struct config *c)
@@ -1139,6 +1830,15 @@ void config_free(struct config *c)
                 window_set_clear(&c->overrides[i].windows);
         }
         free(c->overrides);
+        for (size_t i = 0; i < c->n_targets; i++)
+                config_target_clear(&c->targets[i]);
+        free(c->targets);
+        free(c->organization.role_name);
+        free(c->organization.external_id);
+        free_strv(c->organization.regions, c->organization.n_regions);
+        free_strv(c->organization.accounts, c->organization.n_accounts);
+        free_strv(c->organization.exclude_accounts, c->organization.n_exclude_accounts);
+        free(c->legacy_target);
         free(c);
 }
 
@@ -1156,6 +1856,7 @@ static struct config *config_new(const char *path)
         c->stop_timeout = 1200;
         c->update_timeout = 3600;
         c->notify_timeout = 30;
+        c->max_concurrent_total = 20;
         c->target.latest = true;
         c->stopped = STOPPED_SKIP;
         c->min_window_left = 1800;
@@ -1202,7 +1903,7 @@ static int parse_text(const char *text, size_t len, const char *name, struct con
                      nth_line(&p, (unsigned)r));
         else if (r < 0)
                 fail(&p, p.line, -ENOMEM, "out of memory");
-        if (!p.failed)
+        if (!p.failed && close_section(&p) == 0)
                 (void)check_combinations(&p);
 out:
         free(p.raw);
@@ -1270,8 +1971,65 @@ static bool matches_any(char *const *globs, size_t n, const char *name)
         return false;
 }
 
-void config_policy_for(const struct config *c, const char *builder_name,
-                       struct builder_policy *ret)
+void config_target_policy(const struct config *c, const struct config_target *t,
+                          struct target_policy *ret)
+{
+        *ret = (struct target_policy){
+                .target = &c->target,
+                .include = c->include,
+                .n_include = c->n_include,
+                .exclude = c->exclude,
+                .n_exclude = c->n_exclude,
+                .stopped = c->stopped,
+                .running = c->running,
+                .windows = &c->windows,
+                .min_window_left = c->min_window_left,
+                .hold_tag = c->hold_tag,
+                .notice = c->notice,
+                .ramp = c->ramp,
+                .n_ramp = c->n_ramp,
+                .settle = c->settle,
+                .max_concurrent = c->max_concurrent,
+                .max_failures = c->max_failures,
+        };
+        if (!t)
+                return;
+        if (t->has_target)
+                ret->target = &t->target;
+        if (t->has_include) {
+                ret->include = t->include;
+                ret->n_include = t->n_include;
+        }
+        if (t->has_exclude) {
+                ret->exclude = t->exclude;
+                ret->n_exclude = t->n_exclude;
+        }
+        if (t->has_stopped)
+                ret->stopped = t->stopped;
+        if (t->has_running)
+                ret->running = t->running;
+        if (t->has_windows)
+                ret->windows = &t->windows;
+        if (t->has_min_window_left)
+                ret->min_window_left = t->min_window_left;
+        if (t->has_hold_tag)
+                ret->hold_tag = t->hold_tag;
+        if (t->has_notice)
+                ret->notice = t->notice;
+        if (t->has_ramp) {
+                ret->ramp = t->ramp;
+                ret->n_ramp = t->n_ramp;
+        }
+        if (t->has_settle)
+                ret->settle = t->settle;
+        if (t->has_max_concurrent)
+                ret->max_concurrent = t->max_concurrent;
+        if (t->has_max_failures)
+                ret->max_failures = t->max_failures;
+}
+
+void config_policy_in(const struct config *c, const struct target_policy *tp,
+                      const char *builder_name, struct builder_policy *ret)
 {
         const struct builder_override *o = NULL;
 
@@ -1279,12 +2037,12 @@ void config_policy_for(const struct config *c, const char *builder_name,
                 if (fnmatch(c->overrides[i].glob, builder_name, 0) == 0)
                         o = &c->overrides[i];
         *ret = (struct builder_policy){
-                .covered = matches_any(c->include, c->n_include, builder_name) &&
-                           !matches_any(c->exclude, c->n_exclude, builder_name),
-                .target = &c->target,
-                .stopped = c->stopped,
-                .running = c->running,
-                .windows = &c->windows,
+                .covered = matches_any(tp->include, tp->n_include, builder_name) &&
+                           !matches_any(tp->exclude, tp->n_exclude, builder_name),
+                .target = tp->target,
+                .stopped = tp->stopped,
+                .running = tp->running,
+                .windows = tp->windows,
                 .override = o,
         };
         if (!o)
@@ -1299,4 +2057,13 @@ void config_policy_for(const struct config *c, const char *builder_name,
                 ret->running = o->running;
         if (o->has_windows)
                 ret->windows = &o->windows;
+}
+
+void config_policy_for(const struct config *c, const char *builder_name,
+                       struct builder_policy *ret)
+{
+        struct target_policy tp;
+
+        config_target_policy(c, NULL, &tp);
+        config_policy_in(c, &tp, builder_name, ret);
 }

@@ -31,7 +31,7 @@ enum running_policy {
 #define CONFIG_RAMP_MAX 16
 
 /* target = latest, or target = MM-DD-YYYY */
-struct target {
+struct agent_target {
         bool latest;
         struct agent_version minimum; /* meaningful when !latest */
 };
@@ -41,18 +41,73 @@ struct builder_override {
         char *glob;
         unsigned line; /* line of the section header, for messages */
         bool has_target, has_stopped, has_running, has_windows, has_exclude; /* set in it */
-        struct target target;
+        struct agent_target target;
         enum stopped_policy stopped;
         enum running_policy running;
         struct window_set windows; /* replaces the policy's windows when has_windows */
         bool exclude; /* when has_exclude: yes leaves matching builders alone, no covers
-                       * them whatever [policy] include/exclude say */
+                       * them whatever include/exclude say ([policy]'s or a [target]'s) */
+};
+
+#define CONFIG_TARGET_NAME_MAX 64
+
+/* A [target NAME] section: an identity, its regions, and policy keys for its builders. Unset
+ * policy keys (has_* false) fall back to [policy] and [reconciler]; a [builder] section is
+ * more specific still (config_policy_in()). */
+struct config_target {
+        char *name;    /* letters, digits, '-', '_', '.'; at most CONFIG_TARGET_NAME_MAX */
+        unsigned line; /* of the section header, for messages */
+        /* How its credentials are had: profile, role_arn (assumed by the base identity, that
+         * of [aws]), or neither: the base identity itself. Never both. */
+        char *profile;
+        char *role_arn;    /* arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME */
+        char *account_id;  /* the 12 digits of role_arn's account; NULL without role_arn */
+        char *external_id; /* only with role_arn; NULL: none */
+        char **regions;    /* at least one, distinct, in file order */
+        size_t n_regions;
+        char *endpoint; /* NULL: [aws] endpoint, then the environment's */
+
+        bool has_target, has_include, has_exclude, has_stopped, has_running, has_windows,
+                has_min_window_left, has_hold_tag, has_notice, has_ramp, has_settle,
+                has_max_concurrent, has_max_failures;
+        struct agent_target target;
+        char **include; /* replaces [policy]'s include when has_include */
+        size_t n_include;
+        char **exclude; /* replaces [policy]'s exclude when has_exclude */
+        size_t n_exclude;
+        enum stopped_policy stopped;
+        enum running_policy running;
+        struct window_set windows; /* replaces the policy's windows when has_windows */
+        int64_t min_window_left;
+        char *hold_tag; /* NULL with has_hold_tag: "none" */
+        int64_t notice;
+        unsigned ramp[CONFIG_RAMP_MAX];
+        size_t n_ramp;
+        int64_t settle;
+        unsigned max_concurrent;
+        unsigned max_failures;
+};
+
+/* [organization]: every active account of the organization (Organizations ListAccounts) in
+ * each of regions, through the role role_name in it. */
+struct config_organization {
+        unsigned line;     /* of the section header; 0: there is no [organization] */
+        char *role_name;   /* [PATH/]NAME: arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME */
+        char *external_id; /* NULL: none */
+        char **regions;    /* at least one, distinct, in file order */
+        size_t n_regions;
+        char **accounts; /* 12-digit ids or globs of them; default {"*"} */
+        size_t n_accounts;
+        char **exclude_accounts; /* likewise; default none */
+        size_t n_exclude_accounts;
+        int64_t refresh; /* seconds between listings; default 3600, at least 60 */
 };
 
 struct config {
         char *path;
 
-        /* [aws]; NULL when not set in the file */
+        /* [aws]; NULL when not set in the file. With [target] or [organization] sections they
+         * are the base identity's, and endpoint is every target's default (reconciler.conf(5)) */
         char *region;
         char *profile;
         char *endpoint;
@@ -71,9 +126,12 @@ struct config {
         char **notify_argv; /* notify_command split (cmdline.h), NULL-terminated, argv[0] the
                              * program's absolute path, found executable at load; NULL: none */
         int64_t notify_timeout; /* default 30, at least 1 */
+        unsigned max_concurrent_total; /* over all targets; default 20, 1..1000 */
+        char *legacy_target; /* the target (its name, NAME/REGION or ACCOUNT/REGION) that
+                              * inherits a single-target state file; NULL: the only one */
 
         /* [policy] */
-        struct target target;       /* default latest */
+        struct agent_target target; /* default latest */
         char **include;             /* globs; default {"*"} */
         size_t n_include;
         char **exclude;             /* globs; default none */
@@ -93,6 +151,10 @@ struct config {
 
         struct builder_override *overrides; /* in file order; first match wins */
         size_t n_overrides;
+
+        struct config_target *targets; /* [target NAME] sections, in file order */
+        size_t n_targets;
+        struct config_organization organization; /* line 0: none */
 };
 
 /* Loads and validates path. On success returns 0 and *ret is owned by the caller
@@ -115,13 +177,42 @@ int config_parse_string(const char *text, const char *name, struct config **ret,
 /* Frees a configuration; accepts NULL. */
 void config_free(struct config *c);
 
-/* The effective policy for one builder: the first matching [builder] section's values
- * over [policy]. Globs match with fnmatch(3) without flags: the whole name, case-sensitively.
- * Pointers borrow from c. */
+/* The policy of a target's builders before any [builder] section: its [target] section's keys
+ * over [policy]'s, and over [reconciler]'s max_concurrent and max_failures. Pointers borrow
+ * from the configuration. */
+struct target_policy {
+        const struct agent_target *target;
+        char *const *include;
+        size_t n_include;
+        char *const *exclude;
+        size_t n_exclude;
+        enum stopped_policy stopped;
+        enum running_policy running;
+        const struct window_set *windows;
+        int64_t min_window_left;
+        const char *hold_tag; /* NULL: no tag is read */
+        int64_t notice;
+        const unsigned *ramp;
+        size_t n_ramp;
+        int64_t settle;
+        unsigned max_concurrent;
+        unsigned max_failures;
+};
+
+/* The policy of the builders of section t, one of c->targets, or with t NULL of the builders
+ * of a target without a section (the single target of a file without [target] and
+ * [organization] sections, or an account [organization] found). Borrows c and t; *ret is
+ * filled in. */
+void config_target_policy(const struct config *c, const struct config_target *t,
+                          struct target_policy *ret);
+
+/* The effective policy for one builder: the first matching [builder] section's values over
+ * the target's (tp), which are [target]'s over [policy]'s. Globs match with fnmatch(3)
+ * without flags: the whole name, case-sensitively. Pointers borrow from c and tp. */
 struct builder_policy {
         bool covered; /* the override's exclude (yes: false, no: true) when it sets one;
                        * else the name matches include and no exclude glob */
-        const struct target *target;
+        const struct agent_target *target;
         enum stopped_policy stopped;
         enum running_policy running;
         const struct window_set *windows;
@@ -129,5 +220,9 @@ struct builder_policy {
 };
 
 /* builder_name is borrowed and must not be NULL; *ret is filled in. */
+void config_policy_in(const struct config *c, const struct target_policy *tp,
+                      const char *builder_name, struct builder_policy *ret);
+
+/* config_policy_in() for a target without a [target] section. */
 void config_policy_for(const struct config *c, const char *builder_name,
                        struct builder_policy *ret);

@@ -43,7 +43,7 @@ static struct builder as_builder(const struct image *im)
 }
 
 /* Compliance of an image's agent as compliance_of() judges a builder's. */
-static enum compliance image_compliance(const struct target *target, const struct image *im,
+static enum compliance image_compliance(const struct agent_target *target, const struct image *im,
                                         const struct agent_version *newest_seen, int64_t now)
 {
         struct builder b = as_builder(im);
@@ -121,7 +121,7 @@ static int link_image(struct image_report *r, struct image_entry *e,
         return 0;
 }
 
-int image_report_build(const struct target *target, const struct image_list *images,
+int image_report_build(const struct agent_target *target, const struct image_list *images,
                        const struct fleet_list *fleets, const struct builder_list *builders,
                        const struct agent_version *newest_seen, int64_t now,
                        struct image_report **ret)

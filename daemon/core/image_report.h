@@ -47,7 +47,7 @@ struct image_report {
         size_t images_by_compliance[3]; /* indexed by enum compliance */
         size_t fleets_on_old_agent;     /* RUNNING fleets on a non-compliant image */
         /* What it was judged by, for image_report_describe(). */
-        struct target target;
+        struct agent_target target;
         bool has_newest_seen;
         struct agent_version newest_seen;
         int64_t now;
@@ -58,7 +58,7 @@ struct image_report {
  * (NULL: none) serves target latest for an image without LatestAppstreamAgentVersion, as for
  * builders. Everything is borrowed; the report borrows from the lists, which must outlive it.
  * Returns 0 with *ret owned by the caller (image_report_free()), or -ENOMEM. */
-int image_report_build(const struct target *target, const struct image_list *images,
+int image_report_build(const struct agent_target *target, const struct image_list *images,
                        const struct fleet_list *fleets, const struct builder_list *builders,
                        const struct agent_version *newest_seen, int64_t now,
                        struct image_report **ret);

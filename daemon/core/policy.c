@@ -136,12 +136,12 @@ struct eval {
         int64_t now_mono;
         const struct policy_holds *holds;
         const struct agent_version *newest_seen;
-        const struct target *formatted; /* the target whose version want holds */
+        const struct agent_target *formatted; /* the target whose version want holds */
         char want[11];
 };
 
 /* The version of target as text, formatted once for a run of builders sharing it. */
-static const char *target_text(struct eval *e, const struct target *target)
+static const char *target_text(struct eval *e, const struct agent_target *target)
 {
         if (!target->latest && e->formatted != target) {
                 version_format(target->minimum, e->want, sizeof(e->want));

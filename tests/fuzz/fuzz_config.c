@@ -1,10 +1,13 @@
 /* config_parse_string(): any text. A rejected file gets a "name:line: ..." message; an accepted
  * one holds only values inside the bounds config.h documents, every window in it is part of spans
- * longer than min_window_left, and the effective policy of any builder name can be looked up. */
+ * longer than min_window_left, the effective policy of any builder name in any target can be
+ * looked up, and its targets expand to distinct names in order. */
 #include <errno.h>
 
 #include "config.h"
 #include "fuzz.h"
+#include "iam.h"
+#include "targets.h"
 
 #define NAME "fuzz.conf"
 
@@ -24,11 +27,11 @@ static void check_windows(const struct window_set *set, int64_t min_window_left)
         FUZZ_CHECK(next > NOW);
 }
 
-static void check_policy(const struct config *c, const char *name)
+static void check_policy(const struct config *c, const struct target_policy *tp, const char *name)
 {
         struct builder_policy p;
 
-        config_policy_for(c, name, &p);
+        config_policy_in(c, tp, name, &p);
         FUZZ_CHECK(p.target && p.windows && p.windows->n > 0);
         FUZZ_CHECK(p.stopped == STOPPED_SKIP || p.stopped == STOPPED_UPDATE ||
                    p.stopped == STOPPED_UPDATE_AND_STOP);
@@ -36,9 +39,54 @@ static void check_policy(const struct config *c, const char *name)
                 FUZZ_CHECK(p.covered == !p.override->exclude);
 }
 
+static const char *const names[] = {"prod-01", "sandbox-1", "tmp-x", "", "*"};
+
+/* The builders of one target: section t's, or with t NULL those of [policy] alone. */
+static void check_target_policy(const struct config *c, const struct config_target *t)
+{
+        struct target_policy tp;
+
+        config_target_policy(c, t, &tp);
+        FUZZ_CHECK(tp.windows->n > 0);
+        check_windows(tp.windows, tp.min_window_left + tp.notice);
+        FUZZ_CHECK(tp.max_concurrent >= 1 && tp.max_concurrent <= 100);
+        FUZZ_CHECK(tp.max_failures >= 1 && tp.max_failures <= 1000);
+        for (size_t i = 0; i < c->n_overrides; i++)
+                check_policy(c, &tp, c->overrides[i].glob);
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                check_policy(c, &tp, names[i]);
+}
+
+static void check_targets(const struct config *c)
+{
+        static const struct org_account accounts[] = {
+                {"111111111111", "a", "ACTIVE", NULL},
+                {"222222222222", "b", NULL, "ACTIVE"},
+                {"333333333333", "c", "SUSPENDED", NULL},
+        };
+        struct targets_input in = {.region = "eu-west-1", .accounts = accounts, .n_accounts = 3};
+        struct target_list *l = NULL;
+        int r = targets_expand(c, &in, &l, NULL, 0);
+
+        FUZZ_CHECK(r == 0 || r == -ENOMEM);
+        if (r < 0)
+                return;
+        for (size_t i = 0; i < l->n; i++) {
+                const struct target *t = &l->items[i];
+
+                FUZZ_CHECK(i == 0 || strcmp(l->items[i - 1].name, t->name) < 0);
+                FUZZ_CHECK(!t->account_id || iam_account_id_valid(t->account_id));
+                FUZZ_CHECK(t->policy.windows && t->policy.windows->n > 0);
+                FUZZ_CHECK(target_matches(t, t->name) && target_matches(t, "*"));
+                FUZZ_CHECK((t->credentials == TARGET_CREDENTIALS_ROLE) == (t->role_arn != NULL));
+                FUZZ_CHECK(t->origin != TARGET_ORIGIN_ORGANIZATION ||
+                           strcmp(t->account_id, "333333333333") != 0);
+        }
+        target_list_free(l);
+}
+
 static void check_config(const struct config *c)
 {
-        static const char *const names[] = {"prod-01", "sandbox-1", "tmp-x", "", "*"};
 
         FUZZ_CHECK(strcmp(c->path, NAME) == 0);
         FUZZ_CHECK(c->poll_interval >= 1 && c->active_poll_interval >= 1);
@@ -49,15 +97,22 @@ static void check_config(const struct config *c)
         FUZZ_CHECK(c->state_file && c->state_file[0] == '/');
         FUZZ_CHECK(!c->metrics_file ||
                    (c->metrics_file[0] == '/' && strcmp(c->metrics_file, c->state_file) != 0));
-        FUZZ_CHECK(c->windows.n > 0);
-        check_windows(&c->windows, c->min_window_left);
-        for (size_t i = 0; i < c->n_overrides; i++) {
+        FUZZ_CHECK(c->max_concurrent_total >= 1 && c->max_concurrent_total <= 1000);
+        for (size_t i = 0; i < c->n_overrides; i++)
                 if (c->overrides[i].has_windows)
                         check_windows(&c->overrides[i].windows, c->min_window_left);
-                check_policy(c, c->overrides[i].glob);
+        /* [policy]'s windows may be missing only where every target has its own. */
+        if (c->windows.n > 0 || c->n_targets == 0 || c->organization.line)
+                check_target_policy(c, NULL);
+        for (size_t i = 0; i < c->n_targets; i++) {
+                FUZZ_CHECK(c->targets[i].n_regions > 0);
+                FUZZ_CHECK(!c->targets[i].external_id || c->targets[i].role_arn);
+                check_target_policy(c, &c->targets[i]);
         }
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-                check_policy(c, names[i]);
+        FUZZ_CHECK(!c->organization.line ||
+                   (c->organization.role_name && c->organization.n_regions > 0 &&
+                    c->organization.refresh >= 60));
+        check_targets(c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -44,7 +44,8 @@ def main():
     c.check(len(keys) >= 15, f"keys found in config.c: {sorted(keys)}")
     for key in sorted(keys):
         c.check(f"{key} = " in config, f"reconciler.conf(5) documents {key}")
-    for section in ("[aws]", "[reconciler]", "[policy]", "[builder glob]"):
+    for section in ("[aws]", "[reconciler]", "[policy]", "[builder glob]", "[target name]",
+                    "[organization]"):
         c.check(section in config, f"reconciler.conf(5) documents {section}")
 
     # Time zones are read for a range of years only (daemon/core/window.c): the page says which.

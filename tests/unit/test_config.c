@@ -538,6 +538,188 @@ static const struct error_case error_cases[] = {
          "notify_timeout must be at least 1s: '0s'"},
         {"[reconciler]\nnotify_command = /bin/true\nnotify_command = /bin/true\n" MINIMAL, 3,
          "duplicate key (first set on line 2): 'notify_command'"},
+        /* [target NAME] sections. */
+        {"[targets]\n" MINIMAL, 1, "unknown section: '[targets]'"},
+        {MINIMAL "[target]\n", 3,
+         "empty name in section header (such as [target prod]): '[target]'"},
+        {MINIMAL "[target a/b]\n", 3,
+         "bad target name (1 to 64 letters, digits, '-', '_' or '.', starting with a letter or a "
+         "digit): 'a/b'"},
+        {MINIMAL "[target .hidden]\n", 3, "bad target name"},
+        {MINIMAL "[target -x]\n", 3, "bad target name"},
+        {MINIMAL "[target a b]\n", 3, "bad target name"},
+        {MINIMAL "[target "
+                 "a12345678901234567890123456789012345678901234567890123456789012345]\n",
+         3, "bad target name"},
+        {MINIMAL "[target a]\nregions = eu-west-1\n[target a]\nregions = eu-west-2\n", 5,
+         "duplicate section (first on line 3): '[target a]'"},
+        {MINIMAL "[target a]\nprofile = x\n", 3,
+         "no regions: [target a] needs 'regions = ...': '[target a]'"},
+        {MINIMAL "[target a]\nprofile = x\n[aws]\nregion = eu-west-1\n", 3,
+         "no regions: [target a] needs 'regions = ...': '[target a]'"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nrefresh = 1h\n", 5,
+         "unknown key in [target a]: 'refresh'"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nregions = eu-west-2\n", 5,
+         "duplicate key (first set on line 4): 'regions'"},
+        {MINIMAL "[target a]\nprofile = x\nrole_arn = arn:aws:iam::111111111111:role/r\n", 5,
+         "role_arn: a target takes profile or role_arn, not both (profile on line 4): "
+         "'arn:aws:iam::111111111111:role/r'"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::111111111111:role/r\nprofile = x\n", 5,
+         "profile: a target takes profile or role_arn, not both (role_arn on line 4): 'x'"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::11111111111:role/r\n", 4,
+         "bad role_arn (an IAM role's ARN, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME): "
+         "'arn:aws:iam::11111111111:role/r'"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::1111111111111:role/r\n", 4, "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::111111111111:user/r\n", 4, "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:sts::111111111111:role/r\n", 4, "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam:eu-west-1:111111111111:role/r\n", 4,
+         "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:gcp:iam::111111111111:role/r\n", 4, "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::111111111111:role/\n", 4, "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::111111111111:role//r\n", 4, "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::111111111111:role/a//r\n", 4,
+         "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::111111111111:role/r!\n", 4, "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::111111111111:role/"
+                 "r1234567890123456789012345678901234567890123456789012345678901234\n",
+         4, "bad role_arn"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::111111111111:role/r\nexternal_id = x\n", 5,
+         "bad external_id (2 to 1224 letters, digits or +=,.@:/_-): 'x'"},
+        {MINIMAL "[target a]\nrole_arn = arn:aws:iam::111111111111:role/r\nexternal_id = a b\n",
+         5, "bad external_id"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nexternal_id = abc\n", 5,
+         "external_id without role_arn: it is given when [target a] assumes its role: 'abc'"},
+        {MINIMAL "[target a]\nexternal_id = abc\nprofile = p\nregions = eu-west-1\n[aws]\n", 4,
+         "external_id without role_arn"},
+        {MINIMAL "[target a]\nregions = eu-west-1,, us-east-1\n", 4,
+         "empty region in list: 'eu-west-1,, us-east-1'"},
+        {MINIMAL "[target a]\nregions = EU-West-1\n", 4,
+         "bad region (such as eu-central-1): 'EU-West-1'"},
+        {MINIMAL "[target a]\nregions = eu-west-1, us-east-1, eu-west-1\n", 4,
+         "region listed twice: 'eu-west-1'"},
+        {MINIMAL "[target a]\nregions = eu west-1\n", 4, "region contains a blank: 'eu west-1'"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nendpoint = http://appstream.example.com\n", 5,
+         "plain http is allowed only"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nendpoint = ftp://x\n", 5, "bad endpoint"},
+        {MINIMAL "[target a]\nregions = eu-west-1\ntarget = 6-19-2023\n", 5, "bad target"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nstopped = never\n", 5,
+         "bad value for stopped"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nrunning = no\n", 5, "bad value for running"},
+        {MINIMAL "[target a]\nregions = eu-west-1\ninclude = a b\n", 5,
+         "glob contains a blank: 'a b'"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nexclude = ,\n", 5, "empty glob in list"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nwindow = sometimes\n", 5, "bad window"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nmin_window_left = -1m\n", 5,
+         "bad duration for min_window_left"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nhold_tag = aws:x\n", 5, "bad hold_tag"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nnotice = soon\n", 5,
+         "bad duration for notice"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nramp = 0\n", 5, "bad ramp"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nsettle = x\n", 5, "bad duration for settle"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nmax_concurrent = 101\n", 5,
+         "bad value for max_concurrent (a number from 1 to 100): '101'"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nmax_failures = 0\n", 5,
+         "bad value for max_failures (a number from 1 to 1000): '0'"},
+        /* A name of 12 digits is an account's: the section must assume a role in it. */
+        {MINIMAL "[target 111111111111]\nregions = eu-west-1\n", 3,
+         "a target named by 12 digits is that account: it needs a role_arn in account "
+         "111111111111: '[target 111111111111]'"},
+        {MINIMAL "[target 111111111111]\nregions = eu-west-1\n"
+                 "role_arn = arn:aws:iam::222222222222:role/r\n",
+         3, "a target named by 12 digits is that account"},
+        /* One account and region is one target. */
+        {MINIMAL "[target a]\nregions = eu-west-1, us-east-1\n[target b]\nregions = us-east-1\n",
+         5, "[target b] reaches the base identity in us-east-1, as [target a] on line 3 does: "
+            "'us-east-1'"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nprofile = p\n"
+                 "[target b]\nregions = eu-west-1\nprofile = p\n",
+         6, "[target b] reaches profile p in eu-west-1, as [target a] on line 3 does"},
+        {"[aws]\nprofile = p\n" MINIMAL "[target a]\nregions = eu-west-1\nprofile = p\n"
+         "[target b]\nregions = eu-west-1\n",
+         8, "[target b] reaches profile p in eu-west-1, as [target a] on line 5 does"},
+        {MINIMAL "[target a]\nregions = eu-west-1\nrole_arn = arn:aws:iam::111111111111:role/x\n"
+                 "[target b]\nregions = eu-west-1\n"
+                 "role_arn = arn:aws:iam::111111111111:role/y\n",
+         6, "[target b] reaches account 111111111111 in eu-west-1, as [target a] on line 3 does"},
+        /* Every target needs a window: its own or [policy]'s. */
+        {"[target a]\nregions = eu-west-1\n", 1,
+         "no maintenance window: [target a] has no 'window = ...' and [policy] none either: "
+         "'[target a]'"},
+        {"[target a]\nregions = eu-west-1\nwindow = always\n[target b]\nregions = eu-west-2\n", 4,
+         "no maintenance window: [target b] has no 'window = ...' and [policy] none either"},
+        {"[target a]\nregions = eu-west-1\nwindow = always\n"
+         "[organization]\nrole_name = r\nregions = eu-west-1\n",
+         4, "no maintenance window: the accounts of [organization] follow [policy], which has "
+            "no 'window = ...': '[organization]'"},
+        /* A window must outlast the lead of the builders it is for. */
+        {MINIMAL "[target a]\nregions = eu-west-1\nmin_window_left = 1h\n"
+                 "window = Sun 03:00-03:30 UTC\n",
+         6, "bad window (open for at most 30m at a time, not longer than min_window_left of "
+            "[target a] (1h): no update could ever start in it): 'Sun 03:00-03:30 UTC'"},
+        {"[policy]\nwindow = Sun 02:00-04:00 UTC\n[target a]\nregions = eu-west-1\nnotice = 2h\n",
+         2, "bad window (open for at most 2h at a time, not longer than min_window_left plus "
+            "notice of [target a] (2h30m): no update could ever start in it): "
+            "'Sun 02:00-04:00 UTC'"},
+
+        /* [organization]. */
+        {MINIMAL "[organization]\nrole_name = r\nregions = eu-west-1\n[organization]\n", 6,
+         "duplicate section (first on line 3): '[organization]'"},
+        {MINIMAL "[organization]\nregions = eu-west-1\n", 3,
+         "no role_name: [organization] needs 'role_name = ...' (such as "
+         "OrganizationAccountAccessRole): '[organization]'"},
+        {MINIMAL "[organization]\nrole_name = r\n[aws]\n", 3,
+         "no regions: [organization] needs 'regions = ...': '[organization]'"},
+        {MINIMAL "[organization]\nrole_name = /ops/r\n", 4,
+         "bad role_name (an IAM role's name, such as OrganizationAccountAccessRole, or "
+         "PATH/NAME): '/ops/r'"},
+        {MINIMAL "[organization]\nrole_name = ops//r\n", 4, "bad role_name"},
+        {MINIMAL "[organization]\nrole_name = ops/\n", 4, "bad role_name"},
+        {MINIMAL "[organization]\nrole_name = r x\n", 4, "bad role_name"},
+        {MINIMAL "[organization]\nrole_name = r\nexternal_id = !\n", 5, "bad external_id"},
+        {MINIMAL "[organization]\nrole_name = r\nregions = eu-west-1, eu-west-1\n", 5,
+         "region listed twice: 'eu-west-1'"},
+        {MINIMAL "[organization]\nrole_name = r\naccounts = 12345\n", 5,
+         "bad account (a 12-digit account id, or a glob of them such as 1234*): '12345'"},
+        {MINIMAL "[organization]\nrole_name = r\naccounts = 1111111111111\n", 5, "bad account"},
+        {MINIMAL "[organization]\nrole_name = r\naccounts = prod-*\n", 5,
+         "bad account (a 12-digit account id, or a glob of them such as 1234*): 'prod-*'"},
+        {MINIMAL "[organization]\nrole_name = r\nexclude_accounts = 111111111111, x\n", 5,
+         "bad account"},
+        {MINIMAL "[organization]\nrole_name = r\naccounts = 1,,2\n", 5,
+         "empty account in list: '1,,2'"},
+        {MINIMAL "[organization]\nrole_name = r\nrefresh = 30s\n", 5,
+         "refresh must be at least 60s: '30s'"},
+        {MINIMAL "[organization]\nrole_name = r\nrefresh = often\n", 5,
+         "bad duration for refresh"},
+        {MINIMAL "[organization]\nrole_name = r\nwindow = always\n", 5,
+         "unknown key in [organization]: 'window'"},
+
+        /* [reconciler] for many targets. */
+        {"[reconciler]\nmax_concurrent_total = 0\n" MINIMAL, 2,
+         "bad value for max_concurrent_total (a number from 1 to 1000): '0'"},
+        {"[reconciler]\nmax_concurrent_total = 1001\n" MINIMAL, 2,
+         "bad value for max_concurrent_total (a number from 1 to 1000): '1001'"},
+        {"[reconciler]\nlegacy_target = prod/eu-west-1\n" MINIMAL, 2,
+         "legacy_target without [target] or [organization] sections (the one target inherits "
+         "the state file): 'prod/eu-west-1'"},
+        {"[reconciler]\nlegacy_target = prod\n" MINIMAL "[target prod]\nregions = eu-west-1\n", 2,
+         "legacy_target names no target of this file (NAME/REGION of a [target] section, or "
+         "ACCOUNT/REGION of an account [organization] covers): 'prod'"},
+        {"[reconciler]\nlegacy_target = prod/us-east-1\n" MINIMAL
+         "[target prod]\nregions = eu-west-1\n",
+         2, "legacy_target names no target of this file"},
+        {"[reconciler]\nlegacy_target = 111111111111/eu-west-1\n" MINIMAL
+         "[target prod]\nregions = eu-west-1\n",
+         2, "legacy_target names no target of this file"},
+        {"[reconciler]\nlegacy_target = 111111111111/eu-west-2\n" MINIMAL
+         "[organization]\nrole_name = r\nregions = eu-west-1\n",
+         2, "legacy_target names no target of this file"},
+        {"[reconciler]\nlegacy_target = 111111111111/eu-west-1\n" MINIMAL
+         "[organization]\nrole_name = r\nregions = eu-west-1\nexclude_accounts = 1111*\n",
+         2, "legacy_target names no target of this file"},
+        {"[reconciler]\nlegacy_target = 111111111111/eu-west-1\n" MINIMAL
+         "[organization]\nrole_name = r\nregions = eu-west-1\naccounts = 2222*\n",
+         2, "legacy_target names no target of this file"},
 };
 
 static void check_error(const struct error_case *t)
@@ -745,6 +927,276 @@ static void test_policy_for(void)
         config_free(c);
 }
 
+/* ---- many targets ---- */
+
+static const char targets_example[] =
+        "[aws]\n"
+        "profile = base\n"
+        "region = eu-central-1\n"
+        "[reconciler]\n"
+        "max_concurrent = 3\n"
+        "max_failures = 5\n"
+        "max_concurrent_total = 50\n"
+        "legacy_target = prod/us-east-1\n"
+        "[policy]\n"
+        "target = latest\n"
+        "exclude = sandbox-*\n"
+        "stopped = skip\n"
+        "window = Sat 02:00-06:00 UTC\n"
+        "min_window_left = 30m\n"
+        "ramp = 1, 2, 4\n"
+        "[target prod]\n"
+        "role_arn = arn:aws:iam::111111111111:role/ops/team/reconciler\n"
+        "external_id = prod-ext:1\n"
+        "regions = eu-central-1, us-east-1\n"
+        "endpoint = https://appstream2.eu-central-1.amazonaws.com\n"
+        "target = 06-19-2023\n"
+        "include = prod-*\n"
+        "exclude = prod-tmp-*\n"
+        "stopped = update\n"
+        "running = skip\n"
+        "window = Sun 03:00-05:00 UTC\n"
+        "window = Mon 03:00-05:00 UTC\n"
+        "min_window_left = 1h\n"
+        "hold_tag = none\n"
+        "notice = 15m\n"
+        "ramp = 2\n"
+        "settle = 10m\n"
+        "max_concurrent = 4\n"
+        "max_failures = 2\n"
+        "[target lab.1]\n"
+        "profile = lab-admin\n"
+        "regions = eu-west-1\n"
+        "[organization]\n"
+        "role_name = OrganizationAccountAccessRole\n"
+        "external_id = org-ext\n"
+        "regions = eu-central-1, eu-west-1\n"
+        "accounts = 1111*, 222222222222\n"
+        "exclude_accounts = 111111111112\n"
+        "refresh = 30m\n"
+        "[builder prod-db]\n"
+        "target = latest\n"
+        "[builder prod-web]\n"
+        "exclude = no\n";
+
+static void test_targets_values(void)
+{
+        struct config *c = parse_ok(targets_example);
+        const struct config_target *t;
+        const struct config_organization *o;
+
+        if (!c)
+                return;
+        ASSERT_EQ_INT(c->max_concurrent_total, 50);
+        ASSERT_STREQ(c->legacy_target, "prod/us-east-1");
+        ASSERT_EQ_INT(c->n_targets, 2);
+
+        t = &c->targets[0];
+        ASSERT_STREQ(t->name, "prod");
+        ASSERT_EQ_INT(t->line, 16);
+        ASSERT_TRUE(t->profile == NULL);
+        ASSERT_STREQ(t->role_arn, "arn:aws:iam::111111111111:role/ops/team/reconciler");
+        ASSERT_STREQ(t->account_id, "111111111111");
+        ASSERT_STREQ(t->external_id, "prod-ext:1");
+        ASSERT_EQ_INT(t->n_regions, 2);
+        ASSERT_STREQ(t->regions[0], "eu-central-1");
+        ASSERT_STREQ(t->regions[1], "us-east-1");
+        ASSERT_STREQ(t->endpoint, "https://appstream2.eu-central-1.amazonaws.com");
+        ASSERT_TRUE(t->has_target && !t->target.latest);
+        ASSERT_TRUE(t->has_include && t->n_include == 1);
+        ASSERT_STREQ(t->include[0], "prod-*");
+        ASSERT_TRUE(t->has_exclude && t->n_exclude == 1);
+        ASSERT_TRUE(t->has_stopped && t->stopped == STOPPED_UPDATE);
+        ASSERT_TRUE(t->has_running && t->running == RUNNING_SKIP);
+        ASSERT_TRUE(t->has_windows && t->windows.n == 2);
+        ASSERT_TRUE(t->has_min_window_left && t->min_window_left == 3600);
+        ASSERT_TRUE(t->has_hold_tag && t->hold_tag == NULL);
+        ASSERT_TRUE(t->has_notice && t->notice == 900);
+        ASSERT_TRUE(t->has_ramp && t->n_ramp == 1 && t->ramp[0] == 2);
+        ASSERT_TRUE(t->has_settle && t->settle == 600);
+        ASSERT_TRUE(t->has_max_concurrent && t->max_concurrent == 4);
+        ASSERT_TRUE(t->has_max_failures && t->max_failures == 2);
+
+        /* Nothing set but the identity and the regions. */
+        t = &c->targets[1];
+        ASSERT_STREQ(t->name, "lab.1");
+        ASSERT_STREQ(t->profile, "lab-admin");
+        ASSERT_TRUE(t->role_arn == NULL && t->account_id == NULL && t->external_id == NULL);
+        ASSERT_TRUE(t->endpoint == NULL);
+        ASSERT_TRUE(!t->has_target && !t->has_include && !t->has_exclude && !t->has_stopped &&
+                    !t->has_running && !t->has_windows && !t->has_min_window_left &&
+                    !t->has_hold_tag && !t->has_notice && !t->has_ramp && !t->has_settle &&
+                    !t->has_max_concurrent && !t->has_max_failures);
+
+        o = &c->organization;
+        ASSERT_EQ_INT(o->line, 38);
+        ASSERT_STREQ(o->role_name, "OrganizationAccountAccessRole");
+        ASSERT_STREQ(o->external_id, "org-ext");
+        ASSERT_EQ_INT(o->n_regions, 2);
+        ASSERT_EQ_INT(o->n_accounts, 2);
+        ASSERT_STREQ(o->accounts[0], "1111*");
+        ASSERT_STREQ(o->accounts[1], "222222222222");
+        ASSERT_EQ_INT(o->n_exclude_accounts, 1);
+        ASSERT_STREQ(o->exclude_accounts[0], "111111111112");
+        ASSERT_EQ_INT(o->refresh, 1800);
+        config_free(c);
+
+        /* The defaults of [organization] and [reconciler]'s new keys. */
+        c = parse_ok(MINIMAL "[organization]\nrole_name = ops/reconciler\nregions = eu-west-1\n");
+        if (!c)
+                return;
+        o = &c->organization;
+        ASSERT_EQ_INT(o->line, 3);
+        ASSERT_STREQ(o->role_name, "ops/reconciler");
+        ASSERT_TRUE(o->external_id == NULL);
+        ASSERT_EQ_INT(o->n_accounts, 1);
+        ASSERT_STREQ(o->accounts[0], "*");
+        ASSERT_EQ_INT(o->n_exclude_accounts, 0);
+        ASSERT_EQ_INT(o->refresh, 3600);
+        ASSERT_EQ_INT(c->n_targets, 0);
+        ASSERT_EQ_INT(c->max_concurrent_total, 20);
+        ASSERT_TRUE(c->legacy_target == NULL);
+        config_free(c);
+
+        /* Without [target] or [organization], as before: no targets, no organization. */
+        c = parse_ok(MINIMAL);
+        if (c)
+                ASSERT_TRUE(c->n_targets == 0 && c->organization.line == 0 &&
+                            c->organization.role_name == NULL && c->max_concurrent_total == 20);
+        config_free(c);
+}
+
+/* Files that are fine: identities, windows, names and legacy_target in each form. */
+static void test_targets_accepted(void)
+{
+        static const char *const texts[] = {
+                /* Every target with windows of its own needs none from [policy]. */
+                "[target a]\nregions = eu-west-1\nwindow = always\n"
+                "[target b]\nregions = eu-west-1\nprofile = b\nwindow = Sun 01:00-03:00 UTC\n",
+                /* A target with windows of its own is not held to [policy]'s... */
+                "[policy]\nwindow = Sun 02:00-02:40 UTC\n[target a]\nregions = eu-west-1\n"
+                "min_window_left = 1h\nwindow = always\n",
+                /* ...and one that asks for no more than [policy] does takes its windows. */
+                "[policy]\nwindow = Sun 02:00-02:40 UTC\n[target a]\nregions = eu-west-1\n"
+                "min_window_left = 10m\n",
+                /* Same region, different identities; same identity, different regions. */
+                MINIMAL "[target a]\nregions = eu-west-1\n[target b]\nregions = eu-west-1\n"
+                        "profile = b\n[target c]\nregions = eu-west-1\n"
+                        "role_arn = arn:aws:iam::111111111111:role/r\n[target d]\n"
+                        "regions = us-east-1\n",
+                /* Partitions and role paths. */
+                MINIMAL "[target cn]\nregions = cn-north-1\n"
+                        "role_arn = arn:aws-cn:iam::111111111111:role/a/b/c/R+=,.@_-\n"
+                        "external_id = Ab0+=,.@:/_-\n",
+                /* A name of 12 digits with a role in that account. */
+                MINIMAL "[target 111111111111]\nregions = eu-west-1\n"
+                        "role_arn = arn:aws:iam::111111111111:role/r\n",
+                /* legacy_target: a [target]'s, and an account's the organization covers. */
+                "[reconciler]\nlegacy_target = prod/eu-west-2\n" MINIMAL
+                "[target prod]\nregions = eu-west-1, eu-west-2\n",
+                "[reconciler]\nlegacy_target = 111111111111/eu-west-1\n" MINIMAL
+                "[organization]\nrole_name = r\nregions = eu-west-1\naccounts = 1*\n"
+                "exclude_accounts = 2*\n",
+                /* Account globs. */
+                MINIMAL "[organization]\nrole_name = r\nregions = eu-west-1\n"
+                        "accounts = 11111111111?, 2222222222[0-4][!5]\nexclude_accounts = *\n",
+                /* Sections in any order; [target] before [policy]. */
+                "[target a]\nregions = eu-west-1\n[organization]\nregions = eu-west-1\n"
+                "role_name = r\n" MINIMAL "[reconciler]\nmax_concurrent_total = 1000\n",
+        };
+
+        for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+                config_free(parse_ok(texts[i]));
+}
+
+/* Which value a builder of a target gets: [builder] over [target] over [policy] (and
+ * [reconciler] for max_concurrent and max_failures). */
+static void test_target_precedence(void)
+{
+        struct config *c = parse_ok(targets_example);
+        const struct config_target *prod, *lab;
+        struct target_policy tp;
+        struct builder_policy bp;
+
+        if (!c)
+                return;
+        prod = &c->targets[0];
+        lab = &c->targets[1];
+
+        /* No section: [policy] and [reconciler]. */
+        config_target_policy(c, NULL, &tp);
+        ASSERT_TRUE(tp.target == &c->target && tp.target->latest);
+        ASSERT_TRUE(tp.include == c->include && tp.n_include == 1);
+        ASSERT_TRUE(tp.exclude == c->exclude && tp.n_exclude == 1);
+        ASSERT_EQ_INT(tp.stopped, STOPPED_SKIP);
+        ASSERT_EQ_INT(tp.running, RUNNING_UPDATE);
+        ASSERT_TRUE(tp.windows == &c->windows);
+        ASSERT_EQ_INT(tp.min_window_left, 1800);
+        ASSERT_STREQ(tp.hold_tag, CONFIG_DEFAULT_HOLD_TAG);
+        ASSERT_EQ_INT(tp.notice, 0);
+        ASSERT_TRUE(tp.ramp == c->ramp && tp.n_ramp == 3);
+        ASSERT_EQ_INT(tp.settle, 0);
+        ASSERT_EQ_INT(tp.max_concurrent, 3);
+        ASSERT_EQ_INT(tp.max_failures, 5);
+
+        /* A section without policy keys is the same. */
+        config_target_policy(c, lab, &tp);
+        ASSERT_TRUE(tp.target == &c->target && tp.windows == &c->windows);
+        ASSERT_TRUE(tp.ramp == c->ramp && tp.hold_tag == c->hold_tag);
+        ASSERT_EQ_INT(tp.max_concurrent, 3);
+        ASSERT_EQ_INT(tp.max_failures, 5);
+
+        /* A section's keys replace the policy's, lists and windows whole. */
+        config_target_policy(c, prod, &tp);
+        ASSERT_TRUE(tp.target == &prod->target && !tp.target->latest);
+        ASSERT_TRUE(tp.include == prod->include && tp.exclude == prod->exclude);
+        ASSERT_EQ_INT(tp.stopped, STOPPED_UPDATE);
+        ASSERT_EQ_INT(tp.running, RUNNING_SKIP);
+        ASSERT_TRUE(tp.windows == &prod->windows && tp.windows->n == 2);
+        ASSERT_EQ_INT(tp.min_window_left, 3600);
+        ASSERT_TRUE(tp.hold_tag == NULL);
+        ASSERT_EQ_INT(tp.notice, 900);
+        ASSERT_TRUE(tp.ramp == prod->ramp && tp.n_ramp == 1);
+        ASSERT_EQ_INT(tp.settle, 600);
+        ASSERT_EQ_INT(tp.max_concurrent, 4);
+        ASSERT_EQ_INT(tp.max_failures, 2);
+
+        /* In prod: [builder prod-db] sets the agent target only; the rest is prod's. */
+        config_policy_in(c, &tp, "prod-db", &bp);
+        ASSERT_TRUE(bp.covered && bp.override == &c->overrides[0]);
+        ASSERT_TRUE(bp.target == &c->overrides[0].target && bp.target->latest);
+        ASSERT_EQ_INT(bp.stopped, STOPPED_UPDATE);
+        ASSERT_EQ_INT(bp.running, RUNNING_SKIP);
+        ASSERT_TRUE(bp.windows == &prod->windows);
+        /* prod's include and exclude, not [policy]'s. */
+        config_policy_in(c, &tp, "prod-app", &bp);
+        ASSERT_TRUE(bp.covered && bp.override == NULL && bp.target == &prod->target);
+        config_policy_in(c, &tp, "prod-tmp-1", &bp);
+        ASSERT_TRUE(!bp.covered);
+        config_policy_in(c, &tp, "sandbox-1", &bp);
+        ASSERT_TRUE(!bp.covered);
+        config_policy_in(c, &tp, "dev-1", &bp);
+        ASSERT_TRUE(!bp.covered);
+
+        /* A [builder] section's exclude = no covers a builder whatever the target's lists. */
+        config_target_policy(c, lab, &tp);
+        config_policy_in(c, &tp, "prod-web", &bp);
+        ASSERT_TRUE(bp.covered && bp.override == &c->overrides[1]);
+        ASSERT_TRUE(bp.target == &c->target && bp.windows == &c->windows);
+
+        /* In lab, [policy]'s lists: anything but sandbox-*. */
+        config_policy_in(c, &tp, "dev-1", &bp);
+        ASSERT_TRUE(bp.covered && bp.override == NULL);
+        config_policy_in(c, &tp, "sandbox-1", &bp);
+        ASSERT_TRUE(!bp.covered);
+
+        /* config_policy_for() is config_policy_in() for [policy]. */
+        config_policy_for(c, "prod-db", &bp);
+        ASSERT_TRUE(bp.covered && bp.target->latest && bp.windows == &c->windows);
+        ASSERT_EQ_INT(bp.stopped, STOPPED_SKIP);
+        config_free(c);
+}
+
 /* ---- files ---- */
 
 static void write_file(const char *path, const char *data, size_t len)
@@ -926,6 +1378,8 @@ static void test_shipped_example(void)
         ASSERT_EQ_INT(c->windows.n, 2);
         ASSERT_EQ_INT(c->min_window_left, 1800);
         ASSERT_EQ_INT(c->n_overrides, 0);
+        ASSERT_TRUE(c->n_targets == 0 && c->organization.line == 0);
+        ASSERT_EQ_INT(c->max_concurrent_total, 20);
         config_free(c);
         c = NULL;
 
@@ -944,6 +1398,8 @@ static void test_shipped_example(void)
         ASSERT_TRUE(c->region && c->profile && c->endpoint && c->metrics_file);
         ASSERT_EQ_INT(c->n_exclude, 2);
         ASSERT_EQ_INT(c->n_overrides, 1);
+        ASSERT_EQ_INT(c->n_targets, 1);
+        ASSERT_TRUE(c->organization.line > 0 && c->legacy_target != NULL);
         config_policy_for(c, "prod-1", &bp);
         ASSERT_TRUE(bp.covered && bp.override && !bp.target->latest);
         config_policy_for(c, "sandbox-1", &bp);
@@ -966,6 +1422,9 @@ int main(void)
         test_long_line();
         test_long_section();
         test_policy_for();
+        test_targets_values();
+        test_targets_accepted();
+        test_target_precedence();
         test_load();
         test_shipped_example();
         return test_summary("test_config");

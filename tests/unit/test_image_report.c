@@ -59,7 +59,7 @@ static void test_mixed_estate(void)
         struct image_list images = {.items = im, .n = 5};
         struct fleet_list fleets = {.items = fl, .n = 6};
         struct builder_list builders = {.items = b, .n = 3};
-        struct target latest = {.latest = true};
+        struct agent_target latest = {.latest = true};
         struct agent_version newest = {0};
         struct image_report *r = NULL;
 
@@ -117,7 +117,7 @@ static void test_mixed_estate(void)
 
         /* A pinned minimum: OLD meets 06-19-2023, so only the unknown one is left. */
         {
-                struct target pinned = {.latest = false};
+                struct agent_target pinned = {.latest = false};
 
                 ASSERT_TRUE(version_parse(OLD, &pinned.minimum));
                 ASSERT_EQ_INT(image_report_build(&pinned, &images, &fleets, &builders, NULL, T0,
@@ -133,7 +133,7 @@ static void test_empty(void)
 {
         struct image_list images = {0};
         struct fleet_list fleets = {0};
-        struct target latest = {.latest = true};
+        struct agent_target latest = {.latest = true};
         struct image_report *r = NULL;
 
         ASSERT_EQ_INT(image_report_build(&latest, &images, &fleets, NULL, NULL, T0, &r), 0);

@@ -118,7 +118,7 @@ static void test_document(void)
         struct image_list images = {.items = im, .n = 3};
         struct fleet_list fleets = {.items = fl, .n = 3};
         struct builder_list builders = {.items = b, .n = 4};
-        struct target latest = {.latest = true};
+        struct agent_target latest = {.latest = true};
         struct images_summary s;
         struct image_report *r = NULL;
         cJSON *doc;
@@ -162,7 +162,7 @@ static void test_target_and_empty(void)
 {
         struct image_list images = {0};
         struct fleet_list fleets = {0};
-        struct target pinned = {.latest = false};
+        struct agent_target pinned = {.latest = false};
         struct image_report *r = NULL;
         char buf[16];
         cJSON *doc;
@@ -170,7 +170,7 @@ static void test_target_and_empty(void)
 
         ASSERT_TRUE(version_parse(OLD, &pinned.minimum));
         ASSERT_STREQ(images_view_target(&pinned, buf, sizeof(buf)), OLD);
-        ASSERT_STREQ(images_view_target(&(struct target){.latest = true}, buf, sizeof(buf)),
+        ASSERT_STREQ(images_view_target(&(struct agent_target){.latest = true}, buf, sizeof(buf)),
                      "latest");
         ASSERT_EQ_INT(image_report_build(&pinned, &images, &fleets, NULL, NULL, T0, &r), 0);
         if (!r)

@@ -183,7 +183,7 @@ static void test_compliance(void)
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                struct target t = {.latest = cases[i].latest};
+                struct agent_target t = {.latest = cases[i].latest};
                 struct builder b = mkbuilder("ib-1", "RUNNING", cases[i].ver);
                 struct agent_version newest = {0};
                 enum compliance got;
@@ -355,7 +355,7 @@ static void test_latest_target(void)
         struct fixture f;
 
         fixture_init(&f);
-        f.cfg.target = (struct target){.latest = true};
+        f.cfg.target = (struct agent_target){.latest = true};
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 struct builder b = mkbuilder("ib-1", "RUNNING", cases[i].ver);
                 struct builder_list list = {.items = &b, .n = 1};
@@ -429,7 +429,7 @@ static void test_reasons(void)
  * newest seen from the future is still remembered. */
 static void test_future_reasons(void)
 {
-        struct target latest = {.latest = true};
+        struct agent_target latest = {.latest = true};
         struct builder b = mkbuilder("ib-1", "RUNNING", FAR_FUTURE);
         struct agent_version far = version(FAR_FUTURE);
         char buf[160];

@@ -34,7 +34,7 @@ static int record_images(struct metrics *m)
         };
         struct image_list il = {.items = images, .n = 2};
         struct fleet_list fl = {.items = fleets, .n = 3};
-        struct target latest = {.latest = true};
+        struct agent_target latest = {.latest = true};
         struct image_report *r = NULL;
         int ret;
 
