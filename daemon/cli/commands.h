@@ -72,3 +72,7 @@ int cmd_evaluate(const struct config *cfg, const struct builder_list *list,
 int cmd_pauses_to_json(const struct pause_report *rep, struct cJSON *root);
 
 void cmd_free_pauses(struct pause_report *rep);
+
+/* Prints root (NULL: out of memory) as formatted JSON and a newline, and deletes it. Returns 0
+ * or -ENOMEM. */
+int cmd_print_json(struct cJSON *root);
