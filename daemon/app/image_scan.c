@@ -88,14 +88,14 @@ static void finish(struct scan_job *job)
         struct image_scan *scan = NULL;
 
         if (job->r == 0 && !(scan = malloc(sizeof(*scan))))
-                note_failure(job, -ENOMEM, "image scan", NULL);
+                note_failure(job, -ENOMEM, NULL, NULL);
         if (job->r == 0) {
                 int r = image_report_build(&job->target, job->scan.images, job->scan.fleets,
                                            job->scan.builders, newest_known(job), job->now,
                                            &job->scan.report);
 
                 if (r < 0)
-                        note_failure(job, r, "image scan", NULL);
+                        note_failure(job, r, NULL, NULL);
         }
         if (job->r < 0) {
                 free(scan);
@@ -187,7 +187,7 @@ refused:
         return r;
 refused_later:
         /* What was started answers later; the failure reaches done with it. */
-        note_failure(job, r, "image scan", NULL);
+        note_failure(job, r, NULL, NULL);
         one_answered(job);
         return 0;
 }

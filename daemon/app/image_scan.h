@@ -22,8 +22,8 @@ struct image_scan {
 /* Why a scan failed: the operation whose listing failed first, and its error (code and
  * request id may be empty: a failure before any answer). */
 struct image_scan_error {
-        /* "DescribeImages", "DescribeFleets", "DescribeImageBuilders", or "image scan" for a
-         * failure of our own (out of memory) */
+        /* "DescribeImages", "DescribeFleets", "DescribeImageBuilders"; NULL for a failure of
+         * our own (out of memory), which no API call had a part in */
         const char *operation;
         char message[512];
         char code[96];

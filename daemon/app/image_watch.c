@@ -81,12 +81,9 @@ static void log_on_old_agent(const struct image_report *r, const struct fleet_en
                                        .agent_version = e->image->agent_version,
                                        .target_version = target,
                                        .reason = why},
-                  "fleet %s (%d running) runs image %s on an old agent: %s; build a new image "
+                  "fleet %s (%lld running) runs image %s on an old agent: %s; build a new image "
                   "from an updated builder and move the fleet to it",
-                  e->fleet->name, e->fleet->has_capacity && e->fleet->running > 0
-                                      ? e->fleet->running
-                                      : 0,
-                  e->image->name, why);
+                  e->fleet->name, fleet_running_instances(e->fleet), e->image->name, why);
 }
 
 /* Why a fleet that was exposed is no longer, from what the report says of it now. */
@@ -171,6 +168,11 @@ static void schedule(struct image_watch *w, uint64_t delay_ms);
 
 static void log_failure(const struct image_scan_error *err, int r)
 {
+        if (!err->operation) {
+                log_event(EV_ERROR, NULL, "image report failed: %s",
+                          err->message[0] ? err->message : strerror(-r));
+                return;
+        }
         log_event(EV_API_ERROR,
                   &(struct log_fields){.operation = err->operation,
                                        .request_id = err->request_id[0] ? err->request_id : NULL,

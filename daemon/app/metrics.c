@@ -169,8 +169,7 @@ static int sample_fleets(const struct image_report *r, struct fleet_sample **ret
                 x->fleet = strdup(e->fleet->name ? e->fleet->name : "");
                 x->image = strdup(image ? image : "");
                 x->compliance = e->compliance;
-                x->running = e->fleet->has_capacity && e->fleet->running > 0 ? e->fleet->running
-                                                                             : 0;
+                x->running = fleet_running_instances(e->fleet);
                 if (!x->fleet || !x->image) {
                         free_fleet_samples(v, n);
                         return -ENOMEM;

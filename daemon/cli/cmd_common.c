@@ -1,3 +1,4 @@
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,4 +103,16 @@ int cmd_read_state(const char *path, struct state **ret)
         if (r < 0)
                 log_event(r == -EBADMSG ? EV_STATE_CORRUPT : EV_ERROR, NULL, "%s", err);
         return r;
+}
+
+int cmd_print_json(cJSON *root)
+{
+        char *text = root ? cJSON_Print(root) : NULL;
+
+        cJSON_Delete(root);
+        if (!text)
+                return -ENOMEM;
+        printf("%s\n", text);
+        free(text);
+        return 0;
 }

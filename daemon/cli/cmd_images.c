@@ -42,7 +42,7 @@ static int scan_failed(const struct scan_result *res, const char *endpoint)
 {
         const struct image_scan_error *e = &res->err;
 
-        if (!e->operation || strcmp(e->operation, "image scan") == 0) {
+        if (!e->operation) {
                 log_event(EV_ERROR, NULL, "cannot list images and fleets: %s",
                           e->message[0] ? e->message : strerror(-res->r));
                 return EXIT_UPDATE_FAILED;
@@ -256,15 +256,7 @@ static int print_fleets(const struct image_report *r, const struct agent_target 
 
 static int print_json(const struct image_scan *scan, const struct agent_target *target)
 {
-        cJSON *root = images_view_json(scan->report, scan->builders, target);
-        char *text = root ? cJSON_Print(root) : NULL;
-
-        cJSON_Delete(root);
-        if (!text)
-                return -ENOMEM;
-        printf("%s\n", text);
-        free(text);
-        return 0;
+        return cmd_print_json(images_view_json(scan->report, scan->builders, target));
 }
 
 int cmd_images(const struct config *cfg, const struct cli_options *opts)

@@ -86,7 +86,6 @@ static int print_json(const struct config *cfg, const struct state *st,
 {
         cJSON *root = cJSON_CreateObject();
         cJSON *array = cJSON_AddArrayToObject(root, "builders");
-        char *text;
 
         for (size_t i = 0; i < list->n; i++) {
                 const struct builder *b = &list->items[i];
@@ -106,13 +105,7 @@ static int print_json(const struct config *cfg, const struct state *st,
                 cJSON_AddStringToObject(o, "reason", plan->decisions[i].reason);
                 cJSON_AddItemToArray(array, o);
         }
-        text = cJSON_Print(root);
-        cJSON_Delete(root);
-        if (!text)
-                return -ENOMEM;
-        printf("%s\n", text);
-        free(text);
-        return 0;
+        return cmd_print_json(root);
 }
 
 int cmd_list(const struct config *cfg, const struct cli_options *opts)

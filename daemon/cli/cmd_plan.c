@@ -95,7 +95,7 @@ static int print_json(const struct policy_plan *plan, const struct builder_list 
 {
         cJSON *root = cJSON_CreateObject();
         cJSON *array = cJSON_AddArrayToObject(root, "builders");
-        char when[32], *text;
+        char when[32];
 
         cJSON_AddStringToObject(root, "now", table_format_utc(now, when, sizeof(when)));
         cJSON_AddNumberToObject(root, "in_flight", (double)plan->in_flight);
@@ -126,13 +126,11 @@ static int print_json(const struct policy_plan *plan, const struct builder_list 
                 cJSON_AddStringToObject(o, "reason", d->reason);
                 cJSON_AddItemToArray(array, o);
         }
-        text = cmd_pauses_to_json(pauses, root) == 0 ? cJSON_Print(root) : NULL;
-        cJSON_Delete(root);
-        if (!text)
+        if (cmd_pauses_to_json(pauses, root) < 0) {
+                cJSON_Delete(root);
                 return -ENOMEM;
-        printf("%s\n", text);
-        free(text);
-        return 0;
+        }
+        return cmd_print_json(root);
 }
 
 int cmd_plan(const struct config *cfg, const struct cli_options *opts)

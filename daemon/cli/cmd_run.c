@@ -66,6 +66,33 @@ struct daemon {
         uv_timer_t watchdog, grace;
 };
 
+static void stop_signals(sigset_t *set)
+{
+        sigemptyset(set);
+        sigaddset(set, SIGTERM);
+        sigaddset(set, SIGINT);
+        sigaddset(set, SIGHUP);
+}
+
+void cmd_run_defer_signals(void)
+{
+        sigset_t set;
+
+        stop_signals(&set);
+        (void)sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* Delivers what cmd_run_defer_signals() held back to the handlers now in place: libuv's
+ * handler writes it to the loop, which acts on it at its first turn. Also unblocks what the
+ * parent may have left blocked, since the daemon must hear these whatever it inherited. */
+static int accept_signals(void)
+{
+        sigset_t set;
+
+        stop_signals(&set);
+        return sigprocmask(SIG_UNBLOCK, &set, NULL) < 0 ? -errno : 0;
+}
+
 static void report_status(const struct daemon *d)
 {
         const struct reconcile_summary *s = reconciler_summary(d->rec);
@@ -320,6 +347,9 @@ static int setup_handles(struct daemon *d, char *err, size_t err_size)
                 goto fail;
         step = "catching SIGHUP";
         if ((r = uv_signal_start(&d->sighup, on_signal, SIGHUP)) < 0)
+                goto fail;
+        step = "unblocking the signals";
+        if ((r = accept_signals()) < 0)
                 goto fail;
         step = "starting the watchdog timer";
         if (wd && (r = uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000)) < 0)

@@ -27,6 +27,11 @@ int cmd_resume(const struct config *cfg, const struct cli_options *opts);
  * with a new one on reload (SIGHUP). */
 int cmd_run(struct config *cfg, const struct cli_options *opts, bool once);
 
+/* Keeps SIGTERM, SIGINT and SIGHUP pending from the very start of `run` and `once` until
+ * cmd_run() has its handlers in place, so that a stop asked for during start-up (or a mask
+ * inherited from the parent) ends in a clean stop, not in the signal's default death. */
+void cmd_run_defer_signals(void);
+
 /* Shared by the read-only commands. */
 
 /* Describes every builder once. Returns EXIT_OK with *ret owned by the caller
@@ -72,3 +77,7 @@ int cmd_evaluate(const struct config *cfg, const struct builder_list *list,
 int cmd_pauses_to_json(const struct pause_report *rep, struct cJSON *root);
 
 void cmd_free_pauses(struct pause_report *rep);
+
+/* Prints root (NULL: out of memory) as formatted JSON and a newline, and deletes it. Returns 0
+ * or -ENOMEM. */
+int cmd_print_json(struct cJSON *root);

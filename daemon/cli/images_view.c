@@ -12,8 +12,7 @@
 
 long long images_view_running(const struct fleet_entry *f)
 {
-        return f->running && f->fleet->has_capacity && f->fleet->running > 0 ? f->fleet->running
-                                                                             : 0;
+        return f->running ? fleet_running_instances(f->fleet) : 0;
 }
 
 void images_view_summarize(const struct image_report *r, struct images_summary *ret)

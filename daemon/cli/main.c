@@ -81,6 +81,8 @@ static int run(int argc, char **argv)
                 printf("appstream-agent-reconciler %s\n", RECONCILER_VERSION);
                 return EXIT_OK;
         }
+        if (opts.command == CMD_RUN || opts.command == CMD_ONCE)
+                cmd_run_defer_signals();
         log_open(opts.verbose);
         if (config_load(opts.config_path, &cfg, err, sizeof(err)) < 0) {
                 log_event(EV_CONFIG_INVALID, NULL, "%s", err);

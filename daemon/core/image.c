@@ -94,3 +94,8 @@ void fleet_list_free(struct fleet_list *list)
         list->n = 0;
         rejected_entries_free(&list->rejected, &list->n_rejected);
 }
+
+long long fleet_running_instances(const struct fleet *fleet)
+{
+        return fleet->has_capacity && fleet->running > 0 ? fleet->running : 0;
+}

@@ -102,6 +102,9 @@ enum fleet_state fleet_state_parse(const char *text);
 /* AWS's spelling of state ("RUNNING"), or "UNKNOWN". */
 const char *fleet_state_name(enum fleet_state state);
 
+/* The instances a fleet runs: its ComputeCapacityStatus Running, 0 when AWS gave none. */
+long long fleet_running_instances(const struct fleet *fleet);
+
 /* Frees the strings of image and zeroes it. */
 void image_clear(struct image *image);
 

@@ -11,12 +11,6 @@ static int badness(enum compliance c)
         return c == COMPLIANCE_NON_COMPLIANT ? 0 : c == COMPLIANCE_UNKNOWN ? 1 : 2;
 }
 
-/* The instances a fleet runs: its ComputeCapacityStatus Running, 0 when the answer gave none. */
-static long long running_of(const struct fleet *f)
-{
-        return f->has_capacity && f->running > 0 ? f->running : 0;
-}
-
 static bool same(const char *a, const char *b)
 {
         return a && b && strcmp(a, b) == 0;
@@ -63,7 +57,7 @@ char *image_report_describe(const struct image_report *r, const struct image *im
 static int fleet_cmp(const void *a, const void *b)
 {
         const struct fleet_entry *x = a, *y = b;
-        long long cx = running_of(x->fleet), cy = running_of(y->fleet);
+        long long cx = fleet_running_instances(x->fleet), cy = fleet_running_instances(y->fleet);
 
         if (x->running != y->running)
                 return x->running ? -1 : 1;
@@ -111,7 +105,7 @@ static int link_image(struct image_report *r, struct image_entry *e,
                         return -ENOMEM;
                 if (f->running) {
                         e->running_fleets++;
-                        e->running_capacity += running_of(f->fleet);
+                        e->running_capacity += fleet_running_instances(f->fleet);
                 }
         }
         for (size_t j = 0; builders && j < builders->n; j++)

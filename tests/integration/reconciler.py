@@ -71,11 +71,15 @@ def run(args, env, timeout=60, binary=None):
 class Daemon:
     """The daemon as a child process with its stderr captured to a file."""
 
-    def __init__(self, config, env, log_path, args=("run",)):
+    # What the daemon logs once its signal handlers are in place (`run`, `once`).
+    STARTED = ("daemon started:", "reconciling once:")
+
+    def __init__(self, config, env, log_path, args=("run",), preexec_fn=None):
         self.log_path = pathlib.Path(log_path)
         self._log = open(self.log_path, "ab")
+        self._start_offset = self._log.tell()
         self.proc = subprocess.Popen([BIN, "-c", str(config), *args], env=env,
-                                     stdout=self._log, stderr=self._log)
+                                     stdout=self._log, stderr=self._log, preexec_fn=preexec_fn)
 
     def log(self):
         return self.log_path.read_text(errors="replace")
@@ -104,10 +108,24 @@ class Daemon:
             self.proc.send_signal(signal.SIGKILL)
         return self.wait()
 
+    def started(self):
+        """Whether this daemon (not an earlier one logging to the same file) said it started."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self._start_offset)
+            text = f.read().decode(errors="replace")
+        return any(s in text for s in self.STARTED)
+
     def stop(self, timeout=30.0):
+        """SIGTERM once the daemon has started, and its exit code. A signal that came before
+        main() would meet no handler of ours (the daemon holds them pending from its first
+        line on, but not before it runs), and the test would see the default death."""
+        deadline = time.monotonic() + timeout
+        while (self.proc.poll() is None and not self.started()
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.wait(timeout)
+        return self.wait(max(deadline - time.monotonic(), 1.0))
 
 
 # ---- Shared by the daemon tests ------------------------------------------------------------

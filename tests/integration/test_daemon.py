@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from reconciler import (FAST, accepted, base_config, env_of, phases, run, start_daemon,
+from reconciler import (FAST, Daemon, accepted, base_config, env_of, phases, run, start_daemon,
                         state_path, wait_until, write_config)
 
 OLD = "06-19-2023"
@@ -134,6 +134,25 @@ def test_sigterm_lets_the_call_in_flight_answer_persists_and_exits(fake, tmp_pat
     assert f"resuming the update of builder {name} from phase STOPPING" in again.stderr
     assert len(accepted(fake, "StopImageBuilder")) == 1
     assert fake.builder(name)["AppstreamAgentVersion"] == fake.config()["latest_version"]
+
+
+def test_a_stop_asked_for_during_start_up_is_a_clean_stop(fake, tmp_path, daemons):
+    """SIGTERM that reaches the daemon before its handlers are in place, here held pending by
+    a mask it inherits as one arriving during start-up would be, still ends in a clean stop
+    that begins no update; it is neither lost nor the signal's default death."""
+    fake.generate(1, prefix="t-", version=OLD)
+    cfg = base_config(fake, tmp_path)
+
+    def sigterm_blocked():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+    d = Daemon(cfg, env_of(fake, tmp_path), tmp_path / "daemon.log", preexec_fn=sigterm_blocked)
+    daemons.append(d)
+    d.signal(signal.SIGTERM)
+
+    assert d.wait(15) == 0, d.log()
+    assert "received Terminated: finishing what is in flight" in d.log()
+    assert not touched(fake)
 
 
 @pytest.mark.time_limit(90)

@@ -9,7 +9,7 @@ queries, each on the data source variable ${DS_PROMETHEUS}) whose expressions pr
 parses, and which shows every metric.
 
 Every metric that the rules, the dashboard and the test cases' input series name is one the
-daemon writes, as tool_metrics prints the file (metrics_render()), or one of PENDING below;
+daemon writes, as tool_metrics prints the file (metrics_render());
 so is every label they match on, and every value they match a label to where the daemon
 writes a fixed set of them. The test cases' series carry exactly the daemon's labels and the
 scrape's (instance, job), as node_exporter's textfile collector serves them."""
@@ -33,12 +33,6 @@ RULES = SOURCE_DIR / "config" / "prometheus" / "appstream-agent-reconciler.rules
 DASHBOARD = SOURCE_DIR / "config" / "grafana" / "appstream-agent-reconciler.json"
 CASES = TESTS_DIR / "prometheus"
 
-# Metrics the rules and the dashboard may use before the daemon writes them, each mapping its
-# label names to the values the label takes (None: any, such as a name from AWS). Empty: the
-# daemon writes every metric they use. Once the daemon writes one, this check fails until it
-# is deleted here.
-COMPLIANCE = {"compliant", "non-compliant", "unknown"}
-PENDING = {}
 # Labels whose values are names from AWS rather than a set of the daemon's own.
 FREE_VALUES = {"operation", "code", "fleet", "image"}
 # What the scrape adds to every series.
@@ -192,8 +186,7 @@ def check_expression(where, expr, known):
     check(selectors, f"{where}: names a metric: {expr}")
     names = set()
     for name, found in selectors:
-        if not check(name in known, f"{where}: {name} is not a metric the daemon writes "
-                                    f"(nor one of PENDING in {Path(__file__).name})"):
+        if not check(name in known, f"{where}: {name} is not a metric the daemon writes"):
             continue
         names.add(name)
         for label, op, value in found:
@@ -279,8 +272,7 @@ def check_series(where, text, known):
     if not check(len(selectors) == 1, f"{where}: one series: {text}"):
         return
     name, found = selectors[0]
-    if not check(name in known, f"{where}: {name} is not a metric the daemon writes (nor "
-                                f"one of PENDING)"):
+    if not check(name in known, f"{where}: {name} is not a metric the daemon writes"):
         return
     labels = {label: value for label, op, value in found}
     check(set(labels) == set(known[name]) | SCRAPE_LABELS,
@@ -372,11 +364,7 @@ def main():
     if not check(os.access(PROMTOOL, os.X_OK), f"{PROMTOOL} (Debian package prometheus; "
                                                f"scripts/install-deps installs it)"):
         return check.summary()
-    written = written_metrics()
-    for name in sorted(PENDING):
-        check(name not in written, f"{name} is written by the daemon now: delete it from "
-                                   f"PENDING in {Path(__file__).name}")
-    known = {**PENDING, **written}
+    known = written_metrics()
     alerts = check_rules(known)
     check_cases(alerts, known)
     check_dashboard(known)
