@@ -319,11 +319,19 @@ static void emit_journal(const struct event_kind *k, const char *message,
 
 void log_event(enum log_event ev, const struct log_fields *fields, const char *fmt, ...)
 {
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_eventv(ev, fields, fmt, ap);
+        va_end(ap);
+}
+
+void log_eventv(enum log_event ev, const struct log_fields *fields, const char *fmt, va_list ap)
+{
         const struct event_kind *k = &kinds[ev];
         struct log_field f[LOG_MAX_FIELDS];
         char message[MESSAGE_MAX];
         size_t n;
-        va_list ap;
         int saved_errno = errno, len;
 
         if (observer)
@@ -332,9 +340,7 @@ void log_event(enum log_event ev, const struct log_fields *fields, const char *f
                 errno = saved_errno;
                 return;
         }
-        va_start(ap, fmt);
         len = vsnprintf(message, sizeof(message), fmt, ap);
-        va_end(ap);
         if (len >= (int)sizeof(message))
                 mark_cut(message, sizeof(message));
         if (!in_sink) {

@@ -10,6 +10,7 @@
  * step). Debug-priority kinds are emitted only when verbose. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <syslog.h>
@@ -128,6 +129,10 @@ void log_remove_sink(log_sink_fn *sink, void *userdata);
 /* Emits one event at the kind's priority; fields may be NULL. */
 void log_event(enum log_event ev, const struct log_fields *fields, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+/* log_event() with the arguments as a va_list. */
+void log_eventv(enum log_event ev, const struct log_fields *fields, const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
 
 /* The MESSAGE_ID of a kind as 32 hex digits, and its syslog priority. */
 const char *log_event_id(enum log_event ev);

@@ -17,6 +17,7 @@
 #include "reconcile.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,9 @@ struct reconciler {
         int (*may_act)(void *userdata, char *err, size_t err_size);
         void (*on_pass)(struct reconciler *rec, void *userdata);
         void *userdata;
+        unsigned (*total_free)(void *userdata);
+        unsigned total_limit;
+        struct log_fields where; /* TARGET, ACCOUNT_ID, REGION (owned strings) or none */
 
         uv_timer_t timer;
         bool describing;
@@ -94,6 +98,25 @@ struct reconciler {
 };
 
 const char *const reconcile_state_names[RECONCILE_STATE_COUNT] = {RECONCILE_STATES};
+
+/* Every event of a target says which it is (TARGET, ACCOUNT_ID, REGION); a daemon of one
+ * target (no [target] or [organization]) adds nothing. */
+static void rec_log(const struct reconciler *rec, enum log_event ev, const struct log_fields *f,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void rec_log(const struct reconciler *rec, enum log_event ev, const struct log_fields *f,
+                    const char *fmt, ...)
+{
+        struct log_fields with = f ? *f : (struct log_fields){0};
+        va_list ap;
+
+        with.target = rec->where.target;
+        with.account_id = rec->where.account_id;
+        with.region = rec->where.region;
+        va_start(ap, fmt);
+        log_eventv(ev, &with, fmt, ap);
+        va_end(ap);
+}
 
 static size_t state_index(const char *state)
 {
@@ -130,7 +153,7 @@ static bool may_act(struct reconciler *rec)
 
         if (!rec->may_act || rec->may_act(rec->userdata, err, sizeof(err)) == 0)
                 return true;
-        log_event(EV_ERROR, NULL, "holding every mutating call and state write: %s", err);
+        rec_log(rec, EV_ERROR, NULL, "holding every mutating call and state write: %s", err);
         return false;
 }
 
@@ -149,13 +172,13 @@ static int persist(struct reconciler *rec)
         r = state_save(rec->state_path, rec->state, err, sizeof(err));
         if (r < 0) {
                 snprintf(rec->summary.state_error, sizeof(rec->summary.state_error), "%s", err);
-                log_event(EV_STATE_WRITE_FAILED, NULL,
+                rec_log(rec, EV_STATE_WRITE_FAILED, NULL,
                           "%s; holding every Stop and Start until it can be written", err);
                 rec->unsaved = true;
         } else if (rec->unsaved) {
                 rec->unsaved = false;
                 rec->summary.state_error[0] = '\0';
-                log_event(EV_STATE_WRITE_RECOVERED, NULL,
+                rec_log(rec, EV_STATE_WRITE_RECOVERED, NULL,
                           "state file %s written again; calls resume", rec->state_path);
         }
         rec->summary.state_unsaved = rec->unsaved;
@@ -235,19 +258,19 @@ static void log_finished(const struct reconciler *rec, const struct operation *o
 
         switch (step->result) {
         case OP_RESULT_SUCCEEDED:
-                log_event(EV_UPDATE_SUCCEEDED, &f, "builder %s updated: agent %s", op->builder,
+                rec_log(rec, EV_UPDATE_SUCCEEDED, &f, "builder %s updated: agent %s", op->builder,
                           b && b->agent_version ? b->agent_version : "unknown");
                 break;
         case OP_RESULT_FAILED:
-                log_event(EV_UPDATE_FAILED, &f, "update of builder %s failed: %s", op->builder,
+                rec_log(rec, EV_UPDATE_FAILED, &f, "update of builder %s failed: %s", op->builder,
                           step->reason);
                 break;
         case OP_RESULT_TIMED_OUT:
-                log_event(EV_UPDATE_TIMED_OUT, &f, "update of builder %s timed out: %s",
+                rec_log(rec, EV_UPDATE_TIMED_OUT, &f, "update of builder %s timed out: %s",
                           op->builder, step->reason);
                 break;
         case OP_RESULT_ABANDONED:
-                log_event(EV_OPERATION_ABANDONED, &f, "update of builder %s abandoned: %s",
+                rec_log(rec, EV_OPERATION_ABANDONED, &f, "update of builder %s abandoned: %s",
                           op->builder, step->reason);
                 break;
         case OP_RESULT_DENIED:
@@ -274,7 +297,7 @@ static void apply_step(struct reconciler *rec, const char *builder, const struct
                 struct log_fields f =
                     operation_fields(rec, op, b, step->reason, target, sizeof(target));
 
-                log_event(EV_UPDATE_FAILED, &f, "builder %s needs attention: %s", builder,
+                rec_log(rec, EV_UPDATE_FAILED, &f, "builder %s needs attention: %s", builder,
                           step->reason);
         }
         if (step->finished) {
@@ -297,7 +320,7 @@ static void apply_step(struct reconciler *rec, const char *builder, const struct
                         struct log_fields f = operation_fields(rec, op, b, NULL, target,
                                                                sizeof(target));
 
-                        log_event(EV_UPDATE_SETTLING, &f, "builder %s: %s", builder,
+                        rec_log(rec, EV_UPDATE_SETTLING, &f, "builder %s: %s", builder,
                                   step->reason);
                 }
         }
@@ -309,7 +332,7 @@ static void apply_step(struct reconciler *rec, const char *builder, const struct
                 return;
         /* A dry run resumes no operation either (I6); the next real run takes it on. */
         if (dry_run_of(rec)) {
-                log_event(EV_DRY_RUN_ACTION,
+                rec_log(rec, EV_DRY_RUN_ACTION,
                           &(struct log_fields){.builder = builder,
                                                .state = b ? b->state : NULL,
                                                .operation = op_call_name(step->call)},
@@ -359,7 +382,7 @@ static void log_denied(struct reconciler *rec, const struct pending_call *pc,
         rec->summary.denials++;
         f->reason = "denied";
         f->target_version = target_of(rec->cfg, pc->builder, target, sizeof(target));
-        log_event(EV_UPDATE_DENIED, f,
+        rec_log(rec, EV_UPDATE_DENIED, f,
                   "IAM denied appstream:%s on %s (builder %s): %s; %s", call_operation(pc->call),
                   pc->arn ? pc->arn : "an ARN the listing did not give", pc->builder, msg,
                   finished ? "nothing was done to it; marked denied, not asked again for 24h"
@@ -394,12 +417,12 @@ static void on_call_done(int r, const struct builder *b, const struct api_error 
         bool gives_up = result == OP_CALL_FATAL && (!have_step || step.finished);
 
         if (result == OP_CALL_ACCEPTED)
-                log_event(pc->call == OP_CALL_STOP ? EV_STOP_REQUESTED : EV_START_REQUESTED, &f,
+                rec_log(rec, pc->call == OP_CALL_STOP ? EV_STOP_REQUESTED : EV_START_REQUESTED, &f,
                           "%s accepted for builder %s", call_operation(pc->call), pc->builder);
         else if (result == OP_CALL_DENIED)
                 log_denied(rec, pc, &f, msg, have_step && step.finished);
         else
-                log_event(result == OP_CALL_RETRY_LATER ? EV_API_RETRY : EV_API_ERROR, &f,
+                rec_log(rec, result == OP_CALL_RETRY_LATER ? EV_API_RETRY : EV_API_ERROR, &f,
                           "%s for builder %s: %s",
                           gives_up ? "giving up" : "will try again next poll", pc->builder, msg);
         if (have_step) {
@@ -431,14 +454,14 @@ static struct pending_call *call_track(struct reconciler *rec, const char *build
 nomem:
         if (pc)
                 call_free(pc);
-        log_event(EV_ERROR, &(struct log_fields){.builder = builder}, "out of memory");
+        rec_log(rec, EV_ERROR, &(struct log_fields){.builder = builder}, "out of memory");
         return NULL;
 }
 
 /* Undoes call_track() for a call that could not be sent. */
 static void call_untrack(struct reconciler *rec, struct pending_call *pc, const char *what, int r)
 {
-        log_event(EV_ERROR, &(struct log_fields){.builder = pc->builder},
+        rec_log(rec, EV_ERROR, &(struct log_fields){.builder = pc->builder},
                   "cannot send %s for builder %s: %s", what, pc->builder, strerror(-r));
         call_forget(rec, pc);
         call_free(pc);
@@ -498,7 +521,7 @@ static void on_looked_up(int r, struct builder_list *list, const struct api_erro
         } else if (r < 0) {
                 if (err)
                         api_error_format(err, msg, sizeof(msg));
-                log_event(EV_API_RETRY,
+                rec_log(rec, EV_API_RETRY,
                           &(struct log_fields){.builder = pc->builder,
                                                .operation = "DescribeImageBuilders",
                                                .request_id = err ? err->request_id : NULL,
@@ -673,11 +696,11 @@ static void log_decisions(struct reconciler *rec, const struct policy_plan *plan
                     d->kind == DECISION_SCHEDULED || !decision_changed(rec, d))
                         continue;
                 if (d->kind == DECISION_COMPLIANT) {
-                        log_event(EV_DEBUG, &(struct log_fields){.builder = d->builder},
+                        rec_log(rec, EV_DEBUG, &(struct log_fields){.builder = d->builder},
                                   "builder %s is compliant", d->builder);
                         continue;
                 }
-                log_event(decision_event(d->kind),
+                rec_log(rec, decision_event(d->kind),
                           &(struct log_fields){.builder = d->builder,
                                                .state = b->state,
                                                .agent_version = b->agent_version,
@@ -698,7 +721,7 @@ static void log_breaker(struct reconciler *rec, const struct policy_plan *plan)
                 if (rec->breaker_logged_span == d->next_window)
                         return;
                 rec->breaker_logged_span = d->next_window;
-                log_event(EV_BREAKER_OPEN, &(struct log_fields){.reason = d->reason},
+                rec_log(rec, EV_BREAKER_OPEN, &(struct log_fields){.reason = d->reason},
                           "max_failures reached in this window: no new update starts until "
                           "the next window (%s)",
                           d->reason);
@@ -739,7 +762,7 @@ static void begin_update(struct reconciler *rec, const struct op_begin *ob,
                 (void)state_discard_operation(rec->state, ob->builder);
                 goto restore;
         }
-        log_event(EV_UPDATE_STARTED,
+        rec_log(rec, EV_UPDATE_STARTED,
                   &(struct log_fields){.builder = ob->builder,
                                        .state = b ? b->state : NULL,
                                        .agent_version = b ? b->agent_version : NULL,
@@ -775,7 +798,7 @@ static void announce_update(struct reconciler *rec, const struct op_begin *ob,
                 (void)state_remove_notice(rec->state, ob->builder);
                 return;
         }
-        log_event(EV_UPDATE_SCHEDULED,
+        rec_log(rec, EV_UPDATE_SCHEDULED,
                   &(struct log_fields){.builder = ob->builder,
                                        .state = b ? b->state : NULL,
                                        .agent_version = b ? b->agent_version : NULL,
@@ -805,7 +828,7 @@ static void withdraw_notices(struct reconciler *rec, const struct policy_plan *p
                         free(name);
                         continue;
                 }
-                log_event(EV_UPDATE_WITHDRAWN,
+                rec_log(rec, EV_UPDATE_WITHDRAWN,
                           &(struct log_fields){.builder = name,
                                                .reason = policy_decision_name(w->kind),
                                                .at = iso_time(n->at, when, sizeof(when))},
@@ -827,7 +850,7 @@ static void withdraw_gone(struct reconciler *rec, const char *builder)
 
         if (!n)
                 return;
-        log_event(EV_UPDATE_WITHDRAWN,
+        rec_log(rec, EV_UPDATE_WITHDRAWN,
                   &(struct log_fields){.builder = builder,
                                        .reason = "gone",
                                        .at = iso_time(n->at, when, sizeof(when))},
@@ -945,11 +968,11 @@ static void refresh_pauses(struct reconciler *rec)
         (void)pause_watch_refresh(&rec->pauses, err, sizeof(err));
         bad = pause_watch_bad(&rec->pauses);
         if (bad && !rec->pauses_bad)
-                log_event(EV_ERROR, NULL,
+                rec_log(rec, EV_ERROR, NULL,
                           "%s; every builder counts as paused until it can be read",
                           pause_watch_error(&rec->pauses));
         else if (!bad && rec->pauses_bad)
-                log_event(EV_CONFIG_RELOADED, NULL, "the pause file can be read again");
+                rec_log(rec, EV_CONFIG_RELOADED, NULL, "the pause file can be read again");
         rec->pauses_bad = bad;
 }
 
@@ -1065,7 +1088,7 @@ static void finish_round(struct reconciler *rec)
         log_breaker(rec, plan);
         remember_decisions(rec, plan);
         summarize(rec, plan, list);
-        log_event(EV_PASS_SUMMARY, NULL,
+        rec_log(rec, EV_PASS_SUMMARY, NULL,
                   "pass %u: %zu builders, %zu compliant, %zu in flight, %zu waiting",
                   rec->summary.passes, rec->summary.builders, rec->summary.compliant,
                   rec->summary.in_flight, rec->summary.waiting);
@@ -1078,11 +1101,17 @@ static void run_round(struct reconciler *rec)
 {
         struct policy_holds holds = {.check = check_hold, .ctx = rec};
         struct policy_plan *plan = NULL;
+        struct policy_total total;
 
         rec->holds.found_new = false;
+        if (rec->total_free) {
+                total = (struct policy_total){.limit = rec->total_limit,
+                                              .free = rec->total_free(rec->userdata)};
+        }
         if (policy_evaluate_with(rec->cfg, rec->pass_list, rec->state, now_of(rec), mono_of(rec),
-                                 dry_run_of(rec), &holds, &plan) < 0) {
-                log_event(EV_ERROR, NULL, "cannot evaluate the policy: out of memory");
+                                 dry_run_of(rec), &holds, rec->total_free ? &total : NULL,
+                                 &plan) < 0) {
+                rec_log(rec, EV_ERROR, NULL, "cannot evaluate the policy: out of memory");
                 end_pass(rec);
                 return;
         }
@@ -1104,7 +1133,7 @@ static void reconcile(struct reconciler *rec, struct builder_list *list)
         rec->pass_list = list;
         dirty |= state_observe_versions(rec->state, list, now, note, sizeof(note)) > 0;
         if (note[0])
-                log_event(EV_API_INVALID_DATA, NULL, "%s", note);
+                rec_log(rec, EV_API_INVALID_DATA, NULL, "%s", note);
         dirty |= state_prune(rec->state, now) > 0;
         /* An unsaved state is written again every pass, so held calls resume once it can be. */
         if (dirty || rec->unsaved)
@@ -1126,7 +1155,7 @@ static void on_described(int r, struct builder_list *list, const struct api_erro
                 if (err)
                         api_error_format(err, rec->summary.last_error,
                                          sizeof(rec->summary.last_error));
-                log_event(EV_API_ERROR,
+                rec_log(rec, EV_API_ERROR,
                           &(struct log_fields){.operation = "DescribeImageBuilders",
                                                .request_id = err ? err->request_id : NULL,
                                                .error_code = err ? err->code : NULL},
@@ -1157,7 +1186,7 @@ static void on_timer(uv_timer_t *timer)
         r = rec->api.describe(rec->api.ctx, NULL, 0, on_described, rec);
         if (r < 0) {
                 rec->describing = false;
-                log_event(EV_ERROR, NULL, "cannot start a describe pass: %s", strerror(-r));
+                rec_log(rec, EV_ERROR, NULL, "cannot start a describe pass: %s", strerror(-r));
                 schedule_next(rec, now_of(rec));
         }
 }
@@ -1245,7 +1274,7 @@ size_t reconciler_log_left_stopped(const struct reconciler *rec, const char *nex
 
                 if (!op_may_hold_stopped(op))
                         continue;
-                log_event(EV_BUILDER_LEFT_STOPPED,
+                rec_log(rec, EV_BUILDER_LEFT_STOPPED,
                           &(struct log_fields){.builder = op->builder,
                                                .operation = op_phase_name(op->phase)},
                           "builder %s may be left STOPPED by its unfinished update (phase %s); "
@@ -1256,6 +1285,30 @@ size_t reconciler_log_left_stopped(const struct reconciler *rec, const char *nex
         return n;
 }
 
+static void free_where(struct reconciler *rec)
+{
+        free((char *)rec->where.target);
+        free((char *)rec->where.account_id);
+        free((char *)rec->where.region);
+        rec->where = (struct log_fields){0};
+}
+
+/* NULL stays NULL. */
+static int copy_or_null(const char *s, const char **ret)
+{
+        *ret = s ? strdup(s) : NULL;
+        return s && !*ret ? -ENOMEM : 0;
+}
+
+static int set_where(struct reconciler *rec, const struct reconciler_options *opts)
+{
+        if (copy_or_null(opts->target, &rec->where.target) < 0 ||
+            copy_or_null(opts->account_id, &rec->where.account_id) < 0 ||
+            copy_or_null(opts->region, &rec->where.region) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int reconciler_new(const struct reconciler_options *opts, struct reconciler **ret)
 {
         struct reconciler *rec = calloc(1, sizeof(*rec));
@@ -1264,10 +1317,13 @@ int reconciler_new(const struct reconciler_options *opts, struct reconciler **re
         if (!rec)
                 return -ENOMEM;
         rec->state_path = strdup(opts->state_path);
-        if (!rec->state_path || pause_file_path(opts->state_path, path, sizeof(path)) < 0 ||
+        if (!rec->state_path || set_where(rec, opts) < 0 ||
+            (opts->pause_path ? snprintf(path, sizeof(path), "%s", opts->pause_path) < 0
+                              : pause_file_path(opts->state_path, path, sizeof(path)) < 0) ||
             pause_watch_init(&rec->pauses, path) < 0 ||
             uv_timer_init(opts->loop, &rec->timer) < 0) {
                 pause_watch_done(&rec->pauses);
+                free_where(rec);
                 free(rec->state_path);
                 free(rec);
                 return -ENOMEM;
@@ -1284,11 +1340,13 @@ int reconciler_new(const struct reconciler_options *opts, struct reconciler **re
         rec->may_act = opts->may_act;
         rec->on_pass = opts->on_pass;
         rec->userdata = opts->userdata;
+        rec->total_free = opts->total_free;
+        rec->total_limit = opts->total_limit;
         rec->summary.in_flight = rec->state->n_ops;
         rec->summary.scheduled = rec->state->n_notices;
         rebuild_monotonic_starts(rec);
         for (size_t i = 0; i < rec->state->n_ops; i++)
-                log_event(EV_OPERATION_RESUMED,
+                rec_log(rec, EV_OPERATION_RESUMED,
                           &(struct log_fields){.builder = rec->state->ops[i].builder,
                                                .operation = op_phase_name(rec->state->ops[i].phase)},
                           "resuming the update of builder %s from phase %s",
@@ -1300,6 +1358,34 @@ int reconciler_new(const struct reconciler_options *opts, struct reconciler **re
 void reconciler_start(struct reconciler *rec)
 {
         (void)uv_timer_start(&rec->timer, on_timer, 0, 0);
+}
+
+void reconciler_start_after(struct reconciler *rec, uint64_t delay_ms)
+{
+        (void)uv_timer_start(&rec->timer, on_timer, delay_ms, 0);
+}
+
+int reconciler_set_account(struct reconciler *rec, const char *account_id)
+{
+        const char *copy = NULL;
+
+        if (copy_or_null(account_id, &copy) < 0)
+                return -ENOMEM;
+        free((char *)rec->where.account_id);
+        rec->where.account_id = copy;
+        return 0;
+}
+
+unsigned reconciler_slots_taken(const struct reconciler *rec)
+{
+        size_t taken = rec->state->n_ops + rec->state->n_notices;
+        const struct policy_plan *plan = rec->round_plan;
+
+        for (size_t i = 0; plan && !dry_run_of(rec) && i < plan->n_begins; i++)
+                if (!state_find_operation_const(rec->state, plan->begins[i].builder) &&
+                    !state_find_notice_const(rec->state, plan->begins[i].builder))
+                        taken++;
+        return (unsigned)taken;
 }
 
 void reconciler_set_config(struct reconciler *rec, const struct config *cfg)
@@ -1346,6 +1432,7 @@ void reconciler_free(struct reconciler *rec)
         free(rec->seen);
         state_free(rec->state);
         free(rec->state_path);
+        free_where(rec);
         rec->timer.data = rec;
         uv_close((uv_handle_t *)&rec->timer, timer_closed);
 }

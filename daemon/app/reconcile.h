@@ -92,12 +92,38 @@ struct reconciler_options {
         /* Called after every pass (successful or not). */
         void (*on_pass)(struct reconciler *rec, void *userdata);
         void *userdata;
+
+        /* Many targets (SPEC "Many accounts and regions"); all may be left zero for one. */
+        const char *pause_path; /* copied; NULL: pause_file_path() of state_path */
+        /* Which target this is, for the TARGET, ACCOUNT_ID and REGION of every event; copied,
+         * NULL members left out. */
+        const char *target;
+        const char *account_id;
+        const char *region;
+        /* The limit over all targets (I12): how many more updates may begin or be announced
+         * anywhere now, this reconciler's own slots taken excluded (so, what it may add); with
+         * total_limit, max_concurrent_total, for the reasons. NULL: no such limit. */
+        unsigned (*total_free)(void *userdata);
+        unsigned total_limit;
 };
 
 int reconciler_new(const struct reconciler_options *opts, struct reconciler **ret);
 
 /* Starts the first pass at once; later ones follow the poll intervals and window openings. */
 void reconciler_start(struct reconciler *rec);
+
+/* The same, the first pass delay_ms from now: the targets of one daemon spread their describe
+ * passes over the poll interval instead of all asking at once. */
+void reconciler_start_after(struct reconciler *rec, uint64_t delay_ms);
+
+/* The account the target turned out to be (GetCallerIdentity), for ACCOUNT_ID from now on;
+ * copied. Returns 0 or -ENOMEM (the events then go on without it). */
+int reconciler_set_account(struct reconciler *rec, const char *account_id);
+
+/* The slots of the limit over all targets that this reconciler holds: its operations in
+ * flight and announced updates, and the updates of the round under way that are chosen but
+ * not begun yet (their tags are being read). */
+unsigned reconciler_slots_taken(const struct reconciler *rec);
 
 /* Uses cfg from the next pass on (SIGHUP). cfg is borrowed and must outlive its use. */
 void reconciler_set_config(struct reconciler *rec, const struct config *cfg);

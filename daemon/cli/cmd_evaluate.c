@@ -104,7 +104,7 @@ int cmd_evaluate(const struct config *cfg, const struct builder_list *list,
                 policy_plan_free(plan);
                 plan = NULL;
                 ev.holds.found_new = false;
-                if (policy_evaluate_with(cfg, list, st, now, INT64_MAX, true, &holds, &plan) < 0) {
+                if (policy_evaluate_with(cfg, list, st, now, INT64_MAX, true, &holds, NULL, &plan) < 0) {
                         log_event(EV_ERROR, NULL, "cannot evaluate the policy: out of memory");
                         code = EXIT_UPDATE_FAILED;
                         break;

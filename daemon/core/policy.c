@@ -135,6 +135,7 @@ struct eval {
         int64_t now;
         int64_t now_mono;
         const struct policy_holds *holds;
+        const struct policy_total *total; /* NULL: no limit over all targets */
         const struct agent_version *newest_seen;
         const struct agent_target *formatted; /* the target whose version want holds */
         char want[11];
@@ -529,6 +530,7 @@ static void assign_slots(const struct eval *e, struct policy_plan *p, struct can
                          size_t n, const struct builder_list *list, bool dry_run, int64_t *added)
 {
         size_t busy = p->in_flight, n_added = 0;
+        unsigned total_free = e->total ? e->total->free : UINT_MAX;
 
         qsort(cands, n, sizeof(*cands), candidate_cmp);
         for (size_t i = 0; i < n; i++) {
@@ -539,19 +541,27 @@ static void assign_slots(const struct eval *e, struct policy_plan *p, struct can
                         keep_notice(e, p, &cands[i], dry_run, &list->items[cands[i].index]);
                         continue;
                 }
-                if (p->free_slots > 0) {
+                if (p->free_slots > 0 && total_free > 0) {
                         if (!ramp_allows(e, &cands[i], added, n_added, d))
                                 continue;
                         assign_slot(e, p, &cands[i], dry_run, &list->items[cands[i].index]);
                         added[n_added++] = cands[i].window_closes_at;
                         busy++;
+                        total_free -= total_free != UINT_MAX;
                         continue;
                 }
                 snprintf(desc, sizeof(desc), "%s", d->reason);
-                set_reason(d, DECISION_WAITING_FOR_SLOT,
-                           "%.200s; waiting for a slot: max_concurrent %u reached (%zu %s)", desc,
-                           e->cfg->max_concurrent, busy,
-                           dry_run ? "in flight or would be" : "in flight");
+                if (p->free_slots > 0)
+                        set_reason(d, DECISION_WAITING_FOR_SLOT,
+                                   "%.200s; waiting for a slot: max_concurrent_total %u reached "
+                                   "across targets",
+                                   desc, e->total->limit);
+                else
+                        set_reason(d, DECISION_WAITING_FOR_SLOT,
+                                   "%.200s; waiting for a slot: max_concurrent %u reached "
+                                   "(%zu %s)",
+                                   desc, e->cfg->max_concurrent, busy,
+                                   dry_run ? "in flight or would be" : "in flight");
         }
 }
 
@@ -584,7 +594,8 @@ static void withdraw_notices(const struct state *st, struct policy_plan *p)
 
 int policy_evaluate_with(const struct config *cfg, const struct builder_list *list,
                          const struct state *st, int64_t now, int64_t now_mono, bool dry_run,
-                         const struct policy_holds *holds, struct policy_plan **ret)
+                         const struct policy_holds *holds, const struct policy_total *total,
+                         struct policy_plan **ret)
 {
         struct eval e = {
             .cfg = cfg,
@@ -592,6 +603,7 @@ int policy_evaluate_with(const struct config *cfg, const struct builder_list *li
             .now = now,
             .now_mono = now_mono,
             .holds = holds,
+            .total = total,
             .newest_seen = st->has_newest_seen ? &st->newest_seen : NULL,
         };
         struct policy_plan *p = calloc(1, sizeof(*p));
@@ -632,7 +644,7 @@ int policy_evaluate_with(const struct config *cfg, const struct builder_list *li
 int policy_evaluate(const struct config *cfg, const struct builder_list *list,
                     const struct state *st, int64_t now, bool dry_run, struct policy_plan **ret)
 {
-        return policy_evaluate_with(cfg, list, st, now, INT64_MAX, dry_run, NULL, ret);
+        return policy_evaluate_with(cfg, list, st, now, INT64_MAX, dry_run, NULL, NULL, ret);
 }
 
 void policy_plan_free(struct policy_plan *p)

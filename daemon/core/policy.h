@@ -142,11 +142,22 @@ struct policy_plan {
 int policy_evaluate(const struct config *cfg, const struct builder_list *list,
                     const struct state *st, int64_t now, bool dry_run, struct policy_plan **ret);
 
-/* The same, with the holds the caller knows of (NULL: none) and the monotonic clock that a
- * notice must also have run out on (INT64_MAX: only the wall clock counts). */
+/* The limit over every target of the daemon together (max_concurrent_total, I12), as it
+ * stands for one target's plan: how many more updates may begin or be announced anywhere
+ * now. A candidate takes a slot only where both its target's max_concurrent and this allow
+ * it; one that only this refuses waits for a slot, and its reason names the total. */
+struct policy_total {
+        unsigned limit; /* max_concurrent_total, for the reason */
+        unsigned free;  /* slots left across all targets, this one's taken ones excluded */
+};
+
+/* The same, with the holds the caller knows of (NULL: none), the monotonic clock that a
+ * notice must also have run out on (INT64_MAX: only the wall clock counts) and the limit over
+ * all targets (NULL: none but cfg's). */
 int policy_evaluate_with(const struct config *cfg, const struct builder_list *list,
                          const struct state *st, int64_t now, int64_t now_mono, bool dry_run,
-                         const struct policy_holds *holds, struct policy_plan **ret);
+                         const struct policy_holds *holds, const struct policy_total *total,
+                         struct policy_plan **ret);
 
 /* The ramp for the span closing at span_closes_at: how many updates of that span may be in
  * flight at once (UINT_MAX: no ramp, or past its last step), and the step (0-based; n_ramp

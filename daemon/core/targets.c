@@ -387,6 +387,30 @@ const struct target *target_list_find(const struct target_list *l, const char *n
         return NULL;
 }
 
+void target_config_view(const struct config *c, const struct target *t, struct config *ret)
+{
+        const struct target_policy *tp = &t->policy;
+
+        *ret = *c;
+        ret->target = *tp->target;
+        /* config keeps its globs as char **; the view only ever reads them. */
+        ret->include = (char **)tp->include;
+        ret->n_include = tp->n_include;
+        ret->exclude = (char **)tp->exclude;
+        ret->n_exclude = tp->n_exclude;
+        ret->stopped = tp->stopped;
+        ret->running = tp->running;
+        ret->windows = *tp->windows;
+        ret->min_window_left = tp->min_window_left;
+        ret->hold_tag = (char *)tp->hold_tag;
+        ret->notice = tp->notice;
+        memcpy(ret->ramp, tp->ramp, tp->n_ramp * sizeof(*tp->ramp));
+        ret->n_ramp = tp->n_ramp;
+        ret->settle = tp->settle;
+        ret->max_concurrent = tp->max_concurrent;
+        ret->max_failures = tp->max_failures;
+}
+
 void target_policy_for(const struct config *c, const struct target *t, const char *builder_name,
                        struct builder_policy *ret)
 {

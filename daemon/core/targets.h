@@ -107,6 +107,13 @@ size_t target_list_filter(struct target_list *l, const char *glob);
 /* The target with this exact name, or NULL. Valid until the list changes. */
 const struct target *target_list_find(const struct target_list *l, const char *name);
 
+/* The configuration as it applies to t's builders: a shallow copy of c whose per-target keys
+ * ([policy]'s, and [reconciler]'s max_concurrent and max_failures) are t's policy, so that the
+ * code written for one fleet (policy.h, the reconciler) serves each target unchanged and
+ * [builder] sections still come first. Everything in *ret is borrowed from c: it is valid as
+ * long as c, and never given to config_free(). */
+void target_config_view(const struct config *c, const struct target *t, struct config *ret);
+
 /* The effective policy of one builder of t: config_policy_in() with t's policy. c must be
  * the configuration t was made from; builder_name is borrowed. */
 void target_policy_for(const struct config *c, const struct target *t, const char *builder_name,

@@ -873,7 +873,7 @@ static void test_holds(void)
 
         fixture_init(&f);
         ASSERT_EQ_INT(state_new(&st), 0);
-        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, &holds, &p), 0);
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, &holds, NULL, &p), 0);
         ASSERT_EQ_INT(p->decisions[0].kind, DECISION_PAUSED);
         ASSERT_TRUE(strstr(p->decisions[0].reason, "paused by alice: migrating") != NULL);
         ASSERT_EQ_INT(p->decisions[1].kind, DECISION_HELD);
@@ -886,9 +886,54 @@ static void test_holds(void)
 
         /* A held builder outside its window shows held: the operator's word comes first. */
         ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, SAT_CLOSE + H, T0, false, &holds,
-                                           &p), 0);
+                                           NULL, &p), 0);
         ASSERT_EQ_INT(p->decisions[1].kind, DECISION_HELD);
         ASSERT_EQ_INT(p->decisions[2].kind, DECISION_OUTSIDE_WINDOW);
+        policy_plan_free(p);
+        state_free(st);
+        fixture_done(&f);
+}
+
+/* The limit over all targets (I12) caps what the target's own max_concurrent would allow,
+ * oldest agent first as ever, and the builders it alone holds back say so. */
+static void test_total_limit(void)
+{
+        struct builder b[] = {mkbuilder("ib-1", "RUNNING", OLD), mkbuilder("ib-2", "RUNNING", OLDER),
+                              mkbuilder("ib-3", "RUNNING", OLD), mkbuilder("ib-4", "RUNNING", OLD)};
+        struct builder_list list = {.items = b, .n = 4};
+        struct policy_total total = {.limit = 20, .free = 1};
+        struct fixture f;
+        struct state *st = NULL;
+        struct policy_plan *p = NULL;
+
+        fixture_init(&f);
+        f.cfg.max_concurrent = 3;
+        ASSERT_EQ_INT(state_new(&st), 0);
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, NULL, &total, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 1);
+        ASSERT_STREQ(p->begins[0].builder, "ib-2");
+        for (size_t i = 0; i < 4; i++) {
+                if (i == 1)
+                        continue;
+                ASSERT_EQ_INT(p->decisions[i].kind, DECISION_WAITING_FOR_SLOT);
+                ASSERT_TRUE(strstr(p->decisions[i].reason,
+                                   "waiting for a slot: max_concurrent_total 20 reached across "
+                                   "targets") != NULL);
+        }
+        policy_plan_free(p);
+
+        /* With room in the total, the target's own limit is the one named. */
+        total.free = 10;
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, NULL, &total, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 3);
+        ASSERT_EQ_INT(p->decisions[3].kind, DECISION_WAITING_FOR_SLOT);
+        ASSERT_TRUE(strstr(p->decisions[3].reason, "max_concurrent 3 reached") != NULL);
+        policy_plan_free(p);
+
+        /* No room anywhere: nothing begins, even with the target's own slots free. */
+        total.free = 0;
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, NULL, &total, &p), 0);
+        ASSERT_EQ_INT(p->n_begins, 0);
         policy_plan_free(p);
         state_free(st);
         fixture_done(&f);
@@ -953,7 +998,7 @@ static void test_notice(void)
         f.cfg.notice = 900;
         f.cfg.max_concurrent = 2;
         ASSERT_EQ_INT(state_new(&st), 0);
-        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, NULL, &p), 0);
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, NULL, NULL, &p), 0);
         ASSERT_EQ_INT(p->n_begins, 2);
         ASSERT_TRUE(p->begins[0].announce && !p->begins[0].notice_over);
         ASSERT_EQ_INT(p->decisions[0].not_before, T0 + 900);
@@ -965,7 +1010,7 @@ static void test_notice(void)
         ASSERT_EQ_INT(state_add_notice(st, "ib-2", T0, T0 + 900, T0 + 900, SAT_CLOSE), 0);
         ASSERT_EQ_INT(state_add_notice(st, "ib-2", T0, T0 + 900, T0 + 900, SAT_CLOSE), -EEXIST);
         /* During the notice: scheduled, slots held, nothing begins. */
-        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 899, T0 + 899, false, NULL, &p),
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 899, T0 + 899, false, NULL, NULL, &p),
                       0);
         ASSERT_EQ_INT(p->decisions[0].kind, DECISION_SCHEDULED);
         ASSERT_EQ_INT(p->decisions[0].not_before, T0 + 900);
@@ -974,12 +1019,12 @@ static void test_notice(void)
         ASSERT_EQ_INT(p->n_withdrawals, 0);
         policy_plan_free(p);
         /* The wall clock jumped ahead, the monotonic one did not: still scheduled. */
-        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 5000, T0 + 899, false, NULL,
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 5000, T0 + 899, false, NULL, NULL,
                                            &p), 0);
         ASSERT_EQ_INT(p->decisions[0].kind, DECISION_SCHEDULED);
         policy_plan_free(p);
         /* Over on both: they begin in the slots they held. */
-        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 900, T0 + 900, false, NULL, &p),
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 900, T0 + 900, false, NULL, NULL, &p),
                       0);
         ASSERT_EQ_INT(p->n_begins, 2);
         ASSERT_TRUE(p->begins[0].notice_over && !p->begins[0].announce);
@@ -991,7 +1036,7 @@ static void test_notice(void)
                 struct builder_list lagging = {.items = b + 1, .n = 2};
 
                 ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &lagging, st, T0 + 300, T0 + 300, false,
-                                                   NULL, &p), 0);
+                                                   NULL, NULL, &p), 0);
                 ASSERT_EQ_INT(p->n_withdrawals, 0);
                 ASSERT_EQ_INT(p->in_flight, 2);
                 ASSERT_EQ_INT(p->decisions[1].kind, DECISION_WAITING_FOR_SLOT);
@@ -1000,7 +1045,7 @@ static void test_notice(void)
 
         /* ib-1 became compliant during its notice: withdrawn, and its slot goes to ib-3. */
         b[0] = mkbuilder("ib-1", "RUNNING", TARGET);
-        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 300, T0 + 300, false, NULL, &p),
+        ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0 + 300, T0 + 300, false, NULL, NULL, &p),
                       0);
         ASSERT_EQ_INT(p->decisions[0].kind, DECISION_COMPLIANT);
         ASSERT_EQ_INT(p->n_withdrawals, 1);
@@ -1012,7 +1057,7 @@ static void test_notice(void)
         b[0] = mkbuilder("ib-1", "RUNNING", OLDER);
         st->notices[0].at = st->notices[0].at_mono = SAT_CLOSE - 1700;
         ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, SAT_CLOSE - 1800, SAT_CLOSE - 1800,
-                                           false, NULL, &p), 0);
+                                           false, NULL, NULL, &p), 0);
         ASSERT_EQ_INT(p->decisions[0].kind, DECISION_TOO_LITTLE_WINDOW_LEFT);
         ASSERT_EQ_INT(p->n_withdrawals, 1);
         policy_plan_free(p);
@@ -1022,12 +1067,12 @@ static void test_notice(void)
         ASSERT_EQ_INT(state_remove_notice(st, "ib-2"), 0);
         ASSERT_EQ_INT(state_remove_notice(st, "ib-2"), -ENOENT);
         ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, SAT_CLOSE - 2699, SAT_CLOSE - 2699,
-                                           false, NULL, &p), 0);
+                                           false, NULL, NULL, &p), 0);
         ASSERT_EQ_INT(p->decisions[0].kind, DECISION_TOO_LITTLE_WINDOW_LEFT);
         ASSERT_TRUE(strstr(p->decisions[0].reason, "plus a notice of 15m") != NULL);
         policy_plan_free(p);
         ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, SAT_CLOSE - 2700, SAT_CLOSE - 2700,
-                                           false, NULL, &p), 0);
+                                           false, NULL, NULL, &p), 0);
         ASSERT_EQ_INT(p->decisions[0].kind, DECISION_START_UPDATE);
         policy_plan_free(p);
         state_free(st);
@@ -1172,6 +1217,7 @@ int main(void)
         test_window_spans();
         test_running_skip();
         test_holds();
+        test_total_limit();
         test_denied();
         test_notice();
         test_notice_file();

@@ -120,6 +120,26 @@ static const char sections[] =
         "[builder db-*]\n"
         "stopped = update-and-stop\n";
 
+/* The configuration as prod's builders see it: its keys over [policy]'s and [reconciler]'s,
+ * the rest untouched, a [builder] section still first. */
+static void check_view(const struct config *c, const struct target *t)
+{
+        struct config view;
+        struct builder_policy bp;
+
+        target_config_view(c, t, &view);
+        ASSERT_EQ_INT(view.max_concurrent, 5);
+        ASSERT_EQ_INT(view.stopped, STOPPED_UPDATE);
+        ASSERT_EQ_INT(view.max_failures, c->max_failures);
+        ASSERT_EQ_INT(view.poll_interval, c->poll_interval);
+        ASSERT_TRUE(view.state_file == c->state_file && view.overrides == c->overrides);
+        config_policy_for(&view, "db-1", &bp);
+        ASSERT_EQ_INT(bp.stopped, STOPPED_UPDATE_AND_STOP);
+        config_policy_for(&view, "app-1", &bp);
+        ASSERT_EQ_INT(bp.stopped, STOPPED_UPDATE);
+        ASSERT_EQ_INT(c->stopped, STOPPED_SKIP); /* the file's own [policy] is untouched */
+}
+
 static void test_sections(void)
 {
         struct config *c = parse(sections);
@@ -157,6 +177,7 @@ static void test_sections(void)
                 ASSERT_EQ_INT(bp.stopped, STOPPED_UPDATE_AND_STOP);
                 target_policy_for(c, t, "app-1", &bp);
                 ASSERT_EQ_INT(bp.stopped, STOPPED_UPDATE);
+                check_view(c, t);
         }
         t = target_list_find(l, "prod/us-east-1");
         ASSERT_TRUE(t && t->legacy); /* legacy_target */
