@@ -69,6 +69,7 @@ struct reconciler {
         void (*on_pass)(struct reconciler *rec, void *userdata);
         void *userdata;
         unsigned (*total_free)(void *userdata);
+        void *total_userdata;
         unsigned total_limit;
         struct log_fields where; /* TARGET, ACCOUNT_ID, REGION (owned strings) or none */
 
@@ -1106,7 +1107,7 @@ static void run_round(struct reconciler *rec)
         rec->holds.found_new = false;
         if (rec->total_free) {
                 total = (struct policy_total){.limit = rec->total_limit,
-                                              .free = rec->total_free(rec->userdata)};
+                                              .free = rec->total_free(rec->total_userdata)};
         }
         if (policy_evaluate_with(rec->cfg, rec->pass_list, rec->state, now_of(rec), mono_of(rec),
                                  dry_run_of(rec), &holds, rec->total_free ? &total : NULL,
@@ -1341,6 +1342,7 @@ int reconciler_new(const struct reconciler_options *opts, struct reconciler **re
         rec->on_pass = opts->on_pass;
         rec->userdata = opts->userdata;
         rec->total_free = opts->total_free;
+        rec->total_userdata = opts->total_userdata;
         rec->total_limit = opts->total_limit;
         rec->summary.in_flight = rec->state->n_ops;
         rec->summary.scheduled = rec->state->n_notices;

@@ -104,6 +104,7 @@ struct reconciler_options {
          * anywhere now, this reconciler's own slots taken excluded (so, what it may add); with
          * total_limit, max_concurrent_total, for the reasons. NULL: no such limit. */
         unsigned (*total_free)(void *userdata);
+        void *total_userdata;
         unsigned total_limit;
 };
 

@@ -107,38 +107,39 @@ static void on_rejected(void *userdata, const struct rejected_entry *e, size_t m
                           e->shown, e->length);
 }
 
-int session_open(const struct config *cfg, struct session **ret, char *err, size_t err_size)
+static bool has_targets(const struct config *cfg)
 {
-        struct session *s = calloc(1, sizeof(*s));
-        const char *source = NULL;
-        int r;
+        return cfg->n_targets > 0 || cfg->organization.line > 0;
+}
 
-        if (!s) {
-                snprintf(err, err_size, "cannot open an AppStream session: %s", strerror(ENOMEM));
-                return -ENOMEM;
-        }
-        r = uv_loop_init(&s->loop);
+/* Everything but the AppStream client. */
+static int open_base(const struct config *cfg, struct session *s, char *err, size_t err_size)
+{
+        const char *source = NULL;
+        int r = uv_loop_init(&s->loop);
+
         if (r < 0) {
-                free(s);
                 snprintf(err, err_size, "cannot create the event loop: %s", uv_strerror(r));
                 return r;
         }
+        s->loop_open = true;
         r = resolve_region(cfg, &s->region, &source, err, err_size);
+        if (r == -EINVAL && !s->region && has_targets(cfg))
+                r = 0; /* every target has its own region */
         if (r < 0)
-                goto fail;
+                return r;
         r = load_endpoints(cfg, s, err, err_size);
+        if (r == 0 && s->region)
+                r = resolve_endpoint(cfg, s, source, err, err_size);
         if (r < 0)
-                goto fail;
-        r = resolve_endpoint(cfg, s, source, err, err_size);
-        if (r < 0)
-                goto fail;
+                return r;
         r = http_client_new(&s->loop,
                             &(struct http_client_options){
                                 .ca_file = aws_endpoints_ca_bundle(s->endpoints)},
                             &s->http);
         if (r < 0) {
                 snprintf(err, err_size, "cannot create the HTTP client: %s", strerror(-r));
-                goto fail;
+                return r;
         }
         s->creds_endpoints = aws_endpoints_for_credentials(s->endpoints);
         r = creds_chain_new(&(struct creds_chain_options){.loop = &s->loop,
@@ -147,9 +148,43 @@ int session_open(const struct config *cfg, struct session **ret, char *err, size
                                                           .region = s->region,
                                                           .endpoints = &s->creds_endpoints},
                             &s->creds);
-        if (r < 0) {
+        if (r < 0)
                 snprintf(err, err_size, "cannot set up AWS credentials: %s", strerror(-r));
-                goto fail;
+        return r;
+}
+
+int session_open_base(const struct config *cfg, struct session **ret, char *err,
+                      size_t err_size)
+{
+        struct session *s = calloc(1, sizeof(*s));
+        int r;
+
+        if (!s) {
+                snprintf(err, err_size, "cannot open an AppStream session: %s", strerror(ENOMEM));
+                return -ENOMEM;
+        }
+        r = open_base(cfg, s, err, err_size);
+        if (r < 0) {
+                (void)session_close(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+int session_open(const struct config *cfg, struct session **ret, char *err, size_t err_size)
+{
+        struct session *s = NULL;
+        int r = session_open_base(cfg, &s, err, err_size);
+
+        if (r < 0)
+                return r;
+        if (!s->region) {
+                snprintf(err, err_size,
+                         "no AWS region configured: set region in [aws], AWS_REGION, or the "
+                         "profile's region");
+                (void)session_close(s);
+                return -EINVAL;
         }
         r = appstream_client_new(&(struct appstream_options){.loop = &s->loop,
                                                              .http = s->http,
@@ -158,13 +193,12 @@ int session_open(const struct config *cfg, struct session **ret, char *err, size
                                                              .endpoint = s->endpoint,
                                                              .rejected = on_rejected},
                                  &s->api, err, err_size);
-        if (r < 0)
-                goto fail;
+        if (r < 0) {
+                (void)session_close(s);
+                return r;
+        }
         *ret = s;
         return 0;
-fail:
-        (void)session_close(s);
-        return r;
 }
 
 int session_close(struct session *s)
@@ -176,8 +210,11 @@ int session_close(struct session *s)
         appstream_client_free(s->api);
         creds_chain_free(s->creds);
         http_client_free(s->http);
-        (void)uv_run(&s->loop, UV_RUN_DEFAULT);
-        r = uv_loop_close(&s->loop) == 0 ? 0 : -EBUSY;
+        r = 0;
+        if (s->loop_open) {
+                (void)uv_run(&s->loop, UV_RUN_DEFAULT);
+                r = uv_loop_close(&s->loop) == 0 ? 0 : -EBUSY;
+        }
         free(s->region);
         free(s->endpoint);
         aws_endpoints_free(s->endpoints);

@@ -2,6 +2,7 @@
  * chain and the API client, built from the configuration and the AWS environment. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -11,6 +12,7 @@ struct config;
 
 struct session {
         uv_loop_t loop;
+        bool loop_open;
         struct http_client *http;
         struct creds_chain *creds;
         struct appstream_client *api;
@@ -25,6 +27,12 @@ struct session {
  * clients, the HTTP client trusting the settings' CA bundle. On success *ret is owned by the caller (session_close()). On failure
  * returns a negative errno with one line in err. */
 int session_open(const struct config *cfg, struct session **ret, char *err, size_t err_size);
+
+/* The same without the AppStream client (api NULL): the daemon, whose targets each have their
+ * own. The region may then be unknown (region and endpoint NULL) when cfg has [target] or
+ * [organization] sections, which give every target its region. */
+int session_open_base(const struct config *cfg, struct session **ret, char *err,
+                      size_t err_size);
 
 /* Frees the clients, lets the loop close their handles and closes it. Accepts NULL. Returns 0,
  * or -EBUSY if a handle was left open on the loop (a leak the tests catch). */

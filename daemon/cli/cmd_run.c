@@ -25,6 +25,8 @@
 #include "state_file.h"
 #include "state_json.h"
 #include "table.h"
+#include "target_set.h"
+#include "targets.h"
 
 /* How long in-flight calls get to answer after SIGTERM before we leave them to the next
  * start; well inside systemd's default stop timeout. */
@@ -46,7 +48,8 @@ struct daemon {
         struct session *session;
         struct config *cfg; /* owned; replaced on reload */
         const char *config_path;
-        struct reconciler *rec;
+        struct target_set targets; /* one run per target (target_set.h) */
+        bool targets_open;
         struct metrics *metrics;
         struct hooks *hooks; /* notify_command; subscribed to the log while it exists */
         struct image_watch *images; /* the image report (run only, not once) */
@@ -58,9 +61,6 @@ struct daemon {
         bool loop_running; /* inside the main uv_run() */
         uv_handle_t *open[5]; /* the handles below that are open, for close_handles() */
         size_t n_open;
-        unsigned failed_passes; /* consecutive describe passes that failed */
-        unsigned unsaved_passes; /* consecutive passes that could not write the state */
-        bool holding_logged;    /* `once` said why it keeps trying */
         int exit_code;
         uv_signal_t sigterm, sigint, sighup;
         uv_timer_t watchdog, grace;
@@ -93,9 +93,9 @@ static int accept_signals(void)
         return sigprocmask(SIG_UNBLOCK, &set, NULL) < 0 ? -errno : 0;
 }
 
-static void report_status(const struct daemon *d)
+static void report_status(struct daemon *d)
 {
-        const struct reconcile_summary *s = reconciler_summary(d->rec);
+        const struct reconcile_summary *s = target_set_sum(&d->targets);
         char next[64] = "none";
 
         if (s->next_window) {
@@ -173,28 +173,92 @@ static void begin_shutdown(struct daemon *d, int exit_code)
         notify_stopping();
         (void)uv_timer_start(&d->grace, on_grace_expired, SHUTDOWN_GRACE_MS, 0);
         image_watch_stop(d->images);
-        reconciler_shutdown(d->rec, on_shutdown_done, d);
+        target_set_shutdown(&d->targets, on_shutdown_done, d);
+}
+
+/* The exit code of `once` once every target is done: a failed update wins, then a target
+ * that could not be reached (each named, when there are several), then a state file that
+ * could not be written. */
+static int once_exit_code(struct daemon *d)
+{
+        char names[1024] = "";
+        size_t used = 0, unreachable = 0;
+        int code = EXIT_OK;
+
+        for (size_t i = 0; i < d->targets.n; i++) {
+                const struct target_entry *e = d->targets.entries[i];
+
+                if (e->finished_code == EXIT_UPDATE_FAILED)
+                        code = EXIT_UPDATE_FAILED;
+                else if (e->finished_code == EXIT_USAGE && code == EXIT_OK)
+                        code = EXIT_USAGE;
+                if (e->finished_code != EXIT_UNREACHABLE)
+                        continue;
+                unreachable++;
+                if (used < sizeof(names))
+                        used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+                                                 used ? ", " : "", target_run_name(e->run));
+        }
+        if (unreachable && target_run_named(d->targets.entries[0]->run))
+                log_event(EV_API_ERROR, NULL, "%zu target(s) could not be reached: %s",
+                          unreachable, names);
+        if (code == EXIT_UPDATE_FAILED)
+                return code;
+        return unreachable ? EXIT_UNREACHABLE : code;
+}
+
+/* A target of `once` is done: it polls no more, and when it was the last, `once` ends. */
+static void finish_target(struct daemon *d, struct target_entry *e, int code)
+{
+        e->finished = true;
+        e->finished_code = code;
+        target_run_shutdown(e->run, NULL, NULL);
+        for (size_t i = 0; i < d->targets.n; i++)
+                if (!d->targets.entries[i]->finished)
+                        return;
+        begin_shutdown(d, once_exit_code(d));
 }
 
 /* `once` facing an API that fails: walking away from a builder that its update stopped would
- * strand it (I3), so while one is held and its stage timeout has not passed, it keeps
- * polling; then it exits 3, and the exit names what was left stopped. */
-static void give_up_unless_holding(struct daemon *d, struct reconciler *rec, int exit_code)
+ * strand it (I3), so while one is held and its stage timeout has not passed, the target keeps
+ * polling; then it is done with exit code 3, and the exit names what was left stopped. */
+static void give_up_unless_holding(struct daemon *d, struct target_entry *e, int exit_code)
 {
+        struct reconciler *rec = target_run_reconciler(e->run);
         const struct reconcile_summary *s;
 
         reconciler_refresh_holding(rec);
         s = reconciler_summary(rec);
         if (!s->holding_stopped || s->holding_overdue) {
-                begin_shutdown(d, exit_code);
+                finish_target(d, e, exit_code);
                 return;
         }
-        if (!d->holding_logged)
+        if (!e->holding_logged)
                 log_event(EV_API_RETRY, NULL,
-                          "%.300s while %zu builder(s) may be stopped by their update; trying "
-                          "until its timeouts (stop_timeout, update_timeout)",
+                          "%s%s%.300s while %zu builder(s) may be stopped by their update; "
+                          "trying until its timeouts (stop_timeout, update_timeout)",
+                          target_run_named(e->run) ? target_run_name(e->run) : "",
+                          target_run_named(e->run) ? ": " : "",
                           s->state_unsaved ? s->state_error : s->last_error, s->holding_stopped);
-        d->holding_logged = true;
+        e->holding_logged = true;
+}
+
+/* Where one target of `once` stands after its pass. */
+static void once_after_pass(struct daemon *d, struct target_entry *e,
+                            const struct reconcile_summary *s)
+{
+        if (e->finished)
+                return;
+        /* A refused or unreachable API ends the target at once; a busy one (throttling past
+         * the retries) gets a few more polls, since the next pass usually gets through. */
+        if (!s->describe_ok && (s->unreachable || e->failed_passes >= ONCE_MAX_FAILED_PASSES))
+                give_up_unless_holding(d, e, EXIT_UNREACHABLE);
+        /* A state file that stays unwritable is an error of the host, as at start-up. */
+        else if (e->unsaved_passes >= ONCE_MAX_UNSAVED_PASSES)
+                give_up_unless_holding(d, e, EXIT_USAGE);
+        else if (s->settled)
+                finish_target(d, e,
+                              s->failed || s->breaker_open ? EXIT_UPDATE_FAILED : EXIT_OK);
 }
 
 /* The reconciler's may_act: a daemon whose lock file was removed or replaced may share its
@@ -216,35 +280,27 @@ static int check_lock(void *userdata, char *err, size_t err_size)
         return r;
 }
 
-static void on_pass(struct reconciler *rec, void *userdata)
+static void on_pass(struct target_entry *e, void *userdata)
 {
         struct daemon *d = userdata;
-        const struct reconcile_summary *s = reconciler_summary(rec);
+        const struct reconcile_summary *s = reconciler_summary(target_run_reconciler(e->run));
         char err[512];
 
         /* Also with nothing to do, so that a lost lock does not go unnoticed until then. */
         if (check_lock(d, err, sizeof(err)) < 0)
                 return;
         report_status(d);
-        report_progress(d, s);
-        metrics_pass(d->metrics, s, d->cfg->metrics_file, (int64_t)time(NULL));
+        report_progress(d, target_set_sum(&d->targets));
+        metrics_pass(d->metrics, target_set_sum(&d->targets), d->cfg->metrics_file,
+                     (int64_t)time(NULL));
         /* The pass's pages and builder list are freed by now, in holes all over the heap that
          * glibc keeps mapped; handing those pages back keeps an idle daemon at what it holds
          * between passes, however large the fleet it last described. */
         (void)malloc_trim(0);
-        d->failed_passes = s->describe_ok ? 0 : d->failed_passes + 1;
-        d->unsaved_passes = s->state_unsaved ? d->unsaved_passes + 1 : 0;
-        if (!d->once || d->stopping)
-                return;
-        /* A refused or unreachable API ends `once` at once; a busy one (throttling past the
-         * retries) gets a few more polls, since the next pass usually gets through. */
-        if (!s->describe_ok && (s->unreachable || d->failed_passes >= ONCE_MAX_FAILED_PASSES))
-                give_up_unless_holding(d, rec, EXIT_UNREACHABLE);
-        /* A state file that stays unwritable is an error of the host, as at start-up. */
-        else if (d->unsaved_passes >= ONCE_MAX_UNSAVED_PASSES)
-                give_up_unless_holding(d, rec, EXIT_USAGE);
-        else if (s->settled)
-                begin_shutdown(d, s->failed || s->breaker_open ? EXIT_UPDATE_FAILED : EXIT_OK);
+        e->failed_passes = s->describe_ok ? 0 : e->failed_passes + 1;
+        e->unsaved_passes = s->state_unsaved ? e->unsaved_passes + 1 : 0;
+        if (d->once && !d->stopping)
+                once_after_pass(d, e, s);
 }
 
 static bool same_text(const char *a, const char *b)
@@ -268,6 +324,24 @@ static void configure_hooks(struct daemon *d, const struct config *cfg)
                 log_event(EV_ERROR, NULL, "cannot set notify_command: out of memory");
 }
 
+/* The targets of cfg (targets.h) in the set: new ones added, the others given cfg. Fails
+ * only when cfg's targets cannot be told (err says why); a target that cannot be set up is
+ * logged and the others go on. */
+static int serve_targets(struct daemon *d, const struct config *cfg, char *err, size_t err_size)
+{
+        struct target_list *l = NULL;
+        char why[1024];
+        int r = targets_expand(cfg, &(struct targets_input){.region = d->session->region}, &l,
+                               err, err_size);
+
+        if (r < 0)
+                return r;
+        if (target_set_update(&d->targets, cfg, l, why, sizeof(why)) < 0)
+                log_event(EV_ERROR, NULL, "%s", why);
+        target_list_free(l);
+        return 0;
+}
+
 static void reload(struct daemon *d)
 {
         struct config *fresh;
@@ -277,10 +351,13 @@ static void reload(struct daemon *d)
         if (config_load(d->config_path, &fresh, err, sizeof(err)) < 0) {
                 log_event(EV_CONFIG_INVALID, NULL,
                           "reload refused, keeping the running configuration: %s", err);
+        } else if (serve_targets(d, fresh, err, sizeof(err)) < 0) {
+                log_event(EV_CONFIG_INVALID, NULL,
+                          "reload refused, keeping the running configuration: %s", err);
+                config_free(fresh);
         } else {
                 bool restart = needs_restart(d->cfg, fresh);
 
-                reconciler_set_config(d->rec, fresh);
                 if (d->images)
                         image_watch_set_config(d->images, fresh);
                 configure_hooks(d, fresh);
@@ -366,11 +443,20 @@ static void close_handles(struct daemon *d)
                 uv_close(d->open[--d->n_open], NULL);
 }
 
+/* The single target's: the image report runs for a daemon of one target. */
+static struct target_run *only_target(const struct daemon *d)
+{
+        return d->targets.n == 1 && !target_run_named(d->targets.entries[0]->run)
+                       ? d->targets.entries[0]->run
+                       : NULL;
+}
+
 static const struct agent_version *newest_seen(void *userdata)
 {
         struct daemon *d = userdata;
+        struct target_run *run = only_target(d);
 
-        return reconciler_newest_seen(d->rec);
+        return run ? reconciler_newest_seen(target_run_reconciler(run)) : NULL;
 }
 
 static void on_image_report(const struct image_report *r, void *userdata)
@@ -379,7 +465,7 @@ static void on_image_report(const struct image_report *r, void *userdata)
 
         if (metrics_record_images(d->metrics, r, (int64_t)time(NULL)) < 0)
                 log_event(EV_ERROR, NULL, "image report: out of memory for its metrics");
-        metrics_flush(d->metrics, reconciler_summary(d->rec), d->cfg->metrics_file);
+        metrics_flush(d->metrics, target_set_sum(&d->targets), d->cfg->metrics_file);
 }
 
 /* The image report runs in the daemon only: `once` is a job that ends when the builders are
@@ -389,10 +475,11 @@ static int start_image_watch(struct daemon *d)
 {
         int r;
 
-        if (d->once)
+        if (d->once || !only_target(d))
                 return 0;
         r = image_watch_new(&(struct image_watch_options){.loop = &d->session->loop,
-                                                          .client = d->session->api,
+                                                          .client = target_run_client(
+                                                              only_target(d)),
                                                           .cfg = d->cfg,
                                                           .newest_seen = newest_seen,
                                                           .on_report = on_image_report,
@@ -400,28 +487,6 @@ static int start_image_watch(struct daemon *d)
                             &d->images);
         if (r == 0)
                 image_watch_start(d->images);
-        return r;
-}
-
-/* Loads the state, under the lock, after removing what a save cut short by a crash left
- * beside it (which no save of ours can still be writing). */
-static int load_state(const char *path, struct state **ret)
-{
-        char err[1024];
-        int r = state_remove_temps(path, err, sizeof(err));
-
-        if (r != 0)
-                log_event(EV_DEBUG, NULL, "%s", err);
-        r = state_load(path, time(NULL), ret, err, sizeof(err));
-
-        if (r == -EBADMSG) {
-                log_event(EV_STATE_CORRUPT, NULL, "%s", err);
-                return 0;
-        }
-        if (r > 0)
-                log_event(EV_STATE_PERMISSIONS, NULL, "%s", err);
-        else if (r < 0)
-                log_event(EV_ERROR, NULL, "cannot load the state: %s", err);
         return r;
 }
 
@@ -478,41 +543,72 @@ static int start_hooks(struct daemon *d)
         return r;
 }
 
+/* The targets and what they share: the set, then the first list of targets in it. */
+static int open_targets(struct daemon *d, const struct cli_options *opts)
+{
+        char err[1024];
+        int r = target_set_init(
+            &d->targets,
+            &(struct target_set_options){
+                .run = {.loop = &d->session->loop,
+                        .http = d->session->http,
+                        .base = d->session->creds,
+                        .endpoints = d->session->endpoints,
+                        .creds_endpoints = &d->session->creds_endpoints,
+                        .state_file = d->state_path,
+                        .dry_run = opts->dry_run,
+                        .may_act = check_lock,
+                        .total_limit = d->cfg->max_concurrent_total,
+                        .userdata = d},
+                .on_pass = on_pass,
+                .userdata = d,
+                .spread = !d->once});
+
+        if (r < 0) {
+                log_event(EV_ERROR, NULL, "cannot start the daemon: %s", uv_strerror(r));
+                return r;
+        }
+        d->targets_open = true;
+        r = serve_targets(d, d->cfg, err, sizeof(err));
+        if (r < 0)
+                log_event(EV_CONFIG_INVALID, NULL, "%s", err);
+        else if (d->targets.n == 0)
+                r = -ENOENT; /* every target failed to set up, each said why */
+        return r;
+}
+
+static void started(struct daemon *d, const struct cli_options *opts)
+{
+        const char *what = d->once ? "reconciling once" : "daemon started";
+        const char *dry = opts->dry_run || d->cfg->dry_run ? ", dry run" : "";
+
+        if (only_target(d))
+                log_event(EV_DAEMON_STARTED, NULL, "%s: region %s, endpoint %s%s", what,
+                          d->session->region, d->session->endpoint, dry);
+        else
+                log_event(EV_DAEMON_STARTED, NULL, "%s: %zu targets%s", what, d->targets.n, dry);
+}
+
 static int daemon_main(struct daemon *d, const struct cli_options *opts)
 {
-        const struct config *cfg = d->cfg;
-        struct state *st = NULL;
         char err[1024];
         int r;
 
-        r = take_state(d, cfg);
+        r = take_state(d, d->cfg);
         if (r)
                 return r;
-        if (load_state(d->state_path, &st) < 0)
-                return EXIT_USAGE;
-        r = session_open(cfg, &d->session, err, sizeof(err));
+        r = session_open_base(d->cfg, &d->session, err, sizeof(err));
         if (r < 0) {
                 log_event(EV_ERROR, NULL, "%s", err);
-                state_free(st);
                 return EXIT_USAGE;
         }
         r = start_hooks(d);
-        if (r == 0)
-                r = reconciler_new(
-                    &(struct reconciler_options){.loop = &d->session->loop,
-                                                 .api = reconcile_api_of_client(d->session->api),
-                                                 .cfg = cfg,
-                                                 .state = st,
-                                                 .state_path = d->state_path,
-                                                 .dry_run = opts->dry_run,
-                                                 .may_act = check_lock,
-                                                 .on_pass = on_pass,
-                                                 .userdata = d},
-                    &d->rec);
+        if (r < 0)
+                log_event(EV_ERROR, NULL, "cannot start the daemon: %s (setting up notify_command)",
+                          strerror(-r));
+        else
+                r = open_targets(d, opts);
         if (r < 0) {
-                state_free(st);
-                log_event(EV_ERROR, NULL, "cannot start the reconciler: %s%s", strerror(-r),
-                          d->hooks ? "" : " (setting up notify_command)");
                 d->exit_code = EXIT_USAGE;
         } else if ((r = setup_handles(d, err, sizeof(err))) < 0) {
                 log_event(EV_ERROR, NULL, "cannot start the daemon: %s", err);
@@ -521,11 +617,8 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                 log_event(EV_ERROR, NULL, "cannot start the image report: %s", strerror(-r));
                 d->exit_code = EXIT_USAGE;
         } else {
-                log_event(EV_DAEMON_STARTED, NULL, "%s: region %s, endpoint %s%s",
-                          d->once ? "reconciling once" : "daemon started", d->session->region,
-                          d->session->endpoint,
-                          opts->dry_run || cfg->dry_run ? ", dry run" : "");
-                reconciler_start(d->rec);
+                started(d, opts);
+                target_set_start(&d->targets);
                 notify_ready();
                 d->loop_running = true;
                 (void)uv_run(&d->session->loop, UV_RUN_DEFAULT);
@@ -533,17 +626,14 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         }
         /* What is logged from here on would start a program that nothing would wait for. */
         log_remove_sink(hooks_sink, d);
-        /* The API client goes first: calls it cancels still report to a live reconciler. */
         image_watch_stop(d->images);
-        appstream_client_free(d->session->api);
-        d->session->api = NULL;
-        if (d->rec)
-                (void)reconciler_log_left_stopped(
-                    d->rec, d->once ? "run `appstream-agent-reconciler once` again to resume it "
-                                      "and start the builder"
-                                    : "the next start of the daemon resumes it and starts the "
-                                      "builder; `status` shows it");
-        reconciler_free(d->rec);
+        target_set_close(&d->targets,
+                         d->once ? "run `appstream-agent-reconciler once` again to resume it and "
+                                   "start the builder"
+                                 : "the next start of the daemon resumes it and starts the "
+                                   "builder; `status` shows it");
+        if (d->targets_open)
+                target_set_free(&d->targets);
         image_watch_free(d->images);
         hooks_free(d->hooks);
         close_handles(d);

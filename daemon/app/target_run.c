@@ -1,0 +1,357 @@
+#include "target_run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "appstream.h"
+#include "aws_endpoints.h"
+#include "config.h"
+#include "creds.h"
+#include "log.h"
+#include "pause_file.h"
+#include "state.h"
+#include "state_file.h"
+#include "targets.h"
+
+struct target_run {
+        char *name;
+        char *region;
+        char *account_id;
+        char *endpoint;
+        char *state_path;
+        bool named;
+        struct config view; /* the file as it applies to this target (target_config_view()) */
+        void (*on_pass)(struct target_run *run, void *userdata);
+        int (*may_act)(void *userdata, char *err, size_t err_size);
+        void *userdata;
+        struct creds_chain *own_creds; /* PROFILE, ROLE; NULL: the base chain's */
+        struct appstream_client *client;
+        struct reconciler *rec;
+};
+
+int target_state_path(const char *state_file, const char *name, char **ret)
+{
+        size_t len = strlen(state_file), stem = len;
+        char *path;
+
+        if (strcmp(name, TARGET_DEFAULT_NAME) == 0) {
+                *ret = strdup(state_file);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (len >= 5 && strcmp(state_file + len - 5, ".json") == 0)
+                stem = len - 5;
+        path = malloc(stem + strlen(name) + 7);
+        if (!path)
+                return -ENOMEM;
+        sprintf(path, "%.*s.%s.json", (int)stem, state_file, name);
+        for (char *p = path + stem + 1; *p; p++)
+                if (*p == '/')
+                        *p = '@';
+        *ret = path;
+        return 0;
+}
+
+/* Events about the listing's rejected entries, with the target's fields like every other. */
+static void on_rejected(void *userdata, const struct rejected_entry *e, size_t more)
+{
+        const struct target_run *run = userdata;
+        struct log_fields f = {.operation = "DescribeImageBuilders", .reason = "invalid-name"};
+
+        if (run->named) {
+                f.target = run->name;
+                f.account_id = run->account_id;
+                f.region = run->region;
+        }
+        if (!e)
+                log_event(EV_API_INVALID_DATA, &f,
+                          "DescribeImageBuilders listed %zu more entries whose names AppStream "
+                          "does not allow; ignoring them",
+                          more);
+        else if (!e->shown)
+                log_event(EV_API_INVALID_DATA, &f,
+                          "DescribeImageBuilders listed an entry without a Name; ignoring it");
+        else
+                log_event(EV_API_INVALID_DATA, &f,
+                          "DescribeImageBuilders listed an entry named \"%s\" (%zu bytes), "
+                          "which is not an image builder name AppStream allows; ignoring it",
+                          e->shown, e->length);
+}
+
+static int make_credentials(struct target_run *run, const struct target_run_options *opts,
+                            char *err, size_t err_size)
+{
+        const struct target *t = opts->target;
+        struct creds_chain_options co = {.loop = opts->loop,
+                                         .http = opts->http,
+                                         .profile = t->profile,
+                                         .region = t->region,
+                                         .endpoints = opts->creds_endpoints};
+        int r = 0;
+
+        if (t->credentials == TARGET_CREDENTIALS_PROFILE)
+                r = creds_chain_new(&co, &run->own_creds);
+        else if (t->credentials == TARGET_CREDENTIALS_ROLE)
+                r = -ENOTSUP; /* TEMP until the role chain lands */
+        if (r < 0)
+                snprintf(err, err_size, "target %s: cannot set up its credentials: %s", t->name,
+                         strerror(-r));
+        return r;
+}
+
+static int make_client(struct target_run *run, const struct target_run_options *opts, char *err,
+                       size_t err_size)
+{
+        char why[512] = "";
+        int r = appstream_resolve_endpoint(opts->endpoints, opts->target->endpoint, run->region,
+                                           &run->endpoint, why, sizeof(why));
+
+        if (r < 0) {
+                snprintf(err, err_size,
+                         "target %s: cannot determine the AppStream endpoint for region '%s': %s",
+                         run->name, run->region, why[0] ? why : strerror(-r));
+                return r;
+        }
+        return appstream_client_new(
+            &(struct appstream_options){.loop = opts->loop,
+                                        .http = opts->http,
+                                        .creds = run->own_creds ? run->own_creds : opts->base,
+                                        .region = run->region,
+                                        .endpoint = run->endpoint,
+                                        .rejected = on_rejected,
+                                        .userdata = run},
+            &run->client, err, err_size);
+}
+
+static bool exists(const char *path)
+{
+        struct stat st;
+
+        return lstat(path, &st) == 0;
+}
+
+/* Upgrade (SPEC): the legacy target takes over a single-target daemon's state file, by
+ * renaming it, under the daemon's lock, so its operations resume with no second Stop. A file
+ * the target already has is never overwritten: the old one is then left where it is, and
+ * said so. */
+static void carry_over(const struct target_run *run, const struct target_run_options *opts)
+{
+        const char *from = opts->state_file;
+
+        if (!opts->target->legacy || strcmp(run->state_path, from) == 0 || !exists(from))
+                return;
+        if (exists(run->state_path)) {
+                log_event(EV_ERROR, &(struct log_fields){.target = run->name},
+                          "not carrying the single-target state file %s over to target %s: it "
+                          "has %s already; move one of them aside",
+                          from, run->name, run->state_path);
+                return;
+        }
+        if (rename(from, run->state_path) < 0) {
+                log_event(EV_ERROR, &(struct log_fields){.target = run->name},
+                          "cannot carry the single-target state file %s over to target %s (%s): "
+                          "%s",
+                          from, run->name, run->state_path, strerror(errno));
+                return;
+        }
+        log_event(EV_CONFIG_RELOADED, &(struct log_fields){.target = run->name},
+                  "state file %s carried over to target %s as %s", from, run->name,
+                  run->state_path);
+}
+
+/* The target's state, after removing what a crash left of a save (the daemon holds the
+ * lock, so no save of ours is under way). A corrupt file is kept aside and the target starts
+ * afresh, as the daemon's one state file always has. */
+static int load_state(const struct target_run *run, struct state **ret, char *err,
+                      size_t err_size)
+{
+        char why[1024];
+        struct log_fields f = {.target = run->named ? run->name : NULL,
+                               .region = run->named ? run->region : NULL};
+        int r = state_remove_temps(run->state_path, why, sizeof(why));
+
+        if (r != 0)
+                log_event(EV_DEBUG, &f, "%s", why);
+        r = state_load(run->state_path, time(NULL), ret, why, sizeof(why));
+        if (r == -EBADMSG) {
+                log_event(EV_STATE_CORRUPT, &f, "%s", why);
+                return 0;
+        }
+        if (r > 0)
+                log_event(EV_STATE_PERMISSIONS, &f, "%s", why);
+        if (r < 0)
+                snprintf(err, err_size, "cannot load the state: %s", why);
+        return r < 0 ? r : 0;
+}
+
+static void pass_done(struct reconciler *rec, void *userdata)
+{
+        struct target_run *run = userdata;
+
+        (void)rec;
+        if (run->on_pass)
+                run->on_pass(run, run->userdata);
+}
+
+static int may_act(void *userdata, char *err, size_t err_size)
+{
+        struct target_run *run = userdata;
+
+        return run->may_act ? run->may_act(run->userdata, err, err_size) : 0;
+}
+
+static int make_reconciler(struct target_run *run, const struct target_run_options *opts,
+                           char *err, size_t err_size)
+{
+        char pause_path[4096];
+        struct state *st = NULL;
+        int r;
+
+        if (pause_file_path(opts->state_file, pause_path, sizeof(pause_path)) < 0) {
+                snprintf(err, err_size, "the pause file's path is too long");
+                return -ENAMETOOLONG;
+        }
+        carry_over(run, opts);
+        r = load_state(run, &st, err, err_size);
+        if (r < 0)
+                return r;
+        r = reconciler_new(
+            &(struct reconciler_options){.loop = opts->loop,
+                                         .api = reconcile_api_of_client(run->client),
+                                         .cfg = &run->view,
+                                         .state = st,
+                                         .state_path = run->state_path,
+                                         .dry_run = opts->dry_run,
+                                         .may_act = may_act,
+                                         .on_pass = pass_done,
+                                         .userdata = run,
+                                         .pause_path = pause_path,
+                                         .target = run->named ? run->name : NULL,
+                                         .account_id = run->named ? run->account_id : NULL,
+                                         .region = run->named ? run->region : NULL,
+                                         .total_free = opts->total_free,
+                                         .total_userdata = opts->userdata,
+                                         .total_limit = opts->total_limit},
+            &run->rec);
+        if (r < 0) {
+                state_free(st);
+                snprintf(err, err_size, "cannot start its reconciler: %s", strerror(-r));
+        }
+        return r;
+}
+
+static int copy_identity(struct target_run *run, const struct target *t)
+{
+        run->name = strdup(t->name);
+        run->region = t->region ? strdup(t->region) : NULL;
+        run->account_id = t->account_id ? strdup(t->account_id) : NULL;
+        if (!run->name || !run->region || (t->account_id && !run->account_id))
+                return -ENOMEM;
+        return 0;
+}
+
+int target_run_new(const struct target_run_options *opts, struct target_run **ret, char *err,
+                   size_t err_size)
+{
+        struct target_run *run = calloc(1, sizeof(*run));
+        int r = -ENOMEM;
+
+        snprintf(err, err_size, "out of memory");
+        if (!run)
+                return -ENOMEM;
+        run->named = opts->named;
+        run->on_pass = opts->on_pass;
+        run->may_act = opts->may_act;
+        run->userdata = opts->userdata;
+        target_config_view(opts->cfg, opts->target, &run->view);
+        if (copy_identity(run, opts->target) < 0 ||
+            target_state_path(opts->state_file, run->name, &run->state_path) < 0)
+                goto fail;
+        if ((r = make_credentials(run, opts, err, err_size)) < 0 ||
+            (r = make_client(run, opts, err, err_size)) < 0 ||
+            (r = make_reconciler(run, opts, err, err_size)) < 0)
+                goto fail;
+        *ret = run;
+        return 0;
+fail:
+        target_run_free(run);
+        return r;
+}
+
+void target_run_start(struct target_run *run, uint64_t delay_ms)
+{
+        reconciler_start_after(run->rec, delay_ms);
+}
+
+void target_run_set_config(struct target_run *run, const struct config *cfg,
+                           const struct target *t)
+{
+        target_config_view(cfg, t, &run->view);
+        reconciler_set_config(run->rec, &run->view);
+}
+
+void target_run_shutdown(struct target_run *run, void (*done)(void *userdata), void *userdata)
+{
+        reconciler_shutdown(run->rec, done, userdata);
+}
+
+void target_run_close(struct target_run *run, const char *next_step)
+{
+        appstream_client_free(run->client);
+        run->client = NULL;
+        (void)reconciler_log_left_stopped(run->rec, next_step);
+}
+
+void target_run_free(struct target_run *run)
+{
+        if (!run)
+                return;
+        /* The client first: the calls it cancels still report to a live reconciler. */
+        appstream_client_free(run->client);
+        reconciler_free(run->rec);
+        creds_chain_free(run->own_creds);
+        free(run->name);
+        free(run->region);
+        free(run->account_id);
+        free(run->endpoint);
+        free(run->state_path);
+        free(run);
+}
+
+const char *target_run_name(const struct target_run *run)
+{
+        return run->name;
+}
+
+const char *target_run_region(const struct target_run *run)
+{
+        return run->region;
+}
+
+const char *target_run_account(const struct target_run *run)
+{
+        return run->account_id;
+}
+
+bool target_run_named(const struct target_run *run)
+{
+        return run->named;
+}
+
+const char *target_run_state_path(const struct target_run *run)
+{
+        return run->state_path;
+}
+
+struct reconciler *target_run_reconciler(const struct target_run *run)
+{
+        return run->rec;
+}
+
+struct appstream_client *target_run_client(const struct target_run *run)
+{
+        return run->client;
+}

@@ -1,0 +1,93 @@
+/* One target of the daemon at work (SPEC "Many accounts and regions"): its credentials, its
+ * AppStream client in its region, its state file and its reconciler, all on the daemon's loop
+ * and HTTP client. A target is isolated from the others: its own schedule, backoffs, breaker
+ * and failures; what they share is the base identity, the HTTP client and the limit over all
+ * targets (max_concurrent_total), which the caller keeps.
+ *
+ * Credentials (struct target's credentials):
+ *   BASE     the base identity's chain, borrowed
+ *   PROFILE  a chain of its own for that profile, STS called in the target's region
+ *   ROLE     role_arn (+ external_id) assumed with the base identity's credentials, STS
+ *            called in the target's region, refreshed on its own */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "reconcile.h"
+
+struct aws_endpoints;
+struct config;
+struct creds_chain;
+struct creds_endpoints;
+struct http_client;
+struct target;
+struct target_run;
+
+struct target_run_options {
+        uv_loop_t *loop;
+        struct http_client *http;                      /* borrowed */
+        struct creds_chain *base;                      /* the base identity's; borrowed */
+        const struct aws_endpoints *endpoints;         /* borrowed */
+        const struct creds_endpoints *creds_endpoints; /* borrowed */
+        const struct config *cfg; /* the whole file; borrowed, replaced with
+                                   * target_run_set_config() */
+        const struct target *target; /* copied (what the run needs of it) */
+        /* Whether the events carry TARGET, ACCOUNT_ID and REGION: not for the single target of
+         * a file without [target] or [organization], whose journal stays as it always was. */
+        bool named;
+        const char *state_file; /* cfg's state_file, resolved: the daemon's lock and the pause
+                                 * file go by it, and a single-target file is carried over
+                                 * from it */
+        bool dry_run;
+        /* As struct reconciler_options's. */
+        int (*may_act)(void *userdata, char *err, size_t err_size);
+        void (*on_pass)(struct target_run *run, void *userdata);
+        unsigned (*total_free)(void *userdata);
+        unsigned total_limit;
+        void *userdata;
+};
+
+/* Sets the target up: its credentials and client, its state (loaded, after carrying over the
+ * single-target file when it is the legacy target) and its reconciler, not started. Returns 0
+ * with *ret owned by the caller (target_run_free()), or a negative errno with err saying what
+ * failed (an endpoint that cannot be resolved, a state file that cannot be read). */
+int target_run_new(const struct target_run_options *opts, struct target_run **ret, char *err,
+                   size_t err_size);
+
+/* The first pass delay_ms from now; then the reconciler's own schedule. */
+void target_run_start(struct target_run *run, uint64_t delay_ms);
+
+/* cfg from the next pass on (a reload), with t the same target as made from it (its policy
+ * borrows cfg); both borrowed, cfg must outlive its use. */
+void target_run_set_config(struct target_run *run, const struct config *cfg,
+                           const struct target *t);
+
+/* As reconciler_shutdown(). */
+void target_run_shutdown(struct target_run *run, void (*done)(void *userdata), void *userdata);
+
+/* The end of the loop: frees the client (its pending calls complete as cancelled, reporting
+ * to the live reconciler), then logs what an operation may have left stopped
+ * (reconciler_log_left_stopped() with next_step). */
+void target_run_close(struct target_run *run, const char *next_step);
+
+/* Frees the run: the client first (its pending calls complete as cancelled), then the
+ * reconciler. Accepts NULL. */
+void target_run_free(struct target_run *run);
+
+const char *target_run_name(const struct target_run *run);
+const char *target_run_region(const struct target_run *run);
+/* The account id, when known (a role's ARN names it; else GetCallerIdentity), or NULL. */
+const char *target_run_account(const struct target_run *run);
+bool target_run_named(const struct target_run *run);
+const char *target_run_state_path(const struct target_run *run);
+struct reconciler *target_run_reconciler(const struct target_run *run);
+struct appstream_client *target_run_client(const struct target_run *run);
+
+/* The state file of the target named name beside state_file: state_file itself for the
+ * single target ("default"), else "<dir>/<stem>.<name with '/' as '@'>.json" ("state.json",
+ * "prod/eu-west-1" -> "state.prod@eu-west-1.json"; target names never hold '@', so no two
+ * targets share a file). Returns 0 with *ret owned by the caller, or -ENOMEM. */
+int target_state_path(const char *state_file, const char *name, char **ret);
