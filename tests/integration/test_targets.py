@@ -1,0 +1,182 @@
+"""One daemon for many accounts and regions (SPEC "Many accounts and regions", I12): each
+[target] is served in each of its regions with its own credentials, state and schedule; the
+limit over all targets holds across them; one target's failure is its own; and a
+single-target state file carries over to its target without a second Stop.
+
+The targets here sign with profiles whose credentials the fake takes for other accounts, so
+each (account, region) is an estate of its own (fake_appstream/estates.py)."""
+
+import json
+import time
+
+import pytest
+
+from reconciler import (Daemon, accepted, base_config, env_of, phases, run, start_daemon,
+                        wait_until)
+
+OLD = "06-19-2023"
+ACCOUNT_A, ACCOUNT_B = "222233334444", "333344445555"
+EAST, WEST = "us-east-1", "us-west-2"
+FAST = {"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3}
+
+
+def profiles(fake, tmp_path, accounts):
+    """A profile per account in the shared credentials file of the daemon's HOME, with keys
+    the fake takes for that account."""
+    lines = []
+    for name, account in accounts.items():
+        key, secret = f"AKIATARGET{account}", f"secret-of-{name}"
+        fake.add_credentials({"access_key_id": key, "secret_access_key": secret,
+                              "account": account})
+        lines += [f"[{name}]", f"aws_access_key_id = {key}", f"aws_secret_access_key = {secret}",
+                  ""]
+    aws = tmp_path / "home" / ".aws"
+    aws.mkdir(parents=True, exist_ok=True)
+    (aws / "credentials").write_text("\n".join(lines))
+
+
+def targets_config(fake, tmp_path, targets, reconciler=None):
+    """base_config with these [target NAME] sections ({name: keys})."""
+    return base_config(fake, tmp_path, reconciler=reconciler,
+                       extra={f"target {name}": keys for name, keys in targets.items()})
+
+
+def latest(fake):
+    return fake.config()["latest_version"]
+
+
+def versions(estate):
+    return {b["Name"]: b["AppstreamAgentVersion"] for b in estate.builders()}
+
+
+def event_lines(stderr, text):
+    return [line for line in stderr.splitlines() if text in line]
+
+
+def test_once_updates_every_target_in_its_own_account_and_region(fake, tmp_path):
+    fake.config(durations=FAST)
+    profiles(fake, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    estates = {("a", EAST): fake.estate(ACCOUNT_A, EAST), ("a", WEST): fake.estate(ACCOUNT_A, WEST),
+               ("b", EAST): fake.estate(ACCOUNT_B, EAST)}
+    for (name, region), estate in estates.items():
+        estate.generate(2, prefix=f"{name}-{region}-", version=OLD)
+    fake.generate(2, prefix="base-", version=OLD)  # the base identity's: no target has it
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": f"{EAST}, {WEST}"},
+                                          "b": {"profile": "b", "regions": EAST}})
+
+    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path))
+
+    assert once.returncode == 0, once.stderr
+    assert "reconciling once: 3 targets" in once.stderr
+    for (name, region), estate in estates.items():
+        assert set(versions(estate).values()) == {latest(fake)}, (name, region)
+        target = f"{name}/{region}"
+        updated = event_lines(once.stderr, f"TARGET={target}")
+        assert any("updated: agent" in line and f"REGION={region}" in line for line in updated)
+        st = json.loads((tmp_path / "state" / f"state.{name}@{region}.json").read_text())
+        assert st["operations"] == []
+    assert set(versions(fake).values()) == {OLD}
+    assert not (tmp_path / "state" / "state.json").exists()
+    # Each Stop went to the estate of its builder, signed for its account and region.
+    for c in accepted(fake, "StopImageBuilder"):
+        name, region = c["names"][0].split("-", 1)[0], c["region"]
+        assert c["account"] == {"a": ACCOUNT_A, "b": ACCOUNT_B}[name]
+        assert c["names"][0].startswith(f"{name}-{region}-")
+
+
+def out_of_service(fake, durations):
+    """Per (account, region, builder): from its accepted Stop until the fake brings it back
+    RUNNING after the accepted Start."""
+    intervals = {}
+    for c in accepted(fake, "StopImageBuilder"):
+        intervals.setdefault((c["account"], c["region"], c["names"][0]), [c["time"], None])
+    for c in accepted(fake, "StartImageBuilder"):
+        back = c["time"] + durations["pending"] + durations["updating_agent"]
+        intervals[(c["account"], c["region"], c["names"][0])][1] = back
+    return intervals
+
+
+def peak(intervals):
+    events = []
+    for start, end in intervals.values():
+        events += [(start, 1), (end, -1)]
+    level = top = 0
+    for _, delta in sorted(events):  # at equal times a return counts before a new stop
+        level += delta
+        top = max(top, level)
+    return top
+
+
+@pytest.mark.time_limit(120)
+def test_max_concurrent_total_holds_across_targets(fake, tmp_path):
+    durations = fake.config(durations={"stopping": 0.4, "pending": 0.4,
+                                       "updating_agent": 0.4})["durations"]
+    profiles(fake, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    for account, region in ((ACCOUNT_A, EAST), (ACCOUNT_A, WEST), (ACCOUNT_B, EAST)):
+        fake.estate(account, region).generate(3, prefix="ib-", version=OLD)
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": f"{EAST}, {WEST}"},
+                                          "b": {"profile": "b", "regions": EAST}},
+                         reconciler={"max_concurrent": 2, "max_concurrent_total": 3})
+
+    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path), timeout=90)
+
+    assert once.returncode == 0, once.stderr
+    intervals = out_of_service(fake, durations)
+    assert len(intervals) == 9 and all(end for _, end in intervals.values())
+    # Three targets of two each would allow six; the total allows three, and three it is.
+    assert peak(intervals) == 3, intervals
+    for target in ("a/us-east-1", "a/us-west-2", "b/us-east-1"):
+        per_target = {k: v for k, v in intervals.items()
+                      if (k[0], k[1]) == ({"a": ACCOUNT_A, "b": ACCOUNT_B}[target[0]],
+                                          target[2:])}
+        assert peak(per_target) <= 2
+    assert "max_concurrent_total 3 reached across targets" in once.stderr
+
+
+def test_a_target_that_cannot_be_reached_is_named_and_the_others_are_done(fake, tmp_path):
+    fake.config(durations=FAST)
+    profiles(fake, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    good = fake.estate(ACCOUNT_A, EAST)
+    good.generate(2, prefix="ib-", version=OLD)
+    fake.estate(ACCOUNT_B, WEST).generate(2, prefix="ib-", version=OLD)
+    fake.disable_region(WEST, account=ACCOUNT_B)
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": EAST},
+                                          "b": {"profile": "b", "regions": WEST}})
+
+    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path))
+
+    assert once.returncode == 3, once.stderr
+    assert set(versions(good).values()) == {latest(fake)}
+    assert "1 target(s) could not be reached: b/us-west-2" in once.stderr
+    refused = event_lines(once.stderr, "UnrecognizedClientException")
+    assert refused and all("TARGET=b/us-west-2" in line for line in refused)
+    assert not [c for c in fake.calls("StopImageBuilder") if c["account"] == ACCOUNT_B]
+
+
+@pytest.mark.time_limit(90)
+def test_a_single_target_state_file_carries_over_without_a_second_stop(fake, tmp_path,
+                                                                       daemons):
+    fake.config(durations=FAST)
+    name = fake.generate(1, prefix="up-", version=OLD)[0]
+    fake.add_fault("slow", operations=["StartImageBuilder"], delay=3.0)
+    single = base_config(fake, tmp_path)
+    env = env_of(fake, tmp_path)
+    d = start_daemon(daemons, single, env, tmp_path)
+    wait_until(lambda: phases(tmp_path).get(name) == "START_INTENT", what="the start intent")
+    d.kill()
+    fake.clear_faults()
+    assert len(accepted(fake, "StopImageBuilder", name)) == 1
+
+    # The same account and region, now as the target `main` of the base identity.
+    cfg = targets_config(fake, tmp_path, {"main": {"regions": fake.region}},
+                         reconciler={"legacy_target": f"main/{fake.region}"})
+    once = run(["-c", str(cfg), "once"], env)
+
+    assert once.returncode == 0, once.stderr
+    carried = tmp_path / "state" / f"state.main@{fake.region}.json"
+    assert f"carried over to target main/{fake.region}" in once.stderr
+    assert f"resuming the update of builder {name} from phase START_INTENT" in once.stderr
+    assert len(accepted(fake, "StopImageBuilder", name)) == 1
+    assert fake.builder(name)["AppstreamAgentVersion"] == latest(fake)
+    assert carried.exists() and not (tmp_path / "state" / "state.json").exists()
+    assert json.loads(carried.read_text())["operations"] == []
