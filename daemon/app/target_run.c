@@ -15,21 +15,20 @@
 #include "pause_file.h"
 #include "state.h"
 #include "state_file.h"
+#include "target_client.h"
 #include "targets.h"
 
 struct target_run {
         char *name;
         char *region;
         char *account_id;
-        char *endpoint;
         char *state_path;
         bool named;
         struct config view; /* the file as it applies to this target (target_config_view()) */
         void (*on_pass)(struct target_run *run, void *userdata);
         int (*may_act)(void *userdata, char *err, size_t err_size);
         void *userdata;
-        struct creds_chain *own_creds; /* PROFILE, ROLE; NULL: the base chain's */
-        struct appstream_client *client;
+        struct target_client client;
         struct reconciler *rec;
 };
 
@@ -79,51 +78,6 @@ static void on_rejected(void *userdata, const struct rejected_entry *e, size_t m
                           "DescribeImageBuilders listed an entry named \"%s\" (%zu bytes), "
                           "which is not an image builder name AppStream allows; ignoring it",
                           e->shown, e->length);
-}
-
-static int make_credentials(struct target_run *run, const struct target_run_options *opts,
-                            char *err, size_t err_size)
-{
-        const struct target *t = opts->target;
-        struct creds_chain_options co = {.loop = opts->loop,
-                                         .http = opts->http,
-                                         .profile = t->profile,
-                                         .region = t->region,
-                                         .endpoints = opts->creds_endpoints};
-        int r = 0;
-
-        if (t->credentials == TARGET_CREDENTIALS_PROFILE)
-                r = creds_chain_new(&co, &run->own_creds);
-        else if (t->credentials == TARGET_CREDENTIALS_ROLE)
-                r = -ENOTSUP; /* TEMP until the role chain lands */
-        if (r < 0)
-                snprintf(err, err_size, "target %s: cannot set up its credentials: %s", t->name,
-                         strerror(-r));
-        return r;
-}
-
-static int make_client(struct target_run *run, const struct target_run_options *opts, char *err,
-                       size_t err_size)
-{
-        char why[512] = "";
-        int r = appstream_resolve_endpoint(opts->endpoints, opts->target->endpoint, run->region,
-                                           &run->endpoint, why, sizeof(why));
-
-        if (r < 0) {
-                snprintf(err, err_size,
-                         "target %s: cannot determine the AppStream endpoint for region '%s': %s",
-                         run->name, run->region, why[0] ? why : strerror(-r));
-                return r;
-        }
-        return appstream_client_new(
-            &(struct appstream_options){.loop = opts->loop,
-                                        .http = opts->http,
-                                        .creds = run->own_creds ? run->own_creds : opts->base,
-                                        .region = run->region,
-                                        .endpoint = run->endpoint,
-                                        .rejected = on_rejected,
-                                        .userdata = run},
-            &run->client, err, err_size);
 }
 
 static bool exists(const char *path)
@@ -220,7 +174,7 @@ static int make_reconciler(struct target_run *run, const struct target_run_optio
                 return r;
         r = reconciler_new(
             &(struct reconciler_options){.loop = opts->loop,
-                                         .api = reconcile_api_of_client(run->client),
+                                         .api = reconcile_api_of_client(run->client.api),
                                          .cfg = &run->view,
                                          .state = st,
                                          .state_path = run->state_path,
@@ -270,9 +224,16 @@ int target_run_new(const struct target_run_options *opts, struct target_run **re
         if (copy_identity(run, opts->target) < 0 ||
             target_state_path(opts->state_file, run->name, &run->state_path) < 0)
                 goto fail;
-        if ((r = make_credentials(run, opts, err, err_size)) < 0 ||
-            (r = make_client(run, opts, err, err_size)) < 0 ||
-            (r = make_reconciler(run, opts, err, err_size)) < 0)
+        r = target_client_open(&(struct target_client_options){.loop = opts->loop,
+                                                               .http = opts->http,
+                                                               .base = opts->base,
+                                                               .endpoints = opts->endpoints,
+                                                               .creds_endpoints =
+                                                                   opts->creds_endpoints,
+                                                               .rejected = on_rejected,
+                                                               .userdata = run},
+                               opts->target, &run->client, err, err_size);
+        if (r < 0 || (r = make_reconciler(run, opts, err, err_size)) < 0)
                 goto fail;
         *ret = run;
         return 0;
@@ -300,8 +261,8 @@ void target_run_shutdown(struct target_run *run, void (*done)(void *userdata), v
 
 void target_run_close(struct target_run *run, const char *next_step)
 {
-        appstream_client_free(run->client);
-        run->client = NULL;
+        appstream_client_free(run->client.api);
+        run->client.api = NULL;
         (void)reconciler_log_left_stopped(run->rec, next_step);
 }
 
@@ -310,13 +271,13 @@ void target_run_free(struct target_run *run)
         if (!run)
                 return;
         /* The client first: the calls it cancels still report to a live reconciler. */
-        appstream_client_free(run->client);
+        appstream_client_free(run->client.api);
+        run->client.api = NULL;
         reconciler_free(run->rec);
-        creds_chain_free(run->own_creds);
+        target_client_close(&run->client);
         free(run->name);
         free(run->region);
         free(run->account_id);
-        free(run->endpoint);
         free(run->state_path);
         free(run);
 }
@@ -353,5 +314,5 @@ struct reconciler *target_run_reconciler(const struct target_run *run)
 
 struct appstream_client *target_run_client(const struct target_run *run)
 {
-        return run->client;
+        return run->client.api;
 }
