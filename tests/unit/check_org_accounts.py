@@ -3,11 +3,11 @@ the project's fake AWS Organizations (tests/fake_organizations, on the fake AppS
 listener): a real round trip, SigV4 for the service organizations checked by the fake on every
 call. An organization of many accounts in several states listed over several pages, 20 a
 page, after a throttled first attempt; every page asked for once; the listing the same as the
-fake's accounts. An AccessDeniedException on a later page and for a member account, each
-named with its operation, code and request id; the endpoint set in the shared config file
-instead of the environment; a client in another region, still signing for us-east-1; a
-listing cancelled by freeing the client. The secret key never
-shows in what the tool prints."""
+fake's accounts; empty pages followed. An AccessDeniedException on a later page and for a
+member account, each named with its operation, code and request id; the endpoint set in the
+shared config file instead of the environment; a client in another region, still signing for
+us-east-1; a listing cancelled by freeing the client. The secret key never shows in what the
+tool prints."""
 import errno
 import json
 import os
@@ -102,6 +102,19 @@ def check_pages(fake, home):
           f"pages: the first page retried, then every page asked for once {tokens}")
 
 
+def check_empty_pages(fake, home):
+    """Empty pages with a NextToken, as the model warns ListAccounts may give, are followed."""
+    org = fake.organization
+    org.generate_accounts(25)
+    org.add_fault("empty_page", count=2)
+    answer = run(fake, tool_env(fake, home), "empty pages")
+    check(answer.get("r") == 0 and answer.get("accounts") == expected(org.accounts()),
+          f"empty pages: every account all the same {answer.get('error')}")
+    calls = org.calls("ListAccounts")
+    check([c["outcome"] for c in calls] == ["empty_page", "empty_page", "OK", "OK"],
+          f"empty pages: followed {[c['outcome'] for c in calls]}")
+
+
 def check_denied(fake, home):
     org = fake.organization
     org.generate_accounts(25)
@@ -173,8 +186,8 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         fake = FakeAppStream.start(pathlib.Path(work) / "fake")
         try:
-            for scenario in (check_pages, check_denied, check_config_file, check_other_region,
-                             check_cancel):
+            for scenario in (check_pages, check_empty_pages, check_denied, check_config_file,
+                             check_other_region, check_cancel):
                 fake.reset()
                 scenario(fake, pathlib.Path(work) / "home")
         finally:
