@@ -1,7 +1,7 @@
 /* The AppStream operations on the AWS JSON 1.1 engine (aws_json.h): DescribeImageBuilders,
- * DescribeImages and DescribeFleets through every page, on one paging engine with the checks
- * that make a listing the API's whole, true answer, and the reports of the builders a listing
- * left out; StopImageBuilder and StartImageBuilder, whose
+ * DescribeImages and DescribeFleets through every page, on the paging engine of aws_listing.h
+ * with the checks that make a listing the API's whole, true answer, and the reports of the
+ * builders a listing left out; StopImageBuilder and StartImageBuilder, whose
  * answers must show the builder; ListTagsForResource, whose answer must be a map of tags. */
 #include "appstream.h"
 
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "aws_json.h"
+#include "aws_listing.h"
 
 #define TARGET_PREFIX "PhotonAdminProxyService."
 #define SIGNING_NAME "appstream"
@@ -93,31 +94,17 @@ static void report_rejected(struct appstream_client *c, const struct builder_lis
 
 /* ---- Listings ---- */
 
-struct listing_job;
-
-/* What makes DescribeImageBuilders, DescribeImages and DescribeFleets differ as listings: the
- * operation, what it lists and the list it fills in. Paging, the checks of a listing as a whole
- * and the promise of an answer are shared. */
-struct listing_kind {
-        const char *operation;
-        const char *noun; /* one entry, in messages */
-        size_t list_size;
-        int (*parse)(const char *body, size_t len, void *list, char **ret_next_token, char *err,
-                     size_t err_size);
-        size_t (*entries)(const void *list); /* rejected ones included */
-        int (*check_unique)(const void *list, char *err, size_t err_size);
-        void (*free_list)(void *list);
-        /* Calls the caller's done with list (NULL on failure), which it then owns. */
-        void (*answer)(const struct listing_job *job, int r, void *list,
-                       const struct api_error *err);
+/* The three listings run on aws_listing.h's engine; what they differ in is its kinds, and
+ * the callback of the caller, which this gives back its type. */
+enum listing_what {
+        LISTING_BUILDERS,
+        LISTING_IMAGES,
+        LISTING_FLEETS,
 };
 
-struct listing_job {
+struct listing_call {
         struct appstream_client *client;
-        const struct listing_kind *kind;
-        void *list;
-        cJSON *input; /* the request but its NextToken */
-        struct listing_pages pages;
+        enum listing_what what;
         union {
                 appstream_list_fn builders;
                 appstream_images_fn images;
@@ -126,111 +113,38 @@ struct listing_job {
         void *userdata;
 };
 
-static void listing_job_free(struct listing_job *job)
+static void on_listing(int r, void *list, const struct api_error *err, void *userdata)
 {
-        if (!job)
-                return;
-        if (job->list) {
-                job->kind->free_list(job->list);
-                free(job->list);
+        struct listing_call *call = userdata;
+
+        switch (call->what) {
+        case LISTING_BUILDERS:
+                if (list)
+                        report_rejected(call->client, list);
+                call->done.builders(r, list, err, call->userdata);
+                break;
+        case LISTING_IMAGES:
+                call->done.images(r, list, err, call->userdata);
+                break;
+        case LISTING_FLEETS:
+                call->done.fleets(r, list, err, call->userdata);
+                break;
         }
-        cJSON_Delete(job->input);
-        appstream_listing_pages_clear(&job->pages);
-        free(job);
+        free(call);
 }
 
-static void listing_fail(struct listing_job *job, int r, const struct api_error *err)
-{
-        job->kind->answer(job, r, NULL, err);
-        listing_job_free(job);
-}
-
-static void listing_done(struct listing_job *job)
-{
-        void *list = job->list;
-
-        job->list = NULL;
-        job->kind->answer(job, 0, list, NULL);
-        listing_job_free(job);
-}
-
-static int listing_page(struct listing_job *job, const char *token);
-
-static void on_listing_page(const struct aws_json_answer *answer, const struct api_error *err,
-                            void *userdata)
-{
-        struct listing_job *job = userdata;
-        const struct listing_kind *kind = job->kind;
-        size_t before = kind->entries(job->list);
-        char msg[256] = "", *token = NULL;
-        struct api_error perr;
-        int r;
-
-        if (err) {
-                listing_fail(job, -EIO, err);
-                return;
-        }
-        r = kind->parse(answer->body, answer->len, job->list, &token, msg, sizeof(msg));
-        if (r == 0)
-                r = appstream_listing_page(&job->pages, token, kind->entries(job->list) - before,
-                                           msg, sizeof(msg));
-        if (r == 0 && !token)
-                r = kind->check_unique(job->list, msg, sizeof(msg));
-        if (r < 0 && r != -ENOMEM) {
-                aws_json_invalid_answer(answer, msg, &perr);
-                free(token);
-                listing_fail(job, r, &perr);
-                return;
-        }
-        if (r == 0 && !token) {
-                listing_done(job);
-                return;
-        }
-        if (r == 0)
-                r = listing_page(job, token);
-        free(token);
-        if (r < 0) {
-                perr = (struct api_error){.operation = answer->operation,
-                                          .message = strerror(-r),
-                                          .attempts = answer->attempts};
-                listing_fail(job, r, &perr);
-        }
-}
-
-/* Asks for the page after token (NULL: the first). */
-static int listing_page(struct listing_job *job, const char *token)
-{
-        char *body;
-
-        cJSON_DeleteItemFromObjectCaseSensitive(job->input, "NextToken");
-        if (token && !cJSON_AddStringToObject(job->input, "NextToken", token))
-                return -ENOMEM;
-        body = cJSON_PrintUnformatted(job->input);
-        if (!body)
-                return -ENOMEM;
-        return aws_json_call(job->client->api, job->kind->operation, body, on_listing_page, job);
-}
-
-/* Starts a listing of kind for job, whose done and userdata are set, with input as the request
- * of every page but for its NextToken (NULL: there was no memory for it). Both are taken, also
- * on failure. */
-static int listing_start(struct appstream_client *client, const struct listing_kind *kind,
-                         struct listing_job *job, cJSON *input)
+/* Starts a listing of kind for call, whose what, done and userdata are set, with input as the
+ * request of every page but for its NextToken (NULL: there was no memory for it). Both are
+ * taken, also on failure. */
+static int listing_start(struct appstream_client *client, const struct aws_listing_kind *kind,
+                         struct listing_call *call, cJSON *input)
 {
         int r;
 
-        job->client = client;
-        job->kind = kind;
-        job->input = input;
-        job->pages.noun = kind->noun;
-        job->list = calloc(1, kind->list_size);
-        if (!input || !job->list) {
-                listing_job_free(job);
-                return -ENOMEM;
-        }
-        r = listing_page(job, NULL);
+        call->client = client;
+        r = aws_listing_start(client->api, kind, input, on_listing, call);
         if (r < 0)
-                listing_job_free(job);
+                free(call);
         return r;
 }
 
@@ -254,28 +168,19 @@ static int builders_check_unique(const void *list, char *err, size_t err_size)
         return appstream_check_unique(list, err, err_size);
 }
 
-static void builders_free(void *list)
+static void builders_clear(void *list)
 {
         builder_list_free(list);
 }
 
-static void builders_answer(const struct listing_job *job, int r, void *list,
-                            const struct api_error *err)
-{
-        if (list)
-                report_rejected(job->client, list);
-        job->done.builders(r, list, err, job->userdata);
-}
-
-static const struct listing_kind builders_kind = {
+static const struct aws_listing_kind builders_kind = {
     .operation = "DescribeImageBuilders",
     .noun = "image builder",
     .list_size = sizeof(struct builder_list),
     .parse = builders_parse,
     .entries = builders_entries,
     .check_unique = builders_check_unique,
-    .free_list = builders_free,
-    .answer = builders_answer,
+    .clear_list = builders_clear,
 };
 
 static int images_parse(const char *body, size_t len, void *list, char **ret_next_token, char *err,
@@ -296,26 +201,19 @@ static int images_check_unique(const void *list, char *err, size_t err_size)
         return appstream_check_unique_images(list, err, err_size);
 }
 
-static void images_free(void *list)
+static void images_clear(void *list)
 {
         image_list_free(list);
 }
 
-static void images_answer(const struct listing_job *job, int r, void *list,
-                          const struct api_error *err)
-{
-        job->done.images(r, list, err, job->userdata);
-}
-
-static const struct listing_kind images_kind = {
+static const struct aws_listing_kind images_kind = {
     .operation = "DescribeImages",
     .noun = "image",
     .list_size = sizeof(struct image_list),
     .parse = images_parse,
     .entries = images_entries,
     .check_unique = images_check_unique,
-    .free_list = images_free,
-    .answer = images_answer,
+    .clear_list = images_clear,
 };
 
 static int fleets_parse(const char *body, size_t len, void *list, char **ret_next_token, char *err,
@@ -336,26 +234,19 @@ static int fleets_check_unique(const void *list, char *err, size_t err_size)
         return appstream_check_unique_fleets(list, err, err_size);
 }
 
-static void fleets_free(void *list)
+static void fleets_clear(void *list)
 {
         fleet_list_free(list);
 }
 
-static void fleets_answer(const struct listing_job *job, int r, void *list,
-                          const struct api_error *err)
-{
-        job->done.fleets(r, list, err, job->userdata);
-}
-
-static const struct listing_kind fleets_kind = {
+static const struct aws_listing_kind fleets_kind = {
     .operation = "DescribeFleets",
     .noun = "fleet",
     .list_size = sizeof(struct fleet_list),
     .parse = fleets_parse,
     .entries = fleets_entries,
     .check_unique = fleets_check_unique,
-    .free_list = fleets_free,
-    .answer = fleets_answer,
+    .clear_list = fleets_clear,
 };
 
 /* The request of a DescribeImageBuilders page: the names asked for, if any. NULL without
@@ -378,13 +269,14 @@ static cJSON *builders_input(const char *const *names, size_t n_names)
 int appstream_describe_all(struct appstream_client *client, const char *const *names,
                            size_t n_names, appstream_list_fn done, void *userdata)
 {
-        struct listing_job *job = calloc(1, sizeof(*job));
+        struct listing_call *call = calloc(1, sizeof(*call));
 
-        if (!job)
+        if (!call)
                 return -ENOMEM;
-        job->done.builders = done;
-        job->userdata = userdata;
-        return listing_start(client, &builders_kind, job, builders_input(names, n_names));
+        call->what = LISTING_BUILDERS;
+        call->done.builders = done;
+        call->userdata = userdata;
+        return listing_start(client, &builders_kind, call, builders_input(names, n_names));
 }
 
 /* DescribeImages gives at most this many images a page, and this many when asked. */
@@ -407,25 +299,27 @@ static cJSON *images_input(void)
 int appstream_describe_images(struct appstream_client *client, appstream_images_fn done,
                               void *userdata)
 {
-        struct listing_job *job = calloc(1, sizeof(*job));
+        struct listing_call *call = calloc(1, sizeof(*call));
 
-        if (!job)
+        if (!call)
                 return -ENOMEM;
-        job->done.images = done;
-        job->userdata = userdata;
-        return listing_start(client, &images_kind, job, images_input());
+        call->what = LISTING_IMAGES;
+        call->done.images = done;
+        call->userdata = userdata;
+        return listing_start(client, &images_kind, call, images_input());
 }
 
 int appstream_describe_fleets(struct appstream_client *client, appstream_fleets_fn done,
                               void *userdata)
 {
-        struct listing_job *job = calloc(1, sizeof(*job));
+        struct listing_call *call = calloc(1, sizeof(*call));
 
-        if (!job)
+        if (!call)
                 return -ENOMEM;
-        job->done.fleets = done;
-        job->userdata = userdata;
-        return listing_start(client, &fleets_kind, job, cJSON_CreateObject());
+        call->what = LISTING_FLEETS;
+        call->done.fleets = done;
+        call->userdata = userdata;
+        return listing_start(client, &fleets_kind, call, cJSON_CreateObject());
 }
 
 struct builder_job {

@@ -23,11 +23,6 @@
 /* Whether name is one AppStream allows (APPSTREAM_NAME_MAX). NULL is not. */
 bool appstream_name_is_valid(const char *name);
 
-/* A 64-bit FNV-1a digest of s: how a listing recognises a NextToken or a rejected name it has
- * met before without keeping copies of what may be megabytes. Not for security: a collision
- * only makes a hostile answer fail (or go unlogged) sooner. */
-uint64_t appstream_digest(const char *s);
-
 /* Appends the builders of one DescribeImageBuilders response to list and returns the page's
  * NextToken in *ret_next_token (NULL on the last page; owned by the caller). Tolerant: absent
  * members, unknown members and unknown states are fine; only a body that is not a JSON object
@@ -49,35 +44,6 @@ int appstream_parse_images(const char *body, size_t len, struct image_list *list
  * absent or not a whole number from 0 to INT_MAX is FLEET_COUNT_UNKNOWN. */
 int appstream_parse_fleets(const char *body, size_t len, struct fleet_list *list,
                            char **ret_next_token, char *err, size_t err_size);
-
-/* The limits of one listing (appstream_describe_all(), appstream_describe_images(),
- * appstream_describe_fleets()). The AWS SDKs' paginators stop at a NextToken they have seen
- * before; they follow empty pages for ever. A service may hand out an empty page with a token
- * now and then (a filtered backend that ran out of time), but not ten in a row: each costs a
- * request, and a listing that never ends must fail within a few seconds rather than stall the
- * daemon for minutes. */
-#define APPSTREAM_MAX_EMPTY_PAGES 10
-#define APPSTREAM_MAX_PAGES 10000
-
-/* Where a listing stands, to recognise one that would never end. Zero-initialise; noun may be
- * set before the first page. */
-struct listing_pages {
-        const char *noun;   /* borrowed: what the listing lists, in messages; NULL "entry" */
-        unsigned pages;     /* pages that handed out a NextToken so far */
-        unsigned empty_run; /* of those, how many in a row held no entry */
-        uint64_t *tokens;   /* appstream_digest() of each NextToken handed out */
-};
-
-/* Takes the next page of a listing: its NextToken (NULL on the last page) and how many entries
- * it held (rejected ones included). Returns 0 while the listing may go on (or has ended),
- * or -ELOOP with the reason in err when it would never end: a token handed out before in this
- * listing, APPSTREAM_MAX_EMPTY_PAGES pages in a row with no entry but a token, more than
- * APPSTREAM_MAX_PAGES pages. -ENOMEM leaves p as it was. */
-int appstream_listing_page(struct listing_pages *p, const char *token, size_t entries, char *err,
-                           size_t err_size);
-
-/* Frees what p holds and zeroes it (noun too). */
-void appstream_listing_pages_clear(struct listing_pages *p);
 
 /* A builder listed twice (a stale copy on another page) makes the whole listing untrustworthy:
  * which copy is the builder as it is now? Returns -EBADMSG naming it in err, 0, or -ENOMEM.
@@ -167,7 +133,7 @@ typedef void (*appstream_list_fn)(int r, struct builder_list *list, const struct
 /* DescribeImageBuilders, following NextToken through every page. names (copied) may be NULL.
  * A listing that cannot be the API's whole, true answer fails as a whole (r < 0, an
  * InvalidResponse error naming the operation, with the request id of the page that showed
- * it), so that nothing in it is acted on: one that would never end (appstream_listing_page())
+ * it), so that nothing in it is acted on: one that would never end (aws_listing_page())
  * or names a builder twice (appstream_check_unique()). A later page that cannot be asked for
  * ends the listing through done with r < 0. Each page is one call of the shared engine, with
  * its retries. */

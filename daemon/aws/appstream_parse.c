@@ -4,6 +4,7 @@
  * AWS JSON service), endpoints. Kept apart from the transport so that tests and fuzzers reach
  * them directly. */
 #include "appstream.h"
+#include "aws_common.h"
 #include "aws_endpoints.h"
 #include "aws_json.h"
 #include "json_arena.h"
@@ -34,17 +35,6 @@ bool appstream_name_is_valid(const char *name)
                 if (i >= APPSTREAM_NAME_MAX || !is_name_char(name[i]))
                         return false;
         return true;
-}
-
-uint64_t appstream_digest(const char *s)
-{
-        uint64_t h = 0xcbf29ce484222325ULL;
-
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                h ^= *p;
-                h *= 0x100000001b3ULL;
-        }
-        return h;
 }
 
 /* The shown form of a rejected name (struct rejected_entry), or NULL without memory. */
@@ -442,7 +432,7 @@ static int reject(struct rejected_entry *e, const char *name)
         if (!name)
                 return 0;
         e->length = strlen(name);
-        e->key = appstream_digest(name);
+        e->key = aws_digest(name);
         e->shown = show_name(name, e->length);
         return e->shown ? 0 : -ENOMEM;
 }
@@ -632,51 +622,6 @@ int appstream_check_unique_fleets(const struct fleet_list *list, char *err, size
 {
         return check_unique(&fleet_kind, &(struct entries){list->items, list->n, NULL, 0}, err,
                             err_size);
-}
-
-/* ---- Listings as a whole ---- */
-
-int appstream_listing_page(struct listing_pages *p, const char *token, size_t entries, char *err,
-                           size_t err_size)
-{
-        uint64_t key, *grown;
-
-        if (!token)
-                return 0;
-        key = appstream_digest(token);
-        for (unsigned i = 0; i < p->pages; i++)
-                if (p->tokens[i] == key) {
-                        snprintf(err, err_size,
-                                 "page %u hands back the NextToken of page %u: the listing "
-                                 "would never end",
-                                 p->pages + 1, i + 1);
-                        return -ELOOP;
-                }
-        if (p->pages + 1 >= APPSTREAM_MAX_PAGES) {
-                snprintf(err, err_size, "more than %d pages: the listing would never end",
-                         APPSTREAM_MAX_PAGES);
-                return -ELOOP;
-        }
-        if (!entries && p->empty_run + 1 >= APPSTREAM_MAX_EMPTY_PAGES) {
-                snprintf(err, err_size,
-                         "%u pages in a row held no %s but a NextToken: the listing would "
-                         "never end",
-                         p->empty_run + 1, p->noun ? p->noun : "entry");
-                return -ELOOP;
-        }
-        grown = realloc(p->tokens, (p->pages + 1) * sizeof(*grown));
-        if (!grown)
-                return -ENOMEM;
-        p->tokens = grown;
-        p->tokens[p->pages++] = key;
-        p->empty_run = entries ? 0 : p->empty_run + 1;
-        return 0;
-}
-
-void appstream_listing_pages_clear(struct listing_pages *p)
-{
-        free(p->tokens);
-        memset(p, 0, sizeof(*p));
 }
 
 /* ---- Stop and Start answers ---- */

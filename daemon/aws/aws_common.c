@@ -26,3 +26,14 @@ void aws_wipe_free(char *s)
         OPENSSL_cleanse(s, strlen(s));
         free(s);
 }
+
+uint64_t aws_digest(const char *s)
+{
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                h ^= *p;
+                h *= 0x100000001b3ULL;
+        }
+        return h;
+}

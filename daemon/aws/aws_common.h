@@ -1,8 +1,9 @@
-/* Two small things every AWS module needs, kept once: an error line written into a caller's
- * buffer, and freeing a string that may hold a secret. */
+/* Small things every AWS module needs, kept once: an error line written into a caller's
+ * buffer, freeing a string that may hold a secret, and a digest of a string. */
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Formats one line into err; does nothing when err is NULL or err_size 0. */
 void aws_set_error(char *err, size_t err_size, const char *fmt, ...)
@@ -10,3 +11,8 @@ void aws_set_error(char *err, size_t err_size, const char *fmt, ...)
 
 /* Overwrites s (a key, a token, a file that held them) before freeing it; accepts NULL. */
 void aws_wipe_free(char *s);
+
+/* A 64-bit FNV-1a digest of s: how a listing recognises a NextToken or a rejected name it has
+ * met before without keeping copies of what may be megabytes. Not for security: a collision
+ * only makes a hostile answer fail (or go unlogged) sooner. */
+uint64_t aws_digest(const char *s);

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "appstream.h"
+#include "aws_common.h"
 #include "aws_endpoints.h"
+#include "aws_listing.h"
 #include "test.h"
 
 /* Parses one page into list; returns what appstream_parse_builders returned. *ret_token gets
@@ -189,13 +191,13 @@ static void test_invalid_names_are_rejected(void)
                 strcpy(shown_huge + 100, "...");
                 ASSERT_STREQ(r[1].shown, shown_huge);
                 ASSERT_EQ_INT(r[1].length, big);
-                ASSERT_TRUE(r[1].key == appstream_digest(huge));
+                ASSERT_TRUE(r[1].key == aws_digest(huge));
                 ASSERT_STREQ(r[2].shown, "bad\\nname");
                 ASSERT_STREQ(r[3].shown, "bad\\x1bname");
                 ASSERT_STREQ(r[4].shown, "-leadingdash");
                 ASSERT_EQ_INT(r[4].length, strlen("-leadingdash"));
                 ASSERT_STREQ(r[5].shown, "q\\\"uote\\\\");
-                ASSERT_TRUE(r[2].key == appstream_digest("bad\nname"));
+                ASSERT_TRUE(r[2].key == aws_digest("bad\nname"));
                 ASSERT_TRUE(r[2].key != r[3].key && r[0].key != r[4].key);
         }
         builder_list_free(&list);
@@ -261,18 +263,18 @@ static void test_listing_repeated_token(void)
         char err[160] = "";
 
         for (size_t i = 0; i < 3; i++)
-                ASSERT_EQ_INT(appstream_listing_page(&p, tokens[i], 2, err, sizeof(err)), 0);
-        ASSERT_EQ_INT(appstream_listing_page(&p, tokens[3], 2, err, sizeof(err)), -ELOOP);
+                ASSERT_EQ_INT(aws_listing_page(&p, tokens[i], 2, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(aws_listing_page(&p, tokens[3], 2, err, sizeof(err)), -ELOOP);
         ASSERT_STREQ(err, "page 4 hands back the NextToken of page 2: the listing would never end");
-        appstream_listing_pages_clear(&p);
+        aws_listing_pages_clear(&p);
         ASSERT_TRUE(p.tokens == NULL && p.pages == 0);
 
         /* The page handing back the very token it was given. */
-        ASSERT_EQ_INT(appstream_listing_page(&p, "same", 25, err, sizeof(err)), 0);
-        ASSERT_EQ_INT(appstream_listing_page(&p, "same", 25, err, sizeof(err)), -ELOOP);
+        ASSERT_EQ_INT(aws_listing_page(&p, "same", 25, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(aws_listing_page(&p, "same", 25, err, sizeof(err)), -ELOOP);
         /* The last page (no token) ends any listing. */
-        ASSERT_EQ_INT(appstream_listing_page(&p, NULL, 0, err, sizeof(err)), 0);
-        appstream_listing_pages_clear(&p);
+        ASSERT_EQ_INT(aws_listing_page(&p, NULL, 0, err, sizeof(err)), 0);
+        aws_listing_pages_clear(&p);
 }
 
 /* Empty pages that keep handing out fresh tokens: nine in a row are followed, the tenth stops
@@ -283,36 +285,36 @@ static void test_listing_empty_pages(void)
         char err[160] = "", token[32];
         unsigned n = 0;
 
-        for (unsigned i = 0; i < APPSTREAM_MAX_EMPTY_PAGES - 1; i++) {
+        for (unsigned i = 0; i < AWS_LISTING_MAX_EMPTY_PAGES - 1; i++) {
                 snprintf(token, sizeof(token), "e%u", n++);
-                ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), 0);
+                ASSERT_EQ_INT(aws_listing_page(&p, token, 0, err, sizeof(err)), 0);
         }
         snprintf(token, sizeof(token), "e%u", n++);
-        ASSERT_EQ_INT(appstream_listing_page(&p, token, 1, err, sizeof(err)), 0);
-        for (unsigned i = 0; i < APPSTREAM_MAX_EMPTY_PAGES - 1; i++) {
+        ASSERT_EQ_INT(aws_listing_page(&p, token, 1, err, sizeof(err)), 0);
+        for (unsigned i = 0; i < AWS_LISTING_MAX_EMPTY_PAGES - 1; i++) {
                 snprintf(token, sizeof(token), "e%u", n++);
-                ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), 0);
+                ASSERT_EQ_INT(aws_listing_page(&p, token, 0, err, sizeof(err)), 0);
         }
         snprintf(token, sizeof(token), "e%u", n++);
-        ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), -ELOOP);
+        ASSERT_EQ_INT(aws_listing_page(&p, token, 0, err, sizeof(err)), -ELOOP);
         ASSERT_STREQ(err, "10 pages in a row held no image builder but a NextToken: the "
                           "listing would never end");
         /* An empty last page is just the end. */
-        ASSERT_EQ_INT(appstream_listing_page(&p, NULL, 0, err, sizeof(err)), 0);
-        appstream_listing_pages_clear(&p);
+        ASSERT_EQ_INT(aws_listing_page(&p, NULL, 0, err, sizeof(err)), 0);
+        aws_listing_pages_clear(&p);
         ASSERT_TRUE(p.noun == NULL);
         /* A listing that does not say what it lists. */
-        for (unsigned i = 0; i < APPSTREAM_MAX_EMPTY_PAGES - 1; i++) {
+        for (unsigned i = 0; i < AWS_LISTING_MAX_EMPTY_PAGES - 1; i++) {
                 snprintf(token, sizeof(token), "f%u", i);
-                ASSERT_EQ_INT(appstream_listing_page(&p, token, 0, err, sizeof(err)), 0);
+                ASSERT_EQ_INT(aws_listing_page(&p, token, 0, err, sizeof(err)), 0);
         }
-        ASSERT_EQ_INT(appstream_listing_page(&p, "last", 0, err, sizeof(err)), -ELOOP);
+        ASSERT_EQ_INT(aws_listing_page(&p, "last", 0, err, sizeof(err)), -ELOOP);
         ASSERT_STREQ(err, "10 pages in a row held no entry but a NextToken: the listing would "
                           "never end");
-        appstream_listing_pages_clear(&p);
+        aws_listing_pages_clear(&p);
 }
 
-/* Every token fresh, every page full: still not more than APPSTREAM_MAX_PAGES. */
+/* Every token fresh, every page full: still not more than AWS_LISTING_MAX_PAGES. */
 static void test_listing_page_cap(void)
 {
         struct listing_pages p = {0};
@@ -320,15 +322,15 @@ static void test_listing_page_cap(void)
         int r = 0;
         unsigned i;
 
-        for (i = 0; i < APPSTREAM_MAX_PAGES && r == 0; i++) {
+        for (i = 0; i < AWS_LISTING_MAX_PAGES && r == 0; i++) {
                 snprintf(token, sizeof(token), "p%u", i);
-                r = appstream_listing_page(&p, token, 1, err, sizeof(err));
+                r = aws_listing_page(&p, token, 1, err, sizeof(err));
         }
         /* The 10,000th page may not ask for one more. */
         ASSERT_EQ_INT(r, -ELOOP);
-        ASSERT_EQ_INT(i, APPSTREAM_MAX_PAGES);
+        ASSERT_EQ_INT(i, AWS_LISTING_MAX_PAGES);
         ASSERT_STREQ(err, "more than 10000 pages: the listing would never end");
-        appstream_listing_pages_clear(&p);
+        aws_listing_pages_clear(&p);
 }
 
 /* A stale copy of a builder on another page: the listing names it twice and is refused. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "appstream.h"
+#include "aws_common.h"
 #include "test.h"
 
 static int parse_images(const char *body, struct image_list *list, char **ret_token, char *err,
@@ -219,7 +220,7 @@ static void test_images_rejected(void)
                         ASSERT_TRUE(list.rejected[i].shown == NULL && list.rejected[i].key == 0);
                 ASSERT_STREQ(list.rejected[3].shown, "");
                 ASSERT_STREQ(list.rejected[4].shown, "bad\\nname");
-                ASSERT_TRUE(list.rejected[4].key == appstream_digest("bad\nname"));
+                ASSERT_TRUE(list.rejected[4].key == aws_digest("bad\nname"));
                 ASSERT_STREQ(list.rejected[5].shown, "-dash");
                 ASSERT_EQ_INT(list.rejected[5].length, 5);
         }
