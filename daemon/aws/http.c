@@ -18,6 +18,7 @@
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_MAX_RESPONSE (8u << 20)
+#define DEFAULT_MAX_IN_FLIGHT 64
 #define MAX_RESPONSE_HEADERS 64
 #define MAX_HEADER_LINE 8192
 
@@ -26,6 +27,12 @@ struct socket_watch {
         curl_socket_t fd;
         struct http_client *client;
         struct socket_watch *next, *prev;
+};
+
+/* Transfers in order of arrival, with their number. */
+struct transfer_list {
+        struct transfer *head, *tail;
+        size_t n;
 };
 
 struct transfer {
@@ -45,6 +52,7 @@ struct transfer {
         size_t n_headers;
 
         char errbuf[CURL_ERROR_SIZE];
+        struct transfer_list *list; /* the client's running or waiting list */
         struct transfer *next, *prev;
 };
 
@@ -55,9 +63,13 @@ struct http_client {
         char *ca_file;
         long timeout_ms, connect_timeout_ms;
         size_t max_response_size;
-        struct transfer *transfers;
+        size_t max_in_flight;
+        /* Transfers handed to curl. Others wait, first come first served, for one of these to
+         * finish: curl never sees them, so their timeouts only start when they do. */
+        struct transfer_list running, waiting;
+        size_t max_waiting; /* the most that ever waited at once */
+        bool closing;       /* in http_client_free(): nothing waiting starts any more */
         struct socket_watch *watches;
-        size_t pending;
         unsigned open_handles; /* uv handles not yet closed; the client is freed at zero */
         char send_error[160];  /* what the last failed http_send() could not do */
         int poll_error;        /* while on_poll() hands curl an error: why (a uv error), or 0 */
@@ -320,17 +332,57 @@ static enum http_failure classify(CURLcode code, bool too_large)
         }
 }
 
-static void transfer_unlink(struct transfer *t)
+static void list_append(struct transfer_list *l, struct transfer *t)
 {
-        struct http_client *client = t->client;
+        t->list = l;
+        t->next = NULL;
+        t->prev = l->tail;
+        if (l->tail)
+                l->tail->next = t;
+        else
+                l->head = t;
+        l->tail = t;
+        l->n++;
+}
+
+static void list_remove(struct transfer *t)
+{
+        struct transfer_list *l = t->list;
 
         if (t->prev)
                 t->prev->next = t->next;
         else
-                client->transfers = t->next;
+                l->head = t->next;
         if (t->next)
                 t->next->prev = t->prev;
-        client->pending--;
+        else
+                l->tail = t->prev;
+        t->list = NULL;
+        t->next = t->prev = NULL;
+        l->n--;
+}
+
+/* Hands t to curl, which starts its clock (CURLOPT_TIMEOUT_MS counts from here), and moves it
+ * to the running list. Returns 0, or -ENOMEM when curl will not take it (t is left as it was). */
+static int transfer_start(struct transfer *t)
+{
+        struct http_client *client = t->client;
+
+        if (curl_multi_add_handle(client->multi, t->easy) != CURLM_OK)
+                return -ENOMEM;
+        if (t->list)
+                list_remove(t);
+        list_append(&client->running, t);
+        return 0;
+}
+
+static void transfer_wait(struct transfer *t)
+{
+        struct http_client *client = t->client;
+
+        list_append(&client->waiting, t);
+        if (client->waiting.n > client->max_waiting)
+                client->max_waiting = client->waiting.n;
 }
 
 static void transfer_free(struct transfer *t)
@@ -351,16 +403,34 @@ static void transfer_free(struct transfer *t)
         free(t);
 }
 
-/* Detaches t from curl and the client, reports the outcome, and frees it. The callback may
- * start new requests. */
+static void transfer_complete(struct transfer *t, CURLcode code, bool cancelled);
+
+/* Starts waiting transfers, oldest first, while fewer than max_in_flight run. One that curl
+ * will not take fails at once, as it would have in http_send(). */
+static void start_waiting(struct http_client *client)
+{
+        while (!client->closing && client->waiting.head &&
+               client->running.n < client->max_in_flight) {
+                struct transfer *t = client->waiting.head;
+
+                if (transfer_start(t) < 0)
+                        transfer_complete(t, CURLE_OUT_OF_MEMORY, false);
+        }
+}
+
+/* Detaches t from curl and the client, reports the outcome, and frees it; a running transfer
+ * then makes room for a waiting one. The callback may start new requests. */
 static void transfer_complete(struct transfer *t, CURLcode code, bool cancelled)
 {
+        struct http_client *client = t->client;
+        bool was_running = t->list == &client->running;
         struct response_view view = {.transfer = t};
         struct http_response *r = &view.pub;
         double total = 0;
 
-        (void)curl_multi_remove_handle(t->client->multi, t->easy);
-        transfer_unlink(t);
+        if (was_running)
+                (void)curl_multi_remove_handle(client->multi, t->easy);
+        list_remove(t);
         r->failure = cancelled ? HTTP_ERR_CANCELLED : classify(code, t->too_large);
         if (r->failure == HTTP_OK)
                 (void)curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status);
@@ -378,6 +448,8 @@ static void transfer_complete(struct transfer *t, CURLcode code, bool cancelled)
         r->body_len = t->body_len;
         t->done(r, t->userdata);
         transfer_free(t);
+        if (was_running)
+                start_waiting(client);
 }
 
 static void check_finished(struct http_client *client)
@@ -511,15 +583,14 @@ int http_send(struct http_client *client, const struct http_request *req, http_d
         r = configure_easy(t, req);
         if (r < 0)
                 goto fail;
-        if (curl_multi_add_handle(client->multi, t->easy) != CURLM_OK) {
-                r = -ENOMEM;
-                goto fail;
+        /* Behind any that wait already, even when one has just finished and left room. */
+        if (client->waiting.n > 0 || client->running.n >= client->max_in_flight) {
+                transfer_wait(t);
+                return 0;
         }
-        t->next = client->transfers;
-        if (client->transfers)
-                client->transfers->prev = t;
-        client->transfers = t;
-        client->pending++;
+        r = transfer_start(t);
+        if (r < 0)
+                goto fail;
         return 0;
 fail:
         transfer_free(t);
@@ -528,7 +599,16 @@ fail:
 
 size_t http_client_pending(const struct http_client *client)
 {
-        return client ? client->pending : 0;
+        return client ? client->running.n + client->waiting.n : 0;
+}
+
+void http_client_get_stats(const struct http_client *client, struct http_client_stats *ret)
+{
+        *ret = (struct http_client_stats){
+            .in_flight = client->running.n,
+            .queued = client->waiting.n,
+            .max_queued = client->max_waiting,
+        };
 }
 
 int http_client_new(uv_loop_t *loop, const struct http_client_options *opts,
@@ -546,6 +626,8 @@ int http_client_new(uv_loop_t *loop, const struct http_client_options *opts,
                                                                  : DEFAULT_CONNECT_TIMEOUT_MS;
         c->max_response_size = opts && opts->max_response_size ? opts->max_response_size
                                                                : DEFAULT_MAX_RESPONSE;
+        c->max_in_flight = opts && opts->max_in_flight ? opts->max_in_flight
+                                                       : DEFAULT_MAX_IN_FLIGHT;
         if (ca && *ca && !(c->ca_file = strdup(ca)))
                 goto fail;
         c->multi = curl_multi_init();
@@ -587,8 +669,13 @@ void http_client_free(struct http_client *client)
 {
         if (!client)
                 return;
-        while (client->transfers)
-                transfer_complete(client->transfers, CURLE_OK, true);
+        /* In order of arrival, the running first; a callback's new request is cancelled too. */
+        client->closing = true;
+        while (client->running.head || client->waiting.head) {
+                struct transfer *t = client->running.head;
+
+                transfer_complete(t ? t : client->waiting.head, CURLE_OK, true);
+        }
         /* Closes cached connections; the socket callback releases their watches. */
         curl_multi_cleanup(client->multi);
         client->multi = NULL;

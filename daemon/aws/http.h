@@ -46,7 +46,8 @@ struct http_response {
         long status;       /* HTTP status code, 0 when failure != HTTP_OK */
         const char *body;  /* NUL-terminated; never NULL */
         size_t body_len;
-        double elapsed_s; /* from the start of the transfer to its end */
+        double elapsed_s; /* from the start of the transfer to its end: its wait in the
+                           * client's queue is not counted */
 };
 
 /* Called once per request, on the loop thread. It may start new requests but must not free
@@ -59,6 +60,12 @@ struct http_client_options {
         long timeout_ms;          /* default per-request timeout */
         long connect_timeout_ms;  /* default connect timeout */
         size_t max_response_size; /* default body cap */
+        /* Requests on the wire at once, across all who share the client; more wait, first come
+         * first served. 0 means 64: each one in flight holds a connection (a socket, a TLS
+         * session), so 64 stay well inside the usual limit of 1,024 open files and a burst of
+         * every target at once is 64 TLS handshakes, not hundreds, while the short API calls
+         * of hundreds of targets still go through many at a time. */
+        size_t max_in_flight;
 };
 
 /* Creates a client on loop. opts may be NULL for defaults. On success *ret is owned by the
@@ -66,13 +73,15 @@ struct http_client_options {
 int http_client_new(uv_loop_t *loop, const struct http_client_options *opts,
                     struct http_client **ret);
 
-/* Starts a request. done is always called later from the loop (never from inside this call),
- * exactly once. Returns 0, or a negative errno if the request could not be started (done is
- * then not called; http_client_send_error() says why). */
 /* Why the last http_send() on client failed ("setting CURLOPT_CAINFO: ..."), for messages;
  * borrowed until the next http_send(). */
 const char *http_client_send_error(const struct http_client *client);
 
+/* Starts a request, or queues it behind others when max_in_flight are on the wire: it then
+ * starts, first come first served, as earlier ones finish, and its timeouts count from that
+ * start, not from this call. done is always called later from the loop (never from inside
+ * this call), exactly once. Returns 0, or a negative errno if the request could not be set up
+ * (done is then not called; http_client_send_error() says why). */
 int http_send(struct http_client *client, const struct http_request *request, http_done_fn done,
               void *userdata);
 
@@ -85,10 +94,21 @@ const char *http_response_header(const struct http_response *response, const cha
  * caller. Returns 0, -EINVAL (not a URL with a host) or -ENOMEM. */
 int http_url_host_path(const char *url, char **ret_host, char **ret_path);
 
-/* Number of transfers not yet completed. */
+/* Number of transfers not yet completed: on the wire or queued. */
 size_t http_client_pending(const struct http_client *client);
 
-/* Cancels every pending request (each done callback runs with HTTP_ERR_CANCELLED), closes
+/* A client's load, for metrics. */
+struct http_client_stats {
+        size_t in_flight;  /* requests on the wire now, at most max_in_flight */
+        size_t queued;     /* requests waiting for one of those to finish */
+        size_t max_queued; /* the most that ever waited at once, since the client was made */
+};
+
+/* Fills *ret with client's counters. */
+void http_client_get_stats(const struct http_client *client, struct http_client_stats *ret);
+
+/* Cancels every pending request (each done callback runs with HTTP_ERR_CANCELLED, those on
+ * the wire first, then the queued ones in order, which never reach the wire), closes
  * the client's libuv handles and frees it once they are closed. Accepts NULL. The loop must
  * run afterwards for the handles to finish closing. */
 void http_client_free(struct http_client *client);
