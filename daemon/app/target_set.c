@@ -169,7 +169,9 @@ static int add_entry(struct target_set *set, const struct config *cfg, const str
         set->entries[at] = e;
         set->n++;
         if (set->started)
-                target_run_start(e->run, offset_of(t->name, cfg->poll_interval));
+                target_run_start(e->run, set->opts.spread
+                                             ? offset_of(t->name, cfg->poll_interval)
+                                             : 0);
         return 0;
 }
 

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "appstream.h"
+#include "aws_endpoints.h"
 #include "commands.h"
 #include "config.h"
+#include "discovery.h"
 #include "hooks.h"
 #include "image_watch.h"
 #include "log.h"
@@ -50,6 +52,9 @@ struct daemon {
         const char *config_path;
         struct target_set targets; /* one run per target (target_set.h) */
         bool targets_open;
+        struct discovery *discovery; /* [organization]'s accounts; NULL without one */
+        bool org_pending;            /* `once`: its first listing has not answered yet */
+        bool org_failed;             /* `once`: that listing failed */
         struct metrics *metrics;
         struct hooks *hooks; /* notify_command; subscribed to the log while it exists */
         struct image_watch *images; /* the image report (run only, not once) */
@@ -173,6 +178,7 @@ static void begin_shutdown(struct daemon *d, int exit_code)
         notify_stopping();
         (void)uv_timer_start(&d->grace, on_grace_expired, SHUTDOWN_GRACE_MS, 0);
         image_watch_stop(d->images);
+        discovery_stop(d->discovery);
         target_set_shutdown(&d->targets, on_shutdown_done, d);
 }
 
@@ -202,9 +208,24 @@ static int once_exit_code(struct daemon *d)
         if (unreachable && target_run_named(d->targets.entries[0]->run))
                 log_event(EV_API_ERROR, NULL, "%zu target(s) could not be reached: %s",
                           unreachable, names);
+        if (d->org_failed)
+                log_event(EV_API_ERROR, NULL,
+                          "the organization's accounts could not be listed: they were not "
+                          "served");
         if (code == EXIT_UPDATE_FAILED)
                 return code;
-        return unreachable ? EXIT_UNREACHABLE : code;
+        return unreachable || d->org_failed ? EXIT_UNREACHABLE : code;
+}
+
+/* `once` ends when every target is done and the organization, if any, has been listed. */
+static void end_once_when_done(struct daemon *d)
+{
+        if (!d->once || d->stopping || d->org_pending)
+                return;
+        for (size_t i = 0; i < d->targets.n; i++)
+                if (!d->targets.entries[i]->finished)
+                        return;
+        begin_shutdown(d, once_exit_code(d));
 }
 
 /* A target of `once` is done: it polls no more, and when it was the last, `once` ends. */
@@ -213,10 +234,7 @@ static void finish_target(struct daemon *d, struct target_entry *e, int code)
         e->finished = true;
         e->finished_code = code;
         target_run_shutdown(e->run, NULL, NULL);
-        for (size_t i = 0; i < d->targets.n; i++)
-                if (!d->targets.entries[i]->finished)
-                        return;
-        begin_shutdown(d, once_exit_code(d));
+        end_once_when_done(d);
 }
 
 /* `once` facing an API that fails: walking away from a builder that its update stopped would
@@ -314,7 +332,8 @@ static bool needs_restart(const struct config *old, const struct config *fresh)
         return !same_text(old->region, fresh->region) ||
                !same_text(old->profile, fresh->profile) ||
                !same_text(old->endpoint, fresh->endpoint) ||
-               !same_text(old->state_file, fresh->state_file);
+               !same_text(old->state_file, fresh->state_file) ||
+               !old->organization.line != !fresh->organization.line;
 }
 
 /* Keeps the previous notify_command when there is no memory for the new one, saying so. */
@@ -330,15 +349,64 @@ static void configure_hooks(struct daemon *d, const struct config *cfg)
 static int serve_targets(struct daemon *d, const struct config *cfg, char *err, size_t err_size)
 {
         struct target_list *l = NULL;
+        size_t n_accounts = 0;
+        const struct org_account *accounts = discovery_accounts(d->discovery, &n_accounts);
         char why[1024];
-        int r = targets_expand(cfg, &(struct targets_input){.region = d->session->region}, &l,
-                               err, err_size);
+        int r = targets_expand(
+            cfg,
+            &(struct targets_input){.region = d->session->region,
+                                    .partition = aws_partition_of(d->session->region)->name,
+                                    .accounts = accounts,
+                                    .n_accounts = n_accounts},
+            &l, err, err_size);
 
         if (r < 0)
                 return r;
         if (target_set_update(&d->targets, cfg, l, why, sizeof(why)) < 0)
                 log_event(EV_ERROR, NULL, "%s", why);
         target_list_free(l);
+        return 0;
+}
+
+/* A listing of the organization's accounts answered: its targets are served (new ones
+ * start, those gone are let go once idle); a failed one keeps the targets it had. */
+static void on_listing(const char *error, void *userdata)
+{
+        struct daemon *d = userdata;
+        char err[1024];
+
+        d->org_pending = false;
+        if (error)
+                d->org_failed = d->once;
+        else if (serve_targets(d, d->cfg, err, sizeof(err)) < 0)
+                log_event(EV_CONFIG_INVALID, NULL, "cannot make targets of the accounts: %s",
+                          err);
+        end_once_when_done(d);
+}
+
+/* [organization]: its accounts, listed now and every refresh. */
+static int start_discovery(struct daemon *d)
+{
+        char err[1024];
+        int r;
+
+        if (!d->cfg->organization.line)
+                return 0;
+        r = discovery_new(&(struct discovery_options){.loop = &d->session->loop,
+                                                      .http = d->session->http,
+                                                      .base = d->session->creds,
+                                                      .endpoints = d->session->endpoints,
+                                                      .region = d->session->region,
+                                                      .cfg = d->cfg,
+                                                      .on_listing = on_listing,
+                                                      .userdata = d},
+                          &d->discovery, err, sizeof(err));
+        if (r < 0) {
+                log_event(EV_ERROR, NULL, "cannot list the organization's accounts: %s", err);
+                return r;
+        }
+        d->org_pending = true;
+        discovery_start(d->discovery);
         return 0;
 }
 
@@ -360,6 +428,8 @@ static void reload(struct daemon *d)
 
                 if (d->images)
                         image_watch_set_config(d->images, fresh);
+                if (d->discovery)
+                        discovery_set_config(d->discovery, fresh);
                 configure_hooks(d, fresh);
                 config_free(d->cfg);
                 d->cfg = fresh;
@@ -572,7 +642,7 @@ static int open_targets(struct daemon *d, const struct cli_options *opts)
         r = serve_targets(d, d->cfg, err, sizeof(err));
         if (r < 0)
                 log_event(EV_CONFIG_INVALID, NULL, "%s", err);
-        else if (d->targets.n == 0)
+        else if (d->targets.n == 0 && !d->cfg->organization.line)
                 r = -ENOENT; /* every target failed to set up, each said why */
         return r;
 }
@@ -616,6 +686,8 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         } else if ((r = start_image_watch(d)) < 0) {
                 log_event(EV_ERROR, NULL, "cannot start the image report: %s", strerror(-r));
                 d->exit_code = EXIT_USAGE;
+        } else if (start_discovery(d) < 0) {
+                d->exit_code = EXIT_USAGE;
         } else {
                 started(d, opts);
                 target_set_start(&d->targets);
@@ -627,6 +699,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         /* What is logged from here on would start a program that nothing would wait for. */
         log_remove_sink(hooks_sink, d);
         image_watch_stop(d->images);
+        discovery_stop(d->discovery);
         target_set_close(&d->targets,
                          d->once ? "run `appstream-agent-reconciler once` again to resume it and "
                                    "start the builder"
@@ -635,6 +708,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         if (d->targets_open)
                 target_set_free(&d->targets);
         image_watch_free(d->images);
+        discovery_free(d->discovery);
         hooks_free(d->hooks);
         close_handles(d);
         if (session_close(d->session) < 0)

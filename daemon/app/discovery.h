@@ -1,0 +1,53 @@
+/* [organization] discovery: the accounts of the organization, listed with Organizations
+ * ListAccounts (every page) by the base identity, now and every `refresh`. Each listing that
+ * succeeds is handed to the daemon, which makes targets of its active accounts (targets.h);
+ * one that fails is logged (the operation, the AWS code, the request id) and leaves the last
+ * accounts in place, and the listing is tried again sooner than refresh: after 1, 2, 4, ...
+ * minutes, never later than refresh. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct aws_endpoints;
+struct config;
+struct creds_chain;
+struct http_client;
+struct org_account;
+struct discovery;
+
+struct discovery_options {
+        uv_loop_t *loop;
+        struct http_client *http;              /* borrowed */
+        struct creds_chain *base;              /* the base identity's; borrowed */
+        const struct aws_endpoints *endpoints; /* borrowed */
+        const char *region; /* the base identity's region, or NULL: the partition to call */
+        const struct config *cfg; /* borrowed; replaced with discovery_set_config() */
+        /* After every listing: error NULL when it succeeded (discovery_accounts() has it
+         * now), else one line saying why it failed (discovery_accounts() keeps the last). */
+        void (*on_listing)(const char *error, void *userdata);
+        void *userdata;
+};
+
+/* Returns 0 with *ret owned by the caller (discovery_free()), or a negative errno with err
+ * saying why (the Organizations endpoint cannot be resolved). */
+int discovery_new(const struct discovery_options *opts, struct discovery **ret, char *err,
+                  size_t err_size);
+
+/* The accounts of the last listing that succeeded, as targets_input takes them (borrowed,
+ * valid until the next listing succeeds), with their number in *ret_n; NULL before one has. */
+const struct org_account *discovery_accounts(const struct discovery *d, size_t *ret_n);
+
+/* The first listing now, then every refresh. */
+void discovery_start(struct discovery *d);
+
+/* cfg's refresh from the next listing on. */
+void discovery_set_config(struct discovery *d, const struct config *cfg);
+
+/* No more listings; one in flight is cancelled quietly (on_listing is not called). */
+void discovery_stop(struct discovery *d);
+
+/* Frees d once its timer is closed (the loop runs that); accepts NULL. */
+void discovery_free(struct discovery *d);
