@@ -448,8 +448,8 @@ int creds_chain_new_role(const struct creds_chain_options *opts, struct creds_ch
         return chain_finish(chain, r, ret);
 }
 
-static int add_waiter(struct creds_chain *chain, creds_done_fn done, void *userdata,
-                      struct creds_get **ret)
+int creds_chain_start_get(struct creds_chain *chain, creds_done_fn done, void *userdata,
+                          struct creds_get **ret)
 {
         struct creds_get *w;
 
@@ -470,13 +470,7 @@ static int add_waiter(struct creds_chain *chain, creds_done_fn done, void *userd
 
 int creds_chain_get(struct creds_chain *chain, creds_done_fn done, void *userdata)
 {
-        return add_waiter(chain, done, userdata, NULL);
-}
-
-int creds_chain_start_get(struct creds_chain *chain, creds_done_fn done, void *userdata,
-                          struct creds_get **ret)
-{
-        return add_waiter(chain, done, userdata, ret);
+        return creds_chain_start_get(chain, done, userdata, NULL);
 }
 
 void creds_get_abandon(struct creds_get *get)

@@ -52,9 +52,9 @@ int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain *
  * external_id, NULL for none, and the daemon's stable role session name,
  * sts_default_session_name()), STS called in opts->region through opts->endpoints, the way a
  * target with role_arn gets its own. The cache, the shared fetch and the refresh before expiry
- * are every chain's (below), on the role's own schedule; each fetch gets the base's
- * credentials through creds_chain_get(), so many role chains over one base share its fetches
- * and its cache. opts->profile and the provider settings are not used. base is borrowed and
+ * are every chain's (below), on the role's own schedule; each fetch asks base for its
+ * credentials as any caller of creds_chain_get() does, so many role chains over one base share
+ * its fetches and its cache. opts->profile and the provider settings are not used. base is borrowed and
  * must outlive the chain; the rest as creds_chain_new(). Errors name AssumeRole and the role
  * (see sts.h for the codes); when STS refuses the base's credentials themselves
  * (InvalidClientTokenId, SignatureDoesNotMatch, ExpiredToken, ...) the error says so, and an
@@ -82,8 +82,8 @@ int creds_chain_new_role(const struct creds_chain_options *opts, struct creds_ch
  * -ENOMEM, or -ECANCELED once the chain is being freed (done is then not called). */
 int creds_chain_get(struct creds_chain *chain, creds_done_fn done, void *userdata);
 
-/* A get its caller can take back: creds_chain_get() that also gives, in *ret (not owned),
- * a handle valid until done has been called or the get abandoned. */
+/* A get its caller can take back: creds_chain_get() that also gives, in *ret (not owned; ret
+ * may be NULL), a handle valid until done has been called or the get abandoned. */
 struct creds_get;
 int creds_chain_start_get(struct creds_chain *chain, creds_done_fn done, void *userdata,
                           struct creds_get **ret);

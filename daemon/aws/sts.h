@@ -115,8 +115,9 @@ int sts_client_new_for_region(uv_loop_t *loop, const struct creds_transport *tra
                               const struct creds_endpoints *endpoints, const char *region,
                               struct sts_client **ret, char *err, size_t err_size);
 
-/* Starts action. AssumeRole is signed with source (which must not be NULL);
- * AssumeRoleWithWebIdentity is sent unsigned and ignores source. Returns 0 (done follows),
+/* Starts action, AssumeRole or AssumeRoleWithWebIdentity (GetCallerIdentity has its own call,
+ * below). AssumeRole is signed with source (which must not be NULL); AssumeRoleWithWebIdentity
+ * is sent unsigned and ignores source. Returns 0 (done follows),
  * -EBUSY while a call is in flight, -EINVAL or -ENOMEM (done is then not called). */
 int sts_client_call(struct sts_client *c, enum sts_action action,
                     const struct sts_assume_role_params *params,
