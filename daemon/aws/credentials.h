@@ -39,6 +39,12 @@ struct creds_transport {
                               const char *name);
 };
 
+/* The real clocks: time(2) and uv_hrtime(). */
+struct creds_clock creds_clock_real(void);
+
+/* The transport that sends with http_send() on http (borrowed, must outlive every request). */
+struct creds_transport creds_transport_http(struct http_client *http);
+
 /* Copies the strings into a new set; token may be NULL. *ret is owned by the caller
  * (aws_credentials_free()). Returns 0, -EINVAL (id or secret empty) or -ENOMEM. */
 int aws_credentials_new(const char *access_key_id, const char *secret_access_key,

@@ -26,10 +26,12 @@
 #define CREDS_BACKOFF_FIRST_MS 5000
 #define CREDS_BACKOFF_MAX_MS 60000
 
-struct creds_waiter {
+/* A waiting get; the handle creds_chain_start_get() gives out. */
+struct creds_get {
         creds_done_fn done;
         void *userdata;
-        struct creds_waiter *next;
+        bool abandoned; /* completes silently */
+        struct creds_get *next;
 };
 
 struct creds_chain {
@@ -40,6 +42,7 @@ struct creds_chain {
         char *profile;
         bool profile_named; /* not "default": it must exist */
 
+        char *role_arn; /* a role chain's role, for messages; NULL otherwise */
         struct creds_provider *providers[CREDS_MAX_PROVIDERS];
         size_t n_providers;
         struct creds_provider *source;   /* the provider that answered; later refreshes ask it */
@@ -55,8 +58,8 @@ struct creds_chain {
         int failed_r;            /* the error owed to the waiters, 0 when none */
         char error[768];
 
-        struct creds_waiter *waiters;
-        struct creds_waiter **waiters_tail;
+        struct creds_get *waiters;
+        struct creds_get **waiters_tail;
         bool freed;
 };
 
@@ -73,31 +76,6 @@ int64_t creds_refresh_window(int64_t fetched_at, int64_t expires_at)
         if (lifetime <= 0)
                 return 0;
         return lifetime / 4 < CREDS_REFRESH_EARLY_MAX ? lifetime / 4 : CREDS_REFRESH_EARLY_MAX;
-}
-
-static int64_t real_now(void *userdata)
-{
-        (void)userdata;
-        return (int64_t)time(NULL);
-}
-
-static uint64_t real_monotonic_ms(void *userdata)
-{
-        (void)userdata;
-        return uv_hrtime() / 1000000u;
-}
-
-static int http_transport_send(void *userdata, const struct http_request *request,
-                               http_done_fn done, void *done_userdata)
-{
-        return http_send(userdata, request, done, done_userdata);
-}
-
-static const char *http_transport_header(void *userdata, const struct http_response *response,
-                                         const char *name)
-{
-        (void)userdata;
-        return http_response_header(response, name);
 }
 
 static void dispatch(struct creds_chain *chain);
@@ -117,7 +95,7 @@ static bool usable(const struct creds_chain *chain, int64_t now)
         return chain->cached && (chain->cached->expires_at == 0 || now < chain->cached->expires_at);
 }
 
-static void take_waiters(struct creds_chain *chain, struct creds_waiter **ret)
+static void take_waiters(struct creds_chain *chain, struct creds_get **ret)
 {
         *ret = chain->waiters;
         chain->waiters = NULL;
@@ -126,13 +104,17 @@ static void take_waiters(struct creds_chain *chain, struct creds_waiter **ret)
 
 /* Calls every waiter in list; a callback may free the chain, after which the rest are
  * cancelled (the chain's memory lives until its timer has closed, later on the loop). */
-static void complete(struct creds_chain *chain, struct creds_waiter *list, int r,
+static void complete(struct creds_chain *chain, struct creds_get *list, int r,
                      const struct aws_credentials *creds, const char *error)
 {
         while (list) {
-                struct creds_waiter *w = list;
+                struct creds_get *w = list;
 
                 list = w->next;
+                if (w->abandoned) {
+                        free(w);
+                        continue;
+                }
                 if (chain->freed)
                         w->done(-ECANCELED, NULL, "the credentials chain was shut down",
                                 w->userdata);
@@ -145,7 +127,7 @@ static void complete(struct creds_chain *chain, struct creds_waiter *list, int r
 static void deliver_cached(struct creds_chain *chain)
 {
         struct aws_credentials *copy = NULL;
-        struct creds_waiter *list;
+        struct creds_get *list;
         int r;
 
         take_waiters(chain, &list);
@@ -159,7 +141,7 @@ static void deliver_cached(struct creds_chain *chain)
 
 static void deliver_error(struct creds_chain *chain)
 {
-        struct creds_waiter *list;
+        struct creds_get *list;
         char error[sizeof(chain->error)];
         int r = chain->failed_r;
 
@@ -184,18 +166,30 @@ static bool from_profile(const struct aws_credentials *creds)
                strcmp(creds->source, "container") != 0 && strcmp(creds->source, "imds") != 0;
 }
 
+/* Where creds came from, for messages: "imds", "assume-role for profile 'x'", "AssumeRole
+ * arn:...". */
+static void name_source(const struct creds_chain *chain, const struct aws_credentials *creds,
+                        char *buf, size_t size)
+{
+        if (chain->role_arn)
+                (void)snprintf(buf, size, "AssumeRole %s", chain->role_arn);
+        else if (from_profile(creds))
+                (void)snprintf(buf, size, "%s for profile '%s'", creds->source, chain->profile);
+        else
+                (void)snprintf(buf, size, "%s", creds->source);
+}
+
 static void finish_refresh(struct creds_chain *chain, int r, struct aws_credentials *creds,
                            const char *error)
 {
         int64_t now = chain->clock.now(chain->clock.userdata);
-        char when[32];
+        char when[32], source[384];
 
         chain->refreshing = false;
         if (r == 0 && creds->expires_at != 0 && creds->expires_at <= now) {
+                name_source(chain, creds, source, sizeof(source));
                 aws_set_error(chain->error, sizeof(chain->error),
-                        "%s%s%s%s: the credentials it returned expired at %s", creds->source,
-                        from_profile(creds) ? " for profile '" : "",
-                        from_profile(creds) ? chain->profile : "", from_profile(creds) ? "'" : "",
+                        "%s: the credentials it returned expired at %s", source,
                         creds_format_time(creds->expires_at, when, sizeof(when)));
                 error = chain->error;
                 aws_credentials_free(creds);
@@ -333,9 +327,10 @@ static void dispatch(struct creds_chain *chain)
                 start_refresh(chain);
 }
 
-static int add_providers(struct creds_chain *chain, const struct creds_chain_options *opts)
+static struct creds_provider_options provider_options(struct creds_chain *chain,
+                                                     const struct creds_chain_options *opts)
 {
-        struct creds_provider_options po = {
+        return (struct creds_provider_options){
             .loop = opts->loop,
             .transport = &chain->transport,
             .clock = &chain->clock,
@@ -346,6 +341,11 @@ static int add_providers(struct creds_chain *chain, const struct creds_chain_opt
             .region = opts->region,
             .endpoints = opts->endpoints,
         };
+}
+
+static int add_providers(struct creds_chain *chain, const struct creds_chain_options *opts)
+{
+        struct creds_provider_options po = provider_options(chain, opts);
         int r = 0;
 
         if (!opts->profile)
@@ -370,12 +370,14 @@ static void free_members(struct creds_chain *chain)
         chain->cached = NULL;
         free(chain->profile);
         chain->profile = NULL;
+        free(chain->role_arn);
+        chain->role_arn = NULL;
 }
 
-int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain **ret)
+/* A chain without providers yet, its timer not yet started on the loop. */
+static int chain_alloc(const struct creds_chain_options *opts, struct creds_chain **ret)
 {
         struct creds_chain *chain;
-        int r;
 
         if (!opts || !opts->loop || (!opts->http && !opts->transport) ||
             (opts->profile && !*opts->profile))
@@ -384,31 +386,72 @@ int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain *
         if (!chain)
                 return -ENOMEM;
         chain->loop = opts->loop;
-        chain->clock =
-            opts->clock ? *opts->clock : (struct creds_clock){real_now, real_monotonic_ms, NULL};
-        chain->transport = opts->transport
-                               ? *opts->transport
-                               : (struct creds_transport){.send = http_transport_send,
-                                                          .userdata = opts->http,
-                                                          .header = http_transport_header};
+        chain->clock = opts->clock ? *opts->clock : creds_clock_real();
+        chain->transport = opts->transport ? *opts->transport : creds_transport_http(opts->http);
         chain->waiters_tail = &chain->waiters;
-        chain->profile = strdup(aws_profile_name(opts->profile));
-        r = chain->profile ? add_providers(chain, opts) : -ENOMEM;
+        *ret = chain;
+        return 0;
+}
+
+/* Hands out a chain from chain_alloc() with its providers, or frees it. */
+static int chain_finish(struct creds_chain *chain, int r, struct creds_chain **ret)
+{
         if (r < 0) {
                 free_members(chain);
                 free(chain);
                 return r;
         }
-        chain->profile_named = strcmp(chain->profile, "default") != 0;
-        (void)uv_timer_init(opts->loop, &chain->kick);
+        (void)uv_timer_init(chain->loop, &chain->kick);
         chain->kick.data = chain;
         *ret = chain;
         return 0;
 }
 
-int creds_chain_get(struct creds_chain *chain, creds_done_fn done, void *userdata)
+int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain **ret)
 {
-        struct creds_waiter *w;
+        struct creds_chain *chain;
+        int r;
+
+        r = chain_alloc(opts, &chain);
+        if (r < 0)
+                return r;
+        chain->profile = strdup(aws_profile_name(opts->profile));
+        r = chain->profile ? add_providers(chain, opts) : -ENOMEM;
+        if (r == 0)
+                chain->profile_named = strcmp(chain->profile, "default") != 0;
+        return chain_finish(chain, r, ret);
+}
+
+int creds_chain_new_role(const struct creds_chain_options *opts, struct creds_chain *base,
+                         const char *role_arn, const char *external_id,
+                         struct creds_chain **ret)
+{
+        struct creds_provider_options po;
+        struct creds_chain *chain;
+        int r;
+
+        if (!base || !role_arn || !*role_arn || (external_id && !*external_id))
+                return -EINVAL;
+        r = chain_alloc(opts, &chain);
+        if (r < 0)
+                return r;
+        po = provider_options(chain, opts);
+        chain->role_arn = strdup(role_arn);
+        r = chain->role_arn
+                ? creds_role_new(&po, base, role_arn, external_id, NULL, &chain->providers[0])
+                : -ENOMEM;
+        if (r == 0) {
+                chain->n_providers = 1;
+                /* The role is the only source: no shared files to check, nothing to resolve. */
+                chain->source = chain->providers[0];
+        }
+        return chain_finish(chain, r, ret);
+}
+
+int creds_chain_start_get(struct creds_chain *chain, creds_done_fn done, void *userdata,
+                          struct creds_get **ret)
+{
+        struct creds_get *w;
 
         if (chain->freed)
                 return -ECANCELED;
@@ -420,7 +463,20 @@ int creds_chain_get(struct creds_chain *chain, creds_done_fn done, void *userdat
         *chain->waiters_tail = w;
         chain->waiters_tail = &w->next;
         kick(chain);
+        if (ret)
+                *ret = w;
         return 0;
+}
+
+int creds_chain_get(struct creds_chain *chain, creds_done_fn done, void *userdata)
+{
+        return creds_chain_start_get(chain, done, userdata, NULL);
+}
+
+void creds_get_abandon(struct creds_get *get)
+{
+        if (get)
+                get->abandoned = true;
 }
 
 void creds_chain_invalidate(struct creds_chain *chain)
@@ -440,7 +496,7 @@ static void on_closed(uv_handle_t *handle)
 
 void creds_chain_free(struct creds_chain *chain)
 {
-        struct creds_waiter *list;
+        struct creds_get *list;
 
         if (!chain || chain->freed)
                 return;

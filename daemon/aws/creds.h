@@ -1,5 +1,6 @@
 /* AWS credentials: botocore's provider chain (environment, shared files with assumed roles,
- * web identity and credential_process, container, EC2 instance metadata), a cache that refreshes temporary
+ * web identity and credential_process, container, EC2 instance metadata) or a role assumed
+ * with another chain's credentials (a target's role_arn), a cache that refreshes temporary
  * credentials before they expire, and one shared fetch for many concurrent callers, all on
  * the event loop. */
 #pragma once
@@ -47,6 +48,22 @@ struct creds_chain;
  * chain. Returns 0, -EINVAL or -ENOMEM. */
 int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain **ret);
 
+/* Creates a chain whose credentials are role_arn assumed with the credentials of base (with
+ * external_id, NULL for none, and the daemon's stable role session name,
+ * sts_default_session_name()), STS called in opts->region through opts->endpoints, the way a
+ * target with role_arn gets its own. The cache, the shared fetch and the refresh before expiry
+ * are every chain's (below), on the role's own schedule; each fetch asks base for its
+ * credentials as any caller of creds_chain_get() does, so many role chains over one base share
+ * its fetches and its cache. opts->profile and the provider settings are not used. base is borrowed and
+ * must outlive the chain; the rest as creds_chain_new(). Errors name AssumeRole and the role
+ * (see sts.h for the codes); when STS refuses the base's credentials themselves
+ * (InvalidClientTokenId, SignatureDoesNotMatch, ExpiredToken, ...) the error says so, and an
+ * expired one is dropped from base's cache (creds_chain_invalidate()). Returns 0, -EINVAL (no
+ * base or role, an empty external id) or -ENOMEM. */
+int creds_chain_new_role(const struct creds_chain_options *opts, struct creds_chain *base,
+                         const char *role_arn, const char *external_id,
+                         struct creds_chain **ret);
+
 /* Delivers valid credentials: from the cache when fresh, else after one shared refresh (many
  * concurrent callers, one fetch). done is always called later from the loop, never inside this
  * call; r is 0 or a negative errno with error a one-line message naming the source (never a
@@ -64,6 +81,16 @@ int creds_chain_new(const struct creds_chain_options *opts, struct creds_chain *
  * first. Returns 0,
  * -ENOMEM, or -ECANCELED once the chain is being freed (done is then not called). */
 int creds_chain_get(struct creds_chain *chain, creds_done_fn done, void *userdata);
+
+/* A get its caller can take back: creds_chain_get() that also gives, in *ret (not owned; ret
+ * may be NULL), a handle valid until done has been called or the get abandoned. */
+struct creds_get;
+int creds_chain_start_get(struct creds_chain *chain, creds_done_fn done, void *userdata,
+                          struct creds_get **ret);
+
+/* done of get will never be called (the fetch it waited for still runs and fills the cache);
+ * for an owner that goes away first. Accepts NULL. */
+void creds_get_abandon(struct creds_get *get);
 
 /* The server rejected the cached credentials (ExpiredTokenException): refresh on next get.
  * The cached secrets are wiped at once. */

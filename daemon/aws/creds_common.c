@@ -17,6 +17,42 @@
 #include "creds_provider.h"
 #include "fileio.h"
 
+static int64_t real_now(void *userdata)
+{
+        (void)userdata;
+        return (int64_t)time(NULL);
+}
+
+static uint64_t real_monotonic_ms(void *userdata)
+{
+        (void)userdata;
+        return uv_hrtime() / 1000000u;
+}
+
+struct creds_clock creds_clock_real(void)
+{
+        return (struct creds_clock){real_now, real_monotonic_ms, NULL};
+}
+
+static int http_transport_send(void *userdata, const struct http_request *request,
+                               http_done_fn done, void *done_userdata)
+{
+        return http_send(userdata, request, done, done_userdata);
+}
+
+static const char *http_transport_header(void *userdata, const struct http_response *response,
+                                         const char *name)
+{
+        (void)userdata;
+        return http_response_header(response, name);
+}
+
+struct creds_transport creds_transport_http(struct http_client *http)
+{
+        return (struct creds_transport){
+            .send = http_transport_send, .userdata = http, .header = http_transport_header};
+}
+
 void aws_credentials_free(struct aws_credentials *creds)
 {
         if (!creds)

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "aws_common.h"
 #include "aws_profile.h"
@@ -119,34 +118,11 @@ static const char *final_source(const struct creds_plan *plan)
 
 static int sts_client(struct profile_provider *pp, char *err, size_t err_size)
 {
-        const char *region = pp->region ? pp->region : "us-east-1";
-        char *url = NULL, *signing_region = NULL;
-        int r;
-
         if (pp->sts)
                 return 0;
-        if (pp->opts.endpoints && pp->opts.endpoints->url)
-                r = pp->opts.endpoints->url(pp->opts.endpoints->userdata, "sts", region, &url,
-                                            &signing_region, err, err_size);
-        else if (asprintf(&url, "https://sts.%s.amazonaws.com", region) < 0)
-                r = -ENOMEM;
-        else
-                r = (signing_region = strdup(region)) ? 0 : -ENOMEM;
-        if (r < 0) {
-                free(url);
-                return r;
-        }
-        r = sts_client_new(&(struct sts_client_options){.loop = pp->opts.loop,
-                                                        .transport = pp->opts.transport,
-                                                        .clock = pp->opts.clock,
-                                                        .url = url,
-                                                        .region = signing_region},
-                           &pp->sts);
-        if (r < 0)
-                (void)snprintf(err, err_size, "cannot reach STS at %s: %s", url, strerror(-r));
-        free(url);
-        free(signing_region);
-        return r;
+        return sts_client_new_for_region(pp->opts.loop, pp->opts.transport, pp->opts.clock,
+                                         pp->opts.endpoints, pp->region, &pp->sts, err,
+                                         err_size);
 }
 
 static void assume_next(struct profile_provider *pp, struct aws_credentials *creds);
@@ -467,18 +443,6 @@ static const struct creds_provider_ops profile_ops = {
     .free = profile_free,
 };
 
-/* "appstream-agent-reconciler@HOST": stable, so that CloudTrail shows one session name per
- * host, and within what STS allows. */
-static void default_session_name(char *buf, size_t size)
-{
-        char host[256] = "", name[320];
-
-        if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
-                (void)snprintf(host, sizeof(host), "unknown-host");
-        (void)snprintf(name, sizeof(name), "appstream-agent-reconciler@%s", host);
-        (void)sts_session_name(name, buf, size);
-}
-
 int creds_profile_new(const struct creds_provider_options *opts, struct creds_provider **ret)
 {
         struct profile_provider *pp = calloc(1, sizeof(*pp));
@@ -499,7 +463,8 @@ int creds_profile_new(const struct creds_provider_options *opts, struct creds_pr
         pp->opts.profile = pp->profile;
         pp->opts.region = pp->region;
         pp->opts.container_base_url = pp->container_base_url;
-        default_session_name(pp->default_session_name, sizeof(pp->default_session_name));
+        (void)sts_default_session_name(pp->default_session_name,
+                                       sizeof(pp->default_session_name));
         *ret = &pp->base;
         return 0;
 }

@@ -1,6 +1,6 @@
 /* The small interface between the chain (creds.c) and each credentials provider
- * (creds_env.c, creds_profile.c, creds_container.c, creds_imds.c), and the helpers they
- * share. Private to the creds_ modules and their tests. */
+ * (creds_env.c, creds_profile.c, creds_container.c, creds_imds.c, creds_role.c), and the
+ * helpers they share. Private to the creds_ modules and their tests. */
 #pragma once
 
 #include <stdbool.h>
@@ -58,6 +58,14 @@ int creds_env_new(struct creds_provider **ret);
 int creds_profile_new(const struct creds_provider_options *opts, struct creds_provider **ret);
 int creds_container_new(const struct creds_provider_options *opts, struct creds_provider **ret);
 int creds_imds_new(const struct creds_provider_options *opts, struct creds_provider **ret);
+
+/* role_arn assumed with the credentials of base (borrowed, must outlive the provider), STS
+ * called in opts->region; external_id NULL for none, session_name NULL for
+ * sts_default_session_name(); the strings are copied. The chain of creds_chain_new_role(). */
+struct creds_chain;
+int creds_role_new(const struct creds_provider_options *opts, struct creds_chain *base,
+                   const char *role_arn, const char *external_id, const char *session_name,
+                   struct creds_provider **ret);
 
 static inline void creds_provider_get(struct creds_provider *p, creds_provider_done_fn done,
                                       void *userdata)

@@ -1,6 +1,7 @@
 /* The STS calls the credentials providers make (sts.h): one form-encoded POST, signed or not,
  * tried again on transient failures with the standard retry mode's backoff, its XML answer
- * read by sts_parse.c. */
+ * read by sts_parse.c. The three actions share all of it; only the form and what a success
+ * carries differ. */
 #include "sts.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aws_common.h"
 #include "creds_provider.h"
@@ -35,14 +37,50 @@ struct sts_client {
         struct creds_http_call *http;
         bool busy;
         enum sts_action action;
-        char role_arn[2048];
-        char *body; /* may hold a web identity token: wiped */
+        char subject[2048]; /* what messages name after the action: the role, or the caller */
+        char *body;         /* may hold a web identity token: wiped */
         struct aws_credentials *source;
         struct retry_operation op;
         struct retry_quota quota;
         sts_done_fn done;
+        sts_identity_done_fn identity_done;
         void *userdata;
+        struct sts_caller_identity identity; /* a success's, borrowed from its answer */
+        char error_code[64];                 /* the last error answer's; outlives the call */
 };
+
+int sts_client_new_for_region(uv_loop_t *loop, const struct creds_transport *transport,
+                              const struct creds_clock *clock,
+                              const struct creds_endpoints *endpoints, const char *region,
+                              struct sts_client **ret, char *err, size_t err_size)
+{
+        char *url = NULL, *signing_region = NULL;
+        int r;
+
+        region = region ? region : "us-east-1";
+        if (endpoints && endpoints->url)
+                r = endpoints->url(endpoints->userdata, "sts", region, &url, &signing_region, err,
+                                   err_size);
+        else if (asprintf(&url, "https://sts.%s.amazonaws.com", region) < 0)
+                r = -ENOMEM;
+        else
+                r = (signing_region = strdup(region)) ? 0 : -ENOMEM;
+        if (r < 0) {
+                free(url);
+                return r;
+        }
+        r = sts_client_new(&(struct sts_client_options){.loop = loop,
+                                                        .transport = transport,
+                                                        .clock = clock,
+                                                        .url = url,
+                                                        .region = signing_region},
+                           ret);
+        if (r < 0)
+                aws_set_error(err, err_size, "cannot reach STS at %s: %s", url, strerror(-r));
+        free(url);
+        free(signing_region);
+        return r;
+}
 
 int sts_client_new(const struct sts_client_options *opts, struct sts_client **ret)
 {
@@ -106,28 +144,38 @@ static int append_param(char **body, const char *name, const char *value)
         return 0;
 }
 
+static int append_role_params(char **body, enum sts_action action,
+                              const struct sts_assume_role_params *p)
+{
+        char duration[16];
+        int r;
+
+        r = append_param(body, "RoleArn", p->role_arn);
+        if (r == 0)
+                r = append_param(body, "RoleSessionName", p->role_session_name);
+        if (r == 0 && p->duration_seconds > 0) {
+                (void)snprintf(duration, sizeof(duration), "%d", p->duration_seconds);
+                r = append_param(body, "DurationSeconds", duration);
+        }
+        if (r == 0 && action == STS_ASSUME_ROLE && p->external_id)
+                r = append_param(body, "ExternalId", p->external_id);
+        if (r == 0 && action == STS_ASSUME_ROLE_WITH_WEB_IDENTITY)
+                r = append_param(body, "WebIdentityToken", p->web_identity_token);
+        return r;
+}
+
+/* The form in the parameter order botocore's query serializer writes it. */
 static int build_body(enum sts_action action, const struct sts_assume_role_params *p,
                       char **ret)
 {
-        char duration[16];
         char *body = NULL;
         int r;
 
         r = append_param(&body, "Action", sts_action_name(action));
         if (r == 0)
                 r = append_param(&body, "Version", STS_API_VERSION);
-        if (r == 0)
-                r = append_param(&body, "RoleArn", p->role_arn);
-        if (r == 0)
-                r = append_param(&body, "RoleSessionName", p->role_session_name);
-        if (r == 0 && p->duration_seconds > 0) {
-                (void)snprintf(duration, sizeof(duration), "%d", p->duration_seconds);
-                r = append_param(&body, "DurationSeconds", duration);
-        }
-        if (r == 0 && action == STS_ASSUME_ROLE && p->external_id)
-                r = append_param(&body, "ExternalId", p->external_id);
-        if (r == 0 && action == STS_ASSUME_ROLE_WITH_WEB_IDENTITY)
-                r = append_param(&body, "WebIdentityToken", p->web_identity_token);
+        if (r == 0 && action != STS_GET_CALLER_IDENTITY)
+                r = append_role_params(&body, action, p);
         if (r < 0) {
                 aws_wipe_free(body);
                 return r;
@@ -144,6 +192,7 @@ static void end_call(struct sts_client *c)
         c->body = NULL;
         aws_credentials_free(c->source);
         c->source = NULL;
+        c->identity = (struct sts_caller_identity){0};
         (void)uv_timer_stop(&c->backoff);
 }
 
@@ -153,6 +202,8 @@ static void finish(struct sts_client *c, int r, struct aws_credentials *creds, c
 static void finish(struct sts_client *c, int r, struct aws_credentials *creds, const char *fmt,
                    ...)
 {
+        sts_identity_done_fn identity_done = c->identity_done;
+        struct sts_caller_identity identity = c->identity;
         sts_done_fn done = c->done;
         void *userdata = c->userdata;
         char error[768] = "";
@@ -164,7 +215,10 @@ static void finish(struct sts_client *c, int r, struct aws_credentials *creds, c
                 va_end(ap);
         }
         end_call(c);
-        done(r, creds, fmt ? error : NULL, userdata);
+        if (identity_done)
+                identity_done(r, r == 0 ? &identity : NULL, fmt ? error : NULL, userdata);
+        else
+                done(r, creds, fmt ? error : NULL, userdata);
 }
 
 static void on_response(const struct http_response *response, void *owner);
@@ -176,7 +230,7 @@ static int send_attempt(struct sts_client *c)
         size_t n = 2;
         int r;
 
-        if (c->action == STS_ASSUME_ROLE) {
+        if (c->action != STS_ASSUME_ROLE_WITH_WEB_IDENTITY) {
                 struct sigv4_request req = {"POST", c->path, NULL, headers, 2, c->body,
                                             strlen(c->body)};
                 struct sigv4_credentials creds = {c->source->access_key_id,
@@ -219,7 +273,7 @@ static void on_backoff(uv_timer_t *timer)
 
         if (r < 0)
                 finish(c, r == -ENOMEM ? r : -EIO, NULL, "%s %s: cannot send the request: %s",
-                       sts_action_name(c->action), c->role_arn, strerror(-r));
+                       sts_action_name(c->action), c->subject, strerror(-r));
 }
 
 static double random01(struct sts_client *c)
@@ -268,13 +322,52 @@ static int errno_for(const char *code, long status)
         return -EINVAL;
 }
 
-static void answered(struct sts_client *c, const struct http_response *response)
+/* A well-formed error answer: tried again when it is transient, else the call's error. */
+static void answered_error(struct sts_client *c, const struct http_response *response,
+                           const struct sts_answer *a)
+{
+        int r = errno_for(a->error_code, response->status);
+
+        /* IDPCommunicationError is worth another try, as botocore's retry handler for this
+         * operation knows. */
+        if (r == -EAGAIN &&
+            try_again(c, strcmp(a->error_code, "IDPCommunicationError") == 0
+                             ? RETRY_CLASS_TRANSIENT
+                             : retry_classify(HTTP_OK, response->status, a->error_code)))
+                return;
+        (void)snprintf(c->error_code, sizeof(c->error_code), "%s", a->error_code);
+        /* The code and request id first: the message is STS's, and may be cut. */
+        finish(c, r, NULL, "%s %s failed: %.64s (request id %.64s): %.300s",
+               sts_action_name(c->action), c->subject, a->error_code,
+               a->request_id ? a->request_id : "none",
+               a->error_message ? a->error_message : "no message");
+}
+
+static void answered_credentials(struct sts_client *c, const struct sts_answer *a)
 {
         const char *action = sts_action_name(c->action);
         struct aws_credentials *creds = NULL;
+        int64_t expires;
+        int r;
+
+        if (creds_parse_time(a->expiration, &expires) < 0) {
+                finish(c, -EINVAL, NULL,
+                       "%s %s: the answer's Expiration is not a time (request id %s)", action,
+                       c->subject, a->request_id ? a->request_id : "none");
+                return;
+        }
+        r = aws_credentials_new(a->access_key_id, a->secret_access_key, a->session_token, expires,
+                                "sts", &creds);
+        if (r < 0)
+                finish(c, r, NULL, "%s %s: out of memory", action, c->subject);
+        else
+                finish(c, 0, creds, NULL);
+}
+
+static void answered(struct sts_client *c, const struct http_response *response)
+{
         struct sts_answer a = {0};
         char why[256] = "";
-        int64_t expires;
         int r;
 
         r = sts_parse_response(c->action, response->status, response->body, response->body_len,
@@ -282,37 +375,19 @@ static void answered(struct sts_client *c, const struct http_response *response)
         if (r < 0) {
                 if (response->status >= 500 && try_again(c, RETRY_CLASS_TRANSIENT))
                         return;
-                finish(c, r, NULL, "%s %s: HTTP %ld: %s", action, c->role_arn, response->status,
-                       why);
+                finish(c, r, NULL, "%s %s: HTTP %ld: %s", sts_action_name(c->action), c->subject,
+                       response->status, why);
                 return;
         }
         if (a.error_code) {
-                r = errno_for(a.error_code, response->status);
-                /* IDPCommunicationError is worth another try, as botocore's retry handler
-                 * for this operation knows. */
-                if ((r == -EAGAIN &&
-                     try_again(c, strcmp(a.error_code, "IDPCommunicationError") == 0
-                                      ? RETRY_CLASS_TRANSIENT
-                                      : retry_classify(HTTP_OK, response->status, a.error_code))))
-                        goto out;
-                /* The code and request id first: the message is STS's, and may be cut. */
-                finish(c, r, NULL, "%s %s failed: %.64s (request id %.64s): %.300s", action,
-                       c->role_arn, a.error_code, a.request_id ? a.request_id : "none",
-                       a.error_message ? a.error_message : "no message");
-                goto out;
+                answered_error(c, response, &a);
+        } else if (c->action == STS_GET_CALLER_IDENTITY) {
+                /* Borrowed by the callback; a is cleared only after it. */
+                c->identity = (struct sts_caller_identity){a.account, a.arn, a.user_id};
+                finish(c, 0, NULL, NULL);
+        } else {
+                answered_credentials(c, &a);
         }
-        if (creds_parse_time(a.expiration, &expires) < 0) {
-                finish(c, -EINVAL, NULL, "%s %s: the answer's Expiration is not a time (request id %s)",
-                       action, c->role_arn, a.request_id ? a.request_id : "none");
-                goto out;
-        }
-        r = aws_credentials_new(a.access_key_id, a.secret_access_key, a.session_token, expires,
-                                "sts", &creds);
-        if (r < 0)
-                finish(c, r, NULL, "%s %s: out of memory", action, c->role_arn);
-        else
-                finish(c, 0, creds, NULL);
-out:
         sts_answer_clear(&a);
 }
 
@@ -329,25 +404,18 @@ static void on_response(const struct http_response *response, void *owner)
         cls = retry_classify(response->failure, 0, NULL);
         if (try_again(c, cls))
                 return;
-        finish(c, -EIO, NULL, "%s %s: %s (%u attempt%s)", sts_action_name(c->action), c->role_arn,
+        finish(c, -EIO, NULL, "%s %s: %s (%u attempt%s)", sts_action_name(c->action), c->subject,
                response->error ? response->error : "the request failed", c->op.attempts,
                c->op.attempts == 1 ? "" : "s");
 }
 
-int sts_client_call(struct sts_client *c, enum sts_action action,
-                    const struct sts_assume_role_params *params,
-                    const struct aws_credentials *source, sts_done_fn done, void *userdata)
+/* Starts the call that the caller has described in c (action, subject, callbacks). */
+static int start_call(struct sts_client *c, const struct sts_assume_role_params *params,
+                      const struct aws_credentials *source)
 {
-        int r;
+        int r = build_body(c->action, params, &c->body);
 
-        if (c->busy)
-                return -EBUSY;
-        if (!params || !params->role_arn || !params->role_session_name ||
-            (action == STS_ASSUME_ROLE && !source) ||
-            (action == STS_ASSUME_ROLE_WITH_WEB_IDENTITY && !params->web_identity_token))
-                return -EINVAL;
-        r = build_body(action, params, &c->body);
-        if (r == 0 && action == STS_ASSUME_ROLE)
+        if (r == 0 && c->action != STS_ASSUME_ROLE_WITH_WEB_IDENTITY)
                 r = aws_credentials_new(source->access_key_id, source->secret_access_key,
                                         source->session_token, source->expires_at,
                                         source->source, &c->source);
@@ -355,16 +423,64 @@ int sts_client_call(struct sts_client *c, enum sts_action action,
                 end_call(c);
                 return r;
         }
-        c->action = action;
-        (void)snprintf(c->role_arn, sizeof(c->role_arn), "%s", params->role_arn);
         c->op = (struct retry_operation){0};
-        c->done = done;
-        c->userdata = userdata;
+        c->error_code[0] = '\0';
         c->busy = true;
         r = send_attempt(c);
         if (r < 0)
                 end_call(c);
         return r;
+}
+
+int sts_client_call(struct sts_client *c, enum sts_action action,
+                    const struct sts_assume_role_params *params,
+                    const struct aws_credentials *source, sts_done_fn done, void *userdata)
+{
+        if (c->busy)
+                return -EBUSY;
+        if (!params || !params->role_arn || !params->role_session_name ||
+            action == STS_GET_CALLER_IDENTITY || (action == STS_ASSUME_ROLE && !source) ||
+            (action == STS_ASSUME_ROLE_WITH_WEB_IDENTITY && !params->web_identity_token))
+                return -EINVAL;
+        c->action = action;
+        (void)snprintf(c->subject, sizeof(c->subject), "%s", params->role_arn);
+        c->done = done;
+        c->identity_done = NULL;
+        c->userdata = userdata;
+        return start_call(c, params, source);
+}
+
+int sts_client_get_caller_identity(struct sts_client *c, const struct aws_credentials *creds,
+                                   sts_identity_done_fn done, void *userdata)
+{
+        if (c->busy)
+                return -EBUSY;
+        if (!creds || !done)
+                return -EINVAL;
+        c->action = STS_GET_CALLER_IDENTITY;
+        /* The key id is not a secret (STS's own messages quote it) and tells which
+         * credentials were asked about. */
+        (void)snprintf(c->subject, sizeof(c->subject), "(credentials %s from %s)",
+                       creds->access_key_id, creds->source ? creds->source : "the caller");
+        c->done = NULL;
+        c->identity_done = done;
+        c->userdata = userdata;
+        return start_call(c, NULL, creds);
+}
+
+const char *sts_client_error_code(const struct sts_client *c)
+{
+        return c->error_code;
+}
+
+char *sts_default_session_name(char *buf, size_t size)
+{
+        char host[256] = "", name[320];
+
+        if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+                (void)snprintf(host, sizeof(host), "unknown-host");
+        (void)snprintf(name, sizeof(name), "appstream-agent-reconciler@%s", host);
+        return sts_session_name(name, buf, size);
 }
 
 /* Abandons the call in flight, if any: its done is never called. */

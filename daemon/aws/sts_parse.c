@@ -30,7 +30,21 @@ enum field {
         F_CODE,
         F_MESSAGE,
         F_REQUEST_ID,
+        F_ACCOUNT,
+        F_ARN,
+        F_USER_ID,
         F_COUNT,
+};
+
+/* What each field is called in messages: where it sits under the result element. */
+static const char *const field_names[F_COUNT] = {
+    [F_ACCESS_KEY_ID] = "Credentials/AccessKeyId",
+    [F_SECRET] = "Credentials/SecretAccessKey",
+    [F_TOKEN] = "Credentials/SessionToken",
+    [F_EXPIRATION] = "Credentials/Expiration",
+    [F_ACCOUNT] = "Account",
+    [F_ARN] = "Arn",
+    [F_USER_ID] = "UserId",
 };
 
 struct reader {
@@ -49,7 +63,22 @@ struct reader {
 
 const char *sts_action_name(enum sts_action action)
 {
-        return action == STS_ASSUME_ROLE ? "AssumeRole" : "AssumeRoleWithWebIdentity";
+        switch (action) {
+        case STS_ASSUME_ROLE:
+                return "AssumeRole";
+        case STS_ASSUME_ROLE_WITH_WEB_IDENTITY:
+                return "AssumeRoleWithWebIdentity";
+        case STS_GET_CALLER_IDENTITY:
+                break;
+        }
+        return "GetCallerIdentity";
+}
+
+/* The fields a success answer to action must carry: [first, last]. */
+static void result_fields(enum sts_action action, enum field *first, enum field *last)
+{
+        *first = action == STS_GET_CALLER_IDENTITY ? F_ACCOUNT : F_ACCESS_KEY_ID;
+        *last = action == STS_GET_CALLER_IDENTITY ? F_USER_ID : F_EXPIRATION;
 }
 
 void sts_answer_clear(struct sts_answer *a)
@@ -63,6 +92,9 @@ void sts_answer_clear(struct sts_answer *a)
         free(a->error_code);
         free(a->error_message);
         free(a->request_id);
+        free(a->account);
+        free(a->arn);
+        free(a->user_id);
         memset(a, 0, sizeof(*a));
 }
 
@@ -151,14 +183,16 @@ static void on_doctype(void *userdata, const XML_Char *name, const XML_Char *sys
         stop(userdata, -EINVAL, "a document type declaration, which STS never sends");
 }
 
-static void set_paths(struct reader *rd, const char *action)
+/* Fields not wanted for this action keep an empty path, which no element has. */
+static void set_paths(struct reader *rd, enum sts_action action)
 {
-        static const char *const credentials[] = {"AccessKeyId", "SecretAccessKey",
-                                                  "SessionToken", "Expiration"};
+        const char *name = sts_action_name(action);
+        enum field first, last;
 
-        for (int f = F_ACCESS_KEY_ID; f <= F_EXPIRATION; f++)
-                (void)snprintf(rd->wanted[f], STS_MAX_PATH, "/%sResponse/%sResult/Credentials/%s",
-                               action, action, credentials[f]);
+        result_fields(action, &first, &last);
+        for (int f = first; f <= (int)last; f++)
+                (void)snprintf(rd->wanted[f], STS_MAX_PATH, "/%sResponse/%sResult/%s", name, name,
+                               field_names[f]);
         (void)snprintf(rd->wanted[F_CODE], STS_MAX_PATH, "/ErrorResponse/Error/Code");
         (void)snprintf(rd->wanted[F_MESSAGE], STS_MAX_PATH, "/ErrorResponse/Error/Message");
         (void)snprintf(rd->wanted[F_REQUEST_ID], STS_MAX_PATH, "%s",
@@ -206,29 +240,41 @@ static void free_reader(struct reader *rd)
                 aws_wipe_free(rd->text[f]);
 }
 
-static int fill_success(struct reader *rd, const char *action, struct sts_answer *ret, char *err,
-                        size_t err_size)
+static bool is_account_id(const char *s)
 {
-        static const char *const names[] = {"AccessKeyId", "SecretAccessKey", "SessionToken",
-                                            "Expiration"};
+        return strlen(s) == 12 && strspn(s, "0123456789") == 12;
+}
+
+static int fill_success(struct reader *rd, enum sts_action action, struct sts_answer *ret,
+                        char *err, size_t err_size)
+{
+        enum field first, last;
         char root[80];
 
-        (void)snprintf(root, sizeof(root), "%sResponse", action);
+        (void)snprintf(root, sizeof(root), "%sResponse", sts_action_name(action));
         if (strcmp(rd->root, root) != 0) {
                 aws_set_error(err, err_size, "a 2xx answer whose root element is <%s>, not <%s>",
                               rd->root, root);
                 return -EINVAL;
         }
-        for (int f = F_ACCESS_KEY_ID; f <= F_EXPIRATION; f++)
+        result_fields(action, &first, &last);
+        for (int f = first; f <= (int)last; f++)
                 if (!rd->text[f] || !rd->text[f][0]) {
-                        aws_set_error(err, err_size, "a 2xx answer without Credentials/%s",
-                                      names[f]);
+                        aws_set_error(err, err_size, "a 2xx answer without %s", field_names[f]);
                         return -EINVAL;
                 }
+        /* The account is what a target is known by: anything else is not an account. */
+        if (action == STS_GET_CALLER_IDENTITY && !is_account_id(rd->text[F_ACCOUNT])) {
+                aws_set_error(err, err_size, "a 2xx answer whose Account is not 12 digits");
+                return -EINVAL;
+        }
         ret->access_key_id = take(rd, F_ACCESS_KEY_ID);
         ret->secret_access_key = take(rd, F_SECRET);
         ret->session_token = take(rd, F_TOKEN);
         ret->expiration = take(rd, F_EXPIRATION);
+        ret->account = take(rd, F_ACCOUNT);
+        ret->arn = take(rd, F_ARN);
+        ret->user_id = take(rd, F_USER_ID);
         return 0;
 }
 
@@ -253,13 +299,13 @@ int sts_parse_response(enum sts_action action, long status, const char *body, si
         bool success = status >= 200 && status < 300;
         int r;
 
-        set_paths(&rd, name);
+        set_paths(&rd, action);
         if (success)
                 (void)snprintf(rd.wanted[F_REQUEST_ID], STS_MAX_PATH,
                                "/%sResponse/ResponseMetadata/RequestId", name);
         r = parse(&rd, body, len, err, err_size);
         if (r == 0)
-                r = success ? fill_success(&rd, name, &a, err, err_size)
+                r = success ? fill_success(&rd, action, &a, err, err_size)
                             : fill_error(&rd, status, &a, err, err_size);
         if (r == 0)
                 a.request_id = take(&rd, F_REQUEST_ID);
@@ -270,6 +316,19 @@ int sts_parse_response(enum sts_action action, long status, const char *body, si
         }
         *ret = a;
         return 0;
+}
+
+bool sts_code_rejects_caller(const char *code)
+{
+        static const char *const codes[] = {
+            "InvalidClientTokenId", "SignatureDoesNotMatch",      "ExpiredToken",
+            "IncompleteSignature",  "MissingAuthenticationToken",
+        };
+
+        for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++)
+                if (strcmp(code, codes[i]) == 0)
+                        return true;
+        return false;
 }
 
 char *sts_session_name(const char *text, char *buf, size_t size)

@@ -176,6 +176,58 @@ static inline void fake_push_imds(struct fake_transport *ft, const char *key,
         fake_push(ft, HTTP_OK, 200, fake_imds_doc(key, expiration));
 }
 
+/* An STS answer to action (AssumeRole, AssumeRoleWithWebIdentity) as STS writes it, with
+ * credentials whose secret and token name key; a ring of buffers. */
+static inline const char *sts_ok(const char *action, const char *key, const char *expiration)
+{
+        static char ring[8][1024];
+        static unsigned next;
+        char *doc = ring[next++ % 8];
+
+        snprintf(doc, 1024,
+                 "<%sResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+                 "  <%sResult>\n    <AssumedRoleUser>\n      <AssumedRoleId>AROA:s</AssumedRoleId>\n"
+                 "      <Arn>arn:aws:sts::1:assumed-role/r/s</Arn>\n    </AssumedRoleUser>\n"
+                 "    <Credentials>\n      <AccessKeyId>%s</AccessKeyId>\n"
+                 "      <SecretAccessKey>secret-of-%s</SecretAccessKey>\n"
+                 "      <SessionToken>token-of-%s</SessionToken>\n"
+                 "      <Expiration>%s</Expiration>\n    </Credentials>\n  </%sResult>\n"
+                 "  <ResponseMetadata>\n    <RequestId>req-%s</RequestId>\n"
+                 "  </ResponseMetadata>\n</%sResponse>\n",
+                 action, action, key, key, key, expiration, action, key, action);
+        return doc;
+}
+
+/* An STS error answer with request id 4fd8-request-id; a ring of buffers. */
+static inline const char *sts_error(const char *code, const char *message)
+{
+        static char ring[4][768];
+        static unsigned next;
+        char *doc = ring[next++ % 4];
+
+        snprintf(doc, 768,
+                 "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+                 "  <Error>\n    <Type>Sender</Type>\n    <Code>%s</Code>\n"
+                 "    <Message>%s</Message>\n  </Error>\n"
+                 "  <RequestId>4fd8-request-id</RequestId>\n</ErrorResponse>\n",
+                 code, message);
+        return doc;
+}
+
+/* Whether request i of the log has fragment in its "url", "body" or "headers". */
+static inline bool fake_logged(const struct fake_transport *ft, size_t i, const char *where,
+                               const char *fragment)
+{
+        const struct fake_logged *l;
+        const char *text;
+
+        if (i >= ft->n_log)
+                return false;
+        l = &ft->log[i];
+        text = strcmp(where, "url") == 0 ? l->url : strcmp(where, "body") == 0 ? l->body : l->headers;
+        return strstr(text, fragment) != NULL;
+}
+
 struct fake_clock {
         int64_t now;
         uint64_t mono_ms;

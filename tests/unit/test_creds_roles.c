@@ -76,52 +76,6 @@ static void set_config(const char *text)
         setenv("AWS_CONFIG_FILE", write_file("config", 0600, "%s", text), 1);
 }
 
-/* An AssumeRole(WithWebIdentity) answer as STS writes it; a ring of buffers. */
-static const char *sts_ok(const char *action, const char *key, const char *expiration)
-{
-        static char ring[8][1024];
-        static unsigned next;
-        char *doc = ring[next++ % 8];
-
-        snprintf(doc, 1024,
-                 "<%sResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
-                 "  <%sResult>\n    <AssumedRoleUser>\n      <AssumedRoleId>AROA:s</AssumedRoleId>\n"
-                 "      <Arn>arn:aws:sts::1:assumed-role/r/s</Arn>\n    </AssumedRoleUser>\n"
-                 "    <Credentials>\n      <AccessKeyId>%s</AccessKeyId>\n"
-                 "      <SecretAccessKey>secret-of-%s</SecretAccessKey>\n"
-                 "      <SessionToken>token-of-%s</SessionToken>\n"
-                 "      <Expiration>%s</Expiration>\n    </Credentials>\n  </%sResult>\n"
-                 "  <ResponseMetadata>\n    <RequestId>req-%s</RequestId>\n"
-                 "  </ResponseMetadata>\n</%sResponse>\n",
-                 action, action, key, key, key, expiration, action, key, action);
-        return doc;
-}
-
-static const char *sts_error(const char *code, const char *message)
-{
-        static char ring[4][768];
-        static unsigned next;
-        char *doc = ring[next++ % 4];
-
-        snprintf(doc, 768,
-                 "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
-                 "  <Error>\n    <Type>Sender</Type>\n    <Code>%s</Code>\n"
-                 "    <Message>%s</Message>\n  </Error>\n"
-                 "  <RequestId>4fd8-request-id</RequestId>\n</ErrorResponse>\n",
-                 code, message);
-        return doc;
-}
-
-static bool logged(size_t i, const char *where, const char *fragment)
-{
-        const struct fake_logged *l = &ft.log[i];
-        const char *text = strcmp(where, "url") == 0       ? l->url
-                           : strcmp(where, "body") == 0    ? l->body
-                                                           : l->headers;
-
-        return i < ft.n_log && strstr(text, fragment) != NULL;
-}
-
 static void test_role_from_static_source(void)
 {
         reset_env();
@@ -139,12 +93,12 @@ static void test_role_from_static_source(void)
         ASSERT_EQ_INT(ft.n_log, 1);
         ASSERT_STREQ(ft.log[0].method, "POST");
         ASSERT_STREQ(ft.log[0].url, "https://sts.eu-west-1.example.test");
-        ASSERT_TRUE(logged(0, "body", "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws"));
-        ASSERT_TRUE(logged(0, "body", "&RoleSessionName=appstream-agent-reconciler%40"));
-        ASSERT_TRUE(logged(0, "body", "&DurationSeconds=1800&ExternalId=ext-1"));
-        ASSERT_TRUE(logged(0, "headers", "Content-Type: application/x-www-form-urlencoded"));
-        ASSERT_TRUE(logged(0, "headers", "Credential=AKIDSRC/20240101/signing-region-1/sts/aws4_request"));
-        ASSERT_TRUE(logged(0, "headers", "Host: sts.eu-west-1.example.test\n"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "&RoleSessionName=appstream-agent-reconciler%40"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "&DurationSeconds=1800&ExternalId=ext-1"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "headers", "Content-Type: application/x-www-form-urlencoded"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "headers", "Credential=AKIDSRC/20240101/signing-region-1/sts/aws4_request"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "headers", "Host: sts.eu-west-1.example.test\n"));
 
         /* the next get is served from the cache; near expiry the role is assumed again */
         fake_reset(&ft);
@@ -175,12 +129,12 @@ static void test_chain_of_roles(void)
         ASSERT_STREQ(res.key, "ASIAA");
         ASSERT_EQ_INT(ft.n_log, 2);
         /* b first, signed with the base's keys; then a, signed with b's */
-        ASSERT_TRUE(logged(0, "body", "role%2Fb"));
-        ASSERT_TRUE(logged(0, "body", "RoleSessionName=named-b"));
-        ASSERT_TRUE(logged(0, "headers", "Credential=AKIDBASE/"));
-        ASSERT_TRUE(logged(1, "body", "role%2Fa"));
-        ASSERT_TRUE(logged(1, "headers", "Credential=ASIAB/"));
-        ASSERT_TRUE(logged(1, "headers", "X-Amz-Security-Token: token-of-ASIAB\n"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "role%2Fb"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "RoleSessionName=named-b"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "headers", "Credential=AKIDBASE/"));
+        ASSERT_TRUE(fake_logged(&ft, 1, "body", "role%2Fa"));
+        ASSERT_TRUE(fake_logged(&ft, 1, "headers", "Credential=ASIAB/"));
+        ASSERT_TRUE(fake_logged(&ft, 1, "headers", "X-Amz-Security-Token: token-of-ASIAB\n"));
         close_chain();
 }
 
@@ -195,7 +149,7 @@ static void test_credential_source(void)
         run_get(&loop, chain, &res);
         ASSERT_EQ_INT(res.r, 0);
         ASSERT_STREQ(res.key, "ASIAENV");
-        ASSERT_TRUE(logged(0, "headers", "Credential=AKIDENV/"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "headers", "Credential=AKIDENV/"));
         close_chain();
 
         /* Ec2InstanceMetadata: the instance role's credentials sign the AssumeRole */
@@ -210,8 +164,8 @@ static void test_credential_source(void)
         ASSERT_EQ_INT(res.r, 0);
         ASSERT_STREQ(res.key, "ASIAFROMIMDS");
         ASSERT_EQ_INT(ft.n_log, 4);
-        ASSERT_TRUE(logged(3, "headers", "Credential=ASIAINSTANCE/"));
-        ASSERT_TRUE(logged(3, "headers", "X-Amz-Security-Token: token-of-ASIAINSTANCE\n"));
+        ASSERT_TRUE(fake_logged(&ft, 3, "headers", "Credential=ASIAINSTANCE/"));
+        ASSERT_TRUE(fake_logged(&ft, 3, "headers", "X-Amz-Security-Token: token-of-ASIAINSTANCE\n"));
         close_chain();
         setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 
@@ -276,7 +230,7 @@ static void test_self_source_with_static_keys(void)
         run_get(&loop, chain, &res);
         ASSERT_EQ_INT(res.r, 0);
         ASSERT_STREQ(res.key, "ASIASELF");
-        ASSERT_TRUE(logged(0, "headers", "Credential=AKIDSELF/"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "headers", "Credential=AKIDSELF/"));
         close_chain();
 }
 
@@ -348,10 +302,10 @@ static void test_web_identity(void)
         ASSERT_EQ_INT(res.r, 0);
         ASSERT_STREQ(res.key, "ASIAWEB");
         ASSERT_STREQ(res.source, "assume-role-with-web-identity");
-        ASSERT_TRUE(logged(0, "body", "Action=AssumeRoleWithWebIdentity&"));
-        ASSERT_TRUE(logged(0, "body", "RoleSessionName=pod-1"));
-        ASSERT_TRUE(logged(0, "body", "WebIdentityToken=eyJ-first-token"));
-        ASSERT_TRUE(!logged(0, "headers", "Authorization"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "Action=AssumeRoleWithWebIdentity&"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "RoleSessionName=pod-1"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "WebIdentityToken=eyJ-first-token"));
+        ASSERT_TRUE(!fake_logged(&ft, 0, "headers", "Authorization"));
 
         /* the token file is read again at the refresh */
         write_file("token", 0600, "eyJ-second-token");
@@ -360,7 +314,7 @@ static void test_web_identity(void)
                   sts_ok("AssumeRoleWithWebIdentity", "ASIAWEB2", "2024-01-01T01:00:00Z"));
         run_get(&loop, chain, &res);
         ASSERT_STREQ(res.key, "ASIAWEB2");
-        ASSERT_TRUE(logged(1, "body", "WebIdentityToken=eyJ-second-token"));
+        ASSERT_TRUE(fake_logged(&ft, 1, "body", "WebIdentityToken=eyJ-second-token"));
         close_chain();
 
         /* an invalid token: the error names the code and never the token */
@@ -379,8 +333,8 @@ static void test_web_identity(void)
                   sts_ok("AssumeRoleWithWebIdentity", "ASIAPROF", "2024-01-01T01:00:00Z"));
         run_get(&loop, chain, &res);
         ASSERT_EQ_INT(res.r, 0);
-        ASSERT_TRUE(logged(0, "body", "role%2Fb"));
-        ASSERT_TRUE(logged(0, "body", "RoleSessionName=appstream-agent-reconciler%40"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "role%2Fb"));
+        ASSERT_TRUE(fake_logged(&ft, 0, "body", "RoleSessionName=appstream-agent-reconciler%40"));
         close_chain();
 }
 
