@@ -7,6 +7,7 @@
 
 #include "appstream.h"
 #include "creds.h"
+#include "sts_identity.h"
 #include "targets.h"
 
 static int make_credentials(struct target_client *c, const struct target_client_options *opts,
@@ -22,7 +23,8 @@ static int make_credentials(struct target_client *c, const struct target_client_
         if (t->credentials == TARGET_CREDENTIALS_PROFILE)
                 r = creds_chain_new(&co, &c->own_creds);
         else if (t->credentials == TARGET_CREDENTIALS_ROLE)
-                r = -ENOTSUP; /* TEMP until the role chain lands */
+                r = creds_chain_new_role(&co, opts->base, t->role_arn, t->external_id,
+                                         &c->own_creds);
         if (r < 0)
                 snprintf(err, err_size, "target %s: cannot set up its credentials: %s", t->name,
                          strerror(-r));
@@ -45,7 +47,7 @@ static int make_client(struct target_client *c, const struct target_client_optio
         return appstream_client_new(
             &(struct appstream_options){.loop = opts->loop,
                                         .http = opts->http,
-                                        .creds = c->own_creds ? c->own_creds : opts->base,
+                                        .creds = c->creds,
                                         .region = t->region,
                                         .endpoint = c->endpoint,
                                         .rejected = opts->rejected,
@@ -59,6 +61,7 @@ int target_client_open(const struct target_client_options *opts, const struct ta
         struct target_client c = {0};
         int r = make_credentials(&c, opts, t, err, err_size);
 
+        c.creds = c.own_creds ? c.own_creds : opts->base;
         if (r == 0)
                 r = make_client(&c, opts, t, err, err_size);
         if (r < 0) {
@@ -67,6 +70,20 @@ int target_client_open(const struct target_client_options *opts, const struct ta
         }
         *ret = c;
         return 0;
+}
+
+int target_client_identity(const struct target_client_options *opts, const char *region,
+                           struct target_client *c,
+                           void (*done)(int r, const struct sts_caller_identity *id,
+                                        const char *error, void *userdata),
+                           void *userdata, struct sts_identity_call **ret)
+{
+        return sts_caller_identity(&(struct creds_chain_options){.loop = opts->loop,
+                                                                 .http = opts->http,
+                                                                 .region = region,
+                                                                 .endpoints =
+                                                                     opts->creds_endpoints},
+                                   c->creds, done, userdata, ret);
 }
 
 void target_client_close(struct target_client *c)

@@ -14,6 +14,8 @@ struct creds_chain;
 struct creds_endpoints;
 struct http_client;
 struct rejected_entry;
+struct sts_caller_identity;
+struct sts_identity_call;
 struct target;
 
 struct target_client_options {
@@ -29,6 +31,7 @@ struct target_client_options {
 
 struct target_client {
         struct creds_chain *own_creds; /* PROFILE and ROLE; NULL: the base chain */
+        struct creds_chain *creds;     /* the one it signs with: own_creds or the base */
         struct appstream_client *api;
         char *endpoint; /* the AppStream endpoint it calls */
 };
@@ -37,6 +40,15 @@ struct target_client {
  * a negative errno with err naming the target and what failed. */
 int target_client_open(const struct target_client_options *opts, const struct target *t,
                        struct target_client *ret, char *err, size_t err_size);
+
+/* Asks STS who c's credentials are (GetCallerIdentity, in the target's region): done as
+ * sts_identity_done_fn says, later, from the loop. *ret identifies the call until then
+ * (sts_identity_cancel()). Returns 0 or a negative errno (done is then not called). */
+int target_client_identity(const struct target_client_options *opts, const char *region,
+                           struct target_client *c,
+                           void (*done)(int r, const struct sts_caller_identity *id,
+                                        const char *error, void *userdata),
+                           void *userdata, struct sts_identity_call **ret);
 
 /* Frees the client (its pending calls complete as cancelled), then the credentials; the loop
  * must run afterwards for their handles to close. Accepts a zeroed one. */

@@ -16,6 +16,7 @@
 #include "state.h"
 #include "state_file.h"
 #include "target_client.h"
+#include "sts_identity.h"
 #include "targets.h"
 
 struct target_run {
@@ -27,7 +28,14 @@ struct target_run {
         struct config view; /* the file as it applies to this target (target_config_view()) */
         void (*on_pass)(struct target_run *run, void *userdata);
         int (*may_act)(void *userdata, char *err, size_t err_size);
+        void (*on_unusable)(struct target_run *run, const char *error, void *userdata);
         void *userdata;
+        struct target_client_options client_opts;
+        uint64_t start_delay_ms;
+        bool checked; /* its credentials' account was checked (or it is not named) */
+        bool stopped;
+        struct sts_identity_call *identity; /* the check in flight */
+        uv_timer_t *retry; /* the next check; closed and freed on its own */
         struct target_client client;
         struct reconciler *rec;
 };
@@ -219,20 +227,22 @@ int target_run_new(const struct target_run_options *opts, struct target_run **re
         run->named = opts->named;
         run->on_pass = opts->on_pass;
         run->may_act = opts->may_act;
+        run->on_unusable = opts->on_unusable;
+        run->checked = !opts->named;
         run->userdata = opts->userdata;
         target_config_view(opts->cfg, opts->target, &run->view);
         if (copy_identity(run, opts->target) < 0 ||
             target_state_path(opts->state_file, run->name, &run->state_path) < 0)
                 goto fail;
-        r = target_client_open(&(struct target_client_options){.loop = opts->loop,
-                                                               .http = opts->http,
-                                                               .base = opts->base,
-                                                               .endpoints = opts->endpoints,
-                                                               .creds_endpoints =
-                                                                   opts->creds_endpoints,
-                                                               .rejected = on_rejected,
-                                                               .userdata = run},
-                               opts->target, &run->client, err, err_size);
+        run->client_opts = (struct target_client_options){.loop = opts->loop,
+                                                          .http = opts->http,
+                                                          .base = opts->base,
+                                                          .endpoints = opts->endpoints,
+                                                          .creds_endpoints =
+                                                              opts->creds_endpoints,
+                                                          .rejected = on_rejected,
+                                                          .userdata = run};
+        r = target_client_open(&run->client_opts, opts->target, &run->client, err, err_size);
         if (r < 0 || (r = make_reconciler(run, opts, err, err_size)) < 0)
                 goto fail;
         *ret = run;
@@ -242,9 +252,95 @@ fail:
         return r;
 }
 
+static void check_identity(struct target_run *run);
+
+static void on_retry(uv_timer_t *timer)
+{
+        check_identity(timer->data);
+}
+
+static void free_timer(uv_handle_t *handle)
+{
+        free(handle);
+}
+
+/* Says why, tells the owner, and tries again a poll interval later. */
+static void unusable(struct target_run *run, const char *error)
+{
+        log_event(EV_API_ERROR,
+                  &(struct log_fields){.target = run->name,
+                                       .account_id = run->account_id,
+                                       .region = run->region,
+                                       .operation = "GetCallerIdentity"},
+                  "target %s: cannot tell whose its credentials are: %s; nothing is done there "
+                  "until they can be checked",
+                  run->name, error);
+        if (run->on_unusable)
+                run->on_unusable(run, error, run->userdata);
+        if (run->stopped)
+                return;
+        if (!run->retry && (run->retry = malloc(sizeof(*run->retry)))) {
+                if (uv_timer_init(run->client_opts.loop, run->retry) < 0) {
+                        free(run->retry);
+                        run->retry = NULL;
+                        return;
+                }
+                run->retry->data = run;
+        }
+        if (run->retry)
+                (void)uv_timer_start(run->retry, on_retry,
+                                     (uint64_t)run->view.poll_interval * 1000, 0);
+}
+
+static void on_identity(int r, const struct sts_caller_identity *id, const char *error,
+                        void *userdata)
+{
+        struct target_run *run = userdata;
+        char why[256];
+        char *account;
+
+        run->identity = NULL;
+        if (r < 0) {
+                unusable(run, error);
+                return;
+        }
+        if (run->account_id && strcmp(run->account_id, id->account) != 0) {
+                snprintf(why, sizeof(why), "they are of account %s, not %s", id->account,
+                         run->account_id);
+                unusable(run, why);
+                return;
+        }
+        if (!run->account_id && (account = strdup(id->account)))
+                run->account_id = account;
+        (void)reconciler_set_account(run->rec, run->account_id);
+        run->checked = true;
+        log_event(EV_DEBUG,
+                  &(struct log_fields){.target = run->name,
+                                       .account_id = run->account_id,
+                                       .region = run->region},
+                  "target %s: credentials of %s checked", run->name, id->arn);
+        reconciler_start_after(run->rec, run->start_delay_ms);
+}
+
+static void check_identity(struct target_run *run)
+{
+        int r;
+
+        if (run->stopped || run->identity)
+                return;
+        r = target_client_identity(&run->client_opts, run->region, &run->client, on_identity,
+                                   run, &run->identity);
+        if (r < 0)
+                unusable(run, strerror(-r));
+}
+
 void target_run_start(struct target_run *run, uint64_t delay_ms)
 {
-        reconciler_start_after(run->rec, delay_ms);
+        run->start_delay_ms = delay_ms;
+        if (run->checked)
+                reconciler_start_after(run->rec, delay_ms);
+        else
+                check_identity(run);
 }
 
 void target_run_set_config(struct target_run *run, const struct config *cfg,
@@ -254,8 +350,21 @@ void target_run_set_config(struct target_run *run, const struct config *cfg,
         reconciler_set_config(run->rec, &run->view);
 }
 
+/* No more checks: the one in flight is abandoned, the retry timer let go. */
+static void stop_checks(struct target_run *run)
+{
+        run->stopped = true;
+        sts_identity_cancel(run->identity);
+        run->identity = NULL;
+        if (run->retry) {
+                uv_close((uv_handle_t *)run->retry, free_timer);
+                run->retry = NULL;
+        }
+}
+
 void target_run_shutdown(struct target_run *run, void (*done)(void *userdata), void *userdata)
 {
+        stop_checks(run);
         reconciler_shutdown(run->rec, done, userdata);
 }
 
@@ -270,6 +379,7 @@ void target_run_free(struct target_run *run)
 {
         if (!run)
                 return;
+        stop_checks(run);
         /* The client first: the calls it cancels still report to a live reconciler. */
         appstream_client_free(run->client.api);
         run->client.api = NULL;

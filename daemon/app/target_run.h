@@ -45,6 +45,10 @@ struct target_run_options {
         /* As struct reconciler_options's. */
         int (*may_act)(void *userdata, char *err, size_t err_size);
         void (*on_pass)(struct target_run *run, void *userdata);
+        /* A named target's credentials could not be checked (GetCallerIdentity failed, or
+         * named another account than the target's): error says why; nothing is done there,
+         * and the check is tried again every poll_interval. */
+        void (*on_unusable)(struct target_run *run, const char *error, void *userdata);
         unsigned (*total_free)(void *userdata);
         unsigned total_limit;
         void *userdata;
@@ -57,7 +61,10 @@ struct target_run_options {
 int target_run_new(const struct target_run_options *opts, struct target_run **ret, char *err,
                    size_t err_size);
 
-/* The first pass delay_ms from now; then the reconciler's own schedule. */
+/* The first pass delay_ms from now; then the reconciler's own schedule. A named target first
+ * checks whose its credentials are (GetCallerIdentity, once): the account, when the target
+ * names one (a role's ARN, an account of the organization), must be theirs; else it is learnt
+ * from them. Until the check has passed the target makes no AppStream call. */
 void target_run_start(struct target_run *run, uint64_t delay_ms);
 
 /* cfg from the next pass on (a reload), with t the same target as made from it (its policy

@@ -321,6 +321,16 @@ static void on_pass(struct target_entry *e, void *userdata)
                 once_after_pass(d, e, s);
 }
 
+/* A target whose credentials cannot be checked is one `once` cannot reach. */
+static void on_unusable(struct target_entry *e, const char *error, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        (void)error;
+        if (d->once && !d->stopping && !e->finished)
+                finish_target(d, e, EXIT_UNREACHABLE);
+}
+
 static bool same_text(const char *a, const char *b)
 {
         return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -631,6 +641,7 @@ static int open_targets(struct daemon *d, const struct cli_options *opts)
                         .total_limit = d->cfg->max_concurrent_total,
                         .userdata = d},
                 .on_pass = on_pass,
+                .on_unusable = on_unusable,
                 .userdata = d,
                 .spread = !d->once});
 

@@ -20,19 +20,27 @@ EAST, WEST = "us-east-1", "us-west-2"
 FAST = {"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3}
 
 
-def profiles(fake, tmp_path, accounts):
+def profiles(fake, fake_sts, tmp_path, accounts):
     """A profile per account in the shared credentials file of the daemon's HOME, with keys
-    the fake takes for that account."""
+    that the fake AppStream takes for that account and the fake STS for a user of it."""
     lines = []
     for name, account in accounts.items():
         key, secret = f"AKIATARGET{account}", f"secret-of-{name}"
         fake.add_credentials({"access_key_id": key, "secret_access_key": secret,
                               "account": account})
+        fake_sts.add_user(key, secret, arn=f"arn:aws:iam::{account}:user/{name}")
         lines += [f"[{name}]", f"aws_access_key_id = {key}", f"aws_secret_access_key = {secret}",
                   ""]
     aws = tmp_path / "home" / ".aws"
     aws.mkdir(parents=True, exist_ok=True)
     (aws / "credentials").write_text("\n".join(lines))
+
+
+def targets_env(fake, fake_sts, tmp_path):
+    """env_of() with STS at the fake STS, where each target's credentials are checked in the
+    target's region (every region of these tests through the one endpoint)."""
+    fake_sts.config(regions=[EAST, WEST])
+    return env_of(fake, tmp_path, AWS_ENDPOINT_URL_STS=fake_sts.url)
 
 
 def targets_config(fake, tmp_path, targets, reconciler=None):
@@ -53,9 +61,9 @@ def event_lines(stderr, text):
     return [line for line in stderr.splitlines() if text in line]
 
 
-def test_once_updates_every_target_in_its_own_account_and_region(fake, tmp_path):
+def test_once_updates_every_target_in_its_own_account_and_region(fake, fake_sts, tmp_path):
     fake.config(durations=FAST)
-    profiles(fake, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
     estates = {("a", EAST): fake.estate(ACCOUNT_A, EAST), ("a", WEST): fake.estate(ACCOUNT_A, WEST),
                ("b", EAST): fake.estate(ACCOUNT_B, EAST)}
     for (name, region), estate in estates.items():
@@ -64,15 +72,18 @@ def test_once_updates_every_target_in_its_own_account_and_region(fake, tmp_path)
     cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": f"{EAST}, {WEST}"},
                                           "b": {"profile": "b", "regions": EAST}})
 
-    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path))
+    once = run(["-c", str(cfg), "once"], targets_env(fake, fake_sts, tmp_path))
 
     assert once.returncode == 0, once.stderr
     assert "reconciling once: 3 targets" in once.stderr
     for (name, region), estate in estates.items():
         assert set(versions(estate).values()) == {latest(fake)}, (name, region)
         target = f"{name}/{region}"
+        account = {"a": ACCOUNT_A, "b": ACCOUNT_B}[name]
         updated = event_lines(once.stderr, f"TARGET={target}")
-        assert any("updated: agent" in line and f"REGION={region}" in line for line in updated)
+        # The account was learnt from the profile's credentials (GetCallerIdentity).
+        assert any("updated: agent" in line and f"ACCOUNT_ID={account}" in line
+                   and f"REGION={region}" in line for line in updated)
         st = json.loads((tmp_path / "state" / f"state.{name}@{region}.json").read_text())
         assert st["operations"] == []
     assert set(versions(fake).values()) == {OLD}
@@ -108,17 +119,17 @@ def peak(intervals):
 
 
 @pytest.mark.time_limit(120)
-def test_max_concurrent_total_holds_across_targets(fake, tmp_path):
+def test_max_concurrent_total_holds_across_targets(fake, fake_sts, tmp_path):
     durations = fake.config(durations={"stopping": 0.4, "pending": 0.4,
                                        "updating_agent": 0.4})["durations"]
-    profiles(fake, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
     for account, region in ((ACCOUNT_A, EAST), (ACCOUNT_A, WEST), (ACCOUNT_B, EAST)):
         fake.estate(account, region).generate(3, prefix="ib-", version=OLD)
     cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": f"{EAST}, {WEST}"},
                                           "b": {"profile": "b", "regions": EAST}},
                          reconciler={"max_concurrent": 2, "max_concurrent_total": 3})
 
-    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path), timeout=90)
+    once = run(["-c", str(cfg), "once"], targets_env(fake, fake_sts, tmp_path), timeout=90)
 
     assert once.returncode == 0, once.stderr
     intervals = out_of_service(fake, durations)
@@ -133,9 +144,10 @@ def test_max_concurrent_total_holds_across_targets(fake, tmp_path):
     assert "max_concurrent_total 3 reached across targets" in once.stderr
 
 
-def test_a_target_that_cannot_be_reached_is_named_and_the_others_are_done(fake, tmp_path):
+def test_a_target_that_cannot_be_reached_is_named_and_the_others_are_done(fake, fake_sts,
+                                                                          tmp_path):
     fake.config(durations=FAST)
-    profiles(fake, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
     good = fake.estate(ACCOUNT_A, EAST)
     good.generate(2, prefix="ib-", version=OLD)
     fake.estate(ACCOUNT_B, WEST).generate(2, prefix="ib-", version=OLD)
@@ -143,7 +155,7 @@ def test_a_target_that_cannot_be_reached_is_named_and_the_others_are_done(fake, 
     cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": EAST},
                                           "b": {"profile": "b", "regions": WEST}})
 
-    once = run(["-c", str(cfg), "once"], env_of(fake, tmp_path))
+    once = run(["-c", str(cfg), "once"], targets_env(fake, fake_sts, tmp_path))
 
     assert once.returncode == 3, once.stderr
     assert set(versions(good).values()) == {latest(fake)}
@@ -154,13 +166,13 @@ def test_a_target_that_cannot_be_reached_is_named_and_the_others_are_done(fake, 
 
 
 @pytest.mark.time_limit(90)
-def test_a_single_target_state_file_carries_over_without_a_second_stop(fake, tmp_path,
-                                                                       daemons):
+def test_a_single_target_state_file_carries_over_without_a_second_stop(fake, fake_sts,
+                                                                       tmp_path, daemons):
     fake.config(durations=FAST)
     name = fake.generate(1, prefix="up-", version=OLD)[0]
     fake.add_fault("slow", operations=["StartImageBuilder"], delay=3.0)
     single = base_config(fake, tmp_path)
-    env = env_of(fake, tmp_path)
+    env = targets_env(fake, fake_sts, tmp_path)
     d = start_daemon(daemons, single, env, tmp_path)
     wait_until(lambda: phases(tmp_path).get(name) == "START_INTENT", what="the start intent")
     d.kill()
