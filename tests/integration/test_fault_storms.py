@@ -453,13 +453,10 @@ class NamespacedDaemon(Daemon):
     test rewrites in place to make a name resolve or not (the same PID: unshare and sh exec)."""
 
     def __init__(self, config, env, log_path, hosts):
-        self.log_path = log_path
-        self._log = open(log_path, "ab")
         script = 'mount --bind "$0" /etc/hosts && exec "$@"'
-        self.proc = subprocess.Popen(
-            ["unshare", "--map-root-user", "--mount", "--propagation", "private",
-             "sh", "-c", script, str(hosts), BIN, "-c", str(config), "run"],
-            env=env, stdout=self._log, stderr=self._log)
+        super().__init__(config, env, log_path, argv=[
+            "unshare", "--map-root-user", "--mount", "--propagation", "private",
+            "sh", "-c", script, str(hosts), BIN, "-c", str(config), "run"])
 
 
 @pytest.mark.time_limit(90)
