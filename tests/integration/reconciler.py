@@ -74,11 +74,13 @@ class Daemon:
     # What the daemon logs once its signal handlers are in place (`run`, `once`).
     STARTED = ("daemon started:", "reconciling once:")
 
-    def __init__(self, config, env, log_path, args=("run",), preexec_fn=None):
+    def __init__(self, config, env, log_path, args=("run",), preexec_fn=None, argv=None):
+        """argv replaces the command line (a wrapper around the daemon, another build);
+        by default it is BIN -c config args."""
         self.log_path = pathlib.Path(log_path)
         self._log = open(self.log_path, "ab")
         self._start_offset = self._log.tell()
-        self.proc = subprocess.Popen([BIN, "-c", str(config), *args], env=env,
+        self.proc = subprocess.Popen(argv or [BIN, "-c", str(config), *args], env=env,
                                      stdout=self._log, stderr=self._log, preexec_fn=preexec_fn)
 
     def log(self):

@@ -9,7 +9,6 @@ state on disk."""
 import json
 import pathlib
 import signal
-import subprocess
 import time
 
 import pytest
@@ -260,10 +259,7 @@ class PlainDaemon(Daemon):
     """The plain build (LD_PRELOAD does not mix with AddressSanitizer)."""
 
     def __init__(self, config, env, log_path):
-        self.log_path = pathlib.Path(log_path)
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([PLAIN_BIN, "-c", str(config), "run"], env=env,
-                                     stdout=self._log, stderr=self._log)
+        super().__init__(config, env, log_path, argv=[PLAIN_BIN, "-c", str(config), "run"])
 
 
 # ---- Shutdown with calls in flight ---------------------------------------------------------

@@ -43,7 +43,8 @@ OLD = "06-19-2023"
 FLEET = 20
 CONCURRENT = 3
 DURATIONS = {"stopping": 0.4, "pending": 0.3, "updating_agent": 0.3}
-KILLS = int(os.environ.get("RANDOM_KILL_COUNT") or 70)
+# The short form by default; `scripts/test --long` (TEST_LONG=1) runs the long campaign.
+KILLS = int(os.environ.get("RANDOM_KILL_COUNT") or (200 if os.environ.get("TEST_LONG") else 40))
 SEED = int(os.environ.get("RANDOM_KILL_SEED") or time.time_ns() % 2**32)
 LONGEST_RUN = 1.3  # seconds; one poll is 1 s
 
