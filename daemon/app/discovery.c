@@ -163,6 +163,12 @@ void discovery_set_config(struct discovery *d, const struct config *cfg)
         d->opts.cfg = cfg;
 }
 
+void discovery_refresh(struct discovery *d)
+{
+        if (!d->listing)
+                schedule(d, 0);
+}
+
 void discovery_stop(struct discovery *d)
 {
         if (!d || d->stopped)

@@ -46,6 +46,10 @@ void discovery_start(struct discovery *d);
 /* cfg's refresh from the next listing on. */
 void discovery_set_config(struct discovery *d, const struct config *cfg);
 
+/* Lists the accounts again now (a reload: an operator who changed the organization need not
+ * wait for refresh), unless a listing is in flight; refresh then counts from it. */
+void discovery_refresh(struct discovery *d);
+
 /* No more listings; one in flight is cancelled quietly (on_listing is not called). */
 void discovery_stop(struct discovery *d);
 

@@ -438,8 +438,10 @@ static void reload(struct daemon *d)
 
                 if (d->images)
                         image_watch_set_config(d->images, fresh);
-                if (d->discovery)
+                if (d->discovery) {
                         discovery_set_config(d->discovery, fresh);
+                        discovery_refresh(d->discovery);
+                }
                 configure_hooks(d, fresh);
                 config_free(d->cfg);
                 d->cfg = fresh;

@@ -7,6 +7,7 @@ The targets here sign with profiles whose credentials the fake takes for other a
 each (account, region) is an estate of its own (fake_appstream/estates.py)."""
 
 import json
+import signal
 import time
 
 import pytest
@@ -192,3 +193,102 @@ def test_a_single_target_state_file_carries_over_without_a_second_stop(fake, fak
     assert fake.builder(name)["AppstreamAgentVersion"] == latest(fake)
     assert carried.exists() and not (tmp_path / "state" / "state.json").exists()
     assert json.loads(carried.read_text())["operations"] == []
+
+
+# ---- [organization]: accounts discovered with Organizations ListAccounts -------------------
+
+MANAGEMENT, ACCOUNT_C = "123456789012", "444455556666"
+
+
+def org_env(fake, fake_sts, tmp_path):
+    """targets_env() with Organizations at the fake (on the fake AppStream's listener); the
+    base identity is the fake's default keys, the management account's."""
+    return {**targets_env(fake, fake_sts, tmp_path), "AWS_ENDPOINT_URL_ORGANIZATIONS": fake.url}
+
+
+def org_config(fake, tmp_path, **keys):
+    section = {"role_name": "reconciler", "regions": EAST, "exclude_accounts": MANAGEMENT}
+    section.update(keys)
+    return base_config(fake, tmp_path, extra={"organization": section})
+
+
+def member(fake, fake_sts, account, state="ACTIVE", builders=2):
+    """An account of the organization with the role `reconciler` (trusting the base
+    identity) and old builders in EAST; returns its estate there."""
+    fake.organization.add_accounts({"Id": account, "Name": f"member-{account[:4]}",
+                                    "State": state})
+    fake_sts.add_role(f"arn:aws:iam::{account}:role/reconciler")
+    estate = fake.estate(account, EAST)
+    estate.generate(builders, prefix="ib-", version=OLD)
+    return estate
+
+
+def all_latest(fake, estate):
+    return set(versions(estate).values()) == {latest(fake)}
+
+
+def test_once_serves_every_active_account_of_the_organization(fake, fake_sts, tmp_path):
+    fake.config(durations=FAST)
+    a, b = member(fake, fake_sts, ACCOUNT_A), member(fake, fake_sts, ACCOUNT_B)
+    c = member(fake, fake_sts, ACCOUNT_C, state="SUSPENDED")
+    fake.generate(2, prefix="mgmt-", version=OLD)
+
+    once = run(["-c", str(org_config(fake, tmp_path)), "once"], org_env(fake, fake_sts, tmp_path))
+
+    assert once.returncode == 0, once.stderr
+    assert all_latest(fake, a) and all_latest(fake, b)
+    assert set(versions(c).values()) == {OLD}  # suspended: not a target
+    assert set(versions(fake).values()) == {OLD}  # the management account is excluded
+    assert len(fake.organization.calls("ListAccounts")) >= 1
+    # Each account through its role, assumed in the target's region, named in its events.
+    assumed = {call["params"]["RoleArn"] for call in fake_sts.calls("AssumeRole")}
+    assert assumed == {f"arn:aws:iam::{x}:role/reconciler" for x in (ACCOUNT_A, ACCOUNT_B)}
+    assert event_lines(once.stderr, f"TARGET={ACCOUNT_A}/{EAST} ACCOUNT_ID={ACCOUNT_A}")
+
+
+def test_once_says_the_organization_could_not_be_listed(fake, fake_sts, tmp_path):
+    a = member(fake, fake_sts, ACCOUNT_A)
+    fake.organization.add_fault("access_denied")
+
+    once = run(["-c", str(org_config(fake, tmp_path)), "once"], org_env(fake, fake_sts, tmp_path))
+
+    assert once.returncode == 3, once.stderr
+    assert "cannot list the organization's accounts: ListAccounts failed" in once.stderr
+    assert "AccessDeniedException" in once.stderr
+    assert set(versions(a).values()) == {OLD}
+
+
+@pytest.mark.time_limit(150)
+def test_accounts_that_join_leave_or_are_suspended_are_served_accordingly(fake, fake_sts,
+                                                                          tmp_path, daemons):
+    fake.config(durations=FAST)
+    a, b = member(fake, fake_sts, ACCOUNT_A), member(fake, fake_sts, ACCOUNT_B)
+    c = member(fake, fake_sts, ACCOUNT_C, state="SUSPENDED")
+    d = start_daemon(daemons, org_config(fake, tmp_path), org_env(fake, fake_sts, tmp_path),
+                     tmp_path)
+    wait_until(lambda: all_latest(fake, a) and all_latest(fake, b), timeout=60,
+               what="the first accounts' builders updated")
+    assert set(versions(c).values()) == {OLD}
+
+    # Between two listings: C is reinstated, B suspended, A leaves the organization.
+    fake.organization.reinstate(ACCOUNT_C)
+    fake.organization.suspend(ACCOUNT_B)
+    fake.organization.remove(ACCOUNT_A)
+    listings = len(fake.organization.calls("ListAccounts"))
+    d.signal(signal.SIGHUP)  # a reload lists the organization at once
+
+    wait_until(lambda: all_latest(fake, c), timeout=60, what="the reinstated account served")
+    assert len(fake.organization.calls("ListAccounts")) > listings
+    for gone in (ACCOUNT_A, ACCOUNT_B):
+        assert d.wait_for_log(f"target {gone}/{EAST} is no longer served")
+        assert d.wait_for_log(f"target {gone}/{EAST} let go")
+    # What appears in them from now on is no longer the daemon's.
+    a.generate(1, prefix="late-", version=OLD)
+    b.generate(1, prefix="late-", version=OLD)
+    mark = fake.calls()[-1]["seq"]
+    time.sleep(6)  # more than a poll interval of the targets still served
+    later = [x for x in fake.calls() if x["seq"] > mark]
+    assert versions(a)["late-01"] == OLD and versions(b)["late-01"] == OLD
+    assert not [x for x in later if x["account"] in (ACCOUNT_A, ACCOUNT_B)]
+    assert [x for x in later if x["account"] == ACCOUNT_C]
+    assert d.stop() == 0
