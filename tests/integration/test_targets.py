@@ -292,3 +292,28 @@ def test_accounts_that_join_leave_or_are_suspended_are_served_accordingly(fake, 
     assert not [x for x in later if x["account"] in (ACCOUNT_A, ACCOUNT_B)]
     assert [x for x in later if x["account"] == ACCOUNT_C]
     assert d.stop() == 0
+
+
+@pytest.mark.time_limit(120)
+def test_an_account_that_leaves_mid_update_keeps_its_update_until_it_ends(fake, fake_sts,
+                                                                          tmp_path, daemons):
+    fake.config(durations={"stopping": 2.0, "pending": 0.5, "updating_agent": 0.5})
+    a = member(fake, fake_sts, ACCOUNT_A, builders=1)
+    d = start_daemon(daemons, org_config(fake, tmp_path), org_env(fake, fake_sts, tmp_path),
+                     tmp_path)
+    state = tmp_path / "state" / f"state.{ACCOUNT_A}@{EAST}.json"
+    wait_until(lambda: state.exists() and json.loads(state.read_text())["operations"],
+               what="an operation in flight in the account")
+
+    fake.organization.remove(ACCOUNT_A)
+    d.signal(signal.SIGHUP)
+    assert d.wait_for_log(f"target {ACCOUNT_A}/{EAST} is no longer served")
+
+    # I3: the builder it stopped is started again, and only then is the target let go.
+    wait_until(lambda: all_latest(fake, a), timeout=60, what="the update finished")
+    assert d.wait_for_log(f"target {ACCOUNT_A}/{EAST} let go")
+    log = d.log()
+    assert log.index("updated: agent") < log.index("let go: nothing of it is in flight")
+    assert len(accepted(a, "StopImageBuilder")) == 1 and len(accepted(a, "StartImageBuilder")) == 1
+    assert json.loads(state.read_text())["operations"] == []
+    assert d.stop() == 0
