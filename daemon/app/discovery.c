@@ -175,8 +175,6 @@ void discovery_stop(struct discovery *d)
                 return;
         d->stopped = true;
         (void)uv_timer_stop(&d->timer);
-        organizations_client_free(d->client); /* a listing in flight ends, quietly */
-        d->client = NULL;
 }
 
 static void timer_closed(uv_handle_t *handle)
@@ -193,5 +191,9 @@ void discovery_free(struct discovery *d)
         if (!d)
                 return;
         discovery_stop(d);
+        /* Not in discovery_stop(), which may run inside the client's own callback: a listing
+         * still in flight ends here, quietly (on_accounts sees the discovery stopped). */
+        organizations_client_free(d->client);
+        d->client = NULL;
         uv_close((uv_handle_t *)&d->timer, timer_closed);
 }

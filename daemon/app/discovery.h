@@ -50,8 +50,10 @@ void discovery_set_config(struct discovery *d, const struct config *cfg);
  * wait for refresh), unless a listing is in flight; refresh then counts from it. */
 void discovery_refresh(struct discovery *d);
 
-/* No more listings; one in flight is cancelled quietly (on_listing is not called). */
+/* No more listings; one in flight is not reported (on_listing is not called). Safe from
+ * inside on_listing. */
 void discovery_stop(struct discovery *d);
 
-/* Frees d once its timer is closed (the loop runs that); accepts NULL. */
+/* Frees d once its timer is closed (the loop runs that), cancelling a listing in flight;
+ * accepts NULL. Not from inside on_listing. */
 void discovery_free(struct discovery *d);
