@@ -1,4 +1,5 @@
-/* The metrics file: counters fed by the log's observer, gauges from each pass's summary. */
+/* The metrics file: counters fed by the log's observer, gauges from each target's last pass
+ * and image report. */
 #include "metrics.h"
 
 #include <errno.h>
@@ -43,13 +44,51 @@ struct image_sample {
         size_t n_fleets;
 };
 
-struct metrics {
-        struct error_count *errors;
-        size_t n_errors;
-        struct image_sample images;
+/* What the file shows of a pass's summary, by the table of families below. */
+enum pass_value {
+        PV_BUILDERS,
+        PV_COMPLIANT,
+        PV_NON_COMPLIANT,
+        PV_UNKNOWN,
+        PV_COVERED,
+        PV_WAITING,
+        PV_IN_FLIGHT,
+        PV_SCHEDULED,
+        PV_SETTLING,
+        PV_HELD,
+        PV_PAUSED,
+        PV_DENIED,
+        PV_SUCCEEDED,
+        PV_FAILED,
+        PV_DENIALS,
+        PV_BREAKER_OPEN,
+        PV_PASSES,
+        PV_DESCRIBE_OK,
+        PV_STATE_UNSAVED,
+        PV_NEXT_WINDOW,
+        PV_COUNT
+};
+
+/* One target's numbers. */
+struct target_metrics {
+        char *target; /* NULL: the single default target, no labels */
+        char *account_id;
+        char *region;
+        bool has_pass; /* a pass was taken in: its pass metrics are shown */
+        long long pass[PV_COUNT];
+        long long by_state[RECONCILE_STATE_COUNT];
         bool has_describe_ok;
         int64_t last_describe_ok; /* wall clock, seconds */
-        bool write_failing;       /* the last write failed and was logged */
+        struct image_sample images;
+        struct error_count *errors;
+        size_t n_errors;
+};
+
+struct metrics {
+        struct target_metrics *targets; /* by name, the default (NULL) first */
+        size_t n_targets;
+        size_t n_error_kinds; /* over all targets */
+        bool write_failing;   /* the last write failed and was logged */
 };
 
 int metrics_new(struct metrics **ret)
@@ -71,37 +110,142 @@ static void free_fleet_samples(struct fleet_sample *v, size_t n)
         free(v);
 }
 
+static void target_metrics_clear(struct target_metrics *t)
+{
+        for (size_t i = 0; i < t->n_errors; i++) {
+                free(t->errors[i].operation);
+                free(t->errors[i].code);
+        }
+        free(t->errors);
+        free_fleet_samples(t->images.fleets, t->images.n_fleets);
+        free(t->target);
+        free(t->account_id);
+        free(t->region);
+}
+
 void metrics_free(struct metrics *m)
 {
         if (!m)
                 return;
-        for (size_t i = 0; i < m->n_errors; i++) {
-                free(m->errors[i].operation);
-                free(m->errors[i].code);
-        }
-        free(m->errors);
-        free_fleet_samples(m->images.fleets, m->images.n_fleets);
+        for (size_t i = 0; i < m->n_targets; i++)
+                target_metrics_clear(&m->targets[i]);
+        free(m->targets);
         free(m);
 }
 
-static struct error_count *find_error(struct metrics *m, const char *operation, const char *code)
+/* ---- Targets ---- */
+
+/* NULL (the default target) before every name. */
+static int compare_names(const char *a, const char *b)
 {
-        for (size_t i = 0; i < m->n_errors; i++)
-                if (strcmp(m->errors[i].operation, operation) == 0 &&
-                    strcmp(m->errors[i].code, code) == 0)
-                        return &m->errors[i];
+        if (!a || !b)
+                return (a != NULL) - (b != NULL);
+        return strcmp(a, b);
+}
+
+/* Where target is in m->targets, or where it would go; *found says which. */
+static size_t target_index(const struct metrics *m, const char *target, bool *found)
+{
+        size_t lo = 0, hi = m->n_targets;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = compare_names(m->targets[mid].target, target);
+
+                if (c == 0) {
+                        *found = true;
+                        return mid;
+                }
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *found = false;
+        return lo;
+}
+
+/* *field becomes a copy of value when value is given and differs: an account id learnt later
+ * is kept, one the caller does not know is not forgotten. Returns 0 or -ENOMEM. */
+static int refresh_label(char **field, const char *value)
+{
+        char *copy;
+
+        if (!value || (*field && strcmp(*field, value) == 0))
+                return 0;
+        if (!(copy = strdup(value)))
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+/* t's entry, added when new, its account id and region brought up to t's; NULL out of
+ * memory. t may be NULL: the default target. */
+static struct target_metrics *target_get(struct metrics *m, const struct metrics_target *t)
+{
+        const char *name = t ? t->target : NULL;
+        struct target_metrics *x, *grown;
+        bool found;
+        size_t i = target_index(m, name, &found);
+
+        if (!found) {
+                char *copy = name ? strdup(name) : NULL;
+
+                if (name && !copy)
+                        return NULL;
+                grown = realloc(m->targets, (m->n_targets + 1) * sizeof(*grown));
+                if (!grown) {
+                        free(copy);
+                        return NULL;
+                }
+                m->targets = grown;
+                memmove(&m->targets[i + 1], &m->targets[i], (m->n_targets - i) * sizeof(*grown));
+                m->targets[i] = (struct target_metrics){.target = copy};
+                m->n_targets++;
+        }
+        x = &m->targets[i];
+        if (name && (refresh_label(&x->account_id, t->account_id) < 0 ||
+                     refresh_label(&x->region, t->region) < 0))
+                return NULL;
+        return x;
+}
+
+void metrics_forget(struct metrics *m, const char *target)
+{
+        bool found;
+        size_t i = target_index(m, target, &found);
+
+        if (!found)
+                return;
+        m->n_error_kinds -= m->targets[i].n_errors;
+        target_metrics_clear(&m->targets[i]);
+        memmove(&m->targets[i], &m->targets[i + 1], (m->n_targets - i - 1) * sizeof(*m->targets));
+        m->n_targets--;
+}
+
+/* ---- The API error counters ---- */
+
+static struct error_count *find_error(struct target_metrics *t, const char *operation,
+                                      const char *code)
+{
+        for (size_t i = 0; i < t->n_errors; i++)
+                if (strcmp(t->errors[i].operation, operation) == 0 &&
+                    strcmp(t->errors[i].code, code) == 0)
+                        return &t->errors[i];
         return NULL;
 }
 
-static struct error_count *add_error(struct metrics *m, const char *operation, const char *code)
+static struct error_count *add_error(struct metrics *m, struct target_metrics *t,
+                                     const char *operation, const char *code)
 {
         struct error_count *grown, *e;
 
-        grown = realloc(m->errors, (m->n_errors + 1) * sizeof(*grown));
+        grown = realloc(t->errors, (t->n_errors + 1) * sizeof(*grown));
         if (!grown)
                 return NULL;
-        m->errors = grown;
-        e = &m->errors[m->n_errors];
+        t->errors = grown;
+        e = &t->errors[t->n_errors];
         e->operation = strdup(operation);
         e->code = strdup(code);
         e->count = 0;
@@ -110,13 +254,15 @@ static struct error_count *add_error(struct metrics *m, const char *operation, c
                 free(e->code);
                 return NULL;
         }
-        m->n_errors++;
+        t->n_errors++;
+        m->n_error_kinds++;
         return e;
 }
 
 void metrics_observe(struct metrics *m, enum log_event ev, const struct log_fields *fields)
 {
         const char *operation = "unknown", *code = "none";
+        struct target_metrics *t;
         struct error_count *e;
 
         if (ev != EV_API_ERROR && ev != EV_API_RETRY)
@@ -125,13 +271,19 @@ void metrics_observe(struct metrics *m, enum log_event ev, const struct log_fiel
                 operation = fields->operation;
         if (fields && fields->error_code)
                 code = fields->error_code;
-        e = find_error(m, operation, code);
-        if (!e && m->n_errors >= METRICS_MAX_ERROR_KINDS - 1) {
+        t = target_get(m, fields ? &(struct metrics_target){.target = fields->target,
+                                                            .account_id = fields->account_id,
+                                                            .region = fields->region}
+                                 : NULL);
+        if (!t)
+                return;
+        e = find_error(t, operation, code);
+        if (!e && m->n_error_kinds >= METRICS_MAX_ERROR_KINDS - 1) {
                 code = "other";
-                e = find_error(m, operation, code);
+                e = find_error(t, operation, code);
         }
         if (!e)
-                e = add_error(m, operation, code);
+                e = add_error(m, t, operation, code);
         if (e)
                 e->count++;
 }
@@ -141,12 +293,44 @@ void metrics_log_observer(void *userdata, enum log_event ev, const struct log_fi
         metrics_observe(userdata, ev, fields);
 }
 
-void metrics_record_pass(struct metrics *m, const struct reconcile_summary *s, int64_t now)
+/* ---- Passes and image reports ---- */
+
+void metrics_record_pass(struct metrics *m, const struct metrics_target *t,
+                         const struct reconcile_summary *s, int64_t now)
 {
+        struct target_metrics *x = target_get(m, t);
+        long long *v;
+
+        if (!x)
+                return;
+        v = x->pass;
+        v[PV_BUILDERS] = (long long)s->builders;
+        v[PV_COMPLIANT] = (long long)s->compliant;
+        v[PV_NON_COMPLIANT] = (long long)s->non_compliant;
+        v[PV_UNKNOWN] = (long long)s->unknown;
+        v[PV_COVERED] = (long long)s->covered;
+        v[PV_WAITING] = (long long)s->waiting;
+        v[PV_IN_FLIGHT] = (long long)s->in_flight;
+        v[PV_SCHEDULED] = (long long)s->scheduled;
+        v[PV_SETTLING] = (long long)s->settling;
+        v[PV_HELD] = (long long)s->held;
+        v[PV_PAUSED] = (long long)s->paused;
+        v[PV_DENIED] = (long long)s->denied;
+        v[PV_SUCCEEDED] = s->succeeded;
+        v[PV_FAILED] = s->failed;
+        v[PV_DENIALS] = s->denials;
+        v[PV_BREAKER_OPEN] = s->breaker_open;
+        v[PV_PASSES] = s->passes;
+        v[PV_DESCRIBE_OK] = s->describe_ok;
+        v[PV_STATE_UNSAVED] = s->state_unsaved;
+        v[PV_NEXT_WINDOW] = s->next_window;
+        for (size_t i = 0; i < RECONCILE_STATE_COUNT; i++)
+                x->by_state[i] = (long long)s->by_state[i];
+        x->has_pass = true;
         if (!s->describe_ok)
                 return;
-        m->has_describe_ok = true;
-        m->last_describe_ok = now;
+        x->has_describe_ok = true;
+        x->last_describe_ok = now;
 }
 
 /* The running fleets of r, copied. Returns 0 or -ENOMEM (nothing kept). */
@@ -180,12 +364,17 @@ static int sample_fleets(const struct image_report *r, struct fleet_sample **ret
         return 0;
 }
 
-int metrics_record_images(struct metrics *m, const struct image_report *r, int64_t now)
+int metrics_record_images(struct metrics *m, const struct metrics_target *t,
+                          const struct image_report *r, int64_t now)
 {
-        struct image_sample *s = &m->images;
+        struct target_metrics *x = target_get(m, t);
+        struct image_sample *s;
         struct fleet_sample *fleets;
         size_t n;
 
+        if (!x)
+                return -ENOMEM;
+        s = &x->images;
         s->reported = true;
         s->ok = false;
         if (!r)
@@ -209,12 +398,6 @@ static void put_header(FILE *f, const char *name, const char *type, const char *
         fprintf(f, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name, help, name, type);
 }
 
-static void put_gauge(FILE *f, const char *name, const char *help, long long value)
-{
-        put_header(f, name, "gauge", help);
-        fprintf(f, PREFIX "%s %lld\n", name, value);
-}
-
 /* A label value: backslash, double quote and newline escaped as the format requires. */
 static void put_label_value(FILE *f, const char *value)
 {
@@ -228,126 +411,263 @@ static void put_label_value(FILE *f, const char *value)
         }
 }
 
-static void put_builders(FILE *f, const struct reconcile_summary *s)
+/* key="value", after "{" when it is the first label of the series, else after ",". */
+static void put_label(FILE *f, bool *open, const char *key, const char *value)
 {
-        put_gauge(f, "builders", "Image builders in the last successful describe pass.",
-                  (long long)s->builders);
-        put_gauge(f, "builders_compliant",
-                  "Image builders whose agent met the policy's target in the last pass.",
-                  (long long)s->compliant);
-        put_gauge(f, "builders_covered",
-                  "Image builders the policy covers (not excluded or left alone).",
-                  (long long)s->covered);
-        put_gauge(f, "builders_waiting",
-                  "Non-compliant image builders waiting for a window, a slot or a backoff.",
-                  (long long)s->waiting);
-        put_gauge(f, "operations_in_flight", "Agent updates in progress.", (long long)s->in_flight);
-        put_gauge(f, "updates_scheduled",
-                  "Agent updates announced (notice) whose builder is not stopped yet.",
-                  (long long)s->scheduled);
-        put_gauge(f, "operations_settling",
-                  "Updated builders inside settle, not yet counted as succeeded.",
-                  (long long)s->settling);
-        put_header(f, "builders_held", "gauge",
-                   "Non-compliant image builders an operator holds, by how: the hold tag "
-                   "(or tags that could not be read), or a pause.");
-        fprintf(f, PREFIX "builders_held{by=\"tag\"} %zu\n", s->held);
-        fprintf(f, PREFIX "builders_held{by=\"pause\"} %zu\n", s->paused);
-        put_gauge(f, "builders_denied",
-                  "Image builders whose Stop or Start IAM refused lately (not asked again for "
-                  "24h).",
-                  (long long)s->denied);
-        put_header(f, "builders_by_compliance", "gauge",
-                   "Image builders by compliance with the policy in the last pass.");
-        fprintf(f, PREFIX "builders_by_compliance{compliance=\"compliant\"} %zu\n", s->compliant);
-        fprintf(f, PREFIX "builders_by_compliance{compliance=\"non-compliant\"} %zu\n",
-                s->non_compliant);
-        fprintf(f, PREFIX "builders_by_compliance{compliance=\"unknown\"} %zu\n", s->unknown);
-        put_header(f, "builders_by_state", "gauge",
-                   "Image builders by AppStream state in the last pass (OTHER: any other).");
-        for (size_t i = 0; i < RECONCILE_STATE_COUNT; i++)
-                fprintf(f, PREFIX "builders_by_state{state=\"%s\"} %zu\n",
-                        reconcile_state_names[i], s->by_state[i]);
+        fprintf(f, "%c%s=\"", *open ? ',' : '{', key);
+        put_label_value(f, value);
+        fputc('"', f);
+        *open = true;
 }
 
-static void put_updates(FILE *f, const struct reconcile_summary *s)
+/* The start of a sample of t: its name and t's labels, if any. Returns whether the label set
+ * is open (put_value() closes it). */
+static bool put_series(FILE *f, const char *name, const struct target_metrics *t)
 {
-        put_header(f, "updates_total", "counter",
-                   "Agent updates finished since the daemon started, by result.");
-        fprintf(f, PREFIX "updates_total{result=\"succeeded\"} %u\n", s->succeeded);
-        fprintf(f, PREFIX "updates_total{result=\"failed\"} %u\n", s->failed);
-        put_header(f, "denials_total", "counter",
-                   "StopImageBuilder or StartImageBuilder calls IAM refused "
-                   "(AccessDeniedException) since the daemon started.");
-        fprintf(f, PREFIX "denials_total %u\n", s->denials);
-        put_gauge(f, "breaker_open",
-                  "1 while max_failures is reached and no new update starts until the next "
-                  "window.",
-                  s->breaker_open);
+        bool open = false;
+
+        fprintf(f, PREFIX "%s", name);
+        if (!t->target)
+                return false;
+        put_label(f, &open, "target", t->target);
+        if (t->account_id)
+                put_label(f, &open, "account_id", t->account_id);
+        if (t->region)
+                put_label(f, &open, "region", t->region);
+        return open;
 }
 
-static void put_api(FILE *f, const struct metrics *m, const struct reconcile_summary *s)
+static void put_value(FILE *f, bool open, long long value)
 {
-        put_header(f, "passes_total", "counter", "Describe passes since the daemon started.");
-        fprintf(f, PREFIX "passes_total %u\n", s->passes);
-        put_gauge(f, "describe_ok", "1 when the last describe pass succeeded.", s->describe_ok);
-        put_gauge(f, "state_unsaved",
-                  "1 while the state file cannot be written: every Stop and Start is held.",
-                  s->state_unsaved);
-        if (m->has_describe_ok)
-                put_gauge(f, "last_successful_describe_timestamp_seconds",
-                          "When the last describe pass succeeded (Unix time).",
-                          (long long)m->last_describe_ok);
-        if (s->next_window)
-                put_gauge(f, "next_window_timestamp_seconds",
-                          "The next window opening for a waiting builder (Unix time).",
-                          (long long)s->next_window);
-        put_header(f, "api_errors_total", "counter",
-                   "Failed AppStream API calls (after retries), by operation and AWS error "
-                   "code; code \"none\" is a failure below the API.");
-        for (size_t i = 0; i < m->n_errors; i++) {
-                fputs(PREFIX "api_errors_total{operation=\"", f);
-                put_label_value(f, m->errors[i].operation);
-                fputs("\",code=\"", f);
-                put_label_value(f, m->errors[i].code);
-                fprintf(f, "\"} %llu\n", (unsigned long long)m->errors[i].count);
+        fprintf(f, "%s %lld\n", open ? "}" : "", value);
+}
+
+/* A sample of a family from the pass: its own label (none when key is NULL) and value. */
+struct pass_sample_def {
+        const char *key;
+        const char *value;
+        enum pass_value v;
+};
+
+/* One metric: its samples for a target, written when has() says the target has any (NULL:
+ * every target, and its HELP and TYPE even when none has). */
+struct family {
+        const char *name;
+        const char *type;
+        const char *help;
+        bool (*has)(const struct target_metrics *t);
+        void (*put)(FILE *f, const struct family *fam, const struct target_metrics *t);
+        struct pass_sample_def samples[3]; /* put_pass()'s */
+        size_t n_samples;
+};
+
+static void put_pass(FILE *f, const struct family *fam, const struct target_metrics *t)
+{
+        for (size_t i = 0; i < fam->n_samples; i++) {
+                const struct pass_sample_def *d = &fam->samples[i];
+                bool open = put_series(f, fam->name, t);
+
+                if (d->key)
+                        put_label(f, &open, d->key, d->value);
+                put_value(f, open, t->pass[d->v]);
         }
 }
 
-static void put_images(FILE *f, const struct image_sample *s)
+static void put_by_state(FILE *f, const struct family *fam, const struct target_metrics *t)
+{
+        for (size_t i = 0; i < RECONCILE_STATE_COUNT; i++) {
+                bool open = put_series(f, fam->name, t);
+
+                put_label(f, &open, "state", reconcile_state_names[i]);
+                put_value(f, open, t->by_state[i]);
+        }
+}
+
+static void put_last_describe(FILE *f, const struct family *fam, const struct target_metrics *t)
+{
+        put_value(f, put_series(f, fam->name, t), (long long)t->last_describe_ok);
+}
+
+static void put_errors(FILE *f, const struct family *fam, const struct target_metrics *t)
+{
+        for (size_t i = 0; i < t->n_errors; i++) {
+                bool open = put_series(f, fam->name, t);
+
+                put_label(f, &open, "operation", t->errors[i].operation);
+                put_label(f, &open, "code", t->errors[i].code);
+                put_value(f, open, (long long)t->errors[i].count);
+        }
+}
+
+static void put_image_ok(FILE *f, const struct family *fam, const struct target_metrics *t)
+{
+        put_value(f, put_series(f, fam->name, t), t->images.ok);
+}
+
+static void put_image_time(FILE *f, const struct family *fam, const struct target_metrics *t)
+{
+        put_value(f, put_series(f, fam->name, t), (long long)t->images.last_ok);
+}
+
+static void put_images(FILE *f, const struct family *fam, const struct target_metrics *t)
 {
         static const enum compliance order[] = {COMPLIANCE_COMPLIANT, COMPLIANCE_NON_COMPLIANT,
                                                 COMPLIANCE_UNKNOWN};
 
-        if (!s->reported)
-                return;
-        put_gauge(f, "image_report_ok", "1 when the last image report succeeded.", s->ok);
-        if (!s->has_success)
-                return;
-        put_gauge(f, "last_image_report_timestamp_seconds",
-                  "When the last image report succeeded (Unix time).", (long long)s->last_ok);
-        put_header(f, "images", "gauge",
-                   "Private images by the compliance of their agent with the policy's target.");
-        for (size_t i = 0; i < 3; i++)
-                fprintf(f, PREFIX "images{compliance=\"%s\"} %zu\n",
-                        compliance_name(order[i]), s->by_compliance[order[i]]);
-        put_gauge(f, "fleets_on_old_agent",
-                  "Running fleets whose image's agent is behind the policy's target.",
-                  (long long)s->fleets_on_old_agent);
-        put_header(f, "fleet_running_capacity", "gauge",
-                   "Running instances of each running fleet, with its image and the compliance "
-                   "of the image's agent (unknown: a public or shared image).");
-        for (size_t i = 0; i < s->n_fleets; i++) {
-                fputs(PREFIX "fleet_running_capacity{fleet=\"", f);
-                put_label_value(f, s->fleets[i].fleet);
-                fputs("\",image=\"", f);
-                put_label_value(f, s->fleets[i].image);
-                fprintf(f, "\",compliance=\"%s\"} %lld\n",
-                        compliance_name(s->fleets[i].compliance), s->fleets[i].running);
+        for (size_t i = 0; i < 3; i++) {
+                bool open = put_series(f, fam->name, t);
+
+                put_label(f, &open, "compliance", compliance_name(order[i]));
+                put_value(f, open, (long long)t->images.by_compliance[order[i]]);
         }
 }
 
-int metrics_render(const struct metrics *m, const struct reconcile_summary *s, char **ret)
+static void put_old_fleets(FILE *f, const struct family *fam, const struct target_metrics *t)
+{
+        put_value(f, put_series(f, fam->name, t), (long long)t->images.fleets_on_old_agent);
+}
+
+static void put_fleets(FILE *f, const struct family *fam, const struct target_metrics *t)
+{
+        for (size_t i = 0; i < t->images.n_fleets; i++) {
+                const struct fleet_sample *x = &t->images.fleets[i];
+                bool open = put_series(f, fam->name, t);
+
+                put_label(f, &open, "fleet", x->fleet);
+                put_label(f, &open, "image", x->image);
+                put_label(f, &open, "compliance", compliance_name(x->compliance));
+                put_value(f, open, x->running);
+        }
+}
+
+static bool has_pass(const struct target_metrics *t)
+{
+        return t->has_pass;
+}
+
+static bool has_describe_ok(const struct target_metrics *t)
+{
+        return t->has_pass && t->has_describe_ok;
+}
+
+static bool has_next_window(const struct target_metrics *t)
+{
+        return t->has_pass && t->pass[PV_NEXT_WINDOW] != 0;
+}
+
+static bool images_reported(const struct target_metrics *t)
+{
+        return t->images.reported;
+}
+
+static bool images_known(const struct target_metrics *t)
+{
+        return t->images.has_success;
+}
+
+#define PASS_SAMPLE(pv) {{NULL, NULL, pv}}, 1
+
+/* The file, metric by metric, in this order. */
+static const struct family families[] = {
+    {"builders", "gauge", "Image builders in the last successful describe pass.", has_pass,
+     put_pass, PASS_SAMPLE(PV_BUILDERS)},
+    {"builders_compliant", "gauge",
+     "Image builders whose agent met the policy's target in the last pass.", has_pass, put_pass,
+     PASS_SAMPLE(PV_COMPLIANT)},
+    {"builders_covered", "gauge", "Image builders the policy covers (not excluded or left alone).",
+     has_pass, put_pass, PASS_SAMPLE(PV_COVERED)},
+    {"builders_waiting", "gauge",
+     "Non-compliant image builders waiting for a window, a slot or a backoff.", has_pass, put_pass,
+     PASS_SAMPLE(PV_WAITING)},
+    {"operations_in_flight", "gauge", "Agent updates in progress.", has_pass, put_pass,
+     PASS_SAMPLE(PV_IN_FLIGHT)},
+    {"updates_scheduled", "gauge",
+     "Agent updates announced (notice) whose builder is not stopped yet.", has_pass, put_pass,
+     PASS_SAMPLE(PV_SCHEDULED)},
+    {"operations_settling", "gauge",
+     "Updated builders inside settle, not yet counted as succeeded.", has_pass, put_pass,
+     PASS_SAMPLE(PV_SETTLING)},
+    {"builders_held", "gauge",
+     "Non-compliant image builders an operator holds, by how: the hold tag (or tags that could "
+     "not be read), or a pause.",
+     has_pass, put_pass, {{"by", "tag", PV_HELD}, {"by", "pause", PV_PAUSED}}, 2},
+    {"builders_denied", "gauge",
+     "Image builders whose Stop or Start IAM refused lately (not asked again for 24h).", has_pass,
+     put_pass, PASS_SAMPLE(PV_DENIED)},
+    {"builders_by_compliance", "gauge",
+     "Image builders by compliance with the policy in the last pass.", has_pass, put_pass,
+     {{"compliance", "compliant", PV_COMPLIANT},
+      {"compliance", "non-compliant", PV_NON_COMPLIANT},
+      {"compliance", "unknown", PV_UNKNOWN}},
+     3},
+    {"builders_by_state", "gauge",
+     "Image builders by AppStream state in the last pass (OTHER: any other).", has_pass,
+     put_by_state, {{0}}, 0},
+    {"updates_total", "counter", "Agent updates finished since the daemon started, by result.",
+     has_pass, put_pass,
+     {{"result", "succeeded", PV_SUCCEEDED}, {"result", "failed", PV_FAILED}}, 2},
+    {"denials_total", "counter",
+     "StopImageBuilder or StartImageBuilder calls IAM refused (AccessDeniedException) since the "
+     "daemon started.",
+     has_pass, put_pass, PASS_SAMPLE(PV_DENIALS)},
+    {"breaker_open", "gauge",
+     "1 while max_failures is reached and no new update starts until the next window.", has_pass,
+     put_pass, PASS_SAMPLE(PV_BREAKER_OPEN)},
+    {"passes_total", "counter", "Describe passes since the daemon started.", has_pass, put_pass,
+     PASS_SAMPLE(PV_PASSES)},
+    {"describe_ok", "gauge", "1 when the last describe pass succeeded.", has_pass, put_pass,
+     PASS_SAMPLE(PV_DESCRIBE_OK)},
+    {"state_unsaved", "gauge",
+     "1 while the state file cannot be written: every Stop and Start is held.", has_pass,
+     put_pass, PASS_SAMPLE(PV_STATE_UNSAVED)},
+    {"last_successful_describe_timestamp_seconds", "gauge",
+     "When the last describe pass succeeded (Unix time).", has_describe_ok, put_last_describe,
+     {{0}}, 0},
+    {"next_window_timestamp_seconds", "gauge",
+     "The next window opening for a waiting builder (Unix time).", has_next_window, put_pass,
+     PASS_SAMPLE(PV_NEXT_WINDOW)},
+    {"api_errors_total", "counter",
+     "Failed AppStream API calls (after retries), by operation and AWS error code; code "
+     "\"none\" is a failure below the API.",
+     NULL, put_errors, {{0}}, 0},
+    {"image_report_ok", "gauge", "1 when the last image report succeeded.", images_reported,
+     put_image_ok, {{0}}, 0},
+    {"last_image_report_timestamp_seconds", "gauge",
+     "When the last image report succeeded (Unix time).", images_known, put_image_time, {{0}},
+     0},
+    {"images", "gauge",
+     "Private images by the compliance of their agent with the policy's target.", images_known,
+     put_images, {{0}}, 0},
+    {"fleets_on_old_agent", "gauge",
+     "Running fleets whose image's agent is behind the policy's target.", images_known,
+     put_old_fleets, {{0}}, 0},
+    {"fleet_running_capacity", "gauge",
+     "Running instances of each running fleet, with its image and the compliance of the "
+     "image's agent (unknown: a public or shared image).",
+     images_known, put_fleets, {{0}}, 0},
+};
+
+static void put_family(FILE *f, const struct metrics *m, const struct family *fam)
+{
+        bool headed = false;
+
+        if (!fam->has) {
+                put_header(f, fam->name, fam->type, fam->help);
+                headed = true;
+        }
+        for (size_t i = 0; i < m->n_targets; i++) {
+                const struct target_metrics *t = &m->targets[i];
+
+                if (fam->has && !fam->has(t))
+                        continue;
+                if (!headed)
+                        put_header(f, fam->name, fam->type, fam->help);
+                headed = true;
+                fam->put(f, fam, t);
+        }
+}
+
+int metrics_render(const struct metrics *m, char **ret)
 {
         char *text = NULL;
         size_t len = 0;
@@ -355,10 +675,8 @@ int metrics_render(const struct metrics *m, const struct reconcile_summary *s, c
 
         if (!f)
                 return -ENOMEM;
-        put_builders(f, s);
-        put_updates(f, s);
-        put_api(f, m, s);
-        put_images(f, &m->images);
+        for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+                put_family(f, m, &families[i]);
         if (ferror(f) | fclose(f)) {
                 free(text);
                 return -ENOMEM;
@@ -369,11 +687,10 @@ int metrics_render(const struct metrics *m, const struct reconcile_summary *s, c
 
 /* ---- The file ---- */
 
-int metrics_write(const struct metrics *m, const struct reconcile_summary *s, const char *path,
-                  char *err, size_t err_size)
+int metrics_write(const struct metrics *m, const char *path, char *err, size_t err_size)
 {
         char *text = NULL, why[512];
-        int r = metrics_render(m, s, &text);
+        int r = metrics_render(m, &text);
 
         if (r < 0) {
                 snprintf(err, err_size, "writing metrics file %s: rendering it: %s", path,
@@ -388,20 +705,20 @@ int metrics_write(const struct metrics *m, const struct reconcile_summary *s, co
         return r;
 }
 
-void metrics_pass(struct metrics *m, const struct reconcile_summary *s, const char *path,
-                  int64_t now)
+void metrics_pass(struct metrics *m, const struct metrics_target *t,
+                  const struct reconcile_summary *s, const char *path, int64_t now)
 {
-        metrics_record_pass(m, s, now);
-        metrics_flush(m, s, path);
+        metrics_record_pass(m, t, s, now);
+        metrics_flush(m, path);
 }
 
-void metrics_flush(struct metrics *m, const struct reconcile_summary *s, const char *path)
+void metrics_flush(struct metrics *m, const char *path)
 {
         char err[1024];
 
         if (!path)
                 return;
-        if (metrics_write(m, s, path, err, sizeof(err)) == 0) {
+        if (metrics_write(m, path, err, sizeof(err)) == 0) {
                 m->write_failing = false;
                 return;
         }

@@ -298,10 +298,22 @@ static int check_lock(void *userdata, char *err, size_t err_size)
         return r;
 }
 
+/* Whose metrics: no labels for the single target of a file without [target] or
+ * [organization] (run NULL or not named). */
+static struct metrics_target metrics_target_of(const struct target_run *run)
+{
+        if (!run || !target_run_named(run))
+                return (struct metrics_target){0};
+        return (struct metrics_target){.target = target_run_name(run),
+                                       .account_id = target_run_account(run),
+                                       .region = target_run_region(run)};
+}
+
 static void on_pass(struct target_entry *e, void *userdata)
 {
         struct daemon *d = userdata;
         const struct reconcile_summary *s = reconciler_summary(target_run_reconciler(e->run));
+        struct metrics_target t = metrics_target_of(e->run);
         char err[512];
 
         /* Also with nothing to do, so that a lost lock does not go unnoticed until then. */
@@ -309,8 +321,7 @@ static void on_pass(struct target_entry *e, void *userdata)
                 return;
         report_status(d);
         report_progress(d, target_set_sum(&d->targets));
-        metrics_pass(d->metrics, target_set_sum(&d->targets), d->cfg->metrics_file,
-                     (int64_t)time(NULL));
+        metrics_pass(d->metrics, &t, s, d->cfg->metrics_file, (int64_t)time(NULL));
         /* The pass's pages and builder list are freed by now, in holes all over the heap that
          * glibc keeps mapped; handing those pages back keeps an idle daemon at what it holds
          * between passes, however large the fleet it last described. */
@@ -544,10 +555,11 @@ static const struct agent_version *newest_seen(void *userdata)
 static void on_image_report(const struct image_report *r, void *userdata)
 {
         struct daemon *d = userdata;
+        struct metrics_target t = metrics_target_of(only_target(d));
 
-        if (metrics_record_images(d->metrics, r, (int64_t)time(NULL)) < 0)
+        if (metrics_record_images(d->metrics, &t, r, (int64_t)time(NULL)) < 0)
                 log_event(EV_ERROR, NULL, "image report: out of memory for its metrics");
-        metrics_flush(d->metrics, target_set_sum(&d->targets), d->cfg->metrics_file);
+        metrics_flush(d->metrics, d->cfg->metrics_file);
 }
 
 /* The image report runs in the daemon only: `once` is a job that ends when the builders are

@@ -120,6 +120,37 @@ def peak(intervals):
 
 
 @pytest.mark.time_limit(120)
+def test_metrics_of_each_target_carry_its_target_account_and_region(fake, fake_sts, tmp_path):
+    fake.config(durations=FAST)
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    fake.estate(ACCOUNT_A, EAST).generate(2, prefix="a-", version=OLD)
+    fake.estate(ACCOUNT_B, WEST).generate(1, prefix="b-", version=OLD)
+    metrics = tmp_path / "state" / "reconciler.prom"
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": EAST},
+                                          "b": {"profile": "b", "regions": WEST}},
+                         reconciler={"metrics_file": str(metrics)})
+
+    once = run(["-c", str(cfg), "once"], targets_env(fake, fake_sts, tmp_path))
+
+    assert once.returncode == 0, once.stderr
+    text = metrics.read_text()
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    # Every series is a target's, its labels first, the account learnt from its credentials.
+    labels = {}
+    for line in samples:
+        assert line.startswith("appstream_reconciler_") and '{target="' in line, line
+    for name, account, region in (("a", ACCOUNT_A, EAST), ("b", ACCOUNT_B, WEST)):
+        known = f'{{target="{name}/{region}",account_id="{account}",region="{region}"}}'
+        passes = [line for line in samples
+                  if line.startswith("appstream_reconciler_builders" + known)]
+        assert len(passes) == 1, text
+        labels[name] = passes[0]
+    assert labels["a"].endswith(" 2") and labels["b"].endswith(" 1"), labels
+    assert text.count("# TYPE appstream_reconciler_builders gauge\n") == 1
+    assert text.index('target="a/') < text.index('target="b/')
+
+
+@pytest.mark.time_limit(120)
 def test_max_concurrent_total_holds_across_targets(fake, fake_sts, tmp_path):
     durations = fake.config(durations={"stopping": 0.4, "pending": 0.4,
                                        "updating_agent": 0.4})["durations"]

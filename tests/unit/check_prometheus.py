@@ -9,10 +9,12 @@ queries, each on the data source variable ${DS_PROMETHEUS}) whose expressions pr
 parses, and which shows every metric.
 
 Every metric that the rules, the dashboard and the test cases' input series name is one the
-daemon writes, as tool_metrics prints the file (metrics_render());
-so is every label they match on, and every value they match a label to where the daemon
-writes a fixed set of them. The test cases' series carry exactly the daemon's labels and the
-scrape's (instance, job), as node_exporter's textfile collector serves them."""
+daemon writes, as tool_metrics prints the file (metrics_render()), of the single default
+target (no target labels) and of named targets (`tool_metrics targets`: every series with
+target, region and, once known, account_id); so is every label they match on, and every value
+they match a label to where the daemon writes a fixed set of them. The test cases' series
+carry exactly the daemon's labels, with a target's or none, and the scrape's (instance, job),
+as node_exporter's textfile collector serves them."""
 import json
 import os
 import re
@@ -33,8 +35,13 @@ RULES = SOURCE_DIR / "config" / "prometheus" / "appstream-agent-reconciler.rules
 DASHBOARD = SOURCE_DIR / "config" / "grafana" / "appstream-agent-reconciler.json"
 CASES = TESTS_DIR / "prometheus"
 
+# A named target's labels (metrics.h), on every series of a daemon of many targets.
+TARGET_LABELS = {"target", "account_id", "region"}
+# The target labels a series may have: none (the single default target), or a target's, its
+# account id once known.
+TARGET_LABEL_SETS = [set(), {"target", "region"}, TARGET_LABELS]
 # Labels whose values are names from AWS rather than a set of the daemon's own.
-FREE_VALUES = {"operation", "code", "fleet", "image"}
+FREE_VALUES = {"operation", "code", "fleet", "image"} | TARGET_LABELS
 # What the scrape adds to every series.
 SCRAPE_LABELS = {"instance", "job"}
 SEVERITIES = {"warning", "critical"}
@@ -49,22 +56,42 @@ SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)")
 LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-def written_metrics():
-    """{name: {label: set of values, or None for FREE_VALUES}} of the file tool_metrics
-    prints."""
-    result = subprocess.run([str(TOOL)], capture_output=True, text=True, timeout=60,
+def tool_samples(*args):
+    """[(name, [(label, value)])] of the file `tool_metrics ARGS` prints."""
+    command = " ".join(["tool_metrics", *args])
+    result = subprocess.run([str(TOOL), *args], capture_output=True, text=True, timeout=60,
                             env=with_sanitizers(os.environ))
-    check(result.returncode == 0, f"tool_metrics exits 0: {result.returncode} {result.stderr}")
-    metrics = {}
+    check(result.returncode == 0, f"{command} exits 0: {result.returncode} {result.stderr}")
+    samples = []
     for line in result.stdout.splitlines():
         if line.startswith("#"):
             continue
         sample = SAMPLE.fullmatch(line)
-        if not check(sample, f"tool_metrics prints a sample line: {line!r}"):
-            continue
-        labels = metrics.setdefault(sample.group(1), {})
-        for label, value in LABEL_PAIR.findall(sample.group(2) or ""):
+        if check(sample, f"{command} prints a sample line: {line!r}"):
+            samples.append((sample.group(1), LABEL_PAIR.findall(sample.group(2) or "")))
+    return samples
+
+
+def written_metrics():
+    """{name: {label: set of values, or None for FREE_VALUES}} of the files tool_metrics
+    prints, of the default target and of named targets; every metric is per target."""
+    single, named = tool_samples(), tool_samples("targets")
+    metrics = {}
+    for name, pairs in single + named:
+        labels = metrics.setdefault(name, {})
+        for label, value in pairs:
             labels.setdefault(label, set()).add(value)
+    for name, pairs in single:
+        check(not TARGET_LABELS & {label for label, _ in pairs},
+              f"tool_metrics: the default target's {name} has no target label: {pairs}")
+    for name, pairs in named:
+        labels = [label for label, _ in pairs]
+        given = [label for label in labels if label in TARGET_LABELS]
+        check(set(given) in TARGET_LABEL_SETS[1:] and labels[:len(given)] == given and
+              given == sorted(given, key=["target", "account_id", "region"].index),
+              f"tool_metrics targets: {name} has target, account_id, region first: {pairs}")
+    check({name for name, _ in single} == {name for name, _ in named},
+          "tool_metrics: the same metrics for the default target and named ones")
     for labels in metrics.values():
         for label in labels:
             if label in FREE_VALUES:
@@ -275,8 +302,11 @@ def check_series(where, text, known):
     if not check(name in known, f"{where}: {name} is not a metric the daemon writes"):
         return
     labels = {label: value for label, op, value in found}
-    check(set(labels) == set(known[name]) | SCRAPE_LABELS,
-          f"{where}: {text} has exactly the labels {sorted(set(known[name]) | SCRAPE_LABELS)}")
+    own = set(known[name]) - TARGET_LABELS
+    check(set(labels) - TARGET_LABELS == own | SCRAPE_LABELS and
+          set(labels) & TARGET_LABELS in TARGET_LABEL_SETS,
+          f"{where}: {text} has exactly the labels {sorted(own | SCRAPE_LABELS)} and a "
+          f"target's {sorted(TARGET_LABELS)} (account_id when known) or none")
     for label, value in labels.items():
         values = known[name].get(label)
         if values is not None:

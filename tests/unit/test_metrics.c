@@ -1,6 +1,7 @@
 /* metrics.c: the text exposition (every sample, its HELP and TYPE, label escaping), the API
  * error counters fed through the log observer, the last successful describe, and the atomic
- * file with its mode, its failures and the one-time failure event. */
+ * file with its mode, its failures and the one-time failure event; with named targets, their
+ * labels, their order, each metric's one header, their error counters and their leaving. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,8 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "compliance.h"
+#include "image_report.h"
 #include "reconcile.h"
 #include "test.h"
 
@@ -122,8 +125,8 @@ static void test_render(void)
         char *text = NULL;
 
         ASSERT_EQ_INT(metrics_new(&m), 0);
-        metrics_record_pass(m, &s, 1767225600);
-        ASSERT_EQ_INT(metrics_render(m, &s, &text), 0);
+        metrics_record_pass(m, NULL, &s, 1767225600);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
         ASSERT_TRUE(well_formed(text));
         ASSERT_TRUE(has_line(text, "# TYPE appstream_reconciler_builders gauge"));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_builders 12"));
@@ -175,8 +178,8 @@ static void test_last_describe(void)
         s.describe_ok = false;
         s.next_window = 0;
         s.breaker_open = true;
-        metrics_record_pass(m, &s, 100);
-        ASSERT_EQ_INT(metrics_render(m, &s, &text), 0);
+        metrics_record_pass(m, NULL, &s, 100);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
         ASSERT_TRUE(well_formed(text));
         ASSERT_TRUE(strstr(text, "last_successful_describe") == NULL);
         ASSERT_TRUE(strstr(text, "next_window") == NULL);
@@ -185,10 +188,10 @@ static void test_last_describe(void)
         free(text);
 
         s.describe_ok = true;
-        metrics_record_pass(m, &s, 200);
+        metrics_record_pass(m, NULL, &s, 200);
         s.describe_ok = false;
-        metrics_record_pass(m, &s, 300);
-        ASSERT_EQ_INT(metrics_render(m, &s, &text), 0);
+        metrics_record_pass(m, NULL, &s, 300);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
         ASSERT_TRUE(
             has_line(text, "appstream_reconciler_last_successful_describe_timestamp_seconds 200"));
         free(text);
@@ -225,7 +228,8 @@ static void test_api_errors_from_events(void)
         log_event(EV_API_ERROR, &(struct log_fields){.error_code = "AfterRemoval"}, "x");
         quiet_end(saved_stderr);
 
-        ASSERT_EQ_INT(metrics_render(m, &s, &text), 0);
+        metrics_record_pass(m, NULL, &s, 100);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
         ASSERT_TRUE(well_formed(text));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{operation="
                                    "\"DescribeImageBuilders\",code=\"ThrottlingException\"} 3"));
@@ -256,7 +260,8 @@ static void test_label_escaping_and_cap(void)
                 metrics_observe(m, EV_API_RETRY,
                                 &(struct log_fields){.operation = "Op", .error_code = code});
         }
-        ASSERT_EQ_INT(metrics_render(m, &s, &text), 0);
+        metrics_record_pass(m, NULL, &s, 100);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
         ASSERT_TRUE(well_formed(text));
         ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{operation=\"Op\","
                                    "code=\"a\\\"b\\\\c\\nd\"} 1"));
@@ -268,6 +273,342 @@ static void test_label_escaping_and_cap(void)
         ASSERT_TRUE(strstr(text, "code=\"Code62\"") == NULL);
         ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{operation=\"Op\","
                                    "code=\"other\"} 66"));
+        free(text);
+        metrics_free(m);
+}
+
+/* Each sample line of text for metric name (the prefix left out), in the file's order, and how
+ * many there are; "name{" and "name " both count. */
+static size_t samples_of(const char *text, const char *name, const char *out[], size_t max)
+{
+        char prefix[128];
+        size_t n = 0, len;
+
+        len = (size_t)snprintf(prefix, sizeof(prefix), "appstream_reconciler_%s", name);
+        for (const char *p = text; *p; p = strchr(p, '\n') + 1) {
+                if (strncmp(p, prefix, len) == 0 && (p[len] == '{' || p[len] == ' ')) {
+                        if (n < max)
+                                out[n] = p;
+                        n++;
+                }
+        }
+        return n;
+}
+
+/* Whether every sample line of text carries the label text label. */
+static bool every_sample_has(const char *text, const char *label)
+{
+        for (const char *p = text; *p; p = strchr(p, '\n') + 1) {
+                const char *end = strchr(p, '\n');
+
+                if (*p == '#')
+                        continue;
+                if (!memmem(p, (size_t)(end - p), label, strlen(label)))
+                        return false;
+        }
+        return true;
+}
+
+#define PROD_LABELS "target=\"prod/eu-west-1\",account_id=\"111111111111\",region=\"eu-west-1\""
+#define DEV_LABELS "target=\"dev/us-east-1\",region=\"us-east-1\""
+
+static const struct metrics_target prod = {.target = "prod/eu-west-1",
+                                           .account_id = "111111111111",
+                                           .region = "eu-west-1"};
+static const struct metrics_target dev = {.target = "dev/us-east-1", .region = "us-east-1"};
+
+/* Two named targets, recorded out of name order: each series has the target's labels first,
+ * account_id only when known; one HELP and TYPE per metric; the targets in name order. */
+static void test_targets(void)
+{
+        struct reconcile_summary a = sample_summary(), b = sample_summary();
+        struct metrics *m = NULL;
+        const char *lines[4];
+        char *text = NULL;
+
+        ASSERT_EQ_INT(metrics_new(&m), 0);
+        b.builders = 3;
+        b.held = 0;
+        b.breaker_open = true;
+        b.next_window = 0;
+        b.describe_ok = false;
+        metrics_record_pass(m, &prod, &a, 1767225600);
+        metrics_record_pass(m, &dev, &b, 1767225601);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_TRUE(every_sample_has(text, "target=\""));
+        ASSERT_TRUE(has_line(text, "# TYPE appstream_reconciler_builders gauge"));
+        ASSERT_EQ_INT(samples_of(text, "builders", lines, 4), 2);
+        ASSERT_TRUE(strncmp(lines[0], "appstream_reconciler_builders{" DEV_LABELS "} 3\n",
+                            strlen("appstream_reconciler_builders{" DEV_LABELS "} 3\n")) == 0);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders{" PROD_LABELS "} 12"));
+        ASSERT_EQ_INT(samples_of(text, "builders_held", lines, 4), 4);
+        ASSERT_TRUE(lines[1] < lines[2]);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_held{" DEV_LABELS
+                                   ",by=\"tag\"} 0"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_held{" PROD_LABELS
+                                   ",by=\"pause\"} 6"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders_by_state{" PROD_LABELS
+                                   ",state=\"RUNNING\"} 10"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_updates_total{" DEV_LABELS
+                                   ",result=\"failed\"} 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_breaker_open{" DEV_LABELS "} 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_breaker_open{" PROD_LABELS "} 0"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_describe_ok{" DEV_LABELS "} 0"));
+        /* A sample only some targets have: the others have no series of it. */
+        ASSERT_EQ_INT(samples_of(text, "last_successful_describe_timestamp_seconds", lines, 4), 1);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_last_successful_describe_timestamp_"
+                                   "seconds{" PROD_LABELS "} 1767225600"));
+        ASSERT_EQ_INT(samples_of(text, "next_window_timestamp_seconds", lines, 4), 1);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_next_window_timestamp_seconds{"
+                                   PROD_LABELS "} 1767236400"));
+        ASSERT_TRUE(strstr(text, "image_report_ok") == NULL);
+        free(text);
+
+        /* The account learnt later: the series carry it from then on. */
+        metrics_record_pass(m, &(struct metrics_target){.target = "dev/us-east-1",
+                                                        .account_id = "222222222222",
+                                                        .region = "us-east-1"},
+                            &b, 1767225900);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders{target=\"dev/us-east-1\","
+                                   "account_id=\"222222222222\",region=\"us-east-1\"} 3"));
+        ASSERT_TRUE(strstr(text, "{" DEV_LABELS) == NULL);
+        free(text);
+        metrics_free(m);
+}
+
+/* Label values are escaped in the target's labels as in any other. */
+static void test_target_escaping(void)
+{
+        struct reconcile_summary s = sample_summary();
+        struct metrics *m = NULL;
+        char *text = NULL;
+
+        ASSERT_EQ_INT(metrics_new(&m), 0);
+        metrics_record_pass(m,
+                            &(struct metrics_target){.target = "a\"b\\c\nd/eu-west-1",
+                                                     .account_id = "1\"",
+                                                     .region = "eu\\west"},
+                            &s, 100);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders{target=\"a\\\"b\\\\c\\nd/"
+                                   "eu-west-1\",account_id=\"1\\\"\",region=\"eu\\\\west\"} 12"));
+        free(text);
+        metrics_free(m);
+}
+
+/* API errors go to the target their event names; an event that names none is counted without
+ * target labels, ahead of the targets; a target known only from its errors has no other
+ * series. */
+static void test_target_errors(void)
+{
+        struct reconcile_summary s = sample_summary();
+        struct metrics *m = NULL;
+        const char *lines[8];
+        char *text = NULL;
+        int saved_stderr;
+
+        ASSERT_EQ_INT(metrics_new(&m), 0);
+        saved_stderr = quiet_begin();
+        log_open(false);
+        log_set_observer(metrics_log_observer, m);
+        for (int i = 0; i < 2; i++)
+                log_event(EV_API_ERROR,
+                          &(struct log_fields){.operation = "DescribeImageBuilders",
+                                               .error_code = "ThrottlingException",
+                                               .target = prod.target,
+                                               .account_id = prod.account_id,
+                                               .region = prod.region},
+                          "throttled");
+        log_event(EV_API_RETRY,
+                  &(struct log_fields){.operation = "DescribeImageBuilders",
+                                       .error_code = "ThrottlingException",
+                                       .target = dev.target,
+                                       .region = dev.region},
+                  "throttled");
+        log_event(EV_API_ERROR,
+                  &(struct log_fields){.operation = "ListAccounts",
+                                       .error_code = "AccessDeniedException"},
+                  "denied");
+        log_set_observer(NULL, NULL);
+        quiet_end(saved_stderr);
+
+        metrics_record_pass(m, &prod, &s, 100);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_EQ_INT(samples_of(text, "api_errors_total", lines, 8), 3);
+        ASSERT_TRUE(strncmp(lines[0], "appstream_reconciler_api_errors_total{operation=",
+                            strlen("appstream_reconciler_api_errors_total{operation=")) == 0);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{operation="
+                                   "\"ListAccounts\",code=\"AccessDeniedException\"} 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{" DEV_LABELS
+                                   ",operation=\"DescribeImageBuilders\","
+                                   "code=\"ThrottlingException\"} 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{" PROD_LABELS
+                                   ",operation=\"DescribeImageBuilders\","
+                                   "code=\"ThrottlingException\"} 2"));
+        ASSERT_TRUE(lines[1] < lines[2] && strstr(lines[1], "dev/") && strstr(lines[2], "prod/"));
+        /* Only prod had a pass. */
+        ASSERT_EQ_INT(samples_of(text, "builders", lines, 8), 1);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders{" PROD_LABELS "} 12"));
+        ASSERT_EQ_INT(samples_of(text, "passes_total", lines, 8), 1);
+        free(text);
+        metrics_free(m);
+}
+
+/* METRICS_MAX_ERROR_KINDS bounds the kinds of all targets together; a forgotten target's
+ * kinds make room again. */
+static void test_target_error_cap(void)
+{
+        struct metrics *m = NULL;
+        const char *lines[2 * METRICS_MAX_ERROR_KINDS];
+        char *text = NULL, code[32];
+
+        ASSERT_EQ_INT(metrics_new(&m), 0);
+        for (int i = 0; i < 40; i++) {
+                snprintf(code, sizeof(code), "Code%d", i);
+                metrics_observe(m, EV_API_ERROR,
+                                &(struct log_fields){.operation = "Op", .error_code = code,
+                                                     .target = prod.target,
+                                                     .account_id = prod.account_id,
+                                                     .region = prod.region});
+                metrics_observe(m, EV_API_ERROR,
+                                &(struct log_fields){.operation = "Op", .error_code = code,
+                                                     .target = dev.target,
+                                                     .region = dev.region});
+        }
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        /* Taking turns, prod gets Code0-31 and dev Code0-30 (63 kinds in all); then each
+         * counts the rest as its "other". */
+        ASSERT_EQ_INT(samples_of(text, "api_errors_total", lines, 2 * METRICS_MAX_ERROR_KINDS),
+                      METRICS_MAX_ERROR_KINDS + 1);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{" PROD_LABELS
+                                   ",operation=\"Op\",code=\"Code31\"} 1"));
+        ASSERT_TRUE(strstr(text, "code=\"Code32\"") == NULL);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{" DEV_LABELS
+                                   ",operation=\"Op\",code=\"Code30\"} 1"));
+        ASSERT_TRUE(!has_line(text, "appstream_reconciler_api_errors_total{" DEV_LABELS
+                                    ",operation=\"Op\",code=\"Code31\"} 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{" PROD_LABELS
+                                   ",operation=\"Op\",code=\"other\"} 8"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{" DEV_LABELS
+                                   ",operation=\"Op\",code=\"other\"} 9"));
+        free(text);
+
+        metrics_forget(m, dev.target);
+        metrics_observe(m, EV_API_ERROR,
+                        &(struct log_fields){.operation = "Op", .error_code = "New",
+                                             .target = prod.target,
+                                             .account_id = prod.account_id,
+                                             .region = prod.region});
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_api_errors_total{" PROD_LABELS
+                                   ",operation=\"Op\",code=\"New\"} 1"));
+        ASSERT_TRUE(strstr(text, "dev/") == NULL);
+        free(text);
+        metrics_free(m);
+}
+
+/* A target no longer served leaves the file with every series, counters included; it comes
+ * back from zero. The others stay. */
+static void test_forget(void)
+{
+        struct reconcile_summary s = sample_summary();
+        struct metrics *m = NULL;
+        const char *lines[4];
+        char *text = NULL;
+
+        ASSERT_EQ_INT(metrics_new(&m), 0);
+        metrics_record_pass(m, &prod, &s, 100);
+        metrics_record_pass(m, &dev, &s, 100);
+        ASSERT_EQ_INT(metrics_record_images(m, &dev, NULL, 100), 0);
+        metrics_observe(m, EV_API_ERROR,
+                        &(struct log_fields){.operation = "Op", .target = dev.target,
+                                             .region = dev.region});
+        metrics_forget(m, "nobody/eu-west-1");
+        metrics_forget(m, NULL);
+        metrics_forget(m, dev.target);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_TRUE(strstr(text, "dev/") == NULL);
+        ASSERT_TRUE(strstr(text, "image_report_ok") == NULL);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_passes_total{" PROD_LABELS "} 40"));
+        ASSERT_TRUE(has_line(text, "# TYPE appstream_reconciler_api_errors_total counter"));
+        free(text);
+
+        metrics_forget(m, prod.target);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_EQ_INT(samples_of(text, "passes_total", lines, 4), 0);
+        ASSERT_TRUE(strstr(text, "# TYPE appstream_reconciler_builders ") == NULL);
+        free(text);
+
+        s.passes = 1;
+        metrics_record_pass(m, &prod, &s, 200);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_passes_total{" PROD_LABELS "} 1"));
+        free(text);
+        metrics_free(m);
+}
+
+/* The single default target's file carries no target label, whatever its account and region
+ * (they are not its labels), and a pass of it is not mistaken for a named target's. */
+static void test_default_target_unlabelled(void)
+{
+        struct reconcile_summary s = sample_summary();
+        struct metrics *m = NULL;
+        char *text = NULL, *again = NULL;
+
+        ASSERT_EQ_INT(metrics_new(&m), 0);
+        metrics_observe(m, EV_API_ERROR,
+                        &(struct log_fields){.operation = "Op", .error_code = "X"});
+        metrics_record_pass(m, NULL, &s, 100);
+        ASSERT_EQ_INT(metrics_record_images(m, NULL, NULL, 100), 0);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_TRUE(strstr(text, "target=") == NULL);
+        ASSERT_TRUE(strstr(text, "region=") == NULL);
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_image_report_ok 0"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_builders 12"));
+
+        metrics_record_pass(m,
+                            &(struct metrics_target){.account_id = "111111111111",
+                                                     .region = "eu-west-1"},
+                            &s, 100);
+        ASSERT_EQ_INT(metrics_render(m, &again), 0);
+        ASSERT_STREQ(again, text);
+        free(again);
+        free(text);
+        metrics_free(m);
+}
+
+/* Image reports are per target too: a failed one zeroes only its target's image_report_ok. */
+static void test_target_images(void)
+{
+        struct metrics *m = NULL;
+        struct image_report r = {.images_by_compliance = {[COMPLIANCE_UNKNOWN] = 3,
+                                                          [COMPLIANCE_COMPLIANT] = 1,
+                                                          [COMPLIANCE_NON_COMPLIANT] = 2},
+                                 .fleets_on_old_agent = 4};
+        char *text = NULL;
+
+        ASSERT_EQ_INT(metrics_new(&m), 0);
+        ASSERT_EQ_INT(metrics_record_images(m, &prod, &r, 100), 0);
+        ASSERT_EQ_INT(metrics_record_images(m, &dev, NULL, 100), 0);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_image_report_ok{" DEV_LABELS "} 0"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_image_report_ok{" PROD_LABELS "} 1"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_fleets_on_old_agent{" PROD_LABELS
+                                   "} 4"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_images{" PROD_LABELS
+                                   ",compliance=\"unknown\"} 3"));
+        ASSERT_TRUE(strstr(text, "fleets_on_old_agent{" DEV_LABELS) == NULL);
+        /* No pass was taken in: no pass metrics. */
+        ASSERT_TRUE(strstr(text, "appstream_reconciler_builders") == NULL);
         free(text);
         metrics_free(m);
 }
@@ -310,18 +651,20 @@ static void test_write(void)
         ASSERT_TRUE(mkdtemp(dir) != NULL);
         snprintf(path, sizeof(path), "%s/reconciler.prom", dir);
         ASSERT_EQ_INT(metrics_new(&m), 0);
-        ASSERT_EQ_INT(metrics_write(m, &s, path, err, sizeof(err)), 0);
+        metrics_record_pass(m, NULL, &s, 100);
+        ASSERT_EQ_INT(metrics_write(m, path, err, sizeof(err)), 0);
         s.builders = 13;
-        ASSERT_EQ_INT(metrics_write(m, &s, path, err, sizeof(err)), 0);
+        metrics_record_pass(m, NULL, &s, 200);
+        ASSERT_EQ_INT(metrics_write(m, path, err, sizeof(err)), 0);
         ASSERT_EQ_INT(stat(path, &st), 0);
         /* Readable by the collector's user even under UMask=0077. */
         ASSERT_EQ_INT(st.st_mode & 07777, 0644);
-        ASSERT_EQ_INT(metrics_render(m, &s, &text), 0);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
         ASSERT_STREQ(slurp(path), text);
         ASSERT_EQ_INT(count_entries(dir), 1);
 
         snprintf(bad, sizeof(bad), "%s/missing/reconciler.prom", dir);
-        ASSERT_EQ_INT(metrics_write(m, &s, bad, err, sizeof(err)), -ENOENT);
+        ASSERT_EQ_INT(metrics_write(m, bad, err, sizeof(err)), -ENOENT);
         ASSERT_TRUE(strstr(err, bad) != NULL);
         ASSERT_TRUE(strstr(err, "No such file or directory") != NULL);
 
@@ -353,12 +696,12 @@ static void test_pass_reports_failure_once(void)
         ASSERT_EQ_INT(metrics_new(&m), 0);
         log_set_observer(count_failures, &failures);
         saved_stderr = quiet_begin();
-        metrics_pass(m, &s, NULL, 10);
-        metrics_pass(m, &s, bad, 11);
-        metrics_pass(m, &s, bad, 12);
+        metrics_pass(m, NULL, &s, NULL, 10);
+        metrics_pass(m, NULL, &s, bad, 11);
+        metrics_pass(m, NULL, &s, bad, 12);
         failures_then = failures;
-        metrics_pass(m, &s, good, 13);
-        metrics_pass(m, &s, bad, 14);
+        metrics_pass(m, NULL, &s, good, 13);
+        metrics_pass(m, NULL, &s, bad, 14);
         quiet_end(saved_stderr);
         ASSERT_EQ_INT(failures_then, 1);
         ASSERT_EQ_INT(failures, 2);
@@ -378,6 +721,13 @@ int main(void)
         test_write();
         test_api_errors_from_events();
         test_pass_reports_failure_once();
+        test_targets();
+        test_target_escaping();
+        test_target_errors();
+        test_target_error_cap();
+        test_forget();
+        test_default_target_unlabelled();
+        test_target_images();
         metrics_free(NULL);
         return test_summary("test_metrics");
 }
