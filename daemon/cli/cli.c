@@ -14,6 +14,7 @@ enum {
         OPT_FOR = 256,
         OPT_REASON,
         OPT_FLEETS,
+        OPT_TARGET,
 };
 
 static const struct {
@@ -52,6 +53,9 @@ const char *cli_usage(void)
                "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
                "  -n, --dry-run       decide and log, never call Stop/Start\n"
                "      --json          machine-readable output for plan, list, status and images\n"
+               "      --target GLOB   list, plan, status, images: only the targets GLOB matches\n"
+               "                      (a whole name such as prod/eu-west-1, or the part before\n"
+               "                      the '/': prod selects every region of [target prod])\n"
                "  -v, --verbose       debug-level logging\n"
                "      --for DURATION  pause: end the pause after DURATION (30m, 2h, 1d, ...)\n"
                "      --reason TEXT   pause: why, shown by status and plan\n"
@@ -114,10 +118,25 @@ static int parse_arguments(int argc, char **argv, struct cli_options *o, char *e
         return 0;
 }
 
-/* --for and --reason describe a pause, --fleets a view of images: with another command they
- * would be silently lost. */
+static bool takes_target(enum command c)
+{
+        return c == CMD_LIST || c == CMD_PLAN || c == CMD_STATUS || c == CMD_IMAGES;
+}
+
+/* --for and --reason describe a pause, --fleets a view of images, --target what the read-only
+ * commands show: with another command they would be silently lost. */
 static int check_command_options(const struct cli_options *o, char *err, unsigned err_size)
 {
+        if (o->target && !takes_target(o->command)) {
+                snprintf(err, err_size,
+                         "option '--target' is only for the list, plan, status and images "
+                         "commands");
+                return -EINVAL;
+        }
+        if (o->target && !o->target[0]) {
+                snprintf(err, err_size, "option '--target' needs a GLOB, not an empty string");
+                return -EINVAL;
+        }
         if (o->command != CMD_IMAGES && o->fleets) {
                 snprintf(err, err_size, "option '--fleets' is only for the images command");
                 return -EINVAL;
@@ -145,6 +164,7 @@ int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigne
                 {"for", required_argument, NULL, OPT_FOR},
                 {"reason", required_argument, NULL, OPT_REASON},
                 {"fleets", no_argument, NULL, OPT_FLEETS},
+                {"target", required_argument, NULL, OPT_TARGET},
                 {NULL, 0, NULL, 0},
         };
         struct cli_options o = {.command = CMD_RUN, .config_path = CONFIG_DEFAULT_PATH};
@@ -167,6 +187,7 @@ int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigne
                         break;
                 case OPT_REASON: o.reason = optarg; break;
                 case OPT_FLEETS: o.fleets = true; break;
+                case OPT_TARGET: o.target = optarg; break;
                 case ':':
                         snprintf(err, err_size, "option '%s' needs a value", argv[optind - 1]);
                         return -EINVAL;

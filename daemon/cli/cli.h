@@ -39,11 +39,13 @@ struct cli_options {
         const char *reason; /* pause --reason; NULL when not given */
         char **globs;       /* the GLOBs of pause and resume, borrowed from argv */
         size_t n_globs;
+        const char *target; /* --target GLOB (list, plan, status, images); NULL: every target */
 };
 
 /* Parses argv. On success returns 0; on a usage error returns -EINVAL with the reason in err.
  * Pointers in *ret borrow from argv. Only pause and resume take arguments after the command
- * (GLOBs), only pause takes --for and --reason, and only images takes --fleets. */
+ * (GLOBs), only pause takes --for and --reason, only images takes --fleets, and only list, plan,
+ * status and images take --target. */
 int cli_parse(int argc, char **argv, struct cli_options *ret, char *err, unsigned err_size);
 
 /* The --help text. */

@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "appstream.h"
+#include "cmd_targets.h"
 #include "commands.h"
 #include "config.h"
 #include "holds.h"
 #include "log.h"
 #include "policy.h"
-#include "session.h"
 
 struct evaluation {
         const struct config *cfg;
@@ -67,56 +67,38 @@ static void read_tags_of(struct evaluation *ev, struct appstream_client *api,
         pass_holds_add(&ev->holds, b->name, "hold tag unreadable: the request could not be sent");
 }
 
-/* Reads the tags of every builder plan would begin, on one loop; returns EXIT_OK, or
- * EXIT_USAGE when no session could be opened. */
-static int read_tags(struct evaluation *ev, const struct policy_plan *plan,
-                     const struct builder_list *list)
+/* Reads the tags of every builder plan would begin, on ts's loop. */
+static void read_tags(struct evaluation *ev, struct cmd_targets *ts, const struct cmd_target *t,
+                      const struct policy_plan *plan)
 {
-        struct session *s;
-        char err[512] = "";
-        int r;
-
-        r = session_open(ev->cfg, &s, err, sizeof(err));
-        if (r < 0) {
-                log_event(EV_ERROR, NULL, "%s", err[0] ? err : strerror(-r));
-                return EXIT_USAGE;
-        }
         for (size_t i = 0; i < plan->n_decisions; i++)
                 if (plan->decisions[i].kind == DECISION_WOULD_UPDATE &&
                     !pass_holds_why(&ev->holds, plan->decisions[i].builder))
-                        read_tags_of(ev, s->api, &list->items[i]);
-        (void)uv_run(&s->loop, UV_RUN_DEFAULT);
-        if (session_close(s) < 0)
-                log_event(EV_ERROR, NULL, "event loop closed with handles still open");
-        return EXIT_OK;
+                        read_tags_of(ev, t->client.api, &t->builders->items[i]);
+        cmd_targets_run(ts);
 }
 
-int cmd_evaluate(const struct config *cfg, const struct builder_list *list,
-                 const struct state *st, const struct pause_report *pauses, int64_t now,
-                 struct policy_plan **ret)
+int cmd_evaluate(struct cmd_targets *ts, const struct cmd_target *t,
+                 const struct pause_report *pauses, int64_t now, struct policy_plan **ret)
 {
-        struct evaluation ev = {.cfg = cfg, .pauses = pauses, .now = now};
+        struct evaluation ev = {.cfg = &t->view, .pauses = pauses, .now = now};
         struct policy_holds holds = {.check = check_hold, .ctx = &ev};
         struct policy_plan *plan = NULL;
-        int code = EXIT_OK;
 
         do {
                 policy_plan_free(plan);
                 plan = NULL;
                 ev.holds.found_new = false;
-                if (policy_evaluate_with(cfg, list, st, now, INT64_MAX, true, &holds, NULL, &plan) < 0) {
+                if (policy_evaluate_with(&t->view, t->builders, t->state, now, INT64_MAX, true,
+                                         &holds, NULL, &plan) < 0) {
                         log_event(EV_ERROR, NULL, "cannot evaluate the policy: out of memory");
-                        code = EXIT_UPDATE_FAILED;
-                        break;
+                        pass_holds_clear(&ev.holds);
+                        return EXIT_UPDATE_FAILED;
                 }
-                if (cfg->hold_tag && (code = read_tags(&ev, plan, list)) != EXIT_OK)
-                        break;
+                if (ev.cfg->hold_tag)
+                        read_tags(&ev, ts, t, plan);
         } while (ev.holds.found_new);
         pass_holds_clear(&ev.holds);
-        if (code != EXIT_OK) {
-                policy_plan_free(plan);
-                return code;
-        }
         *ret = plan;
         return EXIT_OK;
 }

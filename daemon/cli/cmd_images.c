@@ -2,7 +2,12 @@
  * compliance with the policy's target, and the fleets and builders that use it, worst exposure
  * first (image_report.h). `--fleets` shows the same report one fleet a row; `--json` prints the
  * document of images_view.h, which carries both views. Read-only: it lists images, fleets and
- * builders (image_scan.h) and changes nothing, the state file included. */
+ * builders (image_scan.h) and changes nothing, the state file included.
+ *
+ * With targets ([target] or [organization] sections) every selected target is scanned at once,
+ * each judged by its own policy target and state: the tables start with the TARGET, ACCOUNT
+ * (when one is known) and REGION columns and a summary line per target follows; --json prints
+ * {"targets": [{"name", "account_id", "region", "error", and images_view.h's members}]}. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,81 +15,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd_targets.h"
 #include "commands.h"
 #include "config.h"
 #include "image_scan.h"
 #include "images_view.h"
-#include "log.h"
-#include "session.h"
 #include "state.h"
 #include "table.h"
-
-struct scan_result {
-        int r;
-        struct image_scan *scan;
-        struct image_scan_error err;
-};
-
-static void on_scanned(int r, struct image_scan *scan, const struct image_scan_error *err,
-                       void *userdata)
-{
-        struct scan_result *res = userdata;
-
-        res->r = r;
-        res->scan = scan;
-        if (r < 0 && err)
-                res->err = *err;
-}
-
-/* As for list (cmd_describe()): an API that refused or could not be reached after the retries
- * is exit code 3, a failure of our own (out of memory before anything was sent) is not. */
-static int scan_failed(const struct scan_result *res, const char *endpoint)
-{
-        const struct image_scan_error *e = &res->err;
-
-        if (!e->operation) {
-                log_event(EV_ERROR, NULL, "cannot list images and fleets: %s",
-                          e->message[0] ? e->message : strerror(-res->r));
-                return EXIT_UPDATE_FAILED;
-        }
-        log_event(EV_API_ERROR,
-                  &(struct log_fields){.operation = e->operation,
-                                       .request_id = e->request_id[0] ? e->request_id : NULL,
-                                       .error_code = e->code[0] ? e->code : NULL},
-                  "cannot list images and fleets at %s: %s", endpoint, e->message);
-        return EXIT_UNREACHABLE;
-}
-
-/* Lists images, fleets and builders once and builds the report. Returns EXIT_OK with *ret
- * owned by the caller (image_scan_free()), or the exit code of the failure after logging it. */
-static int scan(const struct config *cfg, const struct image_scan_policy *policy,
-                struct image_scan **ret)
-{
-        struct scan_result res = {0};
-        struct session *s;
-        char err[512] = "";
-        int code = EXIT_OK, r;
-
-        r = session_open(cfg, &s, err, sizeof(err));
-        if (r < 0) {
-                log_event(EV_ERROR, NULL, "%s", err[0] ? err : strerror(-r));
-                return EXIT_USAGE;
-        }
-        r = image_scan_start(s->api, policy, on_scanned, &res);
-        if (r >= 0)
-                (void)uv_run(&s->loop, UV_RUN_DEFAULT);
-        else
-                res.r = r;
-        if (res.r < 0)
-                code = scan_failed(&res, s->endpoint);
-        if (session_close(s) < 0)
-                log_event(EV_ERROR, NULL, "event loop closed with handles still open");
-        if (code == EXIT_OK)
-                *ret = res.scan;
-        else
-                image_scan_free(res.scan);
-        return code;
-}
+#include "targets.h"
+#include "targets_view.h"
 
 static enum table_style compliance_style(enum compliance c)
 {
@@ -128,7 +67,8 @@ static const char *date_text(int64_t t, char *buf, size_t size)
         return buf;
 }
 
-static int add_image_row(struct table *t, const struct image_entry *e)
+static int add_image_row(struct table *t, const struct targets_columns *cols,
+                         const struct target *target, const struct image_entry *e)
 {
         const struct image *im = e->image;
         char fleets[96], created[16], builders[24];
@@ -146,7 +86,7 @@ static int add_image_row(struct table *t, const struct image_entry *e)
             TABLE_PLAIN, TABLE_PLAIN, TABLE_PLAIN, TABLE_PLAIN, compliance_style(e->compliance),
             TABLE_PLAIN, TABLE_PLAIN, TABLE_PLAIN};
 
-        return table_add_styled(t, row, styles);
+        return targets_view_add_row(t, cols, target, 8, row, styles);
 }
 
 /* "... 3 running fleets on an old agent, 85 instances": the exposure both views end with. */
@@ -158,38 +98,20 @@ static void print_exposure(const struct images_summary *s)
                plural(s->running_capacity_on_old_agent, "instance", "instances"));
 }
 
-static void print_image_summary(const struct image_report *r, const struct agent_target *target)
+/* prefix: "" for the one target, "NAME: " for each of several. */
+static void print_image_summary(const char *prefix, const struct image_report *r,
+                                const struct agent_target *target)
 {
         struct images_summary s;
         char want[16];
 
         images_view_summarize(r, &s);
-        printf("\n%zu private %s (target %s): %zu non-compliant, %zu unknown, %zu compliant; ",
-               s.images, plural((long long)s.images, "image", "images"),
+        printf("%s%zu private %s (target %s): %zu non-compliant, %zu unknown, %zu compliant; ",
+               prefix, s.images, plural((long long)s.images, "image", "images"),
                images_view_target(target, want, sizeof(want)),
                s.by_compliance[COMPLIANCE_NON_COMPLIANT], s.by_compliance[COMPLIANCE_UNKNOWN],
                s.by_compliance[COMPLIANCE_COMPLIANT]);
         print_exposure(&s);
-}
-
-static int print_images(const struct image_report *r, const struct agent_target *target)
-{
-        static const char *const header[] = {"NAME",       "STATE",   "AGENT",  "LATEST",
-                                             "COMPLIANCE", "CREATED", "FLEETS", "BUILDERS"};
-        struct table *t = table_new(8, header);
-
-        if (!t)
-                return -ENOMEM;
-        table_set_colour(t, table_colour_wanted(stdout));
-        for (size_t i = 0; i < r->n_images; i++)
-                if (add_image_row(t, &r->images[i]) < 0) {
-                        table_free(t);
-                        return -ENOMEM;
-                }
-        table_print(t, stdout);
-        table_free(t);
-        print_image_summary(r, target);
-        return 0;
 }
 
 /* A count of ComputeCapacityStatus, or NULL (shown "-") when AWS did not give it. */
@@ -201,7 +123,8 @@ static const char *count_text(const struct fleet *f, int count, char *buf, size_
         return buf;
 }
 
-static int add_fleet_row(struct table *t, const struct fleet_entry *e)
+static int add_fleet_row(struct table *t, const struct targets_columns *cols,
+                         const struct target *target, const struct fleet_entry *e)
 {
         const struct fleet *f = e->fleet;
         const char *image = f->image_name ? f->image_name : e->image ? e->image->name : NULL;
@@ -219,72 +142,130 @@ static int add_fleet_row(struct table *t, const struct fleet_entry *e)
                                            TABLE_PLAIN, compliance_style(e->compliance),
                                            TABLE_PLAIN, TABLE_PLAIN};
 
-        return table_add_styled(t, row, styles);
+        return targets_view_add_row(t, cols, target, 8, row, styles);
 }
 
-static void print_fleet_summary(const struct image_report *r, const struct agent_target *target)
+static void print_fleet_summary(const char *prefix, const struct image_report *r,
+                                const struct agent_target *target)
 {
         struct images_summary s;
         char want[16];
 
         images_view_summarize(r, &s);
-        printf("\n%zu %s, %zu running (target %s); ", s.fleets,
+        printf("%s%zu %s, %zu running (target %s); ", prefix, s.fleets,
                plural((long long)s.fleets, "fleet", "fleets"), s.running_fleets,
                images_view_target(target, want, sizeof(want)));
         print_exposure(&s);
 }
 
-static int print_fleets(const struct image_report *r, const struct agent_target *target)
+static int add_rows(struct table *t, const struct targets_columns *cols,
+                    const struct cmd_target *ct, bool fleets)
 {
-        static const char *const header[] = {"FLEET", "STATE",      "TYPE",    "IMAGE",
-                                             "AGENT", "COMPLIANCE", "DESIRED", "RUNNING"};
-        struct table *t = table_new(8, header);
+        const struct image_report *r = ct->scan->report;
+        size_t n = fleets ? r->n_fleets : r->n_images;
+
+        for (size_t i = 0; i < n; i++) {
+                int e = fleets ? add_fleet_row(t, cols, ct->target, &r->fleets[i])
+                               : add_image_row(t, cols, ct->target, &r->images[i]);
+
+                if (e < 0)
+                        return e;
+        }
+        return 0;
+}
+
+/* The images (or with fleets, the fleets) of every target scanned, then the summaries. */
+static int print_tables(const struct cmd_targets *ts, bool fleets)
+{
+        static const char *const image_header[] = {"NAME",       "STATE",   "AGENT",  "LATEST",
+                                                   "COMPLIANCE", "CREATED", "FLEETS", "BUILDERS"};
+        static const char *const fleet_header[] = {"FLEET", "STATE",      "TYPE",    "IMAGE",
+                                                   "AGENT", "COMPLIANCE", "DESIRED", "RUNNING"};
+        const struct targets_columns cols = {.named = ts->named, .accounts = ts->accounts};
+        struct table *t = targets_view_table(&cols, 8, fleets ? fleet_header : image_header);
+        char prefix[512];
 
         if (!t)
                 return -ENOMEM;
         table_set_colour(t, table_colour_wanted(stdout));
-        for (size_t i = 0; i < r->n_fleets; i++)
-                if (add_fleet_row(t, &r->fleets[i]) < 0) {
+        for (size_t i = 0; i < ts->n; i++)
+                if (ts->items[i].scan && add_rows(t, &cols, &ts->items[i], fleets) < 0) {
                         table_free(t);
                         return -ENOMEM;
                 }
         table_print(t, stdout);
         table_free(t);
-        print_fleet_summary(r, target);
+        printf("\n");
+        for (size_t i = 0; i < ts->n; i++) {
+                const struct cmd_target *ct = &ts->items[i];
+
+                snprintf(prefix, sizeof(prefix), "%s%s", ts->named ? ct->target->name : "",
+                         ts->named ? ": " : "");
+                if (!ct->scan)
+                        printf("%snot scanned: %s\n", prefix, ct->error);
+                else if (fleets)
+                        print_fleet_summary(prefix, ct->scan->report, &ct->view.target);
+                else
+                        print_image_summary(prefix, ct->scan->report, &ct->view.target);
+        }
         return 0;
 }
 
-static int print_json(const struct image_scan *scan, const struct agent_target *target)
+static cJSON *scan_json(const struct cmd_target *ct)
 {
-        return cmd_print_json(images_view_json(scan->report, scan->builders, target));
+        return images_view_json(ct->scan->report, ct->scan->builders, &ct->view.target);
+}
+
+/* images_view.h's document; with targets, one per target with its identity. */
+static int print_json(const struct cmd_targets *ts)
+{
+        cJSON *root, *array;
+
+        if (!ts->named)
+                return cmd_print_json(scan_json(&ts->items[0]));
+        root = cJSON_CreateObject();
+        array = cJSON_AddArrayToObject(root, "targets");
+        for (size_t i = 0; array && i < ts->n; i++) {
+                const struct cmd_target *ct = &ts->items[i];
+                cJSON *o = targets_view_json(ct->target, ct->scan ? NULL : ct->error);
+                cJSON *doc = ct->scan ? scan_json(ct) : NULL;
+
+                if (!cJSON_AddItemToArray(array, o) || (ct->scan && !doc)) {
+                        cJSON_Delete(doc);
+                        array = NULL;
+                        break;
+                }
+                /* the document's members, moved into the target's object */
+                while (doc && doc->child) {
+                        cJSON *m = cJSON_DetachItemViaPointer(doc, doc->child);
+
+                        cJSON_AddItemToObject(o, m->string, m);
+                }
+                cJSON_Delete(doc);
+        }
+        if (!array) {
+                cJSON_Delete(root);
+                return -ENOMEM;
+        }
+        return cmd_print_json(root);
 }
 
 int cmd_images(const struct config *cfg, const struct cli_options *opts)
 {
-        struct builder_list none = {0};
-        struct image_scan *found = NULL;
-        struct state *st = NULL;
+        struct cmd_targets *ts = NULL;
         int64_t now = time(NULL);
         int code, r;
 
-        if (cmd_read_state(cfg->state_file, &st) < 0)
-                return EXIT_USAGE;
-        /* With no listing yet, this only forgets a remembered newest agent from the future, as
-         * the daemon would; the scan adds the builders' own versions to what is remembered. */
-        cmd_observe_versions(st, &none, now);
-        code = scan(cfg,
-                    &(struct image_scan_policy){.target = &cfg->target,
-                                                .newest_seen =
-                                                    st->has_newest_seen ? &st->newest_seen : NULL,
-                                                .now = now,
-                                                .builders = true},
-                    &found);
-        state_free(st);
+        code = cmd_targets_open(cfg, opts->target, CMD_FETCH_IMAGES, now, &ts);
         if (code != EXIT_OK)
                 return code;
-        r = opts->json     ? print_json(found, &cfg->target)
-            : opts->fleets ? print_fleets(found->report, &cfg->target)
-                           : print_images(found->report, &cfg->target);
-        image_scan_free(found);
-        return r < 0 ? EXIT_UPDATE_FAILED : EXIT_OK;
+        code = cmd_targets_code(ts);
+        /* One target shows nothing when it fails; of several, those that could be scanned. */
+        if (ts->named || code == EXIT_OK) {
+                r = opts->json ? print_json(ts) : print_tables(ts, opts->fleets);
+                if (r < 0)
+                        code = EXIT_UPDATE_FAILED;
+        }
+        cmd_targets_free(ts);
+        return code;
 }

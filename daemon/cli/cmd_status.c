@@ -1,12 +1,19 @@
 /* `status`: the persisted state (operations in flight, recent results) and the operators'
  * pauses. Reads the state and pause files without locking them, so it works while the daemon
- * runs. */
+ * runs.
+ *
+ * With targets ([target] or [organization] sections) each selected target's own state file:
+ * a table of the targets and their files, then the operations, announcements and recent
+ * results of them all with the TARGET, ACCOUNT (when one is known) and REGION columns in front;
+ * --json prints {"targets": [{"name", "account_id", "region", "error", "state_file", "state"}],
+ * "pauses", "pauses_error"}, where state is the state file's document (null with an error). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "cmd_targets.h"
 #include "commands.h"
 #include "config.h"
 #include "operation.h"
@@ -14,6 +21,8 @@
 #include "state_file.h"
 #include "state_json.h"
 #include "table.h"
+#include "targets.h"
+#include "targets_view.h"
 
 #define STATUS_HISTORY 20
 
@@ -24,138 +33,241 @@ static enum table_style result_style(enum op_result result)
                                                : TABLE_BAD;
 }
 
-static void print_operations(const struct state *st, int64_t now)
+static size_t count_ops(const struct cmd_targets *ts)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < ts->n; i++)
+                n += ts->items[i].state ? ts->items[i].state->n_ops : 0;
+        return n;
+}
+
+static size_t count_notices(const struct cmd_targets *ts)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < ts->n; i++)
+                n += ts->items[i].state ? ts->items[i].state->n_notices : 0;
+        return n;
+}
+
+static void print_operations(const struct cmd_targets *ts, const struct targets_columns *cols,
+                             int64_t now)
 {
         static const char *const header[] = {"BUILDER", "PHASE", "SINCE", "FROM AGENT"};
-        struct table *t = table_new(4, header);
+        struct table *t = targets_view_table(cols, 4, header);
         char since[96];
 
         if (!t)
                 return;
         table_set_colour(t, table_colour_wanted(stdout));
-        for (size_t i = 0; i < st->n_ops; i++) {
-                const struct operation *op = &st->ops[i];
-                const char *row[] = {op->builder, op_phase_name(op->phase),
-                                     table_format_time(op->phase_since, now, since,
-                                                       sizeof(since)),
-                                     op->from_version[0] ? op->from_version : NULL};
-                const enum table_style styles[] = {TABLE_ACTION, TABLE_ACTION, TABLE_PLAIN,
-                                                   TABLE_PLAIN};
-                (void)table_add_styled(t, row, styles);
+        for (size_t k = 0; k < ts->n; k++) {
+                const struct state *st = ts->items[k].state;
+
+                for (size_t i = 0; st && i < st->n_ops; i++) {
+                        const struct operation *op = &st->ops[i];
+                        const char *row[] = {op->builder, op_phase_name(op->phase),
+                                             table_format_time(op->phase_since, now, since,
+                                                               sizeof(since)),
+                                             op->from_version[0] ? op->from_version : NULL};
+                        const enum table_style styles[] = {TABLE_ACTION, TABLE_ACTION,
+                                                           TABLE_PLAIN, TABLE_PLAIN};
+                        (void)targets_view_add_row(t, cols, ts->items[k].target, 4, row,
+                                                   styles);
+                }
         }
-        printf("Operations in flight: %zu\n", st->n_ops);
-        if (st->n_ops)
+        printf("Operations in flight: %zu\n", count_ops(ts));
+        if (table_rows(t))
                 table_print(t, stdout);
         table_free(t);
 }
 
 /* Updates announced with notice: who is to be stopped, and when. */
-static void print_notices(const struct state *st, int64_t now)
+static void print_notices(const struct cmd_targets *ts, const struct targets_columns *cols,
+                          int64_t now)
 {
         static const char *const header[] = {"BUILDER", "STOP AT", "ANNOUNCED"};
+        size_t n = count_notices(ts);
         struct table *t;
         char at[96], announced[96];
 
-        if (!st->n_notices)
+        if (!n)
                 return;
-        t = table_new(3, header);
+        t = targets_view_table(cols, 3, header);
         if (!t)
                 return;
         table_set_colour(t, table_colour_wanted(stdout));
-        for (size_t i = 0; i < st->n_notices; i++) {
-                const struct notice *n = &st->notices[i];
-                const char *row[] = {n->builder, table_format_time(n->at, now, at, sizeof(at)),
-                                     table_format_time(n->announced_at, now, announced,
-                                                       sizeof(announced))};
+        for (size_t k = 0; k < ts->n; k++) {
+                const struct state *st = ts->items[k].state;
 
-                (void)table_add(t, row);
+                for (size_t i = 0; st && i < st->n_notices; i++) {
+                        const struct notice *no = &st->notices[i];
+                        const char *row[] = {no->builder,
+                                             table_format_time(no->at, now, at, sizeof(at)),
+                                             table_format_time(no->announced_at, now, announced,
+                                                               sizeof(announced))};
+
+                        (void)targets_view_add_row(t, cols, ts->items[k].target, 3, row, NULL);
+                }
         }
-        printf("\nUpdates announced: %zu\n", st->n_notices);
+        printf("\nUpdates announced: %zu\n", n);
         table_print(t, stdout);
         table_free(t);
 }
 
-static void print_history(const struct state *st, int64_t now)
+/* The newest STATUS_HISTORY results of each target, newest first. */
+static void print_history(const struct cmd_targets *ts, const struct targets_columns *cols,
+                          int64_t now)
 {
         static const char *const header[] = {"BUILDER", "RESULT", "FINISHED", "FROM", "TO",
                                              "REASON"};
-        struct table *t = table_new(6, header);
-        size_t first = st->n_history > STATUS_HISTORY ? st->n_history - STATUS_HISTORY : 0;
+        struct table *t = targets_view_table(cols, 6, header);
         char when[96];
 
         if (!t)
                 return;
         table_set_colour(t, table_colour_wanted(stdout));
-        for (size_t i = st->n_history; i-- > first;) {
-                const struct history_entry *h = &st->history[i];
-                const char *row[] = {h->builder,
-                                     op_result_name(h->result),
-                                     table_format_time(h->finished_at, now, when, sizeof(when)),
-                                     h->from_version[0] ? h->from_version : NULL,
-                                     h->to_version[0] ? h->to_version : NULL,
-                                     h->reason};
-                const enum table_style styles[] = {TABLE_PLAIN, result_style(h->result),
-                                                   TABLE_PLAIN, TABLE_PLAIN,
-                                                   TABLE_PLAIN, TABLE_PLAIN};
-                (void)table_add_styled(t, row, styles);
+        for (size_t k = 0; k < ts->n; k++) {
+                const struct state *st = ts->items[k].state;
+                size_t first;
+
+                if (!st)
+                        continue;
+                first = st->n_history > STATUS_HISTORY ? st->n_history - STATUS_HISTORY : 0;
+                for (size_t i = st->n_history; i-- > first;) {
+                        const struct history_entry *h = &st->history[i];
+                        const char *row[] = {
+                            h->builder,
+                            op_result_name(h->result),
+                            table_format_time(h->finished_at, now, when, sizeof(when)),
+                            h->from_version[0] ? h->from_version : NULL,
+                            h->to_version[0] ? h->to_version : NULL,
+                            h->reason};
+                        const enum table_style styles[] = {TABLE_PLAIN, result_style(h->result),
+                                                           TABLE_PLAIN, TABLE_PLAIN,
+                                                           TABLE_PLAIN, TABLE_PLAIN};
+                        (void)targets_view_add_row(t, cols, ts->items[k].target, 6, row,
+                                                   styles);
+                }
         }
-        printf("\nRecent results (newest first): %zu\n", st->n_history - first);
-        if (st->n_history)
+        printf("\nRecent results (newest first%s): %zu\n", ts->named ? ", per target" : "",
+               table_rows(t));
+        if (table_rows(t))
                 table_print(t, stdout);
         table_free(t);
 }
 
-/* The state file's JSON with the pauses added: what the daemon has done and what operators
- * asked it not to do, in one document. */
-static int print_json(const struct state *st, const struct pause_report *pauses)
+/* The state file's JSON document, or NULL. */
+static cJSON *state_json(const struct state *st)
 {
         char *text = NULL;
-        cJSON *root = NULL;
-        int r = state_to_json(st, &text);
+        cJSON *doc = NULL;
 
-        if (r == 0 && !(root = cJSON_Parse(text)))
-                r = -ENOMEM;
+        if (state_to_json(st, &text) == 0)
+                doc = cJSON_Parse(text);
         free(text);
-        text = NULL;
-        if (r == 0)
-                r = cmd_pauses_to_json(pauses, root);
-        if (r == 0 && !(text = cJSON_Print(root)))
-                r = -ENOMEM;
-        cJSON_Delete(root);
-        if (r == 0)
-                printf("%s\n", text);
-        free(text);
-        return r;
+        return doc;
+}
+
+/* The state file's JSON with the pauses added: what the daemon has done and what operators
+ * asked it not to do, in one document. With targets, each target's state in "targets". */
+static int print_json(const struct cmd_targets *ts, const struct pause_report *pauses)
+{
+        cJSON *root = ts->named ? cJSON_CreateObject() : state_json(ts->items[0].state);
+        cJSON *array = ts->named ? cJSON_AddArrayToObject(root, "targets") : NULL;
+
+        for (size_t i = 0; array && i < ts->n; i++) {
+                const struct cmd_target *ct = &ts->items[i];
+                cJSON *o = targets_view_json(ct->target, ct->code == EXIT_OK ? NULL : ct->error);
+                cJSON *doc = ct->state ? state_json(ct->state) : cJSON_CreateNull();
+
+                if (!cJSON_AddItemToArray(array, o) ||
+                    !cJSON_AddStringToObject(o, "state_file", ct->state_path) ||
+                    !cJSON_AddItemToObject(o, "state", doc)) {
+                        cJSON_Delete(doc);
+                        array = NULL;
+                }
+        }
+        if (!root || (ts->named && !array) || cmd_pauses_to_json(pauses, root) < 0) {
+                cJSON_Delete(root);
+                return -ENOMEM;
+        }
+        return cmd_print_json(root);
+}
+
+static void print_single_head(const struct cmd_target *ct)
+{
+        char version[16];
+
+        printf("State file: %s\n", ct->state_path);
+        printf("Newest agent seen: %s\n",
+               ct->state->has_newest_seen
+                   ? version_format(ct->state->newest_seen, version, sizeof(version))
+                   : "none yet");
+}
+
+/* The targets, their files and their newest agents. */
+static void print_targets_head(const struct cmd_targets *ts, const struct targets_columns *cols)
+{
+        static const char *const header[] = {"STATE FILE", "NEWEST AGENT"};
+        struct table *t = targets_view_table(cols, 2, header);
+        char version[16];
+
+        if (!t)
+                return;
+        for (size_t i = 0; i < ts->n; i++) {
+                const struct cmd_target *ct = &ts->items[i];
+                const char *row[] = {
+                    ct->state_path,
+                    !ct->state                   ? "unreadable"
+                    : ct->state->has_newest_seen ? version_format(ct->state->newest_seen,
+                                                                  version, sizeof(version))
+                                                 : "none yet"};
+
+                (void)targets_view_add_row(t, cols, ct->target, 2, row, NULL);
+        }
+        printf("Targets: %zu\n", ts->n);
+        table_print(t, stdout);
+        printf("\n");
+        table_free(t);
 }
 
 int cmd_status(const struct config *cfg, const struct cli_options *opts)
 {
         struct pause_report pauses;
-        struct state *st = NULL;
+        struct cmd_targets *ts = NULL;
         int64_t now = time(NULL);
-        char version[16];
-        int code = EXIT_OK;
+        int code;
 
-        if (cmd_read_state(cfg->state_file, &st) < 0)
-                return EXIT_USAGE;
+        code = cmd_targets_open(cfg, opts->target, CMD_FETCH_NOTHING, now, &ts);
+        if (code != EXIT_OK)
+                return code;
+        code = cmd_targets_code(ts);
+        /* One target shows nothing when its file cannot be read; of several, the others. */
+        if (!ts->named && code != EXIT_OK) {
+                cmd_targets_free(ts);
+                return code;
+        }
+        const struct targets_columns cols = {.named = ts->named, .accounts = ts->accounts};
+
         cmd_read_pauses(cfg, now, &pauses);
         if (opts->json) {
-                if (print_json(st, &pauses) < 0)
+                if (print_json(ts, &pauses) < 0)
                         code = EXIT_UPDATE_FAILED;
                 goto out;
         }
-        printf("State file: %s\n", cfg->state_file);
-        printf("Newest agent seen: %s\n",
-               st->has_newest_seen ? version_format(st->newest_seen, version, sizeof(version))
-                                   : "none yet");
+        if (ts->named)
+                print_targets_head(ts, &cols);
+        else
+                print_single_head(&ts->items[0]);
         cmd_print_pauses(&pauses, now, false);
         if (pauses.r == 0 && pauses.active.n)
                 printf("\n");
-        print_operations(st, now);
-        print_notices(st, now);
-        print_history(st, now);
+        print_operations(ts, &cols, now);
+        print_notices(ts, &cols, now);
+        print_history(ts, &cols, now);
 out:
         cmd_free_pauses(&pauses);
-        state_free(st);
+        cmd_targets_free(ts);
         return code;
 }

@@ -34,14 +34,6 @@ void cmd_run_defer_signals(void);
 
 /* Shared by the read-only commands. */
 
-/* Describes every builder once. Returns EXIT_OK with *ret owned by the caller
- * (builder_list_free() and free()), or the exit code of the failure after logging it. */
-int cmd_describe(const struct config *cfg, struct builder_list **ret);
-
-/* Reads the state file without locking it or touching it: a missing file is an empty state,
- * a corrupt one an error (logged). Returns 0 with *ret owned by the caller, or negative. */
-int cmd_read_state(const char *path, struct state **ret);
-
 /* state_observe_versions() in memory, as the daemon does before judging a listing, logging
  * what it has to say (a remembered newest version from the future). */
 void cmd_observe_versions(struct state *st, const struct builder_list *list, int64_t now);
@@ -61,15 +53,17 @@ void cmd_read_pauses(const struct config *cfg, int64_t now, struct pause_report 
  * that cannot be read; with quiet, nothing at all when there are no pauses and no error. */
 void cmd_print_pauses(const struct pause_report *rep, int64_t now, bool quiet);
 
+struct cmd_target;
+struct cmd_targets;
 struct policy_plan;
 
-/* The policy in a dry run as plan and list show it: with the pauses (pauses->r < 0 pauses
- * everything) and the hold tag of each builder it would stop, read from AWS in rounds as the
- * daemon does. Returns EXIT_OK with *ret owned by the caller (policy_plan_free()), or the
- * exit code of the failure after logging it. */
-int cmd_evaluate(const struct config *cfg, const struct builder_list *list,
-                 const struct state *st, const struct pause_report *pauses, int64_t now,
-                 struct policy_plan **ret);
+/* The policy in a dry run as plan and list show it for t, one of ts (cmd_targets.h) with its
+ * builders: by t's view of the configuration, with the pauses (pauses->r < 0 pauses
+ * everything) and the hold tag of each builder it would stop, read through t's client on ts's
+ * loop in rounds as the daemon does. Returns EXIT_OK with *ret owned by the caller
+ * (policy_plan_free()), or the exit code of the failure after logging it. */
+int cmd_evaluate(struct cmd_targets *ts, const struct cmd_target *t,
+                 const struct pause_report *pauses, int64_t now, struct policy_plan **ret);
 
 /* Adds "pauses" (an array of {glob, who, reason, since, until}, times in ISO 8601 UTC, reason
  * and until null when not set) and "pauses_error" (null or the error) to root. Returns 0 or
