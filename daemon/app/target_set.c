@@ -43,6 +43,8 @@ static void remove_at(struct target_set *set, size_t i)
                                        .account_id = target_run_account(e->run),
                                        .region = target_run_region(e->run)},
                   "target %s let go: nothing of it is in flight", target_run_name(e->run));
+        if (set->opts.on_removed)
+                set->opts.on_removed(e, set->opts.userdata);
         target_run_free(e->run);
         free(e);
         memmove(set->entries + i, set->entries + i + 1, (set->n - i - 1) * sizeof(*set->entries));

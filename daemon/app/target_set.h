@@ -36,6 +36,8 @@ struct target_set_options {
         void (*on_pass)(struct target_entry *e, void *userdata);
         /* A target's credentials could not be checked (target_run_options's on_unusable). */
         void (*on_unusable)(struct target_entry *e, const char *error, void *userdata);
+        /* A target no longer served was let go (its run is about to be freed). */
+        void (*on_removed)(struct target_entry *e, void *userdata);
         void *userdata;
         /* Whether target_set_start() spreads the first passes over the poll interval (the
          * daemon) or starts them all at once (`once`, which is waited for). */

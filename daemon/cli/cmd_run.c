@@ -332,6 +332,15 @@ static void on_pass(struct target_entry *e, void *userdata)
                 once_after_pass(d, e, s);
 }
 
+/* A target let go leaves the metrics file with its series. */
+static void on_removed(struct target_entry *e, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        metrics_forget(d->metrics, target_run_name(e->run));
+        metrics_flush(d->metrics, d->cfg->metrics_file);
+}
+
 /* A target whose credentials cannot be checked is one `once` cannot reach. */
 static void on_unusable(struct target_entry *e, const char *error, void *userdata)
 {
@@ -656,6 +665,7 @@ static int open_targets(struct daemon *d, const struct cli_options *opts)
                         .userdata = d},
                 .on_pass = on_pass,
                 .on_unusable = on_unusable,
+                .on_removed = on_removed,
                 .userdata = d,
                 .spread = !d->once});
 

@@ -237,10 +237,10 @@ def org_env(fake, fake_sts, tmp_path):
     return {**targets_env(fake, fake_sts, tmp_path), "AWS_ENDPOINT_URL_ORGANIZATIONS": fake.url}
 
 
-def org_config(fake, tmp_path, **keys):
+def org_config(fake, tmp_path, reconciler=None, **keys):
     section = {"role_name": "reconciler", "regions": EAST, "exclude_accounts": MANAGEMENT}
     section.update(keys)
-    return base_config(fake, tmp_path, extra={"organization": section})
+    return base_config(fake, tmp_path, reconciler=reconciler, extra={"organization": section})
 
 
 def member(fake, fake_sts, account, state="ACTIVE", builders=2):
@@ -295,10 +295,12 @@ def test_accounts_that_join_leave_or_are_suspended_are_served_accordingly(fake, 
     fake.config(durations=FAST)
     a, b = member(fake, fake_sts, ACCOUNT_A), member(fake, fake_sts, ACCOUNT_B)
     c = member(fake, fake_sts, ACCOUNT_C, state="SUSPENDED")
-    d = start_daemon(daemons, org_config(fake, tmp_path), org_env(fake, fake_sts, tmp_path),
-                     tmp_path)
+    metrics = tmp_path / "state" / "reconciler.prom"
+    cfg = org_config(fake, tmp_path, reconciler={"metrics_file": str(metrics)})
+    d = start_daemon(daemons, cfg, org_env(fake, fake_sts, tmp_path), tmp_path)
     wait_until(lambda: all_latest(fake, a) and all_latest(fake, b), timeout=60,
                what="the first accounts' builders updated")
+    assert f'target="{ACCOUNT_A}/{EAST}"' in metrics.read_text()
     assert set(versions(c).values()) == {OLD}
 
     # Between two listings: C is reinstated, B suspended, A leaves the organization.
@@ -322,6 +324,10 @@ def test_accounts_that_join_leave_or_are_suspended_are_served_accordingly(fake, 
     assert versions(a)["late-01"] == OLD and versions(b)["late-01"] == OLD
     assert not [x for x in later if x["account"] in (ACCOUNT_A, ACCOUNT_B)]
     assert [x for x in later if x["account"] == ACCOUNT_C]
+    # Their series left the metrics file with them.
+    text = metrics.read_text()
+    assert f'target="{ACCOUNT_C}/{EAST}"' in text
+    assert ACCOUNT_A not in text and ACCOUNT_B not in text
     assert d.stop() == 0
 
 
