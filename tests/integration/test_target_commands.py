@@ -9,16 +9,17 @@ The targets sign with profiles whose credentials the fake takes for other accoun
 import json
 
 from reconciler import base_config, env_of, run
-from test_targets import ACCOUNT_A, ACCOUNT_B, EAST, FAST, OLD, WEST, latest, profiles
+from test_targets import (ACCOUNT_A, ACCOUNT_B, EAST, FAST, OLD, WEST, latest, profiles,
+                          targets_env)
 
 TARGETS = {"a": {"profile": "a", "regions": f"{EAST}, {WEST}"},
            "b": {"profile": "b", "regions": EAST}}
 NAMES = ["a/us-east-1", "a/us-west-2", "b/us-east-1"]
 
 
-def estates(fake, tmp_path):
+def estates(fake, fake_sts, tmp_path):
     """Three targets in two accounts, each with builders of its own: one old, one current."""
-    profiles(fake, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
     for account, name, region in ((ACCOUNT_A, "a", EAST), (ACCOUNT_A, "a", WEST),
                                   (ACCOUNT_B, "b", EAST)):
         estate = fake.estate(account, region)
@@ -50,8 +51,8 @@ def rows(text):
 
 # ---- list ----------------------------------------------------------------------------------
 
-def test_list_shows_every_target_with_its_own_builders(fake, tmp_path):
-    estates(fake, tmp_path)
+def test_list_shows_every_target_with_its_own_builders(fake, fake_sts, tmp_path):
+    estates(fake, fake_sts, tmp_path)
     cfg = configured(fake, tmp_path)
 
     result = command(cfg, fake, tmp_path, "list")
@@ -70,8 +71,8 @@ def test_list_shows_every_target_with_its_own_builders(fake, tmp_path):
     assert "base-" not in result.stdout
 
 
-def test_list_json_has_a_document_per_target(fake, tmp_path):
-    estates(fake, tmp_path)
+def test_list_json_has_a_document_per_target(fake, fake_sts, tmp_path):
+    estates(fake, fake_sts, tmp_path)
     cfg = configured(fake, tmp_path)
 
     result = command(cfg, fake, tmp_path, "list", "--json")
@@ -88,8 +89,8 @@ def test_list_json_has_a_document_per_target(fake, tmp_path):
             (f"{name}-{region}-old", "non-compliant", "would-update")]
 
 
-def test_target_selects_by_name_by_section_and_by_glob(fake, tmp_path):
-    estates(fake, tmp_path)
+def test_target_selects_by_name_by_section_and_by_glob(fake, fake_sts, tmp_path):
+    estates(fake, fake_sts, tmp_path)
     cfg = configured(fake, tmp_path)
 
     def shown(glob):
@@ -106,8 +107,8 @@ def test_target_selects_by_name_by_section_and_by_glob(fake, tmp_path):
     assert described == {(ACCOUNT_A, EAST), (ACCOUNT_A, WEST), (ACCOUNT_B, EAST)}
 
 
-def test_a_glob_that_selects_no_target_is_a_usage_error(fake, tmp_path):
-    estates(fake, tmp_path)
+def test_a_glob_that_selects_no_target_is_a_usage_error(fake, fake_sts, tmp_path):
+    estates(fake, fake_sts, tmp_path)
     cfg = configured(fake, tmp_path)
 
     for cmd in ("list", "plan", "status", "images"):
@@ -119,7 +120,7 @@ def test_a_glob_that_selects_no_target_is_a_usage_error(fake, tmp_path):
     assert not fake.calls("DescribeImageBuilders")
 
 
-def test_target_is_refused_where_it_means_nothing(fake, tmp_path):
+def test_target_is_refused_where_it_means_nothing(fake, fake_sts, tmp_path):
     cfg = configured(fake, tmp_path)
 
     for args in (["once"], ["run"], ["check-config"], ["pause"], ["resume"]):
@@ -131,8 +132,8 @@ def test_target_is_refused_where_it_means_nothing(fake, tmp_path):
     assert result.returncode == 2 and "'--target' needs a value" in result.stderr
 
 
-def test_an_unreachable_target_is_named_and_the_others_are_shown(fake, tmp_path):
-    estates(fake, tmp_path)
+def test_an_unreachable_target_is_named_and_the_others_are_shown(fake, fake_sts, tmp_path):
+    estates(fake, fake_sts, tmp_path)
     fake.disable_region(WEST, account=ACCOUNT_A)
     cfg = configured(fake, tmp_path)
 
@@ -165,8 +166,8 @@ def test_an_unreachable_target_is_named_and_the_others_are_shown(fake, tmp_path)
 
 # ---- plan ----------------------------------------------------------------------------------
 
-def test_plan_shows_the_targets_and_sums_each_up(fake, tmp_path):
-    estates(fake, tmp_path)
+def test_plan_shows_the_targets_and_sums_each_up(fake, fake_sts, tmp_path):
+    estates(fake, fake_sts, tmp_path)
     fake.disable_region(EAST, account=ACCOUNT_B)
     cfg = configured(fake, tmp_path, reconciler={"max_concurrent": 1})
 
@@ -191,8 +192,8 @@ def test_plan_shows_the_targets_and_sums_each_up(fake, tmp_path):
     assert "TARGET=b/us-east-1" in result.stderr
 
 
-def test_plan_json_puts_each_targets_plan_in_targets(fake, tmp_path):
-    estates(fake, tmp_path)
+def test_plan_json_puts_each_targets_plan_in_targets(fake, fake_sts, tmp_path):
+    estates(fake, fake_sts, tmp_path)
     cfg = configured(fake, tmp_path, targets={
         "a": {"profile": "a", "regions": f"{EAST}, {WEST}"},
         "b": {"profile": "b", "regions": EAST, "exclude": "b-*-new"}})
@@ -214,11 +215,11 @@ def test_plan_json_puts_each_targets_plan_in_targets(fake, tmp_path):
 
 # ---- status --------------------------------------------------------------------------------
 
-def test_status_reads_each_targets_own_state_file(fake, tmp_path):
+def test_status_reads_each_targets_own_state_file(fake, fake_sts, tmp_path):
     fake.config(durations=FAST)
-    estates(fake, tmp_path)
+    estates(fake, fake_sts, tmp_path)
     cfg = configured(fake, tmp_path)
-    once = command(cfg, fake, tmp_path, "once")
+    once = run(["-c", str(cfg), "once"], targets_env(fake, fake_sts, tmp_path))
     assert once.returncode == 0, once.stderr
 
     result = command(cfg, fake, tmp_path, "status", "--target", "a")
@@ -249,7 +250,7 @@ def test_status_reads_each_targets_own_state_file(fake, tmp_path):
     assert "pauses" in doc
 
 
-def test_status_with_a_corrupt_state_file_shows_the_other_targets(fake, tmp_path):
+def test_status_with_a_corrupt_state_file_shows_the_other_targets(fake, fake_sts, tmp_path):
     cfg = configured(fake, tmp_path)
     (tmp_path / "state" / "state.b@us-east-1.json").write_text("{not json")
 
@@ -264,8 +265,8 @@ def test_status_with_a_corrupt_state_file_shows_the_other_targets(fake, tmp_path
 
 # ---- images --------------------------------------------------------------------------------
 
-def test_images_shows_each_targets_images(fake, tmp_path):
-    estates(fake, tmp_path)
+def test_images_shows_each_targets_images(fake, fake_sts, tmp_path):
+    estates(fake, fake_sts, tmp_path)
     fake.estate(ACCOUNT_A, EAST).generate_images(1, prefix="img-a-", version=OLD)
     fake.estate(ACCOUNT_B, EAST).generate_images(2, prefix="img-b-")
     fake.disable_region(WEST, account=ACCOUNT_A)
@@ -295,7 +296,7 @@ def test_images_shows_each_targets_images(fake, tmp_path):
 
 # ---- one target ----------------------------------------------------------------------------
 
-def test_a_single_target_is_default_and_its_output_is_unchanged(fake, tmp_path):
+def test_a_single_target_is_default_and_its_output_is_unchanged(fake, fake_sts, tmp_path):
     fake.generate(2, prefix="ib-", version=OLD)
     cfg = base_config(fake, tmp_path)
 
@@ -313,7 +314,8 @@ def test_a_single_target_is_default_and_its_output_is_unchanged(fake, tmp_path):
         in missed.stderr and "(default)" in missed.stderr
 
 
-def test_until_a_daemon_carries_it_over_the_legacy_target_reads_the_single_file(fake, tmp_path):
+def test_until_a_daemon_carries_it_over_the_legacy_target_reads_the_single_file(fake, fake_sts,
+                                                                                 tmp_path):
     fake.config(durations=FAST)
     name = fake.generate(1, prefix="up-", version=OLD)[0]
     once = command(base_config(fake, tmp_path), fake, tmp_path, "once")
