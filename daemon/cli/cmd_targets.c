@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 
 #include "appstream.h"
+#include "aws_endpoints.h"
 #include "commands.h"
 #include "image_scan.h"
 #include "log.h"
+#include "organizations.h"
 #include "session.h"
 #include "state.h"
 #include "state_file.h"
@@ -237,7 +239,7 @@ static int open_session(const struct config *cfg, enum cmd_fetch fetch, struct c
         char err[512] = "";
         int r;
 
-        if (fetch == CMD_FETCH_NOTHING)
+        if (fetch == CMD_FETCH_NOTHING && !cfg->organization.line)
                 return 0;
         /* Without [target] or [organization] sections this fails when no region is known,
          * as a single-target command always has. */
@@ -262,11 +264,88 @@ static void names_of(const struct target_list *l, char *buf, size_t size)
         }
 }
 
+struct org_listing {
+        struct cmd_targets *ts;
+        bool done;
+};
+
+static void on_org_accounts(int r, struct organizations_account_list *list,
+                            const struct api_error *err, void *userdata)
+{
+        struct org_listing *l = userdata;
+        char what[768];
+
+        l->done = true;
+        if (r == 0) {
+                l->ts->org = list;
+                return;
+        }
+        if (err)
+                api_error_format(err, what, sizeof(what));
+        else
+                snprintf(what, sizeof(what), "ListAccounts failed: %s", strerror(-r));
+        log_event(EV_API_ERROR,
+                  &(struct log_fields){.operation = "ListAccounts",
+                                       .error_code = err ? err->code : NULL,
+                                       .request_id = err ? err->request_id : NULL},
+                  "cannot list the organization's accounts: %s; showing the [target] sections' "
+                  "targets only",
+                  what);
+        l->ts->org_failed = true;
+}
+
+/* [organization]: its accounts, listed once (every page) on the session's loop, as core's
+ * struct org_account for targets_expand(). A listing that fails is said (the operation, the
+ * AWS code, the request id) and leaves the [target] sections' targets alone (exit code 3). */
+static int list_organization(const struct config *cfg, struct cmd_targets *ts)
+{
+        struct organizations_client *client = NULL;
+        struct org_listing l = {.ts = ts};
+        char err[512] = "";
+        int r;
+
+        if (!cfg->organization.line)
+                return 0;
+        r = organizations_client_new(&(struct organizations_options){
+                                         .loop = &ts->session->loop,
+                                         .http = ts->session->http,
+                                         .creds = ts->session->creds,
+                                         .endpoints = ts->session->endpoints,
+                                         .region = ts->session->region},
+                                     &client, err, sizeof(err));
+        if (r == 0)
+                r = organizations_list_accounts(client, on_org_accounts, &l);
+        if (r == 0)
+                (void)uv_run(&ts->session->loop, UV_RUN_DEFAULT);
+        organizations_client_free(client);
+        if (r < 0) {
+                log_event(EV_ERROR, NULL, "cannot list the organization's accounts: %s",
+                          err[0] ? err : strerror(-r));
+                return r;
+        }
+        if (!ts->org)
+                return 0;
+        ts->org_accounts = calloc(ts->org->n + 1, sizeof(*ts->org_accounts));
+        if (!ts->org_accounts)
+                return -ENOMEM;
+        for (size_t i = 0; i < ts->org->n; i++)
+                ts->org_accounts[i] = (struct org_account){.id = ts->org->items[i].id,
+                                                           .name = ts->org->items[i].name,
+                                                           .state = ts->org->items[i].state,
+                                                           .status = ts->org->items[i].status};
+        return 0;
+}
+
 static int select_targets(const struct config *cfg, const char *glob, struct cmd_targets *ts)
 {
         char err[512] = "", names[512];
+        const char *region = ts->session ? ts->session->region : NULL;
         int r = targets_expand(
-            cfg, &(struct targets_input){.region = ts->session ? ts->session->region : NULL},
+            cfg,
+            &(struct targets_input){.region = region,
+                                    .partition = aws_partition_of(region)->name,
+                                    .accounts = ts->org_accounts,
+                                    .n_accounts = ts->org ? ts->org->n : 0},
             &ts->list, err, sizeof(err));
 
         if (r < 0) {
@@ -306,7 +385,8 @@ int cmd_targets_open(const struct config *cfg, const char *glob, enum cmd_fetch 
                 log_event(EV_ERROR, NULL, "cannot list the targets: %s", strerror(ENOMEM));
                 return EXIT_USAGE;
         }
-        if (open_session(cfg, fetch, ts) < 0 || select_targets(cfg, glob, ts) < 0) {
+        if (open_session(cfg, fetch, ts) < 0 || list_organization(cfg, ts) < 0 ||
+            select_targets(cfg, glob, ts) < 0) {
                 cmd_targets_free(ts);
                 return EXIT_USAGE;
         }
@@ -343,6 +423,8 @@ int cmd_targets_code(const struct cmd_targets *ts)
                 for (size_t i = 0; i < ts->n; i++)
                         if (ts->items[i].code == gravest_first[g])
                                 return gravest_first[g];
+        if (ts->org_failed)
+                return EXIT_UNREACHABLE;
         for (size_t i = 0; i < ts->n; i++)
                 if (ts->items[i].code != EXIT_OK)
                         other = ts->items[i].code;
@@ -366,6 +448,8 @@ void cmd_targets_free(struct cmd_targets *ts)
         }
         free(ts->items);
         target_list_free(ts->list);
+        free(ts->org_accounts);
+        organizations_account_list_free(ts->org);
         if (session_close(ts->session) < 0)
                 log_event(EV_ERROR, NULL, "event loop closed with handles still open");
         free(ts);

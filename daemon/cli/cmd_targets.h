@@ -45,6 +45,9 @@ struct cmd_target {
         struct cmd_targets *owner;
 };
 
+struct org_account;
+struct organizations_account_list;
+
 struct cmd_targets {
         struct session *session;  /* NULL with CMD_FETCH_NOTHING */
         struct target_list *list; /* the selected targets, sorted by name */
@@ -54,6 +57,11 @@ struct cmd_targets {
          * for the single "default" target, whose output is as it always was. */
         bool named;
         bool accounts; /* some target's account id is known: worth an ACCOUNT column */
+        /* [organization]: the accounts listed for it (owned), or org_failed when the
+         * listing failed (the [target] sections' targets are still shown; exit code 3). */
+        struct organizations_account_list *org;
+        struct org_account *org_accounts; /* core's view of org, borrowing it */
+        bool org_failed;
 };
 
 /* The targets of cfg that glob selects (NULL: all), each with its state (and for

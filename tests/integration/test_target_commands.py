@@ -9,8 +9,8 @@ The targets sign with profiles whose credentials the fake takes for other accoun
 import json
 
 from reconciler import base_config, env_of, run
-from test_targets import (ACCOUNT_A, ACCOUNT_B, EAST, FAST, OLD, WEST, latest, profiles,
-                          targets_env)
+from test_targets import (ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, EAST, FAST, OLD, WEST, latest,
+                          member, org_config, org_env, profiles, targets_env, versions)
 
 TARGETS = {"a": {"profile": "a", "regions": f"{EAST}, {WEST}"},
            "b": {"profile": "b", "regions": EAST}}
@@ -331,3 +331,34 @@ def test_until_a_daemon_carries_it_over_the_legacy_target_reads_the_single_file(
     assert main["state_file"] == str(tmp_path / "state" / "state.json")
     assert [h["builder"] for h in main["state"]["history"]] == [name]
     assert not (tmp_path / "state" / f"state.main@{fake.region}.json").exists()
+
+
+# ---- [organization] ------------------------------------------------------------------------
+
+def test_list_shows_the_accounts_of_the_organization(fake, fake_sts, tmp_path):
+    a, b = member(fake, fake_sts, ACCOUNT_A), member(fake, fake_sts, ACCOUNT_B)
+    member(fake, fake_sts, ACCOUNT_C, state="SUSPENDED")
+    env = org_env(fake, fake_sts, tmp_path)
+
+    result = run(["-c", str(org_config(fake, tmp_path)), "list", "--json"], env)
+
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [(t["name"], t["account_id"], t["region"]) for t in doc["targets"]] == [
+        (f"{ACCOUNT_A}/{EAST}", ACCOUNT_A, EAST), (f"{ACCOUNT_B}/{EAST}", ACCOUNT_B, EAST)]
+    for t, estate in zip(doc["targets"], (a, b)):
+        assert sorted(x["name"] for x in t["builders"]) == sorted(versions(estate))
+    assert len(fake.organization.calls("ListAccounts")) == 1
+
+
+def test_a_refused_organization_listing_is_said_and_exits_3(fake, fake_sts, tmp_path):
+    member(fake, fake_sts, ACCOUNT_A)
+    fake.organization.add_fault("access_denied")
+    env = org_env(fake, fake_sts, tmp_path)
+
+    result = run(["-c", str(org_config(fake, tmp_path)), "list"], env)
+
+    assert result.returncode == 3, result.stderr
+    assert "cannot list the organization's accounts: ListAccounts failed: AccessDeniedException" \
+        in result.stderr
+    assert "AWS_REQUEST_ID=" in result.stderr
