@@ -3,6 +3,7 @@
 #include "image_watch.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,10 @@ struct exposed_fleet {
         char *image;
 };
 
+/* Every event of a target's report says which target (TARGET, ACCOUNT_ID, REGION). */
+static void watch_log(const struct image_watch *w, enum log_event ev, const struct log_fields *f,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 struct image_watch {
         struct image_watch_options o;
         uv_timer_t timer;
@@ -29,6 +34,20 @@ struct image_watch {
         struct exposed_fleet *exposed; /* as of the last successful report */
         size_t n_exposed;
 };
+
+static void watch_log(const struct image_watch *w, enum log_event ev, const struct log_fields *f,
+                      const char *fmt, ...)
+{
+        struct log_fields with = f ? *f : (struct log_fields){0};
+        va_list ap;
+
+        with.target = w->o.target;
+        with.account_id = w->o.account_id;
+        with.region = w->o.region;
+        va_start(ap, fmt);
+        log_eventv(ev, &with, fmt, ap);
+        va_end(ap);
+}
 
 static int64_t wall_now(const struct image_watch *w)
 {
@@ -69,13 +88,14 @@ static void target_text(const struct agent_target *t, char *buf, size_t size)
                 version_format(t->minimum, buf, size);
 }
 
-static void log_on_old_agent(const struct image_report *r, const struct fleet_entry *e)
+static void log_on_old_agent(const struct image_watch *w, const struct image_report *r,
+                             const struct fleet_entry *e)
 {
         char why[256], target[32];
 
         target_text(&r->target, target, sizeof(target));
         image_report_describe(r, e->image, why, sizeof(why));
-        log_event(EV_FLEET_ON_OLD_AGENT,
+        watch_log(w, EV_FLEET_ON_OLD_AGENT,
                   &(struct log_fields){.fleet = e->fleet->name,
                                        .image = e->image->name,
                                        .agent_version = e->image->agent_version,
@@ -110,12 +130,13 @@ static void off_reason(const struct image_report *r, const char *fleet, char *bu
         snprintf(buf, size, "fleet no longer exists");
 }
 
-static void log_off_old_agent(const struct image_report *r, const struct exposed_fleet *x)
+static void log_off_old_agent(const struct image_watch *w, const struct image_report *r,
+                              const struct exposed_fleet *x)
 {
         char why[256];
 
         off_reason(r, x->fleet, why, sizeof(why));
-        log_event(EV_FLEET_OFF_OLD_AGENT,
+        watch_log(w, EV_FLEET_OFF_OLD_AGENT,
                   &(struct log_fields){.fleet = x->fleet, .image = x->image, .reason = why},
                   "fleet %s is no longer on an old agent: %s", x->fleet, why);
 }
@@ -152,11 +173,11 @@ static void log_changes(struct image_watch *w, const struct image_report *r)
                         continue;
                 was = find_exposed(w->exposed, w->n_exposed, e->fleet->name);
                 if (!was || strcmp(was->image, e->image->name) != 0)
-                        log_on_old_agent(r, e);
+                        log_on_old_agent(w, r, e);
         }
         for (size_t i = 0; i < w->n_exposed; i++)
                 if (!find_exposed(now, n, w->exposed[i].fleet))
-                        log_off_old_agent(r, &w->exposed[i]);
+                        log_off_old_agent(w, r, &w->exposed[i]);
         free_exposed(w->exposed, w->n_exposed);
         w->exposed = now;
         w->n_exposed = n;
@@ -166,14 +187,14 @@ static void log_changes(struct image_watch *w, const struct image_report *r)
 
 static void schedule(struct image_watch *w, uint64_t delay_ms);
 
-static void log_failure(const struct image_scan_error *err, int r)
+static void log_failure(const struct image_watch *w, const struct image_scan_error *err, int r)
 {
         if (!err->operation) {
-                log_event(EV_ERROR, NULL, "image report failed: %s",
+                watch_log(w, EV_ERROR, NULL, "image report failed: %s",
                           err->message[0] ? err->message : strerror(-r));
                 return;
         }
-        log_event(EV_API_ERROR,
+        watch_log(w, EV_API_ERROR,
                   &(struct log_fields){.operation = err->operation,
                                        .request_id = err->request_id[0] ? err->request_id : NULL,
                                        .error_code = err->code[0] ? err->code : NULL},
@@ -192,7 +213,7 @@ static void on_scan(int r, struct image_scan *scan, const struct image_scan_erro
                 return;
         }
         if (r < 0) {
-                log_failure(err, r);
+                log_failure(w, err, r);
                 w->o.on_report(NULL, w->o.userdata);
         } else {
                 log_changes(w, scan->report);
@@ -218,7 +239,7 @@ static void on_timer(uv_timer_t *timer)
                 w->scanning = true;
                 return;
         }
-        log_event(EV_ERROR, NULL, "cannot start the image report: %s", strerror(-r));
+        watch_log(w, EV_ERROR, NULL, "cannot start the image report: %s", strerror(-r));
         w->o.on_report(NULL, w->o.userdata);
         schedule(w, (uint64_t)w->interval * 1000);
 }

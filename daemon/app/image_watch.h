@@ -26,6 +26,11 @@ struct image_watch_options {
         void (*on_report)(const struct image_report *r, void *userdata);
         void *userdata;
         int64_t (*now)(void *userdata); /* wall clock, seconds; NULL: time(NULL) */
+        /* The target's TARGET, ACCOUNT_ID and REGION for its events; borrowed, they must
+         * outlive the watch; NULL: left out (the single target). */
+        const char *target;
+        const char *account_id;
+        const char *region;
 };
 
 int image_watch_new(const struct image_watch_options *opts, struct image_watch **ret);

@@ -11,6 +11,7 @@
 #include "aws_endpoints.h"
 #include "config.h"
 #include "creds.h"
+#include "image_watch.h"
 #include "log.h"
 #include "pause_file.h"
 #include "state.h"
@@ -38,6 +39,8 @@ struct target_run {
         uv_timer_t *retry; /* the next check; closed and freed on its own */
         struct target_client client;
         struct reconciler *rec;
+        struct image_watch *images; /* NULL: no image report (once, or off) */
+        void (*on_images)(struct target_run *run, const struct image_report *r, void *userdata);
 };
 
 int target_state_path(const char *state_file, const char *name, char **ret)
@@ -205,6 +208,38 @@ static int make_reconciler(struct target_run *run, const struct target_run_optio
         return r;
 }
 
+static const struct agent_version *newest_seen(void *userdata)
+{
+        const struct target_run *run = userdata;
+
+        return reconciler_newest_seen(run->rec);
+}
+
+static void on_image_report(const struct image_report *r, void *userdata)
+{
+        struct target_run *run = userdata;
+
+        if (run->on_images)
+                run->on_images(run, r, run->userdata);
+}
+
+static int make_image_watch(struct target_run *run, const struct target_run_options *opts)
+{
+        if (!opts->images)
+                return 0;
+        return image_watch_new(&(struct image_watch_options){
+                                   .loop = opts->loop,
+                                   .client = run->client.api,
+                                   .cfg = &run->view,
+                                   .newest_seen = newest_seen,
+                                   .on_report = on_image_report,
+                                   .userdata = run,
+                                   .target = run->named ? run->name : NULL,
+                                   .account_id = NULL, /* learnt later; the name says it */
+                                   .region = run->named ? run->region : NULL},
+                               &run->images);
+}
+
 static int copy_identity(struct target_run *run, const struct target *t)
 {
         run->name = strdup(t->name);
@@ -245,6 +280,12 @@ int target_run_new(const struct target_run_options *opts, struct target_run **re
         r = target_client_open(&run->client_opts, opts->target, &run->client, err, err_size);
         if (r < 0 || (r = make_reconciler(run, opts, err, err_size)) < 0)
                 goto fail;
+        run->on_images = opts->on_images;
+        if ((r = make_image_watch(run, opts)) < 0) {
+                snprintf(err, err_size, "target %s: cannot set up its image report: %s",
+                         run->name, strerror(-r));
+                goto fail;
+        }
         *ret = run;
         return 0;
 fail:
@@ -253,6 +294,15 @@ fail:
 }
 
 static void check_identity(struct target_run *run);
+
+/* The target may call AppStream: its passes begin (after the start's delay), its image
+ * report at once. */
+static void begin(struct target_run *run)
+{
+        reconciler_start_after(run->rec, run->start_delay_ms);
+        if (run->images)
+                image_watch_start(run->images);
+}
 
 static void on_retry(uv_timer_t *timer)
 {
@@ -319,7 +369,7 @@ static void on_identity(int r, const struct sts_caller_identity *id, const char 
                                        .account_id = run->account_id,
                                        .region = run->region},
                   "target %s: credentials of %s checked", run->name, id->arn);
-        reconciler_start_after(run->rec, run->start_delay_ms);
+        begin(run);
 }
 
 static void check_identity(struct target_run *run)
@@ -338,7 +388,7 @@ void target_run_start(struct target_run *run, uint64_t delay_ms)
 {
         run->start_delay_ms = delay_ms;
         if (run->checked)
-                reconciler_start_after(run->rec, delay_ms);
+                begin(run);
         else
                 check_identity(run);
 }
@@ -348,6 +398,8 @@ void target_run_set_config(struct target_run *run, const struct config *cfg,
 {
         target_config_view(cfg, t, &run->view);
         reconciler_set_config(run->rec, &run->view);
+        if (run->images)
+                image_watch_set_config(run->images, &run->view);
 }
 
 /* No more checks: the one in flight is abandoned, the retry timer let go. */
@@ -365,11 +417,13 @@ static void stop_checks(struct target_run *run)
 void target_run_shutdown(struct target_run *run, void (*done)(void *userdata), void *userdata)
 {
         stop_checks(run);
+        image_watch_stop(run->images);
         reconciler_shutdown(run->rec, done, userdata);
 }
 
 void target_run_close(struct target_run *run, const char *next_step)
 {
+        image_watch_stop(run->images);
         appstream_client_free(run->client.api);
         run->client.api = NULL;
         (void)reconciler_log_left_stopped(run->rec, next_step);
@@ -380,10 +434,12 @@ void target_run_free(struct target_run *run)
         if (!run)
                 return;
         stop_checks(run);
+        image_watch_stop(run->images);
         /* The client first: the calls it cancels still report to a live reconciler. */
         appstream_client_free(run->client.api);
         run->client.api = NULL;
         reconciler_free(run->rec);
+        image_watch_free(run->images);
         target_client_close(&run->client);
         free(run->name);
         free(run->region);

@@ -23,6 +23,7 @@ struct config;
 struct creds_chain;
 struct creds_endpoints;
 struct http_client;
+struct image_report;
 struct target;
 struct target_run;
 
@@ -51,6 +52,10 @@ struct target_run_options {
         void (*on_unusable)(struct target_run *run, const char *error, void *userdata);
         unsigned (*total_free)(void *userdata);
         unsigned total_limit;
+        /* The image report (image_watch.h) of the target every image_poll_interval: in the
+         * daemon, not in `once`. on_images has each report (NULL: it failed). */
+        bool images;
+        void (*on_images)(struct target_run *run, const struct image_report *r, void *userdata);
         void *userdata;
 };
 

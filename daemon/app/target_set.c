@@ -90,6 +90,15 @@ static void entry_unusable(struct target_run *run, const char *error, void *user
                 e->set->opts.on_unusable(e, error, e->set->opts.userdata);
 }
 
+static void entry_images(struct target_run *run, const struct image_report *r, void *userdata)
+{
+        struct target_entry *e = userdata;
+
+        (void)run;
+        if (e->set->opts.on_images)
+                e->set->opts.on_images(e, r, e->set->opts.userdata);
+}
+
 /* What the daemon's may_act says, for every target alike. */
 static int entry_may_act(void *userdata, char *err, size_t err_size)
 {
@@ -170,6 +179,7 @@ static int add_entry(struct target_set *set, const struct config *cfg, const str
         o.may_act = entry_may_act;
         o.on_pass = entry_pass;
         o.on_unusable = entry_unusable;
+        o.on_images = entry_images;
         o.total_free = entry_total_free;
         o.userdata = e;
         r = target_run_new(&o, &e->run, err, err_size);

@@ -36,6 +36,8 @@ struct target_set_options {
         void (*on_pass)(struct target_entry *e, void *userdata);
         /* A target's credentials could not be checked (target_run_options's on_unusable). */
         void (*on_unusable)(struct target_entry *e, const char *error, void *userdata);
+        /* Each image report of a target (NULL: it failed), with opts.run.images. */
+        void (*on_images)(struct target_entry *e, const struct image_report *r, void *userdata);
         /* A target no longer served was let go (its run is about to be freed). */
         void (*on_removed)(struct target_entry *e, void *userdata);
         void *userdata;

@@ -17,7 +17,6 @@
 #include "config.h"
 #include "discovery.h"
 #include "hooks.h"
-#include "image_watch.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -57,7 +56,6 @@ struct daemon {
         bool org_failed;             /* `once`: that listing failed */
         struct metrics *metrics;
         struct hooks *hooks; /* notify_command; subscribed to the log while it exists */
-        struct image_watch *images; /* the image report (run only, not once) */
         char *state_path; /* cfg's state_file resolved (state_resolve_path()) */
         int lock_fd;
         bool lock_lost;
@@ -177,7 +175,6 @@ static void begin_shutdown(struct daemon *d, int exit_code)
         d->exit_code = exit_code;
         notify_stopping();
         (void)uv_timer_start(&d->grace, on_grace_expired, SHUTDOWN_GRACE_MS, 0);
-        image_watch_stop(d->images);
         discovery_stop(d->discovery);
         target_set_shutdown(&d->targets, on_shutdown_done, d);
 }
@@ -456,8 +453,6 @@ static void reload(struct daemon *d)
         } else {
                 bool restart = needs_restart(d->cfg, fresh);
 
-                if (d->images)
-                        image_watch_set_config(d->images, fresh);
                 if (d->discovery) {
                         discovery_set_config(d->discovery, fresh);
                         discovery_refresh(d->discovery);
@@ -545,52 +540,15 @@ static void close_handles(struct daemon *d)
                 uv_close(d->open[--d->n_open], NULL);
 }
 
-/* The single target's: the image report runs for a daemon of one target. */
-static struct target_run *only_target(const struct daemon *d)
-{
-        return d->targets.n == 1 && !target_run_named(d->targets.entries[0]->run)
-                       ? d->targets.entries[0]->run
-                       : NULL;
-}
-
-static const struct agent_version *newest_seen(void *userdata)
+/* Each target's image report feeds its metrics. */
+static void on_images(struct target_entry *e, const struct image_report *r, void *userdata)
 {
         struct daemon *d = userdata;
-        struct target_run *run = only_target(d);
-
-        return run ? reconciler_newest_seen(target_run_reconciler(run)) : NULL;
-}
-
-static void on_image_report(const struct image_report *r, void *userdata)
-{
-        struct daemon *d = userdata;
-        struct metrics_target t = metrics_target_of(only_target(d));
+        struct metrics_target t = metrics_target_of(e->run);
 
         if (metrics_record_images(d->metrics, &t, r, (int64_t)time(NULL)) < 0)
                 log_event(EV_ERROR, NULL, "image report: out of memory for its metrics");
         metrics_flush(d->metrics, d->cfg->metrics_file);
-}
-
-/* The image report runs in the daemon only: `once` is a job that ends when the builders are
- * done, and `images` shows the report by hand. Off with image_poll_interval = 0, and then
- * started by a reload that sets one. */
-static int start_image_watch(struct daemon *d)
-{
-        int r;
-
-        if (d->once || !only_target(d))
-                return 0;
-        r = image_watch_new(&(struct image_watch_options){.loop = &d->session->loop,
-                                                          .client = target_run_client(
-                                                              only_target(d)),
-                                                          .cfg = d->cfg,
-                                                          .newest_seen = newest_seen,
-                                                          .on_report = on_image_report,
-                                                          .userdata = d},
-                            &d->images);
-        if (r == 0)
-                image_watch_start(d->images);
-        return r;
 }
 
 /* Checks the state file's path, resolves it (every path to one file takes one lock and
@@ -662,10 +620,12 @@ static int open_targets(struct daemon *d, const struct cli_options *opts)
                         .dry_run = opts->dry_run,
                         .may_act = check_lock,
                         .total_limit = d->cfg->max_concurrent_total,
+                        .images = !d->once,
                         .userdata = d},
                 .on_pass = on_pass,
                 .on_unusable = on_unusable,
                 .on_removed = on_removed,
+                .on_images = on_images,
                 .userdata = d,
                 .spread = !d->once});
 
@@ -687,11 +647,13 @@ static void started(struct daemon *d, const struct cli_options *opts)
         const char *what = d->once ? "reconciling once" : "daemon started";
         const char *dry = opts->dry_run || d->cfg->dry_run ? ", dry run" : "";
 
-        if (only_target(d))
+        if (d->targets.n == 1 && !target_run_named(d->targets.entries[0]->run))
                 log_event(EV_DAEMON_STARTED, NULL, "%s: region %s, endpoint %s%s", what,
                           d->session->region, d->session->endpoint, dry);
         else
-                log_event(EV_DAEMON_STARTED, NULL, "%s: %zu targets%s", what, d->targets.n, dry);
+                log_event(EV_DAEMON_STARTED, NULL, "%s: %zu targets%s%s", what, d->targets.n,
+                          d->cfg->organization.line ? " and the organization's accounts" : "",
+                          dry);
 }
 
 static int daemon_main(struct daemon *d, const struct cli_options *opts)
@@ -718,9 +680,6 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         } else if ((r = setup_handles(d, err, sizeof(err))) < 0) {
                 log_event(EV_ERROR, NULL, "cannot start the daemon: %s", err);
                 d->exit_code = EXIT_USAGE;
-        } else if ((r = start_image_watch(d)) < 0) {
-                log_event(EV_ERROR, NULL, "cannot start the image report: %s", strerror(-r));
-                d->exit_code = EXIT_USAGE;
         } else if (start_discovery(d) < 0) {
                 d->exit_code = EXIT_USAGE;
         } else {
@@ -733,7 +692,6 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         }
         /* What is logged from here on would start a program that nothing would wait for. */
         log_remove_sink(hooks_sink, d);
-        image_watch_stop(d->images);
         discovery_stop(d->discovery);
         target_set_close(&d->targets,
                          d->once ? "run `appstream-agent-reconciler once` again to resume it and "
@@ -742,7 +700,6 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                                    "builder; `status` shows it");
         if (d->targets_open)
                 target_set_free(&d->targets);
-        image_watch_free(d->images);
         discovery_free(d->discovery);
         hooks_free(d->hooks);
         close_handles(d);

@@ -354,3 +354,30 @@ def test_an_account_that_leaves_mid_update_keeps_its_update_until_it_ends(fake, 
     assert len(accepted(a, "StopImageBuilder")) == 1 and len(accepted(a, "StartImageBuilder")) == 1
     assert json.loads(state.read_text())["operations"] == []
     assert d.stop() == 0
+
+
+def test_each_target_has_its_own_image_report(fake, fake_sts, tmp_path, daemons):
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    a, b = fake.estate(ACCOUNT_A, EAST), fake.estate(ACCOUNT_B, WEST)
+    a.add_images({"Name": "img", "AppstreamAgentVersion": OLD})
+    a.add_fleets({"Name": "fleet-a", "ImageName": "img", "capacity": 3})
+    b.add_images({"Name": "img", "AppstreamAgentVersion": latest(fake)})
+    b.add_fleets({"Name": "fleet-b", "ImageName": "img", "capacity": 2})
+    metrics = tmp_path / "state" / "reconciler.prom"
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": EAST},
+                                          "b": {"profile": "b", "regions": WEST}},
+                         reconciler={"metrics_file": str(metrics), "image_poll_interval": "1s"})
+    d = start_daemon(daemons, cfg, targets_env(fake, fake_sts, tmp_path), tmp_path)
+
+    assert d.wait_for_log("fleet fleet-a (3 running) runs image img on an old agent")
+    line = event_lines(d.log(), "fleet fleet-a")[0]
+    assert "TARGET=a/us-east-1" in line and "REGION=us-east-1" in line
+    wait_until(lambda: 'fleet_running_capacity{target="b/us-west-2"' in metrics.read_text(),
+               what="b's image metrics")
+    text = metrics.read_text()
+    assert (f'appstream_reconciler_fleets_on_old_agent{{target="a/us-east-1",'
+            f'account_id="{ACCOUNT_A}",region="us-east-1"}} 1') in text
+    assert (f'appstream_reconciler_fleets_on_old_agent{{target="b/us-west-2",'
+            f'account_id="{ACCOUNT_B}",region="us-west-2"}} 0') in text
+    assert "fleet fleet-b" not in d.log()
+    assert d.stop() == 0
