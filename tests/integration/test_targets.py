@@ -381,3 +381,50 @@ def test_each_target_has_its_own_image_report(fake, fake_sts, tmp_path, daemons)
             f'account_id="{ACCOUNT_B}",region="us-west-2"}} 0') in text
     assert "fleet fleet-b" not in d.log()
     assert d.stop() == 0
+
+
+def closed_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+TROUBLES = ["access-denied", "throttled", "unreachable-endpoint", "role-refused"]
+
+
+@pytest.mark.time_limit(120)
+@pytest.mark.parametrize("trouble", TROUBLES)
+def test_one_targets_trouble_never_delays_another(fake, fake_sts, tmp_path, trouble):
+    """B is in trouble from the start and stays so; A updates as if B did not exist, and
+    `once` ends with 3, naming B."""
+    fake.config(durations=FAST)
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A})
+    good = fake.estate(ACCOUNT_A, EAST)
+    good.generate(3, prefix="ib-", version=OLD)
+    bad = fake.estate(ACCOUNT_B, EAST)
+    bad.generate(2, prefix="ib-", version=OLD)
+    role_b = f"arn:aws:iam::{ACCOUNT_B}:role/reconciler"
+    fake_sts.add_role(role_b)
+    b = {"role_arn": role_b, "regions": EAST}
+    if trouble == "access-denied":
+        bad.add_fault("access_denied", probability=1.0)
+    elif trouble == "throttled":  # past the retries, every time: `once` gives up after 5
+        bad.add_fault("throttle", probability=1.0)
+    elif trouble == "unreachable-endpoint":
+        b["endpoint"] = f"https://127.0.0.1:{closed_port()}"
+    else:
+        fake_sts.revoke_trust(role_b)
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": EAST}, "b": b},
+                         reconciler={"max_concurrent": 3, "poll_interval": "1s"})
+
+    once = run(["-c", str(cfg), "once"], targets_env(fake, fake_sts, tmp_path), timeout=90)
+
+    assert once.returncode == 3, once.stderr
+    assert all_latest(fake, good)
+    assert set(versions(bad).values()) == {OLD}
+    assert "1 target(s) could not be reached: b/us-east-1" in once.stderr
+    # A's three updates began together in its first pass, whatever B met meanwhile.
+    stops = [c for c in accepted(fake, "StopImageBuilder") if c["account"] == ACCOUNT_A]
+    assert len(stops) == 3 and max(c["time"] for c in stops) - min(c["time"] for c in stops) < 1.0
+    assert not [c for c in fake.calls("StopImageBuilder") if c["account"] == ACCOUNT_B]
