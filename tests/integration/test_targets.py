@@ -6,7 +6,9 @@ single-target state file carries over to its target without a second Stop.
 The targets here sign with profiles whose credentials the fake takes for other accounts, so
 each (account, region) is an estate of its own (fake_appstream/estates.py)."""
 
+import collections
 import json
+import random
 import signal
 import time
 
@@ -428,3 +430,74 @@ def test_one_targets_trouble_never_delays_another(fake, fake_sts, tmp_path, trou
     stops = [c for c in accepted(fake, "StopImageBuilder") if c["account"] == ACCOUNT_A]
     assert len(stops) == 3 and max(c["time"] for c in stops) - min(c["time"] for c in stops) < 1.0
     assert not [c for c in fake.calls("StopImageBuilder") if c["account"] == ACCOUNT_B]
+
+
+@pytest.mark.time_limit(180)
+def test_kills_across_targets_strand_nothing_and_repeat_nothing(fake, fake_sts, tmp_path):
+    """SIGKILL at random instants while two targets update: each start resumes every
+    target's operations from its own state file, and every builder in each account gets one
+    Stop and one Start (I3, I4), however the kills fell across the targets."""
+    fake.config(durations={"stopping": 0.5, "pending": 0.5, "updating_agent": 0.5})
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    estates = {ACCOUNT_A: fake.estate(ACCOUNT_A, EAST), ACCOUNT_B: fake.estate(ACCOUNT_B, WEST)}
+    for estate in estates.values():
+        estate.generate(3, prefix="ib-", version=OLD)
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": EAST},
+                                          "b": {"profile": "b", "regions": WEST}},
+                         reconciler={"poll_interval": "1s", "max_concurrent": 2})
+    env = targets_env(fake, fake_sts, tmp_path)
+    files = [tmp_path / "state" / f"state.{n}.json" for n in ("a@us-east-1", "b@us-west-2")]
+    rng = random.Random(20261204)
+    phases_at_kill = collections.Counter()
+
+    for i in range(12):
+        d = Daemon(cfg, env, tmp_path / "kills.log")
+        try:
+            time.sleep(rng.uniform(0.3, 1.5))
+        finally:
+            d.kill()
+        for f in files:
+            ops = json.loads(f.read_text())["operations"] if f.exists() else []
+            phases_at_kill.update(f"{f.name.split('.')[1]}:{op['phase']}" for op in ops)
+
+    final = Daemon(cfg, env, tmp_path / "final.log")
+    try:
+        wait_until(lambda: all(all_latest(fake, e) for e in estates.values()), timeout=60,
+                   what="every builder of both targets updated")
+        wait_until(lambda: all(f.exists() and not json.loads(f.read_text())["operations"]
+                               for f in files), what="no operation left")
+        assert final.stop() == 0
+    finally:
+        final.kill()
+    assert phases_at_kill, "no kill fell during an update"
+    for account, estate in estates.items():
+        for name in versions(estate):
+            for op in ("StopImageBuilder", "StartImageBuilder"):
+                got = [c for c in accepted(fake, op, name) if c["account"] == account]
+                assert len(got) == 1, (account, name, op, phases_at_kill)
+
+
+def test_the_daemon_spreads_its_targets_describe_passes_over_the_poll_interval(
+        fake, fake_sts, tmp_path, daemons):
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    regions = (EAST, WEST, "eu-west-1")
+    fake_sts.config(regions=list(regions))
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": ", ".join(regions)}},
+                         reconciler={"poll_interval": "6s"})
+    env = env_of(fake, tmp_path, AWS_ENDPOINT_URL_STS=fake_sts.url)
+    d = start_daemon(daemons, cfg, env, tmp_path)
+
+    def first_describes():
+        firsts = {}
+        for c in fake.calls("DescribeImageBuilders"):
+            firsts.setdefault(c["region"], c["time"])
+        return firsts if len(firsts) == 3 else None
+
+    firsts = wait_until(first_describes, timeout=20, what="a first pass in each region")
+    times = sorted(firsts.values())
+    # Three targets over six seconds: one at once, then about every two seconds, in order of
+    # their names (a/eu-west-1, a/us-east-1, a/us-west-2).
+    assert [r for r, _ in sorted(firsts.items(), key=lambda x: x[1])] == sorted(regions)
+    assert all(later - earlier > 1.0 for earlier, later in zip(times, times[1:])), firsts
+    assert times[-1] - times[0] < 6.0, firsts
+    assert d.stop() == 0
