@@ -8,9 +8,7 @@
 #include <time.h>
 
 #include "appstream.h"
-#include "aws_endpoints.h"
 #include "config.h"
-#include "creds.h"
 #include "image_watch.h"
 #include "log.h"
 #include "pause_file.h"
@@ -25,6 +23,7 @@ struct target_run {
         char *region;
         char *account_id;
         char *state_path;
+        char *identity_key; /* how its credentials and client were made (identity_key()) */
         bool named;
         struct config view; /* the file as it applies to this target (target_config_view()) */
         void (*on_pass)(struct target_run *run, void *userdata);
@@ -42,6 +41,19 @@ struct target_run {
         struct image_watch *images; /* NULL: no image report (once, or off) */
         void (*on_images)(struct target_run *run, const struct image_report *r, void *userdata);
 };
+
+/* What a target's credentials and client are made of, as one string: a reload that changes
+ * it cannot change them under a running target. */
+static char *identity_key(const struct target *t)
+{
+        char *key = NULL;
+
+        if (asprintf(&key, "%d\n%s\n%s\n%s\n%s", (int)t->credentials,
+                     t->profile ? t->profile : "", t->role_arn ? t->role_arn : "",
+                     t->external_id ? t->external_id : "", t->endpoint ? t->endpoint : "") < 0)
+                return NULL;
+        return key;
+}
 
 int target_state_path(const char *state_file, const char *name, char **ret)
 {
@@ -267,6 +279,7 @@ int target_run_new(const struct target_run_options *opts, struct target_run **re
         run->userdata = opts->userdata;
         target_config_view(opts->cfg, opts->target, &run->view);
         if (copy_identity(run, opts->target) < 0 ||
+            !(run->identity_key = identity_key(opts->target)) ||
             target_state_path(opts->state_file, run->name, &run->state_path) < 0)
                 goto fail;
         run->client_opts = (struct target_client_options){.loop = opts->loop,
@@ -393,13 +406,18 @@ void target_run_start(struct target_run *run, uint64_t delay_ms)
                 check_identity(run);
 }
 
-void target_run_set_config(struct target_run *run, const struct config *cfg,
+bool target_run_set_config(struct target_run *run, const struct config *cfg,
                            const struct target *t)
 {
+        char *key = identity_key(t);
+        bool same = key && strcmp(key, run->identity_key) == 0;
+
         target_config_view(cfg, t, &run->view);
         reconciler_set_config(run->rec, &run->view);
         if (run->images)
                 image_watch_set_config(run->images, &run->view);
+        free(key);
+        return same;
 }
 
 /* No more checks: the one in flight is abandoned, the retry timer let go. */
@@ -445,6 +463,7 @@ void target_run_free(struct target_run *run)
         free(run->region);
         free(run->account_id);
         free(run->state_path);
+        free(run->identity_key);
         free(run);
 }
 

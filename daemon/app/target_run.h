@@ -73,8 +73,10 @@ int target_run_new(const struct target_run_options *opts, struct target_run **re
 void target_run_start(struct target_run *run, uint64_t delay_ms);
 
 /* cfg from the next pass on (a reload), with t the same target as made from it (its policy
- * borrows cfg); both borrowed, cfg must outlive its use. */
-void target_run_set_config(struct target_run *run, const struct config *cfg,
+ * borrows cfg); both borrowed, cfg must outlive its use. Its credentials and client stay as
+ * they were made: returns false when t would make them otherwise (another profile, role,
+ * external id or endpoint), which takes effect at the next start. */
+bool target_run_set_config(struct target_run *run, const struct config *cfg,
                            const struct target *t);
 
 /* As reconciler_shutdown(). */

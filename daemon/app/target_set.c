@@ -216,7 +216,13 @@ int target_set_update(struct target_set *set, const struct config *cfg,
 
                 if (found) {
                         set->entries[at]->leaving = false;
-                        target_run_set_config(set->entries[at]->run, cfg, t);
+                        if (!target_run_set_config(set->entries[at]->run, cfg, t))
+                                log_event(EV_CONFIG_RELOADED,
+                                          &(struct log_fields){.target = t->name,
+                                                               .region = t->region},
+                                          "target %s: a change to its credentials or endpoint "
+                                          "takes effect at the next restart",
+                                          t->name);
                         continue;
                 }
                 r = add_entry(set, cfg, t, at, err, err_size);

@@ -501,3 +501,34 @@ def test_the_daemon_spreads_its_targets_describe_passes_over_the_poll_interval(
     assert all(later - earlier > 1.0 for earlier, later in zip(times, times[1:])), firsts
     assert times[-1] - times[0] < 6.0, firsts
     assert d.stop() == 0
+
+
+def test_a_reload_adds_and_lets_go_of_targets_and_keeps_a_running_targets_identity(
+        fake, fake_sts, tmp_path, daemons):
+    fake.config(durations=FAST)
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    east, west = fake.estate(ACCOUNT_A, EAST), fake.estate(ACCOUNT_A, WEST)
+    east.generate(1, prefix="ib-", version=OLD)
+    west.generate(1, prefix="ib-", version=OLD)
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": EAST}})
+    d = start_daemon(daemons, cfg, targets_env(fake, fake_sts, tmp_path), tmp_path)
+    wait_until(lambda: all_latest(fake, east), what="a/us-east-1 updated")
+
+    # The section now names another profile and a second region.
+    targets_config(fake, tmp_path, {"a": {"profile": "b", "regions": f"{EAST}, {WEST}"}})
+    d.signal(signal.SIGHUP)
+
+    assert d.wait_for_log("configuration reloaded")
+    assert d.wait_for_log("target a/us-east-1: a change to its credentials or endpoint takes "
+                          "effect at the next restart")
+    # The new region is a new target, made with the section as it is now: profile b.
+    wait_until(lambda: [c for c in fake.calls("DescribeImageBuilders")
+                        if c["region"] == WEST], what="a/us-west-2 served")
+    assert {c["account"] for c in fake.calls("DescribeImageBuilders")
+            if c["region"] == WEST} == {ACCOUNT_B}
+    # The running one keeps the credentials it was made with (account A's estate).
+    mark = fake.calls()[-1]["seq"]
+    time.sleep(6)
+    assert {c["account"] for c in fake.calls() if c["seq"] > mark and c["region"] == EAST} \
+        == {ACCOUNT_A}
+    assert d.stop() == 0
