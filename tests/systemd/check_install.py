@@ -1,8 +1,10 @@
 """`cmake --install` into a staging tree (DESTDIR): the binary, both units and the catalog in
 the directories systemd.pc names, the man pages (compressed), the copyright file and the
-Debian changelog, the Prometheus alert rules and the Grafana dashboard, the example
-configuration in /etc/appstream-agent-reconciler (valid for the installed binary), and a
-second install that keeps an edited configuration."""
+Debian changelog, the Prometheus alert rules and the Grafana dashboard, the organization
+set-up files (the StackSet template, the central role's policy and a configuration with
+[organization], valid for the installed binary), the example configuration in
+/etc/appstream-agent-reconciler (valid for the installed binary), and a second install that
+keeps an edited configuration."""
 import gzip
 import os
 import stat
@@ -73,12 +75,21 @@ def main():
                 ("prometheus/appstream-agent-reconciler.rules.yml",
                  "config/prometheus/appstream-agent-reconciler.rules.yml"),
                 ("grafana/appstream-agent-reconciler.json",
-                 "config/grafana/appstream-agent-reconciler.json")):
+                 "config/grafana/appstream-agent-reconciler.json"),
+                *((f"organization/{name}", f"config/organization/{name}")
+                  for name in ("member-role.yaml", "central-role-policy.json",
+                               "reconciler.conf"))):
             installed_file = share / shipped
             c.check(installed_file.is_file() and
                     installed_file.read_bytes() == (SOURCE_DIR / source).read_bytes() and
                     stat.S_IMODE(installed_file.stat().st_mode) == 0o644,
                     f"{source} installed as share/appstream-agent-reconciler/{shipped}, 0644")
+
+        org_conf = share / "organization" / "reconciler.conf"
+        valid = subprocess.run([str(installed), "-c", str(org_conf), "check-config"],
+                               capture_output=True, text=True, timeout=30)
+        c.check(valid.returncode == 0,
+                f"the organization's example configuration is valid: {valid.stderr}")
 
         conf = staged(root, "/etc/appstream-agent-reconciler/reconciler.conf")
         c.check(conf.read_bytes() == (SOURCE_DIR / "config/reconciler.conf").read_bytes(),

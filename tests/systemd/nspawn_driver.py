@@ -253,10 +253,13 @@ def check_package():
               f"/usr/share/doc/{PACKAGE}/copyright",
               f"/usr/share/doc/{PACKAGE}/changelog.Debian.gz",
               f"/usr/share/{PACKAGE}/prometheus/appstream-agent-reconciler.rules.yml",
-              f"/usr/share/{PACKAGE}/grafana/appstream-agent-reconciler.json"}
+              f"/usr/share/{PACKAGE}/grafana/appstream-agent-reconciler.json",
+              f"/usr/share/{PACKAGE}/organization/member-role.yaml",
+              f"/usr/share/{PACKAGE}/organization/central-role-policy.json",
+              f"/usr/share/{PACKAGE}/organization/reconciler.conf"}
     R.check(wanted <= files, f"it installs the binary, both units, the catalog, the man pages, "
-                             f"the copyright and changelog, the alert rules and the dashboard "
-                             f"(missing: {sorted(wanted - files)})")
+                             f"the copyright and changelog, the alert rules, the dashboard and "
+                             f"the organization set-up files (missing: {sorted(wanted - files)})")
     catalog = run("journalctl", "--list-catalog", "--no-pager").stdout
     R.check(ID["update-succeeded"] in catalog,
             "its postinst ran journalctl --update-catalog: the catalog lists our entries")
