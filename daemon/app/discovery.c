@@ -37,20 +37,30 @@ static void schedule(struct discovery *d, uint64_t ms)
                 (void)uv_timer_start(&d->timer, on_timer, ms, 0);
 }
 
-/* Keeps list (taken over) as the last listing, with core's view of each account. */
-static int keep(struct discovery *d, struct organizations_account_list *list)
+int discovery_view(const struct organizations_account_list *list, struct org_account **ret)
 {
         struct org_account *accounts = calloc(list->n + 1, sizeof(*accounts));
 
-        if (!accounts) {
-                organizations_account_list_free(list);
+        if (!accounts)
                 return -ENOMEM;
-        }
         for (size_t i = 0; i < list->n; i++)
                 accounts[i] = (struct org_account){.id = list->items[i].id,
                                                    .name = list->items[i].name,
                                                    .state = list->items[i].state,
                                                    .status = list->items[i].status};
+        *ret = accounts;
+        return 0;
+}
+
+/* Keeps list (taken over) as the last listing, with core's view of each account. */
+static int keep(struct discovery *d, struct organizations_account_list *list)
+{
+        struct org_account *accounts = NULL;
+
+        if (discovery_view(list, &accounts) < 0) {
+                organizations_account_list_free(list);
+                return -ENOMEM;
+        }
         organizations_account_list_free(d->last);
         free(d->accounts);
         d->last = list;
@@ -64,21 +74,28 @@ const struct org_account *discovery_accounts(const struct discovery *d, size_t *
         return d ? d->accounts : NULL;
 }
 
-static void failed(struct discovery *d, int r, const struct api_error *err)
+void discovery_log_failure(int r, const struct api_error *err, const char *consequence,
+                           char *what, size_t what_size)
 {
-        char what[768];
-
         if (err)
-                api_error_format(err, what, sizeof(what));
+                api_error_format(err, what, what_size);
         else
-                snprintf(what, sizeof(what), "ListAccounts failed: %s", strerror(-r));
+                snprintf(what, what_size, "ListAccounts failed: %s", strerror(-r));
         log_event(EV_API_ERROR,
                   &(struct log_fields){.operation = "ListAccounts",
                                        .error_code = err ? err->code : NULL,
                                        .request_id = err ? err->request_id : NULL},
-                  "cannot list the organization's accounts: %s; keeping the targets found "
-                  "before, trying again in %llu s",
-                  what, (unsigned long long)(d->retry_ms / 1000));
+                  "cannot list the organization's accounts: %s; %s", what, consequence);
+}
+
+static void failed(struct discovery *d, int r, const struct api_error *err)
+{
+        char what[768], consequence[128];
+
+        snprintf(consequence, sizeof(consequence),
+                 "keeping the targets found before, trying again in %llu s",
+                 (unsigned long long)(d->retry_ms / 1000));
+        discovery_log_failure(r, err, consequence, what, sizeof(what));
         d->opts.on_listing(what, d->opts.userdata);
         schedule(d, d->retry_ms);
         d->retry_ms = d->retry_ms * 2 < refresh_ms(d) ? d->retry_ms * 2 : refresh_ms(d);

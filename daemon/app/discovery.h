@@ -11,11 +11,13 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct api_error;
 struct aws_endpoints;
 struct config;
 struct creds_chain;
 struct http_client;
 struct org_account;
+struct organizations_account_list;
 struct discovery;
 
 struct discovery_options {
@@ -30,6 +32,15 @@ struct discovery_options {
         void (*on_listing)(const char *error, void *userdata);
         void *userdata;
 };
+
+/* The accounts of list as core's struct org_account (targets_input's accounts), borrowing
+ * list's strings: *ret (free()) has list->n of them. Returns 0 or -ENOMEM. */
+int discovery_view(const struct organizations_account_list *list, struct org_account **ret);
+
+/* Logs a failed listing (r, and err when the API answered): the operation, the AWS code and
+ * the request id, then what follows from it (consequence); the one-line reason in what. */
+void discovery_log_failure(int r, const struct api_error *err, const char *consequence,
+                           char *what, size_t what_size);
 
 /* Returns 0 with *ret owned by the caller (discovery_free()), or a negative errno with err
  * saying why (the Organizations endpoint cannot be resolved). */

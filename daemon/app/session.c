@@ -85,13 +85,13 @@ static int load_endpoints(const struct config *cfg, struct session *s, char *err
         return r;
 }
 
-/* Entries of a listing that are no builders: said once each (appstream_options), never acted
- * on. The name is shown cut and escaped; a hostile one may be megabytes of anything. */
-static void on_rejected(void *userdata, const struct rejected_entry *e, size_t more)
+void session_log_rejected(const struct log_fields *where, const struct rejected_entry *e,
+                          size_t more)
 {
-        struct log_fields f = {.operation = "DescribeImageBuilders", .reason = "invalid-name"};
+        struct log_fields f = where ? *where : (struct log_fields){0};
 
-        (void)userdata;
+        f.operation = "DescribeImageBuilders";
+        f.reason = "invalid-name";
         if (!e)
                 log_event(EV_API_INVALID_DATA, &f,
                           "DescribeImageBuilders listed %zu more entries whose names AppStream "
@@ -105,6 +105,14 @@ static void on_rejected(void *userdata, const struct rejected_entry *e, size_t m
                           "DescribeImageBuilders listed an entry named \"%s\" (%zu bytes), "
                           "which is not an image builder name AppStream allows; ignoring it",
                           e->shown, e->length);
+}
+
+/* Entries of a listing that are no builders: said once each (appstream_options), never acted
+ * on. The name is shown cut and escaped; a hostile one may be megabytes of anything. */
+static void on_rejected(void *userdata, const struct rejected_entry *e, size_t more)
+{
+        (void)userdata;
+        session_log_rejected(NULL, e, more);
 }
 
 static bool has_targets(const struct config *cfg)

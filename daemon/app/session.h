@@ -9,6 +9,8 @@
 #include "credentials.h"
 
 struct config;
+struct log_fields;
+struct rejected_entry;
 
 struct session {
         uv_loop_t loop;
@@ -33,6 +35,12 @@ int session_open(const struct config *cfg, struct session **ret, char *err, size
  * [organization] sections, which give every target its region. */
 int session_open_base(const struct config *cfg, struct session **ret, char *err,
                       size_t err_size);
+
+/* Logs an entry a listing of builders left out (struct appstream_options's rejected), with
+ * where's fields (TARGET, ACCOUNT_ID, REGION; NULL: none) added: every client of the daemon
+ * and the commands says them alike. */
+void session_log_rejected(const struct log_fields *where, const struct rejected_entry *e,
+                          size_t more);
 
 /* Frees the clients, lets the loop close their handles and closes it. Accepts NULL. Returns 0,
  * or -EBUSY if a handle was left open on the loop (a leak the tests catch). */

@@ -12,6 +12,7 @@
 #include "image_watch.h"
 #include "log.h"
 #include "pause_file.h"
+#include "session.h"
 #include "state.h"
 #include "state_file.h"
 #include "target_client.h"
@@ -77,30 +78,17 @@ int target_state_path(const char *state_file, const char *name, char **ret)
         return 0;
 }
 
-/* Events about the listing's rejected entries, with the target's fields like every other. */
+/* Entries the listing left out, said with the target's fields like every other event. */
 static void on_rejected(void *userdata, const struct rejected_entry *e, size_t more)
 {
         const struct target_run *run = userdata;
-        struct log_fields f = {.operation = "DescribeImageBuilders", .reason = "invalid-name"};
+        struct log_fields where = {0};
 
-        if (run->named) {
-                f.target = run->name;
-                f.account_id = run->account_id;
-                f.region = run->region;
-        }
-        if (!e)
-                log_event(EV_API_INVALID_DATA, &f,
-                          "DescribeImageBuilders listed %zu more entries whose names AppStream "
-                          "does not allow; ignoring them",
-                          more);
-        else if (!e->shown)
-                log_event(EV_API_INVALID_DATA, &f,
-                          "DescribeImageBuilders listed an entry without a Name; ignoring it");
-        else
-                log_event(EV_API_INVALID_DATA, &f,
-                          "DescribeImageBuilders listed an entry named \"%s\" (%zu bytes), "
-                          "which is not an image builder name AppStream allows; ignoring it",
-                          e->shown, e->length);
+        if (run->named)
+                where = (struct log_fields){.target = run->name,
+                                            .account_id = run->account_id,
+                                            .region = run->region};
+        session_log_rejected(&where, e, more);
 }
 
 static bool exists(const char *path)

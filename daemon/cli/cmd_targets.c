@@ -10,6 +10,7 @@
 #include "appstream.h"
 #include "aws_endpoints.h"
 #include "commands.h"
+#include "discovery.h"
 #include "image_scan.h"
 #include "log.h"
 #include "organizations.h"
@@ -169,23 +170,9 @@ static void on_scanned(int r, struct image_scan *scan, const struct image_scan_e
 static void on_rejected(void *userdata, const struct rejected_entry *e, size_t more)
 {
         const struct cmd_target *t = userdata;
-        struct log_fields f = fields_of(t->owner, t);
+        struct log_fields where = fields_of(t->owner, t);
 
-        f.operation = "DescribeImageBuilders";
-        f.reason = "invalid-name";
-        if (!e)
-                log_event(EV_API_INVALID_DATA, &f,
-                          "DescribeImageBuilders listed %zu more entries whose names AppStream "
-                          "does not allow; ignoring them",
-                          more);
-        else if (!e->shown)
-                log_event(EV_API_INVALID_DATA, &f,
-                          "DescribeImageBuilders listed an entry without a Name; ignoring it");
-        else
-                log_event(EV_API_INVALID_DATA, &f,
-                          "DescribeImageBuilders listed an entry named \"%s\" (%zu bytes), "
-                          "which is not an image builder name AppStream allows; ignoring it",
-                          e->shown, e->length);
+        session_log_rejected(&where, e, more);
 }
 
 /* Opens t's client and sends what fetch asks for; a failure is t's own. */
@@ -280,17 +267,8 @@ static void on_org_accounts(int r, struct organizations_account_list *list,
                 l->ts->org = list;
                 return;
         }
-        if (err)
-                api_error_format(err, what, sizeof(what));
-        else
-                snprintf(what, sizeof(what), "ListAccounts failed: %s", strerror(-r));
-        log_event(EV_API_ERROR,
-                  &(struct log_fields){.operation = "ListAccounts",
-                                       .error_code = err ? err->code : NULL,
-                                       .request_id = err ? err->request_id : NULL},
-                  "cannot list the organization's accounts: %s; showing the [target] sections' "
-                  "targets only",
-                  what);
+        discovery_log_failure(r, err, "showing the [target] sections' targets only", what,
+                              sizeof(what));
         l->ts->org_failed = true;
 }
 
@@ -323,17 +301,7 @@ static int list_organization(const struct config *cfg, struct cmd_targets *ts)
                           err[0] ? err : strerror(-r));
                 return r;
         }
-        if (!ts->org)
-                return 0;
-        ts->org_accounts = calloc(ts->org->n + 1, sizeof(*ts->org_accounts));
-        if (!ts->org_accounts)
-                return -ENOMEM;
-        for (size_t i = 0; i < ts->org->n; i++)
-                ts->org_accounts[i] = (struct org_account){.id = ts->org->items[i].id,
-                                                           .name = ts->org->items[i].name,
-                                                           .state = ts->org->items[i].state,
-                                                           .status = ts->org->items[i].status};
-        return 0;
+        return ts->org ? discovery_view(ts->org, &ts->org_accounts) : 0;
 }
 
 static int select_targets(const struct config *cfg, const char *glob, struct cmd_targets *ts)
