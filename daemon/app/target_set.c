@@ -180,7 +180,7 @@ static int add_entry(struct target_set *set, const struct config *cfg, const str
         o.on_pass = entry_pass;
         o.on_unusable = entry_unusable;
         o.on_images = entry_images;
-        o.total_free = entry_total_free;
+        o.total_free = o.total_limit ? entry_total_free : NULL; /* 0: no such limit */
         o.userdata = e;
         r = target_run_new(&o, &e->run, err, err_size);
         if (r < 0) {

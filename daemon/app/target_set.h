@@ -88,7 +88,8 @@ void target_set_close(struct target_set *set, const char *next_step);
 void target_set_free(struct target_set *set);
 
 /* How many more updates may begin anywhere under max_concurrent_total now (the limit minus
- * the slots every run holds). */
+ * the slots every run holds). With opts.run.total_limit 0 there is no such limit, and the
+ * runs are not asked. */
 unsigned target_set_total_free(const struct target_set *set);
 
 /* The sum of the runs' summaries (counts added, flags any or all as fits: describe_ok and

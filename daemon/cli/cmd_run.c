@@ -619,7 +619,7 @@ static int open_targets(struct daemon *d, const struct cli_options *opts)
                         .state_file = d->state_path,
                         .dry_run = opts->dry_run,
                         .may_act = check_lock,
-                        .total_limit = d->cfg->max_concurrent_total,
+                        .total_limit = config_concurrent_total(d->cfg),
                         .images = !d->once,
                         .userdata = d},
                 .on_pass = on_pass,

@@ -1856,7 +1856,6 @@ static struct config *config_new(const char *path)
         c->stop_timeout = 1200;
         c->update_timeout = 3600;
         c->notify_timeout = 30;
-        c->max_concurrent_total = 20;
         c->target.latest = true;
         c->stopped = STOPPED_SKIP;
         c->min_window_left = 1800;
@@ -1969,6 +1968,13 @@ static bool matches_any(char *const *globs, size_t n, const char *name)
                 if (fnmatch(globs[i], name, 0) == 0)
                         return true;
         return false;
+}
+
+unsigned config_concurrent_total(const struct config *c)
+{
+        if (c->max_concurrent_total)
+                return c->max_concurrent_total;
+        return c->n_targets || c->organization.line ? CONFIG_DEFAULT_CONCURRENT_TOTAL : 0;
 }
 
 void config_target_policy(const struct config *c, const struct config_target *t,

@@ -126,7 +126,8 @@ struct config {
         char **notify_argv; /* notify_command split (cmdline.h), NULL-terminated, argv[0] the
                              * program's absolute path, found executable at load; NULL: none */
         int64_t notify_timeout; /* default 30, at least 1 */
-        unsigned max_concurrent_total; /* over all targets; default 20, 1..1000 */
+        unsigned max_concurrent_total; /* over all targets, 1..1000; 0: not set in the file
+                                        * (config_concurrent_total() says what applies) */
         char *legacy_target; /* the target (its name, NAME/REGION or ACCOUNT/REGION) that
                               * inherits a single-target state file; NULL: the only one */
 
@@ -173,6 +174,12 @@ int config_load(const char *path, struct config **ret, char *err, size_t err_siz
  * name are borrowed and must not be NULL. */
 int config_parse_string(const char *text, const char *name, struct config **ret, char *err,
                         size_t err_size);
+
+/* max_concurrent_total as it applies: the file's value; without one, 20 for a file with
+ * [target] or [organization] sections, and none (0) for the single target of a file without
+ * them, which max_concurrent alone bounds as it always has. */
+#define CONFIG_DEFAULT_CONCURRENT_TOTAL 20
+unsigned config_concurrent_total(const struct config *c);
 
 /* Frees a configuration; accepts NULL. */
 void config_free(struct config *c);

@@ -988,6 +988,7 @@ static void test_targets_values(void)
         if (!c)
                 return;
         ASSERT_EQ_INT(c->max_concurrent_total, 50);
+        ASSERT_EQ_INT(config_concurrent_total(c), 50);
         ASSERT_STREQ(c->legacy_target, "prod/us-east-1");
         ASSERT_EQ_INT(c->n_targets, 2);
 
@@ -1054,7 +1055,8 @@ static void test_targets_values(void)
         ASSERT_EQ_INT(o->n_exclude_accounts, 0);
         ASSERT_EQ_INT(o->refresh, 3600);
         ASSERT_EQ_INT(c->n_targets, 0);
-        ASSERT_EQ_INT(c->max_concurrent_total, 20);
+        ASSERT_EQ_INT(c->max_concurrent_total, 0); /* not set: the default applies */
+        ASSERT_EQ_INT(config_concurrent_total(c), 20);
         ASSERT_TRUE(c->legacy_target == NULL);
         config_free(c);
 
@@ -1062,7 +1064,8 @@ static void test_targets_values(void)
         c = parse_ok(MINIMAL);
         if (c)
                 ASSERT_TRUE(c->n_targets == 0 && c->organization.line == 0 &&
-                            c->organization.role_name == NULL && c->max_concurrent_total == 20);
+                            c->organization.role_name == NULL &&
+                            config_concurrent_total(c) == 0); /* max_concurrent alone */
         config_free(c);
 }
 
@@ -1379,7 +1382,7 @@ static void test_shipped_example(void)
         ASSERT_EQ_INT(c->min_window_left, 1800);
         ASSERT_EQ_INT(c->n_overrides, 0);
         ASSERT_TRUE(c->n_targets == 0 && c->organization.line == 0);
-        ASSERT_EQ_INT(c->max_concurrent_total, 20);
+        ASSERT_EQ_INT(config_concurrent_total(c), 0);
         config_free(c);
         c = NULL;
 
