@@ -97,7 +97,11 @@ static void check_config(const struct config *c)
         FUZZ_CHECK(c->state_file && c->state_file[0] == '/');
         FUZZ_CHECK(!c->metrics_file ||
                    (c->metrics_file[0] == '/' && strcmp(c->metrics_file, c->state_file) != 0));
-        FUZZ_CHECK(c->max_concurrent_total >= 1 && c->max_concurrent_total <= 1000);
+        /* 0: not set; what applies is 1..1000 with targets, none (0) for a single one. */
+        FUZZ_CHECK(c->max_concurrent_total <= 1000);
+        FUZZ_CHECK(config_concurrent_total(c) <= 1000);
+        FUZZ_CHECK((config_concurrent_total(c) >= 1) ==
+                   (c->max_concurrent_total > 0 || c->n_targets > 0 || c->organization.line > 0));
         for (size_t i = 0; i < c->n_overrides; i++)
                 if (c->overrides[i].has_windows)
                         check_windows(&c->overrides[i].windows, c->min_window_left);
