@@ -5,6 +5,7 @@ and serves until SIGTERM or SIGINT. Run with ``--help`` for the options.
 """
 
 import argparse
+import json
 import signal
 import ssl
 import sys
@@ -55,6 +56,10 @@ def _parser():
                    help="seed a small estate of private images and AppStream fleets (some on "
                         "old agents, one stopped, one on a public image); the first seeded "
                         "builders are made from some of the images")
+    p.add_argument("--builders-file", metavar="PATH",
+                   help="a JSON list of builder specs (as POST /_fake/builders takes them) in "
+                        "the default estate before the port opens: a fake that replaces "
+                        "another on its port is never seen empty")
     p.add_argument("--seed", type=int, help="seed for probabilistic faults")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return p
@@ -80,7 +85,12 @@ def _state(args):
     if args.builders:
         seed_fleet = {"count": args.builders, "prefix": args.name_prefix,
                       "version": args.old_version, "state": args.builder_state}
-    return FakeState(settings, credentials, seed_fleet, seed_estate=args.image_estate)
+    state = FakeState(settings, credentials, seed_fleet, seed_estate=args.image_estate)
+    if args.builders_file:
+        with open(args.builders_file, encoding="utf-8") as f:
+            for spec in json.load(f):
+                state.default.fleet.put(spec)
+    return state
 
 
 def _ssl_context(tls_dir):

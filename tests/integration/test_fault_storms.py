@@ -18,6 +18,7 @@ Builder transitions take a fraction of a second (real-time fake clock) and the d
 every second, so a fault of a few seconds spans several passes."""
 
 import collections
+import json
 import os
 import subprocess
 import time
@@ -316,9 +317,9 @@ def fakes(tmp_path):
     """Dedicated fakes a test starts, stops and replaces; all stopped at its end."""
     started = []
 
-    def start(tls_dir, port=0, name="fake"):
+    def start(tls_dir, port=0, name="fake", args=()):
         server = FakeAppStream.start(tmp_path / f"{name}-{len(started)}", tls_dir=tls_dir,
-                                     args=("--port", str(port)))
+                                     args=("--port", str(port), *args))
         started.append(server)
         return server
 
@@ -351,10 +352,15 @@ def take_down(storm):
 
 
 def bring_back(storm, start, tls_dir, outage, name):
-    """A new fake on the old one's port, with its fleet and durations; returns it."""
-    new = start(tls_dir, port=outage["port"], name=name)
-    new.config(durations=outage["durations"])
-    new.add_builders(*outage["fleet"])
+    """A new fake on the old one's port, with its fleet and durations from its first answer:
+    one that opened its port empty would tell a daemon polling it that the builders it
+    stopped no longer exist (and it would rightly give them up); returns it."""
+    fleet = storm.tmp_path / f"{name}-fleet.json"
+    fleet.write_text(json.dumps(outage["fleet"]))
+    d = outage["durations"]
+    new = start(tls_dir, port=outage["port"], name=name, args=(
+        "--builders-file", str(fleet), "--stopping-duration", str(d["stopping"]),
+        "--pending-duration", str(d["pending"]), "--updating-duration", str(d["updating_agent"])))
     storm.fake = new
     return new
 
