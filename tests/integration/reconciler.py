@@ -166,6 +166,19 @@ def accepted(fake, operation, name=None):
             and (name is None or name in c["names"])]
 
 
+def max_overlap(intervals):
+    """The most of {key: [start, end]} that overlap at one instant (an end of None: still
+    open); at equal times an end counts before a start."""
+    events = []
+    for start, end in intervals.values():
+        events += [(start, 1), (end if end is not None else float("inf"), -1)]
+    level = peak = 0
+    for _, delta in sorted(events):
+        level += delta
+        peak = max(peak, level)
+    return peak
+
+
 def wait_until(predicate, timeout=20.0, interval=0.03, what="condition"):
     """Polls predicate until it returns something true, which is returned."""
     deadline = time.monotonic() + timeout

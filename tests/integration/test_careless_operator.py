@@ -16,7 +16,7 @@ import pytest
 
 from fake_appstream.control import Credentials
 from reconciler import (accepted, base_config, client_env, env_of, phases, run, start_daemon,
-                        state_path, wait_until, write_config)
+                        max_overlap, state_path, wait_until, write_config)
 
 OLD = "06-19-2023"
 USAGE = 2
@@ -54,17 +54,6 @@ def out_of_service(fake, durations):
         back = c["time"] + durations["pending"] + durations["updating_agent"]
         intervals[c["names"][0]][1] = back
     return intervals
-
-
-def peak(intervals):
-    events = []
-    for start, end in intervals.values():
-        events += [(start, 1), (end if end is not None else float("inf"), -1)]
-    level = top = 0
-    for _, delta in sorted(events):  # a return counts before a stop at the same time
-        level += delta
-        top = max(top, level)
-    return top
 
 
 # ---- point 6: two daemons on one state file (I2) ------------------------------------------
@@ -106,7 +95,8 @@ def test_a_daemon_whose_lock_file_is_removed_stops_before_its_next_call(fake, tm
     assert late == [], f"the first daemon acted after the second one started: {late}"
     intervals = out_of_service(fake, durations)
     assert sorted(intervals) == names and all(end for _, end in intervals.values()), intervals
-    assert peak(intervals) == 1, f"two builders in flight with max_concurrent = 1: {intervals}"
+    assert max_overlap(intervals) == 1, \
+        f"two builders in flight with max_concurrent = 1: {intervals}"
 
 
 @pytest.mark.parametrize("alias", ["directory", "file"])

@@ -17,7 +17,8 @@ import pytest
 
 from fake_appstream.control import Credentials
 from reconciler import (Daemon, FAST, Ticker, accepted, base_config, client_env, env_of, phases,
-                        read_state, run, start_daemon, state_path, wait_until)
+                        max_overlap, read_state, run, start_daemon, state_path,
+                        wait_until)
 
 OLD = "06-19-2023"
 MUTATING = ("StopImageBuilder", "StartImageBuilder")
@@ -107,17 +108,6 @@ def out_of_service_intervals(fake, durations):
         back = c["time"] + durations["pending"] + durations["updating_agent"]
         intervals[c["names"][0]][1] = back
     return intervals
-
-
-def max_overlap(intervals):
-    events = []
-    for start, end in intervals.values():
-        events += [(start, 1), (end, -1)]
-    level = peak = 0
-    for _, delta in sorted(events):  # at equal times a return counts before a new stop
-        level += delta
-        peak = max(peak, level)
-    return peak
 
 
 @pytest.mark.time_limit(90)

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from reconciler import (Daemon, accepted, base_config, env_of, phases, run, start_daemon,
-                        wait_until)
+                        max_overlap, wait_until)
 
 OLD = "06-19-2023"
 ACCOUNT_A, ACCOUNT_B = "222233334444", "333344445555"
@@ -110,17 +110,6 @@ def out_of_service(fake, durations):
     return intervals
 
 
-def peak(intervals):
-    events = []
-    for start, end in intervals.values():
-        events += [(start, 1), (end, -1)]
-    level = top = 0
-    for _, delta in sorted(events):  # at equal times a return counts before a new stop
-        level += delta
-        top = max(top, level)
-    return top
-
-
 @pytest.mark.time_limit(120)
 def test_metrics_of_each_target_carry_its_target_account_and_region(fake, fake_sts, tmp_path):
     fake.config(durations=FAST)
@@ -169,12 +158,12 @@ def test_max_concurrent_total_holds_across_targets(fake, fake_sts, tmp_path):
     intervals = out_of_service(fake, durations)
     assert len(intervals) == 9 and all(end for _, end in intervals.values())
     # Three targets of two each would allow six; the total allows three, and three it is.
-    assert peak(intervals) == 3, intervals
+    assert max_overlap(intervals) == 3, intervals
     for target in ("a/us-east-1", "a/us-west-2", "b/us-east-1"):
         per_target = {k: v for k, v in intervals.items()
                       if (k[0], k[1]) == ({"a": ACCOUNT_A, "b": ACCOUNT_B}[target[0]],
                                           target[2:])}
-        assert peak(per_target) <= 2
+        assert max_overlap(per_target) <= 2
     assert "max_concurrent_total 3 reached across targets" in once.stderr
 
 
