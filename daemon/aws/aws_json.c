@@ -50,8 +50,8 @@ struct aws_json_client {
         char *signing_name;
         char *target_prefix;
         char *url;
-        char *host;  /* Host header: host[:port] */
-        char *path;  /* request path, "/" unless the endpoint has one */
+        char *host; /* Host header: host[:port] */
+        char *path; /* request path, "/" unless the endpoint has one */
         struct retry_config policy;
         struct retry_quota quota;
         struct skew skew;
@@ -192,11 +192,16 @@ static void call_finish(struct call *call, const struct aws_json_answer *answer,
 static bool is_unreachable(enum http_failure failure, long status, const char *code)
 {
         static const char *const auth_codes[] = {
-                "UnrecognizedClientException", "InvalidSignatureException",
-                "SignatureDoesNotMatch",       "AccessDeniedException",
-                "AccessDenied",                "ExpiredTokenException",
-                "MissingAuthenticationTokenException", "InvalidClientTokenId",
-                "IncompleteSignatureException", "NotAuthorized",
+            "UnrecognizedClientException",
+            "InvalidSignatureException",
+            "SignatureDoesNotMatch",
+            "AccessDeniedException",
+            "AccessDenied",
+            "ExpiredTokenException",
+            "MissingAuthenticationTokenException",
+            "InvalidClientTokenId",
+            "IncompleteSignatureException",
+            "NotAuthorized",
         };
 
         if (failure != HTTP_OK || status == 401 || status == 403 || status >= 500)
@@ -229,14 +234,14 @@ static void classify(struct api_error *err, const char *operation, unsigned atte
                      enum http_failure failure)
 {
         *err = (struct api_error){
-                .operation = operation,
-                .code = code,
-                .message = message,
-                .request_id = request_id,
-                .http_status = status,
-                .retry_later = is_retry_later(failure, status, code),
-                .unreachable = is_unreachable(failure, status, code),
-                .attempts = attempts,
+            .operation = operation,
+            .code = code,
+            .message = message,
+            .request_id = request_id,
+            .http_status = status,
+            .retry_later = is_retry_later(failure, status, code),
+            .unreachable = is_unreachable(failure, status, code),
+            .attempts = attempts,
         };
 }
 
@@ -244,8 +249,7 @@ static void fill_error(struct api_error *err, const struct call *call, long stat
                        const char *code, const char *message, const char *request_id,
                        enum http_failure failure)
 {
-        classify(err, call->operation, call->attempt, status, code, message, request_id,
-                 failure);
+        classify(err, call->operation, call->attempt, status, code, message, request_id, failure);
 }
 
 void aws_json_invalid_answer(const struct aws_json_answer *answer, const char *message,
@@ -290,12 +294,11 @@ static void on_response(const struct http_response *resp, void *userdata)
         }
         request_id = http_response_header(resp, "x-amzn-RequestId");
         if (resp->failure == HTTP_OK) {
-                sample = skew_observe(&c->skew,
-                                      &(struct skew_response){
-                                              .sent = call->sent_at,
-                                              .received = time(NULL),
-                                              .date = http_response_header(resp, "Date"),
-                                              .age = http_response_header(resp, "Age")});
+                sample = skew_observe(
+                    &c->skew, &(struct skew_response){.sent = call->sent_at,
+                                                      .received = time(NULL),
+                                                      .date = http_response_header(resp, "Date"),
+                                                      .age = http_response_header(resp, "Age")});
                 if (resp->status < 200 || resp->status >= 300)
                         aws_json_parse_error(http_response_header(resp, "x-amzn-ErrorType"),
                                              resp->body, resp->body_len, &code, &message);
@@ -334,9 +337,9 @@ static int sign_and_send(struct call *call, const struct aws_credentials *creds,
         struct aws_json_client *c = call->client;
         char target[128];
         struct http_header headers[6] = {
-                {"Host", c->host},
-                {"Content-Type", "application/x-amz-json-1.1"},
-                {"X-Amz-Target", target},
+            {"Host", c->host},
+            {"Content-Type", "application/x-amz-json-1.1"},
+            {"X-Amz-Target", target},
         };
         struct sigv4_signature sig = {0};
         size_t n = 3;
@@ -384,8 +387,7 @@ static int sign_and_send(struct call *call, const struct aws_credentials *creds,
         return r;
 }
 
-static void on_creds(int r, const struct aws_credentials *creds, const char *error,
-                     void *userdata)
+static void on_creds(int r, const struct aws_credentials *creds, const char *error, void *userdata)
 {
         struct call *call = userdata;
         const char *why = NULL;
