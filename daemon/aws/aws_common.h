@@ -1,5 +1,6 @@
 /* Small things every AWS module needs, kept once: an error line written into a caller's
- * buffer, freeing a string that may hold a secret, and a digest of a string. */
+ * buffer, freeing a string that may hold a secret, a digest of a string, and the CRC-32 that
+ * DynamoDB puts on its answers. */
 #pragma once
 
 #include <stddef.h>
@@ -16,3 +17,9 @@ void aws_wipe_free(char *s);
  * met before without keeping copies of what may be megabytes. Not for security: a collision
  * only makes a hostile answer fail (or go unlogged) sooner. */
 uint64_t aws_digest(const char *s);
+
+/* The CRC-32 of len bytes at data (the IEEE polynomial, reflected, as zlib's crc32() and
+ * Python's binascii.crc32() compute it): what DynamoDB's x-amz-crc32 header gives for the body
+ * of an answer. zlib would be a build dependency for these few lines: libcurl links it, but
+ * its development files are not among the project's. */
+uint32_t aws_crc32(const void *data, size_t len);

@@ -34,6 +34,9 @@ static const struct service_info {
     [AWS_SERVICE_STS] = {"sts", "sts", "sts", "STS", "sts", QUIRK_STS},
     [AWS_SERVICE_SSO] = {"sso", "portal.sso", "awsssoportal", "SSO", "sso", QUIRK_NONE},
     [AWS_SERVICE_SSO_OIDC] = {"sso-oidc", "oidc", "awsssooidc", "SSO_OIDC", "sso_oidc", QUIRK_NONE},
+    /* DynamoDB's rules also send the pseudo-region "local" to https://localhost:8000, where no
+     * DynamoDB Local listens (it speaks plain HTTP): "local" is no region here
+     * (aws_region_is_valid()), and a local DynamoDB is named by its URL instead. */
     [AWS_SERVICE_DYNAMODB] = {"dynamodb", "dynamodb", "dynamodb", "DYNAMODB", "dynamodb",
                               QUIRK_GOV_FIPS_PLAIN},
     [AWS_SERVICE_ORGANIZATIONS] = {"organizations", "organizations", "organizations",
@@ -772,8 +775,8 @@ const char *aws_endpoints_ca_bundle(const struct aws_endpoints *e)
         return e ? e->ca_bundle.value : NULL;
 }
 
-static int credentials_url(void *userdata, const char *service, const char *region,
-                           char **ret_url, char **ret_signing_region, char *err, size_t err_size)
+static int credentials_url(void *userdata, const char *service, const char *region, char **ret_url,
+                           char **ret_signing_region, char *err, size_t err_size)
 {
         struct aws_endpoint ep = {0};
         enum aws_service id;

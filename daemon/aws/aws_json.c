@@ -1,4 +1,4 @@
-/* The AWS JSON 1.1 call engine: one `struct call` per API call, driven through
+/* The AWS JSON call engine (1.1 and 1.0): one `struct call` per API call, driven through
  *   credentials -> sign -> send -> (retry after backoff | deliver)
  * on the event loop. Retries follow the SDKs' standard mode (retry.h) and the signing time is
  * corrected for clock skew (skew.h); both are shared client-wide, as in the SDKs. */
@@ -7,12 +7,14 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "aws_common.h"
 #include "creds.h"
 #include "http.h"
 #include "retry.h"
@@ -49,9 +51,11 @@ struct aws_json_client {
         char *region;
         char *signing_name;
         char *target_prefix;
+        const char *content_type; /* static */
+        bool verify_crc32;
         char *url;
-        char *host;  /* Host header: host[:port] */
-        char *path;  /* request path, "/" unless the endpoint has one */
+        char *host; /* Host header: host[:port] */
+        char *path; /* request path, "/" unless the endpoint has one */
         struct retry_config policy;
         struct retry_quota quota;
         struct skew skew;
@@ -192,11 +196,16 @@ static void call_finish(struct call *call, const struct aws_json_answer *answer,
 static bool is_unreachable(enum http_failure failure, long status, const char *code)
 {
         static const char *const auth_codes[] = {
-                "UnrecognizedClientException", "InvalidSignatureException",
-                "SignatureDoesNotMatch",       "AccessDeniedException",
-                "AccessDenied",                "ExpiredTokenException",
-                "MissingAuthenticationTokenException", "InvalidClientTokenId",
-                "IncompleteSignatureException", "NotAuthorized",
+            "UnrecognizedClientException",
+            "InvalidSignatureException",
+            "SignatureDoesNotMatch",
+            "AccessDeniedException",
+            "AccessDenied",
+            "ExpiredTokenException",
+            "MissingAuthenticationTokenException",
+            "InvalidClientTokenId",
+            "IncompleteSignatureException",
+            "NotAuthorized",
         };
 
         if (failure != HTTP_OK || status == 401 || status == 403 || status >= 500)
@@ -229,14 +238,14 @@ static void classify(struct api_error *err, const char *operation, unsigned atte
                      enum http_failure failure)
 {
         *err = (struct api_error){
-                .operation = operation,
-                .code = code,
-                .message = message,
-                .request_id = request_id,
-                .http_status = status,
-                .retry_later = is_retry_later(failure, status, code),
-                .unreachable = is_unreachable(failure, status, code),
-                .attempts = attempts,
+            .operation = operation,
+            .code = code,
+            .message = message,
+            .request_id = request_id,
+            .http_status = status,
+            .retry_later = is_retry_later(failure, status, code),
+            .unreachable = is_unreachable(failure, status, code),
+            .attempts = attempts,
         };
 }
 
@@ -244,8 +253,7 @@ static void fill_error(struct api_error *err, const struct call *call, long stat
                        const char *code, const char *message, const char *request_id,
                        enum http_failure failure)
 {
-        classify(err, call->operation, call->attempt, status, code, message, request_id,
-                 failure);
+        classify(err, call->operation, call->attempt, status, code, message, request_id, failure);
 }
 
 void aws_json_invalid_answer(const struct aws_json_answer *answer, const char *message,
@@ -270,15 +278,45 @@ static void on_backoff(uv_timer_t *timer)
         }
 }
 
-/* One attempt has answered (or failed to): learn the clock offset, then let the standard
- * retry mode decide between delivering, retrying after a delay, and giving up. */
+/* Whether resp's body is the one its x-amz-crc32 header vouches for; true without the header.
+ * A header that is no decimal number of 32 bits vouches for nothing, and does not match
+ * either. why gets the reason of a mismatch. */
+static bool crc32_matches(const struct http_response *resp, char *why, size_t why_size)
+{
+        const char *header = http_response_header(resp, "x-amz-crc32");
+        uint32_t crc;
+        uint64_t want = 0;
+        size_t digits;
+
+        if (!header)
+                return true;
+        crc = aws_crc32(resp->body, resp->body_len);
+        digits = strspn(header, "0123456789");
+        if (digits > 0 && digits <= 10 && header[digits] == '\0') {
+                for (size_t i = 0; i < digits; i++)
+                        want = want * 10 + (uint64_t)(header[i] - '0');
+                if (want == crc)
+                        return true;
+        }
+        snprintf(why, why_size,
+                 "the body does not match its x-amz-crc32 header: the header says %.16s, the "
+                 "body's CRC-32 is %" PRIu32,
+                 header, crc);
+        return false;
+}
+
+/* One attempt has answered (or failed to): learn the clock offset, check the body when the
+ * service vouches for it, then let the standard retry mode decide between delivering, retrying
+ * after a delay, and giving up. A damaged body is retried as botocore retries it, as a
+ * transient error (its RetryDDBChecksumError); the error code it may carry is not read. */
 static void on_response(const struct http_response *resp, void *userdata)
 {
         struct call *call = userdata;
         struct aws_json_client *c = call->client;
         enum skew_sample sample = SKEW_SAMPLE_NO_DATE;
-        char *code = NULL, *message = NULL;
+        char *code = NULL, *message = NULL, damage[160] = "";
         struct retry_decision decision;
+        bool damaged = false;
         const char *request_id;
         enum retry_class cls;
         struct api_error err;
@@ -290,17 +328,17 @@ static void on_response(const struct http_response *resp, void *userdata)
         }
         request_id = http_response_header(resp, "x-amzn-RequestId");
         if (resp->failure == HTTP_OK) {
-                sample = skew_observe(&c->skew,
-                                      &(struct skew_response){
-                                              .sent = call->sent_at,
-                                              .received = time(NULL),
-                                              .date = http_response_header(resp, "Date"),
-                                              .age = http_response_header(resp, "Age")});
-                if (resp->status < 200 || resp->status >= 300)
+                sample = skew_observe(
+                    &c->skew, &(struct skew_response){.sent = call->sent_at,
+                                                      .received = time(NULL),
+                                                      .date = http_response_header(resp, "Date"),
+                                                      .age = http_response_header(resp, "Age")});
+                damaged = c->verify_crc32 && !crc32_matches(resp, damage, sizeof(damage));
+                if (!damaged && (resp->status < 200 || resp->status >= 300))
                         aws_json_parse_error(http_response_header(resp, "x-amzn-ErrorType"),
                                              resp->body, resp->body_len, &code, &message);
         }
-        cls = retry_classify(resp->failure, resp->status, code);
+        cls = damaged ? RETRY_CLASS_TRANSIENT : retry_classify(resp->failure, resp->status, code);
         retry_decide(&c->policy, &c->quota, &call->retry, cls,
                      skew_retry_candidate(&c->skew, cls, sample), next_random(c), &decision);
         if (decision.action == RETRY_ACTION_DONE) {
@@ -317,6 +355,11 @@ static void on_response(const struct http_response *resp, void *userdata)
                 call->wait = WAIT_BACKOFF;
                 (void)uv_timer_start(&call->timer, on_backoff,
                                      (uint64_t)(decision.delay_s * 1000.0), 0);
+        } else if (damaged) {
+                /* As a cut-off body: the call may or may not have been carried out. */
+                fill_error(&err, call, resp->status, "InvalidResponse", damage, request_id,
+                           HTTP_ERR_TRANSFER);
+                call_finish(call, NULL, &err);
         } else {
                 fill_error(&err, call, resp->status, code,
                            resp->failure == HTTP_OK ? message : resp->error, request_id,
@@ -334,9 +377,9 @@ static int sign_and_send(struct call *call, const struct aws_credentials *creds,
         struct aws_json_client *c = call->client;
         char target[128];
         struct http_header headers[6] = {
-                {"Host", c->host},
-                {"Content-Type", "application/x-amz-json-1.1"},
-                {"X-Amz-Target", target},
+            {"Host", c->host},
+            {"Content-Type", c->content_type},
+            {"X-Amz-Target", target},
         };
         struct sigv4_signature sig = {0};
         size_t n = 3;
@@ -384,8 +427,7 @@ static int sign_and_send(struct call *call, const struct aws_credentials *creds,
         return r;
 }
 
-static void on_creds(int r, const struct aws_credentials *creds, const char *error,
-                     void *userdata)
+static void on_creds(int r, const struct aws_credentials *creds, const char *error, void *userdata)
 {
         struct call *call = userdata;
         const char *why = NULL;
@@ -472,6 +514,9 @@ int aws_json_client_new(const struct aws_json_options *opts, struct aws_json_cli
         c->region = strdup(opts->region);
         c->signing_name = strdup(opts->signing_name);
         c->target_prefix = strdup(opts->target_prefix);
+        c->content_type = opts->protocol == AWS_JSON_1_0 ? "application/x-amz-json-1.0"
+                                                         : "application/x-amz-json-1.1";
+        c->verify_crc32 = opts->verify_crc32;
         c->url = strdup(opts->endpoint);
         r = c->region && c->signing_name && c->target_prefix && c->url
                 ? http_url_host_path(c->url, &c->host, &c->path)

@@ -1,8 +1,9 @@
-/* The AWS JSON 1.1 call engine: one SigV4-signed POST per attempt, named by X-Amz-Target, on
- * the event loop. Retries follow the SDKs' standard mode (retry.h), the signing time is
- * corrected for clock skew (skew.h) and credentials come from the chain (creds.h); the retry
- * quota and the skew are shared client-wide, as in the SDKs. Knows no service: appstream.c
- * builds the AppStream operations on top of it. */
+/* The AWS JSON call engine (AWS JSON 1.1, and 1.0 for DynamoDB): one SigV4-signed POST per
+ * attempt, named by X-Amz-Target, on the event loop. Retries follow the SDKs' standard mode
+ * (retry.h), the signing time is corrected for clock skew (skew.h) and credentials come from
+ * the chain (creds.h); the retry quota and the skew are shared client-wide, as in the SDKs.
+ * Knows no service: appstream.c, organizations.c and dynamodb.c build their operations on top
+ * of it. */
 #pragma once
 
 #include <stdbool.h>
@@ -29,12 +30,19 @@ struct api_error {
 /* Formats err as one line into buf; returns buf. */
 char *api_error_format(const struct api_error *err, char *buf, size_t size);
 
-/* The AWS JSON 1.1 error code of a failed response: the x-amzn-ErrorType header first, then
- * "__type" or "code" in the body; as Smithy says, anything from the first ':' is dropped,
- * then anything up to the last '#'.
+/* The AWS JSON error code of a failed response (1.0 and 1.1 say it alike): the
+ * x-amzn-ErrorType header first, then "__type" or "code" in the body; as Smithy says, anything
+ * from the first ':' is dropped, then anything up to the last '#'.
  * *ret_code and *ret_message are owned by the caller; either may come back NULL. */
 void aws_json_parse_error(const char *error_type_header, const char *body, size_t len,
                           char **ret_code, char **ret_message);
+
+/* The two versions differ on the wire only in their Content-Type,
+ * application/x-amz-json-1.1 or -1.0; a service answers only to the one its model names. */
+enum aws_json_protocol {
+        AWS_JSON_1_1, /* AppStream, Organizations: the default */
+        AWS_JSON_1_0, /* DynamoDB */
+};
 
 struct aws_json_options {
         uv_loop_t *loop;
@@ -44,6 +52,11 @@ struct aws_json_options {
         const char *endpoint;      /* an http(s) URL, already checked */
         const char *signing_name;  /* SigV4's service name, e.g. "appstream" */
         const char *target_prefix; /* X-Amz-Target before the operation, with its '.' */
+        enum aws_json_protocol protocol;
+        /* Check the x-amz-crc32 header of every answer that has one against its body, as
+         * botocore does for DynamoDB: a mismatch is a body damaged on the way, retried as a
+         * transient error and, once the attempts are used up, an InvalidResponse error. */
+        bool verify_crc32;
 };
 
 /* Creates a client; the strings of opts are copied. Returns 0 with *ret owned by the caller,

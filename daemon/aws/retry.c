@@ -9,6 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* botocore's list (retries/standard.py), which holds DynamoDB's own throttling answers:
+ * ProvisionedThroughputExceededException and RequestLimitExceeded (a table's or an account's
+ * throughput), ThrottlingException (the control plane), LimitExceededException (too many
+ * control-plane operations at once) and TransactionInProgressException (an earlier request
+ * with the same client token is still running, which botocore's legacy DynamoDB policy
+ * "still_processing" also retries). */
 static const char *const throttling_codes[] = {
     "Throttling",
     "ThrottlingException",

@@ -17,7 +17,12 @@
 #define RETRY_SUCCESS_INCREMENT 1
 
 /* AWS_RETRY_MODE. Every mode behaves as standard: adaptive's client-side rate limiting is not
- * implemented, and legacy is kept only so that a shared environment does not fail start-up. */
+ * implemented, and legacy is kept only so that a shared environment does not fail start-up.
+ * So DynamoDB gets no legacy settings either (botocore's _retry.json: 10 attempts, 50 ms
+ * doubling): botocore's standard mode gives it the same 3 attempts and backoff as any service,
+ * and a lease holder must learn within a fraction of its lease whether a renewal went
+ * through, where 10 attempts could wait 25 s. What standard mode does for DynamoDB alone, the
+ * check of x-amz-crc32, is the JSON engine's (aws_json.h). */
 enum retry_mode {
         RETRY_MODE_STANDARD,
         RETRY_MODE_LEGACY,

@@ -2,9 +2,14 @@
 a region of every partition (and the kinds within one: an STS legacy-global region, an opt-in
 one, one botocore's patterns place in no partition), FIPS on and off, dual-stack on and off
 and, for STS, regional and legacy, botocore makes a real call with dummy credentials, stopped
-before anything is sent, and the URL and signing region it would have used are compared with
-what tool_endpoints prints for the same case. Where botocore refuses (its rules raise), ours
-must refuse too. Nothing leaves the machine: the request never reaches a socket."""
+before anything is sent, and the URL, signing region and signing name it would have used are
+compared with what tool_endpoints prints for the same case. Where botocore refuses (its rules
+raise), ours must refuse too. Nothing leaves the machine: the request never reaches a socket.
+
+One difference is deliberate, and checked as such: DynamoDB's rules send the pseudo-region
+"local" to https://localhost:8000, which no DynamoDB Local listens on (it speaks plain HTTP);
+ours refuse "local" as they refuse any name that is not a region, and a local DynamoDB is
+named by its URL ([ha] endpoint, AWS_ENDPOINT_URL_DYNAMODB)."""
 import json
 import os
 import re
@@ -53,13 +58,23 @@ REGIONS = [
     "us-isob-east-1",  # aws-iso-b
 ]
 
+# Regions a single service's rules treat apart, checked for that service alone.
+SERVICE_REGIONS = {
+    "dynamodb": ["local"],
+}
+
+# (service, region): what ours give instead of botocore's answer, and why (the docstring).
+DELIBERATE = {
+    ("dynamodb", "local"): "not a valid AWS region: 'local'",
+}
+
 
 class Stop(Exception):
     """Raised from before-send: the request was built and signed, and goes no further."""
 
 
 def botocore_answer(service, region, fips, dual, sts_mode):
-    """(url, signing_region) botocore would call, or ("refused", message)."""
+    """(url, signing_region, signing_name) botocore would call, or ("refused", message)."""
     session = botocore.session.get_session()
     session.set_config_variable("sts_regional_endpoints", sts_mode)
     config = botocore.config.Config(use_fips_endpoint=fips, use_dualstack_endpoint=dual,
@@ -70,8 +85,9 @@ def botocore_answer(service, region, fips, dual, sts_mode):
         seen["url"] = request.url
         auth = request.headers.get("Authorization", b"")
         auth = auth.decode() if isinstance(auth, bytes) else auth
-        m = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", auth)
+        m = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/", auth)
         seen["signing_region"] = m.group(1) if m else None
+        seen["signing_name"] = m.group(2) if m else None
         raise Stop()
 
     try:
@@ -82,7 +98,7 @@ def botocore_answer(service, region, fips, dual, sts_mode):
         operation, params = SERVICES[service]
         getattr(client, botocore.xform_name(operation))(**params)
     except Stop:
-        return seen["url"], seen["signing_region"]
+        return seen["url"], seen["signing_region"], seen["signing_name"]
     except botocore.exceptions.EndpointResolutionError as e:
         return "refused", str(e)
     raise AssertionError(f"{service} {region}: the call was neither stopped nor refused")
@@ -98,7 +114,7 @@ def main():
     cases = []
     for service in SERVICES:
         modes = ("regional", "legacy") if service == "sts" else ("regional",)
-        for region in REGIONS:
+        for region in REGIONS + SERVICE_REGIONS.get(service, []):
             for fips in (False, True):
                 for dual in (False, True):
                     for mode in modes:
@@ -108,13 +124,21 @@ def main():
     ours = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(ours) == len(cases), out.stderr
 
-    compared = agreed = refused = 0
+    compared = agreed = refused = deliberate = 0
     failures = []
     for case, arg, mine in zip(cases, args, ours):
         assert mine["case"] == arg
         service, region, fips, dual, mode = case
         theirs = botocore_answer(*case)
         compared += 1
+        if (service, region) in DELIBERATE:
+            want = DELIBERATE[(service, region)]
+            if theirs[0] == "refused" or want not in mine.get("error", ""):
+                failures.append(f"{arg}: expected botocore to answer ({theirs}) and ours to "
+                                f"refuse with \"{want}\": {mine}")
+            else:
+                deliberate += 1
+            continue
         if theirs[0] == "refused":
             if "error" in mine:
                 agreed += 1
@@ -125,7 +149,7 @@ def main():
             else:
                 failures.append(f"{arg}: botocore refuses ({theirs[1]}), we give {mine['url']}")
             continue
-        url, signing_region = theirs
+        url, signing_region, signing_name = theirs
         if "error" in mine:
             failures.append(f"{arg}: botocore gives {url}, we refuse: {mine['error']}")
         elif host_and_path(url) != mine["url"]:
@@ -133,13 +157,17 @@ def main():
         elif signing_region and signing_region != mine["signing_region"]:
             failures.append(f"{arg}: botocore signs for {signing_region}, "
                             f"ours {mine['signing_region']}")
+        elif signing_name and signing_name != mine["signing_name"]:
+            failures.append(f"{arg}: botocore signs as {signing_name}, "
+                            f"ours {mine['signing_name']}")
         else:
             agreed += 1
 
     for f in failures:
         print("FAIL:", f, file=sys.stderr)
     print(f"check_endpoints_botocore: {compared} combinations compared, {agreed} agreed "
-          f"({refused} refused by both), {len(failures)} differ")
+          f"({refused} refused by both), {deliberate} deliberately apart, "
+          f"{len(failures)} differ")
     return 1 if failures or compared == 0 else 0
 
 

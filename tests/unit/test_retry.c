@@ -53,6 +53,15 @@ static const struct class_case class_cases[] = {
     {HTTP_OK, 400, "PriorRequestNotComplete", RETRY_CLASS_THROTTLING},
     {HTTP_OK, 400, "EC2ThrottledException", RETRY_CLASS_THROTTLING},
     {HTTP_OK, 400, "RequestLimitExceededException", RETRY_CLASS_THROTTLING},
+    /* DynamoDB: its throttling codes as it sends them, its answers that are no failure of the
+     * call, and its InternalServerError, transient by its status */
+    {HTTP_OK, 400, "ProvisionedThroughputExceededException", RETRY_CLASS_THROTTLING},
+    {HTTP_OK, 400, "RequestLimitExceeded", RETRY_CLASS_THROTTLING},
+    {HTTP_OK, 400, "LimitExceededException", RETRY_CLASS_THROTTLING},
+    {HTTP_OK, 400, "ConditionalCheckFailedException", RETRY_CLASS_NOT_RETRYABLE},
+    {HTTP_OK, 400, "TransactionConflictException", RETRY_CLASS_NOT_RETRYABLE},
+    {HTTP_OK, 400, "ItemCollectionSizeLimitExceededException", RETRY_CLASS_NOT_RETRYABLE},
+    {HTTP_OK, 500, "InternalServerError", RETRY_CLASS_TRANSIENT},
     /* codes are case-sensitive, as AWS sends them */
     {HTTP_OK, 400, "throttlingexception", RETRY_CLASS_NOT_RETRYABLE},
     /* timeouts */

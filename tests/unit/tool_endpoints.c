@@ -8,9 +8,10 @@
  *       the settings of the environment and shared files (aws_endpoints_load()), then
  *       aws_endpoints_resolve()
  *
- * Out: {"case": "...", "url": "...", "signing_region": "...", "configured": false} or
- *      {"case": "...", "error": "..."}; with --load a first line {"ca_bundle": ...} or
- *      {"load_error": "..."}. Exit status 0 unless the command line is wrong. */
+ * Out: {"case": "...", "url": "...", "signing_region": "...", "signing_name": "...",
+ *      "configured": false} or {"case": "...", "error": "..."}; with --load a first line
+ *      {"ca_bundle": ...} or {"load_error": "..."}. Exit status 0 unless the command line is
+ *      wrong. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ static void print_json(cJSON *obj)
         cJSON_Delete(obj);
 }
 
-static void print_result(const char *text, int r, const struct aws_endpoint *ep, const char *err)
+static void print_result(const char *text, enum aws_service service, int r,
+                         const struct aws_endpoint *ep, const char *err)
 {
         cJSON *out = cJSON_CreateObject();
 
@@ -40,6 +42,7 @@ static void print_result(const char *text, int r, const struct aws_endpoint *ep,
         else {
                 cJSON_AddStringToObject(out, "url", ep->url);
                 cJSON_AddStringToObject(out, "signing_region", ep->signing_region);
+                cJSON_AddStringToObject(out, "signing_name", aws_service_signing_name(service));
                 cJSON_AddBoolToObject(out, "configured", ep->configured);
         }
         print_json(out);
@@ -77,7 +80,7 @@ static int rule_case(const char *arg)
                                                 .dual_stack = strcmp(f[3], "1") == 0,
                                                 .sts_legacy = strcmp(f[4], "legacy") == 0};
         r = aws_endpoints_rule(service, f[1], &variant, &ep, err, sizeof(err));
-        print_result(arg, r, &ep, err);
+        print_result(arg, service, r, &ep, err);
         aws_endpoint_clear(&ep);
         free(copy);
         return 0;
@@ -96,7 +99,7 @@ static int load_case(const struct aws_endpoints *e, const char *arg)
                 return -EINVAL;
         }
         r = aws_endpoints_resolve(e, service, f[1], &ep, err, sizeof(err));
-        print_result(arg, r, &ep, err);
+        print_result(arg, service, r, &ep, err);
         aws_endpoint_clear(&ep);
         free(copy);
         return 0;
