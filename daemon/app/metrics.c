@@ -705,13 +705,6 @@ int metrics_write(const struct metrics *m, const char *path, char *err, size_t e
         return r;
 }
 
-void metrics_pass(struct metrics *m, const struct metrics_target *t,
-                  const struct reconcile_summary *s, const char *path, int64_t now)
-{
-        metrics_record_pass(m, t, s, now);
-        metrics_flush(m, path);
-}
-
 void metrics_flush(struct metrics *m, const char *path)
 {
         char err[1024];

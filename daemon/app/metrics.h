@@ -85,11 +85,6 @@ int metrics_render(const struct metrics *m, char **ret);
  * naming the file and the step that failed. */
 int metrics_write(const struct metrics *m, const char *path, char *err, size_t err_size);
 
-/* What the daemon does after each pass of a target: metrics_record_pass(), then
- * metrics_flush(). */
-void metrics_pass(struct metrics *m, const struct metrics_target *t,
-                  const struct reconcile_summary *s, const char *path, int64_t now);
-
-/* metrics_write() when path is not NULL (after an image report, or a pass). A failed write is
+/* metrics_write() when path is not NULL (after an image report, or passes). A failed write is
  * logged as metrics-write-failed once, not again until a write has succeeded. */
 void metrics_flush(struct metrics *m, const char *path);

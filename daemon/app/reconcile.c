@@ -984,7 +984,9 @@ static void summarize(struct reconciler *rec, const struct policy_plan *plan,
         bool more_now = plan->n_begins > 0;
 
         s->compliant = s->non_compliant = s->unknown = s->covered = s->waiting = 0;
-        s->held = s->paused = s->denied = s->settling = 0;
+        s->held = s->paused = s->denied = s->settling = s->waiting_for_slot = 0;
+        /* A dry run takes no slot, so it never waits for one to be freed. */
+        s->waiting_for_total = dry_run_of(rec) ? 0 : plan->waiting_for_total;
         memset(s->by_state, 0, sizeof(s->by_state));
         for (size_t i = 0; i < list->n; i++)
                 s->by_state[state_index(list->items[i].state)]++;
@@ -1001,8 +1003,10 @@ static void summarize(struct reconciler *rec, const struct policy_plan *plan,
                         s->unknown++;
                 if (d->kind != DECISION_NOT_COVERED && d->kind != DECISION_EXCLUDED)
                         s->covered++;
-                if (d->kind == DECISION_WAITING_FOR_SLOT)
+                if (d->kind == DECISION_WAITING_FOR_SLOT) {
                         more_now = true;
+                        s->waiting_for_slot++;
+                }
                 if (d->kind >= DECISION_OUTSIDE_WINDOW && d->kind <= DECISION_WAITING_FOR_SLOT)
                         s->waiting++;
                 s->held += d->kind == DECISION_HELD;
@@ -1117,6 +1121,9 @@ static void run_round(struct reconciler *rec)
                 return;
         }
         rec->round_plan = plan;
+        /* Known to the other targets at once: the slots this round takes are counted as taken
+         * from now on, and what it still waits for must not be counted twice. */
+        rec->summary.waiting_for_total = dry_run_of(rec) ? 0 : plan->waiting_for_total;
         withdraw_notices(rec, plan);
         look_up_unlisted_notices(rec);
         rec->tags_pending = rec->shutting_down ? 0 : read_holds(rec, plan);
@@ -1152,6 +1159,7 @@ static void on_described(int r, struct builder_list *list, const struct api_erro
         rec->summary.passes++;
         if (r < 0) {
                 rec->summary.describe_ok = false;
+                rec->summary.waiting_for_total = 0; /* it cannot begin anything until it sees */
                 rec->summary.unreachable = err && err->unreachable;
                 if (err)
                         api_error_format(err, rec->summary.last_error,
@@ -1365,6 +1373,12 @@ void reconciler_start(struct reconciler *rec)
 void reconciler_start_after(struct reconciler *rec, uint64_t delay_ms)
 {
         (void)uv_timer_start(&rec->timer, on_timer, delay_ms, 0);
+}
+
+void reconciler_poll_now(struct reconciler *rec)
+{
+        if (rec->summary.passes && !rec->describing && !rec->shutting_down)
+                (void)uv_timer_start(&rec->timer, on_timer, 0, 0);
 }
 
 int reconciler_set_account(struct reconciler *rec, const char *account_id)

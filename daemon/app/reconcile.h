@@ -40,6 +40,10 @@ struct reconcile_summary {
         size_t denied;         /* builders whose Stop or Start IAM refused lately */
         unsigned denials;      /* calls IAM refused since start */
         size_t waiting;        /* non-compliant, waiting for a window, a slot or a backoff */
+        /* Of those, the ones waiting for a slot (the work still to begin), and how many of
+         * them could begin now but for max_concurrent_total (0 after a failed describe). */
+        size_t waiting_for_slot;
+        size_t waiting_for_total;
         int64_t next_window;   /* earliest next window opening among waiting builders, or 0 */
         unsigned succeeded;    /* operations finished since start */
         unsigned failed;       /* failed or timed out since start */
@@ -116,6 +120,10 @@ void reconciler_start(struct reconciler *rec);
 /* The same, the first pass delay_ms from now: the targets of one daemon spread their describe
  * passes over the poll interval instead of all asking at once. */
 void reconciler_start_after(struct reconciler *rec, uint64_t delay_ms);
+
+/* A pass now, unless one is under way or none has been yet: a target waiting for a slot of
+ * max_concurrent_total is told that one was freed rather than finding out a poll later. */
+void reconciler_poll_now(struct reconciler *rec);
 
 /* The account the target turned out to be (GetCallerIdentity), for ACCOUNT_ID from now on;
  * copied. Returns 0 or -ENOMEM (the events then go on without it). */

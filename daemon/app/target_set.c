@@ -9,13 +9,78 @@
 #include "log.h"
 #include "targets.h"
 
+static size_t find_index(const struct target_set *set, const char *name, bool *found);
+
+/* What each target last said of its wait for a slot, into set->claims. The reconcilers keep
+ * theirs up to date from the moment they decide, so a target that was just given slots no
+ * longer claims them. A leaving target claims nothing. */
+static int gather_claims(struct target_set *set)
+{
+        uint64_t now = uv_now(set->opts.run.loop);
+
+        if (set->claims_size < set->n) {
+                struct slot_claim *c = realloc(set->claims, set->n * sizeof(*c));
+                size_t *w = c ? realloc(set->wake, set->n * sizeof(*w)) : NULL;
+
+                if (c)
+                        set->claims = c;
+                if (!w)
+                        return -ENOMEM;
+                set->wake = w;
+                set->claims_size = set->n;
+        }
+        for (size_t i = 0; i < set->n; i++) {
+                struct target_entry *e = set->entries[i];
+                const struct reconcile_summary *s =
+                    reconciler_summary(target_run_reconciler(e->run));
+                size_t wants = e->leaving ? 0 : s->waiting_for_total;
+
+                if (wants == 0)
+                        e->waiting_since = 0;
+                else if (e->waiting_since == 0)
+                        e->waiting_since = now + 1; /* 0 means not waiting */
+                set->claims[i] = (struct slot_claim){.backlog = s->waiting_for_slot,
+                                                     .wants = wants,
+                                                     .waiting_since = e->waiting_since};
+        }
+        return 0;
+}
+
 /* Every target's reconciler asks this before it hands out slots: what max_concurrent_total
- * leaves. A leaving target begins nothing new; what it has in flight runs to its end. */
+ * leaves to it, the targets ahead of it served first (slot_share.h). A leaving target begins
+ * nothing new; what it has in flight runs to its end. */
 static unsigned entry_total_free(void *userdata)
 {
         struct target_entry *e = userdata;
+        struct target_set *set = e->set;
+        unsigned free = e->leaving ? 0 : target_set_total_free(set);
+        bool found;
+        size_t i;
 
-        return e->leaving ? 0 : target_set_total_free(e->set);
+        if (free == 0 || gather_claims(set) < 0)
+                return free;
+        i = find_index(set, target_run_name(e->run), &found);
+        return found ? slot_share_free_for(set->claims, set->n, i, free) : free;
+}
+
+/* Slots were freed (or may be): the first targets waiting for them pass now, each once per
+ * freeing, so that a target that finds nothing for itself is not woken over and over. */
+static void wake_waiting(struct target_set *set)
+{
+        unsigned free = target_set_total_free(set);
+        size_t n;
+
+        if (free == 0 || set->stopping || gather_claims(set) < 0)
+                return;
+        n = slot_share_to_wake(set->claims, set->n, free, set->wake);
+        for (size_t k = 0; k < n; k++) {
+                struct target_entry *w = set->entries[set->wake[k]];
+
+                if (w->woken_for == set->frees)
+                        continue;
+                w->woken_for = set->frees;
+                reconciler_poll_now(target_run_reconciler(w->run));
+        }
 }
 
 static void on_reap(uv_timer_t *timer);
@@ -49,6 +114,8 @@ static void remove_at(struct target_set *set, size_t i)
         free(e);
         memmove(set->entries + i, set->entries + i + 1, (set->n - i - 1) * sizeof(*set->entries));
         set->n--;
+        set->frees++;
+        wake_waiting(set);
 }
 
 /* Leaving targets with nothing in flight are shut down, and freed once that is done: from
@@ -74,9 +141,15 @@ static void entry_pass(struct target_run *run, void *userdata)
 {
         struct target_entry *e = userdata;
 
-        (void)run;
-        if (e->leaving && reconciler_slots_taken(target_run_reconciler(e->run)) == 0)
+        unsigned taken = reconciler_slots_taken(target_run_reconciler(run));
+
+        if (e->leaving && taken == 0)
                 reap_soon(e->set);
+        if (taken < e->taken_after_pass)
+                e->set->frees++;
+        e->taken_after_pass = taken;
+        if (e->set->opts.run.total_limit)
+                wake_waiting(e->set);
         if (e->set->opts.on_pass)
                 e->set->opts.on_pass(e, e->set->opts.userdata);
 }
@@ -311,7 +384,12 @@ void target_set_free(struct target_set *set)
                 free(set->entries[i]);
         }
         free(set->entries);
+        free(set->claims);
+        free(set->wake);
         set->entries = NULL;
+        set->claims = NULL;
+        set->wake = NULL;
+        set->claims_size = 0;
         set->n = 0;
         if (set->reaper_open)
                 uv_close((uv_handle_t *)&set->reaper, NULL);

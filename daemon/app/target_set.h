@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "reconcile.h"
+#include "slot_share.h"
 #include "target_run.h"
 
 struct target_list;
@@ -27,6 +28,12 @@ struct target_entry {
         unsigned unsaved_passes;
         bool holding_logged;
         bool shutting_down, shut; /* a leaving target being let go */
+        /* Sharing max_concurrent_total (slot_share.h): since when it waits for a slot (loop
+         * ms, 0: not waiting), the slots it held after its last pass, and the last freeing of
+         * slots it was woken for. */
+        uint64_t waiting_since;
+        unsigned taken_after_pass;
+        unsigned woken_for;
 };
 
 struct target_set_options {
@@ -56,6 +63,11 @@ struct target_set {
         bool stopping;
         uv_timer_t reaper; /* lets leaving targets go, outside their own callbacks */
         bool reaper_open;
+        /* Scratch for sharing max_concurrent_total, room for n each. */
+        struct slot_claim *claims;
+        size_t *wake;
+        size_t claims_size;
+        unsigned frees; /* how many times slots were freed: wakes once per freeing */
         size_t shutdown_pending;
         void (*shutdown_done)(void *userdata);
         void *shutdown_userdata;

@@ -38,6 +38,11 @@
  * waits for us. */
 #define HOOKS_SHUTDOWN_GRACE_MS 3000
 
+/* The least time between two publications of where the daemon stands (STATUS=, the metrics
+ * file, the heap trimmed): each is work in the number of targets, so with many targets it
+ * is done for a burst of passes together rather than for every target's pass. */
+#define PUBLISH_INTERVAL_MS 250
+
 /* Consecutive failed describe passes after which `once` gives up with exit code 3. */
 #define ONCE_MAX_FAILED_PASSES 5
 
@@ -62,11 +67,14 @@ struct daemon {
         bool once;
         bool stopping;
         bool loop_running; /* inside the main uv_run() */
-        uv_handle_t *open[5]; /* the handles below that are open, for close_handles() */
+        uv_handle_t *open[6]; /* the handles below that are open, for close_handles() */
         size_t n_open;
         int exit_code;
         uv_signal_t sigterm, sigint, sighup;
         uv_timer_t watchdog, grace;
+        uv_timer_t publish;    /* publish_soon() */
+        bool publish_pending;  /* a pass happened since the last publication */
+        uint64_t published_at; /* loop time of the last publication */
 };
 
 static void stop_signals(sigset_t *set)
@@ -135,6 +143,39 @@ static void report_progress(const struct daemon *d, const struct reconcile_summa
         fflush(stdout);
 }
 
+/* Where the daemon stands, summed over every target: STATUS=, the terminal of `once`, the
+ * metrics file. */
+static void publish(struct daemon *d)
+{
+        d->publish_pending = false;
+        d->published_at = uv_now(&d->session->loop);
+        report_status(d);
+        report_progress(d, target_set_sum(&d->targets));
+        metrics_flush(d->metrics, d->cfg->metrics_file);
+        /* The passes' pages and builder lists are freed by now, in holes all over the heap
+         * that glibc keeps mapped; handing those pages back keeps an idle daemon at what it
+         * holds between passes, however large the fleet it last described. */
+        (void)malloc_trim(0);
+}
+
+static void on_publish(uv_timer_t *timer)
+{
+        publish(timer->data);
+}
+
+/* A single target's daemon publishes at the next turn of the loop; many targets' passes
+ * that end close together are published together, at most every PUBLISH_INTERVAL_MS. */
+static void publish_soon(struct daemon *d)
+{
+        uint64_t now = uv_now(&d->session->loop), since = now - d->published_at;
+
+        if (d->publish_pending)
+                return;
+        d->publish_pending = true;
+        (void)uv_timer_start(&d->publish, on_publish,
+                             since >= PUBLISH_INTERVAL_MS ? 0 : PUBLISH_INTERVAL_MS - since, 0);
+}
+
 static void on_grace_expired(uv_timer_t *timer)
 {
         struct daemon *d = timer->data;
@@ -173,6 +214,9 @@ static void begin_shutdown(struct daemon *d, int exit_code)
         }
         d->stopping = true;
         d->exit_code = exit_code;
+        /* Where it stood when asked to stop comes before STOPPING=1. */
+        if (d->publish_pending)
+                publish(d);
         notify_stopping();
         (void)uv_timer_start(&d->grace, on_grace_expired, SHUTDOWN_GRACE_MS, 0);
         discovery_stop(d->discovery);
@@ -316,13 +360,8 @@ static void on_pass(struct target_entry *e, void *userdata)
         /* Also with nothing to do, so that a lost lock does not go unnoticed until then. */
         if (check_lock(d, err, sizeof(err)) < 0)
                 return;
-        report_status(d);
-        report_progress(d, target_set_sum(&d->targets));
-        metrics_pass(d->metrics, &t, s, d->cfg->metrics_file, (int64_t)time(NULL));
-        /* The pass's pages and builder list are freed by now, in holes all over the heap that
-         * glibc keeps mapped; handing those pages back keeps an idle daemon at what it holds
-         * between passes, however large the fleet it last described. */
-        (void)malloc_trim(0);
+        metrics_record_pass(d->metrics, &t, s, (int64_t)time(NULL));
+        publish_soon(d);
         e->failed_passes = s->describe_ok ? 0 : e->failed_passes + 1;
         e->unsaved_passes = s->state_unsaved ? e->unsaved_passes + 1 : 0;
         if (d->once && !d->stopping)
@@ -511,7 +550,8 @@ static int setup_handles(struct daemon *d, char *err, size_t err_size)
             (r = track(d, &d->sigint, uv_signal_init(loop, &d->sigint))) < 0 ||
             (r = track(d, &d->sighup, uv_signal_init(loop, &d->sighup))) < 0 ||
             (r = track(d, &d->watchdog, uv_timer_init(loop, &d->watchdog))) < 0 ||
-            (r = track(d, &d->grace, uv_timer_init(loop, &d->grace))) < 0)
+            (r = track(d, &d->grace, uv_timer_init(loop, &d->grace))) < 0 ||
+            (r = track(d, &d->publish, uv_timer_init(loop, &d->publish))) < 0)
                 goto fail;
         step = "catching SIGTERM";
         if ((r = uv_signal_start(&d->sigterm, on_signal, SIGTERM)) < 0)
@@ -690,6 +730,9 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                 (void)uv_run(&d->session->loop, UV_RUN_DEFAULT);
                 d->loop_running = false;
         }
+        /* The last passes are published even when the loop ended before their turn. */
+        if (d->publish_pending)
+                publish(d);
         /* What is logged from here on would start a program that nothing would wait for. */
         log_remove_sink(hooks_sink, d);
         discovery_stop(d->discovery);

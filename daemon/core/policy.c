@@ -551,18 +551,21 @@ static void assign_slots(const struct eval *e, struct policy_plan *p, struct can
                         continue;
                 }
                 snprintf(desc, sizeof(desc), "%s", d->reason);
-                if (p->free_slots > 0)
+                if (p->free_slots > 0) {
+                        p->waiting_for_total++;
                         set_reason(d, DECISION_WAITING_FOR_SLOT,
                                    "%.200s; waiting for a slot: max_concurrent_total %u reached "
                                    "across targets",
                                    desc, e->total->limit);
-                else
+                } else
                         set_reason(d, DECISION_WAITING_FOR_SLOT,
                                    "%.200s; waiting for a slot: max_concurrent %u reached "
                                    "(%zu %s)",
                                    desc, e->cfg->max_concurrent, busy,
                                    dry_run ? "in flight or would be" : "in flight");
         }
+        if (p->waiting_for_total > p->free_slots)
+                p->waiting_for_total = p->free_slots;
 }
 
 static const struct decision *decision_of(const struct policy_plan *p, const char *builder)

@@ -134,6 +134,9 @@ struct policy_plan {
         size_t n_withdrawals;
         size_t in_flight;  /* operations in flight before this plan */
         size_t free_slots; /* slots left after this plan (dry-run candidates included) */
+        /* Candidates refused only by max_concurrent_total: what this target would begin now
+         * if the other targets left it slots. */
+        size_t waiting_for_total;
 };
 
 /* Evaluates every builder of list. A dry run is cfg->dry_run || dry_run. All inputs are

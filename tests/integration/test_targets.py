@@ -167,6 +167,37 @@ def test_max_concurrent_total_holds_across_targets(fake, fake_sts, tmp_path):
     assert "max_concurrent_total 3 reached across targets" in once.stderr
 
 
+@pytest.mark.time_limit(120)
+def test_freed_slots_of_the_total_go_first_to_the_target_waiting_for_them(fake, fake_sts,
+                                                                         tmp_path):
+    """A target turned away by max_concurrent_total is woken when a slot is freed, and gets
+    it before a target that already has updates done begins more: with a poll interval of
+    an hour, `once` ends only if the waiting target is woken."""
+    durations = fake.config(durations={"stopping": 0.4, "pending": 0.4,
+                                       "updating_agent": 0.4})["durations"]
+    profiles(fake, fake_sts, tmp_path, {"a": ACCOUNT_A, "b": ACCOUNT_B})
+    for account, region in ((ACCOUNT_A, EAST), (ACCOUNT_A, WEST), (ACCOUNT_B, EAST)):
+        fake.estate(account, region).generate(4, prefix="ib-", version=OLD)
+    cfg = targets_config(fake, tmp_path, {"a": {"profile": "a", "regions": f"{EAST}, {WEST}"},
+                                          "b": {"profile": "b", "regions": EAST}},
+                         reconciler={"max_concurrent": 2, "max_concurrent_total": 3,
+                                     "poll_interval": "1h"})
+
+    once = run(["-c", str(cfg), "once"], targets_env(fake, fake_sts, tmp_path), timeout=90)
+
+    assert once.returncode == 0, once.stderr
+    intervals = out_of_service(fake, durations)
+    assert len(intervals) == 12 and all(end for _, end in intervals.values())
+    assert max_overlap(intervals) == 3, intervals
+    stops = collections.defaultdict(list)
+    for c in accepted(fake, "StopImageBuilder"):
+        stops[(c["account"], c["region"])].append(c["time"])
+    assert len(stops) == 3
+    # Every target begins its first update before any target begins its third.
+    last_first = max(times[0] for times in stops.values())
+    assert all(len(times) == 4 and times[2] > last_first for times in stops.values()), stops
+
+
 def test_a_target_that_cannot_be_reached_is_named_and_the_others_are_done(fake, fake_sts,
                                                                           tmp_path):
     fake.config(durations=FAST)

@@ -682,6 +682,14 @@ static void count_failures(void *userdata, enum log_event ev, const struct log_f
                 ++*(int *)userdata;
 }
 
+/* What the daemon does after passes: record, then write the file. */
+static void pass_and_flush(struct metrics *m, const struct reconcile_summary *s, const char *path,
+                           int64_t now)
+{
+        metrics_record_pass(m, NULL, s, now);
+        metrics_flush(m, path);
+}
+
 /* A write that keeps failing is reported once, again only after a success; no path, no file. */
 static void test_pass_reports_failure_once(void)
 {
@@ -696,12 +704,12 @@ static void test_pass_reports_failure_once(void)
         ASSERT_EQ_INT(metrics_new(&m), 0);
         log_set_observer(count_failures, &failures);
         saved_stderr = quiet_begin();
-        metrics_pass(m, NULL, &s, NULL, 10);
-        metrics_pass(m, NULL, &s, bad, 11);
-        metrics_pass(m, NULL, &s, bad, 12);
+        pass_and_flush(m, &s, NULL, 10);
+        pass_and_flush(m, &s, bad, 11);
+        pass_and_flush(m, &s, bad, 12);
         failures_then = failures;
-        metrics_pass(m, NULL, &s, good, 13);
-        metrics_pass(m, NULL, &s, bad, 14);
+        pass_and_flush(m, &s, good, 13);
+        pass_and_flush(m, &s, bad, 14);
         quiet_end(saved_stderr);
         ASSERT_EQ_INT(failures_then, 1);
         ASSERT_EQ_INT(failures, 2);

@@ -912,6 +912,8 @@ static void test_total_limit(void)
         ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, NULL, &total, &p), 0);
         ASSERT_EQ_INT(p->n_begins, 1);
         ASSERT_STREQ(p->begins[0].builder, "ib-2");
+        /* Two more would begin but for the total; the third is over the target's own limit. */
+        ASSERT_EQ_INT(p->waiting_for_total, 2);
         for (size_t i = 0; i < 4; i++) {
                 if (i == 1)
                         continue;
@@ -926,6 +928,7 @@ static void test_total_limit(void)
         total.free = 10;
         ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, NULL, &total, &p), 0);
         ASSERT_EQ_INT(p->n_begins, 3);
+        ASSERT_EQ_INT(p->waiting_for_total, 0);
         ASSERT_EQ_INT(p->decisions[3].kind, DECISION_WAITING_FOR_SLOT);
         ASSERT_TRUE(strstr(p->decisions[3].reason, "max_concurrent 3 reached") != NULL);
         policy_plan_free(p);
@@ -934,6 +937,7 @@ static void test_total_limit(void)
         total.free = 0;
         ASSERT_EQ_INT(policy_evaluate_with(&f.cfg, &list, st, T0, T0, false, NULL, &total, &p), 0);
         ASSERT_EQ_INT(p->n_begins, 0);
+        ASSERT_EQ_INT(p->waiting_for_total, 3);
         policy_plan_free(p);
         state_free(st);
         fixture_done(&f);
