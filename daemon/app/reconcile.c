@@ -61,6 +61,7 @@ struct reconciler {
         const struct config *cfg;
         struct state *state;
         char *state_path;
+        struct reconcile_store store;
         bool dry_run;
         int64_t (*now_fn)(void *userdata);
         int64_t (*now_mono_fn)(void *userdata);
@@ -94,7 +95,12 @@ struct reconciler {
         struct last_decision *seen;
         size_t n_seen;
         int64_t breaker_logged_span;
-        bool unsaved; /* the state in memory is ahead of the file: no call may go out (I4) */
+        bool unsaved; /* the last save failed: no call may go out until one succeeds (I4) */
+        /* Changes to the state saved for, and the latest known durable: a call goes out only
+         * when they are equal (I4). A store's save under way leaves them apart until it
+         * answers; calls_held then has the answer start a pass for the calls it held. */
+        uint64_t version, durable;
+        bool calls_held;
         struct reconcile_summary summary;
 };
 
@@ -163,34 +169,51 @@ static bool may_act(struct reconciler *rec)
  * then finds the last state that was written and decides from there. A process that may no
  * longer act writes nothing either: the file may belong to another daemon by now, and our
  * write would wipe its operations out. */
-static int persist(struct reconciler *rec)
+static void save_ended(struct reconciler *rec, uint64_t version, int r, const char *err)
 {
-        char err[512];
-        int r;
-
-        if (!may_act(rec))
-                return -ESTALE;
-        r = state_save(rec->state_path, rec->state, err, sizeof(err));
         if (r < 0) {
                 snprintf(rec->summary.state_error, sizeof(rec->summary.state_error), "%s", err);
                 rec_log(rec, EV_STATE_WRITE_FAILED, NULL,
                           "%s; holding every Stop and Start until it can be written", err);
                 rec->unsaved = true;
-        } else if (rec->unsaved) {
-                rec->unsaved = false;
-                rec->summary.state_error[0] = '\0';
-                rec_log(rec, EV_STATE_WRITE_RECOVERED, NULL,
-                          "state file %s written again; calls resume", rec->state_path);
+        } else {
+                if (version > rec->durable)
+                        rec->durable = version;
+                if (rec->unsaved) {
+                        rec->unsaved = false;
+                        rec->summary.state_error[0] = '\0';
+                        rec_log(rec, EV_STATE_WRITE_RECOVERED, NULL,
+                                  "state %s written again; calls resume",
+                                  rec->store.save ? "of the shared table" : rec->state_path);
+                }
         }
         rec->summary.state_unsaved = rec->unsaved;
+}
+
+static int persist(struct reconciler *rec)
+{
+        char err[512] = "";
+        int r;
+
+        if (!may_act(rec))
+                return -ESTALE;
+        rec->version++;
+        r = rec->store.save
+                ? rec->store.save(rec->store.ctx, rec->state, rec->version, err, sizeof(err))
+                : state_save(rec->state_path, rec->state, err, sizeof(err));
+        if (r == 1)
+                return 0; /* reconciler_saved() follows; until then saved() holds the calls */
+        save_ended(rec, rec->version, r, err);
         return r;
 }
 
-/* Whether the file holds everything in memory, saving once more if it does not: the gate
- * that every mutating call passes (I4). */
+/* Whether the store holds everything in memory, saving once more after a failed save: the
+ * gate that every mutating call passes (I4). */
 static bool saved(struct reconciler *rec)
 {
-        return !rec->unsaved || persist(rec) == 0;
+        if (rec->durable != rec->version && rec->unsaved)
+                (void)persist(rec);
+        return rec->durable == rec->version;
 }
 
 /* ---- Calls in flight ---- */
@@ -474,7 +497,13 @@ static void issue_call(struct reconciler *rec, const char *builder, const char *
         struct pending_call *pc;
         int r;
 
-        if (!may_act(rec) || !saved(rec) || !(pc = call_track(rec, builder, arn, call)))
+        if (!may_act(rec))
+                return;
+        if (!saved(rec)) {
+                rec->calls_held = true;
+                return;
+        }
+        if (!(pc = call_track(rec, builder, arn, call)))
                 return;
         r = call == OP_CALL_STOP
                     ? rec->api.stop(rec->api.ctx, builder, on_call_done, pc)
@@ -1023,7 +1052,7 @@ static void summarize(struct reconciler *rec, const struct policy_plan *plan,
         reconciler_refresh_holding(rec);
         /* A dry run calls nothing, so nothing moves on: one pass shows all it would do. */
         s->settled = dry_run_of(rec) || (s->in_flight == 0 && s->scheduled == 0 && !more_now &&
-                                         !rec->unsaved);
+                                         rec->durable == rec->version);
 }
 
 /* ---- The pass ---- */
@@ -1067,6 +1096,9 @@ static void end_pass(struct reconciler *rec)
                 return;
         }
         schedule_next(rec, now_of(rec));
+        /* Calls held for a save that has ended since go out now, not a poll later. */
+        if (rec->calls_held && rec->durable == rec->version)
+                (void)uv_timer_start(&rec->timer, on_timer, 0, 0);
         if (rec->on_pass)
                 rec->on_pass(rec, rec->userdata);
 }
@@ -1146,6 +1178,7 @@ static void reconcile(struct reconciler *rec, struct builder_list *list)
         /* An unsaved state is written again every pass, so held calls resume once it can be. */
         if (dirty || rec->unsaved)
                 (void)persist(rec);
+        rec->calls_held = false; /* set again by any call this pass holds */
         step_operations(rec, list, now);
         refresh_pauses(rec);
         run_round(rec);
@@ -1342,6 +1375,7 @@ int reconciler_new(const struct reconciler_options *opts, struct reconciler **re
         rec->api = opts->api;
         rec->cfg = opts->cfg;
         rec->state = opts->state;
+        rec->store = opts->store;
         rec->dry_run = opts->dry_run;
         rec->now_fn = opts->now;
         rec->now_mono_fn = opts->now_mono;
@@ -1373,6 +1407,14 @@ void reconciler_start(struct reconciler *rec)
 void reconciler_start_after(struct reconciler *rec, uint64_t delay_ms)
 {
         (void)uv_timer_start(&rec->timer, on_timer, delay_ms, 0);
+}
+
+void reconciler_saved(struct reconciler *rec, uint64_t version, int r, const char *err)
+{
+        save_ended(rec, version, r, err ? err : "cannot save the state");
+        /* A pass under way sends them itself, or ends with another at once (end_pass()). */
+        if (r == 0 && rec->durable == rec->version && rec->calls_held && !rec->describing)
+                reconciler_poll_now(rec);
 }
 
 void reconciler_poll_now(struct reconciler *rec)

@@ -77,12 +77,25 @@ struct reconcile_api {
 /* The table that makes the calls through client, which it borrows: the daemon's. */
 struct reconcile_api reconcile_api_of_client(struct appstream_client *client);
 
+/* Where the state is kept when not in the state file: with [ha], the shared table, whose
+ * saves answer later. */
+struct reconcile_store {
+        /* Saves st, the state after change number version. Returns 0 once it is durable, 1
+         * when the save has begun and reconciler_saved() will tell how it ended, or a negative
+         * errno with err filled. A save asked for while another is under way is the store's
+         * to coalesce: it saves st as it is by then, and tells the latest version it holds. */
+        int (*save)(void *ctx, const struct state *st, uint64_t version, char *err,
+                    size_t err_size);
+        void *ctx;
+};
+
 struct reconciler_options {
         uv_loop_t *loop;
         struct reconcile_api api;     /* copied; what it points to is borrowed */
         const struct config *cfg;     /* borrowed; replaced with reconciler_set_config() */
         struct state *state;          /* taken over: freed by reconciler_free() */
         const char *state_path;       /* copied */
+        struct reconcile_store store; /* save NULL: the state file at state_path */
         bool dry_run;                 /* in addition to cfg->dry_run */
         int64_t (*now)(void *userdata); /* NULL: time(NULL) */
         /* Seconds on a monotonic clock, for timeouts; NULL: uv_hrtime(). */
@@ -120,6 +133,11 @@ void reconciler_start(struct reconciler *rec);
 /* The same, the first pass delay_ms from now: the targets of one daemon spread their describe
  * passes over the poll interval instead of all asking at once. */
 void reconciler_start_after(struct reconciler *rec, uint64_t delay_ms);
+
+/* How a save that reconcile_store's save() began has ended: r is 0 with version the latest
+ * change now durable, or a negative errno with err saying why (the state stays unsaved, and
+ * is saved again at the next pass). Calls held for the save go out at once. */
+void reconciler_saved(struct reconciler *rec, uint64_t version, int r, const char *err);
 
 /* A pass now, unless one is under way or none has been yet: a target waiting for a slot of
  * max_concurrent_total is told that one was freed rather than finding out a poll later. */

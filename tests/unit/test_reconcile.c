@@ -104,6 +104,16 @@ struct fake_api {
         unsigned calls_at_block, calls_while_blocked, blocked_passes, unsaved_passes;
         bool settled, shut_down;
         struct reconcile_summary last;
+
+        /* A store whose saves answer later, as the shared table's do: each save lands in the
+         * state file only when it answers, so check_intent() sees what is durable. */
+        bool async_store;
+        unsigned store_failures; /* the first saves to answer fail */
+        uv_timer_t store_timer;
+        const struct state *store_state;
+        uint64_t store_asked, store_writing;
+        unsigned store_saves, store_failed;
+        bool store_busy;
 };
 
 static struct agent_version version(const char *text)
@@ -448,6 +458,49 @@ static int64_t fake_mono(void *userdata)
         return ((const struct fake_api *)userdata)->mono;
 }
 
+static void on_store_answer(uv_timer_t *timer)
+{
+        struct fake_api *f = timer->data;
+        uint64_t version = f->store_writing;
+        char err[512];
+        int r = 0;
+
+        f->store_busy = false;
+        if (f->store_failures > 0) {
+                f->store_failures--;
+                f->store_failed++;
+                reconciler_saved(f->rec, version, -EIO, "the table refused the write");
+        } else {
+                r = state_save(f->state_path, f->store_state, err, sizeof(err));
+                ASSERT_EQ_INT(r, 0);
+                f->store_saves++;
+                reconciler_saved(f->rec, version, r, err);
+        }
+        /* Changes asked for while this one was out go in one more write. */
+        if (f->store_asked > version && !f->store_busy) {
+                f->store_writing = f->store_asked;
+                f->store_busy = true;
+                (void)uv_timer_start(&f->store_timer, on_store_answer, 0, 0);
+        }
+}
+
+static int fake_store_save(void *ctx, const struct state *st, uint64_t version, char *err,
+                           size_t err_size)
+{
+        struct fake_api *f = ctx;
+
+        (void)err;
+        (void)err_size;
+        f->store_state = st;
+        f->store_asked = version;
+        if (!f->store_busy) {
+                f->store_writing = version;
+                f->store_busy = true;
+                (void)uv_timer_start(&f->store_timer, on_store_answer, 0, 0);
+        }
+        return 1;
+}
+
 static void on_shutdown(void *userdata)
 {
         ((struct fake_api *)userdata)->shut_down = true;
@@ -491,6 +544,8 @@ static void fleet_init(struct fake_api *f)
         snprintf(f->dir, sizeof(f->dir), "/tmp/test_reconcile.XXXXXX");
         ASSERT_TRUE(mkdtemp(f->dir) != NULL);
         snprintf(f->state_path, sizeof(f->state_path), "%s/state.json", f->dir);
+        ASSERT_EQ_INT(uv_timer_init(&f->loop, &f->store_timer), 0);
+        f->store_timer.data = f;
 }
 
 /* Runs a reconciler on the state file (missing: a fresh state) until it settles. */
@@ -513,6 +568,10 @@ static void fleet_run(struct fake_api *f, const struct config *cfg, bool dry_run
                                                         .cfg = cfg,
                                                         .state = st,
                                                         .state_path = f->state_path,
+                                                        .store = {.save = f->async_store
+                                                                              ? fake_store_save
+                                                                              : NULL,
+                                                                  .ctx = f},
                                                         .dry_run = dry_run,
                                                         .now = fake_now,
                                                         .now_mono = fake_mono,
@@ -565,7 +624,9 @@ static void fleet_finish(struct fake_api *f)
         ASSERT_EQ_INT(f->over_limit, 0);
         ASSERT_EQ_INT(f->delivered, f->describes + f->lookups + f->stops + f->starts);
         reconciler_free(f->rec);
+        ASSERT_TRUE(!f->store_busy);
         uv_close((uv_handle_t *)&f->deliver, NULL);
+        uv_close((uv_handle_t *)&f->store_timer, NULL);
         (void)uv_run(&f->loop, UV_RUN_DEFAULT);
         ASSERT_EQ_INT(uv_loop_close(&f->loop), 0);
         remove_tree(f->dir);
@@ -972,6 +1033,43 @@ static void test_calls_held_while_state_cannot_be_written(void)
         fixture_done(&x);
 }
 
+/* With a store whose saves answer later (the shared table of [ha]), every call still finds
+ * its intent durable first (I4), each call is made once, and the run ends with everything
+ * saved; saves that fail hold the calls until one succeeds. */
+static void test_intent_durable_in_an_asynchronous_store(void)
+{
+        for (unsigned failures = 0; failures <= 3; failures += 3) {
+                struct fixture x;
+                struct fake_api f;
+                struct state *st;
+
+                fixture_init(&x, 3);
+                fleet_init(&f);
+                f.async_store = true;
+                f.store_failures = failures;
+                fleet_add(&f, "ib-running", "RUNNING", OLD);
+                fleet_add(&f, "ib-stopped", "STOPPED", OLD);
+                fleet_add(&f, "uas-stopped", "STOPPED", OLD);
+                fleet_run(&f, &x.cfg, false);
+
+                ASSERT_STREQ(fleet_find(&f, "ib-running")->calls, "stop start");
+                ASSERT_STREQ(fleet_find(&f, "ib-stopped")->calls, "start");
+                ASSERT_STREQ(fleet_find(&f, "uas-stopped")->calls, "start stop");
+                ASSERT_EQ_INT(f.intent_checks, 5);
+                ASSERT_EQ_INT(f.intent_missing, 0);
+                ASSERT_EQ_INT(f.store_failed, failures);
+                ASSERT_TRUE(f.store_saves > 0);
+                ASSERT_TRUE(!f.last.state_unsaved);
+                st = read_state(&f);
+                ASSERT_EQ_INT(st ? st->n_ops : 1, 0);
+                for (size_t i = 0; i < f.n; i++)
+                        ASSERT_EQ_INT(history_result(st, f.b[i].name), OP_RESULT_SUCCEEDED);
+                state_free(st);
+                fleet_finish(&f);
+                fixture_done(&x);
+        }
+}
+
 int main(void)
 {
         log_use_stderr();
@@ -982,5 +1080,6 @@ int main(void)
         test_no_callback_inside_its_call();
         test_missing_builder_is_looked_up();
         test_calls_held_while_state_cannot_be_written();
+        test_intent_durable_in_an_asynchronous_store();
         return test_summary("test_reconcile");
 }

@@ -1,0 +1,124 @@
+"""The shared state store of [ha] (daemon/app/ha_store.c, through tool_ha_store) against dynalite,
+an independent implementation of DynamoDB (tests/dynalite_server.py).
+
+- A first load makes the item, fenced with the loader's epoch, and gives an empty state.
+- A save writes the state file's JSON into doc; two saves back to back answer in order, the
+  second written after the first; the AWS CLI reads back what was saved.
+- The next holder (a newer epoch) loads what the last one saved, and fences the item: the
+  deposed host's load is then refused, and a save of a host that loaded before the takeover
+  fails as fenced and changes nothing.
+- A doc that is not a state is refused by name and left in the item as it was.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.environ.get("TESTS_DIR", os.path.join(os.path.dirname(__file__), "..")))
+
+from checklib import Tally, with_sanitizers  # noqa: E402
+from dynalite_server import DynaliteServer  # noqa: E402
+
+TOOL = os.path.join(os.environ["BUILD_DIR"], "tool_ha_store")
+KEY = "state#default#main"
+ESTALE = -116
+EBADMSG = -74
+
+check = Tally("check_ha_store")
+
+STATE = {"format": 1, "operations": [{
+    "builder": "ib-1", "phase": "STOPPING", "was_stopped": False, "stop_after": False,
+    "started_at": 1764800000, "phase_since": 1764800010, "from_version": "06-19-2023",
+    "window_closes_at": None}]}
+
+
+def run(db, epoch, *command, holder="host-a"):
+    out = subprocess.run([TOOL, db.url, db.table, KEY, holder, str(epoch), *command],
+                         capture_output=True, text=True, env=with_sanitizers(db.env()),
+                         timeout=60)
+    try:
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        result = {}
+    return out.returncode, result, out.stderr
+
+
+def item(db):
+    return db.aws("get-item", "--key", json.dumps({"pk": {"S": KEY}}),
+                  "--consistent-read").get("Item")
+
+
+def operations(state):
+    return [(op["builder"], op["phase"]) for op in (state or {}).get("operations", [])]
+
+
+def main():
+    with DynaliteServer() as db, tempfile.TemporaryDirectory() as tmp:
+        state_file = os.path.join(tmp, "state.json")
+        with open(state_file, "w") as f:
+            json.dump(STATE, f)
+
+        code, out, err = run(db, 1, "load")
+        check(code == 0 and out.get("load") == 0, f"a first load: {out} {err}")
+        check(operations(out.get("state")) == [], f"a first load gives an empty state: {out}")
+        it = item(db) or {}
+        check(it.get("fence") == {"N": "1"} and it.get("holder") == {"S": "host-a"},
+              f"the item is made, fenced with epoch 1 by host-a: {it}")
+
+        code, out, err = run(db, 1, "save", state_file)
+        check(code == 0 and out.get("load") == 0, f"load then save: {out} {err}")
+        check([row[:2] for row in out.get("saves", [])] == [[1, 0], [2, 0]],
+              f"two saves, answered in order: {out.get('saves')}")
+        it = item(db) or {}
+        doc = json.loads(it.get("doc", {}).get("S", "null") or "null")
+        check(operations(doc) == [("ib-1", "STOPPING")],
+              f"the AWS CLI reads the saved state back: {it}")
+
+        code, out, err = run(db, 2, "load", holder="host-b")
+        check(code == 0 and operations(out.get("state")) == [("ib-1", "STOPPING")],
+              f"the next holder loads what the last one saved: {out} {err}")
+        it = item(db) or {}
+        check(it.get("fence") == {"N": "2"} and it.get("holder") == {"S": "host-b"},
+              f"and fences the item with its epoch: {it}")
+
+        before = item(db)
+        code, out, err = run(db, 1, "save", state_file)
+        check(out.get("load") == ESTALE and out.get("fenced") is True,
+              f"the deposed host's load is refused as fenced: {out} {err}")
+        check(item(db) == before, "and the item is as it was")
+
+        # Host c loads (epoch 3) and waits; host d takes over (epoch 4) and loads; then c
+        # saves: fenced, and the item keeps d's fence and the state c loaded.
+        go = os.path.join(tmp, "go")
+        c = subprocess.Popen([TOOL, db.url, db.table, KEY, "host-c", "3", "save", state_file,
+                              go], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=with_sanitizers(db.env()))
+        try:
+            check(c.stderr.readline().strip() == "loaded", "host c has loaded")
+            code, out, err = run(db, 4, "load", holder="host-d")
+            check(code == 0 and out.get("load") == 0, f"host d takes over: {out} {err}")
+            before = item(db)
+            open(go, "w").close()
+            stdout, stderr = c.communicate(timeout=60)
+        finally:
+            if c.poll() is None:
+                c.kill()
+                c.wait()
+        out = json.loads(stdout.strip().splitlines()[-1]) if stdout.strip() else {}
+        check(out.get("fenced") is True and [r[1] for r in out.get("saves", [])][:1] == [ESTALE],
+              f"the deposed host's save fails as fenced: {out} {stderr}")
+        check(item(db) == before, f"and changes nothing in the item: {item(db)}")
+
+        db.aws("put-item", "--item", json.dumps({"pk": {"S": KEY}, "doc": {"S": "not json"},
+                                                 "rev": {"N": "9"}, "fence": {"N": "2"}}))
+        code, out, err = run(db, 5, "load", holder="host-e")
+        check(out.get("load") == EBADMSG and "state" not in out,
+              f"a doc that is not a state is refused: {out}")
+        check(item(db).get("doc") == {"S": "not json"} and item(db).get("fence") == {"N": "2"},
+              "and left in the item untouched")
+    return check.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
