@@ -174,6 +174,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         state = self.server.state
         key_id, scope_region = _claimed_scope(self.headers.get("Authorization"))
         call = {
+            "generation": state.generation,
             "time": state.clocks.now(),
             "wall": state.clocks.wall(),
             "service": "appstream",
@@ -309,8 +310,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind in ERROR_KINDS:
             raise ApiError(fault["code"], fault["message"], fault["status"])
         if kind == "slow":
-            if not state.stopping.wait(fault["delay"]):
-                self._answer(call, state.execute(estate, operation, params))
+            if state.stopping.wait(fault["delay"]):
+                return
+            if call["generation"] != state.generation:
+                self.aborted = True  # from before a reset: dropped, as a lost connection
+                self.close_connection = True
+                return
+            self._answer(call, state.execute(estate, operation, params))
             return
         if kind == "drop":
             self._answer(call, dropped(operation, state.execute(estate, operation, params),

@@ -71,6 +71,9 @@ class FakeState:
             self.organization = Organization(self.config.account_id, self.clocks)
             self.calls = []
             self._call_seq = itertools.count(1)
+            # Requests that arrived before this reset belong to the test before: one still
+            # being answered (a slow fault) neither acts on the new fleet nor joins its log.
+            self.generation = getattr(self, "generation", 0) + 1
             self.rng = random.Random(self.config.seed)
             self._error_count = 0
 
@@ -256,6 +259,9 @@ class FakeState:
 
     def log_call(self, entry):
         with self.lock:
+            if entry.get("generation", self.generation) != self.generation:
+                entry["seq"] = None
+                return
             entry["seq"] = next(self._call_seq)
             self.calls.append(entry)
 

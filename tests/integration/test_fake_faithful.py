@@ -9,6 +9,8 @@ signing, pagination and error parsing) over HTTPS, and botocore, whose AppStream
 
 import json
 import pathlib
+import subprocess
+import time
 
 import botocore.exceptions
 import botocore.model
@@ -74,6 +76,26 @@ def test_cli_stops_and_starts_a_builder_onto_the_latest_agent(fake, aws_cli):
 
     start_call = fake.calls("StartImageBuilder")[0]
     assert start_call["params"] == {"Name": "ib-1", "AppstreamAgentVersion": "[LATEST]"}
+
+
+def test_a_slow_call_from_before_a_reset_neither_acts_nor_is_logged(fake, tmp_path):
+    """A call still being answered when the next test resets the fake belongs to the test
+    before: it must not stop the new fleet's builder of the same name, nor join its log."""
+    fake.add_builders({"Name": "ib-1", "AppstreamAgentVersion": OLD})
+    fake.add_fault("slow", operations=["StopImageBuilder"], delay=1.5)
+    env = fake.subprocess_env(tmp_path / "aws-home", AWS_MAX_ATTEMPTS=1)
+    stop = subprocess.Popen(["/usr/bin/aws", "appstream", "stop-image-builder", "--name", "ib-1",
+                             "--endpoint-url", fake.url, "--output", "json"],
+                            env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    time.sleep(0.5)  # the Stop is in the fake, waiting out its delay
+    fake.reset()
+    fake.add_builders({"Name": "ib-1", "AppstreamAgentVersion": OLD})
+    stop.communicate(timeout=30)
+
+    assert stop.returncode != 0
+    assert fake.builder("ib-1")["State"] == "RUNNING"
+    assert fake.calls() == []
 
 
 def _rejected(result, code):
