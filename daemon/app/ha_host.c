@@ -7,11 +7,16 @@
 #include <string.h>
 
 #include "config.h"
+#include "aws_endpoints.h"
 #include "dynamodb.h"
+#include "http.h"
 #include "lease_run.h"
 #include "log.h"
 
 struct ha_host {
+        /* The lease's own HTTP client: a burst of AppStream calls in the shared one's queue
+         * must not eat the time a renewal has. */
+        struct http_client *http;
         struct lease_run *lease;
         struct dynamodb_client *db;
         char *name, *holder, *state_prefix;
@@ -85,8 +90,16 @@ int ha_host_new(const struct ha_host_options *opts, struct ha_host **ret, char *
                 snprintf(err, err_size, "out of memory");
                 goto fail;
         }
+        r = http_client_new(opts->loop,
+                            &(struct http_client_options){
+                                .ca_file = aws_endpoints_ca_bundle(opts->endpoints)},
+                            &h->http);
+        if (r < 0) {
+                snprintf(err, err_size, "cannot set up the lease's HTTP client: %s", strerror(-r));
+                goto fail;
+        }
         r = lease_run_new(&(struct lease_run_options){.loop = opts->loop,
-                                                      .http = opts->http,
+                                                      .http = h->http,
                                                       .creds = opts->creds,
                                                       .endpoints = opts->endpoints,
                                                       .region = region,
@@ -192,6 +205,7 @@ void ha_host_free(struct ha_host *h)
                 return;
         lease_run_free(h->lease);
         dynamodb_client_free(h->db);
+        http_client_free(h->http);
         free(h->name);
         free(h->holder);
         free(h->state_prefix);

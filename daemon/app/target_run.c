@@ -333,6 +333,9 @@ int target_run_new(const struct target_run_options *opts, struct target_run **re
                                                               opts->creds_endpoints,
                                                           .rejected = on_rejected,
                                                           .userdata = run};
+        if (opts->ha)
+                run->client_opts.mutating = (struct aws_json_call_options){
+                    .max_attempts = 1, .timeout_ms = opts->ha->call_timeout_ms};
         r = target_client_open(&run->client_opts, opts->target, &run->client, err, err_size);
         if (r < 0 || (r = make_reconciler(run, opts, err, err_size)) < 0)
                 goto fail;

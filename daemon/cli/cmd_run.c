@@ -775,6 +775,7 @@ static void on_lease_acquired(void *userdata, uint64_t epoch)
                                            .key_prefix = ha_host_state_prefix(d->ha),
                                            .holder = ha_host_holder(d->ha),
                                            .epoch = epoch,
+                                           .call_timeout_ms = d->cfg->ha.lease_duration * 250,
                                            .on_fenced = on_fenced};
         d->serving = true;
         if (open_targets(d, d->opts) < 0 || start_discovery(d) < 0) {
