@@ -47,7 +47,11 @@ struct ha_store {
         const struct state *state;
         uint64_t asked, writing;
         bool uncertain;
+        bool failed; /* the last save failed, and none has begun since */
         bool fenced;
+        bool found;  /* the load found the item */
+        void (*flush_done)(void *userdata);
+        void *flush_userdata;
 };
 
 struct store_ticket {
@@ -112,7 +116,7 @@ static void load_end(struct ha_store *s, int r, const char *err)
                 state_free(s->loaded);
         s->loaded = NULL;
         if (s->load_done)
-                s->load_done(r, st, err, s->load_userdata);
+                s->load_done(r, st, r == 0 && s->found, err, s->load_userdata);
 }
 
 /* Our epoch into the item, conditional on what was read: a missing item is created, an
@@ -150,6 +154,7 @@ static int take_item(struct ha_store *s, const cJSON *item, char *err, size_t er
 
         state_free(s->loaded);
         s->loaded = NULL;
+        s->found = item != NULL;
         if (!item) {
                 s->rev = 0;
                 return state_new(&s->loaded) < 0 ? -ENOMEM : 0;
@@ -235,6 +240,7 @@ static void save_ended(struct ha_store *s, int r, const char *err)
 {
         uint64_t version = s->writing;
 
+        s->failed = r < 0;
         if (s->saved)
                 s->saved(s->saved_ctx, version, r, err);
         /* Changes asked for while this one was out go in the next write. */
@@ -363,7 +369,10 @@ static int store_save(void *ctx, const struct state *st, uint64_t version, char 
         if (s->call != CALL_NONE)
                 return 1; /* the next write takes it */
         s->writing = version;
+        s->failed = false;
         r = send_save(s, err, err_size);
+        if (r < 0)
+                s->failed = true;
         return r < 0 ? r : 1;
 }
 
@@ -380,7 +389,25 @@ void ha_store_attach(struct ha_store *store, ha_store_saved_fn saved, void *ctx)
 
 bool ha_store_idle(const struct ha_store *store)
 {
-        return store->call == CALL_NONE && (store->fenced || store->asked <= store->writing);
+        return store->call == CALL_NONE &&
+               (store->fenced || store->failed || store->asked <= store->writing);
+}
+
+static void flushed_maybe(struct ha_store *s)
+{
+        void (*done)(void *) = s->flush_done;
+
+        if (!done || !ha_store_idle(s))
+                return;
+        s->flush_done = NULL;
+        done(s->flush_userdata);
+}
+
+void ha_store_flush(struct ha_store *store, void (*done)(void *userdata), void *userdata)
+{
+        store->flush_done = done;
+        store->flush_userdata = userdata;
+        flushed_maybe(store);
 }
 
 /* ---- Answers ---- */
@@ -399,11 +426,11 @@ static void on_answer(const struct dynamodb_result *res, void *userdata)
         s->ticket = NULL;
         if (call == CALL_READ || call == CALL_FENCE)
                 on_load_answer(s, call, res);
-        else if (call == CALL_SAVE) {
+        else if (call == CALL_SAVE)
                 on_save_answer(s, res);
-        } else if (call == CALL_CHECK) {
+        else if (call == CALL_CHECK)
                 on_check_answer(s, res);
-        }
+        flushed_maybe(s);
 }
 
 int ha_store_new(const struct ha_store_options *opts, struct ha_store **ret)

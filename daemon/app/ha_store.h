@@ -52,12 +52,13 @@ int ha_store_new(const struct ha_store_options *opts, struct ha_store **ret);
 /* Frees the store; a call in flight is cancelled (its answer is dropped). Accepts NULL. */
 void ha_store_free(struct ha_store *store);
 
-/* r is 0 with st the target's state (owned by the callback; a fresh empty state when the item
- * did not exist), or a negative errno with st NULL and err saying why: -ESTALE when a newer
+/* r is 0 with st the target's state (owned by the callback; a fresh empty state, and found
+ * false, when the item did not exist), or a negative errno with st NULL and err saying why: -ESTALE when a newer
  * epoch fenced the item (see on_fenced), -EBADMSG for a doc that is not a state (the item is
  * left as it is, for someone to look at), -EPROTONOSUPPORT for one of a newer format, -EIO for
  * DynamoDB's errors. */
-typedef void (*ha_store_loaded_fn)(int r, struct state *st, const char *err, void *userdata);
+typedef void (*ha_store_loaded_fn)(int r, struct state *st, bool found, const char *err,
+                                   void *userdata);
 
 /* Reads the item and fences it with our epoch. done is called later from the loop, exactly
  * once. Returns 0, or a negative errno when the load could not begin (done is then never
@@ -72,5 +73,10 @@ typedef void (*ha_store_saved_fn)(void *ctx, uint64_t version, int r, const char
 struct reconcile_store ha_store_reconcile_store(struct ha_store *store);
 void ha_store_attach(struct ha_store *store, ha_store_saved_fn saved, void *ctx);
 
-/* Whether nothing is being written or waits to be. */
+/* Whether nothing is being written or waits to be (a save that failed waits for no one: the
+ * reconciler saves again at its next pass). */
 bool ha_store_idle(const struct ha_store *store);
+
+/* Calls done once the store is idle: at once, from inside this call, when it is already. For
+ * a shutdown: the last changes saved, or failed, before the host lets its lease go. */
+void ha_store_flush(struct ha_store *store, void (*done)(void *userdata), void *userdata);

@@ -71,6 +71,12 @@ static const struct event_kind kinds[EV__COUNT] = {
         [EV_STATE_LOCK_LOST] = {"state-lock-lost", "3add915461d64bb3ab6dab71155e30ba", LOG_ERR},
         [EV_METRICS_WRITE_FAILED] = {"metrics-write-failed", "b05c1bbd676049acb640fff71f536bb8",
                                      LOG_WARNING},
+        [EV_LEASE_ACQUIRED] = {"lease-acquired", "183d7a0d58004c499ffd6cf625c39405", LOG_NOTICE},
+        [EV_LEASE_LOST] = {"lease-lost", "a095122da68d4b5cb855b1e33e19a668", LOG_WARNING},
+        [EV_LEASE_RELEASED] = {"lease-released", "2285bc705ded4bc3bb1e295ba99175b3", LOG_INFO},
+        [EV_STANDBY] = {"standby", "5901b93a7e5b4a27894a1716fb91c893", LOG_INFO},
+        [EV_LEASE_UNREADABLE] = {"lease-unreadable", "4f70b36292b8454aa1d5133780825f19",
+                                 LOG_ERR},
         [EV_PASS_SUMMARY] = {"pass-summary", "ef04b55e206641e295302838a7274d2f", LOG_DEBUG},
         [EV_DEBUG] = {"debug", "148e60e9684f409cbc8ac9c7c8ceaa4f", LOG_DEBUG},
         [EV_ERROR] = {"error", "b49c4d99960d47d890e91c3210a0514f", LOG_ERR},
@@ -207,6 +213,9 @@ size_t log_fields_list(const struct log_fields *f, struct log_field out[LOG_MAX_
         ADD("HOOK_EVENT", f->hook_event);
         ADD("FLEET_NAME", f->fleet);
         ADD("IMAGE_NAME", f->image);
+        ADD("LEASE_NAME", f->lease_name);
+        ADD("LEASE_HOLDER", f->lease_holder);
+        ADD("LEASE_EPOCH", f->lease_epoch);
 #undef ADD
         return n;
 }

@@ -52,6 +52,11 @@ enum log_event {
         EV_STATE_PERMISSIONS,
         EV_STATE_LOCK_LOST,
         EV_METRICS_WRITE_FAILED,
+        EV_LEASE_ACQUIRED, /* the [ha] lease's (lease.h), one kind per lease_event_kind */
+        EV_LEASE_LOST,
+        EV_LEASE_RELEASED,
+        EV_STANDBY,
+        EV_LEASE_UNREADABLE,
         EV_PASS_SUMMARY,
         EV_DEBUG,
         EV_ERROR,
@@ -78,6 +83,13 @@ struct log_fields {
         const char *hook_event;     /* HOOK_EVENT: the event a notify_command ran for */
         const char *fleet;          /* FLEET_NAME */
         const char *image;          /* IMAGE_NAME */
+        /* The [ha] lease's events, whose message is lease_event_describe()'s: */
+        const char *lease_name;   /* LEASE_NAME: [ha] name, the lease concerned */
+        const char *lease_holder; /* LEASE_HOLDER: lease-acquired and lease-released: this
+                                   * host's holder; lease-lost: the host that took it, when
+                                   * known; standby: the host that holds it, if any */
+        const char *lease_epoch;  /* LEASE_EPOCH: the epoch, in decimal: the one this host
+                                   * took, lost or released; standby: the holder's */
 };
 
 /* A field by its journal key, as log_fields_list() gives them. */
@@ -87,7 +99,7 @@ struct log_field {
 };
 
 /* The members of struct log_fields. */
-#define LOG_MAX_FIELDS 16
+#define LOG_MAX_FIELDS 19
 
 /* The fields of f that are set, in a fixed order, as journal key and value (borrowed from f);
  * returns how many. f may be NULL. */

@@ -89,6 +89,10 @@ struct metrics {
         size_t n_targets;
         size_t n_error_kinds; /* over all targets */
         bool write_failing;   /* the last write failed and was logged */
+        /* The [ha] lease's, from its events: the daemon's, not a target's. */
+        bool lease_seen; /* a lease event was observed: the lease metrics are in the file */
+        uint64_t lease_acquisitions;
+        uint64_t lease_losses;
 };
 
 int metrics_new(struct metrics **ret)
@@ -259,12 +263,35 @@ static struct error_count *add_error(struct metrics *m, struct target_metrics *t
         return e;
 }
 
+/* Counts ev if it is one of the lease's; returns whether it was. */
+static bool observe_lease(struct metrics *m, enum log_event ev)
+{
+        switch (ev) {
+        case EV_LEASE_ACQUIRED:
+                m->lease_acquisitions++;
+                break;
+        case EV_LEASE_LOST:
+                m->lease_losses++;
+                break;
+        case EV_LEASE_RELEASED:
+        case EV_STANDBY:
+        case EV_LEASE_UNREADABLE:
+                break;
+        default:
+                return false;
+        }
+        m->lease_seen = true;
+        return true;
+}
+
 void metrics_observe(struct metrics *m, enum log_event ev, const struct log_fields *fields)
 {
         const char *operation = "unknown", *code = "none";
         struct target_metrics *t;
         struct error_count *e;
 
+        if (observe_lease(m, ev))
+                return;
         if (ev != EV_API_ERROR && ev != EV_API_RETRY)
                 return;
         if (fields && fields->operation)
@@ -667,6 +694,23 @@ static void put_family(FILE *f, const struct metrics *m, const struct family *fa
         }
 }
 
+/* The lease's counters, without target labels, from the first lease event on: a daemon
+ * without [ha] has none, one with it shows both from its first read of the lease (standby or
+ * lease-unreadable come first), so that the first acquisition or loss is an increase. */
+static void put_lease(FILE *f, const struct metrics *m)
+{
+        if (!m->lease_seen)
+                return;
+        put_header(f, "lease_acquisitions_total", "counter",
+                   "Times this daemon took the high-availability lease since it started.");
+        fprintf(f, PREFIX "lease_acquisitions_total %llu\n",
+                (unsigned long long)m->lease_acquisitions);
+        put_header(f, "lease_losses_total", "counter",
+                   "Times this daemon lost the high-availability lease (not renewed in time, "
+                   "taken over, deleted or unreadable) since it started.");
+        fprintf(f, PREFIX "lease_losses_total %llu\n", (unsigned long long)m->lease_losses);
+}
+
 int metrics_render(const struct metrics *m, char **ret)
 {
         char *text = NULL;
@@ -677,6 +721,7 @@ int metrics_render(const struct metrics *m, char **ret)
                 return -ENOMEM;
         for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
                 put_family(f, m, &families[i]);
+        put_lease(f, m);
         if (ferror(f) | fclose(f)) {
                 free(text);
                 return -ENOMEM;

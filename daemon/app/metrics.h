@@ -5,11 +5,13 @@
  *
  * The numbers come from each target's summary of its last pass (reconcile.h), its image
  * report (image_report.h) and the events the daemon logs (log.h), which metrics_log_observer()
- * counts: API errors by target, operation and AWS error code. Counters start from zero when
- * the daemon starts, as Prometheus expects of a restarted process.
+ * counts: API errors by target, operation and AWS error code, and the [ha] lease's
+ * acquisitions and losses. Counters start from zero when the daemon starts, as Prometheus
+ * expects of a restarted process.
  *
- * Targets (SPEC "Many accounts and regions"): every metric is per target; none is
- * process-wide. The single target of a configuration without [target] or [organization]
+ * Targets (SPEC "Many accounts and regions"): every metric is per target but the lease's,
+ * which are the daemon's (one lease per configuration), without target labels, and last in
+ * the file. The single target of a configuration without [target] or [organization]
  * (struct metrics_target all NULL) writes its series with no target labels at all, the file
  * as it was before targets. A named target's series carry target="NAME", account_id="ID"
  * (left out while the account is unknown) and region="REGION", in that order and before the
@@ -49,8 +51,10 @@ void metrics_free(struct metrics *m);
 
 /* Counts one event: api-error and api-retry by their TARGET (with ACCOUNT_ID and REGION),
  * OPERATION and AWS_ERROR_CODE fields (code "none" when the call failed below the API:
- * network, TLS, credentials). Other kinds are ignored. fields may be NULL; nothing is kept
- * from them but copies. A target known only from its errors shows only api_errors_total. */
+ * network, TLS, credentials); lease-acquired and lease-lost for the daemon, any lease event
+ * putting the lease counters into the file. Other kinds are ignored. fields may be NULL;
+ * nothing is kept from them but copies. A target known only from its errors shows only
+ * api_errors_total. */
 void metrics_observe(struct metrics *m, enum log_event ev, const struct log_fields *fields);
 
 /* metrics_observe() in the shape log_set_observer() takes; userdata is the struct metrics. */

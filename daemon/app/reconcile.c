@@ -1409,6 +1409,12 @@ void reconciler_start_after(struct reconciler *rec, uint64_t delay_ms)
         (void)uv_timer_start(&rec->timer, on_timer, delay_ms, 0);
 }
 
+void reconciler_set_state(struct reconciler *rec, struct state *st)
+{
+        state_free(rec->state);
+        rec->state = st;
+}
+
 void reconciler_saved(struct reconciler *rec, uint64_t version, int r, const char *err)
 {
         save_ended(rec, version, r, err ? err : "cannot save the state");

@@ -139,6 +139,11 @@ void reconciler_start_after(struct reconciler *rec, uint64_t delay_ms);
  * is saved again at the next pass). Calls held for the save go out at once. */
 void reconciler_saved(struct reconciler *rec, uint64_t version, int r, const char *err);
 
+/* Replaces the state the reconciler was made with by st (taken over; the old one is freed):
+ * for a state that arrives after the reconciler was made, the shared table's. Only before the
+ * first pass. */
+void reconciler_set_state(struct reconciler *rec, struct state *st);
+
 /* A pass now, unless one is under way or none has been yet: a target waiting for a slot of
  * max_concurrent_total is told that one was freed rather than finding out a poll later. */
 void reconciler_poll_now(struct reconciler *rec);

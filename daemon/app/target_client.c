@@ -51,7 +51,8 @@ static int make_client(struct target_client *c, const struct target_client_optio
                                         .region = t->region,
                                         .endpoint = c->endpoint,
                                         .rejected = opts->rejected,
-                                        .userdata = opts->userdata},
+                                        .userdata = opts->userdata,
+                                        .mutating = opts->mutating},
             &c->api, err, err_size);
 }
 

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "aws_json.h"
+
 struct appstream_client;
 struct aws_endpoints;
 struct creds_chain;
@@ -27,6 +29,7 @@ struct target_client_options {
         /* As struct appstream_options's rejected; NULL: entries are left out silently. */
         void (*rejected)(void *userdata, const struct rejected_entry *entry, size_t more);
         void *userdata;
+        struct aws_json_call_options mutating; /* as struct appstream_options's */
 };
 
 struct target_client {

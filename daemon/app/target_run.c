@@ -6,9 +6,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "appstream.h"
 #include "config.h"
+#include "ha_store.h"
 #include "image_watch.h"
 #include "log.h"
 #include "pause_file.h"
@@ -41,6 +43,12 @@ struct target_run {
         struct reconciler *rec;
         struct image_watch *images; /* NULL: no image report (once, or off) */
         void (*on_images)(struct target_run *run, const struct image_report *r, void *userdata);
+        /* [ha]: the shared table's item of the target; loaded once before the first pass. */
+        struct ha_store *store;
+        bool loading, loaded;
+        void (*on_fenced)(struct target_run *run, const char *why, void *userdata);
+        void (*shutdown_done)(void *userdata);
+        void *shutdown_userdata;
 };
 
 /* What a target's credentials and client are made of, as one string: a reload that changes
@@ -168,6 +176,49 @@ static int may_act(void *userdata, char *err, size_t err_size)
         return run->may_act ? run->may_act(run->userdata, err, err_size) : 0;
 }
 
+static void on_fenced(void *userdata, const char *why)
+{
+        struct target_run *run = userdata;
+
+        if (run->on_fenced)
+                run->on_fenced(run, why, run->userdata);
+}
+
+static void on_saved(void *userdata, uint64_t version, int r, const char *err)
+{
+        struct target_run *run = userdata;
+
+        reconciler_saved(run->rec, version, r, err);
+}
+
+/* [ha]: the target's item in the table, "<prefix><name>". Its state arrives with the load
+ * (begin()); until then the reconciler has an empty one and makes no pass. */
+static int make_store(struct target_run *run, const struct target_run_ha *ha,
+                      struct state **ret_st, char *err, size_t err_size)
+{
+        char *key = NULL;
+        int r;
+
+        if (asprintf(&key, "%s%s", ha->key_prefix, run->name) < 0)
+                return -ENOMEM;
+        r = ha_store_new(&(struct ha_store_options){.db = ha->db,
+                                                    .key = key,
+                                                    .holder = ha->holder,
+                                                    .epoch = ha->epoch,
+                                                    .on_fenced = on_fenced,
+                                                    .userdata = run},
+                         &run->store);
+        free(key);
+        if (r == 0) {
+                ha_store_attach(run->store, on_saved, run);
+                run->on_fenced = ha->on_fenced;
+                r = state_new(ret_st);
+        }
+        if (r < 0)
+                snprintf(err, err_size, "cannot set up its shared state: %s", strerror(-r));
+        return r;
+}
+
 static int make_reconciler(struct target_run *run, const struct target_run_options *opts,
                            char *err, size_t err_size)
 {
@@ -180,7 +231,8 @@ static int make_reconciler(struct target_run *run, const struct target_run_optio
                 return -ENAMETOOLONG;
         }
         carry_over(run, opts);
-        r = load_state(run, &st, err, err_size);
+        r = opts->ha ? make_store(run, opts->ha, &st, err, err_size)
+                     : load_state(run, &st, err, err_size);
         if (r < 0)
                 return r;
         r = reconciler_new(
@@ -189,6 +241,9 @@ static int make_reconciler(struct target_run *run, const struct target_run_optio
                                          .cfg = &run->view,
                                          .state = st,
                                          .state_path = run->state_path,
+                                         .store = run->store ? ha_store_reconcile_store(
+                                                                   run->store)
+                                                             : (struct reconcile_store){0},
                                          .dry_run = opts->dry_run,
                                          .may_act = may_act,
                                          .on_pass = pass_done,
@@ -278,6 +333,9 @@ int target_run_new(const struct target_run_options *opts, struct target_run **re
                                                               opts->creds_endpoints,
                                                           .rejected = on_rejected,
                                                           .userdata = run};
+        if (opts->ha)
+                run->client_opts.mutating = (struct aws_json_call_options){
+                    .max_attempts = 1, .timeout_ms = opts->ha->call_timeout_ms};
         r = target_client_open(&run->client_opts, opts->target, &run->client, err, err_size);
         if (r < 0 || (r = make_reconciler(run, opts, err, err_size)) < 0)
                 goto fail;
@@ -295,11 +353,17 @@ fail:
 }
 
 static void check_identity(struct target_run *run);
+static void retry_later(struct target_run *run, uv_timer_cb cb, int64_t seconds);
+static void load_shared(struct target_run *run);
 
 /* The target may call AppStream: its passes begin (after the start's delay), its image
- * report at once. */
+ * report at once. With [ha], once its state is loaded from the table. */
 static void begin(struct target_run *run)
 {
+        if (run->store && !run->loaded) {
+                load_shared(run);
+                return;
+        }
         reconciler_start_after(run->rec, run->start_delay_ms);
         if (run->images)
                 image_watch_start(run->images);
@@ -308,6 +372,75 @@ static void begin(struct target_run *run)
 static void on_retry(uv_timer_t *timer)
 {
         check_identity(timer->data);
+}
+
+static void on_load_retry(uv_timer_t *timer)
+{
+        begin(timer->data);
+}
+
+/* A table without the target's item, and a state file of it on this host (its state from
+ * before [ha]): the file's operations go on from the table, so that an update this host began
+ * alone is finished, not begun again. */
+static struct state *local_state(struct target_run *run, struct state *st)
+{
+        struct state *local = NULL;
+        char why[1024];
+
+        if (access(run->state_path, F_OK) != 0 ||
+            state_read(run->state_path, &local, why, sizeof(why)) < 0)
+                return st;
+        log_event(EV_CONFIG_RELOADED, &(struct log_fields){.target = run->name},
+                  "target %s: the shared table has no state of it yet; it starts from this "
+                  "host's state file %s",
+                  run->name, run->state_path);
+        state_free(st);
+        return local;
+}
+
+static void on_loaded(int r, struct state *st, bool found, const char *err, void *userdata)
+{
+        struct target_run *run = userdata;
+        struct log_fields f = {.target = run->named ? run->name : NULL,
+                               .account_id = run->named ? run->account_id : NULL,
+                               .region = run->named ? run->region : NULL};
+
+        run->loading = false;
+        if (run->stopped) {
+                state_free(st);
+                return;
+        }
+        if (r < 0) {
+                /* A fenced item is the lease's business (on_fenced); anything else is tried
+                 * again soon: the target makes no call before it has its state. */
+                log_event(r == -ESTALE ? EV_STATE_LOCK_LOST : EV_STATE_WRITE_FAILED, &f,
+                          "target %s: cannot load its state from the shared table: %s%s",
+                          run->name, err,
+                          r == -ESTALE ? "" : "; nothing is done there until it can be");
+                if (r != -ESTALE)
+                        retry_later(run, on_load_retry, run->view.active_poll_interval);
+                return;
+        }
+        reconciler_set_state(run->rec, found ? st : local_state(run, st));
+        run->loaded = true;
+        begin(run);
+}
+
+static void load_shared(struct target_run *run)
+{
+        int r;
+
+        if (run->loading || run->stopped)
+                return;
+        r = ha_store_load(run->store, on_loaded, run);
+        if (r < 0) {
+                log_event(EV_STATE_WRITE_FAILED, &(struct log_fields){.target = run->name},
+                          "target %s: cannot load its state from the shared table: %s",
+                          run->name, strerror(-r));
+                retry_later(run, on_load_retry, run->view.active_poll_interval);
+                return;
+        }
+        run->loading = true;
 }
 
 static void free_timer(uv_handle_t *handle)
@@ -328,6 +461,11 @@ static void unusable(struct target_run *run, const char *error)
                   run->name, error);
         if (run->on_unusable)
                 run->on_unusable(run, error, run->userdata);
+        retry_later(run, on_retry, run->view.poll_interval);
+}
+
+static void retry_later(struct target_run *run, uv_timer_cb cb, int64_t seconds)
+{
         if (run->stopped)
                 return;
         if (!run->retry && (run->retry = malloc(sizeof(*run->retry)))) {
@@ -339,8 +477,8 @@ static void unusable(struct target_run *run, const char *error)
                 run->retry->data = run;
         }
         if (run->retry)
-                (void)uv_timer_start(run->retry, on_retry,
-                                     (uint64_t)run->view.poll_interval * 1000, 0);
+                (void)uv_timer_start(run->retry, cb, (uint64_t)(seconds > 0 ? seconds : 1) * 1000,
+                                     0);
 }
 
 static void on_identity(int r, const struct sts_caller_identity *id, const char *error,
@@ -420,11 +558,25 @@ static void stop_checks(struct target_run *run)
         }
 }
 
+static void reconciler_down(void *userdata)
+{
+        struct target_run *run = userdata;
+
+        if (!run->shutdown_done)
+                return;
+        if (run->store)
+                ha_store_flush(run->store, run->shutdown_done, run->shutdown_userdata);
+        else
+                run->shutdown_done(run->shutdown_userdata);
+}
+
 void target_run_shutdown(struct target_run *run, void (*done)(void *userdata), void *userdata)
 {
         stop_checks(run);
         image_watch_stop(run->images);
-        reconciler_shutdown(run->rec, done, userdata);
+        run->shutdown_done = done;
+        run->shutdown_userdata = userdata;
+        reconciler_shutdown(run->rec, reconciler_down, run);
 }
 
 void target_run_close(struct target_run *run, const char *next_step)
@@ -444,6 +596,7 @@ void target_run_free(struct target_run *run)
         /* The client first: the calls it cancels still report to a live reconciler. */
         appstream_client_free(run->client.api);
         run->client.api = NULL;
+        ha_store_free(run->store); /* its answers go to the reconciler */
         reconciler_free(run->rec);
         image_watch_free(run->images);
         target_client_close(&run->client);

@@ -27,6 +27,20 @@ struct image_report;
 struct target;
 struct target_run;
 
+/* [ha] (SPEC "High availability"): the target's state lives in the shared table (ha_store.h)
+ * instead of its state file, loaded (and fenced with this host's lease epoch) before its first
+ * pass. */
+struct target_run_ha {
+        struct dynamodb_client *db; /* borrowed */
+        const char *key_prefix;     /* the item's pk before the target's name; copied */
+        const char *holder;         /* copied */
+        uint64_t epoch;             /* the lease's */
+        /* How long a Stop or Start may take, sent once: well inside the lease's margin. */
+        long call_timeout_ms;
+        /* The item is fenced by a newer epoch: another host holds the lease. */
+        void (*on_fenced)(struct target_run *run, const char *why, void *userdata);
+};
+
 struct target_run_options {
         uv_loop_t *loop;
         struct http_client *http;                      /* borrowed */
@@ -56,6 +70,7 @@ struct target_run_options {
          * daemon, not in `once`. on_images has each report (NULL: it failed). */
         bool images;
         void (*on_images)(struct target_run *run, const struct image_report *r, void *userdata);
+        const struct target_run_ha *ha; /* NULL: the state file */
         void *userdata;
 };
 
@@ -79,7 +94,8 @@ void target_run_start(struct target_run *run, uint64_t delay_ms);
 bool target_run_set_config(struct target_run *run, const struct config *cfg,
                            const struct target *t);
 
-/* As reconciler_shutdown(). */
+/* As reconciler_shutdown() (done may be NULL); with [ha], done waits for the last save to
+ * answer too. */
 void target_run_shutdown(struct target_run *run, void (*done)(void *userdata), void *userdata);
 
 /* The end of the loop: frees the client (its pending calls complete as cancelled, reporting

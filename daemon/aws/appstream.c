@@ -22,6 +22,7 @@ struct appstream_client {
         void *rejected_userdata;
         uint64_t *reported; /* keys of the last successful listing's rejected entries, sorted */
         size_t n_reported;
+        struct aws_json_call_options mutating; /* Stop and Start */
 };
 
 static int compare_keys(const void *a, const void *b)
@@ -359,14 +360,15 @@ static void on_builder_call(const struct aws_json_answer *answer, const struct a
 /* Calls operation with input (freed here) as its body; on_answer gets job, which the caller
  * frees when this fails. */
 static int send_input(struct appstream_client *client, const char *operation, cJSON *input,
-                      aws_json_done_fn on_answer, void *job)
+                      const struct aws_json_call_options *opts, aws_json_done_fn on_answer,
+                      void *job)
 {
         char *body = cJSON_PrintUnformatted(input);
 
         cJSON_Delete(input);
         if (!body)
                 return -ENOMEM;
-        return aws_json_call(client->api, operation, body, on_answer, job);
+        return aws_json_call_with(client->api, operation, body, opts, on_answer, job);
 }
 
 static int builder_call(struct appstream_client *client, const char *operation, cJSON *input,
@@ -381,7 +383,7 @@ static int builder_call(struct appstream_client *client, const char *operation, 
         }
         job->done = done;
         job->userdata = userdata;
-        r = send_input(client, operation, input, on_builder_call, job);
+        r = send_input(client, operation, input, &client->mutating, on_builder_call, job);
         if (r < 0)
                 free(job);
         return r;
@@ -459,7 +461,7 @@ int appstream_list_tags(struct appstream_client *client, const char *resource_ar
                 free(job);
                 return -ENOMEM;
         }
-        r = send_input(client, "ListTagsForResource", input, on_tags_call, job);
+        r = send_input(client, "ListTagsForResource", input, NULL, on_tags_call, job);
         if (r < 0)
                 free(job);
         return r;
@@ -476,6 +478,7 @@ int appstream_client_new(const struct appstream_options *opts, struct appstream_
         if (!c)
                 return -ENOMEM;
         c->rejected = opts->rejected;
+        c->mutating = opts->mutating;
         c->rejected_userdata = opts->userdata;
         r = aws_json_client_new(&(struct aws_json_options){.loop = opts->loop,
                                                            .http = opts->http,

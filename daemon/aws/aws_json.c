@@ -39,6 +39,8 @@ struct call {
         enum call_wait wait;
         uv_timer_t timer;
         unsigned attempt;
+        struct retry_config policy; /* the client's, or the caller's max_attempts */
+        long timeout_ms;            /* each attempt's; 0: the HTTP client's */
         struct retry_operation retry;
         int64_t sent_at;
         struct call *next, *prev;
@@ -339,7 +341,7 @@ static void on_response(const struct http_response *resp, void *userdata)
                                              resp->body, resp->body_len, &code, &message);
         }
         cls = damaged ? RETRY_CLASS_TRANSIENT : retry_classify(resp->failure, resp->status, code);
-        retry_decide(&c->policy, &c->quota, &call->retry, cls,
+        retry_decide(&call->policy, &c->quota, &call->retry, cls,
                      skew_retry_candidate(&c->skew, cls, sample), next_random(c), &decision);
         if (decision.action == RETRY_ACTION_DONE) {
                 call_finish(call,
@@ -417,6 +419,7 @@ static int sign_and_send(struct call *call, const struct aws_credentials *creds,
                                              .n_headers = n,
                                              .body = call->body,
                                              .body_len = strlen(call->body),
+                                             .timeout_ms = call->timeout_ms,
                                              .sensitive = creds->session_token != NULL},
                       on_response, call);
         if (r < 0) {
@@ -469,6 +472,13 @@ static int call_send(struct call *call)
 int aws_json_call(struct aws_json_client *c, const char *operation, char *body,
                   aws_json_done_fn done, void *userdata)
 {
+        return aws_json_call_with(c, operation, body, NULL, done, userdata);
+}
+
+int aws_json_call_with(struct aws_json_client *c, const char *operation, char *body,
+                       const struct aws_json_call_options *opts, aws_json_done_fn done,
+                       void *userdata)
+{
         struct call *call = calloc(1, sizeof(*call));
         int r;
 
@@ -487,6 +497,10 @@ int aws_json_call(struct aws_json_client *c, const char *operation, char *body,
         call->body = body;
         call->done = done;
         call->userdata = userdata;
+        call->policy = c->policy;
+        if (opts && opts->max_attempts)
+                call->policy.max_attempts = opts->max_attempts;
+        call->timeout_ms = opts ? opts->timeout_ms : 0;
         call->next = c->calls;
         if (c->calls)
                 c->calls->prev = call;

@@ -91,6 +91,22 @@ typedef void (*aws_json_done_fn)(const struct aws_json_answer *answer, const str
 int aws_json_call(struct aws_json_client *client, const char *operation, char *body,
                   aws_json_done_fn done, void *userdata);
 
+/* How one call is sent where it differs from the client's; a zero member keeps the client's. */
+struct aws_json_call_options {
+        /* Attempts at most, the first included; 0: the client's (AWS_MAX_ATTEMPTS, else 3).
+         * 1 for a conditional write whose caller settles a lost answer itself: a retry of an
+         * attempt that took effect unseen comes back as its own condition failing. */
+        unsigned max_attempts;
+        /* Each attempt's whole transfer, connection included; 0: the HTTP client's. The wait
+         * for credentials, in the HTTP client's queue and between attempts is not counted. */
+        long timeout_ms;
+};
+
+/* aws_json_call() with opts (borrowed for this call; NULL: the client's settings). */
+int aws_json_call_with(struct aws_json_client *client, const char *operation, char *body,
+                       const struct aws_json_call_options *opts, aws_json_done_fn done,
+                       void *userdata);
+
 /* The error for an answer whose body is not the API's (a proxy's page, a cut-off body):
  * InvalidResponse, HTTP 200, with the answer's request id. It counts as unreachable: the
  * call may or may not have been carried out. message is borrowed. */

@@ -93,7 +93,10 @@ int dynamodb_call(struct dynamodb_client *client, enum dynamodb_op op,
                 return -ENOMEM;
         }
         *job = (struct dynamodb_job){.op = op, .done = done, .userdata = userdata};
-        r = aws_json_call(client->api, dynamodb_op_name(op), body, on_answer, job);
+        r = aws_json_call_with(client->api, dynamodb_op_name(op), body,
+                               &(struct aws_json_call_options){.max_attempts = req->max_attempts,
+                                                               .timeout_ms = req->timeout_ms},
+                               on_answer, job);
         if (r < 0)
                 free(job);
         return r;

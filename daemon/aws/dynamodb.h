@@ -156,6 +156,11 @@ struct dynamodb_request {
         enum dynamodb_return_values return_values;
         const cJSON *exclusive_start_key; /* a LastEvaluatedKey */
         unsigned limit;                   /* Limit; 0: none */
+        /* Not in the body: how the call is sent, for any operation, as struct
+         * aws_json_call_options says (0: the client's). max_attempts = 1 makes a conditional
+         * write's DYNAMODB_CONDITION_FAILED mean that the condition did not hold. */
+        unsigned max_attempts;
+        long timeout_ms;
 };
 
 /* The body of op's request on table: the JSON text of DynamoDB's wire form, owned by the
@@ -224,7 +229,8 @@ enum dynamodb_outcome {
         DYNAMODB_OK,
         /* ConditionalCheckFailedException: the condition did not hold and nothing was written.
          * After more than one attempt (attempts > 1) an earlier attempt whose answer was lost
-         * may have been the write that made it fail: read the item to know. */
+         * may have been the write that made it fail: read the item to know, or send the
+         * write with max_attempts = 1. */
         DYNAMODB_CONDITION_FAILED,
         DYNAMODB_FAILED,
 };

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "config.h"
 #include "discovery.h"
+#include "ha_host.h"
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
@@ -75,6 +76,12 @@ struct daemon {
         uv_timer_t publish;    /* publish_soon() */
         bool publish_pending;  /* a pass happened since the last publication */
         uint64_t published_at; /* loop time of the last publication */
+        /* [ha]: this host's lease; the targets are served only while it is held (serving).
+         * NULL: no [ha]. */
+        struct ha_host *ha;
+        bool serving;
+        struct target_run_ha ha_run; /* what the targets need of it, from its acquisition */
+        const struct cli_options *opts;
 };
 
 static void stop_signals(sigset_t *set)
@@ -115,7 +122,11 @@ static void report_status(struct daemon *d)
 
                 strftime(next, sizeof(next), "%Y-%m-%d %H:%M %Z", localtime_r(&t, &tm));
         }
-        if (s->state_unsaved)
+        if (d->ha && !d->serving) {
+                char line[512];
+
+                notify_status("%s", ha_host_describe(d->ha, line, sizeof(line)));
+        } else if (s->state_unsaved)
                 notify_status("holding every Stop and Start: cannot write the state file: %.300s",
                               s->state_error);
         else if (!s->describe_ok && s->passes)
@@ -194,16 +205,29 @@ static void on_hooks_done(void *userdata)
                 uv_stop(&d->session->loop);
 }
 
+static void on_released(void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (d->loop_running)
+                hooks_shutdown(d->hooks, HOOKS_SHUTDOWN_GRACE_MS, on_hooks_done, d);
+}
+
 static void on_shutdown_done(void *userdata)
 {
         struct daemon *d = userdata;
 
         /* Also called when the API client cancels what is still in flight after the loop has
          * returned (a second signal, the grace period over): a stop then would cut short the
-         * run that closes the handles. The hooks go last, so that the events of the calls
-         * that were still answered get their notify_command too. */
-        if (d->loop_running)
-                hooks_shutdown(d->hooks, HOOKS_SHUTDOWN_GRACE_MS, on_hooks_done, d);
+         * run that closes the handles. With [ha] the lease is let go once nothing of ours is
+         * in flight, so that a standby takes over at once. The hooks go last, so that the
+         * events of the calls that were still answered get their notify_command too. */
+        if (!d->loop_running)
+                return;
+        if (d->ha)
+                ha_host_release(d->ha, on_released, d);
+        else
+                on_released(d);
 }
 
 static void begin_shutdown(struct daemon *d, int exit_code)
@@ -329,6 +353,11 @@ static int check_lock(void *userdata, char *err, size_t err_size)
         struct daemon *d = userdata;
         int r = state_lock_check(d->state_path, d->lock_fd, err, err_size);
 
+        /* [ha]: the lease with its margin, before every call and write (I13); its loss is
+         * the lease's event (on_lease_lost()). */
+        if (r == 0 && d->ha && (r = ha_host_may_act(d->ha, err, err_size)) < 0)
+                return r;
+
         if (r < 0 && !d->lock_lost) {
                 d->lock_lost = true;
                 log_event(EV_STATE_LOCK_LOST, NULL, "%s; stopping without another call or write",
@@ -399,7 +428,15 @@ static bool needs_restart(const struct config *old, const struct config *fresh)
                !same_text(old->profile, fresh->profile) ||
                !same_text(old->endpoint, fresh->endpoint) ||
                !same_text(old->state_file, fresh->state_file) ||
-               !old->organization.line != !fresh->organization.line;
+               !old->organization.line != !fresh->organization.line ||
+               !old->ha.enabled != !fresh->ha.enabled ||
+               (old->ha.enabled &&
+                (!same_text(old->ha.table, fresh->ha.table) ||
+                 !same_text(old->ha.name, fresh->ha.name) ||
+                 !same_text(old->ha.holder, fresh->ha.holder) ||
+                 !same_text(old->ha.region, fresh->ha.region) ||
+                 !same_text(old->ha.endpoint, fresh->ha.endpoint) ||
+                 old->ha.lease_duration != fresh->ha.lease_duration));
 }
 
 /* Keeps the previous notify_command when there is no memory for the new one, saying so. */
@@ -485,7 +522,7 @@ static void reload(struct daemon *d)
         if (config_load(d->config_path, &fresh, err, sizeof(err)) < 0) {
                 log_event(EV_CONFIG_INVALID, NULL,
                           "reload refused, keeping the running configuration: %s", err);
-        } else if (serve_targets(d, fresh, err, sizeof(err)) < 0) {
+        } else if ((!d->ha || d->serving) && serve_targets(d, fresh, err, sizeof(err)) < 0) {
                 log_event(EV_CONFIG_INVALID, NULL,
                           "reload refused, keeping the running configuration: %s", err);
                 config_free(fresh);
@@ -501,8 +538,8 @@ static void reload(struct daemon *d)
                 d->cfg = fresh;
                 log_event(EV_CONFIG_RELOADED, NULL, "configuration reloaded from %s%s",
                           d->config_path,
-                          restart ? "; changes to [aws] and state_file take effect at the "
-                                    "next restart"
+                          restart ? "; changes to [aws], state_file and [ha] take effect at "
+                                    "the next restart"
                                   : "");
         }
         notify_ready();
@@ -661,6 +698,7 @@ static int open_targets(struct daemon *d, const struct cli_options *opts)
                         .may_act = check_lock,
                         .total_limit = config_concurrent_total(d->cfg),
                         .images = !d->once,
+                        .ha = d->ha ? &d->ha_run : NULL,
                         .userdata = d},
                 .on_pass = on_pass,
                 .on_unusable = on_unusable,
@@ -696,6 +734,78 @@ static void started(struct daemon *d, const struct cli_options *opts)
                           dry);
 }
 
+/* [ha]: another host's fence on a target's state, or the lease lost: this host stops at
+ * once, without another call or write, and its unit starts it again as a standby. */
+static void step_down(struct daemon *d, const char *why)
+{
+        if (d->stopping)
+                return;
+        log_event(EV_DAEMON_STOPPING, NULL,
+                  "stepping down: %s; stopping without another call or write (the unit starts "
+                  "this host again as a standby)",
+                  why);
+        begin_shutdown(d, EXIT_UPDATE_FAILED);
+}
+
+static void on_fenced(struct target_run *run, const char *why, void *userdata)
+{
+        (void)run;
+        step_down(userdata, why);
+}
+
+static void on_lease_lost(void *userdata, const char *why)
+{
+        step_down(userdata, why);
+}
+
+static void on_lease_change(void *userdata)
+{
+        publish_soon(userdata);
+}
+
+/* The lease is ours: the targets are made with their state from the table, fenced with the
+ * lease's epoch, and start. */
+static void on_lease_acquired(void *userdata, uint64_t epoch)
+{
+        struct daemon *d = userdata;
+
+        if (d->stopping || d->serving)
+                return;
+        d->ha_run = (struct target_run_ha){.db = ha_host_db(d->ha),
+                                           .key_prefix = ha_host_state_prefix(d->ha),
+                                           .holder = ha_host_holder(d->ha),
+                                           .epoch = epoch,
+                                           .call_timeout_ms = d->cfg->ha.lease_duration * 250,
+                                           .on_fenced = on_fenced};
+        d->serving = true;
+        if (open_targets(d, d->opts) < 0 || start_discovery(d) < 0) {
+                begin_shutdown(d, EXIT_USAGE);
+                return;
+        }
+        started(d, d->opts);
+        target_set_start(&d->targets);
+}
+
+static int open_ha(struct daemon *d)
+{
+        char err[1024];
+        int r = ha_host_new(&(struct ha_host_options){.loop = &d->session->loop,
+                                                      .http = d->session->http,
+                                                      .creds = d->session->creds,
+                                                      .endpoints = d->session->endpoints,
+                                                      .ha = &d->cfg->ha,
+                                                      .region = d->session->region,
+                                                      .on_acquired = on_lease_acquired,
+                                                      .on_lost = on_lease_lost,
+                                                      .on_change = on_lease_change,
+                                                      .userdata = d},
+                            &d->ha, err, sizeof(err));
+
+        if (r < 0)
+                log_event(EV_ERROR, NULL, "cannot start the daemon: [ha]: %s", err);
+        return r;
+}
+
 static int daemon_main(struct daemon *d, const struct cli_options *opts)
 {
         char err[1024];
@@ -714,17 +824,26 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                 log_event(EV_ERROR, NULL, "cannot start the daemon: %s (setting up notify_command)",
                           strerror(-r));
         else
-                r = open_targets(d, opts);
+                r = d->cfg->ha.enabled ? open_ha(d) : open_targets(d, opts);
         if (r < 0) {
                 d->exit_code = EXIT_USAGE;
         } else if ((r = setup_handles(d, err, sizeof(err))) < 0) {
                 log_event(EV_ERROR, NULL, "cannot start the daemon: %s", err);
                 d->exit_code = EXIT_USAGE;
-        } else if (start_discovery(d) < 0) {
+        } else if (!d->ha && start_discovery(d) < 0) {
                 d->exit_code = EXIT_USAGE;
         } else {
-                started(d, opts);
-                target_set_start(&d->targets);
+                if (d->ha) {
+                        /* The targets start once the lease is ours (on_lease_acquired()). */
+                        log_event(EV_DAEMON_STARTED, NULL,
+                                  "%s: [ha] table %s, lease %s as %s; waiting for the lease",
+                                  d->once ? "reconciling once" : "daemon started",
+                                  d->cfg->ha.table, d->cfg->ha.name, d->cfg->ha.holder);
+                        ha_host_start(d->ha);
+                } else {
+                        started(d, opts);
+                        target_set_start(&d->targets);
+                }
                 notify_ready();
                 d->loop_running = true;
                 (void)uv_run(&d->session->loop, UV_RUN_DEFAULT);
@@ -744,6 +863,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         if (d->targets_open)
                 target_set_free(&d->targets);
         discovery_free(d->discovery);
+        ha_host_free(d->ha);
         hooks_free(d->hooks);
         close_handles(d);
         if (session_close(d->session) < 0)
@@ -753,8 +873,11 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
 
 int cmd_run(struct config *cfg, const struct cli_options *opts, bool once)
 {
-        struct daemon d = {
-                .cfg = cfg, .config_path = opts->config_path, .lock_fd = -1, .once = once};
+        struct daemon d = {.cfg = cfg,
+                           .config_path = opts->config_path,
+                           .lock_fd = -1,
+                           .once = once,
+                           .opts = opts};
         int r = EXIT_USAGE;
 
         if (metrics_new(&d.metrics) < 0) {

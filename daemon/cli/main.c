@@ -7,12 +7,14 @@
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
+#include "config_view.h"
 #include "log.h"
 #include "state.h"
 #include "state_file.h"
 #include "state_json.h"
 
-/* What the daemon's start would refuse about the state file is refused here too. */
+/* What the daemon's start would refuse about the state file is refused here too; the [ha]
+ * settings, when there are any, are shown as they will apply. */
 static int check_config(const struct config *cfg)
 {
         char err[1024];
@@ -22,6 +24,7 @@ static int check_config(const struct config *cfg)
                 return EXIT_USAGE;
         }
         printf("%s: configuration is valid\n", cfg->path);
+        config_view_ha(cfg, stdout);
         return EXIT_OK;
 }
 

@@ -31,6 +31,7 @@
 #include "endpoint.h"
 #include "fileio.h"
 #include "iam.h"
+#include "lease.h"
 
 #define DEFAULT_STATE_FILE "/var/lib/appstream-agent-reconciler/state.json"
 #define MAX_FILE_SIZE (1024 * 1024)
@@ -44,6 +45,7 @@ enum section {
         SECTION_RECONCILER,
         SECTION_POLICY,
         SECTION_ORGANIZATION,
+        SECTION_HA,
         SECTION_BUILDER, /* this one and the next are named: [builder GLOB], [target NAME] */
         SECTION_TARGET,
         N_SECTIONS,
@@ -54,6 +56,7 @@ static const char *const section_names[N_SECTIONS] = {
         [SECTION_RECONCILER] = "reconciler",
         [SECTION_POLICY] = "policy",
         [SECTION_ORGANIZATION] = "organization",
+        [SECTION_HA] = "ha",
         [SECTION_BUILDER] = "builder",
         [SECTION_TARGET] = "target",
 };
@@ -116,6 +119,12 @@ enum key {
         KEY_ORG_ACCOUNTS,
         KEY_ORG_EXCLUDE_ACCOUNTS,
         KEY_ORG_REFRESH,
+        KEY_HA_TABLE,
+        KEY_HA_REGION,
+        KEY_HA_ENDPOINT,
+        KEY_HA_LEASE_DURATION,
+        KEY_HA_HOLDER,
+        KEY_HA_NAME,
         N_KEYS,
 };
 
@@ -1111,6 +1120,109 @@ static int apply_org_refresh(struct parser *p, const char *name, const char *val
         return parse_duration_value(p, name, value, 60, &p->config->organization.refresh);
 }
 
+/* ---- [ha] ---- */
+
+/* The lease's limits (lease.h), in the file's seconds. */
+#define HA_LEASE_DURATION_MIN ((int64_t)(LEASE_DURATION_MIN_MS / 1000))
+#define HA_LEASE_DURATION_MAX ((int64_t)(LEASE_DURATION_MAX_MS / 1000))
+
+/* DynamoDB's rule for table names (the client checks it again). */
+static bool ha_table_valid(const char *table)
+{
+        size_t len = strlen(table);
+
+        return len >= 3 && len <= CONFIG_HA_TABLE_MAX &&
+               strspn(table, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+                   len;
+}
+
+/* What the lease takes as a holder (lease_init()): 1 to LEASE_HOLDER_MAX - 1 bytes without
+ * ASCII control characters, which would reach the journal through its events. */
+static bool ha_holder_valid(const char *holder)
+{
+        size_t len = strlen(holder);
+
+        if (len < 1 || len >= LEASE_HOLDER_MAX)
+                return false;
+        for (const unsigned char *c = (const unsigned char *)holder; *c; c++)
+                if (*c < 0x20 || *c == 0x7f)
+                        return false;
+        return true;
+}
+
+/* The name goes into the keys of the table's items and into journal fields: no blanks, no
+ * quotes, no '#' or '=', so that it can be joined with other parts of a key unambiguously. */
+static bool ha_name_valid(const char *name)
+{
+        size_t len = strlen(name);
+
+        return len >= 1 && len <= CONFIG_HA_NAME_MAX &&
+               strspn(name,
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-") == len;
+}
+
+static int apply_ha_table(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        if (!ha_table_valid(value))
+                return fail_value(p,
+                                  "bad table (a DynamoDB table name: 3 to 255 letters, digits, "
+                                  "'_', '-' or '.')",
+                                  value);
+        return set_string(p, &p->config->ha.table, value);
+}
+
+static int apply_ha_region(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        if (!region_valid(value))
+                return fail_value(p, "bad region (such as eu-central-1)", value);
+        return set_string(p, &p->config->ha.region, value);
+}
+
+static int apply_ha_endpoint(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        return parse_endpoint(p, value, &p->config->ha.endpoint);
+}
+
+static int apply_ha_lease_duration(struct parser *p, const char *name, const char *value)
+{
+        char what[96], most[32];
+        int64_t seconds;
+        int r = parse_duration_value(p, name, value, HA_LEASE_DURATION_MIN, &seconds);
+
+        if (r < 0)
+                return r;
+        if (seconds > HA_LEASE_DURATION_MAX) {
+                snprintf(what, sizeof(what), "%s must be at most %s", name,
+                         duration_format(HA_LEASE_DURATION_MAX, most, sizeof(most)));
+                return fail_value(p, what, value);
+        }
+        p->config->ha.lease_duration = seconds;
+        return 0;
+}
+
+static int apply_ha_holder(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        if (!ha_holder_valid(value))
+                return fail_value(p, "bad holder (1 to 255 bytes without control characters)",
+                                  value);
+        return set_string(p, &p->config->ha.holder, value);
+}
+
+static int apply_ha_name(struct parser *p, const char *name, const char *value)
+{
+        (void)name;
+        if (!ha_name_valid(value))
+                return fail_value(p,
+                                  "bad name (1 to 128 letters, digits or '_', '.', ':', '/', "
+                                  "'-')",
+                                  value);
+        return set_string(p, &p->config->ha.name, value);
+}
+
 static const struct key_def keys[] = {
         {"region", SECTION_AWS, KEY_REGION, false, apply_region},
         {"profile", SECTION_AWS, KEY_PROFILE, false, apply_profile},
@@ -1176,6 +1288,12 @@ static const struct key_def keys[] = {
         {"exclude_accounts", SECTION_ORGANIZATION, KEY_ORG_EXCLUDE_ACCOUNTS, false,
          apply_org_exclude_accounts},
         {"refresh", SECTION_ORGANIZATION, KEY_ORG_REFRESH, false, apply_org_refresh},
+        {"table", SECTION_HA, KEY_HA_TABLE, false, apply_ha_table},
+        {"region", SECTION_HA, KEY_HA_REGION, false, apply_ha_region},
+        {"endpoint", SECTION_HA, KEY_HA_ENDPOINT, false, apply_ha_endpoint},
+        {"lease_duration", SECTION_HA, KEY_HA_LEASE_DURATION, false, apply_ha_lease_duration},
+        {"holder", SECTION_HA, KEY_HA_HOLDER, false, apply_ha_holder},
+        {"name", SECTION_HA, KEY_HA_NAME, false, apply_ha_name},
 };
 
 static const struct key_def *find_key(enum section section, const char *name)
@@ -1365,6 +1483,48 @@ static int open_organization_section(struct parser *p)
         return 0;
 }
 
+static int open_ha_section(struct parser *p)
+{
+        struct config_ha *ha = &p->config->ha;
+
+        ha->enabled = true;
+        ha->line = p->line;
+        ha->lease_duration = CONFIG_HA_DEFAULT_LEASE_DURATION;
+        return set_string(p, &ha->name, CONFIG_HA_DEFAULT_NAME);
+}
+
+/* What [ha] must say, once all of it is read. A holder not set is the host name, read now
+ * (and again at every reload). */
+static int check_ha_section(struct parser *p)
+{
+        struct config_ha *ha = &p->config->ha;
+        char host[LEASE_HOLDER_MAX + 1] = "";
+
+        if (!ha->table) {
+                fail(p, ha->line, -EINVAL,
+                     "no table: [ha] needs 'table = ...' (a DynamoDB table with the partition "
+                     "key pk, of type S): '[ha]'");
+                return -EINVAL;
+        }
+        if (ha->holder)
+                return 0;
+        if (gethostname(host, sizeof(host) - 1) < 0) {
+                fail(p, ha->line, -EINVAL,
+                     "cannot read the host name for the holder (%s): set 'holder = ...': '[ha]'",
+                     strerror(errno));
+                return -EINVAL;
+        }
+        if (!ha_holder_valid(host)) {
+                fail(p, ha->line, -EINVAL,
+                     "the host name cannot be the holder (1 to 255 bytes without control "
+                     "characters): set 'holder = ...': '%s'",
+                     host);
+                return -EINVAL;
+        }
+        ha->holder_is_host_name = true;
+        return set_string(p, &ha->holder, host);
+}
+
 /* What a [target] section must say, once all of it is read. */
 static int check_target_section(struct parser *p)
 {
@@ -1421,6 +1581,8 @@ static int close_section(struct parser *p)
                 return check_target_section(p);
         if (p->section == SECTION_ORGANIZATION)
                 return check_organization_section(p);
+        if (p->section == SECTION_HA)
+                return check_ha_section(p);
         return 0;
 }
 
@@ -1457,7 +1619,9 @@ static int open_section(struct parser *p)
                 }
                 p->section_line[k] = p->line;
                 p->section = k;
-                return k == SECTION_ORGANIZATION ? open_organization_section(p) : 0;
+                if (k == SECTION_ORGANIZATION)
+                        return open_organization_section(p);
+                return k == SECTION_HA ? open_ha_section(p) : 0;
         }
         fail(p, p->line, -EINVAL, "unknown section: '%s'", p->raw);
         return -EINVAL;
@@ -1839,6 +2003,11 @@ void config_free(struct config *c)
         free_strv(c->organization.accounts, c->organization.n_accounts);
         free_strv(c->organization.exclude_accounts, c->organization.n_exclude_accounts);
         free(c->legacy_target);
+        free(c->ha.table);
+        free(c->ha.region);
+        free(c->ha.endpoint);
+        free(c->ha.holder);
+        free(c->ha.name);
         free(c);
 }
 

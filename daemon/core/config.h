@@ -103,6 +103,34 @@ struct config_organization {
         int64_t refresh; /* seconds between listings; default 3600, at least 60 */
 };
 
+#define CONFIG_HA_TABLE_MAX 255
+#define CONFIG_HA_NAME_MAX 128
+#define CONFIG_HA_DEFAULT_NAME "default"
+#define CONFIG_HA_DEFAULT_LEASE_DURATION 30
+
+/* [ha]: high availability (SPEC "High availability"). Hosts whose files name the same table
+ * and the same name share one lease and one state, kept in the table. Without the section
+ * enabled is false and the rest is zero. */
+struct config_ha {
+        bool enabled;
+        unsigned line;  /* of the section header, for messages */
+        char *table;    /* a DynamoDB table name: 3 to CONFIG_HA_TABLE_MAX letters, digits, '_',
+                         * '-' or '.'; required */
+        char *region;   /* NULL: the [aws] region, as it resolves at run time ([aws] region,
+                         * else AWS_REGION, AWS_DEFAULT_REGION, the profile's) */
+        char *endpoint; /* an http(s) URL as [aws] endpoint takes; NULL: resolved at run time
+                         * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, the profile's, the
+                         * region's). [aws] endpoint is AppStream's and never applies here */
+        int64_t lease_duration; /* seconds; default CONFIG_HA_DEFAULT_LEASE_DURATION, within
+                                 * LEASE_DURATION_MIN_MS..LEASE_DURATION_MAX_MS (1s..1h) */
+        char *holder; /* who this host is in the lease: 1 to 255 bytes (LEASE_HOLDER_MAX with
+                       * the NUL), no control characters; never NULL */
+        bool holder_is_host_name; /* holder was not set: it is the host name (gethostname(2))
+                                   * as it was when the file was loaded */
+        char *name; /* which lease and state of the table: 1 to CONFIG_HA_NAME_MAX letters,
+                     * digits or '_', '.', ':', '/', '-'; default CONFIG_HA_DEFAULT_NAME */
+};
+
 struct config {
         char *path;
 
@@ -156,6 +184,8 @@ struct config {
         struct config_target *targets; /* [target NAME] sections, in file order */
         size_t n_targets;
         struct config_organization organization; /* line 0: none */
+
+        struct config_ha ha; /* enabled false: none */
 };
 
 /* Loads and validates path. On success returns 0 and *ret is owned by the caller

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "fuzz.h"
 #include "iam.h"
+#include "lease.h"
 #include "targets.h"
 
 #define NAME "fuzz.conf"
@@ -85,6 +86,46 @@ static void check_targets(const struct config *c)
         target_list_free(l);
 }
 
+/* Text a lease takes as its holder, as lease_init() checks it. */
+static bool holder_ok(const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+
+        if (n < 1 || n >= LEASE_HOLDER_MAX)
+                return false;
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+/* [ha]: nothing without the section; with it, values the lease and the DynamoDB client take. */
+static void check_ha(const struct config_ha *ha)
+{
+        static const char table_chars[] =
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+        static const char name_chars[] =
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-";
+        size_t len;
+
+        if (!ha->enabled) {
+                FUZZ_CHECK(!ha->line && !ha->table && !ha->region && !ha->endpoint && !ha->holder &&
+                           !ha->name && !ha->lease_duration);
+                return;
+        }
+        FUZZ_CHECK(ha->line >= 1);
+        len = ha->table ? strlen(ha->table) : 0;
+        FUZZ_CHECK(len >= 3 && len <= CONFIG_HA_TABLE_MAX && strspn(ha->table, table_chars) == len);
+        len = ha->name ? strlen(ha->name) : 0;
+        FUZZ_CHECK(len >= 1 && len <= CONFIG_HA_NAME_MAX && strspn(ha->name, name_chars) == len);
+        FUZZ_CHECK(holder_ok(ha->holder));
+        FUZZ_CHECK((uint64_t)ha->lease_duration * 1000 >= LEASE_DURATION_MIN_MS &&
+                   (uint64_t)ha->lease_duration * 1000 <= LEASE_DURATION_MAX_MS);
+        FUZZ_CHECK(!ha->region || ha->region[0]);
+        FUZZ_CHECK(!ha->endpoint || strncasecmp(ha->endpoint, "http://", 7) == 0 ||
+                   strncasecmp(ha->endpoint, "https://", 8) == 0);
+}
+
 static void check_config(const struct config *c)
 {
 
@@ -116,6 +157,7 @@ static void check_config(const struct config *c)
         FUZZ_CHECK(!c->organization.line ||
                    (c->organization.role_name && c->organization.n_regions > 0 &&
                     c->organization.refresh >= 60));
+        check_ha(&c->ha);
         check_targets(c);
 }
 

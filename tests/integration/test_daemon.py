@@ -310,6 +310,45 @@ def test_check_config_names_file_line_and_text_of_a_bad_value(fake, tmp_path, se
     assert message in done.stderr
 
 
+def test_check_config_shows_the_ha_settings(fake, tmp_path):
+    cfg = base_config(fake, tmp_path, extra={"ha": {"table": "reconciler-ha", "holder": "host-a",
+                                                    "lease_duration": "45s"}})
+
+    done = run(["-c", str(cfg), "check-config"], env_of(fake, tmp_path))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"{cfg}: configuration is valid",
+        f"high availability ([ha] on line {line_of(cfg, '[ha]')}):",
+        "  table = reconciler-ha",
+        "  name = default",
+        "  holder = host-a",
+        "  lease_duration = 45s",
+        f"  region = {fake.region} (the [aws] region)",
+        "  endpoint = (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, the profile's, else the "
+        "region's)"]
+    assert not fake.calls()
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("lease", "30s", "unknown key in [ha]: 'lease'"),
+    ("lease_duration", "2h", "lease_duration must be at most 1h: '2h'"),
+    ("table", "ab", "'ab'"),
+    ("name", "prod eu", "'prod eu'"),
+])
+def test_check_config_names_file_line_and_text_of_a_bad_ha_value(fake, tmp_path, key, value,
+                                                                message):
+    ha = {"table": "reconciler-ha"}
+    ha[key] = value
+    cfg = base_config(fake, tmp_path, extra={"ha": ha})
+
+    done = run(["-c", str(cfg), "check-config"], env_of(fake, tmp_path))
+
+    assert done.returncode == 2
+    assert f"{cfg}:{line_of(cfg, f'{key} = {value}')}:" in done.stderr
+    assert message in done.stderr
+
+
 # ---- metrics ------------------------------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ def main():
     for key in sorted(keys):
         c.check(f"{key} = " in config, f"reconciler.conf(5) documents {key}")
     for section in ("[aws]", "[reconciler]", "[policy]", "[builder glob]", "[target name]",
-                    "[organization]"):
+                    "[organization]", "[ha]"):
         c.check(section in config, f"reconciler.conf(5) documents {section}")
 
     # Time zones are read for a range of years only (daemon/core/window.c): the page says which.

@@ -14,8 +14,9 @@ by freeing the client.
 
 Against the fake: the request as DynamoDB's AWS JSON 1.0 (Content-Type, X-Amz-Target, SigV4
 for dynamodb in the region); ProvisionedThroughputExceededException and a body that does not
-match its x-amz-crc32 retried; a body that never matches, one that is not JSON and an Item of
-the wrong type, each an InvalidResponse error."""
+match its x-amz-crc32 retried, but not with max_attempts 1; an answer slower than the
+request's timeout_ms given up on; a body that never matches, one that is not JSON and an Item
+of the wrong type, each an InvalidResponse error."""
 import binascii
 import http.server
 import json
@@ -25,6 +26,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 
 from checklib import Tally, with_sanitizers
 
@@ -259,7 +261,8 @@ def check_endpoint_setting(d):
 
 class Fake(http.server.ThreadingHTTPServer):
     """Answers each request with the next of `answers`: (status, body, crc) where crc is
-    "good", "bad" or None (no header); records what it was sent."""
+    "good", "bad" or None (no header), or (status, body, crc, delay) to answer delay s late;
+    records what it was sent."""
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), FakeHandler)
@@ -284,9 +287,10 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.requests.append({"headers": dict(self.headers), "body": body})
         if self.server.answers:
-            status, text, crc = self.server.answers.pop(0)
+            status, text, crc, *delay = self.server.answers.pop(0)
         else:
-            status, text, crc = 500, '{"__type": "fake#ScriptEnded"}', "good"
+            status, text, crc, delay = 500, '{"__type": "fake#ScriptEnded"}', "good", []
+        time.sleep(delay[0] if delay else 0)
         data = text.encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
@@ -296,7 +300,10 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             value = binascii.crc32(data) & 0xFFFFFFFF
             self.send_header("x-amz-crc32", str(value if crc == "good" else value ^ 1))
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except OSError:
+            pass  # a client that gave up
 
     def log_message(self, *args):
         pass
@@ -308,11 +315,11 @@ THROTTLED = ('{"__type": "com.amazonaws.dynamodb.v20120810#'
              'provisioned throughput for the table was exceeded."}')
 
 
-def fake_call(fake, what):
+def fake_call(fake, what, *options):
     env = DynaliteServer(table=None).env(AWS_REGION="eu-west-1")
     return run(env, "reconciler-ha", "GetItem", {"Key": key("lease#main"),
                                                  "ConsistentRead": True},
-               "--endpoint", fake.url, what=what)
+               "--endpoint", fake.url, *options, what=what)
 
 
 def check_wire(fake):
@@ -338,6 +345,22 @@ def check_retries(fake):
     a = fake_call(fake, "throttled")
     check(a.get("outcome") == "ok" and a.get("attempts") == 2 and len(fake.requests) == 2,
           f"throttled: ProvisionedThroughputExceededException retried {a}")
+
+    fake.script((400, THROTTLED, "good"), (200, ITEM, "good"))
+    a = fake_call(fake, "throttled, one attempt", "--max-attempts", "1")
+    e = a.get("error") or {}
+    check(a.get("outcome") == "failed" and e.get("code") == "ProvisionedThroughputExceededException"
+          and e.get("attempts") == 1 and len(fake.requests) == 1,
+          f"throttled, one attempt: max_attempts 1 sends it once {a}")
+
+    fake.script((200, ITEM, "good", 3.0))
+    began = time.monotonic()
+    a = fake_call(fake, "slow", "--max-attempts", "1", "--timeout-ms", "300")
+    took = time.monotonic() - began
+    e = a.get("error") or {}
+    check(a.get("outcome") == "failed" and e.get("attempts") == 1 and e.get("http_status") == 0
+          and "timed out" in (e.get("message") or "") and took < 2.5,
+          f"slow: given up after timeout_ms, in {took:.2f} s {a}")
 
     fake.script((200, ITEM, "bad"), (200, ITEM, "good"))
     a = fake_call(fake, "crc32 once")

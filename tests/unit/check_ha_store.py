@@ -61,7 +61,8 @@ def main():
 
         code, out, err = run(db, 1, "load")
         check(code == 0 and out.get("load") == 0, f"a first load: {out} {err}")
-        check(operations(out.get("state")) == [], f"a first load gives an empty state: {out}")
+        check(operations(out.get("state")) == [] and out.get("found") is False,
+              f"a first load gives an empty state, the item not found: {out}")
         it = item(db) or {}
         check(it.get("fence") == {"N": "1"} and it.get("holder") == {"S": "host-a"},
               f"the item is made, fenced with epoch 1 by host-a: {it}")
@@ -76,7 +77,8 @@ def main():
               f"the AWS CLI reads the saved state back: {it}")
 
         code, out, err = run(db, 2, "load", holder="host-b")
-        check(code == 0 and operations(out.get("state")) == [("ib-1", "STOPPING")],
+        check(code == 0 and operations(out.get("state")) == [("ib-1", "STOPPING")]
+              and out.get("found") is True,
               f"the next holder loads what the last one saved: {out} {err}")
         it = item(db) or {}
         check(it.get("fence") == {"N": "2"} and it.get("holder") == {"S": "host-b"},

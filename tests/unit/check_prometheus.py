@@ -11,7 +11,8 @@ parses, and which shows every metric.
 Every metric that the rules, the dashboard and the test cases' input series name is one the
 daemon writes, as tool_metrics prints the file (metrics_render()), of the single default
 target (no target labels) and of named targets (`tool_metrics targets`: every series with
-target, region and, once known, account_id); so is every label they match on, and every value
+target, region and, once known, account_id, but the daemon's own [ha] lease counters, which
+have none in either); so is every label they match on, and every value
 they match a label to where the daemon writes a fixed set of them. The test cases' series
 carry exactly the daemon's labels, with a target's or none, and the scrape's (instance, job),
 as node_exporter's textfile collector serves them."""
@@ -35,8 +36,11 @@ RULES = SOURCE_DIR / "config" / "prometheus" / "appstream-agent-reconciler.rules
 DASHBOARD = SOURCE_DIR / "config" / "grafana" / "appstream-agent-reconciler.json"
 CASES = TESTS_DIR / "prometheus"
 
-# A named target's labels (metrics.h), on every series of a daemon of many targets.
+# A named target's labels (metrics.h), on every series of a daemon of many targets but those of
+# the daemon itself.
 TARGET_LABELS = {"target", "account_id", "region"}
+DAEMON_METRICS = {"appstream_reconciler_lease_acquisitions_total",
+                  "appstream_reconciler_lease_losses_total"}
 # The target labels a series may have: none (the single default target), or a target's, its
 # account id once known.
 TARGET_LABEL_SETS = [set(), {"target", "region"}, TARGET_LABELS]
@@ -87,6 +91,10 @@ def written_metrics():
     for name, pairs in named:
         labels = [label for label, _ in pairs]
         given = [label for label in labels if label in TARGET_LABELS]
+        if name in DAEMON_METRICS:
+            check(not given, f"tool_metrics targets: the daemon's {name} has no target label: "
+                             f"{pairs}")
+            continue
         check(set(given) in TARGET_LABEL_SETS[1:] and labels[:len(given)] == given and
               given == sorted(given, key=["target", "account_id", "region"].index),
               f"tool_metrics targets: {name} has target, account_id, region first: {pairs}")
@@ -97,6 +105,7 @@ def written_metrics():
             if label in FREE_VALUES:
                 labels[label] = None
     check(len(metrics) >= 20, f"tool_metrics prints the daemon's metrics: {sorted(metrics)}")
+    check(DAEMON_METRICS <= set(metrics), f"tool_metrics prints {sorted(DAEMON_METRICS)}")
     return metrics
 
 

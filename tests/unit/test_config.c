@@ -720,6 +720,74 @@ static const struct error_case error_cases[] = {
         {"[reconciler]\nlegacy_target = 111111111111/eu-west-1\n" MINIMAL
          "[organization]\nrole_name = r\nregions = eu-west-1\naccounts = 2222*\n",
          2, "legacy_target names no target of this file"},
+
+        /* [ha]. */
+        {"[HA]\n" MINIMAL, 1, "unknown section: '[HA]'"},
+        {MINIMAL "[ha]\ntable = tbl\nlease = 30s\n", 5, "unknown key in [ha]: 'lease'"},
+        {MINIMAL "[ha]\ntable = tbl\nprofile = p\n", 5, "unknown key in [ha]: 'profile'"},
+        {MINIMAL "[ha]\ntable = tbl\nwindow = always\n", 5, "unknown key in [ha]: 'window'"},
+        {MINIMAL "[ha]\ntable = tbl\n[aws]\n[ha]\n", 6,
+         "duplicate section (first on line 3): '[ha]'"},
+        {MINIMAL "[ha]\ntable = tbl\ntable = tbl\n", 5,
+         "duplicate key (first set on line 4): 'table'"},
+        {MINIMAL "[ha]\ntable = tbl\nholder = a\nholder = a\n", 6,
+         "duplicate key (first set on line 5): 'holder'"},
+        {MINIMAL "[ha]\ntable =\n", 4, "missing value: 'table ='"},
+        {MINIMAL "[ha]\nholder = a\n", 3,
+         "no table: [ha] needs 'table = ...' (a DynamoDB table with the partition key pk, of "
+         "type S): '[ha]'"},
+        {MINIMAL "[ha]\n", 3, "no table: [ha] needs 'table = ...'"},
+        {"[ha]\nname = x\n" MINIMAL, 1, "no table: [ha] needs 'table = ...'"},
+        {MINIMAL "[ha]\ntable = ab\n", 4,
+         "bad table (a DynamoDB table name: 3 to 255 letters, digits, '_', '-' or '.'): 'ab'"},
+        {MINIMAL "[ha]\ntable = my table\n", 4, "bad table (a DynamoDB table name"},
+        {MINIMAL "[ha]\ntable = t\xc3\xa4" "ble\n", 4, "bad table (a DynamoDB table name"},
+        {MINIMAL "[ha]\ntable = arn:aws:dynamodb:eu-west-1:111111111111:table/t\n", 4,
+         "bad table (a DynamoDB table name: 3 to 255 letters, digits, '_', '-' or '.'): "
+         "'arn:aws:dynamodb:eu-west-1:111111111111:table/t'"},
+        {MINIMAL "[ha]\ntable = tbl\nregion = EU-West-1\n", 5,
+         "bad region (such as eu-central-1): 'EU-West-1'"},
+        {MINIMAL "[ha]\ntable = tbl\nregion = eu_west_1\n", 5, "bad region"},
+        {MINIMAL "[ha]\ntable = tbl\nendpoint = dynamodb.eu-west-1.amazonaws.com\n", 5,
+         "bad endpoint (an http:// or https:// URL without user information): "
+         "'dynamodb.eu-west-1.amazonaws.com'"},
+        {MINIMAL "[ha]\ntable = tbl\nendpoint = https://\n", 5, "bad endpoint"},
+        {MINIMAL "[ha]\ntable = tbl\nendpoint = https://key:secret@dynamodb.example.com\n", 5,
+         "bad endpoint"},
+        {MINIMAL "[ha]\ntable = tbl\nendpoint = http://dynamodb.eu-west-1.amazonaws.com\n", 5,
+         "plain http is allowed only to loopback (127.0.0.0/8, ::1, localhost): signed requests "
+         "and session tokens must not cross a network in clear text; use https: "
+         "'http://dynamodb.eu-west-1.amazonaws.com'"},
+        {MINIMAL "[ha]\ntable = tbl\nlease_duration = 0s\n", 5,
+         "lease_duration must be at least 1s: '0s'"},
+        {MINIMAL "[ha]\ntable = tbl\nlease_duration = 30\n", 5,
+         "bad duration for lease_duration (examples: 30s, 5m, 1h30m): '30'"},
+        {MINIMAL "[ha]\ntable = tbl\nlease_duration = 500ms\n", 5,
+         "bad duration for lease_duration (examples: 30s, 5m, 1h30m): '500ms'"},
+        {MINIMAL "[ha]\ntable = tbl\nlease_duration = -30s\n", 5,
+         "bad duration for lease_duration"},
+        {MINIMAL "[ha]\ntable = tbl\nlease_duration = 1h1s\n", 5,
+         "lease_duration must be at most 1h: '1h1s'"},
+        {MINIMAL "[ha]\ntable = tbl\nlease_duration = 61m\n", 5,
+         "lease_duration must be at most 1h: '61m'"},
+        {MINIMAL "[ha]\ntable = tbl\nlease_duration = 1d\n", 5,
+         "lease_duration must be at most 1h: '1d'"},
+        {MINIMAL "[ha]\ntable = tbl\nholder = a\tb\n", 5,
+         "bad holder (1 to 255 bytes without control characters): 'a\tb'"},
+        {MINIMAL "[ha]\ntable = tbl\nholder = a\x7f\n", 5,
+         "bad holder (1 to 255 bytes without control characters): 'a\x7f'"},
+        {MINIMAL "[ha]\ntable = tbl\nholder = a\x1b[31mred\n", 5, "bad holder"},
+        {MINIMAL "[ha]\ntable = tbl\nname = prod eu\n", 5,
+         "bad name (1 to 128 letters, digits or '_', '.', ':', '/', '-'): 'prod eu'"},
+        {MINIMAL "[ha]\ntable = tbl\nname = a#b\n", 5, "bad name (1 to 128 letters"},
+        {MINIMAL "[ha]\ntable = tbl\nname = a=b\n", 5, "bad name (1 to 128 letters"},
+        {MINIMAL "[ha]\ntable = tbl\nname = \"a\"\n", 5, "bad name (1 to 128 letters"},
+        {MINIMAL "[ha]\ntable = tbl\nname = pr\xc3\xbc\n", 5, "bad name (1 to 128 letters"},
+        /* 129 characters. */
+        {MINIMAL "[ha]\ntable = tbl\nname = "
+                 "a12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+                 "123456789012345678901234567890123456789012345678\n",
+         5, "bad name (1 to 128 letters"},
 };
 
 static void check_error(const struct error_case *t)
@@ -855,6 +923,134 @@ static void test_long_section(void)
         config_policy_for(c, "builder-with-a-rather-long-name-that-goes-on-and-on-7", &bp);
         ASSERT_TRUE(bp.override == &c->overrides[0]);
         config_free(c);
+}
+
+/* ---- [ha] ---- */
+
+static void test_ha_defaults(void)
+{
+        char host[300] = "";
+        struct config *c = parse_ok(MINIMAL);
+
+        if (c) {
+                ASSERT_TRUE(!c->ha.enabled && c->ha.line == 0);
+                ASSERT_TRUE(!c->ha.table && !c->ha.region && !c->ha.endpoint && !c->ha.holder &&
+                            !c->ha.name);
+                ASSERT_EQ_INT(c->ha.lease_duration, 0);
+        }
+        config_free(c);
+
+        /* Only the table is required; the holder is the host name. */
+        ASSERT_EQ_INT(gethostname(host, sizeof(host) - 1), 0);
+        c = parse_ok(MINIMAL "[ha]\ntable = reconciler-ha\n");
+        if (!c)
+                return;
+        ASSERT_TRUE(c->ha.enabled);
+        ASSERT_EQ_INT(c->ha.line, 3);
+        ASSERT_STREQ(c->ha.table, "reconciler-ha");
+        ASSERT_TRUE(c->ha.region == NULL && c->ha.endpoint == NULL);
+        ASSERT_EQ_INT(c->ha.lease_duration, 30);
+        ASSERT_STREQ(c->ha.holder, host);
+        ASSERT_TRUE(c->ha.holder_is_host_name);
+        ASSERT_STREQ(c->ha.name, "default");
+        config_free(c);
+}
+
+/* Every key set, anywhere in the file; [aws]'s keys of the same names stay [aws]'s. */
+static void test_ha_values(void)
+{
+        struct config *c =
+            parse_ok("[ha]   ; high availability\n"
+                     "name = prod/eu-central-1:blue_green.v-2\n"
+                     "holder = host a (rack 7) \xc3\xa9 ; a comment\n"
+                     "lease_duration = 1m30s\n"
+                     "endpoint = http://127.0.0.1:8000/\n"
+                     "region = eu-west-1\n"
+                     "table = My_Table.v-1\n"
+                     "[aws]\n"
+                     "region = eu-central-1\n"
+                     "endpoint = https://appstream2.eu-central-1.amazonaws.com\n" MINIMAL);
+
+        if (!c)
+                return;
+        ASSERT_TRUE(c->ha.enabled);
+        ASSERT_EQ_INT(c->ha.line, 1);
+        ASSERT_STREQ(c->ha.table, "My_Table.v-1");
+        ASSERT_STREQ(c->ha.region, "eu-west-1");
+        ASSERT_STREQ(c->ha.endpoint, "http://127.0.0.1:8000/");
+        ASSERT_EQ_INT(c->ha.lease_duration, 90);
+        ASSERT_STREQ(c->ha.holder, "host a (rack 7) \xc3\xa9");
+        ASSERT_TRUE(!c->ha.holder_is_host_name);
+        ASSERT_STREQ(c->ha.name, "prod/eu-central-1:blue_green.v-2");
+        ASSERT_STREQ(c->region, "eu-central-1");
+        ASSERT_STREQ(c->endpoint, "https://appstream2.eu-central-1.amazonaws.com");
+        config_free(c);
+
+        /* Beside targets and an organization, which it does not change. */
+        c = parse_ok(MINIMAL "[target a]\nregions = eu-west-1\n[ha]\ntable = t-1\n"
+                             "[organization]\nrole_name = r\nregions = eu-west-1\n");
+        if (c)
+                ASSERT_TRUE(c->ha.enabled && c->n_targets == 1 && c->organization.line > 0);
+        config_free(c);
+}
+
+/* Each key at its limits. A value can be as long as a line (199 characters) allows, which
+ * leaves the table at most 191 of DynamoDB's 255 and the holder 190 of the lease's 255. */
+static void test_ha_limits(void)
+{
+        static const struct {
+                const char *key;
+                size_t repeat; /* the value is this many of value[0] when not 0 */
+                const char *value;
+                int64_t duration; /* lease_duration */
+        } cases[] = {
+            {"lease_duration", 0, "1s", 1},
+            {"lease_duration", 0, "59m59s", 3599},
+            {"lease_duration", 0, "1h", 3600},
+            {"lease_duration", 0, "60m", 3600},
+            {"lease_duration", 0, "3600s", 3600},
+            {"table", 0, "abc", 0},
+            {"table", 0, "a.b", 0},
+            {"table", 0, "0-_", 0},
+            {"table", 191, "t", 0},
+            {"name", 0, "x", 0},
+            {"name", 0, "/", 0},
+            {"name", 0, "a:b/c-d_e.f", 0},
+            {"name", 128, "n", 0},
+            {"holder", 0, "h", 0},
+            {"holder", 0, "\xe4\xb8\xbb\xe6\xa9\x9f", 0},
+            {"holder", 0, "\"quoted\" = 'yes' #1", 0},
+            {"holder", 190, "h", 0},
+            {"region", 0, "local", 0},
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char value[256], text[512];
+                struct config *c;
+                const char *got;
+
+                if (cases[i].repeat) {
+                        memset(value, cases[i].value[0], cases[i].repeat);
+                        value[cases[i].repeat] = '\0';
+                } else {
+                        snprintf(value, sizeof(value), "%s", cases[i].value);
+                }
+                snprintf(text, sizeof(text), MINIMAL "[ha]\n%s%s = %s\n",
+                         strcmp(cases[i].key, "table") ? "table = tbl\n" : "", cases[i].key, value);
+                c = parse_ok(text);
+                if (!c)
+                        continue;
+                if (strcmp(cases[i].key, "lease_duration") == 0) {
+                        ASSERT_EQ_INT(c->ha.lease_duration, cases[i].duration);
+                } else {
+                        got = strcmp(cases[i].key, "table") == 0    ? c->ha.table
+                              : strcmp(cases[i].key, "name") == 0   ? c->ha.name
+                              : strcmp(cases[i].key, "holder") == 0 ? c->ha.holder
+                                                                    : c->ha.region;
+                        ASSERT_STREQ(got, value);
+                }
+                config_free(c);
+        }
 }
 
 /* ---- the effective policy ---- */
@@ -1383,6 +1579,7 @@ static void test_shipped_example(void)
         ASSERT_EQ_INT(c->n_overrides, 0);
         ASSERT_TRUE(c->n_targets == 0 && c->organization.line == 0);
         ASSERT_EQ_INT(config_concurrent_total(c), 0);
+        ASSERT_TRUE(!c->ha.enabled);
         config_free(c);
         c = NULL;
 
@@ -1403,6 +1600,10 @@ static void test_shipped_example(void)
         ASSERT_EQ_INT(c->n_overrides, 1);
         ASSERT_EQ_INT(c->n_targets, 1);
         ASSERT_TRUE(c->organization.line > 0 && c->legacy_target != NULL);
+        ASSERT_TRUE(c->ha.enabled && c->ha.table && c->ha.region && c->ha.endpoint);
+        ASSERT_STREQ(c->ha.holder, "reconciler-a");
+        ASSERT_STREQ(c->ha.name, CONFIG_HA_DEFAULT_NAME);
+        ASSERT_EQ_INT(c->ha.lease_duration, CONFIG_HA_DEFAULT_LEASE_DURATION);
         config_policy_for(c, "prod-1", &bp);
         ASSERT_TRUE(bp.covered && bp.override && !bp.target->latest);
         config_policy_for(c, "sandbox-1", &bp);
@@ -1428,6 +1629,9 @@ int main(void)
         test_targets_values();
         test_targets_accepted();
         test_target_precedence();
+        test_ha_defaults();
+        test_ha_values();
+        test_ha_limits();
         test_load();
         test_shipped_example();
         return test_summary("test_config");

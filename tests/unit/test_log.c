@@ -92,6 +92,78 @@ static void test_priorities(void)
         ASSERT_STREQ(log_event_name(EV_UPDATE_DENIED), "update-denied");
 }
 
+/* The [ha] lease's events: their names, the ids operators filter on, the priorities that fit
+ * (taking the lease is news, losing it a warning, a lease nobody can read an error), and their
+ * fields after all the others. */
+static void test_lease_events(void)
+{
+        static const struct {
+                enum log_event ev;
+                const char *name, *id;
+                int priority;
+        } lease[] = {
+            {EV_LEASE_ACQUIRED, "lease-acquired", "183d7a0d58004c499ffd6cf625c39405", LOG_NOTICE},
+            {EV_LEASE_LOST, "lease-lost", "a095122da68d4b5cb855b1e33e19a668", LOG_WARNING},
+            {EV_LEASE_RELEASED, "lease-released", "2285bc705ded4bc3bb1e295ba99175b3", LOG_INFO},
+            {EV_STANDBY, "standby", "5901b93a7e5b4a27894a1716fb91c893", LOG_INFO},
+            {EV_LEASE_UNREADABLE, "lease-unreadable", "4f70b36292b8454aa1d5133780825f19", LOG_ERR},
+        };
+        const char *out;
+
+        for (size_t i = 0; i < sizeof(lease) / sizeof(lease[0]); i++) {
+                ASSERT_STREQ(log_event_name(lease[i].ev), lease[i].name);
+                ASSERT_STREQ(log_event_id(lease[i].ev), lease[i].id);
+                ASSERT_EQ_INT(log_event_priority(lease[i].ev), lease[i].priority);
+        }
+        log_open(false);
+        capture_begin();
+        log_event(EV_LEASE_LOST,
+                  &(struct log_fields){.reason = "taken",
+                                       .target = "t",
+                                       .image = "im",
+                                       .lease_name = "prod/eu",
+                                       .lease_holder = "host b",
+                                       .lease_epoch = "7"},
+                  "lost the lease (epoch %d): taken by %s", 7, "host b");
+        log_event(EV_STANDBY, &(struct log_fields){.lease_name = "default"}, "standby");
+        out = capture_end();
+        ASSERT_STREQ(out, "warning: lost the lease (epoch 7): taken by host b REASON=taken "
+                          "TARGET=t IMAGE_NAME=im LEASE_NAME=prod/eu LEASE_HOLDER=\"host b\" "
+                          "LEASE_EPOCH=7\n"
+                          "info: standby LEASE_NAME=default\n");
+}
+
+/* LOG_MAX_FIELDS is what log_fields_list() can give: every member set, every one listed once. */
+static void test_every_field_listed(void)
+{
+        const struct log_fields f = {.builder = "v",
+                                     .state = "v",
+                                     .agent_version = "v",
+                                     .target_version = "v",
+                                     .operation = "v",
+                                     .request_id = "v",
+                                     .error_code = "v",
+                                     .reason = "v",
+                                     .from_version = "v",
+                                     .at = "v",
+                                     .target = "v",
+                                     .account_id = "v",
+                                     .region = "v",
+                                     .hook_event = "v",
+                                     .fleet = "v",
+                                     .image = "v",
+                                     .lease_name = "v",
+                                     .lease_holder = "v",
+                                     .lease_epoch = "v"};
+        struct log_field out[LOG_MAX_FIELDS];
+
+        ASSERT_EQ_INT(sizeof(f), LOG_MAX_FIELDS * sizeof(const char *));
+        ASSERT_EQ_INT(log_fields_list(&f, out), LOG_MAX_FIELDS);
+        for (size_t i = 0; i < LOG_MAX_FIELDS; i++)
+                for (size_t j = 0; j < i; j++)
+                        ASSERT_TRUE(strcmp(out[i].key, out[j].key) != 0);
+}
+
 static void test_stderr_line(void)
 {
         const char *out;
@@ -380,6 +452,8 @@ int main(void)
         unsetenv("JOURNAL_STREAM");
         test_table();
         test_priorities();
+        test_lease_events();
+        test_every_field_listed();
         test_stderr_line();
         test_stderr_escaping();
         test_caps();

@@ -246,6 +246,73 @@ static void test_api_errors_from_events(void)
         metrics_free(m);
 }
 
+/* The lease's counters: none without a lease event; from the first one on, both, without
+ * target labels whatever targets the events or the passes name, after every other metric;
+ * acquisitions and losses counted through the log observer, the other lease events not. */
+static void test_lease_counters(void)
+{
+        static const struct metrics_target prod = {.target = "prod/eu-west-1",
+                                                   .region = "eu-west-1"};
+        struct reconcile_summary s = sample_summary();
+        struct metrics *m = NULL;
+        char *text = NULL;
+        int saved_stderr;
+
+        ASSERT_EQ_INT(metrics_new(&m), 0);
+        metrics_record_pass(m, &prod, &s, 100);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(strstr(text, "lease") == NULL);
+        free(text);
+
+        saved_stderr = quiet_begin();
+        log_open(false);
+        log_set_observer(metrics_log_observer, m);
+        log_event(EV_STANDBY, &(struct log_fields){.lease_name = "default"}, "standby");
+        log_set_observer(NULL, NULL);
+        quiet_end(saved_stderr);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_TRUE(has_line(text, "# TYPE appstream_reconciler_lease_acquisitions_total counter"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_lease_acquisitions_total 0"));
+        ASSERT_TRUE(has_line(text, "# TYPE appstream_reconciler_lease_losses_total counter"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_lease_losses_total 0"));
+        free(text);
+
+        saved_stderr = quiet_begin();
+        log_set_observer(metrics_log_observer, m);
+        for (int i = 0; i < 3; i++) {
+                log_event(EV_LEASE_ACQUIRED,
+                          &(struct log_fields){.lease_name = "default", .target = "prod"},
+                          "acquired");
+                log_event(EV_LEASE_LOST, NULL, "lost");
+        }
+        log_event(EV_LEASE_ACQUIRED, NULL, "acquired");
+        log_event(EV_LEASE_UNREADABLE, NULL, "unreadable");
+        log_event(EV_LEASE_RELEASED, NULL, "released");
+        log_event(EV_STANDBY, NULL, "standby");
+        log_set_observer(NULL, NULL);
+        log_event(EV_LEASE_LOST, NULL, "not seen");
+        quiet_end(saved_stderr);
+        metrics_forget(m, "prod/eu-west-1");
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_lease_acquisitions_total 4"));
+        ASSERT_TRUE(has_line(text, "appstream_reconciler_lease_losses_total 3"));
+        ASSERT_TRUE(strstr(text, "lease_acquisitions_total{") == NULL);
+        ASSERT_TRUE(strstr(text, "api_errors_total{") == NULL);
+        free(text);
+
+        /* Last, after a target's metrics. */
+        metrics_record_pass(m, &prod, &s, 200);
+        ASSERT_EQ_INT(metrics_render(m, &text), 0);
+        ASSERT_TRUE(well_formed(text));
+        ASSERT_TRUE(strstr(text, "appstream_reconciler_lease_losses_total 3\n") ==
+                    text + strlen(text) - strlen("appstream_reconciler_lease_losses_total 3\n"));
+        ASSERT_TRUE(strstr(text, "lease_acquisitions_total") > strstr(text, "api_errors_total"));
+        free(text);
+        metrics_free(m);
+}
+
 static void test_label_escaping_and_cap(void)
 {
         struct reconcile_summary s = sample_summary();
@@ -728,6 +795,7 @@ int main(void)
         test_label_escaping_and_cap();
         test_write();
         test_api_errors_from_events();
+        test_lease_counters();
         test_pass_reports_failure_once();
         test_targets();
         test_target_escaping();

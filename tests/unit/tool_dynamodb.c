@@ -14,7 +14,7 @@
  * {"started": r, "message": ...}.
  *
  *   tool_dynamodb [--region REGION] [--profile PROFILE] [--endpoint URL] [--cancel]
- *                 TABLE OPERATION REQUEST
+ *                 [--max-attempts N] [--timeout-ms MS] TABLE OPERATION REQUEST
  *
  * OPERATION is GetItem, PutItem, UpdateItem, DeleteItem or Query; REQUEST a JSON object with
  * the members of struct dynamodb_request by their names on the wire (Key, Item,
@@ -22,7 +22,8 @@
  * ProjectionExpression, ExpressionAttributeNames, ExpressionAttributeValues, ConsistentRead,
  * ReturnValues, ExclusiveStartKey, Limit), as DynamoDB takes them. --region defaults to
  * AWS_REGION, else us-east-1; --endpoint is the client's own endpoint option; --cancel frees
- * the client as soon as the call has started. Exits 0 when a call that started was answered
+ * the client as soon as the call has started; --max-attempts and --timeout-ms are the
+ * request's max_attempts and timeout_ms. Exits 0 when a call that started was answered
  * exactly once, 1 otherwise, 2 on bad usage. */
 #include <curl/curl.h>
 #include <errno.h>
@@ -303,6 +304,8 @@ int main(int argc, char **argv)
                                                  {"profile", required_argument, NULL, 'p'},
                                                  {"endpoint", required_argument, NULL, 'e'},
                                                  {"cancel", no_argument, NULL, 'c'},
+                                                 {"max-attempts", required_argument, NULL, 'm'},
+                                                 {"timeout-ms", required_argument, NULL, 't'},
                                                  {NULL, 0, NULL, 0}};
         const char *region = getenv("AWS_REGION"), *profile = NULL, *endpoint = NULL;
         struct request req = {.json = NULL};
@@ -325,6 +328,12 @@ int main(int argc, char **argv)
                         break;
                 case 'c':
                         cancel = true;
+                        break;
+                case 'm':
+                        req.req.max_attempts = (unsigned)strtoul(optarg, NULL, 10);
+                        break;
+                case 't':
+                        req.req.timeout_ms = strtol(optarg, NULL, 10);
                         break;
                 default:
                         return 2;

@@ -89,12 +89,13 @@ static void on_go(uv_timer_t *timer)
         save_twice(t);
 }
 
-static void on_loaded(int r, struct state *st, const char *err, void *userdata)
+static void on_loaded(int r, struct state *st, bool found, const char *err, void *userdata)
 {
         struct tool *t = userdata;
         char *json = NULL;
 
         cJSON_AddNumberToObject(t->out, "load", r);
+        cJSON_AddBoolToObject(t->out, "found", found);
         cJSON_AddItemToObject(t->out, "error", err ? cJSON_CreateString(err) : cJSON_CreateNull());
         if (st && state_to_json(st, &json) == 0)
                 cJSON_AddItemToObject(t->out, "state", cJSON_Parse(json));

@@ -4,10 +4,11 @@
  * Every sample the daemon can write is there: the pass listed the builders (so the last
  * successful describe's time is given), a builder waits for a window, the breaker is open, and
  * one API error was counted, and an image report found a running fleet on an old agent, one on
- * a current one and one on a public image. Without an argument, as the single target of a
- * configuration without [target] or [organization] (no target labels); with "targets", the
- * same for two named targets, one of them of an account not known yet. Exits 0, 1 when the
- * file cannot be rendered, 2 on a usage error. */
+ * a current one and one on a public image; and the daemon took the [ha] lease and lost it once
+ * (the lease's counters have no target labels in either form). Without an argument, as the
+ * single target of a configuration without [target] or [organization] (no target labels);
+ * with "targets", the same for two named targets, one of them of an account not known yet.
+ * Exits 0, 1 when the file cannot be rendered, 2 on a usage error. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,9 @@ int main(int argc, char **argv)
         }
         if (metrics_new(&m) < 0)
                 return 1;
+        metrics_observe(m, EV_STANDBY, NULL);
+        metrics_observe(m, EV_LEASE_ACQUIRED, NULL);
+        metrics_observe(m, EV_LEASE_LOST, NULL);
         if (targets)
                 for (size_t i = 0; i < 2 && r >= 0; i++)
                         r = record_target(m, &named[i]);

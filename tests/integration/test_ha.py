@@ -1,0 +1,170 @@
+"""High availability (SPEC "High availability", I13): hosts sharing an [ha] table on dynalite,
+an independent DynamoDB (tests/dynalite_server.py), each a daemon with a directory of its own
+and credentials of its own, so that the fake AppStream's call log says which host made every
+call. Judged from that log: one host acts; a standby takes over a killed holder and finishes
+its update without a second Stop; a holder paused past its lease makes no call when it wakes
+and steps down; a holder that stops cleanly hands over at once."""
+import collections
+import signal
+import time
+import uuid
+
+import pytest
+
+from dynalite_server import DynaliteServer
+from reconciler import Daemon, accepted, base_config, client_env, wait_until
+
+OLD = "06-19-2023"
+MUTATING = ("StopImageBuilder", "StartImageBuilder")
+LEASE = 3  # seconds: short, so that takeovers are quick
+
+
+@pytest.fixture(scope="module")
+def dynalite():
+    with DynaliteServer(table=None) as db:
+        yield db
+
+
+@pytest.fixture
+def table(dynalite):
+    name = f"ha-{uuid.uuid4().hex[:12]}"
+    dynalite.create_table(name)
+    return name
+
+
+class Host:
+    """One daemon of the [ha] pair: its own directory, state file and access key."""
+
+    def __init__(self, name, fake, dynalite, table, tmp_path, daemons, **reconciler):
+        self.name = name
+        self.dir = tmp_path / name
+        self.dir.mkdir()
+        self.key = f"AKIDHOST{name.upper()}{uuid.uuid4().hex[:8].upper()}"
+        fake.add_credentials({"access_key_id": self.key, "secret_access_key": "secret-" + name})
+        self.env = client_env(fake, self.dir / "home", AWS_MAX_ATTEMPTS=1,
+                              AWS_ACCESS_KEY_ID=self.key,
+                              AWS_SECRET_ACCESS_KEY="secret-" + name)
+        self.config = base_config(
+            fake, self.dir, reconciler={"active_poll_interval": "1s", **reconciler},
+            extra={"ha": {"table": table, "endpoint": dynalite.url, "region": fake.region,
+                          "lease_duration": f"{LEASE}s", "holder": name}})
+        self.daemons = daemons
+        self.daemon = None
+
+    def start(self):
+        self.daemon = Daemon(self.config, self.env, self.dir / "daemon.log")
+        self.daemons.append(self.daemon)
+        return self
+
+    def log(self):
+        return self.daemon.log() if self.daemon else ""
+
+
+def acted_by(fake, hosts):
+    """{host name: [mutating calls]} from the fake's log, by access key."""
+    by_key = {h.key: h.name for h in hosts}
+    out = collections.defaultdict(list)
+    for c in fake.calls():
+        if c["operation"] in MUTATING:
+            out[by_key.get(c["access_key_id"], c["access_key_id"])].append(c)
+    return out
+
+
+def all_latest(fake, names):
+    latest = fake.config()["latest_version"]
+    return all(fake.builder(n)["AppstreamAgentVersion"] == latest and
+               fake.builder(n)["State"] == "RUNNING" for n in names)
+
+
+@pytest.mark.time_limit(120)
+def test_one_host_acts_and_the_other_stands_by(fake, dynalite, table, tmp_path, daemons):
+    fake.config(durations={"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3})
+    names = fake.generate(4, prefix="ha-", version=OLD)
+    a = Host("a", fake, dynalite, table, tmp_path, daemons).start()
+    assert a.daemon.wait_for_log("lease-acquired", 20) or "acquired the lease" in a.log(), a.log()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons).start()
+
+    wait_until(lambda: all_latest(fake, names), timeout=60, what="every builder updated")
+    time.sleep(2 * LEASE)  # long enough for a standby that misbehaves to act
+
+    acted = acted_by(fake, [a, b])
+    assert set(acted) == {"a"}, {k: len(v) for k, v in acted.items()}
+    assert sorted(c["names"][0] for c in acted["a"] if c["operation"] == "StopImageBuilder") \
+        == sorted(names)
+    assert "standby" in b.log() and "lease held by a" in b.log() or "a holds" in b.log(), b.log()
+    assert a.daemon.stop() == 0
+    assert b.daemon.stop() == 0
+
+
+@pytest.mark.time_limit(150)
+def test_a_standby_finishes_a_killed_holders_update_without_a_second_stop(fake, dynalite, table,
+                                                                        tmp_path, daemons):
+    fake.config(durations={"stopping": 4.0, "pending": 0.5, "updating_agent": 0.5})
+    names = fake.generate(2, prefix="kill-", version=OLD)
+    a = Host("a", fake, dynalite, table, tmp_path, daemons).start()
+    assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons).start()
+    wait_until(lambda: len(accepted(fake, "StopImageBuilder")) == 2, timeout=30,
+               what="both Stops accepted")
+    killed_at = time.monotonic()
+    a.daemon.kill()
+
+    assert b.daemon.wait_for_log("acquired the lease", 3 * LEASE + 5), b.log()
+    took_over = time.monotonic() - killed_at
+    wait_until(lambda: all_latest(fake, names), timeout=60, what="the updates finished by b")
+
+    acted = acted_by(fake, [a, b])
+    stops = [c for c in accepted(fake, "StopImageBuilder")]
+    assert sorted(c["names"][0] for c in stops) == sorted(names)  # no second Stop
+    assert {c["access_key_id"] for c in stops} == {a.key}
+    starts = accepted(fake, "StartImageBuilder")
+    assert sorted(c["names"][0] for c in starts) == sorted(names)
+    assert {c["access_key_id"] for c in starts} == {b.key}
+    assert set(acted) <= {"a", "b"}
+    # Replaced within a lease, one check and one poll (and the time to notice the kill).
+    assert took_over < LEASE + LEASE / 5 + 1 + 2, took_over
+    assert b.daemon.stop() == 0
+
+
+@pytest.mark.time_limit(150)
+def test_a_holder_paused_past_its_lease_makes_no_call_and_steps_down(fake, dynalite, table,
+                                                                    tmp_path, daemons):
+    fake.config(durations={"stopping": 2.0, "pending": 0.5, "updating_agent": 0.5})
+    names = fake.generate(3, prefix="pause-", version=OLD)
+    a = Host("a", fake, dynalite, table, tmp_path, daemons, max_concurrent=1).start()
+    assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons, max_concurrent=1).start()
+    wait_until(lambda: accepted(fake, "StopImageBuilder"), timeout=30, what="a first Stop")
+    a.daemon.signal(signal.SIGSTOP)
+    paused_at = time.time()
+    assert b.daemon.wait_for_log("acquired the lease", 3 * LEASE + 5), b.log()
+    time.sleep(1)
+    a.daemon.signal(signal.SIGCONT)
+    resumed_at = time.time()
+
+    code = a.daemon.wait(30)
+    wait_until(lambda: all_latest(fake, names), timeout=90, what="every builder updated by b")
+    late = [c for c in fake.calls() if c["operation"] in MUTATING and c["access_key_id"] == a.key
+            and c["wall"] >= paused_at]
+    assert late == [], late
+    assert code != 0 and "stepping down" in a.log(), a.log()[-2000:]
+    stops = accepted(fake, "StopImageBuilder")
+    assert sorted(c["names"][0] for c in stops) == sorted(names)
+    assert resumed_at > paused_at
+    assert b.daemon.stop() == 0
+
+
+@pytest.mark.time_limit(120)
+def test_a_clean_stop_hands_the_lease_over_at_once(fake, dynalite, table, tmp_path, daemons):
+    fake.generate(1, prefix="calm-", version=fake.config()["latest_version"])
+    a = Host("a", fake, dynalite, table, tmp_path, daemons).start()
+    assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons).start()
+    assert b.daemon.wait_for_log("standby", 20), b.log()
+    stopped_at = time.monotonic()
+    assert a.daemon.stop() == 0
+    assert "released" in a.log(), a.log()
+    assert b.daemon.wait_for_log("acquired the lease", 2 * LEASE), b.log()
+    # A released lease is taken at the standby's next read, not a lease later.
+    assert time.monotonic() - stopped_at < LEASE, b.log()
+    assert b.daemon.stop() == 0
