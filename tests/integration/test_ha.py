@@ -5,10 +5,12 @@ call. Judged from that log: one host acts; a standby takes over a killed holder 
 its update without a second Stop; a holder paused past its lease makes no call when it wakes
 and steps down; a holder that stops cleanly hands over at once."""
 import collections
+import json
 import signal
 import time
 import uuid
 
+import botocore.session
 import pytest
 
 from dynalite_server import DynaliteServer
@@ -123,6 +125,56 @@ def test_a_standby_finishes_a_killed_holders_update_without_a_second_stop(fake, 
     assert set(acted) <= {"a", "b"}
     # Replaced within a lease, one check and one poll (and the time to notice the kill).
     assert took_over < LEASE + LEASE / 5 + 1 + 2, took_over
+    assert b.daemon.stop() == 0
+
+
+def table_phases(dynalite, table):
+    """{builder: phase} of the operations in the shared state of the single target, read with
+    botocore (fast enough to see a phase of a second)."""
+    client = getattr(dynalite, "_botocore", None)
+    if client is None:
+        client = botocore.session.get_session().create_client(
+            "dynamodb", region_name="us-east-1", endpoint_url=dynalite.url,
+            aws_access_key_id="AKIDTESTREADER", aws_secret_access_key="reader")
+        dynalite._botocore = client
+    item = client.get_item(TableName=table, Key={"pk": {"S": "state#default#default"}},
+                           ConsistentRead=True).get("Item", {})
+    doc = json.loads(item.get("doc", {}).get("S", "null") or "null") or {"operations": []}
+    return {op["builder"]: op["phase"] for op in doc["operations"]}
+
+
+# The holder is killed with its operation in each phase; a slow call keeps the phase whose
+# call is in flight (the intent durable in the table, the call not answered yet).
+PHASES = {
+    "STOP_INTENT": {"slow": "StopImageBuilder"},
+    "STOPPING": {},
+    "START_INTENT": {"slow": "StartImageBuilder"},
+    "STARTING": {},
+}
+
+
+@pytest.mark.time_limit(150)
+@pytest.mark.parametrize("phase", PHASES)
+def test_the_holder_killed_in_each_phase_is_resumed_by_the_standby_with_no_call_twice(
+        fake, dynalite, table, tmp_path, daemons, phase):
+    fake.config(durations={"stopping": 2.5, "pending": 1.5, "updating_agent": 1.5})
+    name = fake.generate(1, prefix=f"ph-{phase.lower().replace('_', '-')}-", version=OLD)[0]
+    if PHASES[phase].get("slow"):
+        fake.add_fault("slow", operations=[PHASES[phase]["slow"]], delay=1.5)
+    a = Host("a", fake, dynalite, table, tmp_path, daemons).start()
+    assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons).start()
+    wait_until(lambda: table_phases(dynalite, table).get(name) == phase, timeout=30,
+               interval=0.02, what=f"{name} in {phase} in the table")
+    a.daemon.kill()
+    fake.clear_faults()
+
+    assert b.daemon.wait_for_log("acquired the lease", 3 * LEASE + 5), b.log()
+    wait_until(lambda: all_latest(fake, [name]), timeout=60, what="the update finished by b")
+    wait_until(lambda: table_phases(dynalite, table) == {}, timeout=20,
+               what="the operation ended in the table")
+    assert len(accepted(fake, "StopImageBuilder", name)) == 1, fake.calls()
+    assert len(accepted(fake, "StartImageBuilder", name)) == 1, fake.calls()
     assert b.daemon.stop() == 0
 
 
