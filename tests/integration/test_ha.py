@@ -83,7 +83,7 @@ def test_one_host_acts_and_the_other_stands_by(fake, dynalite, table, tmp_path, 
     fake.config(durations={"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3})
     names = fake.generate(4, prefix="ha-", version=OLD)
     a = Host("a", fake, dynalite, table, tmp_path, daemons).start()
-    assert a.daemon.wait_for_log("lease-acquired", 20) or "acquired the lease" in a.log(), a.log()
+    assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
     b = Host("b", fake, dynalite, table, tmp_path, daemons).start()
 
     wait_until(lambda: all_latest(fake, names), timeout=60, what="every builder updated")
@@ -93,7 +93,7 @@ def test_one_host_acts_and_the_other_stands_by(fake, dynalite, table, tmp_path, 
     assert set(acted) == {"a"}, {k: len(v) for k, v in acted.items()}
     assert sorted(c["names"][0] for c in acted["a"] if c["operation"] == "StopImageBuilder") \
         == sorted(names)
-    assert "standby" in b.log() and "lease held by a" in b.log() or "a holds" in b.log(), b.log()
+    assert "standby: a holds the lease" in b.log(), b.log()
     assert a.daemon.stop() == 0
     assert b.daemon.stop() == 0
 
@@ -115,14 +115,16 @@ def test_a_standby_finishes_a_killed_holders_update_without_a_second_stop(fake, 
     took_over = time.monotonic() - killed_at
     wait_until(lambda: all_latest(fake, names), timeout=60, what="the updates finished by b")
 
+    # Never both at once: every call of the killed holder reached the fake before the
+    # standby's first.
     acted = acted_by(fake, [a, b])
-    stops = [c for c in accepted(fake, "StopImageBuilder")]
+    assert max(c["wall"] for c in acted["a"]) < min(c["wall"] for c in acted["b"]), acted
+    stops = accepted(fake, "StopImageBuilder")
     assert sorted(c["names"][0] for c in stops) == sorted(names)  # no second Stop
     assert {c["access_key_id"] for c in stops} == {a.key}
     starts = accepted(fake, "StartImageBuilder")
     assert sorted(c["names"][0] for c in starts) == sorted(names)
     assert {c["access_key_id"] for c in starts} == {b.key}
-    assert set(acted) <= {"a", "b"}
     # Replaced within a lease, one check and one poll (and the time to notice the kill).
     assert took_over < LEASE + LEASE / 5 + 1 + 2, took_over
     assert b.daemon.stop() == 0
@@ -192,7 +194,6 @@ def test_a_holder_paused_past_its_lease_makes_no_call_and_steps_down(fake, dynal
     assert b.daemon.wait_for_log("acquired the lease", 3 * LEASE + 5), b.log()
     time.sleep(1)
     a.daemon.signal(signal.SIGCONT)
-    resumed_at = time.time()
 
     code = a.daemon.wait(30)
     wait_until(lambda: all_latest(fake, names), timeout=90, what="every builder updated by b")
@@ -202,7 +203,6 @@ def test_a_holder_paused_past_its_lease_makes_no_call_and_steps_down(fake, dynal
     assert code != 0 and "stepping down" in a.log(), a.log()[-2000:]
     stops = accepted(fake, "StopImageBuilder")
     assert sorted(c["names"][0] for c in stops) == sorted(names)
-    assert resumed_at > paused_at
     assert b.daemon.stop() == 0
 
 
