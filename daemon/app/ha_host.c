@@ -9,6 +9,7 @@
 #include "config.h"
 #include "aws_endpoints.h"
 #include "dynamodb.h"
+#include "ha_keys.h"
 #include "http.h"
 #include "lease_run.h"
 #include "log.h"
@@ -79,14 +80,17 @@ int ha_host_new(const struct ha_host_options *opts, struct ha_host **ret, char *
         const struct config_ha *ha = opts->ha;
         const char *region = ha->region ? ha->region : opts->region;
         struct ha_host *h = calloc(1, sizeof(*h));
-        char *key = NULL;
+        char key[LEASE_RUN_KEY_MAX + 1], prefix[LEASE_RUN_KEY_MAX + 1];
         int r = -ENOMEM;
 
+        if (ha_key_lease(ha->name, key, sizeof(key)) < 0 ||
+            ha_key_state_prefix(ha->name, prefix, sizeof(prefix)) < 0) {
+                snprintf(err, err_size, "[ha] name is too long for the table's keys");
+                free(h);
+                return -ENAMETOOLONG;
+        }
         if (!h || !(h->name = strdup(ha->name)) || !(h->holder = strdup(ha->holder)) ||
-            asprintf(&h->state_prefix, "state#%s#", ha->name) < 0 ||
-            asprintf(&key, "lease#%s", ha->name) < 0) {
-                if (h)
-                        h->state_prefix = NULL;
+            !(h->state_prefix = strdup(prefix))) {
                 snprintf(err, err_size, "out of memory");
                 goto fail;
         }
@@ -131,11 +135,9 @@ int ha_host_new(const struct ha_host_options *opts, struct ha_host **ret, char *
         h->on_lost = opts->on_lost;
         h->on_change = opts->on_change;
         h->userdata = opts->userdata;
-        free(key);
         *ret = h;
         return 0;
 fail:
-        free(key);
         ha_host_free(h);
         return r;
 }
