@@ -35,6 +35,10 @@
     AWS host names in a private namespace (run clients with ``.run_inside()``). Stopped
     when the test ends.
 
+``dynalite`` / ``table``
+    dynalite (tests/dynalite_server.py), a real DynamoDB implementation on loopback, one a
+    module; and a fresh table on it for the test, its name returned.
+
 Every test has a time limit (60 s unless ``@pytest.mark.time_limit(seconds)``) enforced
 with SIGALRM, so a hung client or server fails the test instead of the run.
 """
@@ -44,6 +48,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -53,6 +58,7 @@ if str(TESTS_DIR) not in sys.path:
 
 from fake_appstream.control import FakeAppStream  # noqa: E402
 from fake_sts.control import FakeSTS  # noqa: E402
+from dynalite_server import DynaliteServer  # noqa: E402
 
 AWS_CLI = "/usr/bin/aws"
 DEFAULT_TIME_LIMIT = 60
@@ -179,3 +185,16 @@ def daemons():
     yield started
     for d in started:
         d.kill()
+
+
+@pytest.fixture(scope="module")
+def dynalite():
+    with DynaliteServer(table=None) as db:
+        yield db
+
+
+@pytest.fixture
+def table(dynalite):
+    name = f"ha-{uuid.uuid4().hex[:12]}"
+    dynalite.create_table(name)
+    return name

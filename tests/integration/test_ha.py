@@ -4,87 +4,27 @@ and credentials of its own, so that the fake AppStream's call log says which hos
 call. Judged from that log: one host acts; a standby takes over a killed holder and finishes
 its update without a second Stop; a holder paused past its lease makes no call when it wakes
 and steps down; a holder that stops cleanly hands over at once."""
-import collections
 import json
 import signal
 import time
-import uuid
 
 import botocore.session
 import pytest
 
-from dynalite_server import DynaliteServer
-from reconciler import Daemon, accepted, base_config, client_env, wait_until
+from ha_hosts import MUTATING, Host, acted_by, all_latest
+from reconciler import accepted, wait_until
 
 OLD = "06-19-2023"
-MUTATING = ("StopImageBuilder", "StartImageBuilder")
 LEASE = 3  # seconds: short, so that takeovers are quick
-
-
-@pytest.fixture(scope="module")
-def dynalite():
-    with DynaliteServer(table=None) as db:
-        yield db
-
-
-@pytest.fixture
-def table(dynalite):
-    name = f"ha-{uuid.uuid4().hex[:12]}"
-    dynalite.create_table(name)
-    return name
-
-
-class Host:
-    """One daemon of the [ha] pair: its own directory, state file and access key."""
-
-    def __init__(self, name, fake, dynalite, table, tmp_path, daemons, **reconciler):
-        self.name = name
-        self.dir = tmp_path / name
-        self.dir.mkdir()
-        self.key = f"AKIDHOST{name.upper()}{uuid.uuid4().hex[:8].upper()}"
-        fake.add_credentials({"access_key_id": self.key, "secret_access_key": "secret-" + name})
-        self.env = client_env(fake, self.dir / "home", AWS_MAX_ATTEMPTS=1,
-                              AWS_ACCESS_KEY_ID=self.key,
-                              AWS_SECRET_ACCESS_KEY="secret-" + name)
-        self.config = base_config(
-            fake, self.dir, reconciler={"active_poll_interval": "1s", **reconciler},
-            extra={"ha": {"table": table, "endpoint": dynalite.url, "region": fake.region,
-                          "lease_duration": f"{LEASE}s", "holder": name}})
-        self.daemons = daemons
-        self.daemon = None
-
-    def start(self):
-        self.daemon = Daemon(self.config, self.env, self.dir / "daemon.log")
-        self.daemons.append(self.daemon)
-        return self
-
-    def log(self):
-        return self.daemon.log() if self.daemon else ""
-
-
-def acted_by(fake, hosts):
-    """{host name: [mutating calls]} from the fake's log, by access key."""
-    by_key = {h.key: h.name for h in hosts}
-    out = collections.defaultdict(list)
-    for c in fake.calls():
-        if c["operation"] in MUTATING:
-            out[by_key.get(c["access_key_id"], c["access_key_id"])].append(c)
-    return out
-
-
-def all_latest(fake, names):
-    latest = fake.config()["latest_version"]
-    return all(fake.builder(n)["AppstreamAgentVersion"] == latest and
-               fake.builder(n)["State"] == "RUNNING" for n in names)
 
 
 @pytest.mark.time_limit(120)
 def test_one_host_acts_and_the_other_stands_by(fake, dynalite, table, tmp_path, daemons):
     fake.config(durations={"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3})
     names = fake.generate(4, prefix="ha-", version=OLD)
-    a = Host("a", fake, dynalite, table, tmp_path, daemons).start()
+    a = Host("a", fake, dynalite, table, tmp_path, daemons, LEASE).start()
     assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
-    b = Host("b", fake, dynalite, table, tmp_path, daemons).start()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons, LEASE).start()
 
     wait_until(lambda: all_latest(fake, names), timeout=60, what="every builder updated")
     time.sleep(2 * LEASE)  # long enough for a standby that misbehaves to act
@@ -103,9 +43,9 @@ def test_a_standby_finishes_a_killed_holders_update_without_a_second_stop(fake, 
                                                                         tmp_path, daemons):
     fake.config(durations={"stopping": 4.0, "pending": 0.5, "updating_agent": 0.5})
     names = fake.generate(2, prefix="kill-", version=OLD)
-    a = Host("a", fake, dynalite, table, tmp_path, daemons).start()
+    a = Host("a", fake, dynalite, table, tmp_path, daemons, LEASE).start()
     assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
-    b = Host("b", fake, dynalite, table, tmp_path, daemons).start()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons, LEASE).start()
     wait_until(lambda: len(accepted(fake, "StopImageBuilder")) == 2, timeout=30,
                what="both Stops accepted")
     killed_at = time.monotonic()
@@ -163,9 +103,9 @@ def test_the_holder_killed_in_each_phase_is_resumed_by_the_standby_with_no_call_
     name = fake.generate(1, prefix=f"ph-{phase.lower().replace('_', '-')}-", version=OLD)[0]
     if PHASES[phase].get("slow"):
         fake.add_fault("slow", operations=[PHASES[phase]["slow"]], delay=1.5)
-    a = Host("a", fake, dynalite, table, tmp_path, daemons).start()
+    a = Host("a", fake, dynalite, table, tmp_path, daemons, LEASE).start()
     assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
-    b = Host("b", fake, dynalite, table, tmp_path, daemons).start()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons, LEASE).start()
     wait_until(lambda: table_phases(dynalite, table).get(name) == phase, timeout=30,
                interval=0.02, what=f"{name} in {phase} in the table")
     a.daemon.kill()
@@ -185,9 +125,9 @@ def test_a_holder_paused_past_its_lease_makes_no_call_and_steps_down(fake, dynal
                                                                     tmp_path, daemons):
     fake.config(durations={"stopping": 2.0, "pending": 0.5, "updating_agent": 0.5})
     names = fake.generate(3, prefix="pause-", version=OLD)
-    a = Host("a", fake, dynalite, table, tmp_path, daemons, max_concurrent=1).start()
+    a = Host("a", fake, dynalite, table, tmp_path, daemons, LEASE, max_concurrent=1).start()
     assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
-    b = Host("b", fake, dynalite, table, tmp_path, daemons, max_concurrent=1).start()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons, LEASE, max_concurrent=1).start()
     wait_until(lambda: accepted(fake, "StopImageBuilder"), timeout=30, what="a first Stop")
     a.daemon.signal(signal.SIGSTOP)
     paused_at = time.time()
@@ -209,9 +149,9 @@ def test_a_holder_paused_past_its_lease_makes_no_call_and_steps_down(fake, dynal
 @pytest.mark.time_limit(120)
 def test_a_clean_stop_hands_the_lease_over_at_once(fake, dynalite, table, tmp_path, daemons):
     fake.generate(1, prefix="calm-", version=fake.config()["latest_version"])
-    a = Host("a", fake, dynalite, table, tmp_path, daemons).start()
+    a = Host("a", fake, dynalite, table, tmp_path, daemons, LEASE).start()
     assert a.daemon.wait_for_log("acquired the lease", 20), a.log()
-    b = Host("b", fake, dynalite, table, tmp_path, daemons).start()
+    b = Host("b", fake, dynalite, table, tmp_path, daemons, LEASE).start()
     assert b.daemon.wait_for_log("standby", 20), b.log()
     stopped_at = time.monotonic()
     assert a.daemon.stop() == 0
