@@ -170,6 +170,11 @@ const char *ha_host_holder(const struct ha_host *h)
         return h->holder;
 }
 
+const char *ha_host_lineage(const struct ha_host *h)
+{
+        return lease_run_lineage(h->lease);
+}
+
 bool ha_host_holding(const struct ha_host *h)
 {
         struct lease_status st;

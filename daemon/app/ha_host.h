@@ -49,6 +49,9 @@ struct dynamodb_client *ha_host_db(const struct ha_host *h);
 const char *ha_host_state_prefix(const struct ha_host *h);
 const char *ha_host_holder(const struct ha_host *h);
 
+/* The lineage of the lease held (lease_run_lineage()); "" when none. */
+const char *ha_host_lineage(const struct ha_host *h);
+
 /* Whether this host holds the lease now. */
 bool ha_host_holding(const struct ha_host *h);
 

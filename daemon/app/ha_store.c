@@ -23,8 +23,9 @@ enum store_call {
 
 struct ha_store {
         struct dynamodb_client *db;
-        char *key, *holder;
+        char *key, *holder, *lineage;
         uint64_t epoch;
+        int (*may_write)(void *userdata, char *err, size_t err_size);
         void (*on_fenced)(void *userdata, const char *why);
         void *userdata;
         ha_store_saved_fn saved;
@@ -78,9 +79,14 @@ static cJSON *key_of(const struct ha_store *s)
 static int send_call(struct ha_store *s, enum store_call call, enum dynamodb_op op,
                      const struct dynamodb_request *req, char *err, size_t err_size)
 {
-        struct store_ticket *t = calloc(1, sizeof(*t));
+        struct store_ticket *t;
         int r;
 
+        /* A fenced write is sent, like a mutating call, only with the lease's margin left. */
+        if (op != DYNAMODB_GET_ITEM && s->may_write &&
+            (r = s->may_write(s->userdata, err, err_size)) < 0)
+                return r;
+        t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
         t->store = s;
@@ -119,14 +125,14 @@ static void load_end(struct ha_store *s, int r, const char *err)
                 s->load_done(r, st, r == 0 && s->found, err, s->load_userdata);
 }
 
-/* Our epoch into the item, conditional on what was read: a missing item is created, an
- * existing one must still have the rev read and no newer fence. */
+/* Our lineage and epoch into the item, conditional on what was read: a missing item is
+ * created, an existing one must still have the rev read and no newer fence of our lineage. */
 static int send_fence(struct ha_store *s, char *err, size_t err_size)
 {
         cJSON *key = key_of(s);
-        cJSON *values =
-            dynamodb_map_of(":e", dynamodb_n((int64_t)s->epoch), ":h", dynamodb_s(s->holder),
-                            ":next", dynamodb_n(s->rev + 1), NULL);
+        cJSON *values = dynamodb_map_of(":e", dynamodb_n((int64_t)s->epoch), ":l",
+                                        dynamodb_s(s->lineage), ":h", dynamodb_s(s->holder),
+                                        ":next", dynamodb_n(s->rev + 1), NULL);
         int r = key && values && s->rev ? dynamodb_map_add(values, ":rev", dynamodb_n(s->rev)) : 0;
 
         if (!key || !values)
@@ -134,11 +140,13 @@ static int send_fence(struct ha_store *s, char *err, size_t err_size)
         if (r == 0)
                 r = send_call(
                     s, CALL_FENCE, DYNAMODB_UPDATE_ITEM,
-                    &(struct dynamodb_request){.key = key,
-                                               .update = "SET fence = :e, holder = :h, rev = :next",
-                                               .condition = s->rev ? "rev = :rev AND fence <= :e"
-                                                                   : "attribute_not_exists(pk)",
-                                               .values = values},
+                    &(struct dynamodb_request){
+                        .key = key,
+                        .update = "SET fence = :e, lineage = :l, holder = :h, rev = :next",
+                        .condition = s->rev ? "rev = :rev AND (fence <= :e OR lineage <> :l OR "
+                                              "attribute_not_exists(lineage))"
+                                            : "attribute_not_exists(pk)",
+                        .values = values},
                     err, err_size);
         cJSON_Delete(key);
         cJSON_Delete(values);
@@ -149,6 +157,7 @@ static int send_fence(struct ha_store *s, char *err, size_t err_size)
 static int take_item(struct ha_store *s, const cJSON *item, char *err, size_t err_size)
 {
         const char *doc = NULL;
+        const char *lineage = NULL;
         int64_t rev = 0, fence = 0;
         int r;
 
@@ -164,7 +173,11 @@ static int take_item(struct ha_store *s, const cJSON *item, char *err, size_t er
                 snprintf(err, err_size, "item %s: rev and fence are not whole numbers", s->key);
                 return -EBADMSG;
         }
-        if ((uint64_t)fence > s->epoch) {
+        /* Epochs count within a lineage: a fence of another one was written under a lease
+         * item deleted since, whose holders can no longer act (lease.h). */
+        if (dynamodb_value_s(dynamodb_attr(item, "lineage"), &lineage) < 0)
+                lineage = NULL;
+        if ((uint64_t)fence > s->epoch && lineage && strcmp(lineage, s->lineage) == 0) {
                 snprintf(err, err_size,
                          "item %s is fenced by lease epoch %" PRId64 ", newer than ours (%" PRIu64
                          "): another host holds the lease",
@@ -274,14 +287,16 @@ static int send_save(struct ha_store *s, char *err, size_t err_size)
                 return -EFBIG;
         }
         key = key_of(s);
-        values = dynamodb_map_of(":d", dynamodb_s(doc), ":e", dynamodb_n((int64_t)s->epoch), ":rev",
-                                 dynamodb_n(s->rev), ":next", dynamodb_n(s->rev + 1), NULL);
+        values = dynamodb_map_of(":d", dynamodb_s(doc), ":e", dynamodb_n((int64_t)s->epoch), ":l",
+                                 dynamodb_s(s->lineage), ":rev", dynamodb_n(s->rev), ":next",
+                                 dynamodb_n(s->rev + 1), NULL);
         free(doc);
         r = key && values
                 ? send_call(s, CALL_SAVE, DYNAMODB_UPDATE_ITEM,
                             &(struct dynamodb_request){.key = key,
                                                        .update = "SET doc = :d, rev = :next",
-                                                       .condition = "fence = :e AND rev = :rev",
+                                                       .condition = "fence = :e AND lineage = :l "
+                                                                    "AND rev = :rev",
                                                        .values = values},
                             err, err_size)
                 : -ENOMEM;
@@ -294,6 +309,7 @@ static int send_save(struct ha_store *s, char *err, size_t err_size)
  * take its rev and write again; another's fence: we were deposed. */
 static void on_check_answer(struct ha_store *s, const struct dynamodb_result *res)
 {
+        const char *lineage = NULL;
         int64_t rev = 0, fence = 0;
         char err[512];
         int r;
@@ -306,7 +322,8 @@ static void on_check_answer(struct ha_store *s, const struct dynamodb_result *re
         }
         if (!res->item || dynamodb_value_int64(dynamodb_attr(res->item, "fence"), &fence) < 0 ||
             dynamodb_value_int64(dynamodb_attr(res->item, "rev"), &rev) < 0 ||
-            (uint64_t)fence != s->epoch) {
+            dynamodb_value_s(dynamodb_attr(res->item, "lineage"), &lineage) < 0 ||
+            (uint64_t)fence != s->epoch || strcmp(lineage, s->lineage) != 0) {
                 snprintf(err, sizeof(err),
                          "item %s is no longer fenced with our lease epoch %" PRIu64, s->key,
                          s->epoch);
@@ -437,7 +454,8 @@ int ha_store_new(const struct ha_store_options *opts, struct ha_store **ret)
 {
         struct ha_store *s;
 
-        if (!opts->key || !opts->holder || !opts->db || opts->epoch == 0)
+        if (!opts->key || !opts->holder || !opts->lineage || !opts->lineage[0] || !opts->db ||
+            opts->epoch == 0)
                 return -EINVAL;
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -445,10 +463,12 @@ int ha_store_new(const struct ha_store_options *opts, struct ha_store **ret)
         s->db = opts->db;
         s->key = strdup(opts->key);
         s->holder = strdup(opts->holder);
+        s->lineage = strdup(opts->lineage);
         s->epoch = opts->epoch;
+        s->may_write = opts->may_write;
         s->on_fenced = opts->on_fenced;
         s->userdata = opts->userdata;
-        if (!s->key || !s->holder) {
+        if (!s->key || !s->holder || !s->lineage) {
                 ha_store_free(s);
                 return -ENOMEM;
         }
@@ -465,5 +485,6 @@ void ha_store_free(struct ha_store *store)
         state_free(store->loaded);
         free(store->key);
         free(store->holder);
+        free(store->lineage);
         free(store);
 }

@@ -7,14 +7,19 @@
  *   doc    S  the state file's JSON (state_json.h)
  *   rev    N  how many times the item was written: every write is conditional on the rev its
  *             writer last saw, so no write is lost to another
- *   fence  N  the lease epoch of the host that last loaded the item (lease.h)
- *   holder S  that host, for people reading the table
- * Fencing. Loading the item writes our epoch into fence (conditional on the rev read, so that
- * nothing written in between is lost) and every save is conditional on fence and rev being
- * ours. Epochs grow with every take of the lease, so once the next holder has loaded the item,
- * any save of ours fails: a deposed host learns it and stops, and its late writes change
- * nothing (I13). It also stops calling long before (the lease's margin), so the fence guards
- * the state against what the margin cannot: a write sent in time that lands late.
+ *   fence   N  the lease epoch of the host that last loaded the item (lease.h)
+ *   lineage S  and its lease's lineage
+ *   holder  S  that host, for people reading the table
+ * Fencing. Loading the item writes our lineage and epoch into it (conditional on the rev read,
+ * so that nothing written in between is lost) and every save is conditional on fence, lineage
+ * and rev being ours. Epochs grow with every take of the lease, so once the next holder has
+ * loaded the item, any save of ours fails: a deposed host learns it and stops, and its late
+ * writes change nothing (I13). It also stops calling long before (the lease's margin), so the
+ * fence guards the state against what the margin cannot: a write sent in time that lands late.
+ * A fence of a newer epoch of our lineage refuses our load; one of another lineage (the lease
+ * item was deleted and created again, epochs counting from 1 once more) is replaced, since
+ * the hosts of that lineage lost their lease with its item. Every write, the load's included,
+ * is sent only while may_write allows (the lease's margin).
  *
  * Saves answer later: the store is a reconcile_store (reconcile.h) whose save() returns 1 and
  * reports to the reconciler through reconciler_saved(). One write at a time; changes asked
@@ -39,14 +44,18 @@ struct ha_store_options {
         const char *key;            /* pk of the target's item; copied */
         const char *holder;         /* this host ([ha] holder); copied */
         uint64_t epoch;             /* the lease's epoch (lease_epoch()), at least 1 */
+        const char *lineage;        /* and its lineage (lease_lineage()), not empty; copied */
+        /* Before every write: 0 when it may be sent, else a negative errno with err saying
+         * why (the write fails with it). NULL: always. */
+        int (*may_write)(void *userdata, char *err, size_t err_size);
         /* A save or a load met a fence that is not ours: another host holds the lease now.
          * Called once; the store saves nothing more. */
         void (*on_fenced)(void *userdata, const char *why);
         void *userdata;
 };
 
-/* Creates a store. Returns 0 with *ret owned by the caller, -EINVAL (no key or holder, epoch
- * 0) or -ENOMEM. */
+/* Creates a store. Returns 0 with *ret owned by the caller, -EINVAL (no key, holder or
+ * lineage, epoch 0) or -ENOMEM. */
 int ha_store_new(const struct ha_store_options *opts, struct ha_store **ret);
 
 /* Frees the store; a call in flight is cancelled (its answer is dropped). Accepts NULL. */

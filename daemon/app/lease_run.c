@@ -1,11 +1,15 @@
 /* The lease on the loop: one request at a time, as lease_next() asks, built as DynamoDB calls
- * on the item { pk, holder, rvn, lease_ms, epoch }, and every answer fed back.
+ * on the item { pk, holder, rvn, lease_ms, epoch, lineage }, and every answer fed back.
  *
  *   READ     GetItem, ConsistentRead
- *   CREATE   PutItem of all four attributes    if attribute_not_exists(pk)
+ *   CREATE   PutItem of all five attributes    if attribute_not_exists(pk)
  *   TAKE     SET holder, rvn, lease_ms, epoch  if rvn = :seen
  *   RENEW    SET rvn, lease_ms                 if rvn = :seen
  *   RELEASE  REMOVE holder SET rvn             if rvn = :seen
+ *
+ * CREATE and TAKE also set acquired_at, and every write but RELEASE sets renewed_at: the
+ * writer's wall clock in Unix milliseconds, for people (the status command) to read. No
+ * decision reads them: no host trusts another's wall clock.
  *
  * Every request is sent once (max_attempts = 1): the lease is the retry loop, on a schedule
  * made for its deadlines (a failed write settled by a read within D/20, a standby's read every
@@ -134,7 +138,8 @@ static void item_of(const cJSON *item, struct lease_item *ret)
         *ret = (struct lease_item){.holder = attr_of(item, "holder"),
                                    .rvn = attr_of(item, "rvn"),
                                    .lease_ms = attr_of(item, "lease_ms"),
-                                   .epoch = attr_of(item, "epoch")};
+                                   .epoch = attr_of(item, "epoch"),
+                                   .lineage = attr_of(item, "lineage")};
 }
 
 /* ---- Answers ---- */
@@ -215,22 +220,35 @@ static void abandon(struct lease_run *lr)
 
 /* ---- Requests ---- */
 
-static const char *const NAMES[] = {"#h",       "holder", "#r",    "rvn", "#l",
-                                    "lease_ms", "#e",     "epoch", NULL};
+static const char *const NAMES[] = {"#h",  "holder", "#r",       "rvn",         "#l",
+                                    "lease_ms", "#e",  "epoch",    "#a",          "acquired_at",
+                                    "#n",       "renewed_at",      NULL};
 
 static const char *const WRITE_UPDATES[] = {
-    [LEASE_REQ_TAKE] = "SET #h = :holder, #r = :rvn, #l = :lease_ms, #e = :epoch",
-    [LEASE_REQ_RENEW] = "SET #r = :rvn, #l = :lease_ms",
+    [LEASE_REQ_TAKE] =
+        "SET #h = :holder, #r = :rvn, #l = :lease_ms, #e = :epoch, #a = :now, #n = :now",
+    [LEASE_REQ_RENEW] = "SET #r = :rvn, #l = :lease_ms, #n = :now",
     [LEASE_REQ_RELEASE] = "REMOVE #h SET #r = :rvn",
 };
 
 /* The names each update uses, as DynamoDB refuses unused ones. */
 static const char *const *names_of(enum lease_request_kind kind)
 {
-        static const char *const renew[] = {"#r", "rvn", "#l", "lease_ms", NULL};
+        static const char *const renew[] = {"#r", "rvn", "#l", "lease_ms", "#n", "renewed_at",
+                                            NULL};
         static const char *const release[] = {"#h", "holder", "#r", "rvn", NULL};
 
         return kind == LEASE_REQ_RENEW ? renew : kind == LEASE_REQ_RELEASE ? release : NAMES;
+}
+
+/* This host's wall clock in Unix milliseconds, for acquired_at and renewed_at only. */
+static int64_t wall_ms(void)
+{
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+                return 0;
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The values of an update: :seen and :rvn, and what else the kind sets. */
@@ -240,7 +258,8 @@ static cJSON *update_values(const struct lease_request *req)
                                    dynamodb_s(req->rvn), NULL);
 
         if (v && req->kind != LEASE_REQ_RELEASE &&
-            dynamodb_map_add(v, ":lease_ms", dynamodb_n((int64_t)req->lease_ms)) < 0)
+            (dynamodb_map_add(v, ":lease_ms", dynamodb_n((int64_t)req->lease_ms)) < 0 ||
+             dynamodb_map_add(v, ":now", dynamodb_n(wall_ms())) < 0))
                 goto fail;
         if (v && req->kind == LEASE_REQ_TAKE &&
             (dynamodb_map_add(v, ":holder", dynamodb_s(req->holder)) < 0 ||
@@ -295,10 +314,11 @@ static void send_request(struct lease_run *lr, const struct lease_request *req, 
         int r = -ENOMEM;
 
         if (req->kind == LEASE_REQ_CREATE)
-                item = dynamodb_map_of("pk", dynamodb_s(lr->key), "holder", dynamodb_s(req->holder),
-                                       "rvn", dynamodb_s(req->rvn), "lease_ms",
-                                       dynamodb_n((int64_t)req->lease_ms), "epoch",
-                                       dynamodb_n((int64_t)req->epoch), NULL);
+                item = dynamodb_map_of(
+                    "pk", dynamodb_s(lr->key), "holder", dynamodb_s(req->holder), "rvn",
+                    dynamodb_s(req->rvn), "lease_ms", dynamodb_n((int64_t)req->lease_ms), "epoch",
+                    dynamodb_n((int64_t)req->epoch), "lineage", dynamodb_s(req->lineage),
+                    "acquired_at", dynamodb_n(wall_ms()), "renewed_at", dynamodb_n(wall_ms()), NULL);
         else if (req->kind != LEASE_REQ_READ)
                 values = update_values(req);
         if (call && key && (item || values || req->kind == LEASE_REQ_READ)) {
@@ -408,6 +428,11 @@ bool lease_run_may_act(const struct lease_run *lr)
 uint64_t lease_run_epoch(const struct lease_run *lr)
 {
         return lease_epoch(&lr->lease);
+}
+
+const char *lease_run_lineage(const struct lease_run *lr)
+{
+        return lease_lineage(&lr->lease);
 }
 
 void lease_run_status(const struct lease_run *lr, struct lease_status *ret)

@@ -86,6 +86,9 @@ bool lease_run_may_act(const struct lease_run *lr);
  * lease_run_may_act() for that. */
 uint64_t lease_run_epoch(const struct lease_run *lr);
 
+/* The lineage of the lease held (lease_lineage()), for fencing with the epoch; "" when none. */
+const char *lease_run_lineage(const struct lease_run *lr);
+
 /* The lease's status now, for STATUS=, metrics and the status command, into *ret. */
 void lease_run_status(const struct lease_run *lr, struct lease_status *ret);
 

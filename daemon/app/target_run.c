@@ -205,6 +205,8 @@ static int make_store(struct target_run *run, const struct target_run_ha *ha,
                                                     .key = key,
                                                     .holder = ha->holder,
                                                     .epoch = ha->epoch,
+                                                    .lineage = ha->lineage,
+                                                    .may_write = may_act,
                                                     .on_fenced = on_fenced,
                                                     .userdata = run},
                          &run->store);

@@ -35,6 +35,7 @@ struct target_run_ha {
         const char *key_prefix;     /* the item's pk before the target's name; copied */
         const char *holder;         /* copied */
         uint64_t epoch;             /* the lease's */
+        const char *lineage;        /* the lease's; copied */
         /* How long a Stop or Start may take, sent once: well inside the lease's margin. */
         long call_timeout_ms;
         /* The item is fenced by a newer epoch: another host holds the lease. */

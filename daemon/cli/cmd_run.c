@@ -81,6 +81,7 @@ struct daemon {
         struct ha_host *ha;
         bool serving;
         struct target_run_ha ha_run; /* what the targets need of it, from its acquisition */
+        char *ha_lineage;            /* ha_run.lineage, owned */
         const struct cli_options *opts;
 };
 
@@ -771,10 +772,15 @@ static void on_lease_acquired(void *userdata, uint64_t epoch)
 
         if (d->stopping || d->serving)
                 return;
+        if (!(d->ha_lineage = strdup(ha_host_lineage(d->ha)))) {
+                begin_shutdown(d, EXIT_USAGE);
+                return;
+        }
         d->ha_run = (struct target_run_ha){.db = ha_host_db(d->ha),
                                            .key_prefix = ha_host_state_prefix(d->ha),
                                            .holder = ha_host_holder(d->ha),
                                            .epoch = epoch,
+                                           .lineage = d->ha_lineage,
                                            .call_timeout_ms = d->cfg->ha.lease_duration * 250,
                                            .on_fenced = on_fenced};
         d->serving = true;
@@ -864,6 +870,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
                 target_set_free(&d->targets);
         discovery_free(d->discovery);
         ha_host_free(d->ha);
+        free(d->ha_lineage);
         hooks_free(d->hooks);
         close_handles(d);
         if (session_close(d->session) < 0)

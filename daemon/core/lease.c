@@ -143,6 +143,11 @@ static const char *read_item(const struct lease_item *item, struct lease_view *v
                 return "epoch is not a number";
         if (!parse_count(item->epoch.value, 1, LEASE_EPOCH_MAX, &v->epoch))
                 return "epoch is not a whole number from 1 to 2^53";
+        if (item->lineage.type == LEASE_ATTR_ABSENT)
+                return "lineage is missing";
+        if (item->lineage.type != LEASE_ATTR_S || !nonce_ok(item->lineage.value))
+                return "lineage is not a string of 1 to 64 printable characters";
+        copy_text(v->lineage, sizeof(v->lineage), item->lineage.value);
         copy_text(v->rvn, sizeof(v->rvn), item->rvn.value);
         if (item->holder.type == LEASE_ATTR_S)
                 copy_text(v->holder, sizeof(v->holder), item->holder.value);
@@ -208,6 +213,7 @@ static void forget_seen(struct lease *l)
         l->seen_holder[0] = '\0';
         l->seen_rvn[0] = '\0';
         l->seen_epoch = 0;
+        l->seen_lineage[0] = '\0';
         l->seen_lease_ms = 0;
         l->seen_since_ms = 0;
         l->seen_problem = NULL;
@@ -225,6 +231,7 @@ static void step_down(struct lease *l, uint64_t now, enum lease_reason reason, c
         l->have_lease = false;
         l->unsettled = false;
         l->epoch = 0;
+        l->lineage[0] = '\0';
         l->my_rvn[0] = '\0';
         forget_seen(l);
         l->next_read_ms = now;
@@ -262,7 +269,11 @@ static void make_write(struct lease *l, enum lease_request_kind kind, const char
         if (kind == LEASE_REQ_CREATE || kind == LEASE_REQ_TAKE) {
                 copy_text(req->holder, sizeof(req->holder), l->me);
                 req->epoch = epoch;
+                copy_text(l->taking_lineage, sizeof(l->taking_lineage),
+                          kind == LEASE_REQ_CREATE ? l->nonce : l->seen_lineage);
         }
+        if (kind == LEASE_REQ_CREATE)
+                copy_text(req->lineage, sizeof(req->lineage), l->nonce);
         if (kind != LEASE_REQ_RELEASE)
                 req->lease_ms = l->duration_ms;
 }
@@ -396,6 +407,7 @@ static void observe(struct lease *l, uint64_t now, uint64_t read_sent, const str
         copy_text(l->seen_holder, sizeof(l->seen_holder), v->holder);
         copy_text(l->seen_rvn, sizeof(l->seen_rvn), v->rvn);
         l->seen_epoch = v->epoch;
+        copy_text(l->seen_lineage, sizeof(l->seen_lineage), v->lineage);
         l->seen_problem = v->problem;
         if (v->kind == LEASE_VIEW_UNREADABLE && (first || before != LEASE_SEEN_UNREADABLE)) {
                 set_event(ev, LEASE_EVENT_UNREADABLE, LEASE_REASON_UNREADABLE, 0, NULL);
@@ -419,6 +431,7 @@ static void acquired(struct lease *l, uint64_t now, uint64_t sent, const char *r
                 l->have_lease = true;
                 copy_text(l->my_rvn, sizeof(l->my_rvn), rvn);
                 l->epoch = epoch;
+                copy_text(l->lineage, sizeof(l->lineage), l->taking_lineage);
                 l->sent_ms = sent;
                 return;
         }
@@ -429,6 +442,7 @@ static void acquired(struct lease *l, uint64_t now, uint64_t sent, const char *r
                 copy_text(l->seen_holder, sizeof(l->seen_holder), l->me);
                 copy_text(l->seen_rvn, sizeof(l->seen_rvn), rvn);
                 l->seen_epoch = epoch;
+                copy_text(l->seen_lineage, sizeof(l->seen_lineage), l->taking_lineage);
                 l->seen_lease_ms = l->duration_ms;
                 l->seen_since_ms = now;
                 return;
@@ -439,6 +453,7 @@ static void acquired(struct lease *l, uint64_t now, uint64_t sent, const char *r
         l->have_lease = true;
         copy_text(l->my_rvn, sizeof(l->my_rvn), rvn);
         l->epoch = epoch;
+        copy_text(l->lineage, sizeof(l->lineage), l->taking_lineage);
         l->sent_ms = sent;
         l->next_renew_ms = sent + l->timing.renew_ms;
         forget_seen(l);
@@ -684,6 +699,11 @@ enum lease_role lease_role(const struct lease *l)
 uint64_t lease_epoch(const struct lease *l)
 {
         return l->role == LEASE_HOLDER ? l->epoch : 0;
+}
+
+const char *lease_lineage(const struct lease *l)
+{
+        return l->role == LEASE_HOLDER ? l->lineage : "";
 }
 
 void lease_status(const struct lease *l, uint64_t now_ms, struct lease_status *ret)

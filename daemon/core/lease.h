@@ -8,7 +8,10 @@
  *   rvn       S  record version number: changed by every write, and unique to that write
  *   lease_ms  N  the lease duration its holder uses
  *   epoch     N  grows by one at every take (1 for the item's creation); shared-state writes
- *                are fenced on holder = me AND epoch = lease_epoch()
+ *                are fenced on lease_lineage() and lease_epoch()
+ *   lineage   S  the nonce of the host that created the item, kept by every take: epochs
+ *                count within a lineage, so an item deleted and created again (epochs from 1
+ *                once more) is told apart from the one whose epochs the state was fenced with
  * Every write is conditional: create on attribute_not_exists(pk); take, renew and release on
  * rvn = the rvn the writer saw or wrote last. Because rvns are never reused, an rvn unchanged
  * between two reads means no write happened in between.
@@ -27,8 +30,11 @@
  *     it first saw it (when that read's answer arrived, which is after the write took effect,
  *     which is after its writer sent it). Once it has seen the same rvn for
  *     max(duration, the item's lease_ms) on its own clock, it takes the item over conditional
- *     on that rvn. No item: it creates one at once. A released item (no holder): it takes it
- *     at once. A take whose outcome is unknown is settled by a read, as above.
+ *     on that rvn. No item: it creates one at once (with a lineage of its own). A released
+ *     item (no holder): it takes it at once. A take whose outcome is unknown is settled by a
+ *     read, as above. Deleting the item therefore frees the lease at once, as a lock client's
+ *     forced release does: its holder learns it at its next renewal, at most renew_ms later,
+ *     and may act until then. Delete it only with every host stopped.
  *   A host that steps down starts over as a standby with nothing seen: its own last rvn gets
  *     no credit, so it waits a whole lease duration like any other standby.
  *   Release: lease_release() stops acting at once; the release write (remove holder, new rvn,
@@ -114,7 +120,7 @@ struct lease_attr {
 };
 
 struct lease_item {
-        struct lease_attr holder, rvn, lease_ms, epoch;
+        struct lease_attr holder, rvn, lease_ms, epoch, lineage;
 };
 
 /* An item as this module understands it (lease_parse_item()). */
@@ -131,13 +137,14 @@ struct lease_view {
         char rvn[LEASE_RVN_MAX];
         uint64_t lease_ms;
         uint64_t epoch;
+        char lineage[LEASE_NONCE_MAX];
         const char *problem; /* UNREADABLE: a static phrase, e.g. "rvn is not a string" */
 };
 
 enum lease_request_kind {
         LEASE_REQ_NONE,
         LEASE_REQ_READ,    /* GetItem, ConsistentRead */
-        LEASE_REQ_CREATE,  /* PutItem all four attributes if attribute_not_exists(pk) */
+        LEASE_REQ_CREATE,  /* PutItem all five attributes if attribute_not_exists(pk) */
         LEASE_REQ_TAKE,    /* set all four attributes if rvn = expect_rvn */
         LEASE_REQ_RENEW,   /* set rvn and lease_ms if rvn = expect_rvn */
         LEASE_REQ_RELEASE, /* remove holder, set rvn, if rvn = expect_rvn */
@@ -152,6 +159,7 @@ struct lease_request {
         char holder[LEASE_HOLDER_MAX];  /* CREATE, TAKE: config.me */
         uint64_t lease_ms;              /* CREATE, TAKE, RENEW: config.duration_ms */
         uint64_t epoch;                 /* CREATE, TAKE: the new epoch */
+        char lineage[LEASE_NONCE_MAX];  /* CREATE: config.nonce */
 };
 
 enum lease_write_result {
@@ -226,6 +234,7 @@ struct lease {
         char seen_holder[LEASE_HOLDER_MAX];
         char seen_rvn[LEASE_RVN_MAX];
         uint64_t seen_epoch;
+        char seen_lineage[LEASE_NONCE_MAX];
         uint64_t seen_lease_ms;
         uint64_t seen_since_ms;
         const char *seen_problem;
@@ -235,6 +244,9 @@ struct lease {
         bool have_lease;
         char my_rvn[LEASE_RVN_MAX];
         uint64_t epoch;
+        char lineage[LEASE_NONCE_MAX];
+        /* The lineage a take or create in flight (or unsettled) would hold. */
+        char taking_lineage[LEASE_NONCE_MAX];
         uint64_t sent_ms; /* send time of the last write known to have taken effect */
         uint64_t next_renew_ms;
 
@@ -298,8 +310,11 @@ bool lease_may_act(const struct lease *l, uint64_t now_ms);
 
 enum lease_role lease_role(const struct lease *l);
 
-/* The epoch held, for fencing (holder = me AND epoch = this); 0 unless HOLDER. */
+/* The epoch held, for fencing (lineage and epoch = these); 0 unless HOLDER. */
 uint64_t lease_epoch(const struct lease *l);
+
+/* The lineage of the lease held (see the item above); "" unless HOLDER. */
+const char *lease_lineage(const struct lease *l);
 
 /* For STATUS= and metrics. */
 struct lease_status {

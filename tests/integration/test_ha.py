@@ -160,3 +160,39 @@ def test_a_clean_stop_hands_the_lease_over_at_once(fake, dynalite, table, tmp_pa
     # A released lease is taken at the standby's next read, not a lease later.
     assert time.monotonic() - stopped_at < LEASE, b.log()
     assert b.daemon.stop() == 0
+
+
+@pytest.mark.time_limit(150)
+def test_a_lease_item_deleted_and_made_anew_resumes_the_state_fenced_under_the_old_one(
+        fake, dynalite, table, tmp_path, daemons):
+    """Epochs count again from 1 in a lease item made anew; the state items still carry the
+    fence of the old item's epochs. The new lease's lineage tells them apart: its holder loads
+    the state and finishes the operation in flight, without a second Stop."""
+    fake.config(durations={"stopping": 3.0, "pending": 0.5, "updating_agent": 0.5})
+    name = fake.generate(1, prefix="anew-", version=OLD)[0]
+    a = Host("a", fake, dynalite, table, tmp_path, daemons, LEASE).start()
+    assert a.daemon.wait_for_log("acquired the lease (epoch 1)", 20), a.log()
+    assert a.daemon.stop() == 0  # released: the next take is epoch 2
+    b = Host("b", fake, dynalite, table, tmp_path, daemons, LEASE).start()
+    assert b.daemon.wait_for_log("acquired the lease (epoch 2)", 20), b.log()
+    wait_until(lambda: table_phases(dynalite, table).get(name) == "STOPPING", timeout=30,
+               interval=0.05, what=f"{name} STOPPING in the table")
+    b.daemon.kill()
+    lease_key = json.dumps({"pk": {"S": "lease#default"}})
+    dynalite.aws("delete-item", "--table-name", table, "--key", lease_key, table=False)
+
+    made_at = time.time()
+    c = Host("c", fake, dynalite, table, tmp_path, daemons, LEASE).start()
+    assert c.daemon.wait_for_log("acquired the lease (epoch 1), a new lease", 20), c.log()
+    wait_until(lambda: all_latest(fake, [name]), timeout=60, what="the update finished by c")
+    assert len(accepted(fake, "StopImageBuilder", name)) == 1, fake.calls()
+    assert len(accepted(fake, "StartImageBuilder", name)) == 1, fake.calls()
+
+    lease = dynalite.aws("get-item", "--table-name", table, "--key", lease_key,
+                         "--consistent-read", table=False)["Item"]
+    assert lease["holder"] == {"S": "c"} and lease["epoch"] == {"N": "1"}, lease
+    assert lease["lineage"]["S"], lease
+    # The holder's wall clock, for people to read: when it took the lease and renewed it.
+    acquired, renewed = (int(lease[k]["N"]) / 1000 for k in ("acquired_at", "renewed_at"))
+    assert made_at - 1 <= acquired <= renewed <= time.time() + 1, lease
+    assert c.daemon.stop() == 0

@@ -7,6 +7,12 @@ an independent implementation of DynamoDB (tests/dynalite_server.py).
 - The next holder (a newer epoch) loads what the last one saved, and fences the item: the
   deposed host's load is then refused, and a save of a host that loaded before the takeover
   fails as fenced and changes nothing.
+- Epochs count within a lineage (the lease item's): once the lease item is deleted and made
+  anew, epochs start from 1 in a lineage of their own; a load of that lineage replaces the
+  fence of the old one (newer epoch and all) and keeps the state, and a holder of the old
+  lineage that loaded before can no longer save.
+- Every write, the load's fence included, waits for the lease's gate: a host whose margin is
+  spent writes nothing.
 - A doc that is not a state is refused by name and left in the item as it was.
 """
 import json
@@ -33,9 +39,9 @@ STATE = {"format": 1, "operations": [{
     "window_closes_at": None}]}
 
 
-def run(db, epoch, *command, holder="host-a"):
+def run(db, epoch, *command, holder="host-a", **env):
     out = subprocess.run([TOOL, db.url, db.table, KEY, holder, str(epoch), *command],
-                         capture_output=True, text=True, env=with_sanitizers(db.env()),
+                         capture_output=True, text=True, env=with_sanitizers(db.env(**env)),
                          timeout=60)
     try:
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -111,6 +117,45 @@ def main():
         check(out.get("fenced") is True and [r[1] for r in out.get("saves", [])][:1] == [ESTALE],
               f"the deposed host's save fails as fenced: {out} {stderr}")
         check(item(db) == before, f"and changes nothing in the item: {item(db)}")
+
+        # Host d loads again (epoch 4, lineage L1) and waits; the lease item is deleted and
+        # made again: host f's lease is epoch 1 of lineage L2, and it loads; then d saves.
+        go = os.path.join(tmp, "go-d")
+        d = subprocess.Popen([TOOL, db.url, db.table, KEY, "host-d", "4@L1", "save", state_file,
+                              go], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=with_sanitizers(db.env()))
+        try:
+            check(d.stderr.readline().strip() == "loaded", "host d has loaded again")
+            code, out, err = run(db, "1@L2", "load", holder="host-f")
+            check(code == 0 and out.get("load") == 0
+                  and operations(out.get("state")) == [("ib-1", "STOPPING")],
+                  f"a new lineage's epoch 1 loads over the old one's epoch 4: {out} {err}")
+            it = item(db) or {}
+            check(it.get("fence") == {"N": "1"} and it.get("lineage") == {"S": "L2"},
+                  f"and fences the item with its lineage and epoch: {it}")
+            before = item(db)
+            open(go, "w").close()
+            stdout, stderr = d.communicate(timeout=60)
+        finally:
+            if d.poll() is None:
+                d.kill()
+                d.wait()
+        out = json.loads(stdout.strip().splitlines()[-1]) if stdout.strip() else {}
+        check(out.get("fenced") is True and [r[1] for r in out.get("saves", [])][:1] == [ESTALE],
+              f"the old lineage's holder, epoch 4 and all, can no longer save: {out} {stderr}")
+        check(item(db) == before, f"and changes nothing in the item: {item(db)}")
+        code, out, err = run(db, "2@L2", "save", state_file, holder="host-g")
+        check(code == 0 and [r[1] for r in out.get("saves", [])] == [0, 0],
+              f"the new lineage's next holder loads and saves: {out} {err}")
+        code, out, err = run(db, "1@L2", "load", holder="host-f")
+        check(out.get("load") == ESTALE, f"and a lineage's older epoch is refused: {out} {err}")
+
+        # A host whose lease has no margin left sends no write: not the load's fence either.
+        before = item(db)
+        code, out, err = run(db, "3@L2", "load", holder="host-h", TOOL_LEASE_SPENT="1")
+        check(out.get("load") == ESTALE and "margin is spent" in (out.get("error") or ""),
+              f"a load without the lease's margin is refused before it writes: {out} {err}")
+        check(item(db) == before, "and the item is as it was")
 
         db.aws("put-item", "--item", json.dumps({"pk": {"S": KEY}, "doc": {"S": "not json"},
                                                  "rev": {"N": "9"}, "fence": {"N": "2"}}))

@@ -41,6 +41,7 @@ static const struct lease_item *item(struct raw *r, const char *holder, const ch
         r->item.rvn = (struct lease_attr){LEASE_ATTR_S, rvn};
         r->item.lease_ms = (struct lease_attr){LEASE_ATTR_N, r->lease_ms};
         r->item.epoch = (struct lease_attr){LEASE_ATTR_N, r->epoch};
+        r->item.lineage = (struct lease_attr){LEASE_ATTR_S, "g"};
         return &r->item;
 }
 
@@ -247,80 +248,89 @@ static void test_parse_item(void)
                 enum lease_view_kind kind;
                 const char *problem;
         } rows[] = {
-            {{A_S("a"), A_S("r1"), A_N("30000"), A_N("7")}, LEASE_VIEW_HELD, NULL},
-            {{A_X, A_S("r1"), A_N("30000"), A_N("7")}, LEASE_VIEW_VACANT, NULL},
-            {{A_S(""), A_S("r1"), A_N("30000"), A_N("7")}, LEASE_VIEW_VACANT, NULL},
-            {{A_S("a"), A_X, A_N("30000"), A_N("7")}, LEASE_VIEW_UNREADABLE, "rvn is missing"},
-            {{A_S("a"), A_N("12"), A_N("30000"), A_N("7")},
+            {{A_S("a"), A_S("r1"), A_N("30000"), A_N("7"), A_S("g")}, LEASE_VIEW_HELD, NULL},
+            {{A_X, A_S("r1"), A_N("30000"), A_N("7"), A_S("g")}, LEASE_VIEW_VACANT, NULL},
+            {{A_S(""), A_S("r1"), A_N("30000"), A_N("7"), A_S("g")}, LEASE_VIEW_VACANT, NULL},
+            {{A_S("a"), A_X, A_N("30000"), A_N("7"), A_S("g")}, LEASE_VIEW_UNREADABLE, "rvn is missing"},
+            {{A_S("a"), A_N("12"), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "rvn is not a string"},
-            {{A_S("a"), A_O(NULL), A_N("30000"), A_N("7")},
+            {{A_S("a"), A_O(NULL), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "rvn is not a string"},
-            {{A_S("a"), A_S(""), A_N("30000"), A_N("7")},
+            {{A_S("a"), A_S(""), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "rvn is empty, longer than 127 bytes or holds control characters"},
-            {{A_S("a"), A_S("r\n1"), A_N("30000"), A_N("7")},
+            {{A_S("a"), A_S("r\n1"), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "rvn is empty, longer than 127 bytes or holds control characters"},
-            {{A_S("a"), A_S(long_rvn), A_N("30000"), A_N("7")},
+            {{A_S("a"), A_S(long_rvn), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "rvn is empty, longer than 127 bytes or holds control characters"},
-            {{A_S("a"), A_S(max_rvn), A_N("30000"), A_N("7")}, LEASE_VIEW_HELD, NULL},
-            {{A_N("1"), A_S("r1"), A_N("30000"), A_N("7")},
+            {{A_S("a"), A_S(max_rvn), A_N("30000"), A_N("7"), A_S("g")}, LEASE_VIEW_HELD, NULL},
+            {{A_S("a"), A_S("r1"), A_N("30000"), A_N("7"), A_X},
+             LEASE_VIEW_UNREADABLE,
+             "lineage is missing"},
+            {{A_S("a"), A_S("r1"), A_N("30000"), A_N("7"), A_N("3")},
+             LEASE_VIEW_UNREADABLE,
+             "lineage is not a string of 1 to 64 printable characters"},
+            {{A_S("a"), A_S("r1"), A_N("30000"), A_N("7"), A_S("g h")},
+             LEASE_VIEW_UNREADABLE,
+             "lineage is not a string of 1 to 64 printable characters"},
+            {{A_N("1"), A_S("r1"), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "holder is not a string"},
-            {{A_O("x"), A_S("r1"), A_N("30000"), A_N("7")},
+            {{A_O("x"), A_S("r1"), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "holder is not a string"},
-            {{A_S(NULL), A_S("r1"), A_N("30000"), A_N("7")},
+            {{A_S(NULL), A_S("r1"), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "holder is not a string"},
-            {{A_S(long_holder), A_S("r1"), A_N("30000"), A_N("7")},
+            {{A_S(long_holder), A_S("r1"), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "holder is longer than 255 bytes or holds control characters"},
-            {{A_S("a\033[31m"), A_S("r1"), A_N("30000"), A_N("7")},
+            {{A_S("a\033[31m"), A_S("r1"), A_N("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "holder is longer than 255 bytes or holds control characters"},
-            {{A_S(max_holder), A_S("r1"), A_N("30000"), A_N("7")}, LEASE_VIEW_HELD, NULL},
-            {{A_S("a"), A_S("r1"), A_X, A_N("7")}, LEASE_VIEW_UNREADABLE, "lease_ms is missing"},
-            {{A_S("a"), A_S("r1"), A_S("30000"), A_N("7")},
+            {{A_S(max_holder), A_S("r1"), A_N("30000"), A_N("7"), A_S("g")}, LEASE_VIEW_HELD, NULL},
+            {{A_S("a"), A_S("r1"), A_X, A_N("7"), A_S("g")}, LEASE_VIEW_UNREADABLE, "lease_ms is missing"},
+            {{A_S("a"), A_S("r1"), A_S("30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "lease_ms is not a number"},
-            {{A_S("a"), A_S("r1"), A_N("999"), A_N("7")},
+            {{A_S("a"), A_S("r1"), A_N("999"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "lease_ms is not a whole number from 1000 to 3600000"},
-            {{A_S("a"), A_S("r1"), A_N("3600001"), A_N("7")},
+            {{A_S("a"), A_S("r1"), A_N("3600001"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "lease_ms is not a whole number from 1000 to 3600000"},
-            {{A_S("a"), A_S("r1"), A_N("3e4"), A_N("7")},
+            {{A_S("a"), A_S("r1"), A_N("3e4"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "lease_ms is not a whole number from 1000 to 3600000"},
-            {{A_S("a"), A_S("r1"), A_N("-30000"), A_N("7")},
+            {{A_S("a"), A_S("r1"), A_N("-30000"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "lease_ms is not a whole number from 1000 to 3600000"},
-            {{A_S("a"), A_S("r1"), A_N("30000.5"), A_N("7")},
+            {{A_S("a"), A_S("r1"), A_N("30000.5"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "lease_ms is not a whole number from 1000 to 3600000"},
-            {{A_S("a"), A_S("r1"), A_N(""), A_N("7")},
+            {{A_S("a"), A_S("r1"), A_N(""), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "lease_ms is not a whole number from 1000 to 3600000"},
-            {{A_S("a"), A_S("r1"), A_N("99999999999999999999999"), A_N("7")},
+            {{A_S("a"), A_S("r1"), A_N("99999999999999999999999"), A_N("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "lease_ms is not a whole number from 1000 to 3600000"},
-            {{A_S("a"), A_S("r1"), A_N("1000"), A_N("1")}, LEASE_VIEW_HELD, NULL},
-            {{A_S("a"), A_S("r1"), A_N("3600000"), A_N("9007199254740992")}, LEASE_VIEW_HELD, NULL},
-            {{A_S("a"), A_S("r1"), A_N("30000"), A_X}, LEASE_VIEW_UNREADABLE, "epoch is missing"},
-            {{A_S("a"), A_S("r1"), A_N("30000"), A_S("7")},
+            {{A_S("a"), A_S("r1"), A_N("1000"), A_N("1"), A_S("g")}, LEASE_VIEW_HELD, NULL},
+            {{A_S("a"), A_S("r1"), A_N("3600000"), A_N("9007199254740992"), A_S("g")}, LEASE_VIEW_HELD, NULL},
+            {{A_S("a"), A_S("r1"), A_N("30000"), A_X, A_S("g")}, LEASE_VIEW_UNREADABLE, "epoch is missing"},
+            {{A_S("a"), A_S("r1"), A_N("30000"), A_S("7"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "epoch is not a number"},
-            {{A_S("a"), A_S("r1"), A_N("30000"), A_N("0")},
+            {{A_S("a"), A_S("r1"), A_N("30000"), A_N("0"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "epoch is not a whole number from 1 to 2^53"},
-            {{A_S("a"), A_S("r1"), A_N("30000"), A_N("9007199254740993")},
+            {{A_S("a"), A_S("r1"), A_N("30000"), A_N("9007199254740993"), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "epoch is not a whole number from 1 to 2^53"},
-            {{A_S("a"), A_S("r1"), A_N("30000"), A_N(NULL)},
+            {{A_S("a"), A_S("r1"), A_N("30000"), A_N(NULL), A_S("g")},
              LEASE_VIEW_UNREADABLE,
              "epoch is not a whole number from 1 to 2^53"},
         };
@@ -484,12 +494,15 @@ static void test_fresh_start_creates(void)
         ASSERT_EQ_INT(req.epoch, 1);
         ASSERT_EQ_INT(req.lease_ms, D);
         ASSERT_STREQ(req.expect_rvn, "");
+        ASSERT_STREQ(req.lineage, "a"); /* a new lineage: the creator's nonce */
         ASSERT_EQ_INT(lease_role(&l), LEASE_TAKING);
         ASSERT_TRUE(!lease_may_act(&l, 20));
+        ASSERT_STREQ(lease_lineage(&l), "");
         expect_event(on_write(&l, 50, LEASE_WRITE_OK, NULL), LEASE_EVENT_ACQUIRED,
                      LEASE_REASON_NO_ITEM, 1, "");
         ASSERT_EQ_INT(lease_role(&l), LEASE_HOLDER);
         ASSERT_EQ_INT(lease_epoch(&l), 1);
+        ASSERT_STREQ(lease_lineage(&l), "a");
         ASSERT_TRUE(lease_may_act(&l, 50));
         ASSERT_TRUE(lease_may_act(&l, 20 + ACT - 1));
         ASSERT_TRUE(!lease_may_act(&l, 20 + ACT));
@@ -567,7 +580,7 @@ static void test_renewal_condition_failed(void)
         /* the failed condition's item is unreadable, or gone */
         make_holder(&l, "a", 0, 10);
         ASSERT_EQ_INT(next(&l, RENEW).kind, LEASE_REQ_RENEW);
-        r.item = (struct lease_item){A_S("b"), A_N("5"), A_N("10000"), A_N("2")};
+        r.item = (struct lease_item){A_S("b"), A_N("5"), A_N("10000"), A_N("2"), A_S("g")};
         ev = on_write(&l, RENEW + 10, LEASE_WRITE_CONDITION_FAILED, &r.item);
         expect_event(ev, LEASE_EVENT_LOST, LEASE_REASON_UNREADABLE, 1, "");
         ASSERT_STREQ(ev.problem, "rvn is not a string");
@@ -734,7 +747,7 @@ static void test_take_error_settled_by_read(void)
                         shown = NULL;
                         break;
                 case BROKEN:
-                        r.item = (struct lease_item){A_S("a"), A_X, A_N("10000"), A_N("3")};
+                        r.item = (struct lease_item){A_S("a"), A_X, A_N("10000"), A_N("3"), A_S("g")};
                         shown = &r.item;
                         break;
                 }
@@ -805,9 +818,14 @@ static void test_released_item_taken_at_once(void)
                 ASSERT_EQ_INT(req.kind, LEASE_REQ_TAKE);
                 ASSERT_STREQ(req.expect_rvn, "a-40");
                 ASSERT_EQ_INT(req.epoch, 13);
+                ASSERT_STREQ(req.lineage, ""); /* a take writes none: the item keeps its own */
                 expect_event(on_write(&l, 520, LEASE_WRITE_OK, NULL), LEASE_EVENT_ACQUIRED,
                              LEASE_REASON_VACANT, 13, "");
                 ASSERT_TRUE(lease_may_act(&l, 520));
+                ASSERT_STREQ(lease_lineage(&l), "g");
+                ASSERT_EQ_INT(next(&l, 520 + RENEW).kind, LEASE_REQ_RENEW);
+                (void)on_write(&l, 530 + RENEW, LEASE_WRITE_CONDITION_FAILED, NULL);
+                ASSERT_STREQ(lease_lineage(&l), "");
         }
 }
 
@@ -926,7 +944,7 @@ static void test_unreadable_item_is_never_taken(void)
 {
         struct lease l;
         struct raw r;
-        struct lease_item broken = {A_S("a"), A_S("a-1"), A_S("10000"), A_N("1")};
+        struct lease_item broken = {A_S("a"), A_S("a-1"), A_S("10000"), A_N("1"), A_S("g")};
         struct lease_event ev;
         uint64_t t;
         int reports = 0;
@@ -986,7 +1004,7 @@ static void test_renewal_error_settled_by_read(void)
                 if (!rows[i].rvn) {
                         shown = NULL;
                 } else if (strcmp(rows[i].rvn, "!") == 0) {
-                        r.item = (struct lease_item){A_S("a"), A_S("a-2"), A_N("1"), A_N("1")};
+                        r.item = (struct lease_item){A_S("a"), A_S("a-2"), A_N("1"), A_N("1"), A_S("g")};
                         shown = &r.item;
                 } else {
                         shown = item(&r, rows[i].holder, rows[i].rvn, D, 1);

@@ -65,6 +65,16 @@ static void on_fenced(void *userdata, const char *why)
         t->fenced = true;
 }
 
+/* The lease's gate: TOOL_LEASE_SPENT in the environment plays a host whose margin is spent. */
+static int may_write(void *userdata, char *err, size_t err_size)
+{
+        (void)userdata;
+        if (!getenv("TOOL_LEASE_SPENT"))
+                return 0;
+        snprintf(err, err_size, "the lease's margin is spent");
+        return -ESTALE;
+}
+
 /* Two saves back to back: the second waits for the first and goes in the next write. */
 static void save_twice(struct tool *t)
 {
@@ -143,15 +153,19 @@ static int open_tool(struct tool *t, const char *endpoint, const char *table)
 int main(int argc, char **argv)
 {
         struct tool t = {0};
-        char err[512];
+        char err[512], *lineage;
         int r, code = 0;
 
         if (argc < 7 || (strcmp(argv[6], "load") != 0 && strcmp(argv[6], "save") != 0) ||
             (strcmp(argv[6], "save") == 0 && argc != 8 && argc != 9)) {
-                fprintf(stderr, "usage: tool_ha_store ENDPOINT TABLE KEY HOLDER EPOCH "
+                fprintf(stderr, "usage: tool_ha_store ENDPOINT TABLE KEY HOLDER EPOCH[@LINEAGE] "
                                 "load|save STATE_FILE [GO_FILE]\n");
                 return 2;
         }
+        /* The lease's lineage after '@', "L1" when not given. */
+        lineage = strchr(argv[5], '@');
+        if (lineage)
+                *lineage++ = '\0';
         if (argc >= 8 && state_read(argv[7], &t.to_save, err, sizeof(err)) < 0) {
                 fprintf(stderr, "tool_ha_store: %s\n", err);
                 return 2;
@@ -165,6 +179,8 @@ int main(int argc, char **argv)
                                                     .key = argv[3],
                                                     .holder = argv[4],
                                                     .epoch = strtoull(argv[5], NULL, 10),
+                                                    .lineage = lineage ? lineage : "L1",
+                                                    .may_write = may_write,
                                                     .on_fenced = on_fenced,
                                                     .userdata = &t},
                          &t.store) < 0) {
