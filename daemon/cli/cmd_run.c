@@ -759,6 +759,20 @@ static void on_lease_lost(void *userdata, const char *why)
         step_down(userdata, why);
 }
 
+/* What resumes an update this process leaves unfinished, for the operators reading why a
+ * builder may stay STOPPED meanwhile. */
+static const char *next_step(const struct daemon *d)
+{
+        if (d->ha)
+                return "the host that holds the lease next resumes it from the shared table and "
+                       "starts the builder; `status` shows it";
+        if (d->once)
+                return "run `appstream-agent-reconciler once` again to resume it and start the "
+                       "builder";
+        return "the next start of the daemon resumes it and starts the builder; `status` shows "
+               "it";
+}
+
 static void on_lease_change(void *userdata)
 {
         publish_soon(userdata);
@@ -861,11 +875,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         /* What is logged from here on would start a program that nothing would wait for. */
         log_remove_sink(hooks_sink, d);
         discovery_stop(d->discovery);
-        target_set_close(&d->targets,
-                         d->once ? "run `appstream-agent-reconciler once` again to resume it and "
-                                   "start the builder"
-                                 : "the next start of the daemon resumes it and starts the "
-                                   "builder; `status` shows it");
+        target_set_close(&d->targets, next_step(d));
         if (d->targets_open)
                 target_set_free(&d->targets);
         discovery_free(d->discovery);

@@ -141,6 +141,9 @@ def test_a_holder_paused_past_its_lease_makes_no_call_and_steps_down(fake, dynal
             and c["wall"] >= paused_at]
     assert late == [], late
     assert code != 0 and "stepping down" in a.log(), a.log()[-2000:]
+    # Its update in flight is the next holder's to finish, and it says so.
+    assert "the host that holds the lease next resumes it from the shared table" in a.log(), \
+        a.log()[-2000:]
     stops = accepted(fake, "StopImageBuilder")
     assert sorted(c["names"][0] for c in stops) == sorted(names)
     assert b.daemon.stop() == 0
