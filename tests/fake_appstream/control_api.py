@@ -47,7 +47,9 @@
 ``GET|POST /_fake/credentials`` read / replace the accepted credentials:
                             ``{"credentials": [{"access_key_id", "secret_access_key",
                             "session_token"?, "expiration"? | "expires_in"?}]}``; or
-                            ``{"add": [...]}`` accepts more (same access key id: replaced)
+                            ``{"add": [...]}`` accepts more (same access key id: replaced),
+                            answering the whole table, or only ``{"count": N}`` with
+                            ``"quiet": true`` (the fake STS, adding one at a time)
 ``GET|POST|DELETE /_fake/faults`` list / add one (see faults.py) / remove all
 ``GET|POST|DELETE /_fake/denies`` list (``{"denies": [...]}``, each with its ``fired``
                             count) / add one (see denies.py; answers it with its ``id``) /
@@ -258,7 +260,8 @@ def _credentials(state, method, body):
     if method == "POST":
         body = _object(body)
         if "add" in body:
-            return {"credentials": state.add_credentials(body["add"])}
+            table = state.add_credentials(body["add"])
+            return {"count": len(table)} if body.get("quiet") else {"credentials": table}
         return {"credentials": state.set_credentials(body.get("credentials"))}
     return {"credentials": state.credentials.as_list()}
 
