@@ -13,11 +13,13 @@ import botocore.session
 import pytest
 
 from ha_hosts import Host, all_latest
-from reconciler import accepted, wait_until
+from reconciler import PLAIN_BIN, Daemon, accepted, wait_until
 
 OLD = "06-19-2023"
 LEASE = 3
 ITEM = "pauses#default"
+VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite"]
 
 
 def db(dynalite):
@@ -126,3 +128,20 @@ def test_a_local_pause_file_is_ignored_with_ha(fake, dynalite, table, tmp_path, 
     wait_until(lambda: all_latest(fake, names), timeout=60, what="every builder updated")
     assert "paused by alice" not in a.log(), a.log()
     assert a.daemon.stop() == 0
+
+
+@pytest.mark.time_limit(240)
+def test_the_reader_is_clean_under_valgrind(fake, dynalite, table, tmp_path, daemons):
+    """The plain build under memcheck: reads, a parse, waiting passes and the shutdown (the
+    reader freed after the targets, a read perhaps still out) leave no error and no leak."""
+    fake.config(durations={"stopping": 0.3, "pending": 0.3, "updating_agent": 0.3})
+    names = fake.generate(3, prefix="vg-", version=OLD)
+    put_pauses(dynalite, table, 1, pause_doc(names[0]))
+    host = Host("a", fake, dynalite, table, tmp_path, daemons, 5, poll_interval="1s")
+    host.daemon = Daemon(host.config, host.env, host.dir / "daemon.log",
+                         argv=[*VALGRIND, PLAIN_BIN, "-c", str(host.config), "run"])
+    daemons.append(host.daemon)
+    assert host.daemon.wait_for_log("acquired the lease", 60), host.log()
+    wait_until(lambda: all_latest(fake, names[1:]), timeout=120, what="the unpaused updated")
+    assert stops(fake, names[0]) == []
+    assert host.daemon.stop(timeout=60) == 0, host.log()
