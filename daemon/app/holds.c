@@ -76,7 +76,7 @@ enum decision_kind holds_check(const struct pause_set *pauses, const char *pause
         const char *held;
 
         if (pause_error) {
-                snprintf(why, size, "paused: the pause file cannot be read (%s), so every "
+                snprintf(why, size, "paused: the pauses cannot be read (%s), so every "
                                     "builder counts as paused",
                          pause_error);
                 return DECISION_PAUSED;

@@ -40,8 +40,9 @@ void pass_holds_take_tags(struct pass_holds *h, const char *builder, const char 
                           const struct api_error *err);
 
 /* The decision struct policy_holds asks for: DECISION_PAUSED when pause_error is not NULL
- * (the pause file cannot be read) or a pause of pauses covers builder at now, DECISION_HELD
- * when h holds it, else DECISION_START_UPDATE; why says which. */
+ * (the pauses cannot be read: the pause file, or the [ha] table's item) or a pause of pauses
+ * covers builder at now, DECISION_HELD when h holds it, else DECISION_START_UPDATE; why says
+ * which. */
 enum decision_kind holds_check(const struct pause_set *pauses, const char *pause_error,
                                const struct pass_holds *h, const char *builder, int64_t now,
                                char *why, size_t size);

@@ -92,6 +92,9 @@ struct reconciler {
 
         struct pause_watch pauses; /* the operators' pause file, read again when it changes */
         bool pauses_bad;           /* it cannot be read: every builder counts as paused */
+        struct reconcile_pauses pause_source; /* current NULL: the pause file above */
+        uint64_t pauses_need;                 /* what this pass needs of pause_source */
+        bool pauses_waiting; /* the pass waits for them: pauses_ready() runs its round */
         struct last_decision *seen;
         size_t n_seen;
         int64_t breaker_logged_span;
@@ -982,19 +985,43 @@ static void on_tags(int r, const struct tag_list *tags, const struct api_error *
 static enum decision_kind check_hold(void *ctx, const char *builder, char *why, size_t size)
 {
         struct reconciler *rec = ctx;
+        const struct reconcile_pauses *src = &rec->pause_source;
+        const struct pause_set *set = pause_watch_set(&rec->pauses);
+        const char *bad = rec->pauses_bad ? pause_watch_error(&rec->pauses) : NULL;
 
-        return holds_check(pause_watch_set(&rec->pauses),
-                           rec->pauses_bad ? pause_watch_error(&rec->pauses) : NULL, &rec->holds,
-                           builder, now_of(rec), why, size);
+        /* The source's pauses are there by now (refresh_pauses() waited); were they not, it
+         * says why every builder counts as paused. */
+        if (src->current)
+                (void)src->current(src->ctx, rec->pauses_need, &set, &bad, NULL, NULL);
+        return holds_check(set, bad, &rec->holds, builder, now_of(rec), why, size);
 }
 
-/* The pause file, read again when it changed; a file that cannot be read pauses everything
- * (I10), and says so once. */
-static void refresh_pauses(struct reconciler *rec)
+static void run_round(struct reconciler *rec);
+
+static void pauses_ready(void *arg)
 {
+        struct reconciler *rec = arg;
+
+        rec->pauses_waiting = false;
+        run_round(rec);
+}
+
+/* The pauses of this pass. The source's may not have been read since the pass began: the pass
+ * then waits, returning 1, and pauses_ready() runs its round. Else the pause file, read again
+ * when it changed; a file that cannot be read pauses everything (I10), and says so once. */
+static int refresh_pauses(struct reconciler *rec)
+{
+        const struct reconcile_pauses *src = &rec->pause_source;
+        const struct pause_set *set;
+        const char *why;
         char err[512];
         bool bad;
 
+        if (src->current) {
+                rec->pauses_waiting = src->current(src->ctx, rec->pauses_need, &set, &why,
+                                                   pauses_ready, rec) > 0;
+                return rec->pauses_waiting;
+        }
         (void)pause_watch_refresh(&rec->pauses, err, sizeof(err));
         bad = pause_watch_bad(&rec->pauses);
         if (bad && !rec->pauses_bad)
@@ -1004,6 +1031,7 @@ static void refresh_pauses(struct reconciler *rec)
         else if (!bad && rec->pauses_bad)
                 rec_log(rec, EV_CONFIG_RELOADED, NULL, "the pause file can be read again");
         rec->pauses_bad = bad;
+        return 0;
 }
 
 static void summarize(struct reconciler *rec, const struct policy_plan *plan,
@@ -1103,8 +1131,6 @@ static void end_pass(struct reconciler *rec)
                 rec->on_pass(rec, rec->userdata);
 }
 
-static void run_round(struct reconciler *rec);
-
 /* Every tag read of the round has answered: those not held begin; if some were, the policy
  * decides again, else the pass is summed up. */
 static void finish_round(struct reconciler *rec)
@@ -1180,8 +1206,8 @@ static void reconcile(struct reconciler *rec, struct builder_list *list)
                 (void)persist(rec);
         rec->calls_held = false; /* set again by any call this pass holds */
         step_operations(rec, list, now);
-        refresh_pauses(rec);
-        run_round(rec);
+        if (refresh_pauses(rec) == 0)
+                run_round(rec);
 }
 
 static void on_described(int r, struct builder_list *list, const struct api_error *err,
@@ -1225,6 +1251,9 @@ static void on_timer(uv_timer_t *timer)
         if (rec->describing || rec->shutting_down)
                 return;
         rec->describing = true;
+        /* Asked now, so that the pauses are read while the builders are listed. */
+        if (rec->pause_source.pass_begins)
+                rec->pauses_need = rec->pause_source.pass_begins(rec->pause_source.ctx);
         r = rec->api.describe(rec->api.ctx, NULL, 0, on_described, rec);
         if (r < 0) {
                 rec->describing = false;
@@ -1376,6 +1405,7 @@ int reconciler_new(const struct reconciler_options *opts, struct reconciler **re
         rec->cfg = opts->cfg;
         rec->state = opts->state;
         rec->store = opts->store;
+        rec->pause_source = opts->pauses;
         rec->dry_run = opts->dry_run;
         rec->now_fn = opts->now;
         rec->now_mono_fn = opts->now_mono;
@@ -1463,6 +1493,12 @@ void reconciler_shutdown(struct reconciler *rec, void (*done)(void *userdata), v
         (void)uv_timer_stop(&rec->timer);
         rec->shutdown_done = done;
         rec->shutdown_userdata = userdata;
+        /* A pass that waits for its pauses is over: it would begin nothing now. */
+        if (rec->pauses_waiting) {
+                rec->pause_source.forget(rec->pause_source.ctx, rec);
+                rec->pauses_waiting = false;
+                end_pass(rec);
+        }
         call_forget(rec, NULL);
 }
 
@@ -1480,6 +1516,8 @@ void reconciler_free(struct reconciler *rec)
 {
         if (!rec)
                 return;
+        if (rec->pauses_waiting)
+                rec->pause_source.forget(rec->pause_source.ctx, rec);
         /* Calls still in flight answer into the void: their contexts are freed then. */
         for (size_t i = 0; i < rec->n_calls; i++)
                 rec->calls[i]->rec = NULL;

@@ -89,6 +89,24 @@ struct reconcile_store {
         void *ctx;
 };
 
+/* Where the operators' pauses come from when not the pause file: with [ha], the shared table
+ * (ha_pauses.h). Each pass decides by pauses read after it began (I10): it asks for them as it
+ * begins, and waits after its describe until they are there. */
+struct pause_set;
+struct reconcile_pauses {
+        /* A pass begins (before its describe): returns what it needs, for current(). */
+        uint64_t (*pass_begins)(void *ctx);
+        /* The pauses for a pass that needs need: 0 with *ret_set (borrowed, valid until the
+         * loop runs again) and *ret_why (NULL, or why every builder counts as paused: they
+         * cannot be read); or 1 when they are not there yet, and ready(arg) is called once,
+         * later, from the loop, when they are (ready NULL: nothing is called). */
+        int (*current)(void *ctx, uint64_t need, const struct pause_set **ret_set,
+                       const char **ret_why, void (*ready)(void *arg), void *arg);
+        /* arg's ready is not to be called any more: its pass was cut short. */
+        void (*forget)(void *ctx, void *arg);
+        void *ctx;
+};
+
 struct reconciler_options {
         uv_loop_t *loop;
         struct reconcile_api api;     /* copied; what it points to is borrowed */
@@ -112,6 +130,9 @@ struct reconciler_options {
 
         /* Many targets (SPEC "Many accounts and regions"); all may be left zero for one. */
         const char *pause_path; /* copied; NULL: pause_file_path() of state_path */
+        /* The pauses' source; current NULL: the pause file at pause_path (the pause file is
+         * then never read). */
+        struct reconcile_pauses pauses;
         /* Which target this is, for the TARGET, ACCOUNT_ID and REGION of every event; copied,
          * NULL members left out. */
         const char *target;

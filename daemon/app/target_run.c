@@ -10,6 +10,7 @@
 
 #include "appstream.h"
 #include "config.h"
+#include "ha_pauses.h"
 #include "ha_store.h"
 #include "image_watch.h"
 #include "log.h"
@@ -251,6 +252,8 @@ static int make_reconciler(struct target_run *run, const struct target_run_optio
                                          .on_pass = pass_done,
                                          .userdata = run,
                                          .pause_path = pause_path,
+                                         .pauses = opts->ha ? ha_pauses_source(opts->ha->pauses)
+                                                            : (struct reconcile_pauses){0},
                                          .target = run->named ? run->name : NULL,
                                          .account_id = run->named ? run->account_id : NULL,
                                          .region = run->named ? run->region : NULL,

@@ -23,6 +23,7 @@ struct config;
 struct creds_chain;
 struct creds_endpoints;
 struct http_client;
+struct ha_pauses;
 struct image_report;
 struct target;
 struct target_run;
@@ -38,6 +39,9 @@ struct target_run_ha {
         const char *lineage;        /* the lease's; copied */
         /* How long a Stop or Start may take, sent once: well inside the lease's margin. */
         long call_timeout_ms;
+        /* The operators' pauses in the table, shared by every target (ha_pauses.h);
+         * borrowed. The pause file is then not read. */
+        struct ha_pauses *pauses;
         /* The item is fenced by a newer epoch: another host holds the lease. */
         void (*on_fenced)(struct target_run *run, const char *why, void *userdata);
 };

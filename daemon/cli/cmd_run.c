@@ -17,6 +17,8 @@
 #include "config.h"
 #include "discovery.h"
 #include "ha_host.h"
+#include "ha_keys.h"
+#include "ha_pauses.h"
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
@@ -82,6 +84,7 @@ struct daemon {
         bool serving;
         struct target_run_ha ha_run; /* what the targets need of it, from its acquisition */
         char *ha_lineage;            /* ha_run.lineage, owned */
+        struct ha_pauses *pauses;    /* the operators' pauses in the table, while serving */
         const struct cli_options *opts;
 };
 
@@ -778,6 +781,24 @@ static void on_lease_change(void *userdata)
         publish_soon(userdata);
 }
 
+/* [ha]: one reader of the operators' pauses for all the targets, from the holder only. */
+static int open_pauses(struct daemon *d)
+{
+        char key[2048];
+        int r = ha_key_pauses(d->cfg->ha.name, key, sizeof(key));
+
+        if (r == 0)
+                r = ha_pauses_new(&(struct ha_pauses_options){.db = ha_host_db(d->ha),
+                                                              .key = key,
+                                                              .table = d->cfg->ha.table},
+                                  &d->pauses);
+        if (r < 0)
+                log_event(EV_ERROR, NULL, "cannot serve the targets: [ha]: the pauses' reader: %s",
+                          r == -ENAMETOOLONG ? "name is too long for the table's keys"
+                                             : strerror(-r));
+        return r;
+}
+
 /* The lease is ours: the targets are made with their state from the table, fenced with the
  * lease's epoch, and start. */
 static void on_lease_acquired(void *userdata, uint64_t epoch)
@@ -786,7 +807,7 @@ static void on_lease_acquired(void *userdata, uint64_t epoch)
 
         if (d->stopping || d->serving)
                 return;
-        if (!(d->ha_lineage = strdup(ha_host_lineage(d->ha)))) {
+        if (!(d->ha_lineage = strdup(ha_host_lineage(d->ha))) || open_pauses(d) < 0) {
                 begin_shutdown(d, EXIT_USAGE);
                 return;
         }
@@ -796,6 +817,7 @@ static void on_lease_acquired(void *userdata, uint64_t epoch)
                                            .epoch = epoch,
                                            .lineage = d->ha_lineage,
                                            .call_timeout_ms = d->cfg->ha.lease_duration * 250,
+                                           .pauses = d->pauses,
                                            .on_fenced = on_fenced};
         d->serving = true;
         if (open_targets(d, d->opts) < 0 || start_discovery(d) < 0) {
@@ -879,6 +901,7 @@ static int daemon_main(struct daemon *d, const struct cli_options *opts)
         if (d->targets_open)
                 target_set_free(&d->targets);
         discovery_free(d->discovery);
+        ha_pauses_free(d->pauses); /* after the targets that ask it, before its client */
         ha_host_free(d->ha);
         free(d->ha_lineage);
         hooks_free(d->hooks);
