@@ -193,9 +193,8 @@ static int save(struct pause_edit *e)
         int r;
 
         if (!e->ha)
-                return pause_file_save(e->path, &e->set, err, sizeof(err)) < 0
-                           ? edit_failed(e, err)
-                           : EXIT_OK;
+                return pause_file_save(e->path, &e->set, err, sizeof(err)) < 0 ? edit_failed(e, err)
+                                                                               : EXIT_OK;
         r = ha_pauses_write(e->ha, e->cfg->ha.name, &e->set, e->rev, &he, err, sizeof(err));
         if (r == 1)
                 return EDIT_AGAIN;

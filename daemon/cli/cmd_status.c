@@ -83,16 +83,16 @@ static void print_lease(const struct lease_report *lease)
         if (lease->r < 0)
                 printf("Lease: %s: error: %s\n", lease->key, lease->error);
         else
-                printf("Lease: %s\n", lease_line_describe(&lease->line, lease->key, now_ms(), line,
-                                                          sizeof(line)));
+                printf("Lease: %s\n",
+                       lease_line_describe(&lease->line, lease->key, now_ms(), line, sizeof(line)));
 }
 
 static int add_lease_json(const struct cmd_targets *ts, const struct lease_report *lease,
                           cJSON *root)
 {
-        cJSON *o = lease_line_json(lease->r < 0 ? NULL : &lease->line, lease->key,
-                                   ha_table_name(ts->ha), now_ms(),
-                                   lease->r < 0 ? lease->error : NULL);
+        cJSON *o =
+            lease_line_json(lease->r < 0 ? NULL : &lease->line, lease->key, ha_table_name(ts->ha),
+                            now_ms(), lease->r < 0 ? lease->error : NULL);
 
         if (!o || !cJSON_AddItemToObject(root, "lease", o)) {
                 cJSON_Delete(o);
@@ -246,6 +246,16 @@ static cJSON *state_json(const struct state *st)
 
 /* The state file's JSON with the pauses added: what the daemon has done and what operators
  * asked it not to do, in one document. With targets, each target's state in "targets". */
+/* [ha]: where the single target's state was read, and the lease. */
+static int add_ha_json(const struct cmd_targets *ts, const struct lease_report *lease, cJSON *root)
+{
+        if (!ts->ha)
+                return 0;
+        if (!ts->named && !cJSON_AddStringToObject(root, "state_item", ts->items[0].state_item))
+                return -ENOMEM;
+        return add_lease_json(ts, lease, root);
+}
+
 /* Where t's state was read: its file, or with [ha] its item ("state_file" then null). */
 static bool add_state_source(const struct cmd_targets *ts, const struct cmd_target *ct, cJSON *o)
 {
@@ -272,10 +282,7 @@ static int print_json(const struct cmd_targets *ts, const struct pause_report *p
                         array = NULL;
                 }
         }
-        bool single_ok = ts->named || !ts->ha ||
-                         (root && cJSON_AddStringToObject(root, "state_item", ts->items[0].state_item));
-
-        if (!root || !single_ok || (ts->named && !array) || (ts->ha && add_lease_json(ts, lease, root) < 0) ||
+        if (!root || (ts->named && !array) || add_ha_json(ts, lease, root) < 0 ||
             cmd_pauses_to_json(pauses, root) < 0) {
                 cJSON_Delete(root);
                 return -ENOMEM;

@@ -429,15 +429,17 @@ int cmd_targets_open(const struct config *cfg, const char *glob, enum cmd_fetch 
                 return EXIT_USAGE;
         }
         if (open_session(cfg, fetch, ts) < 0 || open_table(cfg, ts) < 0 ||
-            list_organization(cfg, ts) < 0 ||
-            select_targets(cfg, glob, ts) < 0) {
+            list_organization(cfg, ts) < 0 || select_targets(cfg, glob, ts) < 0) {
                 cmd_targets_free(ts);
                 return EXIT_USAGE;
         }
+        /* Every state first: with [ha] each is a call run to its end on the loop, which must
+         * not find the listings already under way. */
+        for (size_t i = 0; i < ts->n; i++)
+                read_state(ts, cfg, &ts->items[i]);
         for (size_t i = 0; i < ts->n; i++) {
                 struct cmd_target *t = &ts->items[i];
 
-                read_state(ts, cfg, t);
                 if (t->code != EXIT_OK)
                         continue;
                 /* With no listing yet, this only forgets a remembered newest agent from the
