@@ -1,7 +1,7 @@
 /* `pause` and `resume`: operators' pauses, kept in the pause file beside the state file and
  * changed under its lock, never in the state file, so that they work while the daemon runs
  * (it reads them on its next pass). With [ha], in the table's pauses item instead
- * (ha_pauses.h), shared by every host of the table. Also the pauses as `status` and `plan`
+ * (ha_pause_item.h), shared by every host of the table. Also the pauses as `status` and `plan`
  * show them. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
-#include "ha_pauses.h"
+#include "ha_pause_item.h"
 #include "ha_table.h"
 #include "pause_file.h"
 #include "session.h"
@@ -138,7 +138,7 @@ static int load_item(struct pause_edit *e)
 {
         struct ha_table_error he = {0};
         char err[1024] = "", line[1200];
-        int r = ha_pauses_read(e->ha, e->cfg->ha.name, &e->set, &e->rev, &he, err, sizeof(err));
+        int r = ha_pause_item_read(e->ha, e->cfg->ha.name, &e->set, &e->rev, &he, err, sizeof(err));
 
         if (r == -EIO)
                 return edit_api_failed(e, &he, err, "");
@@ -195,7 +195,7 @@ static int save(struct pause_edit *e)
         if (!e->ha)
                 return pause_file_save(e->path, &e->set, err, sizeof(err)) < 0 ? edit_failed(e, err)
                                                                                : EXIT_OK;
-        r = ha_pauses_write(e->ha, e->cfg->ha.name, &e->set, e->rev, &he, err, sizeof(err));
+        r = ha_pause_item_write(e->ha, e->cfg->ha.name, &e->set, e->rev, &he, err, sizeof(err));
         if (r == 1)
                 return EDIT_AGAIN;
         if (r == -EIO)
@@ -400,7 +400,7 @@ static void read_item(const struct config *cfg, struct ha_table *ha, struct paus
         int64_t rev;
 
         ret->in_table = true;
-        ret->r = ha_pauses_read(ha, cfg->ha.name, &ret->active, &rev, &he, err, sizeof(err));
+        ret->r = ha_pause_item_read(ha, cfg->ha.name, &ret->active, &rev, &he, err, sizeof(err));
         if (ret->r == -EIO)
                 snprintf(ret->error, sizeof(ret->error), "%s", err);
         else if (ret->r < 0)

@@ -20,7 +20,7 @@ int cmd_status(const struct config *cfg, const struct cli_options *opts);
 int cmd_images(const struct config *cfg, const struct cli_options *opts);
 
 /* `pause` and `resume`: change the pause file beside cfg's state file, under its lock; with
- * [ha], the table's pauses item, conditional on its rev (ha_pauses.h). */
+ * [ha], the table's pauses item, conditional on its rev (ha_pause_item.h). */
 int cmd_pause(const struct config *cfg, const struct cli_options *opts);
 int cmd_resume(const struct config *cfg, const struct cli_options *opts);
 

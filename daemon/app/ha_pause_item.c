@@ -1,4 +1,4 @@
-#include "ha_pauses.h"
+#include "ha_pause_item.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 /* A partition key holds 2048 bytes (ha_keys.c), and its NUL. */
 #define KEY_SIZE 2049
 
-int ha_pauses_from_item(const char *key, const cJSON *item, struct pause_set *ret, int64_t *ret_rev,
+int ha_pause_item_parse(const char *key, const cJSON *item, struct pause_set *ret, int64_t *ret_rev,
                         char *err, size_t err_size)
 {
         const char *doc = NULL;
@@ -43,7 +43,7 @@ int ha_pauses_from_item(const char *key, const cJSON *item, struct pause_set *re
         return 0;
 }
 
-int ha_pauses_item(const char *key, const struct pause_set *set, int64_t rev, cJSON **ret)
+int ha_pause_item_make(const char *key, const struct pause_set *set, int64_t rev, cJSON **ret)
 {
         char *doc = NULL;
         int r = pause_set_to_json(set, &doc);
@@ -68,7 +68,7 @@ static int key_of(const char *name, char *key, char *err, size_t err_size)
         return -ENAMETOOLONG;
 }
 
-int ha_pauses_read(struct ha_table *t, const char *name, struct pause_set *ret, int64_t *ret_rev,
+int ha_pause_item_read(struct ha_table *t, const char *name, struct pause_set *ret, int64_t *ret_rev,
                    struct ha_table_error *ret_error, char *err, size_t err_size)
 {
         char key[KEY_SIZE];
@@ -78,12 +78,12 @@ int ha_pauses_read(struct ha_table *t, const char *name, struct pause_set *ret, 
         if (r == 0)
                 r = ha_table_get(t, key, &item, ret_error, err, err_size);
         if (r == 0)
-                r = ha_pauses_from_item(key, item, ret, ret_rev, err, err_size);
+                r = ha_pause_item_parse(key, item, ret, ret_rev, err, err_size);
         cJSON_Delete(item);
         return r;
 }
 
-int ha_pauses_write(struct ha_table *t, const char *name, const struct pause_set *set, int64_t rev,
+int ha_pause_item_write(struct ha_table *t, const char *name, const struct pause_set *set, int64_t rev,
                     struct ha_table_error *ret_error, char *err, size_t err_size)
 {
         char key[KEY_SIZE];
@@ -92,7 +92,7 @@ int ha_pauses_write(struct ha_table *t, const char *name, const struct pause_set
 
         if (r < 0)
                 return r;
-        r = ha_pauses_item(key, set, rev + 1, &item);
+        r = ha_pause_item_make(key, set, rev + 1, &item);
         if (r == 0 && rev > 0 && !(values = dynamodb_map_of(":rev", dynamodb_n(rev), NULL)))
                 r = -ENOMEM;
         if (r < 0)

@@ -28,23 +28,23 @@ struct ha_table_error;
  * has no doc string or no rev of at least 1, or its doc is not a pause file (err names the
  * item and what is wrong); -EPROTONOSUPPORT for a doc of a newer format; -ENOMEM. *ret is
  * untouched on failure. */
-int ha_pauses_from_item(const char *key, const cJSON *item, struct pause_set *ret, int64_t *ret_rev,
+int ha_pause_item_parse(const char *key, const cJSON *item, struct pause_set *ret, int64_t *ret_rev,
                         char *err, size_t err_size);
 
 /* The item of set as its rev-th write: {pk: key, doc: the pause file's JSON, rev}. Returns 0
  * with *ret owned by the caller (cJSON_Delete()), -ERANGE for a time JSON cannot hold, or
  * -ENOMEM. */
-int ha_pauses_item(const char *key, const struct pause_set *set, int64_t rev, cJSON **ret);
+int ha_pause_item_make(const char *key, const struct pause_set *set, int64_t rev, cJSON **ret);
 
 /* ---- In the table ---- */
 
-/* Reads the pauses of the [ha] name, consistently. Returns as ha_pauses_from_item(), or
+/* Reads the pauses of the [ha] name, consistently. Returns as ha_pause_item_parse(), or
  * -EIO when DynamoDB failed (err and *ret_error as ha_table_get()). */
-int ha_pauses_read(struct ha_table *t, const char *name, struct pause_set *ret, int64_t *ret_rev,
+int ha_pause_item_read(struct ha_table *t, const char *name, struct pause_set *ret, int64_t *ret_rev,
                    struct ha_table_error *ret_error, char *err, size_t err_size);
 
 /* Writes set as the pauses of the [ha] name, read at rev (0: there was no item). Returns 0
  * when written, 1 when the item changed since it was read (nothing written: read it again),
  * or as ha_table_put() (-EIO: the write may or may not have taken effect). */
-int ha_pauses_write(struct ha_table *t, const char *name, const struct pause_set *set, int64_t rev,
+int ha_pause_item_write(struct ha_table *t, const char *name, const struct pause_set *set, int64_t rev,
                     struct ha_table_error *ret_error, char *err, size_t err_size);

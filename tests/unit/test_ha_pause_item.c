@@ -1,4 +1,4 @@
-/* The pauses item of the [ha] table (ha_pauses.h): built from a set and read back, its doc
+/* The pauses item of the [ha] table (ha_pause_item.h): built from a set and read back, its doc
  * exactly the pause file's JSON; items that hold no pauses refused with the item named. */
 #include <errno.h>
 #include <stdint.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dynamodb.h"
-#include "ha_pauses.h"
+#include "ha_pause_item.h"
 #include "pause_json.h"
 #include "test.h"
 
@@ -33,7 +33,7 @@ static void test_round_trip(void)
 
         ASSERT_EQ_INT(pause_set_put(&set, "ws-*", "alice", "migrating apps", T0, T0 + 3600), 0);
         ASSERT_EQ_INT(pause_set_put(&set, "*", "bob via sudo", NULL, T0, 0), 0);
-        ASSERT_EQ_INT(ha_pauses_item(KEY, &set, 3, &item), 0);
+        ASSERT_EQ_INT(ha_pause_item_make(KEY, &set, 3, &item), 0);
         ASSERT_EQ_INT(dynamodb_value_s(dynamodb_attr(item, "pk"), &pk), 0);
         ASSERT_STREQ(pk, KEY);
         ASSERT_EQ_INT(dynamodb_value_int64(dynamodb_attr(item, "rev"), &rev), 0);
@@ -45,7 +45,7 @@ static void test_round_trip(void)
         ASSERT_EQ_INT(cJSON_GetArraySize(item), 3);
 
         rev = 0;
-        ASSERT_EQ_INT(ha_pauses_from_item(KEY, item, &back, &rev, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(ha_pause_item_parse(KEY, item, &back, &rev, err, sizeof(err)), 0);
         ASSERT_EQ_INT(rev, 3);
         ASSERT_TRUE(pause_set_equal(&set, &back));
         free(file);
@@ -60,7 +60,7 @@ static void test_no_item_is_no_pauses(void)
         char err[256] = "";
         int64_t rev = 7;
 
-        ASSERT_EQ_INT(ha_pauses_from_item(KEY, NULL, &set, &rev, err, sizeof(err)), 0);
+        ASSERT_EQ_INT(ha_pause_item_parse(KEY, NULL, &set, &rev, err, sizeof(err)), 0);
         ASSERT_EQ_INT(set.n, 0);
         ASSERT_TRUE(set.items == NULL);
         ASSERT_EQ_INT(rev, 0);
@@ -73,7 +73,7 @@ static void expect_refused(const char *json, int expected, const char *says)
         char err[512] = "";
         int64_t rev = 0;
 
-        ASSERT_EQ_INT(ha_pauses_from_item(KEY, item, &set, &rev, err, sizeof(err)), expected);
+        ASSERT_EQ_INT(ha_pause_item_parse(KEY, item, &set, &rev, err, sizeof(err)), expected);
         ASSERT_TRUE(strstr(err, KEY) != NULL);
         if (!strstr(err, says))
                 fprintf(stderr, "  err = %s\n", err);
@@ -106,5 +106,5 @@ int main(void)
         test_round_trip();
         test_no_item_is_no_pauses();
         test_refused();
-        return test_summary("test_ha_pauses");
+        return test_summary("test_ha_pause_item");
 }
