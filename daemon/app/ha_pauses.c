@@ -7,9 +7,9 @@
 
 #include "dynamodb.h"
 #include "fresh_reads.h"
+#include "ha_pause_item.h"
 #include "log.h"
 #include "pause.h"
-#include "pause_json.h"
 
 /* A pass waiting for read number need. */
 struct waiter {
@@ -70,38 +70,22 @@ static void log_change(struct ha_pauses *p, const struct api_error *err)
 static void take_item(struct ha_pauses *p, const cJSON *item)
 {
         struct pause_set set = {0};
-        const char *doc = NULL;
         int64_t rev = -1;
         char err[512];
 
-        if (!item) {
-                pause_set_free(&p->set);
-                p->rev = 0;
-                p->doc_bad = false;
-                return;
-        }
-        if (dynamodb_value_int64(dynamodb_attr(item, "rev"), &rev) < 0 || rev < 1)
-                rev = -1;
-        if (rev != -1 && rev == p->rev)
+        if (item && dynamodb_value_int64(dynamodb_attr(item, "rev"), &rev) == 0 && rev >= 1 &&
+            rev == p->rev)
                 return;
         p->rev = rev;
-        if (dynamodb_value_s(dynamodb_attr(item, "doc"), &doc) < 0) {
+        if (ha_pause_item_parse(p->key, item, &set, &rev, err, sizeof(err)) < 0) {
                 snprintf(p->doc_why, sizeof(p->doc_why),
-                         "the operators' pauses in item %s of table %s are corrupt: doc is not "
-                         "a string",
-                         p->key, p->table);
-                p->doc_bad = true;
-                return;
-        }
-        if (pause_set_parse(doc, strlen(doc), &set, err, sizeof(err)) < 0) {
-                snprintf(p->doc_why, sizeof(p->doc_why),
-                         "the operators' pauses in item %s of table %s are corrupt: %s", p->key,
-                         p->table, err);
+                         "the operators' pauses in table %s are corrupt: %s", p->table, err);
                 p->doc_bad = true;
                 return;
         }
         pause_set_free(&p->set);
         p->set = set;
+        p->rev = rev;
         p->doc_bad = false;
 }
 

@@ -145,7 +145,7 @@ static int print_json(const struct config *cfg, struct cmd_targets *ts, int64_t 
         cJSON *array = ts->named ? cJSON_AddArrayToObject(root, "targets") : NULL;
         int code = EXIT_OK;
 
-        cmd_read_pauses(cfg, now, &pauses);
+        cmd_read_pauses(cfg, ts->ha, now, &pauses);
         for (size_t i = 0; i < ts->n && code == EXIT_OK; i++) {
                 struct cmd_target *ct = &ts->items[i];
                 cJSON *o;

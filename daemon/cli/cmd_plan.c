@@ -246,7 +246,7 @@ int cmd_plan(const struct config *cfg, const struct cli_options *opts)
         for (size_t i = 0; i < ts->n; i++)
                 if (ts->items[i].code == EXIT_OK)
                         cmd_observe_versions(ts->items[i].state, ts->items[i].builders, now);
-        cmd_read_pauses(cfg, now, &pauses);
+        cmd_read_pauses(cfg, ts->ha, now, &pauses);
         code = plan_all(ts, &pauses, now, plans);
         /* One target shows nothing when it fails; of several, those that could be planned. */
         if (!ts->named && code != EXIT_OK)

@@ -6,7 +6,12 @@
  * a table of the targets and their files, then the operations, announcements and recent
  * results of them all with the TARGET, ACCOUNT (when one is known) and REGION columns in front;
  * --json prints {"targets": [{"name", "account_id", "region", "error", "state_file", "state"}],
- * "pauses", "pauses_error"}, where state is the state file's document (null with an error). */
+ * "pauses", "pauses_error"}, where state is the state file's document (null with an error).
+ *
+ * With [ha] the states and the pauses are the table's (cmd_targets.h), and the lease is shown
+ * first: who holds it, since when by the holder's own clock. Where a file was named, the item
+ * is: "State: table T, item K", the STATE ITEM column, and in --json "state_item" beside
+ * "state_file" (null), with "lease" an object of lease_line_json(). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +21,10 @@
 #include "cmd_targets.h"
 #include "commands.h"
 #include "config.h"
+#include "ha_keys.h"
+#include "ha_table.h"
+#include "lease_line.h"
+#include "log.h"
 #include "operation.h"
 #include "state.h"
 #include "state_file.h"
@@ -25,6 +34,72 @@
 #include "targets_view.h"
 
 #define STATUS_HISTORY 20
+
+/* [ha]: the lease as read from the table for this status. */
+struct lease_report {
+        char key[2049]; /* a partition key's 2048 bytes and the NUL */
+        struct lease_line line;
+        int r; /* 0, or why it could not be read */
+        char error[768];
+};
+
+static int read_lease(const struct config *cfg, struct ha_table *ha, struct lease_report *ret)
+{
+        struct ha_table_error he = {0};
+        cJSON *item = NULL;
+
+        *ret = (struct lease_report){0};
+        if (ha_key_lease(cfg->ha.name, ret->key, sizeof(ret->key)) < 0) {
+                snprintf(ret->error, sizeof(ret->error),
+                         "[ha] name is too long for the table's keys");
+                return ret->r = -ENAMETOOLONG;
+        }
+        ret->r = ha_table_get(ha, ret->key, &item, &he, ret->error, sizeof(ret->error));
+        if (ret->r == 0)
+                lease_line_from_item(item, &ret->line);
+        cJSON_Delete(item);
+        if (ret->r == -EIO) {
+                struct log_fields f = {.operation = he.operation[0] ? he.operation : NULL,
+                                       .error_code = he.code[0] ? he.code : NULL,
+                                       .request_id = he.request_id[0] ? he.request_id : NULL};
+
+                log_event(EV_API_ERROR, &f, "%s", ret->error);
+        }
+        return ret->r;
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts = {0};
+
+        (void)clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void print_lease(const struct lease_report *lease)
+{
+        char line[1024];
+
+        if (lease->r < 0)
+                printf("Lease: %s: error: %s\n", lease->key, lease->error);
+        else
+                printf("Lease: %s\n",
+                       lease_line_describe(&lease->line, lease->key, now_ms(), line, sizeof(line)));
+}
+
+static int add_lease_json(const struct cmd_targets *ts, const struct lease_report *lease,
+                          cJSON *root)
+{
+        cJSON *o =
+            lease_line_json(lease->r < 0 ? NULL : &lease->line, lease->key, ha_table_name(ts->ha),
+                            now_ms(), lease->r < 0 ? lease->error : NULL);
+
+        if (!o || !cJSON_AddItemToObject(root, "lease", o)) {
+                cJSON_Delete(o);
+                return -ENOMEM;
+        }
+        return 0;
+}
 
 static enum table_style result_style(enum op_result result)
 {
@@ -171,7 +246,27 @@ static cJSON *state_json(const struct state *st)
 
 /* The state file's JSON with the pauses added: what the daemon has done and what operators
  * asked it not to do, in one document. With targets, each target's state in "targets". */
-static int print_json(const struct cmd_targets *ts, const struct pause_report *pauses)
+/* [ha]: where the single target's state was read, and the lease. */
+static int add_ha_json(const struct cmd_targets *ts, const struct lease_report *lease, cJSON *root)
+{
+        if (!ts->ha)
+                return 0;
+        if (!ts->named && !cJSON_AddStringToObject(root, "state_item", ts->items[0].state_item))
+                return -ENOMEM;
+        return add_lease_json(ts, lease, root);
+}
+
+/* Where t's state was read: its file, or with [ha] its item ("state_file" then null). */
+static bool add_state_source(const struct cmd_targets *ts, const struct cmd_target *ct, cJSON *o)
+{
+        if (!ts->ha)
+                return cJSON_AddStringToObject(o, "state_file", ct->state_path) != NULL;
+        return cJSON_AddNullToObject(o, "state_file") &&
+               cJSON_AddStringToObject(o, "state_item", ct->state_item);
+}
+
+static int print_json(const struct cmd_targets *ts, const struct pause_report *pauses,
+                      const struct lease_report *lease)
 {
         cJSON *root = ts->named ? cJSON_CreateObject() : state_json(ts->items[0].state);
         cJSON *array = ts->named ? cJSON_AddArrayToObject(root, "targets") : NULL;
@@ -181,25 +276,28 @@ static int print_json(const struct cmd_targets *ts, const struct pause_report *p
                 cJSON *o = targets_view_json(ct->target, ct->code == EXIT_OK ? NULL : ct->error);
                 cJSON *doc = ct->state ? state_json(ct->state) : cJSON_CreateNull();
 
-                if (!cJSON_AddItemToArray(array, o) ||
-                    !cJSON_AddStringToObject(o, "state_file", ct->state_path) ||
+                if (!cJSON_AddItemToArray(array, o) || !add_state_source(ts, ct, o) ||
                     !cJSON_AddItemToObject(o, "state", doc)) {
                         cJSON_Delete(doc);
                         array = NULL;
                 }
         }
-        if (!root || (ts->named && !array) || cmd_pauses_to_json(pauses, root) < 0) {
+        if (!root || (ts->named && !array) || add_ha_json(ts, lease, root) < 0 ||
+            cmd_pauses_to_json(pauses, root) < 0) {
                 cJSON_Delete(root);
                 return -ENOMEM;
         }
         return cmd_print_json(root);
 }
 
-static void print_single_head(const struct cmd_target *ct)
+static void print_single_head(const struct cmd_targets *ts, const struct cmd_target *ct)
 {
         char version[16];
 
-        printf("State file: %s\n", ct->state_path);
+        if (ts->ha)
+                printf("State: table %s, item %s\n", ha_table_name(ts->ha), ct->state_item);
+        else
+                printf("State file: %s\n", ct->state_path);
         printf("Newest agent seen: %s\n",
                ct->state->has_newest_seen
                    ? version_format(ct->state->newest_seen, version, sizeof(version))
@@ -210,7 +308,8 @@ static void print_single_head(const struct cmd_target *ct)
 static void print_targets_head(const struct cmd_targets *ts, const struct targets_columns *cols)
 {
         static const char *const header[] = {"STATE FILE", "NEWEST AGENT"};
-        struct table *t = targets_view_table(cols, 2, header);
+        static const char *const header_ha[] = {"STATE ITEM", "NEWEST AGENT"};
+        struct table *t = targets_view_table(cols, 2, ts->ha ? header_ha : header);
         char version[16];
 
         if (!t)
@@ -218,7 +317,7 @@ static void print_targets_head(const struct cmd_targets *ts, const struct target
         for (size_t i = 0; i < ts->n; i++) {
                 const struct cmd_target *ct = &ts->items[i];
                 const char *row[] = {
-                    ct->state_path,
+                    ts->ha ? ct->state_item : ct->state_path,
                     !ct->state                   ? "unreadable"
                     : ct->state->has_newest_seen ? version_format(ct->state->newest_seen,
                                                                   version, sizeof(version))
@@ -226,6 +325,8 @@ static void print_targets_head(const struct cmd_targets *ts, const struct target
 
                 (void)targets_view_add_row(t, cols, ct->target, 2, row, NULL);
         }
+        if (ts->ha)
+                printf("State: table %s\n", ha_table_name(ts->ha));
         printf("Targets: %zu\n", ts->n);
         table_print(t, stdout);
         printf("\n");
@@ -235,6 +336,7 @@ static void print_targets_head(const struct cmd_targets *ts, const struct target
 int cmd_status(const struct config *cfg, const struct cli_options *opts)
 {
         struct pause_report pauses;
+        struct lease_report lease = {0};
         struct cmd_targets *ts = NULL;
         int64_t now = time(NULL);
         int code;
@@ -250,16 +352,20 @@ int cmd_status(const struct config *cfg, const struct cli_options *opts)
         }
         const struct targets_columns cols = {.named = ts->named, .accounts = ts->accounts};
 
-        cmd_read_pauses(cfg, now, &pauses);
+        if (ts->ha && read_lease(cfg, ts->ha, &lease) == -EIO)
+                code = EXIT_UNREACHABLE;
+        cmd_read_pauses(cfg, ts->ha, now, &pauses);
         if (opts->json) {
-                if (print_json(ts, &pauses) < 0)
+                if (print_json(ts, &pauses, &lease) < 0)
                         code = EXIT_UPDATE_FAILED;
                 goto out;
         }
+        if (ts->ha)
+                print_lease(&lease);
         if (ts->named)
                 print_targets_head(ts, &cols);
         else
-                print_single_head(&ts->items[0]);
+                print_single_head(ts, &ts->items[0]);
         cmd_print_pauses(&pauses, now, false);
         if (pauses.r == 0 && pauses.active.n)
                 printf("\n");

@@ -11,12 +11,16 @@
 #include "aws_endpoints.h"
 #include "commands.h"
 #include "discovery.h"
+#include "dynamodb.h"
+#include "ha_keys.h"
+#include "ha_table.h"
 #include "image_scan.h"
 #include "log.h"
 #include "organizations.h"
 #include "session.h"
 #include "state.h"
 #include "state_file.h"
+#include "state_json.h"
 #include "target_run.h"
 #include "targets.h"
 
@@ -92,7 +96,8 @@ static int state_path_of(const struct config *cfg, const struct target *t, char 
 
 /* The state, without locking the file or touching it: a missing file is an empty state, a
  * corrupt one an error. */
-static void read_state(const struct cmd_targets *ts, const struct config *cfg, struct cmd_target *t)
+static void read_state_file(const struct cmd_targets *ts, const struct config *cfg,
+                            struct cmd_target *t)
 {
         struct log_fields f = fields_of(ts, t);
         char err[512];
@@ -109,6 +114,62 @@ static void read_state(const struct cmd_targets *ts, const struct config *cfg, s
         if (r < 0)
                 fail_with(ts, t, EXIT_USAGE, r == -EBADMSG ? EV_STATE_CORRUPT : EV_ERROR, &f, "%s",
                           err);
+}
+
+/* The state in a state item (ha_store.h): none yet without the item, or with an item that a
+ * host fenced but never saved into. */
+static int state_of_item(const cJSON *item, struct state **ret, char *err, size_t err_size)
+{
+        const char *doc = NULL;
+        int r;
+
+        r = item ? dynamodb_value_s(dynamodb_attr(item, "doc"), &doc) : -ENOENT;
+        if (r == -ENOENT)
+                return state_new(ret);
+        if (r < 0) {
+                snprintf(err, err_size, "doc is not a string");
+                return -EBADMSG;
+        }
+        return state_from_json(doc, ret, err, err_size);
+}
+
+/* [ha]: the state from the target's item, read consistently: a missing item is an empty
+ * state, a doc that is no state an error, as the file's are. */
+static void read_state_item(const struct cmd_targets *ts, const struct config *cfg,
+                            struct cmd_target *t)
+{
+        struct log_fields f = fields_of(ts, t);
+        struct ha_table_error he = {0};
+        char key[2049], err[640] = "";
+        cJSON *item = NULL;
+        int r;
+
+        if (ha_key_state(cfg->ha.name, t->target->name, key, sizeof(key)) < 0 ||
+            !(t->state_item = strdup(key))) {
+                target_fail(ts, t, EXIT_UPDATE_FAILED, "cannot name its state item");
+                return;
+        }
+        r = ha_table_get(ts->ha, key, &item, &he, err, sizeof(err));
+        if (r == -EIO) {
+                f.operation = he.operation[0] ? he.operation : NULL;
+                f.error_code = he.code[0] ? he.code : NULL;
+                f.request_id = he.request_id[0] ? he.request_id : NULL;
+                fail_with(ts, t, EXIT_UNREACHABLE, EV_API_ERROR, &f, "%s", err);
+        } else if (r < 0) {
+                target_fail(ts, t, EXIT_UPDATE_FAILED, "%s", err);
+        } else if ((r = state_of_item(item, &t->state, err, sizeof(err))) < 0) {
+                fail_with(ts, t, EXIT_USAGE, r == -EBADMSG ? EV_STATE_CORRUPT : EV_ERROR, &f,
+                          "item %s of table %s: %s", key, ha_table_name(ts->ha), err);
+        }
+        cJSON_Delete(item);
+}
+
+static void read_state(const struct cmd_targets *ts, const struct config *cfg, struct cmd_target *t)
+{
+        if (ts->ha)
+                read_state_item(ts, cfg, t);
+        else
+                read_state_file(ts, cfg, t);
 }
 
 /* ---- the listings ---------------------------------------------------------------------- */
@@ -226,11 +287,25 @@ static int open_session(const struct config *cfg, enum cmd_fetch fetch, struct c
         char err[512] = "";
         int r;
 
-        if (fetch == CMD_FETCH_NOTHING && !cfg->organization.line)
+        if (fetch == CMD_FETCH_NOTHING && !cfg->organization.line && !cfg->ha.enabled)
                 return 0;
         /* Without [target] or [organization] sections this fails when no region is known,
          * as a single-target command always has. */
         r = session_open_base(cfg, &ts->session, err, sizeof(err));
+        if (r < 0)
+                log_event(EV_ERROR, NULL, "%s", err[0] ? err : strerror(-r));
+        return r;
+}
+
+/* [ha]: the table the states and pauses are read from, on the session. */
+static int open_table(const struct config *cfg, struct cmd_targets *ts)
+{
+        char err[512] = "";
+        int r;
+
+        if (!cfg->ha.enabled)
+                return 0;
+        r = ha_table_open(&cfg->ha, ts->session, &ts->ha, err, sizeof(err));
         if (r < 0)
                 log_event(EV_ERROR, NULL, "%s", err[0] ? err : strerror(-r));
         return r;
@@ -353,15 +428,18 @@ int cmd_targets_open(const struct config *cfg, const char *glob, enum cmd_fetch 
                 log_event(EV_ERROR, NULL, "cannot list the targets: %s", strerror(ENOMEM));
                 return EXIT_USAGE;
         }
-        if (open_session(cfg, fetch, ts) < 0 || list_organization(cfg, ts) < 0 ||
-            select_targets(cfg, glob, ts) < 0) {
+        if (open_session(cfg, fetch, ts) < 0 || open_table(cfg, ts) < 0 ||
+            list_organization(cfg, ts) < 0 || select_targets(cfg, glob, ts) < 0) {
                 cmd_targets_free(ts);
                 return EXIT_USAGE;
         }
+        /* Every state first: with [ha] each is a call run to its end on the loop, which must
+         * not find the listings already under way. */
+        for (size_t i = 0; i < ts->n; i++)
+                read_state(ts, cfg, &ts->items[i]);
         for (size_t i = 0; i < ts->n; i++) {
                 struct cmd_target *t = &ts->items[i];
 
-                read_state(ts, cfg, t);
                 if (t->code != EXIT_OK)
                         continue;
                 /* With no listing yet, this only forgets a remembered newest agent from the
@@ -413,8 +491,10 @@ void cmd_targets_free(struct cmd_targets *ts)
                 free(t->builders);
                 image_scan_free(t->scan);
                 free(t->state_path);
+                free(t->state_item);
         }
         free(ts->items);
+        ha_table_free(ts->ha);
         target_list_free(ts->list);
         free(ts->org_accounts);
         organizations_account_list_free(ts->org);

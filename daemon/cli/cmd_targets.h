@@ -3,6 +3,9 @@
  * state file read without locking it, and what was asked of AppStream for it (its builders, or
  * an image scan), all described at once on one loop, each through its own target_client.
  *
+ * With [ha] each target's state is read from its item in the table (ha_keys.h), consistently,
+ * instead of a file; a missing item is an empty state, as a missing file is.
+ *
  * A configuration without [target] or [organization] sections has the one target "default",
  * whose state file is state_file itself and whose messages are those of a single-target
  * command: list, plan, status and images print what they always have. */
@@ -16,6 +19,7 @@
 #include "target_client.h"
 
 struct builder_list;
+struct ha_table;
 struct image_scan;
 struct session;
 struct state;
@@ -32,7 +36,8 @@ enum cmd_fetch {
 struct cmd_target {
         const struct target *target; /* in cmd_targets.list */
         struct config view;          /* target_config_view(): borrows the configuration */
-        char *state_path;            /* the file its state was read from */
+        char *state_path;            /* the file its state was read from; NULL with [ha] */
+        char *state_item;            /* [ha]: the table's item it was read from instead */
         struct state *state;         /* NULL when it could not be read (code says) */
         struct target_client client; /* zeroed with CMD_FETCH_NOTHING */
         bool client_open;
@@ -49,7 +54,8 @@ struct org_account;
 struct organizations_account_list;
 
 struct cmd_targets {
-        struct session *session;  /* NULL with CMD_FETCH_NOTHING */
+        struct session *session;  /* NULL with CMD_FETCH_NOTHING, unless [ha] */
+        struct ha_table *ha;      /* [ha]: the table the states and pauses are read from */
         struct target_list *list; /* the selected targets, sorted by name */
         struct cmd_target *items; /* one per list item, in its order */
         size_t n;

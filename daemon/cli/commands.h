@@ -19,7 +19,8 @@ int cmd_status(const struct config *cfg, const struct cli_options *opts);
 /* `images` (with --fleets, --json): the image report of SPEC "Images and fleets", read-only. */
 int cmd_images(const struct config *cfg, const struct cli_options *opts);
 
-/* `pause` and `resume`: change the pause file beside cfg's state file, under its lock. */
+/* `pause` and `resume`: change the pause file beside cfg's state file, under its lock; with
+ * [ha], the table's pauses item, conditional on its rev (ha_pause_item.h). */
 int cmd_pause(const struct config *cfg, const struct cli_options *opts);
 int cmd_resume(const struct config *cfg, const struct cli_options *opts);
 
@@ -39,15 +40,20 @@ void cmd_run_defer_signals(void);
 void cmd_observe_versions(struct state *st, const struct builder_list *list, int64_t now);
 
 /* The pauses as `status` and `plan` show them: read from the pause file without its lock,
- * changing nothing; only those active now. */
+ * or with [ha] from the table's pauses item, changing nothing; only those active now. */
 struct pause_report {
         struct pause_set active;
-        int r;           /* 0, or why the file could not be read (negative errno) */
-        char error[768]; /* then: the file and why */
+        int r;           /* 0, or why they could not be read (negative errno; -EIO: DynamoDB) */
+        char error[768]; /* then: the file or the item, and why */
+        bool in_table;   /* read from the [ha] table */
 };
 
-/* Fills *ret (cmd_free_pauses()) from cfg's pause file at now. */
-void cmd_read_pauses(const struct config *cfg, int64_t now, struct pause_report *ret);
+struct ha_table;
+
+/* Fills *ret (cmd_free_pauses()) at now from cfg's pause file, or with ha (not NULL: the
+ * configuration has [ha]) from its pauses item, read consistently. */
+void cmd_read_pauses(const struct config *cfg, struct ha_table *ha, int64_t now,
+                     struct pause_report *ret);
 
 /* "Pauses: N" and a table of them (GLOB, BY, SINCE, UNTIL, REASON), or an error line for a file
  * that cannot be read; with quiet, nothing at all when there are no pauses and no error. */

@@ -104,7 +104,8 @@ def test_a_corrupt_doc_pauses_every_builder_until_the_item_is_deleted(
     assert [stops(fake, n) for n in names] == [[], []], fake.calls()
     errors = [line for line in a.log().splitlines() if line.startswith("error:")]
     assert len(errors) == 1, a.log()  # once, not every pass
-    assert f"item {ITEM} of table {table} are corrupt: pauses[0].glob" in errors[0], errors
+    assert f"pauses in table {table} are corrupt: item {ITEM}: doc: pauses[0].glob" in errors[0], \
+        errors
     assert "every builder counts as paused" in errors[0], errors
 
     db(dynalite).delete_item(TableName=table, Key={"pk": {"S": ITEM}})  # no item: no pauses
