@@ -133,7 +133,7 @@ static struct lease_attr attr_of(const cJSON *item, const char *name)
         return (struct lease_attr){.type = LEASE_ATTR_OTHER};
 }
 
-static void item_of(const cJSON *item, struct lease_item *ret)
+void lease_run_item_of(const cJSON *item, struct lease_item *ret)
 {
         *ret = (struct lease_item){.holder = attr_of(item, "holder"),
                                    .rvn = attr_of(item, "rvn"),
@@ -151,7 +151,7 @@ static void on_read(struct lease_run *lr, const struct dynamodb_result *res)
         char why[512];
 
         if (res->outcome == DYNAMODB_OK) {
-                item_of(res->item, &item);
+                lease_run_item_of(res->item, &item);
                 (void)lease_on_read(&lr->lease, now_ms(), res->item ? &item : NULL, &ev);
         } else {
                 report_error(lr, LEASE_REQ_READ,

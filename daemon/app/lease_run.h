@@ -86,6 +86,11 @@ bool lease_run_may_act(const struct lease_run *lr);
  * lease_run_may_act() for that. */
 uint64_t lease_run_epoch(const struct lease_run *lr);
 
+/* The lease's attributes of a DynamoDB item (its AttributeValues map) as core/lease.h reads
+ * them, borrowed from item. */
+struct cJSON;
+void lease_run_item_of(const struct cJSON *item, struct lease_item *ret);
+
 /* The lineage of the lease held (lease_lineage()), for fencing with the epoch; "" when none. */
 const char *lease_run_lineage(const struct lease_run *lr);
 

@@ -6,23 +6,8 @@
 
 #include "duration.h"
 #include "dynamodb.h"
+#include "lease_run.h"
 #include "table.h"
-
-/* One attribute as the lease reads it (lease_run.c): the S or N text, or of another type. */
-static struct lease_attr attr_of(const cJSON *item, const char *name)
-{
-        const cJSON *value = dynamodb_attr(item, name);
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(value, "N");
-        const char *s;
-
-        if (!value)
-                return (struct lease_attr){.type = LEASE_ATTR_ABSENT};
-        if (dynamodb_value_s(value, &s) == 0)
-                return (struct lease_attr){.type = LEASE_ATTR_S, .value = s};
-        if (cJSON_IsString(n))
-                return (struct lease_attr){.type = LEASE_ATTR_N, .value = n->valuestring};
-        return (struct lease_attr){.type = LEASE_ATTR_OTHER};
-}
 
 static bool time_of(const cJSON *item, const char *name, int64_t *ret)
 {
@@ -31,12 +16,11 @@ static bool time_of(const cJSON *item, const char *name, int64_t *ret)
 
 void lease_line_from_item(const cJSON *item, struct lease_line *ret)
 {
-        struct lease_item raw = {.holder = attr_of(item, "holder"),
-                                 .rvn = attr_of(item, "rvn"),
-                                 .lease_ms = attr_of(item, "lease_ms"),
-                                 .epoch = attr_of(item, "epoch")};
+        struct lease_item raw;
 
         *ret = (struct lease_line){0};
+        if (item)
+                lease_run_item_of(item, &raw);
         lease_parse_item(item ? &raw : NULL, &ret->lease);
         ret->has_acquired_at = item && time_of(item, "acquired_at", &ret->acquired_at_ms);
         ret->has_renewed_at = item && time_of(item, "renewed_at", &ret->renewed_at_ms);

@@ -277,7 +277,7 @@ def test_status_shows_the_holders_times_as_ages_by_its_clock(host, dynalite, tab
     now_ms = int(time.time() * 1000)
     db(dynalite).put_item(TableName=table, Item={
         "pk": {"S": "lease#default"}, "holder": {"S": "host-x"}, "rvn": {"S": "r-1"},
-        "lease_ms": {"N": "30000"}, "epoch": {"N": "7"},
+        "lease_ms": {"N": "30000"}, "epoch": {"N": "7"}, "lineage": {"S": "g1"},
         "acquired_at": {"N": str(now_ms - 2 * 3600 * 1000 - 500)},
         "renewed_at": {"N": str(now_ms - 3000 - 500)}})
     done = cli(host, "status")

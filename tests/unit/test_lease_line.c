@@ -22,7 +22,8 @@ static void line_of(const char *json, char *buf, size_t size, struct lease_line 
 
 #define HELD                                                                                       \
         "{\"pk\": {\"S\": \"lease#default\"}, \"holder\": {\"S\": \"host-a\"}, \"rvn\": {\"S\": "  \
-        "\"r1\"}, \"lease_ms\": {\"N\": \"30000\"}, \"epoch\": {\"N\": \"7\"}"
+        "\"r1\"}, \"lease_ms\": {\"N\": \"30000\"}, \"epoch\": {\"N\": \"7\"}, "         \
+        "\"lineage\": {\"S\": \"g1\"}"
 
 static void test_held(void)
 {
@@ -58,7 +59,8 @@ static void test_released_none_unreadable(void)
         char buf[512];
 
         line_of("{\"pk\": {\"S\": \"lease#default\"}, \"rvn\": {\"S\": \"r2\"}, \"lease_ms\": "
-                "{\"N\": \"5000\"}, \"epoch\": {\"N\": \"3\"}, \"renewed_at\": {\"N\": "
+                "{\"N\": \"5000\"}, \"epoch\": {\"N\": \"3\"}, \"lineage\": {\"S\": \"g1\"}, "
+                "\"renewed_at\": {\"N\": "
                 "\"1795834740000\"}}",
                 buf, sizeof(buf), &l);
         ASSERT_STREQ(buf, "lease#default released: no host holds it (epoch 3, lease 5s), acquired "
