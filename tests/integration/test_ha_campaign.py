@@ -46,7 +46,7 @@ Judged from the fake's call log and the hosts' logs:
 
 The kill instants and choices come from a seeded RNG; the seed is printed, and
 HA_CAMPAIGN_SEED=<seed> replays the same choices (the daemons' own timing still varies from
-run to run). HA_CAMPAIGN_KILLS changes the number of kills (default 50)."""
+run to run). HA_CAMPAIGN_KILLS changes the number of kills (default 50, 200 under TEST_LONG)."""
 
 import collections
 import datetime
@@ -66,7 +66,8 @@ FLEET = 10
 CONCURRENT = 4
 LEASE = 2  # seconds
 DURATIONS = {"stopping": 0.6, "pending": 0.3, "updating_agent": 0.4}
-KILLS = int(os.environ.get("HA_CAMPAIGN_KILLS") or 50)
+# 50 by default; `scripts/test --long` (TEST_LONG=1) runs 200.
+KILLS = int(os.environ.get("HA_CAMPAIGN_KILLS") or (200 if os.environ.get("TEST_LONG") else 50))
 SEED = int(os.environ.get("HA_CAMPAIGN_SEED") or time.time_ns() % 2**32)
 RELEASES = 3  # new agents shipped during the campaign, after the one the fleet starts behind
 HOLD = 2.5  # seconds: a holder is killed at most this long after it was seen acquiring
@@ -247,7 +248,7 @@ class Campaign:
                 and table_phases(self.dynalite, self.table) == {})
 
 
-@pytest.mark.time_limit(240)
+@pytest.mark.time_limit(240 if KILLS <= 50 else 5 * KILLS)  # about 2 s a kill
 def test_fifty_kills_across_three_hosts_repeat_strand_and_overlap_nothing(
         fake, dynalite, table, tmp_path, daemons, capsys):
     with capsys.disabled():
