@@ -34,7 +34,11 @@ the fake knows it), ``region`` (the region the request was served in: the one th
 keep-alive); a call a deny refused also has ``denied_by``, the deny's id (its outcome is
 ``AccessDeniedException``). ``names`` are those the request names (see
 ``state.names_in``): a builder's, the ``Names`` of builders, images or fleets, the builder of
-a tagging call's ARN, the images of DescribeImages' ``Arns``.
+a tagging call's ARN, the images of DescribeImages' ``Arns``. A StopImageBuilder or
+StartImageBuilder the fake carried out also has ``agent_version`` (the builder's agent as the
+call found it) and ``latest_version`` (the latest agent at that instant): whether a Stop was
+needed, or repeated an update already done, is then a fact of the log, whatever releases
+landed around it.
 """
 
 import email.utils
@@ -251,7 +255,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         fault = state.pick_fault(estate, operation, call["names"],
                                  continuation=bool(params.get("NextToken")))
         if fault is None:
-            self._answer(call, state.execute(estate, operation, params))
+            with state.lock:  # the agent seen and the latest of one instant
+                result = state.execute(estate, operation, params)
+                if operation in ("StopImageBuilder", "StartImageBuilder"):
+                    call["agent_version"] = result["ImageBuilder"].get("AppstreamAgentVersion")
+                    call["latest_version"] = estate.config.latest_version
+            self._answer(call, result)
             return
         call["fault"] = fault["kind"]
         self._fault(call, estate, caller, operation, params, fault)

@@ -4,14 +4,12 @@ and credentials of its own, so that the fake AppStream's call log says which hos
 call. Judged from that log: one host acts; a standby takes over a killed holder and finishes
 its update without a second Stop; a holder paused past its lease makes no call when it wakes
 and steps down; a holder that stops cleanly hands over at once."""
-import json
 import signal
 import time
 
-import botocore.session
 import pytest
 
-from ha_hosts import MUTATING, Host, acted_by, all_latest
+from ha_hosts import MUTATING, Host, acted_by, all_latest, table_phases
 from reconciler import accepted, wait_until
 
 OLD = "06-19-2023"
@@ -68,21 +66,6 @@ def test_a_standby_finishes_a_killed_holders_update_without_a_second_stop(fake, 
     # Replaced within a lease, one check and one poll (and the time to notice the kill).
     assert took_over < LEASE + LEASE / 5 + 1 + 2, took_over
     assert b.daemon.stop() == 0
-
-
-def table_phases(dynalite, table):
-    """{builder: phase} of the operations in the shared state of the single target, read with
-    botocore (fast enough to see a phase of a second)."""
-    client = getattr(dynalite, "_botocore", None)
-    if client is None:
-        client = botocore.session.get_session().create_client(
-            "dynamodb", region_name="us-east-1", endpoint_url=dynalite.url,
-            aws_access_key_id="AKIDTESTREADER", aws_secret_access_key="reader")
-        dynalite._botocore = client
-    item = client.get_item(TableName=table, Key={"pk": {"S": "state#default#default"}},
-                           ConsistentRead=True).get("Item", {})
-    doc = json.loads(item.get("doc", {}).get("S", "null") or "null") or {"operations": []}
-    return {op["builder"]: op["phase"] for op in doc["operations"]}
 
 
 # The holder is killed with its operation in each phase; a slow call keeps the phase whose
