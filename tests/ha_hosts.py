@@ -4,8 +4,6 @@ import collections
 import json
 import uuid
 
-import botocore.session
-
 from reconciler import Daemon, base_config, client_env
 
 MUTATING = ("StopImageBuilder", "StartImageBuilder")
@@ -60,13 +58,7 @@ def all_latest(fake, names):
 def table_phases(dynalite, table):
     """{builder: phase} of the operations in the shared state of the single target, read with
     botocore (fast enough to see a phase of a second)."""
-    client = getattr(dynalite, "_botocore", None)
-    if client is None:
-        client = botocore.session.get_session().create_client(
-            "dynamodb", region_name="us-east-1", endpoint_url=dynalite.url,
-            aws_access_key_id="AKIDTESTREADER", aws_secret_access_key="reader")
-        dynalite._botocore = client
-    item = client.get_item(TableName=table, Key={"pk": {"S": "state#default#default"}},
+    item = dynalite.botocore().get_item(TableName=table, Key={"pk": {"S": "state#default#default"}},
                            ConsistentRead=True).get("Item", {})
     doc = json.loads(item.get("doc", {}).get("S", "null") or "null") or {"operations": []}
     return {op["builder"]: op["phase"] for op in doc["operations"]}

@@ -4,6 +4,7 @@ and credentials of its own, so that the fake AppStream's call log says which hos
 call. Judged from that log: one host acts; a standby takes over a killed holder and finishes
 its update without a second Stop; a holder paused past its lease makes no call when it wakes
 and steps down; a holder that stops cleanly hands over at once."""
+import json
 import signal
 import time
 

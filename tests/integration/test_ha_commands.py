@@ -9,11 +9,10 @@ import socket
 import subprocess
 import time
 
-import botocore.session
 import pytest
 
 from ha_hosts import Host
-from reconciler import BIN, run, wait_until
+from reconciler import BIN, run
 
 OLD = "06-19-2023"
 LEASE = 3  # seconds
@@ -26,13 +25,7 @@ HISTORY_DOC = {
 
 
 def db(dynalite):
-    client = getattr(dynalite, "_botocore", None)
-    if client is None:
-        client = botocore.session.get_session().create_client(
-            "dynamodb", region_name="us-east-1", endpoint_url=dynalite.url,
-            aws_access_key_id="AKIDTESTREADER", aws_secret_access_key="reader")
-        dynalite._botocore = client
-    return client
+    return dynalite.botocore()
 
 
 def get_item(dynalite, table, key):

@@ -6,10 +6,8 @@ never stopped, the others are updated; a pause written while the daemon runs is 
 every pass that began after it; resume (item rewritten or deleted) lets the update go; a doc
 that does not parse pauses every builder and the log names the item."""
 import json
-import re
 import time
 
-import botocore.session
 import pytest
 
 from ha_hosts import Host, all_latest
@@ -23,13 +21,7 @@ VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
 
 
 def db(dynalite):
-    client = getattr(dynalite, "_pauses_client", None)
-    if client is None:
-        client = botocore.session.get_session().create_client(
-            "dynamodb", region_name="us-east-1", endpoint_url=dynalite.url,
-            aws_access_key_id="AKIDTESTPAUSER", aws_secret_access_key="pauser")
-        dynalite._pauses_client = client
-    return client
+    return dynalite.botocore()
 
 
 def pause_doc(*globs):
