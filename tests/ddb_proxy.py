@@ -26,6 +26,7 @@ import random
 import select
 import socket
 import string
+import struct
 import threading
 import time
 import urllib.parse
@@ -111,7 +112,8 @@ class DdbProxy:
 
     def cut(self, how="blackhole"):
         """blackhole: connections accepted, requests read and never forwarded or answered (a
-        client waits out its timeout); refuse: the port closed (a client fails at once);
+        client waits out its timeout); refuse: the port closed, and a request on a connection
+        made before is answered with a reset (a client fails at once);
         answers: requests forwarded to dynalite, their answers lost (a write takes effect
         unseen)."""
         if how not in ("blackhole", "refuse", "answers"):
@@ -141,7 +143,8 @@ class DdbProxy:
 
     def log(self):
         """[{mono, wall, operation, key, outcome}] of every request: outcome "forwarded",
-        "throttled", "blackholed" or "answer lost"."""
+        "throttled", "blackholed", "answer lost" or "reset" (on a connection made before the
+        port closed)."""
         with self._lock:
             return list(self._log)
 
@@ -202,6 +205,10 @@ class DdbProxy:
                 if entry["outcome"] == "blackholed":
                     _hold(conn, self._stopping)
                     return
+                if entry["outcome"] == "reset":
+                    # A connection made before the port closed is reset, not left working.
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
                 if upstream is not None and _closed(upstream):
                     upstream.close()  # dynalite closes a connection idle for 5 s
                     upstream = None
@@ -234,6 +241,8 @@ class DdbProxy:
             mode, t = self._mode, self._throttle
             if mode == "blackhole":
                 entry["outcome"] = "blackholed"
+            elif mode == "refuse":
+                entry["outcome"] = "reset"
             elif mode == "answers":
                 entry["outcome"] = "answer lost"
             elif mode == "throttle" and (t["operations"] is None or op in t["operations"]):
