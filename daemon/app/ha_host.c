@@ -16,9 +16,9 @@
 
 /* The lease's failed requests are warned of (lease-request-failed) as they begin, then at
  * most once this often with how many failed in between: a DynamoDB that throttles or cannot
- * be reached must show at the default level (the lease-lost that may follow names no cause),
- * without a line for every request of a lease that retries every twentieth of its duration.
- * Each failure is also a debug line. */
+ * be reached must show at the default level (a lease-lost that follows says only that the
+ * renewals failed), without a line for every request of a lease that retries every twentieth
+ * of its duration. Each failure is also a debug line. */
 #define REQUEST_WARN_INTERVAL_MS UINT64_C(60000)
 
 struct ha_host {
