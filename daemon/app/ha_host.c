@@ -14,6 +14,13 @@
 #include "lease_run.h"
 #include "log.h"
 
+/* The lease's failed requests are warned of (lease-request-failed) as they begin, then at
+ * most once this often with how many failed in between: a DynamoDB that throttles or cannot
+ * be reached must show at the default level (a lease-lost that follows says only that the
+ * renewals failed), without a line for every request of a lease that retries every twentieth
+ * of its duration. Each failure is also a debug line. */
+#define REQUEST_WARN_INTERVAL_MS UINT64_C(60000)
+
 struct ha_host {
         /* The lease's own HTTP client: a burst of AppStream calls in the shared one's queue
          * must not eat the time a renewal has. */
@@ -25,6 +32,11 @@ struct ha_host {
         void (*on_lost)(void *userdata, const char *why);
         void (*on_change)(void *userdata);
         void *userdata;
+
+        uv_loop_t *loop;
+        uint64_t warned_at;  /* uv_now() of the last lease-request-failed */
+        bool warned;         /* one was logged */
+        unsigned not_warned; /* the failures since, at debug only */
 };
 
 static enum log_event event_of(enum lease_event_kind kind)
@@ -70,8 +82,25 @@ static void on_event(const struct lease_event *ev, void *userdata)
 
 static void on_error(const char *message, void *userdata)
 {
-        (void)userdata;
-        log_event(EV_DEBUG, NULL, "%s", message);
+        struct ha_host *h = userdata;
+        uint64_t now = uv_now(h->loop);
+        char more[96] = "";
+
+        if (h->warned && now - h->warned_at < REQUEST_WARN_INTERVAL_MS) {
+                h->not_warned++;
+                log_event(EV_DEBUG, NULL, "%s", message);
+                return;
+        }
+        if (h->not_warned)
+                snprintf(more, sizeof(more),
+                         " (%u more of its requests failed in the last %" PRIu64 " s)",
+                         h->not_warned, (now - h->warned_at) / 1000);
+        log_event(EV_LEASE_REQUEST_FAILED, &(struct log_fields){.lease_name = h->name},
+                  "lease %s: %s; the lease tries again on its own schedule%s", h->name, message,
+                  more);
+        h->warned = true;
+        h->warned_at = now;
+        h->not_warned = 0;
 }
 
 int ha_host_new(const struct ha_host_options *opts, struct ha_host **ret, char *err,
@@ -131,6 +160,7 @@ int ha_host_new(const struct ha_host_options *opts, struct ha_host **ret, char *
                                 &h->db, err, err_size);
         if (r < 0)
                 goto fail;
+        h->loop = opts->loop;
         h->on_acquired = opts->on_acquired;
         h->on_lost = opts->on_lost;
         h->on_change = opts->on_change;

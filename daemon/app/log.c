@@ -77,6 +77,8 @@ static const struct event_kind kinds[EV__COUNT] = {
         [EV_STANDBY] = {"standby", "5901b93a7e5b4a27894a1716fb91c893", LOG_INFO},
         [EV_LEASE_UNREADABLE] = {"lease-unreadable", "4f70b36292b8454aa1d5133780825f19",
                                  LOG_ERR},
+        [EV_LEASE_REQUEST_FAILED] = {"lease-request-failed", "c00a6e33308e4de9bfc9369252111c2e",
+                                     LOG_WARNING},
         [EV_PASS_SUMMARY] = {"pass-summary", "ef04b55e206641e295302838a7274d2f", LOG_DEBUG},
         [EV_DEBUG] = {"debug", "148e60e9684f409cbc8ac9c7c8ceaa4f", LOG_DEBUG},
         [EV_ERROR] = {"error", "b49c4d99960d47d890e91c3210a0514f", LOG_ERR},

@@ -57,6 +57,7 @@ enum log_event {
         EV_LEASE_RELEASED,
         EV_STANDBY,
         EV_LEASE_UNREADABLE,
+        EV_LEASE_REQUEST_FAILED, /* throttled, refused or unanswered; at most one a minute */
         EV_PASS_SUMMARY,
         EV_DEBUG,
         EV_ERROR,

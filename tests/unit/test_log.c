@@ -107,6 +107,8 @@ static void test_lease_events(void)
             {EV_LEASE_RELEASED, "lease-released", "2285bc705ded4bc3bb1e295ba99175b3", LOG_INFO},
             {EV_STANDBY, "standby", "5901b93a7e5b4a27894a1716fb91c893", LOG_INFO},
             {EV_LEASE_UNREADABLE, "lease-unreadable", "4f70b36292b8454aa1d5133780825f19", LOG_ERR},
+            {EV_LEASE_REQUEST_FAILED, "lease-request-failed", "c00a6e33308e4de9bfc9369252111c2e",
+             LOG_WARNING},
         };
         const char *out;
 
