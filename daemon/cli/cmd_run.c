@@ -162,6 +162,9 @@ static void report_progress(const struct daemon *d, const struct reconcile_summa
  * metrics file. */
 static void publish(struct daemon *d)
 {
+        /* Published now, so the publication publish_soon() scheduled is not due any more: it
+         * would come again, after STOPPING=1 when this one went out before it. */
+        (void)uv_timer_stop(&d->publish);
         d->publish_pending = false;
         d->published_at = uv_now(&d->session->loop);
         report_status(d);
