@@ -10,6 +10,7 @@
 #include "aws_endpoints.h"
 #include "dynamodb.h"
 #include "ha_keys.h"
+#include "ha_table.h"
 #include "http.h"
 #include "lease_run.h"
 #include "log.h"
@@ -149,14 +150,7 @@ int ha_host_new(const struct ha_host_options *opts, struct ha_host **ret, char *
                           &h->lease, err, err_size);
         if (r < 0)
                 goto fail;
-        r = dynamodb_client_new(&(struct dynamodb_options){.loop = opts->loop,
-                                                           .http = opts->http,
-                                                           .creds = opts->creds,
-                                                           .endpoints = opts->endpoints,
-                                                           .region = region,
-                                                           .endpoint = ha->endpoint,
-                                                           .endpoint_source = "[ha] endpoint",
-                                                           .table = ha->table},
+        r = ha_table_client_new(ha, region, opts->loop, opts->http, opts->creds, opts->endpoints,
                                 &h->db, err, err_size);
         if (r < 0)
                 goto fail;

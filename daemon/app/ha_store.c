@@ -153,13 +153,25 @@ static int send_fence(struct ha_store *s, char *err, size_t err_size)
         return r;
 }
 
+int ha_store_state_of_item(const cJSON *item, struct state **ret, char *err, size_t err_size)
+{
+        const char *doc = NULL;
+        int r = item ? dynamodb_value_s(dynamodb_attr(item, "doc"), &doc) : -ENOENT;
+
+        if (r == -ENOENT)
+                return state_new(ret) < 0 ? -ENOMEM : 0;
+        if (r < 0) {
+                snprintf(err, err_size, "doc is not a string");
+                return -EBADMSG;
+        }
+        return state_from_json(doc, ret, err, err_size);
+}
+
 /* The item as read: its doc becomes the state, and the fence is written next. */
 static int take_item(struct ha_store *s, const cJSON *item, char *err, size_t err_size)
 {
-        const char *doc = NULL;
         const char *lineage = NULL;
         int64_t rev = 0, fence = 0;
-        int r;
 
         state_free(s->loaded);
         s->loaded = NULL;
@@ -185,15 +197,7 @@ static int take_item(struct ha_store *s, const cJSON *item, char *err, size_t er
                 return -ESTALE;
         }
         s->rev = rev;
-        r = dynamodb_value_s(dynamodb_attr(item, "doc"), &doc);
-        if (r == -ENOENT)
-                return state_new(&s->loaded) < 0 ? -ENOMEM : 0; /* fenced, never saved */
-        if (r < 0) {
-                snprintf(err, err_size, "item %s: doc is not a string", s->key);
-                return -EBADMSG;
-        }
-        r = state_from_json(doc, &s->loaded, err, err_size);
-        return r;
+        return ha_store_state_of_item(item, &s->loaded, err, err_size);
 }
 
 static void on_load_answer(struct ha_store *s, enum store_call call,

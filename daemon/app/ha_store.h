@@ -54,6 +54,15 @@ struct ha_store_options {
         void *userdata;
 };
 
+/* The state an item holds (its doc): for the store's load and for the commands, which read
+ * the items without a lease. No item, or an item a host fenced but never saved into, is an
+ * empty state. Returns 0 with *ret owned by the caller, -EBADMSG for a doc that is not a
+ * state (err says what; the caller names the item), -EPROTONOSUPPORT for a newer format,
+ * -ENOMEM. */
+struct cJSON;
+int ha_store_state_of_item(const struct cJSON *item, struct state **ret, char *err,
+                           size_t err_size);
+
 /* Creates a store. Returns 0 with *ret owned by the caller, -EINVAL (no key, holder or
  * lineage, epoch 0) or -ENOMEM. */
 int ha_store_new(const struct ha_store_options *opts, struct ha_store **ret);

@@ -8,6 +8,7 @@
 #include "aws_endpoints.h"
 #include "config.h"
 #include "dynamodb.h"
+#include "log.h"
 #include "session.h"
 
 struct ha_table {
@@ -122,6 +123,13 @@ int ha_table_put(struct ha_table *t, const cJSON *item, const char *condition, c
         return w.outcome == DYNAMODB_CONDITION_FAILED ? 1 : 0;
 }
 
+void ha_table_error_fields(const struct ha_table_error *e, struct log_fields *f)
+{
+        f->operation = e->operation[0] ? e->operation : NULL;
+        f->error_code = e->code[0] ? e->code : NULL;
+        f->request_id = e->request_id[0] ? e->request_id : NULL;
+}
+
 /* The URL the client will call, resolved as it resolves it, for messages. */
 static int endpoint_of(const struct config_ha *ha, const struct session *s, const char *region,
                        char **ret, char *err, size_t err_size)
@@ -131,6 +139,22 @@ static int endpoint_of(const struct config_ha *ha, const struct session *s, cons
                 return *ret ? 0 : -ENOMEM;
         }
         return aws_endpoints_url(s->endpoints, AWS_SERVICE_DYNAMODB, region, ret, err, err_size);
+}
+
+int ha_table_client_new(const struct config_ha *ha, const char *region, uv_loop_t *loop,
+                        struct http_client *http, struct creds_chain *creds,
+                        const struct aws_endpoints *endpoints, struct dynamodb_client **ret,
+                        char *err, size_t err_size)
+{
+        return dynamodb_client_new(&(struct dynamodb_options){.loop = loop,
+                                                              .http = http,
+                                                              .creds = creds,
+                                                              .endpoints = endpoints,
+                                                              .region = region,
+                                                              .endpoint = ha->endpoint,
+                                                              .endpoint_source = "[ha] endpoint",
+                                                              .table = ha->table},
+                                   ret, err, err_size);
 }
 
 int ha_table_open(const struct config_ha *ha, struct session *s, struct ha_table **ret, char *err,
@@ -156,16 +180,8 @@ int ha_table_open(const struct config_ha *ha, struct session *s, struct ha_table
         t->loop = &s->loop;
         r = endpoint_of(ha, s, region, &t->endpoint, err, err_size);
         if (r == 0)
-                r = dynamodb_client_new(
-                    &(struct dynamodb_options){.loop = &s->loop,
-                                               .http = s->http,
-                                               .creds = s->creds,
-                                               .endpoints = s->endpoints,
-                                               .region = region,
-                                               .endpoint = ha->endpoint,
-                                               .endpoint_source = "[ha] endpoint",
-                                               .table = ha->table},
-                    &t->db, err, err_size);
+                r = ha_table_client_new(ha, region, &s->loop, s->http, s->creds, s->endpoints,
+                                        &t->db, err, err_size);
         if (r < 0) {
                 if (r == -ENOMEM)
                         snprintf(err, err_size, "cannot open the [ha] table: %s", strerror(ENOMEM));

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <uv.h>
 
 struct config_ha;
 struct session;
@@ -23,6 +24,24 @@ struct ha_table_error {
         char code[128];       /* the AWS error code; "" for a transport failure */
         char request_id[128]; /* x-amzn-RequestId */
 };
+
+/* e's OPERATION, ERROR_CODE and REQUEST_ID into f (borrowing e; those e has not are NULL), as
+ * the journal fields of an API failure. */
+struct log_fields;
+void ha_table_error_fields(const struct ha_table_error *e, struct log_fields *f);
+
+/* The [ha] table's DynamoDB client, opened alike by the daemon (ha_host.c) and the commands:
+ * in region ([ha] region, resolved by the caller), at [ha] endpoint when set ("[ha] endpoint"
+ * in messages), else where the endpoint settings say. The pointers are borrowed and must
+ * outlive the client. Returns as dynamodb_client_new(). */
+struct aws_endpoints;
+struct creds_chain;
+struct dynamodb_client;
+struct http_client;
+int ha_table_client_new(const struct config_ha *ha, const char *region, uv_loop_t *loop,
+                        struct http_client *http, struct creds_chain *creds,
+                        const struct aws_endpoints *endpoints, struct dynamodb_client **ret,
+                        char *err, size_t err_size);
 
 /* Opens ha's table on the session s (its loop, HTTP client, credentials and endpoint
  * settings; borrowed, and must outlive the table). Returns 0 with *ret owned by the caller

@@ -313,12 +313,15 @@ static void send_request(struct lease_run *lr, const struct lease_request *req, 
         char err[512] = "";
         int r = -ENOMEM;
 
-        if (req->kind == LEASE_REQ_CREATE)
+        if (req->kind == LEASE_REQ_CREATE) {
+                int64_t wall = wall_ms();
+
                 item = dynamodb_map_of(
                     "pk", dynamodb_s(lr->key), "holder", dynamodb_s(req->holder), "rvn",
                     dynamodb_s(req->rvn), "lease_ms", dynamodb_n((int64_t)req->lease_ms), "epoch",
                     dynamodb_n((int64_t)req->epoch), "lineage", dynamodb_s(req->lineage),
-                    "acquired_at", dynamodb_n(wall_ms()), "renewed_at", dynamodb_n(wall_ms()), NULL);
+                    "acquired_at", dynamodb_n(wall), "renewed_at", dynamodb_n(wall), NULL);
+        }
         else if (req->kind != LEASE_REQ_READ)
                 values = update_values(req);
         if (call && key && (item || values || req->kind == LEASE_REQ_READ)) {

@@ -80,10 +80,9 @@ static int edit_failed(const struct pause_edit *e, const char *err)
 static int edit_api_failed(const struct pause_edit *e, const struct ha_table_error *he,
                            const char *err, const char *more)
 {
-        struct log_fields f = {.operation = he->operation[0] ? he->operation : NULL,
-                               .error_code = he->code[0] ? he->code : NULL,
-                               .request_id = he->request_id[0] ? he->request_id : NULL};
+        struct log_fields f = {0};
 
+        ha_table_error_fields(he, &f);
         log_event(EV_API_ERROR, &f, "%s: %s%s", e->command, err, more);
         return EXIT_UNREACHABLE;
 }

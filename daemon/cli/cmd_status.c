@@ -59,10 +59,9 @@ static int read_lease(const struct config *cfg, struct ha_table *ha, struct leas
                 lease_line_from_item(item, &ret->line);
         cJSON_Delete(item);
         if (ret->r == -EIO) {
-                struct log_fields f = {.operation = he.operation[0] ? he.operation : NULL,
-                                       .error_code = he.code[0] ? he.code : NULL,
-                                       .request_id = he.request_id[0] ? he.request_id : NULL};
+                struct log_fields f = {0};
 
+                ha_table_error_fields(&he, &f);
                 log_event(EV_API_ERROR, &f, "%s", ret->error);
         }
         return ret->r;

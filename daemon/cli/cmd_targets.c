@@ -13,6 +13,7 @@
 #include "discovery.h"
 #include "dynamodb.h"
 #include "ha_keys.h"
+#include "ha_store.h"
 #include "ha_table.h"
 #include "image_scan.h"
 #include "log.h"
@@ -116,23 +117,6 @@ static void read_state_file(const struct cmd_targets *ts, const struct config *c
                           err);
 }
 
-/* The state in a state item (ha_store.h): none yet without the item, or with an item that a
- * host fenced but never saved into. */
-static int state_of_item(const cJSON *item, struct state **ret, char *err, size_t err_size)
-{
-        const char *doc = NULL;
-        int r;
-
-        r = item ? dynamodb_value_s(dynamodb_attr(item, "doc"), &doc) : -ENOENT;
-        if (r == -ENOENT)
-                return state_new(ret);
-        if (r < 0) {
-                snprintf(err, err_size, "doc is not a string");
-                return -EBADMSG;
-        }
-        return state_from_json(doc, ret, err, err_size);
-}
-
 /* [ha]: the state from the target's item, read consistently: a missing item is an empty
  * state, a doc that is no state an error, as the file's are. */
 static void read_state_item(const struct cmd_targets *ts, const struct config *cfg,
@@ -151,13 +135,11 @@ static void read_state_item(const struct cmd_targets *ts, const struct config *c
         }
         r = ha_table_get(ts->ha, key, &item, &he, err, sizeof(err));
         if (r == -EIO) {
-                f.operation = he.operation[0] ? he.operation : NULL;
-                f.error_code = he.code[0] ? he.code : NULL;
-                f.request_id = he.request_id[0] ? he.request_id : NULL;
+                ha_table_error_fields(&he, &f);
                 fail_with(ts, t, EXIT_UNREACHABLE, EV_API_ERROR, &f, "%s", err);
         } else if (r < 0) {
                 target_fail(ts, t, EXIT_UPDATE_FAILED, "%s", err);
-        } else if ((r = state_of_item(item, &t->state, err, sizeof(err))) < 0) {
+        } else if ((r = ha_store_state_of_item(item, &t->state, err, sizeof(err))) < 0) {
                 fail_with(ts, t, EXIT_USAGE, r == -EBADMSG ? EV_STATE_CORRUPT : EV_ERROR, &f,
                           "item %s of table %s: %s", key, ha_table_name(ts->ha), err);
         }
