@@ -59,6 +59,27 @@ def operations(state):
     return [(op["builder"], op["phase"]) for op in (state or {}).get("operations", [])]
 
 
+def save_after(db, tmp, holder, epoch, state_file, meanwhile):
+    """holder loads with epoch and waits; meanwhile() runs; then holder saves. Returns its
+    answer, its stderr and the item as it was just before the save."""
+    go = os.path.join(tmp, f"go-{holder}")
+    p = subprocess.Popen([TOOL, db.url, db.table, KEY, holder, epoch, "save", state_file, go],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=with_sanitizers(db.env()))
+    try:
+        check(p.stderr.readline().strip() == "loaded", f"{holder} has loaded")
+        meanwhile()
+        before = item(db)
+        open(go, "w").close()
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out = json.loads(stdout.strip().splitlines()[-1]) if stdout.strip() else {}
+    return out, stderr, before
+
+
 def main():
     with DynaliteServer() as db, tempfile.TemporaryDirectory() as tmp:
         state_file = os.path.join(tmp, "state.json")
@@ -98,34 +119,18 @@ def main():
 
         # Host c loads (epoch 3) and waits; host d takes over (epoch 4) and loads; then c
         # saves: fenced, and the item keeps d's fence and the state c loaded.
-        go = os.path.join(tmp, "go")
-        c = subprocess.Popen([TOOL, db.url, db.table, KEY, "host-c", "3", "save", state_file,
-                              go], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=with_sanitizers(db.env()))
-        try:
-            check(c.stderr.readline().strip() == "loaded", "host c has loaded")
+        def host_d_takes_over():
             code, out, err = run(db, 4, "load", holder="host-d")
             check(code == 0 and out.get("load") == 0, f"host d takes over: {out} {err}")
-            before = item(db)
-            open(go, "w").close()
-            stdout, stderr = c.communicate(timeout=60)
-        finally:
-            if c.poll() is None:
-                c.kill()
-                c.wait()
-        out = json.loads(stdout.strip().splitlines()[-1]) if stdout.strip() else {}
+
+        out, stderr, before = save_after(db, tmp, "host-c", "3", state_file, host_d_takes_over)
         check(out.get("fenced") is True and [r[1] for r in out.get("saves", [])][:1] == [ESTALE],
               f"the deposed host's save fails as fenced: {out} {stderr}")
         check(item(db) == before, f"and changes nothing in the item: {item(db)}")
 
         # Host d loads again (epoch 4, lineage L1) and waits; the lease item is deleted and
         # made again: host f's lease is epoch 1 of lineage L2, and it loads; then d saves.
-        go = os.path.join(tmp, "go-d")
-        d = subprocess.Popen([TOOL, db.url, db.table, KEY, "host-d", "4@L1", "save", state_file,
-                              go], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=with_sanitizers(db.env()))
-        try:
-            check(d.stderr.readline().strip() == "loaded", "host d has loaded again")
+        def new_lineage_loads():
             code, out, err = run(db, "1@L2", "load", holder="host-f")
             check(code == 0 and out.get("load") == 0
                   and operations(out.get("state")) == [("ib-1", "STOPPING")],
@@ -133,14 +138,8 @@ def main():
             it = item(db) or {}
             check(it.get("fence") == {"N": "1"} and it.get("lineage") == {"S": "L2"},
                   f"and fences the item with its lineage and epoch: {it}")
-            before = item(db)
-            open(go, "w").close()
-            stdout, stderr = d.communicate(timeout=60)
-        finally:
-            if d.poll() is None:
-                d.kill()
-                d.wait()
-        out = json.loads(stdout.strip().splitlines()[-1]) if stdout.strip() else {}
+
+        out, stderr, before = save_after(db, tmp, "host-d", "4@L1", state_file, new_lineage_loads)
         check(out.get("fenced") is True and [r[1] for r in out.get("saves", [])][:1] == [ESTALE],
               f"the old lineage's holder, epoch 4 and all, can no longer save: {out} {stderr}")
         check(item(db) == before, f"and changes nothing in the item: {item(db)}")
