@@ -23,6 +23,7 @@ struct appstream_client {
         uint64_t *reported; /* keys of the last successful listing's rejected entries, sorted */
         size_t n_reported;
         struct aws_json_call_options mutating; /* Stop and Start */
+        struct aws_json_call_options urgent;   /* ListTagsForResource */
 };
 
 static int compare_keys(const void *a, const void *b)
@@ -461,7 +462,7 @@ int appstream_list_tags(struct appstream_client *client, const char *resource_ar
                 free(job);
                 return -ENOMEM;
         }
-        r = send_input(client, "ListTagsForResource", input, NULL, on_tags_call, job);
+        r = send_input(client, "ListTagsForResource", input, &client->urgent, on_tags_call, job);
         if (r < 0)
                 free(job);
         return r;
@@ -478,7 +479,13 @@ int appstream_client_new(const struct appstream_options *opts, struct appstream_
         if (!c)
                 return -ENOMEM;
         c->rejected = opts->rejected;
+        /* The steps of an update, and the tag read that comes just before its Stop (holds,
+         * I10), go ahead of listings in the HTTP client's queue: in a burst of an
+         * organization's targets, an update under way moves on, and a slot freed is taken
+         * again, before more builders are described. */
         c->mutating = opts->mutating;
+        c->mutating.priority = HTTP_PRIORITY_URGENT;
+        c->urgent.priority = HTTP_PRIORITY_URGENT;
         c->rejected_userdata = opts->userdata;
         r = aws_json_client_new(&(struct aws_json_options){.loop = opts->loop,
                                                            .http = opts->http,

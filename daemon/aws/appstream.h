@@ -107,7 +107,8 @@ struct appstream_options {
          * valid only during the call. May be NULL. */
         void (*rejected)(void *userdata, const struct rejected_entry *entry, size_t more);
         void *userdata;
-        /* Stop and Start: attempts and each one's time (zeros: the client's). With [ha], one
+        /* Stop and Start: attempts and each one's time (zeros: the client's); their priority
+         * is urgent whatever it says, as ListTagsForResource's (http.h). With [ha], one
          * attempt well inside the lease's margin: a retry would go out after the lease was
          * asked (I13), and the reconciler asks again at its next pass anyway. */
         struct aws_json_call_options mutating;

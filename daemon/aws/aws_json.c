@@ -41,6 +41,7 @@ struct call {
         unsigned attempt;
         struct retry_config policy; /* the client's, or the caller's max_attempts */
         long timeout_ms;            /* each attempt's; 0: the HTTP client's */
+        enum http_priority priority;
         struct retry_operation retry;
         int64_t sent_at;
         struct call *next, *prev;
@@ -420,7 +421,8 @@ static int sign_and_send(struct call *call, const struct aws_credentials *creds,
                                              .body = call->body,
                                              .body_len = strlen(call->body),
                                              .timeout_ms = call->timeout_ms,
-                                             .sensitive = creds->session_token != NULL},
+                                             .sensitive = creds->session_token != NULL,
+                                             .priority = call->priority},
                       on_response, call);
         if (r < 0) {
                 call->wait = WAIT_NONE;
@@ -501,6 +503,7 @@ int aws_json_call_with(struct aws_json_client *c, const char *operation, char *b
         if (opts && opts->max_attempts)
                 call->policy.max_attempts = opts->max_attempts;
         call->timeout_ms = opts ? opts->timeout_ms : 0;
+        call->priority = opts ? opts->priority : HTTP_PRIORITY_NORMAL;
         call->next = c->calls;
         if (c->calls)
                 c->calls->prev = call;

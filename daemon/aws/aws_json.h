@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <uv.h>
 
-struct http_client;
+#include "http.h"
+
 struct creds_chain;
 struct aws_json_client;
 
@@ -100,6 +101,8 @@ struct aws_json_call_options {
         /* Each attempt's whole transfer, connection included; 0: the HTTP client's. The wait
          * for credentials, in the HTTP client's queue and between attempts is not counted. */
         long timeout_ms;
+        /* Each attempt's place in the HTTP client's queue (http.h); 0: normal. */
+        enum http_priority priority;
 };
 
 /* aws_json_call() with opts (borrowed for this call; NULL: the client's settings). */

@@ -46,6 +46,7 @@ struct transfer {
         size_t body_len, body_cap, body_max;
         bool too_large;
         bool sensitive;
+        enum http_priority priority;
 
         char *header_names[MAX_RESPONSE_HEADERS];
         char *header_values[MAX_RESPONSE_HEADERS];
@@ -64,9 +65,10 @@ struct http_client {
         long timeout_ms, connect_timeout_ms;
         size_t max_response_size;
         size_t max_in_flight;
-        /* Transfers handed to curl. Others wait, first come first served, for one of these to
-         * finish: curl never sees them, so their timeouts only start when they do. */
-        struct transfer_list running, waiting;
+        /* Transfers handed to curl. Others wait, one list per priority, each first come first
+         * served, for one of these to finish: curl never sees them, so their timeouts only
+         * start when they do. */
+        struct transfer_list running, waiting[HTTP_PRIORITIES];
         size_t max_waiting; /* the most that ever waited at once */
         bool closing;       /* in http_client_free(): nothing waiting starts any more */
         struct socket_watch *watches;
@@ -376,13 +378,34 @@ static int transfer_start(struct transfer *t)
         return 0;
 }
 
+static size_t waiting_count(const struct http_client *client)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < HTTP_PRIORITIES; i++)
+                n += client->waiting[i].n;
+        return n;
+}
+
+/* The transfer to start next: the oldest of the most urgent that wait; NULL when none does. */
+static struct transfer *next_waiting(struct http_client *client)
+{
+        static const enum http_priority order[] = {HTTP_PRIORITY_URGENT, HTTP_PRIORITY_NORMAL,
+                                                   HTTP_PRIORITY_BACKGROUND};
+
+        for (size_t i = 0; i < HTTP_PRIORITIES; i++)
+                if (client->waiting[order[i]].head)
+                        return client->waiting[order[i]].head;
+        return NULL;
+}
+
 static void transfer_wait(struct transfer *t)
 {
         struct http_client *client = t->client;
 
-        list_append(&client->waiting, t);
-        if (client->waiting.n > client->max_waiting)
-                client->max_waiting = client->waiting.n;
+        list_append(&client->waiting[t->priority], t);
+        if (waiting_count(client) > client->max_waiting)
+                client->max_waiting = waiting_count(client);
 }
 
 static void transfer_free(struct transfer *t)
@@ -405,14 +428,14 @@ static void transfer_free(struct transfer *t)
 
 static void transfer_complete(struct transfer *t, CURLcode code, bool cancelled);
 
-/* Starts waiting transfers, oldest first, while fewer than max_in_flight run. One that curl
+/* Starts waiting transfers, in next_waiting()'s order, while fewer than max_in_flight run. One that curl
  * will not take fails at once, as it would have in http_send(). */
 static void start_waiting(struct http_client *client)
 {
-        while (!client->closing && client->waiting.head &&
-               client->running.n < client->max_in_flight) {
-                struct transfer *t = client->waiting.head;
+        struct transfer *t;
 
+        while (!client->closing && (t = next_waiting(client)) &&
+               client->running.n < client->max_in_flight) {
                 if (transfer_start(t) < 0)
                         transfer_complete(t, CURLE_OUT_OF_MEMORY, false);
         }
@@ -561,7 +584,8 @@ int http_send(struct http_client *client, const struct http_request *req, http_d
         struct transfer *t;
         int r;
 
-        if (!client || !req || !req->url || !req->method || !done)
+        if (!client || !req || !req->url || !req->method || !done ||
+            (unsigned)req->priority >= HTTP_PRIORITIES)
                 return -EINVAL;
         snprintf(client->send_error, sizeof(client->send_error), "%s", strerror(ENOMEM));
         t = calloc(1, sizeof(*t));
@@ -571,6 +595,7 @@ int http_send(struct http_client *client, const struct http_request *req, http_d
         t->done = done;
         t->userdata = userdata;
         t->sensitive = req->sensitive;
+        t->priority = req->priority;
         t->body_max = req->max_response_size ? req->max_response_size : client->max_response_size;
         t->easy = curl_easy_init();
         if (!t->easy) {
@@ -584,7 +609,7 @@ int http_send(struct http_client *client, const struct http_request *req, http_d
         if (r < 0)
                 goto fail;
         /* Behind any that wait already, even when one has just finished and left room. */
-        if (client->waiting.n > 0 || client->running.n >= client->max_in_flight) {
+        if (waiting_count(client) > 0 || client->running.n >= client->max_in_flight) {
                 transfer_wait(t);
                 return 0;
         }
@@ -599,14 +624,14 @@ fail:
 
 size_t http_client_pending(const struct http_client *client)
 {
-        return client ? client->running.n + client->waiting.n : 0;
+        return client ? client->running.n + waiting_count(client) : 0;
 }
 
 void http_client_get_stats(const struct http_client *client, struct http_client_stats *ret)
 {
         *ret = (struct http_client_stats){
             .in_flight = client->running.n,
-            .queued = client->waiting.n,
+            .queued = waiting_count(client),
             .max_queued = client->max_waiting,
         };
 }
@@ -669,12 +694,13 @@ void http_client_free(struct http_client *client)
 {
         if (!client)
                 return;
-        /* In order of arrival, the running first; a callback's new request is cancelled too. */
+        /* The running first, then the waiting in the order they would have started; a
+         * callback's new request is cancelled too. */
         client->closing = true;
-        while (client->running.head || client->waiting.head) {
+        while (client->running.head || next_waiting(client)) {
                 struct transfer *t = client->running.head;
 
-                transfer_complete(t ? t : client->waiting.head, CURLE_OK, true);
+                transfer_complete(t ? t : next_waiting(client), CURLE_OK, true);
         }
         /* Closes cached connections; the socket callback releases their watches. */
         curl_multi_cleanup(client->multi);

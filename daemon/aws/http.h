@@ -15,6 +15,21 @@ struct http_header {
         const char *value;
 };
 
+/* Which of the requests waiting for room goes out first: the oldest urgent one, else the
+ * oldest normal one, else the oldest in the background. Nothing on the wire is overtaken; the
+ * order only matters while max_in_flight are there, in a burst. (Credentials, refreshed up to
+ * five minutes ahead of their expiry, can wait there without harm.) */
+enum http_priority {
+        HTTP_PRIORITY_NORMAL = 0,
+        /* The next step of something under way, whose wait holds a resource elsewhere (a
+         * builder stopped, a slot of the organization's total). */
+        HTTP_PRIORITY_URGENT,
+        /* Work whose results are needed later, not now, or which begins more requests of its
+         * own: behind it, those that finish what others began go first. */
+        HTTP_PRIORITY_BACKGROUND,
+        HTTP_PRIORITIES
+};
+
 struct http_request {
         const char *method; /* "GET", "PUT", "POST" */
         const char *url;
@@ -27,6 +42,7 @@ struct http_request {
         size_t max_response_size; /* body cap; 0 means the client default */
         bool no_proxy;            /* never through a proxy: instance and container metadata */
         bool sensitive;           /* headers or body carry secrets: wipe copies when done */
+        enum http_priority priority; /* its place in the queue; 0 is normal */
 };
 
 enum http_failure {
@@ -60,11 +76,12 @@ struct http_client_options {
         long timeout_ms;          /* default per-request timeout */
         long connect_timeout_ms;  /* default connect timeout */
         size_t max_response_size; /* default body cap */
-        /* Requests on the wire at once, across all who share the client; more wait, first come
-         * first served. 0 means 64: each one in flight holds a connection (a socket, a TLS
-         * session), so 64 stay well inside the usual limit of 1,024 open files and a burst of
-         * every target at once is 64 TLS handshakes, not hundreds, while the short API calls
-         * of hundreds of targets still go through many at a time. */
+        /* Requests on the wire at once, across all who share the client; more wait, by their
+         * priority, then first come first served. 0 means 64: each one in flight holds a
+         * connection (a socket, a TLS session), so 64 stay well inside the usual limit of
+         * 1,024 open files and a burst of every target at once is 64 TLS handshakes, not
+         * hundreds, while the short API calls of hundreds of targets still go through many at
+         * a time. */
         size_t max_in_flight;
 };
 
@@ -77,9 +94,9 @@ int http_client_new(uv_loop_t *loop, const struct http_client_options *opts,
  * borrowed until the next http_send(). */
 const char *http_client_send_error(const struct http_client *client);
 
-/* Starts a request, or queues it behind others when max_in_flight are on the wire: it then
- * starts, first come first served, as earlier ones finish, and its timeouts count from that
- * start, not from this call. done is always called later from the loop (never from inside
+/* Starts a request, or queues it when max_in_flight are on the wire: it then starts, in the
+ * order of enum http_priority and else first come first served, as earlier ones finish, and
+ * its timeouts count from that start, not from this call. done is always called later from the loop (never from inside
  * this call), exactly once. Returns 0, or a negative errno if the request could not be set up
  * (done is then not called; http_client_send_error() says why). */
 int http_send(struct http_client *client, const struct http_request *request, http_done_fn done,

@@ -223,6 +223,16 @@ static void finish(struct sts_client *c, int r, struct aws_credentials *creds, c
 
 static void on_response(const struct http_response *response, void *owner);
 
+/* Credentials are fetched ahead of their expiry, except at start-up, where an organization's
+ * targets ask for theirs all at once: behind the other calls, a target that has its role
+ * goes on to its identity check and first listing, and its first updates, while the others'
+ * roles are still being assumed. The identity check leads straight to the target's listing. */
+static enum http_priority priority_of(enum sts_action action)
+{
+        return action == STS_GET_CALLER_IDENTITY ? HTTP_PRIORITY_NORMAL
+                                                 : HTTP_PRIORITY_BACKGROUND;
+}
+
 static int send_attempt(struct sts_client *c)
 {
         struct http_header headers[5] = {{"Host", c->host}, {"Content-Type", STS_CONTENT_TYPE}};
@@ -260,7 +270,8 @@ static int send_attempt(struct sts_client *c)
                                                    .timeout_ms = STS_TIMEOUT_MS,
                                                    .connect_timeout_ms = STS_CONNECT_TIMEOUT_MS,
                                                    .max_response_size = STS_MAX_RESPONSE,
-                                                   .sensitive = true},
+                                                   .sensitive = true,
+                                                   .priority = priority_of(c->action)},
                             on_response, c, &c->http);
         sigv4_signature_clear(&sig);
         return r;

@@ -1,7 +1,7 @@
 /* The HTTP client's own failures: a request libcurl refuses to set up is reported with the
  * option it refused, not as a bare "invalid argument". Then its bound on requests in flight,
  * against a loopback server on the test's own loop: at most max_in_flight at the server, the
- * rest queued first come first served, cancelled cleanly, their timeouts counted on the wire
+ * rest queued by priority and then first come first served, cancelled cleanly, their timeouts counted on the wire
  * only. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -239,6 +239,21 @@ static void on_done(const struct http_response *r, void *userdata)
                 send_path(resend_client, 2, "/sent-from-callback", 0);
 }
 
+static void send_with_priority(struct http_client *client, unsigned i, const char *path,
+                               enum http_priority priority)
+{
+        char url[128];
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server.port, path);
+        ASSERT_EQ_INT(http_send(client,
+                                &(struct http_request){.method = "GET",
+                                                       .url = url,
+                                                       .no_proxy = true,
+                                                       .priority = priority},
+                                on_done, &outcomes[i]),
+                      0);
+}
+
 static void send_path(struct http_client *client, unsigned i, const char *path, long timeout_ms)
 {
         char url[128];
@@ -458,6 +473,65 @@ static void test_timeout_counts_on_the_wire(void)
         teardown();
 }
 
+/* Behind one request on the wire, six wait: they go out urgent first, then normal, then in the
+ * background, each priority in the order it was sent, and a priority out of range is refused.
+ * Freed while some still wait, the client cancels them in that same order. */
+static void test_priority_order(void)
+{
+        static const struct {
+                const char *path;
+                enum http_priority priority;
+        } sent[] = {
+            {"/background/1", HTTP_PRIORITY_BACKGROUND}, {"/normal/1", HTTP_PRIORITY_NORMAL},
+            {"/urgent/1", HTTP_PRIORITY_URGENT},         {"/normal/2", HTTP_PRIORITY_NORMAL},
+            {"/background/2", HTTP_PRIORITY_BACKGROUND}, {"/urgent/2", HTTP_PRIORITY_URGENT},
+        };
+        static const char *const expected[] = {"/hold/first", "/hold/urgent/1", "/hold/urgent/2",
+                                               "/hold/normal/1", "/hold/normal/2"};
+        struct http_client *client = NULL;
+        char path[64];
+        int called = 0;
+
+        setup();
+        ASSERT_EQ_INT(
+            http_client_new(&loop, &(struct http_client_options){.max_in_flight = 1}, &client), 0);
+        send_path(client, 0, "/hold/first", 0);
+        for (unsigned i = 0; i < 6; i++) {
+                snprintf(path, sizeof(path), "/hold%s", sent[i].path);
+                send_with_priority(client, i + 1, path, sent[i].priority);
+        }
+        ASSERT_EQ_INT(http_send(client,
+                                &(struct http_request){.method = "GET",
+                                                       .url = "http://127.0.0.1:1/",
+                                                       .priority = HTTP_PRIORITIES},
+                                never_called, &called),
+                      -EINVAL);
+        expect_stats(client, 1, 6, 6);
+        for (unsigned k = 0; k < 5; k++) {
+                RUN_UNTIL(server.n_arrived == k + 1 && server.held == 1);
+                ASSERT_STREQ(server.arrived[k], expected[k]);
+                server_release_oldest();
+        }
+        RUN_UNTIL(n_completed == 5 && server.n_arrived == 6 && server.held == 1);
+        ASSERT_STREQ(server.arrived[5], "/hold/background/1");
+        http_client_free(client);
+        /* Completed: the first, urgent 1 and 2 (outcomes 3 and 6), normal 1 and 2 (2, 4); then
+         * cancelled: background 1 on the wire (1), background 2 waiting (5). */
+        ASSERT_EQ_INT(n_completed, 7);
+        ASSERT_EQ_INT(completed[1], 3);
+        ASSERT_EQ_INT(completed[2], 6);
+        ASSERT_EQ_INT(completed[3], 2);
+        ASSERT_EQ_INT(completed[4], 4);
+        ASSERT_EQ_INT(completed[5], 1);
+        ASSERT_EQ_INT(completed[6], 5);
+        ASSERT_EQ_INT(outcomes[1].failure, HTTP_ERR_CANCELLED);
+        ASSERT_EQ_INT(outcomes[5].failure, HTTP_ERR_CANCELLED);
+        ASSERT_EQ_INT(called, 0);
+        RUN_UNTIL(server.conns == NULL);
+        ASSERT_EQ_INT(server.n_arrived, 6);
+        teardown();
+}
+
 /* max_in_flight 0 means 64. Nothing runs: the loop never turns before the client is freed. */
 static void test_default_bound(void)
 {
@@ -481,6 +555,7 @@ int main(void)
         test_cancel_queued();
         test_callback_request_queues_behind();
         test_timeout_counts_on_the_wire();
+        test_priority_order();
         test_default_bound();
         return test_summary("test_http");
 }
