@@ -428,8 +428,8 @@ static void transfer_free(struct transfer *t)
 
 static void transfer_complete(struct transfer *t, CURLcode code, bool cancelled);
 
-/* Starts waiting transfers, in next_waiting()'s order, while fewer than max_in_flight run. One that curl
- * will not take fails at once, as it would have in http_send(). */
+/* Starts waiting transfers, in next_waiting()'s order, while fewer than max_in_flight run.
+ * One that curl will not take fails at once, as it would have in http_send(). */
 static void start_waiting(struct http_client *client)
 {
         struct transfer *t;

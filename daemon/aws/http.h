@@ -96,9 +96,9 @@ const char *http_client_send_error(const struct http_client *client);
 
 /* Starts a request, or queues it when max_in_flight are on the wire: it then starts, in the
  * order of enum http_priority and else first come first served, as earlier ones finish, and
- * its timeouts count from that start, not from this call. done is always called later from the loop (never from inside
- * this call), exactly once. Returns 0, or a negative errno if the request could not be set up
- * (done is then not called; http_client_send_error() says why). */
+ * its timeouts count from that start, not from this call. done is always called later from the
+ * loop (never from inside this call), exactly once. Returns 0, or a negative errno if the
+ * request could not be set up (done is then not called; http_client_send_error() says why). */
 int http_send(struct http_client *client, const struct http_request *request, http_done_fn done,
               void *userdata);
 

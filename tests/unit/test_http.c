@@ -1,8 +1,8 @@
 /* The HTTP client's own failures: a request libcurl refuses to set up is reported with the
  * option it refused, not as a bare "invalid argument". Then its bound on requests in flight,
  * against a loopback server on the test's own loop: at most max_in_flight at the server, the
- * rest queued by priority and then first come first served, cancelled cleanly, their timeouts counted on the wire
- * only. */
+ * rest queued by priority and then first come first served, cancelled cleanly, their timeouts
+ * counted on the wire only. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
