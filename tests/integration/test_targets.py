@@ -523,6 +523,28 @@ def test_the_daemon_spreads_its_targets_describe_passes_over_the_poll_interval(
     assert d.stop() == 0
 
 
+def test_a_target_that_has_its_role_goes_on_before_the_others_roles_are_asked_for(
+        fake, fake_sts, tmp_path):
+    """At start-up every target asks for its role at once. The HTTP client has 64 requests on
+    the wire and queues the others, a role's credentials behind every other call (http.h). A
+    role reaches its target a turn of the loop after its answer: by then at most the 64 on the
+    wire can have answered and let 64 more roles out, so of 300 at least 172 still wait when
+    the first identity checks are asked for, and go after them. First come first served, only
+    the roles on the wire when the first check went out (at most 64) could come after it."""
+    accounts = [f"{444400000000 + i:012d}" for i in range(300)]
+    for account in accounts:
+        member(fake, fake_sts, account, builders=0)
+
+    once = run(["-c", str(org_config(fake, tmp_path)), "once"], org_env(fake, fake_sts, tmp_path))
+
+    assert once.returncode == 0, once.stderr
+    roles, checks = fake_sts.calls("AssumeRole"), fake_sts.calls("GetCallerIdentity")
+    assert len(roles) == len(checks) == 300
+    # The fake numbers the calls in the order it took them.
+    first_check = min(c["seq"] for c in checks)
+    assert sum(c["seq"] > first_check for c in roles) > 100
+
+
 def test_a_reload_adds_and_lets_go_of_targets_and_keeps_a_running_targets_identity(
         fake, fake_sts, tmp_path, daemons):
     fake.config(durations=FAST)
