@@ -10,7 +10,6 @@ signing, pagination and error parsing) over HTTPS, and botocore, whose AppStream
 import json
 import pathlib
 import subprocess
-import time
 
 import botocore.exceptions
 import botocore.model
@@ -18,6 +17,7 @@ import pytest
 
 from fake_appstream.control import Credentials
 from fake_appstream.model import data_dir
+from reconciler import wait_until
 
 OLD = "06-19-2023"
 
@@ -82,13 +82,16 @@ def test_a_slow_call_from_before_a_reset_neither_acts_nor_is_logged(fake, tmp_pa
     """A call still being answered when the next test resets the fake belongs to the test
     before: it must not stop the new fleet's builder of the same name, nor join its log."""
     fake.add_builders({"Name": "ib-1", "AppstreamAgentVersion": OLD})
-    fake.add_fault("slow", operations=["StopImageBuilder"], delay=1.5)
+    fake.add_fault("slow", operations=["StopImageBuilder"], delay=3)
     env = fake.subprocess_env(tmp_path / "aws-home", AWS_MAX_ATTEMPTS=1)
     stop = subprocess.Popen(["/usr/bin/aws", "appstream", "stop-image-builder", "--name", "ib-1",
                              "--endpoint-url", fake.url, "--output", "json"],
                             env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    time.sleep(0.5)  # the Stop is in the fake, waiting out its delay
+    # The fault fires once and is gone: the Stop is in the fake, waiting out its delay. (A
+    # fixed sleep raced the CLI's start-up on a busy machine: a Stop that came after the reset
+    # was the new fleet's, refused as not found, and logged.)
+    wait_until(lambda: fake.faults() == [], timeout=30, what="the Stop to reach the fake")
     fake.reset()
     fake.add_builders({"Name": "ib-1", "AppstreamAgentVersion": OLD})
     stop.communicate(timeout=30)
