@@ -23,7 +23,6 @@ struct appstream_client {
         uint64_t *reported; /* keys of the last successful listing's rejected entries, sorted */
         size_t n_reported;
         struct aws_json_call_options mutating; /* Stop and Start */
-        struct aws_json_call_options urgent;   /* ListTagsForResource */
 };
 
 static int compare_keys(const void *a, const void *b)
@@ -442,6 +441,9 @@ static void on_tags_call(const struct aws_json_answer *answer, const struct api_
         free(job);
 }
 
+/* Read just before a Stop (holds, I10): urgent, as the Stop (see appstream_client_new()). */
+static const struct aws_json_call_options tag_read = {.priority = HTTP_PRIORITY_URGENT};
+
 int appstream_list_tags(struct appstream_client *client, const char *resource_arn,
                         appstream_tags_fn done, void *userdata)
 {
@@ -462,7 +464,7 @@ int appstream_list_tags(struct appstream_client *client, const char *resource_ar
                 free(job);
                 return -ENOMEM;
         }
-        r = send_input(client, "ListTagsForResource", input, &client->urgent, on_tags_call, job);
+        r = send_input(client, "ListTagsForResource", input, &tag_read, on_tags_call, job);
         if (r < 0)
                 free(job);
         return r;
@@ -485,7 +487,6 @@ int appstream_client_new(const struct appstream_options *opts, struct appstream_
          * again, before more builders are described. */
         c->mutating = opts->mutating;
         c->mutating.priority = HTTP_PRIORITY_URGENT;
-        c->urgent.priority = HTTP_PRIORITY_URGENT;
         c->rejected_userdata = opts->userdata;
         r = aws_json_client_new(&(struct aws_json_options){.loop = opts->loop,
                                                            .http = opts->http,

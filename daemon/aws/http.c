@@ -402,10 +402,12 @@ static struct transfer *next_waiting(struct http_client *client)
 static void transfer_wait(struct transfer *t)
 {
         struct http_client *client = t->client;
+        size_t waiting;
 
         list_append(&client->waiting[t->priority], t);
-        if (waiting_count(client) > client->max_waiting)
-                client->max_waiting = waiting_count(client);
+        waiting = waiting_count(client);
+        if (waiting > client->max_waiting)
+                client->max_waiting = waiting;
 }
 
 static void transfer_free(struct transfer *t)

@@ -239,8 +239,8 @@ static void on_done(const struct http_response *r, void *userdata)
                 send_path(resend_client, 2, "/sent-from-callback", 0);
 }
 
-static void send_with_priority(struct http_client *client, unsigned i, const char *path,
-                               enum http_priority priority)
+static void send_request(struct http_client *client, unsigned i, const char *path,
+                         long timeout_ms, enum http_priority priority)
 {
         char url[128];
 
@@ -248,6 +248,7 @@ static void send_with_priority(struct http_client *client, unsigned i, const cha
         ASSERT_EQ_INT(http_send(client,
                                 &(struct http_request){.method = "GET",
                                                        .url = url,
+                                                       .timeout_ms = timeout_ms,
                                                        .no_proxy = true,
                                                        .priority = priority},
                                 on_done, &outcomes[i]),
@@ -256,15 +257,7 @@ static void send_with_priority(struct http_client *client, unsigned i, const cha
 
 static void send_path(struct http_client *client, unsigned i, const char *path, long timeout_ms)
 {
-        char url[128];
-
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server.port, path);
-        ASSERT_EQ_INT(
-            http_send(client,
-                      &(struct http_request){
-                          .method = "GET", .url = url, .timeout_ms = timeout_ms, .no_proxy = true},
-                      on_done, &outcomes[i]),
-            0);
+        send_request(client, i, path, timeout_ms, HTTP_PRIORITY_NORMAL);
 }
 
 static uv_timer_t watchdog;
@@ -498,7 +491,7 @@ static void test_priority_order(void)
         send_path(client, 0, "/hold/first", 0);
         for (unsigned i = 0; i < 6; i++) {
                 snprintf(path, sizeof(path), "/hold%s", sent[i].path);
-                send_with_priority(client, i + 1, path, sent[i].priority);
+                send_request(client, i + 1, path, 0, sent[i].priority);
         }
         ASSERT_EQ_INT(http_send(client,
                                 &(struct http_request){.method = "GET",
